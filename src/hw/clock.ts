@@ -1,0 +1,183 @@
+/**
+ * The one virtual clock of a simulated system: integer nanoseconds and an event queue with a total
+ * order (time, then insertion sequence), in the manner of @sinonjs/fake-timers but for a whole machine.
+ *
+ * Hardware and kernel code schedule callbacks here; nothing in the simulator reads wall-clock time.
+ */
+
+/** A scheduled callback. Returned by {@link Scheduler.at} so that it can be cancelled. */
+export interface SimEvent {
+  /** Virtual time at which it runs, in ns. */
+  readonly time: number;
+  /** Insertion sequence: breaks ties between events of the same time, first scheduled first run. */
+  readonly seq: number;
+  /** What the event is, for traces and runaway reports. */
+  readonly label: string;
+  /** The callback. It may return a promise that the run loop awaits before the next event. */
+  readonly fn: () => void | Promise<void>;
+  /** True once cancelled or run; the queue skips it. */
+  done: boolean;
+}
+
+/** Thrown when events keep running without virtual time advancing: a livelock in the model or a program. */
+export class RunawayError extends Error {
+  /** Virtual time at which the loop limit was hit. */
+  readonly time: number;
+  /** Labels of the last events that ran, newest last. */
+  readonly recent: readonly string[];
+
+  constructor(time: number, limit: number, recent: readonly string[]) {
+    super(
+      `runaway: ${limit} events ran at t=${time} ns without virtual time advancing (last: ${recent.slice(-5).join(', ')})`,
+    );
+    this.name = 'RunawayError';
+    this.time = time;
+    this.recent = recent;
+  }
+}
+
+/** Options of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Events allowed at one virtual time before {@link RunawayError} (default 1,000,000). */
+  loopLimit?: number;
+}
+
+function before(a: SimEvent, b: SimEvent): boolean {
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+}
+
+/**
+ * Virtual-time event scheduler with a binary heap. Time only moves forward, when an event is taken.
+ */
+export class Scheduler {
+  #now = 0;
+  #seq = 0;
+  #heap: SimEvent[] = [];
+  #live = 0;
+  #sameTimeCount = 0;
+  #recent: string[] = [];
+  readonly #loopLimit: number;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.#loopLimit = options.loopLimit ?? 1_000_000;
+  }
+
+  /** Current virtual time in ns. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Number of scheduled events not yet run or cancelled. */
+  get pending(): number {
+    return this.#live;
+  }
+
+  /** Schedules `fn` at absolute time `time` (ns, integer, not in the past). */
+  at(time: number, label: string, fn: () => void | Promise<void>): SimEvent {
+    if (!Number.isSafeInteger(time) || time < this.#now) {
+      throw new RangeError(
+        `cannot schedule '${label}' at t=${time} (now ${this.#now}): need an integer ns >= now`,
+      );
+    }
+    const ev: SimEvent = { time, seq: this.#seq++, label, fn, done: false };
+    this.#push(ev);
+    this.#live++;
+    return ev;
+  }
+
+  /** Schedules `fn` after `delay` ns (integer >= 0). */
+  after(delay: number, label: string, fn: () => void | Promise<void>): SimEvent {
+    return this.at(this.#now + delay, label, fn);
+  }
+
+  /** Cancels an event; cancelling one that already ran or was cancelled does nothing. */
+  cancel(ev: SimEvent | null | undefined): void {
+    if (ev && !ev.done) {
+      ev.done = true;
+      this.#live--;
+    }
+  }
+
+  /** Time of the next live event, or undefined when none is scheduled. */
+  peekTime(): number | undefined {
+    this.#dropDone();
+    return this.#heap[0]?.time;
+  }
+
+  /**
+   * Takes the next live event, advancing the clock to its time, or returns undefined if there is none
+   * or the next one lies beyond `limit`. The caller runs `ev.fn`.
+   */
+  take(limit = Number.POSITIVE_INFINITY): SimEvent | undefined {
+    this.#dropDone();
+    const ev = this.#heap[0];
+    if (!ev || ev.time > limit) return undefined;
+    this.#pop();
+    ev.done = true;
+    this.#live--;
+    if (ev.time === this.#now) {
+      if (++this.#sameTimeCount > this.#loopLimit)
+        throw new RunawayError(this.#now, this.#loopLimit, this.#recent);
+    } else {
+      this.#sameTimeCount = 0;
+      this.#now = ev.time;
+    }
+    this.#recent.push(ev.label);
+    if (this.#recent.length > 16) this.#recent.shift();
+    return ev;
+  }
+
+  /** Moves the clock forward to `time` without running anything (used when a run ends at a time limit). */
+  advanceTo(time: number): void {
+    if (time > this.#now) {
+      this.#now = time;
+      this.#sameTimeCount = 0;
+    }
+  }
+
+  /**
+   * Runs events synchronously up to and including time `limit`, then sets the clock to `limit`.
+   * For hardware-only use: an event returning a promise is an error here.
+   */
+  runUntil(limit: number): void {
+    for (let ev = this.take(limit); ev; ev = this.take(limit)) {
+      const r = ev.fn();
+      if (r) throw new Error(`event '${ev.label}' is asynchronous; use the simulator's run loop`);
+    }
+    this.advanceTo(limit);
+  }
+
+  #dropDone(): void {
+    while (this.#heap.length > 0 && this.#heap[0]!.done) this.#pop();
+  }
+
+  #push(ev: SimEvent): void {
+    const h = this.#heap;
+    let i = h.length;
+    h.push(ev);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(ev, h[parent]!)) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = ev;
+  }
+
+  #pop(): void {
+    const h = this.#heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+  }
+}

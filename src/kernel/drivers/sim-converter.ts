@@ -1,0 +1,96 @@
+/**
+ * Drivers of the simulated DMA converters, in the manner of ADI's axi-adc/axi-dac drivers with
+ * `devm_iio_dmaengine_buffer_setup()`: one IIO device, one DMA-backed buffer, `sampling_frequency`, and
+ * the converter started at postenable and stopped at postdisable.
+ */
+import type { Adc, Dac } from '../../hw/converter.ts';
+import type { DmaChannel } from '../../hw/dma.ts';
+import { EBUSY, EINVAL } from '../../uapi/errno.ts';
+import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT } from '../../uapi/iio.ts';
+import { computeScanLayout, IioBuffer } from '../iio/buffer.ts';
+import { DmaengineBuffer } from '../iio/buffer-dmaengine.ts';
+import type { IioDev } from '../iio/core.ts';
+import { type IioChanSpec, INDIO_BUFFER_HARDWARE, INDIO_DIRECT_MODE } from '../iio/types.ts';
+import type { Kernel } from '../kernel.ts';
+import { IIO_VAL_INT } from '../lib/format.ts';
+
+/** DMA buffer length at probe: PAGE_SIZE scans (DMAQ-2). */
+const DEFAULT_LENGTH = 4096;
+
+/** Splits a hardware channel id (`voltage0`, `accel_x`) into IIO type, index and modifier. */
+export function parseChannelId(id: string): {
+  type: string;
+  channel: number | null;
+  modifier: string | null;
+} {
+  const m = /^([a-z]+?)(\d+)?(?:_([a-z0-9]+))?$/.exec(id);
+  if (!m)
+    throw new Error(`bad channel id '${id}': expected a type, an optional index and an optional _modifier`);
+  return { type: m[1]!, channel: m[2] === undefined ? null : Number(m[2]), modifier: m[3] ?? null };
+}
+
+/** Parameters of a DMA converter driver. */
+export interface SimConverterProbe {
+  readonly name: string;
+  readonly converter: Adc | Dac;
+  readonly dma: DmaChannel;
+  readonly direction: 'in' | 'out';
+  /** Highest sample rate `sampling_frequency` accepts. */
+  readonly maxSampleRateHz: number;
+}
+
+/** Probes a simulated ADC or DAC behind a DMA channel and registers its IIO device. */
+export function probeSimConverter(kernel: Kernel, p: SimConverterProbe): IioDev {
+  const conv = p.converter;
+  const output = p.direction === 'out';
+  const channels: IioChanSpec[] = conv.channels.map((c, i) => ({
+    ...parseChannelId(c.id),
+    output,
+    scanIndex: i,
+    scanType: c.type,
+    hwChannel: i,
+  }));
+  let dev!: IioDev;
+  const isActive = () => dev.buffers[0]!.active;
+  return kernel.registerIioDevice(
+    {
+      name: p.name,
+      channels,
+      modes: INDIO_DIRECT_MODE | INDIO_BUFFER_HARDWARE,
+      info: {
+        sharedAttrs: ['sampling_frequency'],
+        readRaw: () => ({ type: IIO_VAL_INT, vals: [conv.sampleRateHz] }),
+        writeRaw: (_attr, integer) => {
+          if (isActive()) return -EBUSY;
+          if (integer <= 0 || integer > p.maxSampleRateHz) return -EINVAL;
+          conv.sampleRateHz = integer;
+          return 0;
+        },
+      },
+      setupOps: {
+        postenable: () => {
+          conv.start(computeScanLayout(dev, dev.activeScanMask!, false).layout);
+          return 0;
+        },
+        postdisable: () => {
+          conv.stop();
+          return 0;
+        },
+      },
+    },
+    (d) => {
+      dev = d;
+      const queue = new DmaengineBuffer(p.dma);
+      const buffer = new IioBuffer(
+        d,
+        0,
+        output ? IIO_BUFFER_DIRECTION_OUT : IIO_BUFFER_DIRECTION_IN,
+        queue,
+        DEFAULT_LENGTH,
+        DEFAULT_LENGTH / 2,
+      );
+      queue.init(buffer);
+      d.attachBuffer(buffer);
+    },
+  );
+}

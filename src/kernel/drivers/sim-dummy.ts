@@ -1,0 +1,153 @@
+/**
+ * A triggered kfifo device in the manner of drivers/iio/dummy/iio_simple_dummy.c: five buffered channels
+ * (a 13-bit voltage, two differential voltages, an accelerometer axis and the timestamp), filled by a
+ * periodic trigger through the kfifo buffer, plus an event interface. Its buffer has no DMABUF support, so
+ * the DMABUF ioctls answer -EPERM on it (KFIFO-9).
+ */
+import type { ChannelSpec } from '../../hw/converter.ts';
+import { writeScans } from '../../hw/scan.ts';
+import { createSignal, type SignalGenerator } from '../../hw/signal.ts';
+import { scanTime } from '../../hw/timing.ts';
+import { EBUSY, EINVAL } from '../../uapi/errno.ts';
+import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
+import { EPOLLIN, EPOLLRDNORM } from '../../uapi/poll.ts';
+import { computeScanLayout, IioBuffer } from '../iio/buffer.ts';
+import type { IioDev, IioTrigger } from '../iio/core.ts';
+import { IioKfifo } from '../iio/kfifo.ts';
+import { type IioChanSpec, INDIO_BUFFER_TRIGGERED, INDIO_DIRECT_MODE } from '../iio/types.ts';
+import type { Kernel } from '../kernel.ts';
+import { IIO_VAL_INT } from '../lib/format.ts';
+
+/** The default channels of sim-dummy, as the hardware sees them. */
+export const SIM_DUMMY_CHANNELS: readonly (ChannelSpec & {
+  readonly iio: Omit<IioChanSpec, 'scanType' | 'hwChannel'>;
+})[] = [
+  {
+    id: 'voltage0',
+    type: { sign: 'u', realbits: 13, storagebits: 16, shift: 0, endianness: 'le' },
+    signal: { kind: 'ramp', step: 1, offset: 0 },
+    iio: { type: 'voltage', channel: 0, modifier: null, output: false, scanIndex: 0 },
+  },
+  {
+    id: 'voltage1-voltage2',
+    type: { sign: 's', realbits: 12, storagebits: 16, shift: 0, endianness: 'le' },
+    signal: { kind: 'ramp', step: 3, offset: 1000 },
+    iio: { type: 'voltage', channel: 1, channel2: 2, modifier: null, output: false, scanIndex: 1 },
+  },
+  {
+    id: 'voltage3-voltage4',
+    type: { sign: 's', realbits: 11, storagebits: 16, shift: 0, endianness: 'le' },
+    signal: { kind: 'square', high: 1000, low: -1000, periodSamples: 100 },
+    iio: { type: 'voltage', channel: 3, channel2: 4, modifier: null, output: false, scanIndex: 2 },
+  },
+  {
+    id: 'accel_x',
+    type: { sign: 's', realbits: 16, storagebits: 16, shift: 0, endianness: 'le' },
+    signal: { kind: 'constant', value: 34 },
+    iio: { type: 'accel', channel: null, modifier: 'x', output: false, scanIndex: 3 },
+  },
+];
+
+/** Parameters of sim-dummy. */
+export interface SimDummyProbe {
+  readonly name: string;
+  readonly sampleRateHz: number;
+  readonly maxSampleRateHz: number;
+  readonly seed: number;
+}
+
+/** What the simulator can do with a probed sim-dummy. */
+export interface SimDummyDevice {
+  readonly dev: IioDev;
+  readonly kfifo: IioKfifo;
+  /** Scans the trigger produced in total. */
+  readonly produced: () => number;
+}
+
+/** Probes sim-dummy and registers its IIO device. */
+export function probeSimDummy(kernel: Kernel, p: SimDummyProbe): SimDummyDevice {
+  let rate = p.sampleRateHz;
+  const signals: SignalGenerator[] = SIM_DUMMY_CHANNELS.map((c, i) =>
+    createSignal(
+      c.signal!,
+      { signed: c.type.sign === 's', realbits: c.type.realbits },
+      rate,
+      (p.seed + i) >>> 0,
+    ),
+  );
+  const channels: IioChanSpec[] = [
+    ...SIM_DUMMY_CHANNELS.map((c, i) => ({ ...c.iio, scanType: c.type, hwChannel: i })),
+    {
+      type: 'timestamp',
+      channel: null,
+      modifier: null,
+      output: false,
+      scanIndex: 4,
+      scanType: { sign: 's', realbits: 64, storagebits: 64, shift: 0, endianness: 'le' },
+      hwChannel: SIM_DUMMY_CHANNELS.length,
+    },
+  ];
+  const kfifo = new IioKfifo();
+  let dev!: IioDev;
+  let produced = 0;
+  let timer: ReturnType<typeof kernel.clock.at> | null = null;
+  let n = 0;
+  let clock = { t0: 0, rate };
+
+  /** The trigger handler (`iio_simple_dummy_trigger_h`): one scan of the enabled channels plus timestamp. */
+  const pollFunc = () => {
+    const now = kernel.clock.now;
+    const { layout, bytes, timestampOffset } = computeScanLayout(dev, dev.activeScanMask!, dev.scanTimestamp);
+    const scan = new Uint8Array(bytes);
+    writeScans(scan, 0, layout, n, 1, (ch, k) => signals[ch]!.sample(k));
+    if (timestampOffset !== null) new DataView(scan.buffer).setBigInt64(timestampOffset, BigInt(now), true);
+    produced++;
+    n++;
+    const b = dev.buffers[0]!;
+    if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
+    else
+      kernel.emitIio('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });
+    schedule();
+  };
+  const schedule = () => {
+    timer = kernel.clock.at(scanTime(clock, n), `${p.name}: trigger`, pollFunc);
+  };
+  const trigger: IioTrigger = {
+    name: `${p.name}-dev${kernel.iioDevices.length}-trigger`,
+    attach: () => {
+      n = 0;
+      clock = { t0: kernel.clock.now, rate };
+      schedule();
+    },
+    detach: () => {
+      kernel.clock.cancel(timer);
+      timer = null;
+    },
+  };
+  kernel.registerIioDevice(
+    {
+      name: p.name,
+      channels,
+      modes: INDIO_DIRECT_MODE | INDIO_BUFFER_TRIGGERED,
+      events: true,
+      info: {
+        sharedAttrs: ['sampling_frequency'],
+        readRaw: () => ({ type: IIO_VAL_INT, vals: [rate] }),
+        writeRaw: (_attr, integer) => {
+          if (dev.buffers[0]!.active) return -EBUSY;
+          if (integer <= 0 || integer > p.maxSampleRateHz) return -EINVAL;
+          rate = integer;
+          return 0;
+        },
+      },
+    },
+    (d) => {
+      dev = d;
+      d.trigger = trigger;
+      const buffer = new IioBuffer(d, 0, IIO_BUFFER_DIRECTION_IN, kfifo, 2, 1);
+      kfifo.init(buffer);
+      d.attachBuffer(buffer);
+    },
+  );
+  return { dev, kfifo, produced: () => produced };
+}

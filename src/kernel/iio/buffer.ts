@@ -1,0 +1,540 @@
+/**
+ * The IIO buffer core (drivers/iio/industrialio-buffer.c): buffer objects, the buffer fd from
+ * IIO_BUFFER_GET_FD_IOCTL with its read/write/poll/release, enable and disable of buffers with the
+ * driver's setup ops, scan-size computation and the buffer's sysfs attributes. Rule IDs: §3, §4, §5.
+ */
+import type { ScanLayout } from '../../hw/scan.ts';
+import { EAGAIN, EBUSY, EFAULT, EINVAL, EMFILE, ENODEV, EPERM } from '../../uapi/errno.ts';
+import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../../uapi/fcntl.ts';
+import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT } from '../../uapi/iio.ts';
+import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
+import { formatScanType } from '../lib/format.ts';
+import { kstrtobool, kstrtouint } from '../lib/kstrtox.ts';
+import type { Attribute, SysfsGroup } from '../sysfs.ts';
+import type { Task } from '../task.ts';
+import { anonInodeGetfile, type File, type FileOperations, type PollTable } from '../vfs.ts';
+import { type SysRet, sleepOn, WaitQueue } from '../wait.ts';
+import type { IioDev } from './core.ts';
+import {
+  channelName,
+  type IioBufferAccess,
+  INDIO_BUFFER_HARDWARE,
+  INDIO_BUFFER_SOFTWARE,
+  INDIO_BUFFER_TRIGGERED,
+} from './types.ts';
+
+/** `struct iio_buffer`. */
+export class IioBuffer {
+  readonly dev: IioDev;
+  /** Position in the device's attached buffers (`bufferY`). */
+  readonly index: number;
+  readonly direction: number;
+  readonly access: IioBufferAccess;
+  length: number;
+  watermark: number;
+  bytesPerDatum = 0;
+  /** Scan indices of enabled channels (`scan_mask`). */
+  readonly scanMask = new Set<number>();
+  scanTimestamp = false;
+  /** `pollq`: readers, writers and pollers of this buffer wait here. */
+  readonly pollq: WaitQueue;
+  /** IIO_BUSY_BIT_POS: a buffer fd is live (GETFD-3, LEG-1). */
+  busy = false;
+  /** On the device's active list (`iio_buffer_is_active`). */
+  active = false;
+  /** DMABUF attachments of this buffer (mainline), owned by the DMABUF code. */
+  readonly dmabufs: unknown[] = [];
+
+  constructor(
+    dev: IioDev,
+    index: number,
+    direction: number,
+    access: IioBufferAccess,
+    length: number,
+    watermark: number,
+  ) {
+    this.dev = dev;
+    this.index = index;
+    this.direction = direction;
+    this.access = access;
+    this.length = length;
+    this.watermark = watermark;
+    this.pollq = new WaitQueue(`${dev.devName}/buffer${index}`);
+  }
+}
+
+/** What a buffer fd's private data holds (`struct iio_dev_buffer_pair`). */
+export interface IioDevBufferPair {
+  readonly dev: IioDev;
+  readonly buffer: IioBuffer;
+}
+
+/** One enabled channel's place in a scan, plus the timestamp's. */
+export interface ScanLayoutResult {
+  readonly bytes: number;
+  readonly layout: ScanLayout;
+  readonly timestampOffset: number | null;
+}
+
+function alignUp(x: number, a: number): number {
+  return (x + a - 1) & ~(a - 1);
+}
+
+function roundupPowOfTwo(n: number): number {
+  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+}
+
+function storageBytes(dev: IioDev, scanIndex: number): number {
+  const ch = dev.channels.find((c) => c.scanIndex === scanIndex)!;
+  const repeat = ch.scanType.repeat ?? 1;
+  return (ch.scanType.storagebits / 8) * (repeat > 1 ? roundupPowOfTwo(repeat) : 1);
+}
+
+/**
+ * Scan size and field offsets for `mask` (+ timestamp). Mirrors `iio_compute_scan_bytes()` (rule SCAN-1):
+ * fields by ascending scan index, each aligned to its own size, the total aligned to the largest.
+ */
+export function computeScanLayout(
+  dev: IioDev,
+  mask: ReadonlySet<number>,
+  timestamp: boolean,
+): ScanLayoutResult {
+  let bytes = 0;
+  let largest = 0;
+  const fields: { channel: number; offset: number; type: IioDev['channels'][number]['scanType'] }[] = [];
+  for (const si of [...mask].sort((a, b) => a - b)) {
+    const len = storageBytes(dev, si);
+    bytes = alignUp(bytes, len);
+    const ch = dev.channels.find((c) => c.scanIndex === si)!;
+    fields.push({ channel: ch.hwChannel, offset: bytes, type: ch.scanType });
+    bytes += len;
+    largest = Math.max(largest, len);
+  }
+  let timestampOffset: number | null = null;
+  const ts = dev.channels.find((c) => c.type === 'timestamp');
+  if (timestamp && ts) {
+    const len = storageBytes(dev, ts.scanIndex);
+    bytes = alignUp(bytes, len);
+    timestampOffset = bytes;
+    bytes += len;
+    largest = Math.max(largest, len);
+  }
+  const total = largest === 0 ? 0 : alignUp(bytes, largest);
+  return { bytes: total, layout: { bytesPerScan: total, fields }, timestampOffset };
+}
+
+/** `iio_buffer_ready()` (BREAD-5): enough data for `toWait` (clamped to 1 on a disabled buffer). */
+function bufferReady(dev: IioDev, buf: IioBuffer, toWait: number): boolean {
+  if (!dev.registered) return true;
+  if (!buf.active) toWait = Math.min(toWait, 1);
+  return buf.access.dataAvailable() >= toWait;
+}
+
+function spaceAvailable(buf: IioBuffer): number {
+  return buf.access.spaceAvailable ? buf.access.spaceAvailable() : Number.MAX_SAFE_INTEGER;
+}
+
+/** `iio_buffer_read()` (BREAD-1..11). */
+export function iioBufferRead(file: File, ib: IioDevBufferPair, ubuf: number, n: number, task: Task): SysRet {
+  const { dev, buffer: rb } = ib;
+  if (!dev.registered) return -ENODEV;
+  if (!rb.access.read) return -EINVAL;
+  if (rb.direction !== IIO_BUFFER_DIRECTION_IN) return -EPERM;
+  const datum = rb.bytesPerDatum;
+  if (datum === 0) return 0;
+  const nonblock = (file.flags & O_NONBLOCK) !== 0;
+  const toWait = nonblock ? 0 : Math.min(Math.floor(n / datum), rb.watermark);
+  const attempt = (): SysRet => {
+    if (!dev.registered) return -ENODEV;
+    if (!bufferReady(dev, rb, toWait)) {
+      return sleepOn(
+        [rb.pollq],
+        `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
+        attempt,
+      );
+    }
+    const ret = rb.access.read!(n, ubuf, task);
+    if (ret !== 0) return ret;
+    if (nonblock) return -EAGAIN;
+    // FILEIO-10: ready said yes but the block to consume is not DONE; the kernel spins, we wait for a wake-up.
+    return sleepOn([rb.pollq], `${rb.pollq.name}: next block to read not done yet`, attempt);
+  };
+  return attempt();
+}
+
+/** `iio_buffer_write()` (BWRITE-1..5). */
+export function iioBufferWrite(
+  file: File,
+  ib: IioDevBufferPair,
+  ubuf: number,
+  n: number,
+  task: Task,
+): SysRet {
+  const { dev, buffer: rb } = ib;
+  if (!dev.registered) return -ENODEV;
+  if (!rb.access.write) return -EINVAL;
+  if (rb.direction !== IIO_BUFFER_DIRECTION_OUT) return -EPERM;
+  const nonblock = (file.flags & O_NONBLOCK) !== 0;
+  let written = 0;
+  let slept = false;
+  const attempt = (): SysRet => {
+    do {
+      if (!dev.registered) return -ENODEV;
+      if (spaceAvailable(rb) === 0) {
+        if (nonblock) return written === 0 ? -EAGAIN : written;
+        // BWRITE-5: a blocking zero-length write with no space sleeps until the first wake-up, then returns 0.
+        if (n === 0 && slept) return 0;
+        slept = true;
+        return sleepOn([rb.pollq], `${rb.pollq.name}: no space to write`, attempt);
+      }
+      const ret = rb.access.write!(n - written, ubuf + written, task);
+      if (ret < 0) return ret;
+      written += ret;
+    } while (written !== n);
+    return written;
+  };
+  return attempt();
+}
+
+/** `iio_buffer_poll()` (BPOLL-1..3). */
+export function iioBufferPoll(ib: IioDevBufferPair, pt: PollTable): number {
+  const { dev, buffer: rb } = ib;
+  if (!dev.registered) return 0;
+  pt.wait(rb.pollq);
+  if (rb.direction === IIO_BUFFER_DIRECTION_IN) {
+    return bufferReady(dev, rb, rb.watermark) ? EPOLLIN | EPOLLRDNORM : 0;
+  }
+  return spaceAvailable(rb) !== 0 ? EPOLLOUT | EPOLLWRNORM : 0;
+}
+
+/** Ops of the DMABUF ioctls on a buffer fd; supplied per ABI profile by the DMABUF code. */
+export interface BufferIoctlHandler {
+  ioctl(file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Task): SysRet;
+  /** Drops every attachment of the buffer at release (BREL-2). */
+  release(ib: IioDevBufferPair): void;
+}
+
+/** Buffer fds answer -EINVAL to every ioctl until a DMABUF profile is installed (BIOC-2). */
+const noDmabuf: BufferIoctlHandler = {
+  ioctl: () => -EINVAL,
+  release: () => {},
+};
+
+function bufferFops(handler: () => BufferIoctlHandler): FileOperations {
+  return {
+    read: (file, buf, count, task) =>
+      iioBufferRead(file, file.privateData as IioDevBufferPair, buf, count, task),
+    write: (file, buf, count, task) =>
+      iioBufferWrite(file, file.privateData as IioDevBufferPair, buf, count, task),
+    poll: (file, pt) => iioBufferPoll(file.privateData as IioDevBufferPair, pt),
+    llseek: (file) => file.pos,
+    unlockedIoctl: (file, cmd, arg, task) =>
+      handler().ioctl(file, file.privateData as IioDevBufferPair, cmd, arg, task),
+    compatIoctl: (file, cmd, arg, task) =>
+      handler().ioctl(file, file.privateData as IioDevBufferPair, cmd, arg >>> 0, task),
+    release: (_inode, file) => {
+      const ib = file.privateData as IioDevBufferPair;
+      ib.buffer.pollq.wake();
+      handler().release(ib);
+      ib.buffer.busy = false;
+      ib.dev.bufferFdClosed(ib.buffer);
+    },
+  };
+}
+
+/**
+ * `iio_device_buffer_getfd()` (GETFD-1..7): a new anonymous `iio:buffer` fd for buffer `*arg`, written
+ * back to `*arg`.
+ */
+export function iioDeviceBufferGetfd(dev: IioDev, arg: number, task: Task): SysRet {
+  const idx = dev.kernel.sys.getUserInt(task, arg);
+  if (idx === null) return -EFAULT;
+  if (idx >>> 0 >= dev.buffers.length) return -ENODEV;
+  const buffer = dev.buffers[idx]!;
+  if (buffer.busy) return -EBUSY;
+  buffer.busy = true;
+  const ib: IioDevBufferPair = { dev, buffer };
+  const file = anonInodeGetfile(dev.kernel.census, 'iio:buffer', dev.bufferFops, ib, O_RDWR);
+  const fd = task.files.installLowest(file, true);
+  if (fd < 0) {
+    file.opened = false;
+    file.put();
+    buffer.busy = false;
+    return -EMFILE;
+  }
+  dev.bufferFdOpened(buffer);
+  // GETFD-5: a failed write-back leaves the fd installed and the buffer busy.
+  if (!dev.kernel.sys.putUserInt(task, arg, fd)) return -EFAULT;
+  return 0;
+}
+
+/** Builds the fops table of buffer fds of `dev`, dispatching ioctls to the profile's handler. */
+export function makeBufferFops(handler: () => BufferIoctlHandler): FileOperations {
+  return bufferFops(handler);
+}
+
+export { noDmabuf };
+
+/** Device config computed for an update (`struct iio_device_config`). */
+interface DeviceConfig {
+  mode: number;
+  scanMask: Set<number>;
+  scanBytes: number;
+  scanTimestamp: boolean;
+}
+
+/** `iio_verify_update()` (EN-1..5). */
+function verifyUpdate(
+  dev: IioDev,
+  insert: IioBuffer | null,
+  remove: IioBuffer | null,
+): DeviceConfig | number {
+  if (insert && insert.scanMask.size === 0) return -EINVAL;
+  if (remove && !insert && dev.activeBuffers.length === 1)
+    return { mode: 0, scanMask: new Set(), scanBytes: 0, scanTimestamp: false };
+  let modes = dev.modes;
+  for (const b of dev.activeBuffers) if (b !== remove) modes &= b.access.modes;
+  if (insert) modes &= insert.access.modes;
+  let mode: number;
+  let strict = false;
+  if (modes & INDIO_BUFFER_TRIGGERED && dev.trigger !== null) mode = INDIO_BUFFER_TRIGGERED;
+  else if (modes & INDIO_BUFFER_HARDWARE) {
+    if (insert && dev.activeBuffers.length > 0) return -EINVAL;
+    mode = INDIO_BUFFER_HARDWARE;
+    strict = true;
+  } else if (modes & INDIO_BUFFER_SOFTWARE) mode = INDIO_BUFFER_SOFTWARE;
+  else return -EINVAL;
+  const compound = new Set<number>();
+  let ts = false;
+  for (const b of dev.activeBuffers) {
+    if (b === remove) continue;
+    for (const i of b.scanMask) compound.add(i);
+    ts ||= b.scanTimestamp;
+  }
+  if (insert) {
+    for (const i of insert.scanMask) compound.add(i);
+    ts ||= insert.scanTimestamp;
+  }
+  let scanMask = compound;
+  if (dev.availableScanMasks) {
+    const match = scanMaskMatch(dev.availableScanMasks, compound, strict);
+    if (!match) return -EINVAL;
+    scanMask = new Set(match);
+  }
+  return { mode, scanMask, scanBytes: computeScanLayout(dev, scanMask, ts).bytes, scanTimestamp: ts };
+}
+
+/** `iio_scan_mask_match()`: the first available mask equal to (strict) or containing `mask`. */
+function scanMaskMatch(
+  avail: readonly (readonly number[])[],
+  mask: ReadonlySet<number>,
+  strict: boolean,
+): readonly number[] | null {
+  if (mask.size === 0) return null;
+  for (const m of avail) {
+    const s = new Set(m);
+    const subset = [...mask].every((i) => s.has(i));
+    if (strict ? subset && s.size === mask.size : subset) return m;
+  }
+  return null;
+}
+
+/** `iio_buffer_request_update()` (EN-6, EN-7). */
+function requestUpdate(dev: IioDev, buf: IioBuffer): number {
+  if (buf.access.setBytesPerDatum) {
+    const bpd = computeScanLayout(dev, buf.scanMask, buf.scanTimestamp).bytes;
+    buf.bytesPerDatum = bpd;
+    buf.access.setBytesPerDatum(bpd);
+  }
+  return buf.access.requestUpdate?.() ?? 0;
+}
+
+function deactivate(dev: IioDev, buf: IioBuffer): void {
+  buf.active = false;
+  dev.activeBuffers.splice(dev.activeBuffers.indexOf(buf), 1);
+  buf.pollq.wake();
+}
+
+function deactivateAll(dev: IioDev): void {
+  for (const b of [...dev.activeBuffers]) deactivate(dev, b);
+}
+
+/** `iio_disable_buffers()`: predisable, each buffer's disable, postdisable; first error wins. */
+function disableBuffers(dev: IioDev): number {
+  if (dev.activeBuffers.length === 0) return 0;
+  let ret = 0;
+  const keep = (r: number | undefined) => {
+    if (r && !ret) ret = r;
+  };
+  keep(dev.setupOps.predisable?.());
+  if (dev.currentMode === INDIO_BUFFER_TRIGGERED) dev.trigger?.detach();
+  for (const b of dev.activeBuffers) keep(b.access.disable?.());
+  keep(dev.setupOps.postdisable?.());
+  dev.activeScanMask = null;
+  dev.currentMode = 0;
+  dev.kernel.emitIio('iio:disable', { device: dev.devName, time: dev.kernel.clock.now });
+  return ret;
+}
+
+/** `iio_enable_buffers()` (EN-8, EN-9). */
+function enableBuffers(dev: IioDev, config: DeviceConfig): number {
+  dev.activeScanMask = config.scanMask;
+  dev.scanBytes = config.scanBytes;
+  dev.scanTimestamp = config.scanTimestamp;
+  dev.currentMode = config.mode;
+  const undo = (ret: number, enabled: IioBuffer[], postdisable: boolean): number => {
+    for (const b of enabled.reverse()) b.access.disable?.();
+    if (postdisable) dev.setupOps.postdisable?.();
+    dev.currentMode = 0;
+    dev.activeScanMask = null;
+    return ret;
+  };
+  let ret = dev.setupOps.preenable?.() ?? 0;
+  if (ret) return undo(ret, [], false);
+  const enabled: IioBuffer[] = [];
+  for (const b of dev.activeBuffers) {
+    ret = b.access.enable?.() ?? 0;
+    if (ret) return undo(ret, enabled, true);
+    enabled.push(b);
+  }
+  if (dev.currentMode === INDIO_BUFFER_TRIGGERED) dev.trigger?.attach();
+  ret = dev.setupOps.postenable?.() ?? 0;
+  if (ret) {
+    if (dev.currentMode === INDIO_BUFFER_TRIGGERED) dev.trigger?.detach();
+    return undo(ret, enabled, true);
+  }
+  dev.kernel.emitIio('iio:enable', {
+    device: dev.devName,
+    scanBytes: config.scanBytes,
+    time: dev.kernel.clock.now,
+  });
+  return 0;
+}
+
+/** `__iio_update_buffers()`: verify, request the update, stop everything, restart with the new set. */
+export function updateBuffers(dev: IioDev, insert: IioBuffer | null, remove: IioBuffer | null): number {
+  const config = verifyUpdate(dev, insert, remove);
+  if (typeof config === 'number') return config;
+  if (insert) {
+    const r = requestUpdate(dev, insert);
+    if (r) return r;
+  }
+  let ret = disableBuffers(dev);
+  if (ret) {
+    deactivateAll(dev);
+    return ret;
+  }
+  if (remove) deactivate(dev, remove);
+  if (insert) {
+    insert.active = true;
+    dev.activeBuffers.unshift(insert);
+  }
+  if (dev.activeBuffers.length === 0) return 0;
+  ret = enableBuffers(dev, config);
+  if (ret) deactivateAll(dev);
+  return ret;
+}
+
+/** The sysfs attributes of buffer `b` (ATTR-4..25), keyed by file name relative to `bufferY/`. */
+export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attribute> {
+  const attrs: Record<string, Attribute> = {
+    length: {
+      show: () => `${b.length}\n`,
+      store: (text) => {
+        const v = kstrtouint(text);
+        if (!v.ok) return v.errno;
+        if (v.value === b.length) return 0;
+        if (b.active) return -EBUSY;
+        if (b.access.setLength) b.access.setLength(v.value);
+        else b.length = v.value;
+        if (b.length && b.length < b.watermark) b.watermark = b.length;
+        return 0;
+      },
+    },
+    enable: {
+      show: () => (b.active ? '1\n' : '0\n'),
+      store: (text) => {
+        const v = kstrtobool(text);
+        if (!v.ok) return v.errno;
+        if (v.value === b.active) return 0;
+        return v.value ? updateBuffers(dev, b, null) : updateBuffers(dev, null, b);
+      },
+    },
+    watermark: b.access.fixedWatermark
+      ? { show: () => `${b.watermark}\n` }
+      : {
+          show: () => `${b.watermark}\n`,
+          store: (text) => {
+            const v = kstrtouint(text);
+            if (!v.ok) return v.errno;
+            if (v.value === 0) return -EINVAL;
+            if (v.value > b.length) return -EINVAL;
+            if (b.active) return -EBUSY;
+            b.watermark = v.value;
+            return 0;
+          },
+        },
+    data_available: { show: () => `${b.access.dataAvailable()}\n` },
+    direction: { show: () => (b.direction === IIO_BUFFER_DIRECTION_OUT ? 'out\n' : 'in\n') },
+  };
+  for (const [name, show] of Object.entries(b.access.extraAttrs?.() ?? {})) attrs[name] = { show };
+  return attrs;
+}
+
+/** The scan-element attributes of buffer `b`: `<ch>_en`, `<ch>_index`, `<ch>_type` (ATTR-19..25). */
+export function scanElementAttributes(dev: IioDev, b: IioBuffer): Record<string, Attribute> {
+  const attrs: Record<string, Attribute> = {};
+  for (const ch of dev.channels) {
+    if (ch.scanIndex < 0) continue;
+    const stem = channelName(ch);
+    attrs[`${stem}_index`] = { show: () => `${ch.scanIndex}\n` };
+    attrs[`${stem}_type`] = { show: () => `${formatScanType(ch.scanType)}\n` };
+    if (ch.type === 'timestamp') {
+      attrs[`${stem}_en`] = {
+        show: () => (b.scanTimestamp ? '1\n' : '0\n'),
+        store: (text) => {
+          const v = kstrtobool(text);
+          if (!v.ok) return v.errno;
+          if (b.active) return -EBUSY;
+          b.scanTimestamp = v.value;
+          return 0;
+        },
+      };
+    } else {
+      attrs[`${stem}_en`] = {
+        show: () => (b.scanMask.has(ch.scanIndex) ? '1\n' : '0\n'),
+        store: (text) => {
+          const v = kstrtobool(text);
+          if (!v.ok) return v.errno;
+          if (b.active) return -EBUSY;
+          if (!v.value) {
+            b.scanMask.delete(ch.scanIndex);
+            return 0;
+          }
+          if (b.scanMask.has(ch.scanIndex)) return 0;
+          const trial = new Set(b.scanMask).add(ch.scanIndex);
+          if (dev.validateScanMask && !dev.validateScanMask(trial)) return -EINVAL;
+          if (dev.availableScanMasks && !scanMaskMatch(dev.availableScanMasks, trial, false)) return -EINVAL;
+          b.scanMask.add(ch.scanIndex);
+          return 0;
+        },
+      };
+    }
+  }
+  return attrs;
+}
+
+/** Registers buffer `b`'s files: `bufferY/...` plus, for buffer 0, the legacy `buffer/` and `scan_elements/` (SYSFS-6). */
+export function registerBufferSysfs(dev: IioDev, b: IioBuffer, group: SysfsGroup, base: string): void {
+  const battrs = bufferAttributes(dev, b);
+  const sattrs = scanElementAttributes(dev, b);
+  for (const [name, a] of Object.entries(battrs)) group.add(`${base}/buffer${b.index}/${name}`, a);
+  for (const [name, a] of Object.entries(sattrs)) group.add(`${base}/buffer${b.index}/${name}`, a);
+  if (b.index === 0) {
+    for (const [name, a] of Object.entries(battrs)) group.add(`${base}/buffer/${name}`, a);
+    for (const [name, a] of Object.entries(sattrs)) group.add(`${base}/scan_elements/${name}`, a);
+  }
+}
+
+/** Direction constants re-exported for drivers. */
+export { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT, O_CLOEXEC };

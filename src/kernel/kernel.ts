@@ -1,0 +1,108 @@
+/**
+ * One simulated kernel: the clock it runs on, its tasks, path tree, object census, syscall layer and IIO
+ * devices. Drivers register devices here; the simulator above creates tasks and runs them.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { Scheduler } from '../hw/clock.ts';
+import type { Rng } from '../hw/rng.ts';
+import type { IioEvents, KernelEvents } from './events.ts';
+import type { BufferIoctlHandler } from './iio/buffer.ts';
+import { IioDev, type IioDevSpec } from './iio/core.ts';
+import { Census } from './kref.ts';
+import type { PlatformProfile } from './platform.ts';
+import { Sched } from './sched.ts';
+import { Syscalls } from './syscalls.ts';
+import { Task } from './task.ts';
+import { PathTree } from './vfs.ts';
+
+/** ABI profile: the 2022 v2 series or what Linux merged. */
+export type AbiProfile = 'mainline' | 'v2';
+
+/** What a kernel is built from. */
+export interface KernelOptions {
+  readonly clock: Scheduler;
+  readonly rng: Rng;
+  readonly platform: PlatformProfile;
+  readonly profile: AbiProfile;
+  /** RLIMIT_NOFILE soft limit of new tasks (default 1024). */
+  readonly nofile?: number;
+  /** Observation bus; a new one when absent. */
+  readonly events?: EventEmitter<KernelEvents>;
+}
+
+/** A simulated kernel. */
+export class Kernel {
+  readonly clock: Scheduler;
+  readonly rng: Rng;
+  readonly profile: AbiProfile;
+  readonly events: EventEmitter<KernelEvents>;
+  readonly census = new Census();
+  readonly paths = new PathTree();
+  readonly sched: Sched;
+  readonly sys: Syscalls;
+  readonly tasks = new Map<number, Task>();
+  readonly iioDevices: IioDev[] = [];
+  /** The DMABUF ioctls of buffer fds, installed by the profile's DMABUF module. */
+  bufferIoctl: BufferIoctlHandler | null = null;
+  readonly #nofile: number;
+  #nextPid = 100;
+
+  constructor(options: KernelOptions) {
+    this.clock = options.clock;
+    this.rng = options.rng;
+    this.profile = options.profile;
+    this.events = options.events ?? new EventEmitter<KernelEvents>();
+    this.#nofile = options.nofile ?? 1024;
+    this.sched = new Sched(this.clock, this.events, options.rng.fork('sched'), options.platform, (t) =>
+      this.#exitFiles(t),
+    );
+    this.sys = new Syscalls({
+      paths: this.paths,
+      census: this.census,
+      sched: this.sched,
+      now: () => this.clock.now,
+      findTask: (pid) => this.tasks.get(pid),
+    });
+  }
+
+  /** Creates a task (not yet started). */
+  createTask(comm: string, compat: boolean, nofile = this.#nofile): Task {
+    const t = new Task(this.#nextPid++, comm, compat, nofile);
+    this.tasks.set(t.pid, t);
+    return t;
+  }
+
+  /** Exit path of a task: every mapping goes, then every fd closes in ascending order (FD-12). */
+  #exitFiles(task: Task): void {
+    task.mm.unmapAll();
+    for (const fd of task.files.openFds()) task.files.remove(fd)?.file.put();
+  }
+
+  /** Registers an IIO device: the next free `iio:deviceN`. `build` attaches buffers before registration. */
+  registerIioDevice(spec: IioDevSpec, build: (dev: IioDev) => void): IioDev {
+    const dev = new IioDev(this, this.iioDevices.length, spec);
+    build(dev);
+    dev.register();
+    this.iioDevices.push(dev);
+    return dev;
+  }
+
+  /** Emits an IIO observation event when someone listens. */
+  emitIio<K extends keyof IioEvents>(name: K, ...args: Parameters<IioEvents[K]>): void {
+    if (this.events.listenerCount(name) > 0)
+      (this.events.emit as (n: K, ...a: Parameters<IioEvents[K]>) => boolean)(name, ...args);
+  }
+
+  /** Logs a kernel message (dev_err/dev_warn). */
+  log(level: 'err' | 'warn' | 'info', device: string, message: string): void {
+    this.emitIio('kernel:log', { level, device, message, time: this.clock.now });
+  }
+
+  /**
+   * `schedule_work()`: runs `fn` from a worker at the current virtual time, after whatever runs now (the
+   * current syscall or interrupt) has finished.
+   */
+  scheduleWork(label: string, fn: () => void): void {
+    this.clock.after(0, `work: ${label}`, fn);
+  }
+}

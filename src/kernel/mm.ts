@@ -1,0 +1,289 @@
+/**
+ * A process address space (`struct mm_struct`): page-granular mappings (`vm_area_struct`) backed by byte
+ * arrays, the user copy primitives that fault with -EFAULT, and mmap/munmap bookkeeping.
+ *
+ * Addresses are plain numbers. LP64 processes get a 47-bit user space; ILP32 (compat) processes a 32-bit
+ * one, so every pointer they pass fits in 32 bits as on a real compat task.
+ */
+import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
+import { KernelBug } from './bug.ts';
+
+/** Who backs a mapping and must be told when it goes away (a file's mapping reference). */
+export interface VmaOwner {
+  /** Called once when no page of the mapping remains. */
+  unmapped(): void;
+}
+
+/** One mapping: `[start, end)` page-aligned, bytes at `backing[offset + (addr - start)]`. */
+export interface Vma {
+  start: number;
+  end: number;
+  prot: number;
+  /** MAP_SHARED or MAP_PRIVATE (type bits only). */
+  shared: boolean;
+  backing: Uint8Array;
+  /** Offset in `backing` of `start`. */
+  offset: number;
+  /** What the mapping shows in traces: `[heap]`, `anon`, `/dmabuf:`... */
+  name: string;
+  /** Shared by the pieces of a split mapping; its `unmapped` runs when the last piece goes. */
+  owner: VmaOwnerRef | null;
+}
+
+/** Counts the pieces of one original mapping so the owner hears about the last one only. */
+export interface VmaOwnerRef {
+  readonly owner: VmaOwner;
+  pieces: number;
+}
+
+/** A user address that could not be accessed. */
+export class SegmentationFault extends Error {
+  readonly addr: number;
+  constructor(addr: number, what: string) {
+    super(`segmentation fault: ${what} at 0x${addr.toString(16)}`);
+    this.name = 'SegmentationFault';
+    this.addr = addr;
+  }
+}
+
+/** Address space limits of one ABI. */
+interface Layout {
+  readonly taskSize: number;
+  readonly heapBase: number;
+  readonly mmapTop: number;
+}
+
+const LP64: Layout = { taskSize: 0x7ffffffff000, heapBase: 0x555555554000, mmapTop: 0x7ffff7fff000 };
+const ILP32: Layout = { taskSize: 0xffffe000, heapBase: 0x08050000, mmapTop: 0xf7fff000 };
+
+/** Rounds up to a page; exact for lengths up to 2^53. */
+export function pageAlign(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** A process's memory. */
+export class MM {
+  readonly compat: boolean;
+  readonly #layout: Layout;
+  /** Sorted by start, non-overlapping. */
+  readonly #vmas: Vma[] = [];
+  #heapTop: number;
+  /** Bytes moved by copy_to_user/copy_from_user since the last {@link MM.takeCopied}. */
+  #copied = 0;
+  /** Last VMA hit, checked first: copies on hot paths hit the same mapping again and again. */
+  #hint: Vma | null = null;
+
+  constructor(compat: boolean) {
+    this.compat = compat;
+    this.#layout = compat ? ILP32 : LP64;
+    this.#heapTop = this.#layout.heapBase;
+  }
+
+  /** TASK_SIZE: first address beyond user space. */
+  get taskSize(): number {
+    return this.#layout.taskSize;
+  }
+
+  /** All mappings, sorted by address. */
+  get vmas(): readonly Vma[] {
+    return this.#vmas;
+  }
+
+  /** Returns and resets the byte count of user copies (charged as CPU time by the scheduler). */
+  takeCopied(): number {
+    const n = this.#copied;
+    this.#copied = 0;
+    return n;
+  }
+
+  /** `access_ok()`: the range lies inside user space. */
+  accessOk(addr: number, len: number): boolean {
+    return Number.isSafeInteger(addr) && addr >= 0 && len >= 0 && addr + len <= this.#layout.taskSize;
+  }
+
+  /** The mapping containing `addr`, or undefined (`find_vma` + containment check). */
+  findVma(addr: number): Vma | undefined {
+    const h = this.#hint;
+    if (h && addr >= h.start && addr < h.end) return h;
+    const v = this.#vmas;
+    let lo = 0;
+    let hi = v.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = v[mid]!;
+      if (addr < m.start) hi = mid - 1;
+      else if (addr >= m.end) lo = mid + 1;
+      else {
+        this.#hint = m;
+        return m;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Walks `[addr, addr + len)` mapping by mapping; `visit` gets the backing bytes of each piece and the
+   * offset into the user range. Returns false (and stops) at the first byte lacking `prot`.
+   */
+  #walk(addr: number, len: number, prot: number, visit: (bytes: Uint8Array, done: number) => void): boolean {
+    if (!this.accessOk(addr, len)) return false;
+    let done = 0;
+    while (done < len) {
+      const vma = this.findVma(addr + done);
+      if (!vma || (vma.prot & prot) !== prot) return false;
+      const from = vma.offset + (addr + done - vma.start);
+      const n = Math.min(len - done, vma.end - (addr + done));
+      visit(vma.backing.subarray(from, from + n), done);
+      done += n;
+    }
+    return true;
+  }
+
+  /** `copy_from_user`: the bytes, or null when any byte is unreadable (the caller returns -EFAULT). */
+  copyFromUser(addr: number, len: number): Uint8Array | null {
+    const out = new Uint8Array(len);
+    const ok = this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done));
+    if (!ok) return null;
+    this.#copied += len;
+    return out;
+  }
+
+  /**
+   * `copy_from_user` straight into kernel memory `dest` at `destOffset`; false on a fault. Bytes before the
+   * faulting page may have been copied, as in the kernel.
+   */
+  copyFromUserInto(dest: Uint8Array, destOffset: number, addr: number, len: number): boolean {
+    const ok = this.#walk(addr, len, PROT_READ, (bytes, done) => dest.set(bytes, destOffset + done));
+    if (ok) this.#copied += len;
+    return ok;
+  }
+
+  /** `copy_to_user`: false when any byte is not writable (the caller returns -EFAULT). */
+  copyToUser(addr: number, src: Uint8Array): boolean {
+    if (!this.#probe(addr, src.length, PROT_WRITE)) return false;
+    this.#walk(addr, src.length, PROT_WRITE, (bytes, done) =>
+      bytes.set(src.subarray(done, done + bytes.length)),
+    );
+    this.#copied += src.length;
+    return true;
+  }
+
+  #probe(addr: number, len: number, prot: number): boolean {
+    return this.#walk(addr, len, prot, () => {});
+  }
+
+  /** User-space load (the process touching its memory): throws {@link SegmentationFault} on a bad address. */
+  load(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    if (!this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done)))
+      throw new SegmentationFault(this.#firstBad(addr, len, PROT_READ), 'read');
+    return out;
+  }
+
+  /** User-space store: throws {@link SegmentationFault} on a bad or read-only address. */
+  store(addr: number, bytes: Uint8Array): void {
+    if (!this.#probe(addr, bytes.length, PROT_WRITE))
+      throw new SegmentationFault(this.#firstBad(addr, bytes.length, PROT_WRITE), 'write');
+    this.#walk(addr, bytes.length, PROT_WRITE, (dst, done) =>
+      dst.set(bytes.subarray(done, done + dst.length)),
+    );
+  }
+
+  /** A live view of `[addr, addr + len)` when it lies in one readable mapping (zero-copy), else it throws. */
+  view(addr: number, len: number): Uint8Array {
+    const vma = this.findVma(addr);
+    if (!vma || addr + len > vma.end || (vma.prot & PROT_READ) === 0)
+      throw new SegmentationFault(vma ? vma.end : addr, 'view');
+    const from = vma.offset + (addr - vma.start);
+    return vma.backing.subarray(from, from + len);
+  }
+
+  #firstBad(addr: number, len: number, prot: number): number {
+    for (let a = addr; a < addr + len; ) {
+      const vma = this.findVma(a);
+      if (!vma || (vma.prot & prot) !== prot) return a;
+      a = vma.end;
+    }
+    return addr;
+  }
+
+  /** Allocates zeroed read-write anonymous memory for the program's own data (its malloc). */
+  allocHeap(len: number): number {
+    const size = pageAlign(Math.max(1, len));
+    const start = this.#heapTop;
+    this.#insert({
+      start,
+      end: start + size,
+      prot: PROT_READ | PROT_WRITE,
+      shared: false,
+      backing: new Uint8Array(size),
+      offset: 0,
+      name: '[heap]',
+      owner: null,
+    });
+    this.#heapTop += size;
+    return start;
+  }
+
+  /** Finds a free, page-aligned range of `len` bytes below the mmap top (`get_unmapped_area`), or -1. */
+  unmappedArea(len: number): number {
+    let top = this.#layout.mmapTop;
+    for (let i = this.#vmas.length - 1; i >= 0; i--) {
+      const v = this.#vmas[i]!;
+      if (v.start >= top) continue;
+      if (v.end <= top - len) break;
+      top = v.start;
+    }
+    const start = top - len;
+    return start >= this.#heapTop ? start : -1;
+  }
+
+  /** Installs a mapping (the range must be free). Returns its address. */
+  insertMapping(vma: Omit<Vma, 'owner'>, owner: VmaOwner | null): number {
+    this.#insert({ ...vma, owner: owner ? { owner, pieces: 1 } : null });
+    return vma.start;
+  }
+
+  #insert(vma: Vma): void {
+    const v = this.#vmas;
+    let i = v.length;
+    while (i > 0 && v[i - 1]!.start > vma.start) i--;
+    const prev = v[i - 1];
+    const next = v[i];
+    if ((prev && prev.end > vma.start) || (next && next.start < vma.end))
+      throw new KernelBug(`overlapping mapping at 0x${vma.start.toString(16)}`);
+    v.splice(i, 0, vma);
+  }
+
+  /**
+   * Removes every page in `[addr, addr + len)` (`do_vmi_munmap`), splitting partial mappings. Owners whose
+   * last piece goes are told, in address order.
+   */
+  unmapRange(addr: number, len: number): void {
+    const end = addr + len;
+    const kept: Vma[] = [];
+    const gone: VmaOwnerRef[] = [];
+    for (const vma of this.#vmas) {
+      if (vma.end <= addr || vma.start >= end) {
+        kept.push(vma);
+        continue;
+      }
+      const pieces: Vma[] = [];
+      if (vma.start < addr) pieces.push({ ...vma, end: addr });
+      if (vma.end > end) pieces.push({ ...vma, start: end, offset: vma.offset + (end - vma.start) });
+      kept.push(...pieces);
+      if (vma.owner) {
+        vma.owner.pieces += pieces.length - 1;
+        if (vma.owner.pieces === 0) gone.push(vma.owner);
+      }
+    }
+    this.#vmas.splice(0, this.#vmas.length, ...kept);
+    this.#hint = null;
+    for (const ref of gone) ref.owner.unmapped();
+  }
+
+  /** Removes every mapping (process exit, rule FD-12: before the files are closed). */
+  unmapAll(): void {
+    this.unmapRange(0, this.#layout.taskSize);
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The task scheduler: runs a syscall's kernel side, puts the task to sleep on wait queues when the syscall
+ * asks to, wakes it after the platform's wake-up latency, delivers signals, and returns to user space after
+ * charging the syscall's CPU cost.
+ *
+ * Every task has a CPU of its own: tasks never wait for each other's CPU time, only for the kernel
+ * objects they block on.
+ */
+import type { Scheduler } from '../hw/clock.ts';
+import type { Emitter } from '../hw/emitter.ts';
+import type { Rng } from '../hw/rng.ts';
+import { EINTR, ERESTARTNOHAND, ERESTARTSYS } from '../uapi/errno.ts';
+import { SIGKILL, SIGNAL_NAMES } from '../uapi/signal.ts';
+import { KernelBug } from './bug.ts';
+import { type PlatformProfile, syscallCost } from './platform.ts';
+import type { Task, TaskExit } from './task.ts';
+import { isSleep, type Sleep, type SysRet, type WaitEntry } from './wait.ts';
+
+/** Observation events of the scheduler. */
+export interface SchedEvents {
+  'syscall:enter': (e: { task: Task; name: string; args: readonly unknown[]; time: number }) => void;
+  'syscall:exit': (e: {
+    task: Task;
+    name: string;
+    args: readonly unknown[];
+    ret: number;
+    enterTime: number;
+    /** When the kernel finished (before the CPU cost). */
+    time: number;
+    /** When the task is back in user space. */
+    returnTime: number;
+  }) => void;
+  'task:sleep': (e: { task: Task; name: string; reason: string; time: number }) => void;
+  'task:wake': (e: { task: Task; name: string; reason: string; time: number; timedOut: boolean }) => void;
+  'task:signal': (e: {
+    task: Task;
+    signal: number;
+    time: number;
+    action: 'kill' | 'interrupt' | 'restart' | 'pending';
+  }) => void;
+  'task:compute': (e: { task: Task; ns: number; time: number }) => void;
+  'task:exit': (e: { task: Task; exit: TaskExit }) => void;
+}
+
+/** What the layer above provides: running user code again, and hearing that a task is gone. */
+export interface UserRuntime {
+  /** The task returns to user space with `ret`; the promise settles when it next enters the kernel or exits. */
+  returnToUser(task: Task, ret: number): void | Promise<void>;
+  /** The task exited while the kernel held it (killed): its user code will never run again. */
+  taskGone(task: Task): void;
+}
+
+/** Hooks the kernel runs when a task exits (closing files, unmapping memory). */
+export type ExitHook = (task: Task) => void;
+
+/** Scheduler of simulated tasks. */
+export class Sched {
+  readonly #clock: Scheduler;
+  readonly #events: Emitter<SchedEvents>;
+  readonly #rng: Rng;
+  readonly #exitHook: ExitHook;
+  platform: PlatformProfile;
+  runtime: UserRuntime | null = null;
+
+  constructor(
+    clock: Scheduler,
+    events: Emitter<SchedEvents>,
+    rng: Rng,
+    platform: PlatformProfile,
+    exitHook: ExitHook,
+  ) {
+    this.#clock = clock;
+    this.#events = events;
+    this.#rng = rng;
+    this.platform = platform;
+    this.#exitHook = exitHook;
+  }
+
+  /** Starts a task's user code at time `at`. */
+  start(task: Task, at: number): void {
+    this.#clock.at(at, `${task.comm}[${task.pid}] starts`, () => {
+      if (!task.alive) return;
+      task.state = 'user';
+      return this.runtime!.returnToUser(task, 0);
+    });
+  }
+
+  /** Enters syscall `name`: runs `start` now and handles its result or sleep. */
+  enter(task: Task, name: string, args: readonly unknown[], start: () => SysRet): void {
+    if (task.state !== 'user')
+      throw new KernelBug(`${task.comm}[${task.pid}] entered ${name} while ${task.state}`);
+    task.state = 'syscall';
+    task.syscalls++;
+    task.frame = { name, args, enterTime: this.#clock.now, start, returnEvent: null };
+    if (this.#events.listenerCount('syscall:enter') > 0)
+      this.#events.emit('syscall:enter', { task, name, args, time: this.#clock.now });
+    this.#handle(task, start());
+  }
+
+  /** User-space computation: the task is busy for `ns` and then goes on. */
+  compute(task: Task, ns: number): void {
+    if (task.state !== 'user') throw new KernelBug(`${task.comm}[${task.pid}] computed while ${task.state}`);
+    task.cpuNs += ns;
+    this.#events.emit('task:compute', { task, ns, time: this.#clock.now });
+    task.state = 'syscall';
+    task.frame = {
+      name: '(compute)',
+      args: [ns],
+      enterTime: this.#clock.now,
+      start: () => 0,
+      returnEvent: null,
+    };
+    const ev = this.#clock.after(ns, `${task.comm}[${task.pid}] computes`, () => {
+      task.frame = null;
+      task.state = 'user';
+      return this.runtime!.returnToUser(task, 0);
+    });
+    task.frame.returnEvent = ev;
+  }
+
+  #handle(task: Task, r: SysRet): void {
+    if (!task.alive) return;
+    if (isSleep(r)) this.#sleep(task, r);
+    else this.#finish(task, r);
+  }
+
+  #sleep(task: Task, sleep: Sleep): void {
+    const entry: WaitEntry = { wake: () => this.#wake(task, false) };
+    for (const q of sleep.queues) q.add(entry);
+    task.state = 'sleeping';
+    task.sleeping = { sleep, entry, queues: sleep.queues, timer: null, wakeup: null, since: this.#clock.now };
+    if (sleep.timeoutNs !== null) {
+      task.sleeping.timer = this.#clock.after(
+        Math.max(0, Math.ceil(sleep.timeoutNs)),
+        `${task.comm}[${task.pid}] timeout`,
+        () => this.#wake(task, true),
+      );
+    }
+    this.#events.emit('task:sleep', {
+      task,
+      name: task.frame!.name,
+      reason: sleep.reason,
+      time: this.#clock.now,
+    });
+    if (sleep.interruptible && task.pendingSignals.length > 0) this.#interrupt(task);
+  }
+
+  #unqueue(task: Task): void {
+    const s = task.sleeping!;
+    for (const q of s.queues) q.remove(s.entry);
+    this.#clock.cancel(s.timer);
+    s.timer = null;
+  }
+
+  #wakeLatency(): number {
+    const p = this.platform;
+    return p.wakeLatencyNs + (p.wakeJitterNs > 0 ? this.#rng.int(0, p.wakeJitterNs - 1) : 0);
+  }
+
+  /** A queue the task sleeps on was woken, or its timeout expired: it runs again after the wake latency. */
+  #wake(task: Task, timedOut: boolean): void {
+    const s = task.sleeping;
+    if (!s || s.wakeup) return;
+    this.#unqueue(task);
+    this.#events.emit('task:wake', {
+      task,
+      name: task.frame!.name,
+      reason: s.sleep.reason,
+      time: this.#clock.now,
+      timedOut,
+    });
+    s.wakeup = this.#clock.after(this.#wakeLatency(), `${task.comm}[${task.pid}] wakes`, () => {
+      task.sleeping = null;
+      task.state = 'syscall';
+      this.#handle(task, s.sleep.resume(timedOut));
+    });
+  }
+
+  /** Sends signal `sig` (`kill(2)` from another task or from the simulator). */
+  signal(task: Task, sig: number): void {
+    if (!task.alive) return;
+    if (sig === SIGKILL || !task.handlers.has(sig)) {
+      this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'kill' });
+      this.kill(task, sig);
+      return;
+    }
+    task.pendingSignals.push(sig);
+    const s = task.sleeping;
+    if (s?.sleep.interruptible && !s.wakeup) this.#interrupt(task);
+    else this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'pending' });
+  }
+
+  /** An interruptible sleep ends because a signal is pending: the syscall returns -ERESTARTSYS (SIG-1). */
+  #interrupt(task: Task): void {
+    this.#unqueue(task);
+    const s = task.sleeping!;
+    s.wakeup = this.#clock.after(this.#wakeLatency(), `${task.comm}[${task.pid}] signalled`, () => {
+      task.sleeping = null;
+      task.state = 'syscall';
+      this.#finish(task, s.sleep.signalRet);
+    });
+  }
+
+  /**
+   * Ends a syscall with `ret`: restart or EINTR when a signal interrupted it (SIG-1), then returns to user
+   * space after the syscall's CPU cost.
+   */
+  #finish(task: Task, ret: number): void {
+    if (ret === -ERESTARTSYS || ret === -ERESTARTNOHAND) {
+      const sig = task.pendingSignals.shift();
+      if (sig === undefined)
+        throw new KernelBug(`${task.frame!.name} returned -ERESTARTSYS with no signal pending`);
+      const handler = task.handlers.get(sig)!;
+      const restart = handler.restart && ret === -ERESTARTSYS;
+      this.#events.emit('task:signal', {
+        task,
+        signal: sig,
+        time: this.#clock.now,
+        action: restart ? 'restart' : 'interrupt',
+      });
+      if (restart) {
+        this.#handle(task, task.frame!.start());
+        return;
+      }
+      ret = -EINTR;
+    }
+    if (ret < 0 && !Number.isInteger(ret)) throw new KernelBug(`syscall ${task.frame!.name} returned ${ret}`);
+    const copied = task.mm.takeCopied();
+    task.copiedBytes += copied;
+    const cost = syscallCost(this.platform, copied);
+    task.cpuNs += cost;
+    const frame = task.frame!;
+    const returnTime = this.#clock.now + cost;
+    if (this.#events.listenerCount('syscall:exit') > 0)
+      this.#events.emit('syscall:exit', {
+        task,
+        name: frame.name,
+        args: frame.args,
+        ret,
+        enterTime: frame.enterTime,
+        time: this.#clock.now,
+        returnTime,
+      });
+    frame.returnEvent = this.#clock.at(
+      returnTime,
+      `${task.comm}[${task.pid}] returns from ${frame.name}`,
+      () => {
+        task.frame = null;
+        task.state = 'user';
+        const pending = task.pendingSignals.splice(0);
+        for (const sig of pending)
+          this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'interrupt' });
+        return this.runtime!.returnToUser(task, ret);
+      },
+    );
+  }
+
+  /** Kills a task now, wherever it is (as by SIGKILL or an oops): it exits and its user code never resumes. */
+  kill(task: Task, sig: number, reason?: string): void {
+    if (!task.alive) return;
+    if (task.sleeping) {
+      this.#unqueue(task);
+      this.#clock.cancel(task.sleeping.wakeup);
+      task.sleeping = null;
+    }
+    this.#clock.cancel(task.frame?.returnEvent);
+    const wasInKernel = task.state !== 'user';
+    this.exit(task, {
+      code: null,
+      signal: sig,
+      time: this.#clock.now,
+      reason: reason ?? `killed by ${SIGNAL_NAMES[sig] ?? sig}`,
+    });
+    if (wasInKernel) this.runtime?.taskGone(task);
+  }
+
+  /** Ends a task: mappings go, then fds close in ascending order (FD-12). */
+  exit(task: Task, exit: TaskExit): void {
+    if (!task.alive) return;
+    task.state = 'exited';
+    task.exit = exit;
+    this.#exitHook(task);
+    task.frame = null;
+    this.#events.emit('task:exit', { task, exit });
+  }
+
+  /** Tasks asleep now, with why: used to report processes blocked forever when nothing else can happen. */
+  blocked(tasks: Iterable<Task>): { task: Task; syscall: string; reason: string; since: number }[] {
+    const out: { task: Task; syscall: string; reason: string; since: number }[] = [];
+    for (const t of tasks)
+      if (t.alive && t.sleeping && !t.sleeping.wakeup)
+        out.push({
+          task: t,
+          syscall: t.frame?.name ?? '?',
+          reason: t.sleeping.sleep.reason,
+          since: t.sleeping.since,
+        });
+    return out;
+  }
+}

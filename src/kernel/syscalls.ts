@@ -1,0 +1,461 @@
+/**
+ * The syscall layer: checks the fd, copies arguments from user memory, applies the VFS's generic rules and
+ * defaults, and delegates to the file's operations. Each function returns the raw kernel result (>= 0 or a
+ * negative errno) or a {@link Sleep}. Rule IDs refer to ../shared/reference/kernel-semantics.md §2.
+ */
+import {
+  EACCES,
+  EBADF,
+  EEXIST,
+  EFAULT,
+  EINVAL,
+  EISDIR,
+  EMFILE,
+  ENODEV,
+  ENOENT,
+  ENOIOCTLCMD,
+  ENOMEM,
+  ENOTTY,
+  EOPNOTSUPP,
+  ERESTARTNOHAND,
+  ESPIPE,
+  ESRCH,
+} from '../uapi/errno.ts';
+import {
+  F_DUPFD,
+  F_DUPFD_CLOEXEC,
+  F_GETFD,
+  F_GETFL,
+  F_SETFD,
+  F_SETFL,
+  FASYNC,
+  FD_CLOEXEC,
+  O_ACCMODE,
+  O_APPEND,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_LARGEFILE,
+  O_NOATIME,
+  O_NOCTTY,
+  O_NONBLOCK,
+  O_TRUNC,
+} from '../uapi/fcntl.ts';
+import { FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIOQSIZE } from '../uapi/ioctl.ts';
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  PAGE_SIZE,
+  PROT_WRITE,
+} from '../uapi/mman.ts';
+import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
+import type { Census } from './kref.ts';
+import { pageAlign } from './mm.ts';
+import type { Sched } from './sched.ts';
+import type { Task } from './task.ts';
+import { File, type Inode, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
+import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
+
+/** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
+export const MAX_RW_COUNT = 0x7ffff000;
+
+/** Flags `mmap` accepts under MAP_SHARED_VALIDATE (LEGACY_MAP_MASK plus the validated ones we know). */
+const MAP_VALIDATE_KNOWN =
+  0x3 |
+  0x10 |
+  0x20 |
+  0x100 |
+  0x800 |
+  0x1000 |
+  0x2000 |
+  0x4000 |
+  0x8000 |
+  0x10000 |
+  0x20000 |
+  0x40000 |
+  0x100000;
+
+/** Status flags F_SETFL may change (SETFL_MASK, rule FD-11). */
+const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
+
+/** What the syscall layer needs from the kernel. */
+export interface SyscallDeps {
+  readonly paths: PathTree;
+  readonly census: Census;
+  readonly sched: Sched;
+  readonly now: () => number;
+  readonly findTask: (pid: number) => Task | undefined;
+}
+
+/** Syscall implementations. */
+export class Syscalls {
+  readonly #k: SyscallDeps;
+
+  constructor(deps: SyscallDeps) {
+    this.#k = deps;
+  }
+
+  /** `openat(AT_FDCWD, path, flags)`: lookup, the file's open op, then the lowest free fd (FD-1, FD-2). */
+  open(task: Task, path: string, flags: number): SysRet {
+    flags >>>= 0;
+    if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+    const inode = this.#k.paths.lookup(path);
+    if (!inode) return flags & O_CREAT ? -EACCES : -ENOENT;
+    if (flags & O_CREAT && flags & O_EXCL) return -EEXIST;
+    if (inode.kind === 'dir' && (flags & O_ACCMODE) !== 0) return -EISDIR;
+    const fd = task.files.allocFd();
+    if (fd < 0) return fd;
+    // FD-10 / COMPAT-5: a 64-bit open forces O_LARGEFILE; f_flags never keeps the open-time-only bits.
+    let fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+    if (!task.compat) fflags |= O_LARGEFILE;
+    const file = new File(this.#k.census, inode, fflags, normalize(path));
+    const err = inode.fops.open?.(inode, file, task) ?? 0;
+    if (err < 0) {
+      file.put();
+      return err;
+    }
+    file.opened = true;
+    task.files.install(fd, file, (flags & O_CLOEXEC) !== 0);
+    return fd;
+  }
+
+  /** `close(fd)` (FD-3, FD-4): the release runs before close returns when this was the last reference. */
+  close(task: Task, fd: number): SysRet {
+    const e = task.files.remove(fd);
+    if (!e) return -EBADF;
+    e.file.put();
+    return 0;
+  }
+
+  /** `dup(old)` (FD-5). */
+  dup(task: Task, oldfd: number): SysRet {
+    const file = task.files.file(oldfd);
+    if (!file) return -EBADF;
+    const fd = task.files.allocFd();
+    if (fd < 0) return fd;
+    task.files.install(fd, file.get(), false);
+    return fd;
+  }
+
+  /** `dup2(old, new)` (FD-6, FD-7). */
+  dup2(task: Task, oldfd: number, newfd: number): SysRet {
+    if (oldfd === newfd) return task.files.file(oldfd) ? newfd : -EBADF;
+    return this.dup3(task, oldfd, newfd, 0);
+  }
+
+  /** `dup3(old, new, flags)` (FD-8). */
+  dup3(task: Task, oldfd: number, newfd: number, flags: number): SysRet {
+    if ((flags & ~O_CLOEXEC) !== 0) return -EINVAL;
+    if (oldfd === newfd) return -EINVAL;
+    if (!Number.isInteger(newfd) || newfd < 0 || newfd >= task.files.limit) return -EBADF;
+    const file = task.files.file(oldfd);
+    if (!file) return -EBADF;
+    file.get();
+    const old = task.files.remove(newfd);
+    task.files.install(newfd, file, (flags & O_CLOEXEC) !== 0);
+    old?.file.put();
+    return newfd;
+  }
+
+  /** `fcntl(fd, cmd, arg)` for the descriptor and status-flag commands (FD-1, FD-9, FD-10, FD-11). */
+  fcntl(task: Task, fd: number, cmd: number, arg: number): SysRet {
+    const e = task.files.entry(fd);
+    if (!e) return -EBADF;
+    switch (cmd) {
+      case F_DUPFD:
+      case F_DUPFD_CLOEXEC: {
+        if (arg < 0 || arg >= task.files.limit) return -EINVAL;
+        const nfd = task.files.allocFd(arg);
+        if (nfd < 0) return nfd;
+        task.files.install(nfd, e.file.get(), cmd === F_DUPFD_CLOEXEC);
+        return nfd;
+      }
+      case F_GETFD:
+        return e.cloexec ? FD_CLOEXEC : 0;
+      case F_SETFD:
+        e.cloexec = (arg & FD_CLOEXEC) !== 0;
+        return 0;
+      case F_GETFL:
+        return e.file.flags;
+      case F_SETFL:
+        e.file.flags = (e.file.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
+        return 0;
+      default:
+        return -EINVAL;
+    }
+  }
+
+  #rwFile(task: Task, fd: number, write: boolean, buf: number, count: number): File | number {
+    const file = task.files.file(fd);
+    if (!file) return -EBADF;
+    if (write ? !file.canWrite : !file.canRead) return -EBADF;
+    if (write ? !file.fops.write : !file.fops.read) return -EINVAL;
+    if (count < 0 || !task.mm.accessOk(buf, Math.min(count, MAX_RW_COUNT))) return -EFAULT;
+    return file;
+  }
+
+  /** `read(fd, buf, count)` (RW-1..5). */
+  read(task: Task, fd: number, buf: number, count: number): SysRet {
+    const file = this.#rwFile(task, fd, false, buf, count);
+    if (typeof file === 'number') return file;
+    return file.fops.read!(file, buf, Math.min(count, MAX_RW_COUNT), task);
+  }
+
+  /** `write(fd, buf, count)` (RW-1..5). */
+  write(task: Task, fd: number, buf: number, count: number): SysRet {
+    const file = this.#rwFile(task, fd, true, buf, count);
+    if (typeof file === 'number') return file;
+    return file.fops.write!(file, buf, Math.min(count, MAX_RW_COUNT), task);
+  }
+
+  /** `pread64`/`pwrite64`: none of our files is seekable for positional I/O (RW-6). */
+  pread(task: Task, fd: number, _buf: number, _count: number, _offset: number): SysRet {
+    const file = task.files.file(fd);
+    if (!file) return -EBADF;
+    if (!file.canRead) return -EBADF;
+    return -ESPIPE;
+  }
+
+  /** See {@link Syscalls.pread}. */
+  pwrite(task: Task, fd: number, _buf: number, _count: number, _offset: number): SysRet {
+    const file = task.files.file(fd);
+    if (!file) return -EBADF;
+    if (!file.canWrite) return -EBADF;
+    return -ESPIPE;
+  }
+
+  /** `lseek(fd, offset, whence)`: the file's llseek, or -ESPIPE without one (RW-7, RW-8). */
+  lseek(task: Task, fd: number, offset: number, whence: number): SysRet {
+    const file = task.files.file(fd);
+    if (!file) return -EBADF;
+    if (!file.fops.llseek) return -ESPIPE;
+    return file.fops.llseek(file, offset, whence);
+  }
+
+  /**
+   * `ioctl(fd, cmd, arg)`: the VFS's generic commands first (IOC-2..5), then the file's handler; a missing
+   * handler or -ENOIOCTLCMD becomes -ENOTTY (IOC-7). ILP32 tasks go through compat_ioctl (COMPAT-1).
+   */
+  ioctl(task: Task, fd: number, cmd: number, arg: number): SysRet {
+    const e = task.files.entry(fd);
+    if (!e) return -EBADF;
+    const file = e.file;
+    cmd >>>= 0;
+    switch (cmd) {
+      case FIOCLEX:
+        e.cloexec = true;
+        return 0;
+      case FIONCLEX:
+        e.cloexec = false;
+        return 0;
+      case FIONBIO: {
+        const v = this.getUserInt(task, arg);
+        if (v === null) return -EFAULT;
+        file.flags = v !== 0 ? file.flags | O_NONBLOCK : file.flags & ~O_NONBLOCK;
+        return 0;
+      }
+      case FIOASYNC: {
+        const v = this.getUserInt(task, arg);
+        if (v === null) return -EFAULT;
+        const on = v !== 0;
+        return on !== ((file.flags & FASYNC) !== 0) ? -ENOTTY : 0;
+      }
+      case FIOQSIZE:
+        if (file.inode.kind !== 'reg') return -ENOTTY;
+        break;
+    }
+    const handler = task.compat ? file.fops.compatIoctl : file.fops.unlockedIoctl;
+    if (!handler) return -ENOTTY;
+    const r = handler(file, cmd, task.compat ? arg >>> 0 : arg, task);
+    return r === -ENOIOCTLCMD ? -ENOTTY : r;
+  }
+
+  /** Reads a C `int` from user memory, or null on a fault. */
+  getUserInt(task: Task, addr: number): number | null {
+    const b = task.mm.copyFromUser(addr, 4);
+    return b ? new DataView(b.buffer).getInt32(0, true) : null;
+  }
+
+  /** Writes a C `int` to user memory; false on a fault. */
+  putUserInt(task: Task, addr: number, value: number): boolean {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, value, true);
+    return task.mm.copyToUser(addr, b);
+  }
+
+  /** `mmap(addr, length, prot, flags, fd, offset)` (MMAP-1..12). */
+  mmap(
+    task: Task,
+    addr: number,
+    length: number,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: number,
+  ): SysRet {
+    if (offset % PAGE_SIZE !== 0 || offset < 0) return -EINVAL;
+    let file: File | undefined;
+    if (!(flags & MAP_ANONYMOUS)) {
+      file = task.files.file(fd);
+      if (!file) return -EBADF;
+    }
+    if (length === 0) return -EINVAL;
+    if (!Number.isSafeInteger(length) || length < 0 || pageAlign(length) > task.mm.taskSize) return -ENOMEM;
+    const len = pageAlign(length);
+    const type = flags & MAP_TYPE;
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
+    if (type === MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_KNOWN) !== 0) return -EOPNOTSUPP;
+    const shared = type !== MAP_PRIVATE;
+    if (file) {
+      if (shared && prot & PROT_WRITE && !file.canWrite) return -EACCES;
+      if (!file.canRead) return -EACCES;
+      if (!file.fops.mmap) return -ENODEV;
+    }
+    let start: number;
+    if (flags & MAP_FIXED) {
+      if (addr % PAGE_SIZE !== 0 || !task.mm.accessOk(addr, len)) return -EINVAL;
+      start = addr;
+    } else {
+      start = task.mm.unmappedArea(len);
+      if (start < 0) return -ENOMEM;
+    }
+    const req: VmaRequest = { start, length: len, prot, shared, offset };
+    if (file) {
+      const err = file.fops.mmap!(file, req, task);
+      if (err < 0) return err;
+    } else {
+      req.backing = new Uint8Array(len);
+      req.backingOffset = 0;
+      req.name = 'anon';
+    }
+    if (flags & MAP_FIXED) task.mm.unmapRange(start, len);
+    const mapped = file?.get();
+    task.mm.insertMapping(
+      {
+        start,
+        end: start + len,
+        prot,
+        shared,
+        backing: req.backing!,
+        offset: req.backingOffset ?? 0,
+        name: req.name ?? file?.path ?? 'anon',
+      },
+      mapped || req.onUnmap
+        ? {
+            unmapped: () => {
+              req.onUnmap?.();
+              mapped?.put();
+            },
+          }
+        : null,
+    );
+    return start;
+  }
+
+  /** `munmap(addr, length)` (MUNMAP-1..3). */
+  munmap(task: Task, addr: number, length: number): SysRet {
+    if (addr % PAGE_SIZE !== 0 || length <= 0 || !task.mm.accessOk(addr, pageAlign(length))) return -EINVAL;
+    task.mm.unmapRange(addr, pageAlign(length));
+    return 0;
+  }
+
+  /**
+   * `poll(fds, nfds, timeout_ms)` (POLL-1..8): evaluates every entry, sleeps on every queue the files
+   * registered until one is woken or the timeout expires, then evaluates again.
+   */
+  poll(task: Task, ufds: number, nfds: number, timeoutMs: number): SysRet {
+    if (nfds < 0 || nfds > task.files.limit) return -EINVAL;
+    const bytes = task.mm.copyFromUser(ufds, nfds * 8);
+    if (!bytes) return -EFAULT;
+    const dv = new DataView(bytes.buffer);
+    const fds: number[] = [];
+    const events: number[] = [];
+    for (let i = 0; i < nfds; i++) {
+      fds.push(dv.getInt32(i * 8, true));
+      events.push(dv.getUint16(i * 8 + 4, true));
+    }
+    const deadline = timeoutMs < 0 ? null : this.#k.now() + timeoutMs * 1_000_000;
+    const pass = (timedOut: boolean): SysRet => {
+      const queues: WaitQueue[] = [];
+      let count = 0;
+      for (let i = 0; i < nfds; i++) {
+        const revents = this.#pollOne(task, fds[i]!, events[i]!, queues);
+        dv.setUint16(i * 8 + 6, revents, true);
+        if (revents !== 0) count++;
+      }
+      if (count > 0 || timedOut || deadline === this.#k.now()) {
+        if (!task.mm.copyToUser(ufds, bytes)) return -EFAULT;
+        return count;
+      }
+      return sleepOn(queues, `poll on fds ${fds.join(',')}`, pass, {
+        timeoutNs: deadline === null ? null : deadline - this.#k.now(),
+        signalRet: -ERESTARTNOHAND,
+      });
+    };
+    return pass(false);
+  }
+
+  /** `do_pollfd()`: POLL-3..6. */
+  #pollOne(task: Task, fd: number, events: number, queues: WaitQueue[]): number {
+    if (fd < 0) return 0;
+    const file = task.files.file(fd);
+    if (!file) return POLLNVAL;
+    const key = events | POLLERR | POLLHUP;
+    if (!file.fops.poll) return DEFAULT_POLLMASK & key;
+    const pt: PollTable = {
+      key,
+      wait: (wq) => {
+        if (!queues.includes(wq)) queues.push(wq);
+      },
+    };
+    return file.fops.poll(file, pt, task) & key;
+  }
+
+  /** `nanosleep`: sleeps `ns` (interruptible: -EINTR when a handled signal arrives). */
+  nanosleep(_task: Task, ns: number): SysRet {
+    if (!Number.isFinite(ns) || ns < 0) return -EINVAL;
+    return sleepOn([], 'nanosleep', () => 0, { timeoutNs: Math.ceil(ns), signalRet: -ERESTARTNOHAND });
+  }
+
+  /** `kill(pid, sig)`: 0, or -ESRCH when no such live process. Signal 0 only checks. */
+  kill(_task: Task, pid: number, sig: number): SysRet {
+    const target = this.#k.findTask(pid);
+    if (!target?.alive) return -ESRCH;
+    if (sig < 0 || sig > 64) return -EINVAL;
+    if (sig !== 0) this.#k.sched.signal(target, sig);
+    return 0;
+  }
+
+  /** Installs or removes a handler for `sig` (a reduced `rt_sigaction`): SA_RESTART decides SIG-1. */
+  sigaction(task: Task, sig: number, handler: { restart: boolean } | null): SysRet {
+    if (sig <= 0 || sig > 64 || sig === 9 || sig === 19) return -EINVAL;
+    if (handler) task.handlers.set(sig, handler);
+    else task.handlers.delete(sig);
+    return 0;
+  }
+
+  /** Unused-fd helper for drivers that create files (`get_unused_fd_flags` + `fd_install`). */
+  installFile(task: Task, file: File, cloexec: boolean): number {
+    const fd = task.files.installLowest(file, cloexec);
+    return fd < 0 ? -EMFILE : fd;
+  }
+}
+
+function normalize(path: string): string {
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/** Re-exported for drivers. */
+export type { Inode };

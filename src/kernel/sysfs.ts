@@ -1,0 +1,123 @@
+/**
+ * sysfs attribute files as kernfs serves them: a show that formats the whole value at the first read, a
+ * store that sees the written bytes, and the access checks of kernfs_fop_open (rules SYSFS-1..5, 7).
+ */
+import { EACCES, EFAULT, EINVAL, ENODEV } from '../uapi/errno.ts';
+import { DEFAULT_POLLMASK } from '../uapi/poll.ts';
+import type { PathTree } from './vfs.ts';
+import { type File, type FileOperations, newInode } from './vfs.ts';
+
+/** A device attribute (`struct device_attribute`). */
+export interface Attribute {
+  /** The text, ending in "\n", or a negative errno. */
+  show(): string | number;
+  /** Parses `text`; returns 0 (or any value >= 0) on success, or a negative errno. Absent: read-only. */
+  store?(text: string): number;
+  /** Permission bits; default 0644 with a store, 0444 without. */
+  mode?: number;
+}
+
+/** Largest write a store sees (PAGE_SIZE, rule SYSFS-4). */
+const SYSFS_MAX_WRITE = 4096;
+
+interface OpenAttr {
+  readonly attr: Attribute;
+  readonly alive: () => boolean;
+  /** The text shown at the first read of this open file (kernfs seq_file buffer). */
+  text: string | null;
+}
+
+const decoder = new TextDecoder('latin1');
+const encoder = new TextEncoder();
+
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+const kernfsFops: FileOperations = {
+  open(inode, file) {
+    const a = inode.priv as { attr: Attribute; alive: () => boolean };
+    const mode = a.attr.mode ?? (a.attr.store ? 0o644 : 0o444);
+    if (file.canWrite && ((mode & 0o222) === 0 || !a.attr.store)) return -EACCES;
+    if (file.canRead && (mode & 0o444) === 0) return -EACCES;
+    file.privateData = { attr: a.attr, alive: a.alive, text: null } satisfies OpenAttr;
+    return 0;
+  },
+  read(file, buf, count, task) {
+    const o = file.privateData as OpenAttr;
+    if (!o.alive()) return -ENODEV;
+    if (file.pos === 0 || o.text === null) {
+      const shown = o.attr.show();
+      if (typeof shown === 'number') return shown;
+      o.text = shown;
+    }
+    const bytes = latin1Bytes(o.text.slice(file.pos, file.pos + count));
+    if (bytes.length === 0) return 0;
+    if (!task.mm.copyToUser(buf, bytes)) return -EFAULT;
+    file.pos += bytes.length;
+    return bytes.length;
+  },
+  write(file, buf, count, task) {
+    const o = file.privateData as OpenAttr;
+    if (!o.alive()) return -ENODEV;
+    if (count === 0) return 0;
+    const n = Math.min(count, SYSFS_MAX_WRITE);
+    const bytes = task.mm.copyFromUser(buf, n);
+    if (!bytes) return -EFAULT;
+    const ret = o.attr.store!(decoder.decode(bytes));
+    return ret < 0 ? ret : n;
+  },
+  poll() {
+    return DEFAULT_POLLMASK;
+  },
+  llseek(file, offset, whence) {
+    if (whence !== 0 || offset < 0) return -EINVAL;
+    file.pos = offset;
+    return offset;
+  },
+};
+
+/** A group of attribute files under one directory, removable together (device unregistration). */
+export class SysfsGroup {
+  readonly #paths: PathTree;
+  readonly #files: string[] = [];
+  #alive = true;
+
+  constructor(paths: PathTree) {
+    this.#paths = paths;
+  }
+
+  /** Creates the attribute file `path`. */
+  add(path: string, attr: Attribute): void {
+    const alive = () => this.#alive;
+    this.#paths.add(
+      path,
+      newInode(this.#paths.allocIno(), 'attr', attr.mode ?? (attr.store ? 0o644 : 0o444), kernfsFops, {
+        attr,
+        alive,
+      }),
+    );
+    this.#files.push(path);
+  }
+
+  /** Removes every file; files still open then answer -ENODEV (SYSFS-7). */
+  removeAll(): void {
+    this.#alive = false;
+    for (const p of this.#files) this.#paths.remove(p);
+  }
+}
+
+/** Text of a user write as the store sees it (exposed for tests of stores). */
+export function storeText(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** Bytes of a shown value (exposed for tests). */
+export function showBytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** Keeps the File type reachable for attribute implementations. */
+export type { File };

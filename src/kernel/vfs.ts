@@ -1,0 +1,313 @@
+/**
+ * The VFS core: inodes with their file operations, open file descriptions (`struct file`) with a
+ * reference count, per-process fd tables with lowest-free allocation, poll tables, and the path tree that
+ * holds `/dev` and `/sys`.
+ *
+ * A file-operations table is a plain object whose missing members get the VFS default, exactly as a NULL
+ * member of `struct file_operations` does: no read → -EINVAL, no ioctl → -ENOTTY, no mmap → -ENODEV, no
+ * poll → DEFAULT_POLLMASK. Those defaults live in the syscall layer, which checks the fd, copies user
+ * memory and delegates.
+ */
+import { EMFILE } from '../uapi/errno.ts';
+import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
+import { type Census, Kref } from './kref.ts';
+import type { Vma } from './mm.ts';
+import type { Task } from './task.ts';
+import type { SysRet, WaitQueue } from './wait.ts';
+
+/** `poll_table`: what a poll op registers on, and which events the caller asked for (`_key`). */
+export interface PollTable {
+  /** `poll_wait()`: adds the caller to `wq` (a no-op when the caller will not sleep). */
+  wait(wq: WaitQueue): void;
+  /** Events requested by the caller (poll's `events` with POLLERR|POLLHUP added). */
+  readonly key: number;
+}
+
+/** A mapping being set up by mmap, handed to the file's mmap op to fill in its backing. */
+export interface VmaRequest {
+  start: number;
+  length: number;
+  prot: number;
+  shared: boolean;
+  /** Offset in the file, bytes (`vm_pgoff << PAGE_SHIFT`). */
+  offset: number;
+  /** Filled in by the op: the bytes the mapping shows and where `start` lands in them. */
+  backing?: Uint8Array;
+  backingOffset?: number;
+  /** Filled in by the op: told when the mapping is gone (drops the op's reference). */
+  onUnmap?: () => void;
+  /** Filled in by the op: name in traces. */
+  name?: string;
+}
+
+/** `struct file_operations`, camelCased. Every member is optional; see the module comment for defaults. */
+export interface FileOperations {
+  open?(inode: Inode, file: File, task: Task): number;
+  read?(file: File, buf: number, count: number, task: Task): SysRet;
+  write?(file: File, buf: number, count: number, task: Task): SysRet;
+  poll?(file: File, pt: PollTable, task: Task): number;
+  unlockedIoctl?(file: File, cmd: number, arg: number, task: Task): SysRet;
+  compatIoctl?(file: File, cmd: number, arg: number, task: Task): SysRet;
+  mmap?(file: File, vma: VmaRequest, task: Task): number;
+  llseek?(file: File, offset: number, whence: number): number;
+  release?(inode: Inode, file: File): void;
+}
+
+/** `compat_ptr_ioctl`: for handlers whose argument is a pointer or an int, the compat entry is the native one. */
+export function compatPtrIoctl(file: File, cmd: number, arg: number, task: Task): SysRet {
+  const ioctl = file.fops.unlockedIoctl;
+  if (!ioctl) return -515; /* -ENOIOCTLCMD: the VFS turns it into -ENOTTY */
+  return ioctl(file, cmd, arg >>> 0, task);
+}
+
+/** Inode kinds the simulator has. */
+export type InodeKind = 'chr' | 'dir' | 'reg' | 'anon' | 'attr';
+
+/** An inode: what a path or an anonymous file refers to. */
+export interface Inode {
+  readonly ino: number;
+  readonly kind: InodeKind;
+  /** Permission bits (0o444, 0o600...). */
+  readonly mode: number;
+  readonly fops: FileOperations;
+  /** Device number of character devices. */
+  readonly rdev?: { readonly major: number; readonly minor: number };
+  /** Driver data (`i_private` / the cdev's container). */
+  readonly priv: unknown;
+}
+
+/** Builds an inode. */
+export function newInode(
+  ino: number,
+  kind: InodeKind,
+  mode: number,
+  fops: FileOperations,
+  priv: unknown,
+  rdev?: Inode['rdev'],
+): Inode {
+  return { ino, kind, mode, fops, priv, ...(rdev ? { rdev } : {}) };
+}
+
+/** The inode number every anonymous-inode file shares, as with the kernel's single `anon_inode_inode`. */
+export const ANON_INODE_INO = 1;
+
+/** An open file description (`struct file`), shared by dup'd fds and released with its last reference. */
+export class File {
+  readonly inode: Inode;
+  readonly fops: FileOperations;
+  /** `f_flags`: access mode and status flags. */
+  flags: number;
+  /** `f_pos`. */
+  pos = 0;
+  /** `private_data`. */
+  privateData: unknown = null;
+  /** What `/proc/self/fd/N` shows: `/dev/iio:device0`, `anon_inode:iio:buffer`, `/dmabuf:`. */
+  readonly path: string;
+  readonly ref: Kref;
+  /** FMODE_OPENED: set once the open op succeeded; only opened files get a release call. */
+  opened = false;
+
+  constructor(census: Census, inode: Inode, flags: number, path: string) {
+    this.inode = inode;
+    this.fops = inode.fops;
+    this.flags = flags;
+    this.path = path;
+    this.ref = new Kref(census, 'file', () => {
+      if (this.opened) this.fops.release?.(this.inode, this);
+    });
+  }
+
+  /** FMODE_READ: the access mode allows reading. */
+  get canRead(): boolean {
+    const acc = this.flags & O_ACCMODE;
+    return acc === O_RDONLY || acc === O_RDWR;
+  }
+
+  /** FMODE_WRITE: the access mode allows writing. */
+  get canWrite(): boolean {
+    const acc = this.flags & O_ACCMODE;
+    return acc === O_WRONLY || acc === O_RDWR;
+  }
+
+  /** `get_file()`. */
+  get(): this {
+    this.ref.get();
+    return this;
+  }
+
+  /** `fput()`: the release op runs when this was the last reference. */
+  put(): void {
+    this.ref.put();
+  }
+}
+
+/** `anon_inode_getfile()`: a file on an anonymous inode named `anon_inode:<name>`. */
+export function anonInodeGetfile(
+  census: Census,
+  name: string,
+  fops: FileOperations,
+  priv: unknown,
+  flags: number,
+): File {
+  const file = new File(
+    census,
+    newInode(ANON_INODE_INO, 'anon', 0o600, fops, null),
+    flags,
+    `anon_inode:${name}`,
+  );
+  file.privateData = priv;
+  file.opened = true;
+  return file;
+}
+
+/** One fd slot. */
+export interface FdEntry {
+  readonly file: File;
+  cloexec: boolean;
+}
+
+/**
+ * A process's fd table (`struct files_struct`). New fds take the lowest free number (rule FD-1) below the
+ * RLIMIT_NOFILE soft limit, else -EMFILE (FD-2).
+ */
+export class FdTable {
+  readonly #slots: (FdEntry | undefined)[] = [];
+  /** RLIMIT_NOFILE soft limit. */
+  limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** `alloc_fd(start)`: the lowest free fd >= `start`, or -EMFILE. The slot stays free until installed. */
+  allocFd(start = 0): number {
+    for (let fd = start; fd < this.limit; fd++) if (this.#slots[fd] === undefined) return fd;
+    return -EMFILE;
+  }
+
+  /** `fd_install`: puts `file` (whose reference the table now owns) at `fd`. */
+  install(fd: number, file: File, cloexec: boolean): void {
+    this.#slots[fd] = { file, cloexec };
+  }
+
+  /** `get_unused_fd_flags` + `fd_install` in one step: the new fd or -EMFILE (the caller keeps its reference then). */
+  installLowest(file: File, cloexec: boolean, start = 0): number {
+    const fd = this.allocFd(start);
+    if (fd >= 0) this.install(fd, file, cloexec);
+    return fd;
+  }
+
+  /** The entry at `fd`, or undefined when it is not open (also for negative or huge numbers). */
+  entry(fd: number): FdEntry | undefined {
+    return Number.isInteger(fd) && fd >= 0 ? this.#slots[fd] : undefined;
+  }
+
+  /** The file at `fd` without taking a reference. */
+  file(fd: number): File | undefined {
+    return this.entry(fd)?.file;
+  }
+
+  /** Empties slot `fd` and returns what it held; the caller drops the file reference. */
+  remove(fd: number): FdEntry | undefined {
+    const e = this.entry(fd);
+    if (e) {
+      this.#slots[fd] = undefined;
+      while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.pop();
+    }
+    return e;
+  }
+
+  /** Open fds in ascending order. */
+  openFds(): number[] {
+    const out: number[] = [];
+    for (let fd = 0; fd < this.#slots.length; fd++) if (this.#slots[fd]) out.push(fd);
+    return out;
+  }
+}
+
+/** A node of the path tree: an inode, or a directory of named children. */
+interface Dentry {
+  readonly inode: Inode;
+  readonly children: Map<string, Dentry> | null;
+}
+
+const dirFops: FileOperations = {};
+
+/** The path tree: `/dev` nodes and `/sys` attribute files, created by drivers at registration. */
+export class PathTree {
+  #nextIno = 2;
+  readonly #root: Dentry = {
+    inode: newInode(this.allocIno(), 'dir', 0o755, dirFops, null),
+    children: new Map(),
+  };
+
+  /** A fresh inode number (1 is the shared anonymous inode). */
+  allocIno(): number {
+    return this.#nextIno++;
+  }
+
+  /** Splits an absolute path into components; relative paths are taken from `/`. */
+  static components(path: string): string[] {
+    return path.split('/').filter((c) => c !== '' && c !== '.');
+  }
+
+  /** Adds `inode` at `path`, creating directories on the way. Adding over an existing name is a bug. */
+  add(path: string, inode: Inode): void {
+    const parts = PathTree.components(path);
+    const name = parts.pop();
+    if (name === undefined) throw new Error('cannot add the root');
+    const dir = this.#mkdirs(parts);
+    if (dir.children!.has(name)) throw new Error(`path exists: ${path}`);
+    dir.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
+  }
+
+  /** Removes `path` and everything below it. */
+  remove(path: string): void {
+    const parts = PathTree.components(path);
+    const name = parts.pop();
+    if (name === undefined) return;
+    this.#walk(parts)?.children?.delete(name);
+  }
+
+  /** The inode at `path`, following `..`, or undefined. */
+  lookup(path: string): Inode | undefined {
+    return this.#walk(PathTree.components(path))?.inode;
+  }
+
+  /** Names in the directory at `path`, sorted, or undefined when it is not a directory. */
+  list(path: string): string[] | undefined {
+    const d = this.#walk(PathTree.components(path));
+    return d?.children ? [...d.children.keys()].sort() : undefined;
+  }
+
+  #walk(parts: string[]): Dentry | undefined {
+    const stack: Dentry[] = [this.#root];
+    for (const p of parts) {
+      if (p === '..') {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const next = stack[stack.length - 1]!.children?.get(p);
+      if (!next) return undefined;
+      stack.push(next);
+    }
+    return stack[stack.length - 1];
+  }
+
+  #mkdirs(parts: string[]): Dentry {
+    let d = this.#root;
+    for (const p of parts) {
+      let next = d.children!.get(p);
+      if (!next) {
+        next = { inode: newInode(this.allocIno(), 'dir', 0o755, dirFops, null), children: new Map() };
+        d.children!.set(p, next);
+      }
+      if (!next.children) throw new Error(`not a directory: ${p}`);
+      d = next;
+    }
+    return d;
+  }
+}
+
+/** Re-exported for op implementations that build a VMA themselves. */
+export type { Vma };

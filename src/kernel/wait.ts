@@ -1,0 +1,101 @@
+/**
+ * Wait queues (`wait_queue_head_t`) and the value a blocking operation returns instead of sleeping.
+ *
+ * Kernel code here is synchronous. Where the kernel would call `wait_event_interruptible()` and loop, an
+ * operation returns a {@link Sleep}: the queues to wait on and a continuation that re-checks the condition
+ * from the top once the task runs again, exactly like the kernel's loop after `schedule()` returns.
+ */
+import { ERESTARTSYS } from '../uapi/errno.ts';
+
+/** Something waiting on a queue: a sleeping task, a poll table entry, a fence callback. */
+export interface WaitEntry {
+  /** Called by {@link WaitQueue.wake} with the wake key (poll mask, or 0). */
+  wake(key: number): void;
+}
+
+/** A wait queue head. Waking runs every entry's callback in the order they were added. */
+export class WaitQueue {
+  readonly name: string;
+  readonly #entries = new Set<WaitEntry>();
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Adds an entry (`add_wait_queue`). */
+  add(entry: WaitEntry): void {
+    this.#entries.add(entry);
+  }
+
+  /** Removes an entry (`remove_wait_queue`); removing an absent entry is harmless. */
+  remove(entry: WaitEntry): void {
+    this.#entries.delete(entry);
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Wakes every entry (`wake_up_poll` with `key`, or `wake_up` with 0). */
+  wake(key = 0): void {
+    if (this.#entries.size === 0) return;
+    for (const entry of [...this.#entries]) entry.wake(key);
+  }
+}
+
+/** How a sleeping syscall continues: re-run from the condition check, told whether its timeout expired. */
+export type Continuation = (timedOut: boolean) => SysRet;
+
+/** A syscall's request to sleep: see {@link sleepOn}. */
+export interface Sleep {
+  readonly kind: 'sleep';
+  /** Queues whose wake-up makes the task runnable again. */
+  readonly queues: readonly WaitQueue[];
+  /** Interruptible sleeps end early when a signal arrives (the continuation is not called then). */
+  readonly interruptible: boolean;
+  /** Relative timeout in ns, or null for none. On expiry the continuation runs with `timedOut` true. */
+  readonly timeoutNs: number | null;
+  /** Runs when the task is scheduled again. */
+  readonly resume: Continuation;
+  /** Why the task sleeps, for traces and the blocked-forever report ("buffer0 pollq", "fence wait"). */
+  readonly reason: string;
+  /**
+   * What the syscall returns when a signal ends the sleep: -ERESTARTSYS (restartable under SA_RESTART) or
+   * -ERESTARTNOHAND (poll, nanosleep: EINTR whenever a handler ran).
+   */
+  readonly signalRet: number;
+}
+
+/** What a syscall's kernel side returns: a result (>= 0 or -errno), or a request to sleep. */
+export type SysRet = number | Sleep;
+
+/** Options of {@link sleepOn}. */
+export interface SleepOptions {
+  interruptible?: boolean;
+  timeoutNs?: number | null;
+  signalRet?: number;
+}
+
+/** Builds a {@link Sleep} (the `prepare_to_wait` + `schedule` of a wait loop). */
+export function sleepOn(
+  queues: readonly WaitQueue[],
+  reason: string,
+  resume: Continuation,
+  options: SleepOptions = {},
+): Sleep {
+  return {
+    kind: 'sleep',
+    queues,
+    interruptible: options.interruptible ?? true,
+    timeoutNs: options.timeoutNs ?? null,
+    resume,
+    reason,
+    signalRet: options.signalRet ?? -ERESTARTSYS,
+  };
+}
+
+/** True when a {@link SysRet} asks to sleep. */
+export function isSleep(r: SysRet): r is Sleep {
+  return typeof r !== 'number';
+}

@@ -1,0 +1,242 @@
+/**
+ * What a simulated program sees: Linux-named syscalls returning the raw kernel convention (a value >= 0 or
+ * a negative errno) and its own memory. Pointers are addresses in the process's address space.
+ */
+import type { Kernel } from '../kernel/kernel.ts';
+import type { Task } from '../kernel/task.ts';
+import type { SysRet } from '../kernel/wait.ts';
+import { decodePollfds, encodePollfds } from '../uapi/poll.ts';
+import type { Abi, EncodeInput, StructCodec } from '../uapi/struct.ts';
+
+/** A program's view of its memory. Bad addresses raise SIGSEGV (the process dies), as on a real system. */
+export interface UserMemory {
+  /** ABI of the process's structs: `lp64`, or `ilp32` for compat processes. */
+  readonly abi: Abi;
+  /** Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. */
+  alloc(len: number): number;
+  /** Copies `len` bytes at `addr` out of the process's memory. */
+  read(addr: number, len: number): Uint8Array;
+  /** Stores `bytes` at `addr`. */
+  write(addr: number, bytes: Uint8Array): void;
+  /** A live view of `[addr, addr + len)` inside one mapping (zero-copy: e.g. a mapped DMABUF). */
+  view(addr: number, len: number): Uint8Array;
+  /** Reads a C `int`. */
+  readInt(addr: number): number;
+  /** Writes a C `int`. */
+  writeInt(addr: number, value: number): void;
+  /** Allocates a struct in the process's ABI and stores `value` in it. */
+  allocStruct<T>(codec: StructCodec<T>, value: EncodeInput<T>): number;
+  /** Reads a struct in the process's ABI. */
+  readStruct<T>(addr: number, codec: StructCodec<T>): T;
+  /** Writes a struct in the process's ABI. */
+  writeStruct<T>(addr: number, codec: StructCodec<T>, value: EncodeInput<T>): void;
+  /** Allocates a NUL-terminated string and returns its address. */
+  allocString(s: string): number;
+}
+
+/** One entry of {@link Sys.pollfds}: like `struct pollfd`; `revents` is filled in. */
+export interface PollEntry {
+  fd: number;
+  events: number;
+  revents?: number;
+}
+
+/** The syscall interface of a simulated process. Every call resolves to the raw kernel return value. */
+export interface Sys {
+  readonly pid: number;
+  readonly name: string;
+  /** ILP32 process (compat ioctl path, 32-bit struct layouts). */
+  readonly compat: boolean;
+  readonly mem: UserMemory;
+  /** Current virtual time in ns (`clock_gettime(CLOCK_MONOTONIC)` through the vDSO: not a syscall). */
+  now(): number;
+  open(path: string, flags: number): Promise<number>;
+  close(fd: number): Promise<number>;
+  dup(fd: number): Promise<number>;
+  dup2(oldfd: number, newfd: number): Promise<number>;
+  dup3(oldfd: number, newfd: number, flags: number): Promise<number>;
+  read(fd: number, addr: number, len: number): Promise<number>;
+  write(fd: number, addr: number, len: number): Promise<number>;
+  pread(fd: number, addr: number, len: number, offset: number): Promise<number>;
+  pwrite(fd: number, addr: number, len: number, offset: number): Promise<number>;
+  lseek(fd: number, offset: number, whence: number): Promise<number>;
+  fcntl(fd: number, cmd: number, arg?: number): Promise<number>;
+  ioctl(fd: number, request: number, arg: number): Promise<number>;
+  mmap(
+    addr: number,
+    length: number,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: number,
+  ): Promise<number>;
+  munmap(addr: number, length: number): Promise<number>;
+  /** `poll(fds, nfds, timeout)` on a `struct pollfd` array in the process's memory. */
+  poll(pollfdsAddr: number, nfds: number, timeoutMs: number): Promise<number>;
+  /** The same syscall, marshalling `entries` through memory and writing each entry's `revents` back. */
+  pollfds(entries: PollEntry[], timeoutMs: number): Promise<number>;
+  nanosleep(ns: number): Promise<number>;
+  kill(pid: number, sig: number): Promise<number>;
+  /** Installs (or with null removes) a handler for `sig`; `restart` is SA_RESTART. */
+  sigaction(sig: number, handler: { restart: boolean } | null): Promise<number>;
+  getpid(): Promise<number>;
+  /** Burns `ns` of CPU time in user space (not a syscall). */
+  compute(ns: number): Promise<void>;
+}
+
+/** Glue between a running program and the kernel's task scheduler. */
+export class ProcessRuntime {
+  readonly task: Task;
+  readonly #kernel: Kernel;
+  #resolveSyscall: ((ret: number) => void) | null = null;
+  #parked: (() => void) | null = null;
+  #fatal: ((e: unknown) => void) | null = null;
+
+  constructor(kernel: Kernel, task: Task, onFatal: (e: unknown) => void) {
+    this.#kernel = kernel;
+    this.task = task;
+    this.#fatal = onFatal;
+  }
+
+  /** Resumes user code with `ret`; the promise settles when the program next enters the kernel or ends. */
+  resume(ret: number, start?: () => void): Promise<void> {
+    return new Promise<void>((parked) => {
+      this.#parked = parked;
+      const r = this.#resolveSyscall;
+      this.#resolveSyscall = null;
+      if (start) start();
+      else r?.(ret);
+    });
+  }
+
+  /** The program stopped running user code (entered the kernel, ended, or was killed). */
+  park(): void {
+    const p = this.#parked;
+    this.#parked = null;
+    p?.();
+  }
+
+  /** Enters the kernel: the returned promise resolves with the syscall's result. */
+  syscall(name: string, args: readonly unknown[], start: () => SysRet): Promise<number> {
+    const task = this.task;
+    if (!task.alive) return new Promise<number>(() => {});
+    if (this.#resolveSyscall || task.state !== 'user')
+      throw new Error(
+        `${task.comm}[${task.pid}] made a syscall (${name}) while another was in progress: a simulated process is single-threaded; await each call`,
+      );
+    return new Promise<number>((resolve) => {
+      this.#resolveSyscall = resolve;
+      try {
+        this.#kernel.sched.enter(task, name, args, start);
+      } catch (e) {
+        this.#fatal?.(e);
+      }
+      this.park();
+    });
+  }
+
+  /** Busy user-space time. */
+  compute(ns: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!Number.isSafeInteger(ns) || ns < 0) {
+        reject(new RangeError(`compute(${ns}): need an integer number of ns >= 0`));
+        return;
+      }
+      this.#resolveSyscall = () => resolve();
+      this.#kernel.sched.compute(this.task, ns);
+      this.park();
+    });
+  }
+}
+
+/** Builds the {@link Sys} object of a process. */
+export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
+  const task = rt.task;
+  const k = kernel.sys;
+  const mm = task.mm;
+  const abi: Abi = task.compat ? 'ilp32' : 'lp64';
+  const call = (name: string, args: readonly unknown[], fn: () => SysRet) => rt.syscall(name, args, fn);
+  const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
+  const mem: UserMemory = {
+    abi,
+    alloc: (len) => mm.allocHeap(len),
+    read: (addr, len) => mm.load(addr, len),
+    write: (addr, bytes) => mm.store(addr, bytes),
+    view: (addr, len) => mm.view(addr, len),
+    readInt: (addr) => new DataView(mm.load(addr, 4).buffer).getInt32(0, true),
+    writeInt: (addr, value) => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setInt32(0, value, true);
+      mm.store(addr, b);
+    },
+    allocStruct: (codec, value) => {
+      const addr = mm.allocHeap(codec.size(abi));
+      mm.store(addr, codec.encode(value, abi));
+      return addr;
+    },
+    readStruct: (addr, codec) => codec.decode(mm.load(addr, codec.size(abi)), abi),
+    writeStruct: (addr, codec, value) => mm.store(addr, codec.encode(value, abi)),
+    allocString: (s) => {
+      const bytes = new TextEncoder().encode(`${s}\0`);
+      const addr = mm.allocHeap(bytes.length);
+      mm.store(addr, bytes);
+      return addr;
+    },
+  };
+  return {
+    pid: task.pid,
+    name: task.comm,
+    compat: task.compat,
+    mem,
+    now: () => kernel.clock.now,
+    open: (path, flags) => call('openat', [path, flags], () => k.open(task, String(path), int(flags))),
+    close: (fd) => call('close', [fd], () => k.close(task, int(fd))),
+    dup: (fd) => call('dup', [fd], () => k.dup(task, int(fd))),
+    dup2: (o, n) => call('dup2', [o, n], () => k.dup2(task, int(o), int(n))),
+    dup3: (o, n, f) => call('dup3', [o, n, f], () => k.dup3(task, int(o), int(n), int(f))),
+    read: (fd, addr, len) => call('read', [fd, addr, len], () => k.read(task, int(fd), int(addr), int(len))),
+    write: (fd, addr, len) =>
+      call('write', [fd, addr, len], () => k.write(task, int(fd), int(addr), int(len))),
+    pread: (fd, addr, len, off) =>
+      call('pread64', [fd, addr, len, off], () => k.pread(task, int(fd), int(addr), int(len), int(off))),
+    pwrite: (fd, addr, len, off) =>
+      call('pwrite64', [fd, addr, len, off], () => k.pwrite(task, int(fd), int(addr), int(len), int(off))),
+    lseek: (fd, off, whence) =>
+      call('lseek', [fd, off, whence], () => k.lseek(task, int(fd), int(off), int(whence))),
+    fcntl: (fd, cmd, arg = 0) =>
+      call('fcntl', [fd, cmd, arg], () => k.fcntl(task, int(fd), int(cmd), int(arg))),
+    ioctl: (fd, request, arg) =>
+      call('ioctl', [fd, request, arg], () => k.ioctl(task, int(fd), int(request), int(arg))),
+    mmap: (addr, length, prot, flags, fd, offset) =>
+      call('mmap', [addr, length, prot, flags, fd, offset], () =>
+        k.mmap(task, int(addr), int(length), int(prot), int(flags), int(fd), int(offset)),
+      ),
+    munmap: (addr, length) => call('munmap', [addr, length], () => k.munmap(task, int(addr), int(length))),
+    poll: (addr, nfds, timeout) =>
+      call('poll', [addr, nfds, timeout], () => k.poll(task, int(addr), int(nfds), int(timeout))),
+    pollfds: async (entries, timeout) => {
+      const bytes = encodePollfds(
+        entries.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
+        abi,
+      );
+      const addr = mm.allocHeap(Math.max(1, bytes.length));
+      mm.store(addr, bytes);
+      const ret = await call('poll', [addr, entries.length, timeout], () =>
+        k.poll(task, addr, entries.length, int(timeout)),
+      );
+      if (ret >= 0) {
+        const out = decodePollfds(mm.load(addr, bytes.length), entries.length, abi);
+        entries.forEach((e, i) => {
+          e.revents = out[i]!.revents & 0xffff;
+        });
+      }
+      return ret;
+    },
+    nanosleep: (ns) => call('nanosleep', [ns], () => k.nanosleep(task, ns)),
+    kill: (pid, sig) => call('kill', [pid, sig], () => k.kill(task, int(pid), int(sig))),
+    sigaction: (sig, handler) =>
+      call('rt_sigaction', [sig, handler], () => k.sigaction(task, int(sig), handler)),
+    getpid: () => call('getpid', [], () => task.pid),
+    compute: (ns) => rt.compute(ns),
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * The simulator: one virtual clock, the simulated hardware, a kernel, and programs that run as processes.
+ * `createSimulator()` builds it; `spawn()` adds processes; `run()` advances virtual time until they are
+ * done, blocked for good, or a time limit is reached.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { Scheduler } from '../hw/clock.ts';
+import { Rng } from '../hw/rng.ts';
+import type { KernelEvents } from '../kernel/events.ts';
+import { type AbiProfile, Kernel } from '../kernel/kernel.ts';
+import { SegmentationFault } from '../kernel/mm.ts';
+import { DEFAULT_PLATFORM, PLATFORMS, type PlatformName, type PlatformProfile } from '../kernel/platform.ts';
+import type { Task } from '../kernel/task.ts';
+import { SIGKILL, SIGSEGV } from '../uapi/signal.ts';
+import { buildDevices, type DeviceConfig, defaultDevices, type SimDevice } from './devices.ts';
+import { makeSys, ProcessRuntime, type Sys } from './process.ts';
+
+/** Options of {@link createSimulator}. */
+export interface SimulatorOptions {
+  /** ABI profile of the kernel (default `mainline`). */
+  abi?: AbiProfile;
+  /** Seed of every random choice (noise signals, wake-up jitter). Default 1. */
+  seed?: number;
+  /** Devices, in `iio:deviceN` order (default: sim-adc, sim-dac, sim-dummy). */
+  devices?: DeviceConfig[];
+  /** CPU cost profile: a built-in name or a full profile, optionally with fields overridden (default zcu102). */
+  platform?: PlatformName | PlatformProfile | (Partial<PlatformProfile> & { base?: PlatformName });
+  /** RLIMIT_NOFILE soft limit of processes (default 1024). */
+  nofile?: number;
+  /** Events allowed at one virtual time before the run is declared a runaway (default 1,000,000). */
+  loopLimit?: number;
+}
+
+/** Options of {@link Simulator.spawn}. */
+export interface SpawnOptions {
+  /** ILP32 process on the 64-bit kernel (compat ioctls). */
+  compat?: boolean;
+  /** Virtual time at which it starts (default: now). */
+  startAt?: number;
+  /** RLIMIT_NOFILE soft limit of this process. */
+  nofile?: number;
+}
+
+/** A program: an async function of its syscall interface. Its resolved value is reported by `run()`. */
+export type ProcessBody<R = unknown> = (sys: Sys) => Promise<R>;
+
+/** How a process ended (or where it stands when the run stopped). */
+export interface ProcessOutcome {
+  readonly pid: number;
+  readonly name: string;
+  /** exited: the body returned; crashed: it threw; killed: a signal ended it; blocked: asleep with nothing left to wake it; running: the time limit came first. */
+  readonly status: 'exited' | 'crashed' | 'killed' | 'blocked' | 'running';
+  readonly exitTime: number | null;
+  /** The body's resolved value. */
+  readonly value?: unknown;
+  /** What the body threw. */
+  readonly error?: unknown;
+  readonly signal?: number;
+  /** For blocked processes: the syscall and why it sleeps. */
+  readonly blockedIn?: { readonly syscall: string; readonly reason: string; readonly since: number };
+  readonly reason: string;
+  readonly syscalls: number;
+  readonly cpuNs: number;
+  readonly copiedBytes: number;
+}
+
+/** Totals of a run. */
+export interface RunStats {
+  /** Virtual time at the end of the run, ns. */
+  readonly time: number;
+  readonly events: number;
+  readonly syscalls: number;
+  /** Bytes copied between kernel and user by all processes. */
+  readonly copiedBytes: number;
+  readonly devices: Record<string, DeviceStats>;
+}
+
+/** Data counters of one device. */
+export interface DeviceStats {
+  /** Bytes moved by completed DMA transfers. */
+  readonly bytesDone: number;
+  /** Bytes the converter produced (ADC) or needed (DAC) while no transfer was active. */
+  readonly bytesGap: number;
+  /** ADC overflow / DAC underflow in scans. */
+  readonly scansLost: number;
+  readonly bytesAborted: number;
+  readonly bytesFailed: number;
+  readonly bytesCyclic: number;
+  readonly transfers: number;
+  readonly dmaErrors: number;
+  /** kfifo devices: scans dropped because the fifo was full. */
+  readonly kfifoOverflow?: number;
+}
+
+/** What `run()` returns. */
+export interface RunResult {
+  readonly time: number;
+  readonly processes: readonly ProcessOutcome[];
+  readonly stats: RunStats;
+  /** Kernel objects still alive, by kind. */
+  readonly liveObjects: Record<string, number>;
+}
+
+/** Options of {@link Simulator.run}. */
+export interface RunOptions {
+  /** Stop at this virtual time (ns) even if processes are still running. */
+  until?: number;
+}
+
+interface Proc {
+  readonly task: Task;
+  readonly rt: ProcessRuntime;
+  value?: unknown;
+  error?: unknown;
+  done: boolean;
+}
+
+function resolvePlatform(p: SimulatorOptions['platform']): PlatformProfile {
+  if (p === undefined) return PLATFORMS[DEFAULT_PLATFORM];
+  if (typeof p === 'string') {
+    const found = PLATFORMS[p];
+    if (!found) throw new Error(`unknown platform '${p}' (known: ${Object.keys(PLATFORMS).join(', ')})`);
+    return found;
+  }
+  const base = PLATFORMS[('base' in p && p.base) || DEFAULT_PLATFORM];
+  const { base: _b, ...rest } = p as Partial<PlatformProfile> & { base?: PlatformName };
+  return { ...base, ...rest };
+}
+
+/** A simulated system. */
+export class Simulator {
+  readonly clock: Scheduler;
+  readonly kernel: Kernel;
+  readonly events: EventEmitter<KernelEvents>;
+  readonly devices: readonly SimDevice[];
+  readonly options: Readonly<SimulatorOptions>;
+  readonly #procs: Proc[] = [];
+  #fatal: unknown = null;
+  #eventCount = 0;
+
+  constructor(options: SimulatorOptions = {}) {
+    this.options = options;
+    const seed = options.seed ?? 1;
+    this.clock = new Scheduler(options.loopLimit === undefined ? {} : { loopLimit: options.loopLimit });
+    this.events = new EventEmitter<KernelEvents>();
+    const rng = new Rng(seed);
+    this.kernel = new Kernel({
+      clock: this.clock,
+      rng,
+      platform: resolvePlatform(options.platform),
+      profile: options.abi ?? 'mainline',
+      events: this.events,
+      ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
+    });
+    this.kernel.sched.runtime = {
+      returnToUser: (task, ret) => this.#proc(task).rt.resume(ret),
+      taskGone: (task) => this.#proc(task).rt.park(),
+    };
+    this.devices = buildDevices(this.kernel, this.clock, options.devices ?? defaultDevices(), seed);
+  }
+
+  /** The ABI profile. */
+  get abi(): AbiProfile {
+    return this.kernel.profile;
+  }
+
+  /** The platform cost profile in use. */
+  get platform(): PlatformProfile {
+    return this.kernel.sched.platform;
+  }
+
+  /** Current virtual time, ns. */
+  get now(): number {
+    return this.clock.now;
+  }
+
+  /** A device by name (`sim-adc`) or by `iio:deviceN`. */
+  device(name: string): SimDevice {
+    const d = this.devices.find((x) => x.config.name === name || x.iio.devName === name);
+    if (!d) throw new Error(`no device '${name}'`);
+    return d;
+  }
+
+  #proc(task: Task): Proc {
+    const p = this.#procs.find((x) => x.task === task);
+    if (!p) throw new Error(`no process for pid ${task.pid}`);
+    return p;
+  }
+
+  /** Adds a process running `body`. Returns its pid. */
+  spawn<R>(name: string, body: ProcessBody<R>, opts: SpawnOptions = {}): number {
+    const task = this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
+    const rt = new ProcessRuntime(this.kernel, task, (e) => {
+      this.#fatal ??= e;
+    });
+    const proc: Proc = { task, rt, done: false };
+    this.#procs.push(proc);
+    const sys = makeSys(this.kernel, rt);
+    const start = () => {
+      let result: Promise<R>;
+      try {
+        result = body(sys);
+      } catch (e) {
+        result = Promise.reject(e);
+      }
+      Promise.resolve(result).then(
+        (value) => this.#ended(proc, value, undefined),
+        (error: unknown) => this.#ended(proc, undefined, error),
+      );
+    };
+    this.clock.at(opts.startAt ?? this.clock.now, `${name}[${task.pid}] starts`, () => {
+      if (!task.alive) return;
+      task.state = 'user';
+      return rt.resume(0, start);
+    });
+    return task.pid;
+  }
+
+  #ended(proc: Proc, value: unknown, error: unknown): void {
+    proc.done = true;
+    const task = proc.task;
+    if (task.alive) {
+      if (error === undefined) {
+        proc.value = value;
+        this.kernel.sched.exit(task, { code: 0, signal: null, time: this.clock.now, reason: 'returned' });
+      } else if (error instanceof SegmentationFault) {
+        proc.error = error;
+        this.kernel.sched.exit(task, {
+          code: null,
+          signal: SIGSEGV,
+          time: this.clock.now,
+          reason: error.message,
+        });
+      } else {
+        proc.error = error;
+        this.kernel.sched.exit(task, {
+          code: 1,
+          signal: null,
+          time: this.clock.now,
+          reason: `threw: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+    }
+    proc.rt.park();
+  }
+
+  /** Schedules `fn` at virtual time `time` (fault injection, measurements). */
+  at(time: number, label: string, fn: () => void): void {
+    this.clock.at(time, label, fn);
+  }
+
+  /** Sends a signal to a process, as `kill(1)` would (SIGKILL by default). */
+  kill(pid: number, sig = SIGKILL): void {
+    const t = this.kernel.tasks.get(pid);
+    if (t) this.kernel.sched.signal(t, sig);
+  }
+
+  /**
+   * Runs until every process has ended, the remaining ones are blocked with nothing scheduled that could
+   * wake them, or `until` is reached. Simulator bugs (broken invariants) are thrown.
+   */
+  async run(opts: RunOptions = {}): Promise<RunResult> {
+    const until = opts.until ?? Number.POSITIVE_INFINITY;
+    for (;;) {
+      if (this.#fatal) throw this.#fatal;
+      if (this.#procs.every((p) => !p.task.alive)) break;
+      const ev = this.clock.take(until);
+      if (!ev) break;
+      this.#eventCount++;
+      const r = ev.fn();
+      if (r) await r;
+    }
+    if (this.#fatal) throw this.#fatal;
+    if (until !== Number.POSITIVE_INFINITY && this.#procs.some((p) => p.task.alive))
+      this.clock.advanceTo(until);
+    return this.result();
+  }
+
+  /** The outcome of every process and the statistics so far. */
+  result(): RunResult {
+    const blocked = new Map(
+      this.kernel.sched.blocked(this.#procs.map((p) => p.task)).map((b) => [b.task, b]),
+    );
+    const idle = this.clock.pending === 0;
+    const processes = this.#procs.map((p): ProcessOutcome => {
+      const t = p.task;
+      const base = {
+        pid: t.pid,
+        name: t.comm,
+        syscalls: t.syscalls,
+        cpuNs: t.cpuNs,
+        copiedBytes: t.copiedBytes,
+      };
+      if (t.exit) {
+        const status = t.exit.signal !== null ? 'killed' : p.error !== undefined ? 'crashed' : 'exited';
+        return {
+          ...base,
+          status,
+          exitTime: t.exit.time,
+          reason: t.exit.reason,
+          ...(p.value === undefined ? {} : { value: p.value }),
+          ...(p.error === undefined ? {} : { error: p.error }),
+          ...(t.exit.signal === null ? {} : { signal: t.exit.signal }),
+        };
+      }
+      const b = blocked.get(t);
+      if (b && idle)
+        return {
+          ...base,
+          status: 'blocked',
+          exitTime: null,
+          blockedIn: { syscall: b.syscall, reason: b.reason, since: b.since },
+          reason: `blocked forever in ${b.syscall}: ${b.reason}`,
+        };
+      return { ...base, status: 'running', exitTime: null, reason: 'still running at the time limit' };
+    });
+    return { time: this.clock.now, processes, stats: this.stats(), liveObjects: this.kernel.census.live() };
+  }
+
+  /** Counters of the run so far. */
+  stats(): RunStats {
+    const devices: Record<string, DeviceStats> = {};
+    for (const d of this.devices) {
+      if (d.dma) {
+        const s = d.dma.stats;
+        devices[d.config.name] = {
+          bytesDone: s.bytesDone,
+          bytesGap: s.bytesGap,
+          scansLost: s.scansGap,
+          bytesAborted: s.bytesAborted,
+          bytesFailed: s.bytesFailed,
+          bytesCyclic: s.bytesCyclic,
+          transfers: s.transfers,
+          dmaErrors: s.errors,
+        };
+      } else if (d.dummy) {
+        devices[d.config.name] = {
+          bytesDone: 0,
+          bytesGap: 0,
+          scansLost: d.dummy.kfifo.overflow,
+          bytesAborted: 0,
+          bytesFailed: 0,
+          bytesCyclic: 0,
+          transfers: 0,
+          dmaErrors: 0,
+          kfifoOverflow: d.dummy.kfifo.overflow,
+        };
+      }
+    }
+    let syscalls = 0;
+    let copiedBytes = 0;
+    for (const p of this.#procs) {
+      syscalls += p.task.syscalls;
+      copiedBytes += p.task.copiedBytes;
+    }
+    return { time: this.clock.now, events: this.#eventCount, syscalls, copiedBytes, devices };
+  }
+}
+
+/** Builds a simulated system: kernel, devices and an empty process list. */
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  return new Simulator(options);
+}
