@@ -244,6 +244,14 @@ export class Simulator {
     proc.rt.park();
   }
 
+  /**
+   * Removes a device now, as unbinding its driver would (`iio_device_unregister` + buffer teardown): open
+   * files stay open and answer -ENODEV; queued transfers never complete.
+   */
+  removeDevice(name: string): void {
+    this.device(name).iio.unregister();
+  }
+
   /** Schedules `fn` at virtual time `time` (fault injection, measurements). */
   at(time: number, label: string, fn: () => void): void {
     this.clock.at(time, label, fn);

@@ -411,6 +411,12 @@ function enableBuffers(dev: IioDev, config: DeviceConfig): number {
   return 0;
 }
 
+/** `iio_disable_all_buffers()`: device removal stops every buffer. */
+export function disableAllBuffers(dev: IioDev): void {
+  disableBuffers(dev);
+  deactivateAll(dev);
+}
+
 /** `__iio_update_buffers()`: verify, request the update, stop everything, restart with the new set. */
 export function updateBuffers(dev: IioDev, insert: IioBuffer | null, remove: IioBuffer | null): number {
   const config = verifyUpdate(dev, insert, remove);

@@ -12,6 +12,7 @@ import { SysfsGroup } from '../sysfs.ts';
 import { type FileOperations, newInode } from '../vfs.ts';
 import {
   type BufferIoctlHandler,
+  disableAllBuffers,
   type IioBuffer,
   type IioDevBufferPair,
   iioBufferPoll,
@@ -141,6 +142,8 @@ export class IioDev {
    */
   unregister(): void {
     if (!this.info) return;
+    disableAllBuffers(this);
+    for (const b of this.buffers) b.access.exit?.();
     this.info = null;
     this.kernel.paths.remove(`/dev/${this.devName}`);
     this.#sysfs.removeAll();

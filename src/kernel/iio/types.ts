@@ -62,6 +62,8 @@ export interface IioBufferAccess {
   requestUpdate?(): number;
   enable?(): number;
   disable?(): number;
+  /** Driver removal: nothing is submitted any more (`iio_dma_buffer_exit`). */
+  exit?(): void;
   /** Extra sysfs attributes of the implementation (dmaengine's `length_align_bytes`). */
   extraAttrs?(): Record<string, () => string>;
 }
