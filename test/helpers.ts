@@ -29,7 +29,8 @@ export async function runOne<R>(
 ): Promise<RunOne<R>> {
   const { spawn, until, allowAbnormal, ...simOptions } = options;
   const sim = createSimulator(simOptions);
-  sim.spawn('test', (sys) => body(sys, sim), spawn ?? {});
+  // Rule tests count fds from 0: no stdio unless asked for.
+  sim.spawn('test', (sys) => body(sys, sim), { stdio: false, ...spawn });
   const result = await sim.run(until === undefined ? {} : { until });
   const outcome = result.processes[0]!;
   if (!allowAbnormal) {

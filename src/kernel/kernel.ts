@@ -5,6 +5,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Scheduler } from '../hw/clock.ts';
 import type { Rng } from '../hw/rng.ts';
+import { registerMemDevices } from './drivers/mem.ts';
 import type { IioEvents, KernelEvents } from './events.ts';
 import type { BufferIoctlHandler } from './iio/buffer.ts';
 import { IioDev, type IioDevSpec } from './iio/core.ts';
@@ -63,6 +64,7 @@ export class Kernel {
       now: () => this.clock.now,
       findTask: (pid) => this.tasks.get(pid),
     });
+    registerMemDevices(this);
   }
 
   /** Creates a task (not yet started). */

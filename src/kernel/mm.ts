@@ -148,6 +148,12 @@ export class MM {
     return out;
   }
 
+  /** Reads user memory for a tracer: no fault, no copy accounting; null when unreadable. */
+  peek(addr: number, len: number): Uint8Array | null {
+    const out = new Uint8Array(len);
+    return this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done)) ? out : null;
+  }
+
   /**
    * `copy_from_user` straight into kernel memory `dest` at `destOffset`; false on a fault. Bytes before the
    * faulting page may have been copied, as in the kernel.

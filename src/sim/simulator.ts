@@ -11,6 +11,7 @@ import { type AbiProfile, Kernel } from '../kernel/kernel.ts';
 import { SegmentationFault } from '../kernel/mm.ts';
 import { DEFAULT_PLATFORM, PLATFORMS, type PlatformName, type PlatformProfile } from '../kernel/platform.ts';
 import type { Task } from '../kernel/task.ts';
+import { O_RDWR } from '../uapi/fcntl.ts';
 import { SIGKILL, SIGSEGV } from '../uapi/signal.ts';
 import { buildDevices, type DeviceConfig, defaultDevices, type SimDevice } from './devices.ts';
 import { makeSys, ProcessRuntime, type Sys } from './process.ts';
@@ -39,6 +40,8 @@ export interface SpawnOptions {
   startAt?: number;
   /** RLIMIT_NOFILE soft limit of this process. */
   nofile?: number;
+  /** Start with `/dev/null` on fds 0, 1 and 2, as a shell would give a program (default true). */
+  stdio?: boolean;
 }
 
 /** A program: an async function of its syscall interface. Its resolved value is reported by `run()`. */
@@ -190,6 +193,7 @@ export class Simulator {
   /** Adds a process running `body`. Returns its pid. */
   spawn<R>(name: string, body: ProcessBody<R>, opts: SpawnOptions = {}): number {
     const task = this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
+    if (opts.stdio ?? true) for (let i = 0; i < 3; i++) this.kernel.sys.open(task, '/dev/null', O_RDWR);
     const rt = new ProcessRuntime(this.kernel, task, (e) => {
       this.#fatal ??= e;
     });

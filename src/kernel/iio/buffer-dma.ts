@@ -3,7 +3,7 @@
  * the two fileio blocks that read()/write() go through, and the hooks DMABUF blocks use. Rules DMAQ-*,
  * FILEIO-*.
  */
-import { EFAULT, EINVAL, ENOMEM } from '../../uapi/errno.ts';
+import { EFAULT, EINTR, EINVAL, ENOMEM } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
 import { Kref } from '../kref.ts';
@@ -167,11 +167,9 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   /** `iio_dma_buffer_block_list_abort()` (DMAQ-7, IFENCE-3): blocks taken back from the controller. */
   blockListAbort(list: IioDmaBufferBlock[]): void {
     for (const block of list.splice(0)) {
-      if (block.fileio && block.bytesUsed > 0)
-        this.#discard(block.bytesUsed, 'fileio block aborted by disable');
       block.bytesUsed = 0;
       if (block.state !== IIO_BLOCK_STATE_DEAD) this.setState(block, IIO_BLOCK_STATE_DONE);
-      if (!block.fileio) block.fence?.done(-4 /* -EINTR */);
+      if (!block.fileio) block.fence?.done(-EINTR);
       this.blockPutAtomic(block);
     }
     this.fileio.enabled = false;
