@@ -44,10 +44,13 @@ export interface DmaResult {
   readonly residue: number;
 }
 
-/** A prepared transfer (`dma_async_tx_descriptor`). Transfers always start at offset 0 of `memory`. */
+/**
+ * A prepared transfer (`dma_async_tx_descriptor`) over memory vectors (`struct dma_vec`): the transfer
+ * runs through the vectors in order, starting at the first byte of the first.
+ */
 export interface DmaDescriptor {
   readonly id: number;
-  readonly memory: Uint8Array;
+  readonly vecs: readonly Uint8Array[];
   readonly length: number;
   /** Repeats until terminated or ended by a later descriptor; never completes on its own. */
   readonly cyclic: boolean;
@@ -121,6 +124,20 @@ export interface DmaStats {
   errors: number;
 }
 
+/** The first `length` bytes of `vecs`, copied into one array (what the controller reads from memory). */
+function gather(vecs: readonly Uint8Array[], length: number): Uint8Array {
+  if (vecs.length === 1) return vecs[0]!.slice(0, length);
+  const out = new Uint8Array(length);
+  let off = 0;
+  for (const v of vecs) {
+    if (off >= length) break;
+    const n = Math.min(v.length, length - off);
+    out.set(v.subarray(0, n), off);
+    off += n;
+  }
+  return out;
+}
+
 interface Active {
   readonly desc: DmaDescriptor;
   readonly startByte: number;
@@ -176,14 +193,16 @@ export class DmaChannel {
    * length or one that is not a multiple of the bus width.
    */
   prep(
-    memory: Uint8Array,
+    memory: Uint8Array | readonly Uint8Array[],
     length: number,
     cyclic: boolean,
     callback: ((result: DmaResult) => void) | null,
     label: string,
   ): DmaDescriptor | null {
-    if (length <= 0 || length % this.spec.lengthAlignBytes !== 0 || length > memory.length) return null;
-    return { id: this.#nextId++, memory, length, cyclic, callback, label };
+    const vecs = memory instanceof Uint8Array ? [memory] : memory;
+    const room = vecs.reduce((n, v) => n + v.length, 0);
+    if (length <= 0 || length % this.spec.lengthAlignBytes !== 0 || length > room) return null;
+    return { id: this.#nextId++, vecs, length, cyclic, callback, label };
   }
 
   /** Queues a prepared descriptor and starts it when the channel is free (`dmaengine_submit` + issue_pending). */
@@ -296,7 +315,7 @@ export class DmaChannel {
     }
     this.#active = a;
     if (this.spec.direction === 'mem-to-dev')
-      port.beginPlay?.(desc.memory.slice(0, desc.length), startByte, desc.cyclic);
+      port.beginPlay?.(gather(desc.vecs, desc.length), startByte, desc.cyclic);
     this.#events?.emit('dma:start', {
       channel: this.spec.name,
       id: desc.id,
@@ -343,7 +362,13 @@ export class DmaChannel {
   #finish(a: Active, bytes: number): void {
     const port = this.#port!;
     if (this.spec.direction === 'dev-to-mem') {
-      if (bytes > 0) port.fill?.(a.desc.memory, 0, a.startByte, bytes);
+      let off = 0;
+      for (const v of a.desc.vecs) {
+        if (off >= bytes) break;
+        const n = Math.min(v.length, bytes - off);
+        port.fill?.(v, 0, a.startByte + off, n);
+        off += n;
+      }
     } else {
       port.endPlay?.(a.startByte + bytes);
     }

@@ -3,6 +3,7 @@
  * model: hardware reaches the kernel through scheduled callbacks, and the kernel through its own calls.
  */
 import type { DmaEvents } from '../hw/dma.ts';
+import type { FenceEvents } from './dma-buf/fence.ts';
 import type { SchedEvents } from './sched.ts';
 
 /** Events of the IIO core and buffers. */
@@ -26,4 +27,4 @@ export interface IioEvents {
 }
 
 /** Every observation event of a simulated system. */
-export type KernelEvents = SchedEvents & DmaEvents & IioEvents;
+export type KernelEvents = SchedEvents & DmaEvents & IioEvents & FenceEvents;

@@ -5,9 +5,15 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Scheduler } from '../hw/clock.ts';
 import type { Rng } from '../hw/rng.ts';
+import { KernelBug } from './bug.ts';
+import type { DmaBuf } from './dma-buf/dma-buf.ts';
+import { FenceDomain } from './dma-buf/fence.ts';
+import { registerSystemHeap } from './dma-buf/heap.ts';
+import { registerUdmabuf } from './dma-buf/udmabuf.ts';
 import { registerMemDevices } from './drivers/mem.ts';
 import type { IioEvents, KernelEvents } from './events.ts';
 import type { BufferIoctlHandler } from './iio/buffer.ts';
+import { MainlineDmabufIoctls } from './iio/buffer-dmabuf.ts';
 import { IioDev, type IioDevSpec } from './iio/core.ts';
 import { Census } from './kref.ts';
 import type { PlatformProfile } from './platform.ts';
@@ -29,6 +35,8 @@ export interface KernelOptions {
   readonly nofile?: number;
   /** Observation bus; a new one when absent. */
   readonly events?: EventEmitter<KernelEvents>;
+  /** Memory for buffers (dma-bufs, memfds, fileio blocks): allocations beyond it fail with -ENOMEM. Default 1 GiB. */
+  readonly memoryBytes?: number;
 }
 
 /** A simulated kernel. */
@@ -45,8 +53,15 @@ export class Kernel {
   readonly iioDevices: IioDev[] = [];
   /** The DMABUF ioctls of buffer fds, installed by the profile's DMABUF module. */
   bufferIoctl: BufferIoctlHandler | null = null;
+  /** Fence contexts and tracepoints. */
+  readonly fences: FenceDomain;
+  /** dma-bufs alive, by inode number. */
+  readonly dmabufs = new Map<number, DmaBuf>();
   readonly #nofile: number;
+  readonly #memoryBytes: number;
+  #memUsed = 0;
   #nextPid = 100;
+  #nextDmabufIno = 1;
 
   constructor(options: KernelOptions) {
     this.clock = options.clock;
@@ -54,6 +69,7 @@ export class Kernel {
     this.profile = options.profile;
     this.events = options.events ?? new EventEmitter<KernelEvents>();
     this.#nofile = options.nofile ?? 1024;
+    this.#memoryBytes = options.memoryBytes ?? 1 << 30;
     this.sched = new Sched(this.clock, this.events, options.rng.fork('sched'), options.platform, (t) =>
       this.#exitFiles(t),
     );
@@ -63,8 +79,53 @@ export class Kernel {
       sched: this.sched,
       now: () => this.clock.now,
       findTask: (pid) => this.tasks.get(pid),
+      kernel: this,
     });
+    this.fences = new FenceDomain(
+      this.census,
+      () => this.clock.now,
+      (e) => {
+        if (this.events.listenerCount('fence:trace') > 0) this.events.emit('fence:trace', e);
+      },
+      () => this.sched.current,
+    );
     registerMemDevices(this);
+    registerSystemHeap(this);
+    registerUdmabuf(this);
+    this.bufferIoctl = new MainlineDmabufIoctls(this);
+  }
+
+  /** Bytes of buffer memory still free. */
+  memAvailable(): number {
+    return this.#memoryBytes - this.#memUsed;
+  }
+
+  /** Takes `bytes` of buffer memory; false (nothing taken) when there is not enough. */
+  allocPages(bytes: number): boolean {
+    if (bytes > this.memAvailable()) return false;
+    this.#memUsed += bytes;
+    return true;
+  }
+
+  /** Gives back memory taken with {@link Kernel.allocPages}. */
+  freePages(bytes: number): void {
+    this.#memUsed -= bytes;
+    if (this.#memUsed < 0) throw new KernelBug('buffer memory accounting went negative');
+  }
+
+  /** A new dmabuffs inode number, unique from 1 (DBUF-4). */
+  allocDmabufIno(): number {
+    return this.#nextDmabufIno++;
+  }
+
+  /** Tracks a dma-buf from export to release. */
+  dmabufExported(dmabuf: DmaBuf): void {
+    this.dmabufs.set(dmabuf.ino, dmabuf);
+  }
+
+  /** The dma-buf's last reference went. */
+  dmabufReleased(dmabuf: DmaBuf): void {
+    this.dmabufs.delete(dmabuf.ino);
   }
 
   /** Creates a task (not yet started). */

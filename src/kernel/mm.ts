@@ -246,8 +246,14 @@ export class MM {
 
   /** Installs a mapping (the range must be free). Returns its address. */
   insertMapping(vma: Omit<Vma, 'owner'>, owner: VmaOwner | null): number {
-    this.#insert({ ...vma, owner: owner ? { owner, pieces: 1 } : null });
-    return vma.start;
+    return this.insertMappings([vma], owner);
+  }
+
+  /** Installs the adjacent parts of one mapping; the owner hears once, when the last part is gone. */
+  insertMappings(parts: readonly Omit<Vma, 'owner'>[], owner: VmaOwner | null): number {
+    const ref = owner ? { owner, pieces: parts.length } : null;
+    for (const p of parts) this.#insert({ ...p, owner: ref });
+    return parts[0]!.start;
   }
 
   #insert(vma: Vma): void {

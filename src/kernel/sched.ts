@@ -61,6 +61,8 @@ export class Sched {
   readonly #exitHook: ExitHook;
   platform: PlatformProfile;
   runtime: UserRuntime | null = null;
+  /** The task whose kernel code runs right now (`current`), or null in interrupt and worker context. */
+  current: Task | null = null;
 
   constructor(
     clock: Scheduler,
@@ -94,7 +96,18 @@ export class Sched {
     task.frame = { name, args, enterTime: this.#clock.now, start, returnEvent: null };
     if (this.#events.listenerCount('syscall:enter') > 0)
       this.#events.emit('syscall:enter', { task, name, args, time: this.#clock.now });
-    this.#handle(task, start());
+    this.#handle(task, this.#inTask(task, start));
+  }
+
+  /** Runs kernel code on behalf of `task` (sets `current`). */
+  #inTask(task: Task, fn: () => SysRet): SysRet {
+    const prev = this.current;
+    this.current = task;
+    try {
+      return fn();
+    } finally {
+      this.current = prev;
+    }
   }
 
   /** User-space computation: the task is busy for `ns` and then goes on. */
@@ -172,7 +185,10 @@ export class Sched {
     s.wakeup = this.#clock.after(this.#wakeLatency(), `${task.comm}[${task.pid}] wakes`, () => {
       task.sleeping = null;
       task.state = 'syscall';
-      this.#handle(task, s.sleep.resume(timedOut));
+      this.#handle(
+        task,
+        this.#inTask(task, () => s.sleep.resume(timedOut)),
+      );
     });
   }
 
@@ -194,6 +210,10 @@ export class Sched {
   #interrupt(task: Task): void {
     this.#unqueue(task);
     const s = task.sleeping!;
+    this.#inTask(task, () => {
+      s.sleep.onAbort?.();
+      return 0;
+    });
     s.wakeup = this.#clock.after(this.#wakeLatency(), `${task.comm}[${task.pid}] signalled`, () => {
       task.sleeping = null;
       task.state = 'syscall';
@@ -219,7 +239,7 @@ export class Sched {
         action: restart ? 'restart' : 'interrupt',
       });
       if (restart) {
-        this.#handle(task, task.frame!.start());
+        this.#handle(task, this.#inTask(task, task.frame!.start));
         return;
       }
       ret = -EINTR;
@@ -259,9 +279,11 @@ export class Sched {
   kill(task: Task, sig: number, reason?: string): void {
     if (!task.alive) return;
     if (task.sleeping) {
+      const s = task.sleeping;
       this.#unqueue(task);
-      this.#clock.cancel(task.sleeping.wakeup);
+      this.#clock.cancel(s.wakeup);
       task.sleeping = null;
+      if (!s.wakeup) s.sleep.onAbort?.();
     }
     this.#clock.cancel(task.frame?.returnEvent);
     const wasInKernel = task.state !== 'user';

@@ -22,8 +22,10 @@ import {
   ESRCH,
 } from '../uapi/errno.ts';
 import {
+  F_ADD_SEALS,
   F_DUPFD,
   F_DUPFD_CLOEXEC,
+  F_GET_SEALS,
   F_GETFD,
   F_GETFL,
   F_SETFD,
@@ -55,9 +57,11 @@ import {
   PROT_WRITE,
 } from '../uapi/mman.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
+import type { Kernel } from './kernel.ts';
 import type { Census } from './kref.ts';
 import { pageAlign } from './mm.ts';
 import type { Sched } from './sched.ts';
+import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
 import { File, type Inode, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
 import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
@@ -91,6 +95,7 @@ export interface SyscallDeps {
   readonly sched: Sched;
   readonly now: () => number;
   readonly findTask: (pid: number) => Task | undefined;
+  readonly kernel: Kernel;
 }
 
 /** Syscall implementations. */
@@ -186,6 +191,10 @@ export class Syscalls {
       case F_SETFL:
         e.file.flags = (e.file.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
         return 0;
+      case F_ADD_SEALS:
+        return memfdAddSeals(e.file, arg);
+      case F_GET_SEALS:
+        return memfdGetSeals(e.file);
       default:
         return -EINVAL;
     }
@@ -266,9 +275,13 @@ export class Syscalls {
         const on = v !== 0;
         return on !== ((file.flags & FASYNC) !== 0) ? -ENOTTY : 0;
       }
-      case FIOQSIZE:
-        if (file.inode.kind !== 'reg') return -ENOTTY;
-        break;
+      case FIOQSIZE: {
+        const sh = shmemOf(file);
+        if (!sh) return -ENOTTY;
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setBigInt64(0, BigInt(sh.size), true);
+        return task.mm.copyToUser(arg, b) ? 0 : -EFAULT;
+      }
     }
     const handler = task.compat ? file.fops.compatIoctl : file.fops.unlockedIoctl;
     if (!handler) return -ENOTTY;
@@ -336,16 +349,24 @@ export class Syscalls {
     }
     if (flags & MAP_FIXED) task.mm.unmapRange(start, len);
     const mapped = file?.get();
-    task.mm.insertMapping(
-      {
-        start,
-        end: start + len,
+    const name = req.name ?? file?.path ?? 'anon';
+    const pieces = req.pieces ?? [{ backing: req.backing!, offset: req.backingOffset ?? 0, length: len }];
+    let at = start;
+    const parts = pieces.map((p) => {
+      const part = {
+        start: at,
+        end: at + p.length,
         prot,
         shared,
-        backing: req.backing!,
-        offset: req.backingOffset ?? 0,
-        name: req.name ?? file?.path ?? 'anon',
-      },
+        backing: p.backing,
+        offset: p.offset,
+        name,
+      };
+      at += p.length;
+      return part;
+    });
+    task.mm.insertMappings(
+      parts,
       mapped || req.onUnmap
         ? {
             unmapped: () => {
@@ -356,6 +377,21 @@ export class Syscalls {
         : null,
     );
     return start;
+  }
+
+  /** `memfd_create(name, flags)` (MEMFD-1..3). */
+  memfdCreate(task: Task, name: string | number, flags: number): SysRet {
+    return memfdCreate(this.#k.kernel, task, name, flags >>> 0);
+  }
+
+  /** `ftruncate(fd, length)` (TRUNC-1..3). */
+  ftruncate(task: Task, fd: number, length: number): SysRet {
+    if (length < 0) return -EINVAL;
+    const file = task.files.file(fd);
+    if (!file) return -EBADF;
+    const sh = shmemOf(file);
+    if (!sh || !file.canWrite) return -EINVAL;
+    return shmemTruncate(sh, length);
   }
 
   /** `munmap(addr, length)` (MUNMAP-1..3). */
@@ -383,12 +419,17 @@ export class Syscalls {
     const deadline = timeoutMs < 0 ? null : this.#k.now() + timeoutMs * 1_000_000;
     const pass = (timedOut: boolean): SysRet => {
       const queues: WaitQueue[] = [];
+      const locks: WaitQueue[] = [];
       let count = 0;
       for (let i = 0; i < nfds; i++) {
-        const revents = this.#pollOne(task, fds[i]!, events[i]!, queues);
+        const revents = this.#pollOne(task, fds[i]!, events[i]!, queues, locks);
         dv.setUint16(i * 8 + 6, revents, true);
         if (revents !== 0) count++;
       }
+      if (locks.length > 0)
+        return sleepOn(locks, `poll: a reservation lock is held (DPOLL-6)`, () => pass(timedOut), {
+          interruptible: false,
+        });
       if (count > 0 || timedOut || deadline === this.#k.now()) {
         if (!task.mm.copyToUser(ufds, bytes)) return -EFAULT;
         return count;
@@ -402,7 +443,7 @@ export class Syscalls {
   }
 
   /** `do_pollfd()`: POLL-3..6. */
-  #pollOne(task: Task, fd: number, events: number, queues: WaitQueue[]): number {
+  #pollOne(task: Task, fd: number, events: number, queues: WaitQueue[], locks: WaitQueue[]): number {
     if (fd < 0) return 0;
     const file = task.files.file(fd);
     if (!file) return POLLNVAL;
@@ -412,6 +453,9 @@ export class Syscalls {
       key,
       wait: (wq) => {
         if (!queues.includes(wq)) queues.push(wq);
+      },
+      blockOn: (wq) => {
+        if (!locks.includes(wq)) locks.push(wq);
       },
     };
     return file.fops.poll(file, pt, task) & key;

@@ -21,6 +21,11 @@ export interface PollTable {
   wait(wq: WaitQueue): void;
   /** Events requested by the caller (poll's `events` with POLLERR|POLLHUP added). */
   readonly key: number;
+  /**
+   * The op must sleep uninterruptibly on `wq` (a lock another task holds) before it can answer: it returns
+   * 0 and the poll syscall sleeps, then evaluates everything again (DPOLL-6).
+   */
+  blockOn(wq: WaitQueue): void;
 }
 
 /** A mapping being set up by mmap, handed to the file's mmap op to fill in its backing. */
@@ -34,6 +39,11 @@ export interface VmaRequest {
   /** Filled in by the op: the bytes the mapping shows and where `start` lands in them. */
   backing?: Uint8Array;
   backingOffset?: number;
+  /**
+   * Filled in by the op instead of `backing` when the pages are several separate pieces (a scatter list):
+   * each piece becomes its own part of the mapping.
+   */
+  pieces?: { backing: Uint8Array; offset: number; length: number }[];
   /** Filled in by the op: told when the mapping is gone (drops the op's reference). */
   onUnmap?: () => void;
   /** Filled in by the op: name in traces. */
@@ -51,6 +61,29 @@ export interface FileOperations {
   mmap?(file: File, vma: VmaRequest, task: Task): number;
   llseek?(file: File, offset: number, whence: number): number;
   release?(inode: Inode, file: File): void;
+}
+
+/**
+ * Points a mapping at the part of a scatter list it covers: `[vma.offset, vma.offset + vma.length)` of the
+ * concatenated pieces `sg`.
+ */
+export function setMappingPieces(vma: VmaRequest, sg: readonly Uint8Array[]): void {
+  if (sg.length === 1) {
+    vma.backing = sg[0]!;
+    vma.backingOffset = vma.offset;
+    return;
+  }
+  const pieces: NonNullable<VmaRequest['pieces']> = [];
+  let base = 0;
+  const end = vma.offset + vma.length;
+  for (const seg of sg) {
+    const segEnd = base + seg.length;
+    const from = Math.max(base, vma.offset);
+    const to = Math.min(segEnd, end);
+    if (from < to) pieces.push({ backing: seg, offset: from - base, length: to - from });
+    base = segEnd;
+  }
+  vma.pieces = pieces;
 }
 
 /** `compat_ptr_ioctl`: for handlers whose argument is a pointer or an int, the compat entry is the native one. */

@@ -65,6 +65,8 @@ export interface Sleep {
    * -ERESTARTNOHAND (poll, nanosleep: EINTR whenever a handler ran).
    */
   readonly signalRet: number;
+  /** Undoes what the syscall holds (locks, references) when the sleep is abandoned: signal or kill. */
+  readonly onAbort: (() => void) | null;
 }
 
 /** What a syscall's kernel side returns: a result (>= 0 or -errno), or a request to sleep. */
@@ -75,6 +77,7 @@ export interface SleepOptions {
   interruptible?: boolean;
   timeoutNs?: number | null;
   signalRet?: number;
+  onAbort?: () => void;
 }
 
 /** Builds a {@link Sleep} (the `prepare_to_wait` + `schedule` of a wait loop). */
@@ -92,6 +95,7 @@ export function sleepOn(
     resume,
     reason,
     signalRet: options.signalRet ?? -ERESTARTSYS,
+    onAbort: options.onAbort ?? null,
   };
 }
 

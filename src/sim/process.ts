@@ -76,6 +76,9 @@ export interface Sys {
   /** The same syscall, marshalling `entries` through memory and writing each entry's `revents` back. */
   pollfds(entries: PollEntry[], timeoutMs: number): Promise<number>;
   nanosleep(ns: number): Promise<number>;
+  /** `memfd_create(name, flags)`: `name` is a string or the address of a NUL-terminated string. */
+  memfd_create(name: string | number, flags: number): Promise<number>;
+  ftruncate(fd: number, length: number): Promise<number>;
   kill(pid: number, sig: number): Promise<number>;
   /** Installs (or with null removes) a handler for `sig`; `restart` is SA_RESTART. */
   sigaction(sig: number, handler: { restart: boolean } | null): Promise<number>;
@@ -233,6 +236,11 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
       return ret;
     },
     nanosleep: (ns) => call('nanosleep', [ns], () => k.nanosleep(task, ns)),
+    memfd_create: (name, flags) =>
+      call('memfd_create', [name, flags], () =>
+        k.memfdCreate(task, typeof name === 'string' ? name : int(name), int(flags)),
+      ),
+    ftruncate: (fd, length) => call('ftruncate', [fd, length], () => k.ftruncate(task, int(fd), int(length))),
     kill: (pid, sig) => call('kill', [pid, sig], () => k.kill(task, int(pid), int(sig))),
     sigaction: (sig, handler) =>
       call('rt_sigaction', [sig, handler], () => k.sigaction(task, int(sig), handler)),

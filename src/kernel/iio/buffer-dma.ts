@@ -3,7 +3,7 @@
  * the two fileio blocks that read()/write() go through, and the hooks DMABUF blocks use. Rules DMAQ-*,
  * FILEIO-*.
  */
-import { EFAULT, EINTR, EINVAL, ENOMEM } from '../../uapi/errno.ts';
+import { EBUSY, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
 import { Kref } from '../kref.ts';
@@ -37,8 +37,10 @@ export class IioDmaBufferBlock {
   bytesUsed = 0;
   state = IIO_BLOCK_STATE_DONE;
   readonly fileio: boolean;
-  /** Memory the DMA moves: fileio blocks own it; DMABUF blocks point at the dma-buf's pages. */
+  /** Memory of fileio blocks (`vaddr`); null for DMABUF blocks. */
   memory: Uint8Array | null;
+  /** What the controller moves (`sg_table` mapped for DMA): the fileio memory, or the dma-buf's pages. */
+  vecs: readonly Uint8Array[] | null;
   cyclic = false;
   fence: BlockFence | null = null;
   readonly ref: Kref;
@@ -55,6 +57,7 @@ export class IioDmaBufferBlock {
     this.size = size;
     this.fileio = fileio;
     this.memory = memory;
+    this.vecs = memory ? [memory] : null;
     this.ref = new Kref(
       queue.buffer.dev.kernel.census,
       fileio ? 'iio_dma_block(fileio)' : 'iio_dma_block(dmabuf)',
@@ -125,8 +128,9 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   }
 
   /** `iio_dma_buffer_alloc_block()`: a DONE block; fileio blocks get zeroed coherent memory. */
-  allocBlock(size: number, fileio: boolean, memory: Uint8Array | null = null): IioDmaBufferBlock {
-    const mem = fileio ? new Uint8Array(pageAlign(size)) : memory;
+  allocBlock(size: number, fileio: boolean): IioDmaBufferBlock | null {
+    if (fileio && !this.buffer.dev.kernel.allocPages(pageAlign(size))) return null;
+    const mem = fileio ? new Uint8Array(pageAlign(size)) : null;
     const block = new IioDmaBufferBlock(this, this.#nextBlockId++, size, fileio, mem);
     if (!fileio) this.numDmabufs++;
     return block;
@@ -134,8 +138,11 @@ export class IioDmaBufferQueue implements IioBufferAccess {
 
   /** `iio_buffer_block_release()`: the last reference went. */
   blockRelease(block: IioDmaBufferBlock): void {
-    if (block.fileio) block.memory = null;
-    else this.numDmabufs--;
+    if (block.fileio) {
+      this.buffer.dev.kernel.freePages(block.memory!.length);
+      block.memory = null;
+      block.vecs = null;
+    } else this.numDmabufs--;
   }
 
   /** `iio_buffer_block_put_atomic()`: the release runs from a worker (DMAQ-11). */
@@ -216,8 +223,9 @@ export class IioDmaBufferQueue implements IioBufferAccess {
         block.size = size;
       }
       if (!block) {
-        if (size > 1 << 30) return -ENOMEM;
-        block = this.allocBlock(size, true);
+        const fresh = this.allocBlock(size, true);
+        if (!fresh) return -ENOMEM;
+        block = fresh;
         this.fileio.blocks[i] = block;
       }
       block.bytesUsed = block.size;
@@ -360,6 +368,39 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     if (length < 2) length = 2;
     this.buffer.length = length;
     this.buffer.watermark = Math.floor(length / 2);
+  }
+
+  /** `iio_dma_buffer_attach_dmabuf()` (ATT-10..12): a DONE block for a dma-buf of `size` bytes. */
+  attachDmabuf(size: number): IioDmaBufferBlock | number {
+    if (this.fileio.enabled) return -EBUSY;
+    const block = this.allocBlock(size, false)!;
+    this.fileioFree();
+    return block;
+  }
+
+  /** `iio_dma_buffer_detach_dmabuf()`: the block dies; its release (count decrement) is deferred (DMAQ-11). */
+  detachDmabuf(block: IioDmaBufferBlock): void {
+    this.setState(block, IIO_BLOCK_STATE_DEAD);
+    this.blockPutAtomic(block);
+  }
+
+  /** `iio_dma_can_enqueue_block()` + `iio_dma_buffer_enqueue_dmabuf()` (ENQ-17..20). */
+  enqueueDmabuf(
+    block: IioDmaBufferBlock,
+    fence: BlockFence,
+    vecs: readonly Uint8Array[],
+    size: number,
+    cyclic: boolean,
+  ): number {
+    if (this.fileio.enabled) return -EBUSY;
+    if (block.state === IIO_BLOCK_STATE_QUEUED) return -EPERM;
+    if (block.state === IIO_BLOCK_STATE_ACTIVE || block.state === IIO_BLOCK_STATE_DEAD) return -EBUSY;
+    block.bytesUsed = size;
+    block.cyclic = cyclic;
+    block.vecs = vecs;
+    block.fence = fence;
+    this.enqueue(block);
+    return 0;
   }
 
   /** `iio_dma_buffer_exit()`: device removal; nothing is ever submitted again (DMAQ-8). */

@@ -7,6 +7,7 @@ import type { DmaChannel, DmaResult } from '../../hw/dma.ts';
 import { EBUSY, EINVAL, ENOMEM } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { type IioDmaBufferBlock, type IioDmaBufferOps, IioDmaBufferQueue } from './buffer-dma.ts';
+import type { IioDmabufOps } from './types.ts';
 
 /** `struct dmaengine_buffer`: a block queue bound to one controller channel. */
 export class DmaengineBuffer extends IioDmaBufferQueue {
@@ -29,6 +30,16 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
     this.maxSize = chan.spec.maxSegmentSize;
   }
 
+  /** The DMABUF access functions (this queue supports them). */
+  get dmabuf(): IioDmabufOps {
+    return {
+      attachDmabuf: (size) => this.attachDmabuf(size),
+      detachDmabuf: (block) => this.detachDmabuf(block as IioDmaBufferBlock),
+      enqueueDmabuf: (block, fence, vecs, size, cyclic) =>
+        this.enqueueDmabuf(block as IioDmaBufferBlock, fence, vecs, size, cyclic),
+    };
+  }
+
   /** `length_align_bytes` (ATTR-18). */
   extraAttrs(): Record<string, () => string> {
     return { length_align_bytes: () => `${this.align}\n` };
@@ -48,7 +59,7 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
       if (!block.bytesUsed || block.bytesUsed > maxSize) return -EINVAL;
     }
     const desc = this.chan.prep(
-      block.memory!,
+      block.vecs!,
       block.bytesUsed,
       block.cyclic,
       block.cyclic ? null : (result) => this.#blockDone(block, result),

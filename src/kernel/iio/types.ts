@@ -62,10 +62,30 @@ export interface IioBufferAccess {
   requestUpdate?(): number;
   enable?(): number;
   disable?(): number;
+  /** DMABUF support (`attach_dmabuf`, `detach_dmabuf`, `enqueue_dmabuf`): absent on kfifo buffers (ATT-1). */
+  readonly dmabuf?: IioDmabufOps;
   /** Driver removal: nothing is submitted any more (`iio_dma_buffer_exit`). */
   exit?(): void;
   /** Extra sysfs attributes of the implementation (dmaengine's `length_align_bytes`). */
   extraAttrs?(): Record<string, () => string>;
+}
+
+/** A block of the DMA queue as the DMABUF code sees it. */
+export interface IioDmabufBlock {
+  readonly id: number;
+}
+
+/** The DMABUF access functions of a buffer implementation. */
+export interface IioDmabufOps {
+  attachDmabuf(size: number): IioDmabufBlock | number;
+  detachDmabuf(block: IioDmabufBlock): void;
+  enqueueDmabuf(
+    block: IioDmabufBlock,
+    fence: { done(error: number): void },
+    vecs: readonly Uint8Array[],
+    size: number,
+    cyclic: boolean,
+  ): number;
 }
 
 /** Driver callbacks around buffer enable and disable (`struct iio_buffer_setup_ops`). */

@@ -1,0 +1,394 @@
+/**
+ * The dma-buf core (drivers/dma-buf/dma-buf.c): exported buffers tied to an anonymous file, their fd
+ * operations (mmap, DMA_BUF_IOCTL_SYNC, SET_NAME, EXPORT/IMPORT_SYNC_FILE, poll, llseek, release) and the
+ * importer side (dma_buf_get, attach). A dma-buf lives exactly as long as its file: fds, mappings,
+ * importer references and armed poll callbacks all hold a file reference. Rules DBUF-*, DLIFE-*, DMMAP-*,
+ * SYNC-*, DIOC-*, DPOLL-*, SFILE-1..3.
+ */
+
+import {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_NAME_LEN,
+  DMA_BUF_SET_NAME_A,
+  DMA_BUF_SET_NAME_B,
+  DMA_BUF_SYNC_END,
+  DMA_BUF_SYNC_RW,
+  DMA_BUF_SYNC_VALID_FLAGS_MASK,
+  DMA_BUF_SYNC_WRITE,
+  dma_buf_export_sync_file,
+  dma_buf_import_sync_file,
+} from '../../uapi/dma-buf.ts';
+import { EBADF, EFAULT, EINVAL, EMFILE, ENOTTY, ERESTARTSYS } from '../../uapi/errno.ts';
+import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SEEK_END, SEEK_SET } from '../../uapi/fcntl.ts';
+import { PAGE_SIZE } from '../../uapi/mman.ts';
+import { EPOLLIN, EPOLLOUT } from '../../uapi/poll.ts';
+import type { Kernel } from '../kernel.ts';
+import type { Task } from '../task.ts';
+import { File, type FileOperations, newInode, type PollTable, type VmaRequest } from '../vfs.ts';
+import { type SysRet, WaitQueue } from '../wait.ts';
+import { type DmaFence, stubFence } from './fence.ts';
+import {
+  DMA_RESV_USAGE_READ,
+  DMA_RESV_USAGE_WRITE,
+  DmaResv,
+  dmaResvUsageRw,
+  resvWaitTimeout,
+} from './resv.ts';
+import { fenceArray, syncFileCreate, syncFileGetFence } from './sync-file.ts';
+
+/** CPU access direction of begin/end_cpu_access (`enum dma_data_direction`). */
+export type DmaDataDirection = 'bidirectional' | 'to-device' | 'from-device';
+
+/** The exporter's operations (`struct dma_buf_ops`), reduced to what user space can reach. */
+export interface DmaBufOps {
+  /** Exporter name (`exp_name`): `system`, `udmabuf`, `industrialio_buffer_dma`. */
+  readonly exporterName: string;
+  /** The last reference went: free or unpin the memory. */
+  release(dmabuf: DmaBuf): void;
+  /** Checks and sets up a mapping after the core's size check; 0 or -errno. Absent: mmap -EINVAL. */
+  mmap?(dmabuf: DmaBuf, vma: VmaRequest): number;
+  beginCpuAccess?(dmabuf: DmaBuf, dir: DmaDataDirection): number;
+  endCpuAccess?(dmabuf: DmaBuf, dir: DmaDataDirection): number;
+  /** Whether an importer may attach; 0 or -errno (ATT-6). */
+  attach?(dmabuf: DmaBuf): number;
+}
+
+/** Everything an exporter hands to {@link dmaBufExport}. */
+export interface DmaBufExportInfo {
+  readonly ops: DmaBufOps;
+  readonly size: number;
+  /** The pages, as one or more contiguous pieces (a scatter list), `size` bytes in all. */
+  readonly sg: readonly Uint8Array[];
+  /** Open flags of the file: access mode and O_NONBLOCK are kept (DBUF-2). */
+  readonly flags: number;
+  /** Exporter data. */
+  readonly priv?: unknown;
+}
+
+/** One armed poll callback (`struct dma_buf_poll_cb_t`). */
+interface PollCb {
+  active: number;
+  fence: DmaFence | null;
+  cb: ((f: DmaFence) => void) | null;
+}
+
+/** `struct dma_buf`. */
+export class DmaBuf {
+  readonly kernel: Kernel;
+  readonly ops: DmaBufOps;
+  readonly size: number;
+  readonly sg: readonly Uint8Array[];
+  readonly resv: DmaResv;
+  readonly file: File;
+  /** Unique dmabuffs inode number (DBUF-4). */
+  readonly ino: number;
+  name = '';
+  readonly priv: unknown;
+  /** Wait queue of pollers (`dmabuf->poll`). */
+  readonly pollq: WaitQueue;
+  readonly cbIn: PollCb = { active: 0, fence: null, cb: null };
+  readonly cbOut: PollCb = { active: 0, fence: null, cb: null };
+  /** Importers attached (`attachments`). */
+  attachments = 0;
+
+  constructor(kernel: Kernel, info: DmaBufExportInfo, ino: number) {
+    this.kernel = kernel;
+    this.ops = info.ops;
+    this.size = info.size;
+    this.sg = info.sg;
+    this.priv = info.priv ?? null;
+    this.ino = ino;
+    this.resv = new DmaResv(`dmabuf ${ino}`);
+    this.pollq = new WaitQueue(`dmabuf ${ino} poll`);
+    const inode = newInode(0x10000 + ino, 'anon', 0o600, dmaBufFops, this);
+    this.file = new File(kernel.census, inode, info.flags & (O_ACCMODE | O_NONBLOCK), '/dmabuf:');
+    this.file.privateData = this;
+    this.file.opened = true;
+  }
+
+  /** The name shown by `/proc/self/fd` (`/dmabuf:<name>`, DBUF-4). */
+  get path(): string {
+    return `/dmabuf:${this.name}`;
+  }
+
+  /** Reads bytes at `offset` across the scatter list. */
+  readBytes(offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let done = 0;
+    let base = 0;
+    for (const seg of this.sg) {
+      if (done >= length) break;
+      const segEnd = base + seg.length;
+      const from = offset + done;
+      if (from < segEnd) {
+        const n = Math.min(length - done, segEnd - from);
+        out.set(seg.subarray(from - base, from - base + n), done);
+        done += n;
+      }
+      base = segEnd;
+    }
+    return out;
+  }
+
+  /** Writes bytes at `offset` across the scatter list. */
+  writeBytes(offset: number, bytes: Uint8Array): void {
+    let done = 0;
+    let base = 0;
+    for (const seg of this.sg) {
+      if (done >= bytes.length) break;
+      const segEnd = base + seg.length;
+      const at = offset + done;
+      if (at < segEnd) {
+        const n = Math.min(bytes.length - done, segEnd - at);
+        seg.set(bytes.subarray(done, done + n), at - base);
+        done += n;
+      }
+      base = segEnd;
+    }
+  }
+
+  /** The first `length` bytes as DMA vectors (`sg_dma_address/len` pairs cut at `length`). */
+  vecs(length: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let left = length;
+    for (const seg of this.sg) {
+      if (left <= 0) break;
+      const n = Math.min(seg.length, left);
+      out.push(seg.subarray(0, n));
+      left -= n;
+    }
+    return out;
+  }
+}
+
+/** `dma_buf_export()`: wraps exporter memory in a dma-buf and its file (one file reference). */
+export function dmaBufExport(kernel: Kernel, info: DmaBufExportInfo): DmaBuf {
+  const dmabuf = new DmaBuf(kernel, info, kernel.allocDmabufIno());
+  kernel.dmabufExported(dmabuf);
+  return dmabuf;
+}
+
+/** `dma_buf_fd()`: installs the dma-buf's file at the lowest free fd; -EMFILE when none. */
+export function dmaBufFd(task: Task, dmabuf: DmaBuf, flags: number): number {
+  return task.files.installLowest(dmabuf.file, (flags & O_CLOEXEC) !== 0);
+}
+
+/** `dma_buf_get()`: the dma-buf behind `fd` with a reference, -EBADF or -EINVAL (ATT-4, ATT-5). */
+export function dmaBufGet(task: Task, fd: number): DmaBuf | number {
+  const file = task.files.file(fd | 0);
+  if (!file) return -EBADF;
+  if (file.fops !== dmaBufFops) return -EINVAL;
+  file.get();
+  return file.privateData as DmaBuf;
+}
+
+/** `dma_buf_put()`. */
+export function dmaBufPut(dmabuf: DmaBuf): void {
+  dmabuf.file.put();
+}
+
+/** True when `file` is a dma-buf. */
+export function isDmaBufFile(file: File): boolean {
+  return file.fops === dmaBufFops;
+}
+
+function syncDirection(flags: bigint): DmaDataDirection | null {
+  switch (Number(flags & BigInt(DMA_BUF_SYNC_RW))) {
+    case 1:
+      return 'from-device';
+    case 2:
+      return 'to-device';
+    case 3:
+      return 'bidirectional';
+    default:
+      return null;
+  }
+}
+
+/** `DMA_BUF_IOCTL_SYNC` (SYNC-1..8). */
+function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
+  const b = task.mm.copyFromUser(arg, 8);
+  if (!b) return -EFAULT;
+  const flags = new DataView(b.buffer).getBigUint64(0, true);
+  if (flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) return -EINVAL;
+  const dir = syncDirection(flags);
+  if (dir === null) return -EINVAL;
+  if (flags & BigInt(DMA_BUF_SYNC_END)) return dmabuf.ops.endCpuAccess?.(dmabuf, dir) ?? 0;
+  const ret = dmabuf.ops.beginCpuAccess?.(dmabuf, dir) ?? 0;
+  if (ret) return ret;
+  const write = dir !== 'from-device';
+  const k = dmabuf.kernel;
+  return resvWaitTimeout(
+    dmabuf.resv,
+    dmaResvUsageRw(write),
+    null,
+    () => k.clock.now,
+    `DMA_BUF_IOCTL_SYNC start: waiting for fences of dmabuf ${dmabuf.ino}`,
+    -ERESTARTSYS,
+    () => 0,
+  );
+}
+
+/** `dma_buf_set_name()` (DIOC-1): the argument is the string pointer itself. */
+function dmaBufSetName(dmabuf: DmaBuf, arg: number, task: Task): number {
+  const bytes: number[] = [];
+  for (let i = 0; i < DMA_BUF_NAME_LEN; i++) {
+    const b = task.mm.copyFromUser(arg + i, 1);
+    if (!b) return -EFAULT;
+    if (b[0] === 0) {
+      dmabuf.name = String.fromCharCode(...bytes);
+      return 0;
+    }
+    bytes.push(b[0]!);
+  }
+  return -EINVAL;
+}
+
+/** `dma_buf_export_sync_file()` (SFILE-1..3). */
+function dmaBufExportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): number {
+  const abi = task.compat ? 'ilp32' : 'lp64';
+  const b = task.mm.copyFromUser(arg, 8);
+  if (!b) return -EFAULT;
+  const req = dma_buf_export_sync_file.decode(b, abi);
+  if (req.flags & ~DMA_BUF_SYNC_RW) return -EINVAL;
+  if ((req.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
+  const fd = task.files.allocFd();
+  if (fd < 0) return -EMFILE;
+  const usage = dmaResvUsageRw((req.flags & DMA_BUF_SYNC_WRITE) !== 0);
+  const pending = dmabuf.resv.pending(usage);
+  const k = dmabuf.kernel;
+  let fence: DmaFence;
+  if (pending.length === 0) fence = stubFence(k.fences);
+  else if (pending.length === 1) fence = pending[0]!.get();
+  else fence = fenceArray(k.fences, pending);
+  const file = syncFileCreate(k, fence);
+  fence.put();
+  const out = dma_buf_export_sync_file.encode({ flags: req.flags, fd }, abi);
+  if (!task.mm.copyToUser(arg, out)) {
+    file.put();
+    return -EFAULT;
+  }
+  task.files.install(fd, file, true);
+  return 0;
+}
+
+/** `dma_buf_import_sync_file()`: adds the sync_file's fences with READ or WRITE usage. */
+function dmaBufImportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
+  const abi = task.compat ? 'ilp32' : 'lp64';
+  const b = task.mm.copyFromUser(arg, 8);
+  if (!b) return -EFAULT;
+  const req = dma_buf_import_sync_file.decode(b, abi);
+  if (req.flags & ~DMA_BUF_SYNC_RW) return -EINVAL;
+  if ((req.flags & DMA_BUF_SYNC_RW) === 0) return -EINVAL;
+  const fence = syncFileGetFence(task, req.fd);
+  if (!fence) return -EINVAL;
+  const usage = req.flags & DMA_BUF_SYNC_WRITE ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ;
+  const members = fence.members ?? [fence];
+  return dmabuf.resv.lock(task, false, -ERESTARTSYS, () => {
+    for (const f of members) if (f.context !== 0) dmabuf.resv.addFence(f, usage);
+    dmabuf.resv.unlock();
+    fence.put();
+    return 0;
+  });
+}
+
+/** `dma_buf_poll()` (DPOLL-1..6). */
+function dmaBufPoll(dmabuf: DmaBuf, pt: PollTable, task: Task): number {
+  pt.wait(dmabuf.pollq);
+  let events = pt.key & (EPOLLIN | EPOLLOUT);
+  if (!events) return 0;
+  const holder = dmabuf.resv.holder;
+  if (holder !== null && holder !== task) {
+    pt.blockOn(dmabuf.resv.lockq);
+    return 0;
+  }
+  const arm = (dcb: PollCb, ev: number, write: boolean): boolean => {
+    if (dcb.active) return false;
+    dcb.active = ev;
+    dmabuf.file.get();
+    for (const fence of dmabuf.resv.fences(dmaResvUsageRw(write))) {
+      const cb = () => pollCallback(dmabuf, dcb);
+      if (fence.addCallback(cb) === 0) {
+        dcb.fence = fence.get();
+        dcb.cb = cb;
+        return false;
+      }
+    }
+    pollCallback(dmabuf, dcb);
+    return true;
+  };
+  if (events & EPOLLOUT && !arm(dmabuf.cbOut, EPOLLOUT, true)) events &= ~EPOLLOUT;
+  if (events & EPOLLIN && !arm(dmabuf.cbIn, EPOLLIN, false)) events &= ~EPOLLIN;
+  return events;
+}
+
+/** `dma_buf_poll_cb()`: wakes the pollers with the armed event and drops the file reference. */
+function pollCallback(dmabuf: DmaBuf, dcb: PollCb): void {
+  const ev = dcb.active;
+  dcb.active = 0;
+  const fence = dcb.fence;
+  dcb.fence = null;
+  dcb.cb = null;
+  dmabuf.pollq.wake(ev);
+  fence?.put();
+  dmabuf.file.put();
+}
+
+/** `dma_buf_mmap_internal()` (DMMAP-1) then the exporter's mmap. */
+function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest): number {
+  if (!dmabuf.ops.mmap) return -EINVAL;
+  const pages = Math.ceil(vma.length / PAGE_SIZE);
+  if (vma.offset / PAGE_SIZE + pages > Math.floor(dmabuf.size / PAGE_SIZE)) return -EINVAL;
+  return dmabuf.ops.mmap(dmabuf, vma);
+}
+
+/** `dma_buf_fops`. */
+export const dmaBufFops: FileOperations = {
+  llseek(file, offset, whence) {
+    const dmabuf = file.privateData as DmaBuf;
+    let base: number;
+    if (whence === SEEK_END) base = dmabuf.size;
+    else if (whence === SEEK_SET) base = 0;
+    else return -EINVAL;
+    if (offset !== 0) return -EINVAL;
+    return base;
+  },
+  poll(file, pt, task) {
+    return dmaBufPoll(file.privateData as DmaBuf, pt, task);
+  },
+  unlockedIoctl(file, cmd, arg, task) {
+    const dmabuf = file.privateData as DmaBuf;
+    switch (cmd) {
+      case DMA_BUF_IOCTL_SYNC:
+        return dmaBufSync(dmabuf, arg, task);
+      case DMA_BUF_SET_NAME_A:
+      case DMA_BUF_SET_NAME_B:
+        return dmaBufSetName(dmabuf, arg, task);
+      case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
+        if (dmabuf.kernel.profile === 'v2') return -ENOTTY;
+        return dmaBufExportSyncFile(dmabuf, arg, task);
+      case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
+        if (dmabuf.kernel.profile === 'v2') return -ENOTTY;
+        return dmaBufImportSyncFile(dmabuf, arg, task);
+      default:
+        return -ENOTTY;
+    }
+  },
+  compatIoctl(file, cmd, arg, task) {
+    return dmaBufFops.unlockedIoctl!(file, cmd, arg >>> 0, task);
+  },
+  mmap(file, vma) {
+    return dmaBufMmap(file.privateData as DmaBuf, vma);
+  },
+  release(_inode, file) {
+    const dmabuf = file.privateData as DmaBuf;
+    dmabuf.ops.release(dmabuf);
+    dmabuf.resv.fini();
+    dmabuf.kernel.dmabufReleased(dmabuf);
+  },
+};
+
+/** Exported for sync-file's use of O_RDONLY. */
+export { O_RDONLY };

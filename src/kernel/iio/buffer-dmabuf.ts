@@ -1,0 +1,255 @@
+/**
+ * The mainline IIO DMABUF interface (drivers/iio/industrialio-buffer.c, Linux 7.3):
+ * IIO_BUFFER_DMABUF_ATTACH_IOCTL, _DETACH_IOCTL and _ENQUEUE_IOCTL on a buffer fd, the per-enqueue fence,
+ * and the attachment lifetime. Rules BIOC-1/2, ATT-*, DET-*, ENQ-*, IFENCE-*.
+ */
+import { EBUSY, EFAULT, EINTR, EINVAL, EPERM, ERESTARTSYS } from '../../uapi/errno.ts';
+import { O_NONBLOCK } from '../../uapi/fcntl.ts';
+import {
+  DMABUF_ENQUEUE_TIMEOUT_MS,
+  IIO_BUFFER_DIRECTION_IN,
+  IIO_BUFFER_DIRECTION_OUT,
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_CYCLIC,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  IIO_BUFFER_DMABUF_SUPPORTED_FLAGS,
+  iio_dmabuf,
+} from '../../uapi/iio.ts';
+import { type DmaBuf, dmaBufGet, dmaBufPut } from '../dma-buf/dma-buf.ts';
+import { DmaFence, type DmaFenceOps } from '../dma-buf/fence.ts';
+import {
+  DMA_RESV_USAGE_READ,
+  DMA_RESV_USAGE_WRITE,
+  dmaResvUsageRw,
+  resvWaitTimeout,
+} from '../dma-buf/resv.ts';
+import type { Kernel } from '../kernel.ts';
+import { Kref } from '../kref.ts';
+import type { Task } from '../task.ts';
+import type { File } from '../vfs.ts';
+import type { SysRet } from '../wait.ts';
+import type { BufferIoctlHandler, IioBuffer, IioDevBufferPair } from './buffer.ts';
+import type { IioDmabufBlock } from './types.ts';
+
+/** IIO fences name both driver and timeline `iio` (IFENCE-1). */
+export const IIO_FENCE_OPS: DmaFenceOps = {
+  driverName: 'iio',
+  timelineName: 'iio',
+  detachNamesWhenSignaled: true,
+};
+
+/** `struct iio_dmabuf_priv`: one attachment of a dma-buf to an IIO buffer. */
+export class IioDmabufPriv {
+  readonly buffer: IioBuffer;
+  readonly dmabuf: DmaBuf;
+  readonly block: IioDmabufBlock;
+  /** Fence context of the attachment (ATT-3). */
+  readonly context: number;
+  /** The mapped pages (`sgt`). */
+  readonly vecs: readonly Uint8Array[];
+  /** Last fence seqno handed out (ENQ-9). */
+  seqno = 0;
+  readonly ref: Kref;
+
+  constructor(kernel: Kernel, buffer: IioBuffer, dmabuf: DmaBuf, block: IioDmabufBlock, context: number) {
+    this.buffer = buffer;
+    this.dmabuf = dmabuf;
+    this.block = block;
+    this.context = context;
+    this.vecs = dmabuf.vecs(dmabuf.size);
+    this.ref = new Kref(kernel.census, 'iio_dmabuf_attachment', () => this.#release());
+  }
+
+  /** `iio_buffer_dmabuf_release()` (DET-5): unmap, the block dies, detach, drop the dma-buf. */
+  #release(): void {
+    this.buffer.access.dmabuf!.detachDmabuf(this.block);
+    this.dmabuf.attachments--;
+    dmaBufPut(this.dmabuf);
+  }
+}
+
+function attachmentsOf(buffer: IioBuffer): IioDmabufPriv[] {
+  return buffer.dmabufs as IioDmabufPriv[];
+}
+
+/**
+ * `iio_buffer_signal_dmabuf_done()` (IFENCE-2..4, IFENCE-7): signals the fence with `ret`, then a worker
+ * drops the fence and the attachment reference the enqueue took.
+ */
+export function iioBufferSignalDmabufDone(
+  kernel: Kernel,
+  fence: DmaFence,
+  priv: IioDmabufPriv,
+  ret: number,
+): void {
+  fence.get();
+  if (ret) fence.setError(ret);
+  fence.signal();
+  kernel.scheduleWork(`iio fence ${fence.context}:${fence.seqno} cleanup`, () => {
+    fence.put();
+    priv.ref.put();
+  });
+}
+
+/** The mainline buffer-fd ioctl handler. */
+export class MainlineDmabufIoctls implements BufferIoctlHandler {
+  readonly #k: Kernel;
+
+  constructor(kernel: Kernel) {
+    this.#k = kernel;
+  }
+
+  /** `iio_buffer_chrdev_ioctl()` (BIOC-1, BIOC-2). */
+  ioctl(file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Task): SysRet {
+    const nonblock = (file.flags & O_NONBLOCK) !== 0;
+    switch (cmd >>> 0) {
+      case IIO_BUFFER_DMABUF_ATTACH_IOCTL:
+        return this.#attach(ib.buffer, arg, nonblock, task);
+      case IIO_BUFFER_DMABUF_DETACH_IOCTL:
+        return this.#detach(ib.buffer, arg, task);
+      case IIO_BUFFER_DMABUF_ENQUEUE_IOCTL:
+        return this.#enqueue(ib.buffer, arg, nonblock, task);
+      default:
+        return -EINVAL;
+    }
+  }
+
+  /** `iio_buffer_chrdev_release()` (BREL-2): every attachment loses its list reference. */
+  release(ib: IioDevBufferPair): void {
+    for (const priv of attachmentsOf(ib.buffer).splice(0)) priv.ref.put();
+  }
+
+  /** `iio_buffer_attach_dmabuf()` (ATT-1..15). */
+  #attach(buffer: IioBuffer, arg: number, nonblock: boolean, task: Task): SysRet {
+    const k = this.#k;
+    const ops = buffer.access.dmabuf;
+    if (!ops) return -EPERM;
+    const fd = k.sys.getUserInt(task, arg);
+    if (fd === null) return -EFAULT;
+    const context = k.fences.contextAlloc();
+    const dmabuf = dmaBufGet(task, fd);
+    if (typeof dmabuf === 'number') return dmabuf;
+    const err = dmabuf.ops.attach?.(dmabuf) ?? 0;
+    if (err) {
+      dmaBufPut(dmabuf);
+      return err;
+    }
+    dmabuf.attachments++;
+    const undo = () => {
+      dmabuf.attachments--;
+      dmaBufPut(dmabuf);
+    };
+    const locked = (): SysRet => {
+      const block = ops.attachDmabuf(dmabuf.size);
+      if (typeof block === 'number') {
+        dmabuf.resv.unlock();
+        undo();
+        return block;
+      }
+      const priv = new IioDmabufPriv(k, buffer, dmabuf, block, context);
+      dmabuf.resv.unlock();
+      const list = attachmentsOf(buffer);
+      if (list.some((p) => p.dmabuf === dmabuf)) {
+        priv.ref.put();
+        return -EBUSY;
+      }
+      list.unshift(priv);
+      return 0;
+    };
+    if (nonblock) {
+      if (!dmabuf.resv.tryLock(task)) {
+        undo();
+        return -EBUSY;
+      }
+      return locked();
+    }
+    return dmabuf.resv.lock(task, true, -EINTR, locked, undo);
+  }
+
+  /** `iio_buffer_detach_dmabuf()` (DET-1..6). */
+  #detach(buffer: IioBuffer, arg: number, task: Task): SysRet {
+    const fd = this.#k.sys.getUserInt(task, arg);
+    if (fd === null) return -EFAULT;
+    const dmabuf = dmaBufGet(task, fd);
+    if (typeof dmabuf === 'number') return dmabuf;
+    const list = attachmentsOf(buffer);
+    const i = list.findIndex((p) => p.dmabuf === dmabuf);
+    let ret = -EPERM;
+    if (i >= 0) {
+      const [priv] = list.splice(i, 1);
+      priv!.ref.put();
+      ret = 0;
+    }
+    dmaBufPut(dmabuf);
+    return ret;
+  }
+
+  /** `iio_buffer_enqueue_dmabuf()` (ENQ-1..24). */
+  #enqueue(buffer: IioBuffer, arg: number, nonblock: boolean, task: Task): SysRet {
+    const k = this.#k;
+    const abi = task.compat ? 'ilp32' : 'lp64';
+    const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
+    if (!raw) return -EFAULT;
+    const req = iio_dmabuf.decode(raw, abi);
+    if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
+    const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
+    if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
+    const dmabuf = dmaBufGet(task, req.fd);
+    if (typeof dmabuf === 'number') return dmabuf;
+    if (req.bytes_used === 0n || req.bytes_used > BigInt(dmabuf.size)) {
+      dmaBufPut(dmabuf);
+      return -EINVAL;
+    }
+    const priv = attachmentsOf(buffer).find((p) => p.dmabuf === dmabuf);
+    if (!priv) {
+      dmaBufPut(dmabuf);
+      return -EPERM;
+    }
+    priv.ref.get();
+    const fence = new DmaFence(k.fences, IIO_FENCE_OPS, priv.context, ++priv.seqno);
+    const bytesUsed = Number(req.bytes_used);
+    const dmaToRam = buffer.direction === IIO_BUFFER_DIRECTION_IN;
+    const fail = (ret: number, unlock: boolean): number => {
+      if (unlock) dmabuf.resv.unlock();
+      fence.put();
+      priv.ref.put();
+      dmaBufPut(dmabuf);
+      return ret;
+    };
+    const locked = (): SysRet =>
+      resvWaitTimeout(
+        dmabuf.resv,
+        dmaResvUsageRw(dmaToRam),
+        nonblock ? 0 : DMABUF_ENQUEUE_TIMEOUT_MS * 1_000_000,
+        () => k.clock.now,
+        `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
+        -ERESTARTSYS,
+        (waited) => {
+          if (waited === 0) return fail(-EBUSY, true);
+          dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+          fence.put();
+          dmabuf.resv.unlock();
+          const ret = buffer.access.dmabuf!.enqueueDmabuf(
+            priv.block,
+            { done: (error) => iioBufferSignalDmabufDone(k, fence, priv, error) },
+            priv.vecs,
+            bytesUsed,
+            cyclic,
+          );
+          if (ret) iioBufferSignalDmabufDone(k, fence, priv, ret);
+          dmaBufPut(dmabuf);
+          return ret;
+        },
+        () => fail(0, true),
+      );
+    if (nonblock) {
+      if (!dmabuf.resv.tryLock(task)) return fail(-EBUSY, false);
+      return locked();
+    }
+    return dmabuf.resv.lock(task, true, -EINTR, locked, () => fail(0, false));
+  }
+}
+
+/** Usage constants re-exported for tests. */
+export { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE };

@@ -1,0 +1,233 @@
+/**
+ * memfd (mm/memfd.c) over shmem files (mm/shmem.c): memfd_create, regular-file read/write/lseek/mmap,
+ * ftruncate and file seals. The pages are one growable buffer, so every mapping and every udmabuf made
+ * from the memfd sees the same bytes. Rules MEMFD-1..3, SEAL-1..9, TRUNC-1..4.
+ */
+import { EBUSY, EFAULT, EFBIG, EINVAL, ENOMEM, EPERM } from '../uapi/errno.ts';
+import {
+  F_SEAL_EXEC,
+  F_SEAL_FUTURE_WRITE,
+  F_SEAL_GROW,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SEAL_WRITE,
+  MFD_ALLOW_SEALING,
+  MFD_CLOEXEC,
+  MFD_EXEC,
+  MFD_HUGETLB,
+  MFD_NOEXEC_SEAL,
+  O_LARGEFILE,
+  O_RDWR,
+  SEEK_CUR,
+  SEEK_END,
+  SEEK_SET,
+} from '../uapi/fcntl.ts';
+import { PROT_WRITE } from '../uapi/mman.ts';
+import type { Kernel } from './kernel.ts';
+import type { Task } from './task.ts';
+import { File, type FileOperations, newInode } from './vfs.ts';
+import { type SysRet, sleepOn } from './wait.ts';
+
+/** Largest memfd the simulation keeps (its buffer's reserved size): beyond it ftruncate/write fail -EFBIG. */
+export const SHMEM_MAX_BYTES = 64 << 20;
+/** Longest memfd name (MEMFD-1). */
+const MFD_NAME_MAX_LEN = 249;
+const ALL_SEALS = 0x3f;
+
+/** A shmem inode backing a memfd. */
+export class ShmemInode {
+  readonly kernel: Kernel;
+  readonly name: string;
+  /** Resizable storage: views made without a length follow its size. */
+  readonly buffer: ArrayBuffer;
+  seals: number;
+  /** File mode bits (0777 by default, 0666 with MFD_NOEXEC_SEAL). */
+  readonly mode: number;
+  /** Shared mappings through writable files (`i_mmap_writable`), which deny F_SEAL_WRITE (SEAL-6). */
+  writableMaps = 0;
+  /** Page pins held by udmabufs (SEAL-7). */
+  pins = 0;
+  /** Open files and udmabuf pins keeping the pages (the inode's link count is 0: only users keep it). */
+  #users = 0;
+
+  constructor(kernel: Kernel, name: string, seals: number, mode: number) {
+    this.kernel = kernel;
+    this.name = name;
+    this.seals = seals;
+    this.mode = mode;
+    this.buffer = new (
+      ArrayBuffer as unknown as new (
+        n: number,
+        o: { maxByteLength: number },
+      ) => ArrayBuffer
+    )(0, {
+      maxByteLength: SHMEM_MAX_BYTES,
+    });
+  }
+
+  /** A file or a udmabuf starts using the pages. */
+  hold(): void {
+    this.#users++;
+  }
+
+  /** A user is gone; the last one frees the pages. */
+  release(): void {
+    if (--this.#users === 0) {
+      this.kernel.freePages(this.size);
+      (this.buffer as unknown as { resize(n: number): void }).resize(0);
+    }
+  }
+
+  /** File size in bytes. */
+  get size(): number {
+    return this.buffer.byteLength;
+  }
+
+  /** Changes the size, zero-filling growth; -EFBIG beyond the limit, -ENOMEM without memory. */
+  resize(n: number): number {
+    const old = this.size;
+    if (n > SHMEM_MAX_BYTES) return -EFBIG;
+    if (n > old && !this.kernel.allocPages(n - old)) return -ENOMEM;
+    (this.buffer as unknown as { resize(n: number): void }).resize(n);
+    if (n < old) this.kernel.freePages(old - n);
+    return 0;
+  }
+
+  /** A live view of `[offset, offset + length)` (fixed length: it stays valid while the file does not shrink). */
+  view(offset: number, length: number): Uint8Array {
+    return new Uint8Array(this.buffer, offset, length);
+  }
+}
+
+/** True when `file` is a memfd (a shmem file). */
+export function shmemOf(file: File): ShmemInode | null {
+  return file.inode.priv instanceof ShmemInode ? file.inode.priv : null;
+}
+
+const shmemFops: FileOperations = {
+  read(file, buf, count, task) {
+    const sh = shmemOf(file)!;
+    const n = Math.max(0, Math.min(count, sh.size - file.pos));
+    if (n === 0) return 0;
+    if (!task.mm.copyToUser(buf, sh.view(file.pos, n))) return -EFAULT;
+    file.pos += n;
+    return n;
+  },
+  write(file, buf, count, task) {
+    const sh = shmemOf(file)!;
+    if (sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
+    const end = file.pos + count;
+    if (end > sh.size) {
+      if (sh.seals & F_SEAL_GROW) return -EPERM;
+      const r = sh.resize(end);
+      if (r) return r;
+    }
+    const data = task.mm.copyFromUser(buf, count);
+    if (!data) return -EFAULT;
+    sh.view(file.pos, count).set(data);
+    file.pos = end;
+    return count;
+  },
+  llseek(file, offset, whence) {
+    const sh = shmemOf(file)!;
+    const base =
+      whence === SEEK_SET ? 0 : whence === SEEK_CUR ? file.pos : whence === SEEK_END ? sh.size : null;
+    if (base === null || base + offset < 0) return -EINVAL;
+    file.pos = base + offset;
+    return file.pos;
+  },
+  mmap(file, vma) {
+    const sh = shmemOf(file)!;
+    if (vma.shared && vma.prot & PROT_WRITE && sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
+    if (vma.shared && file.canWrite) {
+      sh.writableMaps++;
+      vma.onUnmap = () => {
+        sh.writableMaps--;
+      };
+    }
+    const bytes = new Uint8Array(sh.buffer);
+    vma.backing = vma.shared ? bytes : bytes.slice();
+    vma.backingOffset = vma.offset;
+    vma.name = `/memfd:${sh.name} (deleted)`;
+    return 0;
+  },
+  release(_inode, file) {
+    shmemOf(file)!.release();
+  },
+};
+
+/** `memfd_create(name, flags)` (MEMFD-1..3). `name` is a user pointer or, for convenience, the string itself. */
+export function memfdCreate(kernel: Kernel, task: Task, name: string | number, flags: number): SysRet {
+  const valid = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;
+  if (flags & ~valid) return -EINVAL;
+  if (flags & MFD_EXEC && flags & MFD_NOEXEC_SEAL) return -EINVAL;
+  let text: string;
+  if (typeof name === 'string') {
+    text = name;
+  } else {
+    const bytes: number[] = [];
+    for (;;) {
+      const b = task.mm.copyFromUser(name + bytes.length, 1);
+      if (!b) return -EFAULT;
+      if (b[0] === 0) break;
+      bytes.push(b[0]!);
+      if (bytes.length > MFD_NAME_MAX_LEN) return -EINVAL;
+    }
+    text = String.fromCharCode(...bytes);
+  }
+  if (text.length > MFD_NAME_MAX_LEN) return -EINVAL;
+  const fd = task.files.allocFd();
+  if (fd < 0) return fd;
+  let seals = flags & MFD_ALLOW_SEALING ? 0 : F_SEAL_SEAL;
+  let mode = 0o777;
+  if (flags & MFD_NOEXEC_SEAL) {
+    seals = F_SEAL_EXEC;
+    mode = 0o666;
+  }
+  const sh = new ShmemInode(kernel, text, seals, mode);
+  sh.hold();
+  const file = new File(
+    kernel.census,
+    newInode(kernel.paths.allocIno(), 'reg', mode, shmemFops, sh),
+    O_RDWR | O_LARGEFILE,
+    `/memfd:${text} (deleted)`,
+  );
+  file.opened = true;
+  task.files.install(fd, file, (flags & MFD_CLOEXEC) !== 0);
+  return fd;
+}
+
+/** `memfd_add_seals()` (SEAL-1..8). */
+export function memfdAddSeals(file: File, seals: number): SysRet {
+  if (!file.canWrite) return -EPERM;
+  if (seals & ~ALL_SEALS) return -EINVAL;
+  const sh = shmemOf(file);
+  if (!sh) return -EINVAL;
+  if (sh.seals & F_SEAL_SEAL) return -EPERM;
+  if (seals & F_SEAL_EXEC && sh.mode & 0o111)
+    seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+  if (seals & F_SEAL_WRITE && !(sh.seals & F_SEAL_WRITE)) {
+    if (sh.writableMaps > 0) return -EBUSY;
+    if (sh.pins > 0)
+      return sleepOn([], 'memfd_wait_for_pins: pages pinned by a udmabuf', () => -EBUSY, {
+        timeoutNs: 150_000_000,
+        interruptible: false,
+      });
+  }
+  sh.seals |= seals;
+  return 0;
+}
+
+/** `memfd_get_seals()` (SEAL-9). */
+export function memfdGetSeals(file: File): number {
+  const sh = shmemOf(file);
+  return sh ? sh.seals : -EINVAL;
+}
+
+/** `ftruncate` of a memfd (TRUNC-2, TRUNC-3). The caller has done the generic checks of TRUNC-1. */
+export function shmemTruncate(sh: ShmemInode, length: number): number {
+  if (length === sh.size) return 0;
+  if (length < sh.size && sh.seals & F_SEAL_SHRINK) return -EPERM;
+  if (length > sh.size && sh.seals & F_SEAL_GROW) return -EPERM;
+  return sh.resize(length);
+}
