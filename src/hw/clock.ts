@@ -119,7 +119,7 @@ export class Scheduler {
       if (++this.#sameTimeCount > this.#loopLimit)
         throw new RunawayError(this.#now, this.#loopLimit, this.#recent);
     } else {
-      this.#sameTimeCount = 0;
+      this.#sameTimeCount = 1;
       this.#now = ev.time;
     }
     this.#recent.push(ev.label);

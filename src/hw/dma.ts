@@ -231,36 +231,40 @@ export class DmaChannel {
    * queued ones are dropped, and no callback runs afterwards, not even for completions whose IRQ is pending.
    */
   terminateAll(): void {
-    const a = this.#active;
-    if (a) {
-      this.#clock.cancel(a.endEvent);
-      const port = this.#port;
-      let done = 0;
-      if (port?.running && this.#pos !== null) {
-        const streamNow = port.scansBy(this.#clock.now) * port.bytesPerScan;
-        const progressed = Math.max(0, streamNow - a.startByte);
-        done = a.desc.cyclic ? progressed : Math.min(a.desc.length, progressed);
-      }
-      this.#finish(a, done);
-      if (a.desc.cyclic) {
-        this.stats.bytesCyclic += done;
-        this.stats.cyclicPasses += Math.floor(done / a.desc.length);
-      } else {
-        this.stats.bytesAborted += done;
-      }
-      this.#events?.emit('dma:abort', {
-        channel: this.spec.name,
-        id: a.desc.id,
-        label: a.desc.label,
-        bytesDone: done,
-        time: this.#clock.now,
-      });
-      this.#active = null;
-      if (this.#pos !== null) this.#pos = a.startByte + done;
-    }
+    this.#abortActive();
     for (const ev of this.#irqs) this.#clock.cancel(ev);
     this.#irqs.clear();
     this.#queue = [];
+  }
+
+  /** Cuts the running transfer where the converter is now: no completion, the bytes moved so far count as aborted. */
+  #abortActive(): void {
+    const a = this.#active;
+    if (!a) return;
+    this.#clock.cancel(a.endEvent);
+    const port = this.#port;
+    let done = 0;
+    if (port?.running && this.#pos !== null) {
+      const streamNow = port.scansBy(this.#clock.now) * port.bytesPerScan;
+      const progressed = Math.max(0, streamNow - a.startByte);
+      done = a.desc.cyclic ? progressed : Math.min(a.desc.length, progressed);
+    }
+    this.#finish(a, done);
+    if (a.desc.cyclic) {
+      this.stats.bytesCyclic += done;
+      this.stats.cyclicPasses += Math.floor(done / a.desc.length);
+    } else {
+      this.stats.bytesAborted += done;
+    }
+    this.#events?.emit('dma:abort', {
+      channel: this.spec.name,
+      id: a.desc.id,
+      label: a.desc.label,
+      bytesDone: done,
+      time: this.#clock.now,
+    });
+    this.#active = null;
+    if (this.#pos !== null) this.#pos = a.startByte + done;
   }
 
   /** The port started converting: stream byte 0 is now; a waiting transfer starts without a gap. */
@@ -272,8 +276,9 @@ export class DmaChannel {
   /** The port stopped: counts the gap since the last transfer and forgets the stream position. */
   portStopping(): void {
     const port = this.#port;
-    if (port && this.#active === null && this.#pos !== null)
-      this.#countGap(port.scansBy(this.#clock.now) * port.bytesPerScan);
+    // A transfer running when the converter stops ends there, without completion; queued ones wait.
+    if (port && this.#active !== null) this.#abortActive();
+    else if (port && this.#pos !== null) this.#countGap(port.scansBy(this.#clock.now) * port.bytesPerScan);
     this.#pos = null;
   }
 
@@ -296,7 +301,11 @@ export class DmaChannel {
     this.#pos = upTo;
   }
 
-  #startNext(): void {
+  /**
+   * Starts the next queued descriptor. `chained`: the previous transfer just ended here, so the next one
+   * continues at the very next stream byte, even in the middle of a scan.
+   */
+  #startNext(chained = false): void {
     const port = this.#port;
     const desc = this.#queue[0];
     if (!desc || !port?.running || this.#pos === null) return;
@@ -304,7 +313,7 @@ export class DmaChannel {
     const bpd = port.bytesPerScan;
     // A gap resynchronises on the next whole scan the converter has not produced (or played) yet.
     const streamNow = port.scansBy(this.#clock.now) * bpd;
-    const startByte = Math.max(this.#pos, streamNow);
+    const startByte = chained ? this.#pos : Math.max(this.#pos, streamNow);
     this.#countGap(startByte);
     const a: Active = { desc, startByte, endEvent: null, fail: null, extraIrqNs: 0 };
     if (!desc.cyclic) {
@@ -354,7 +363,7 @@ export class DmaChannel {
       this.stats.bytesCyclic += passes * len;
       this.#active = null;
       this.#pos = passEnd;
-      this.#startNext();
+      this.#startNext(true);
     });
   }
 
@@ -362,15 +371,26 @@ export class DmaChannel {
   #finish(a: Active, bytes: number): void {
     const port = this.#port!;
     if (this.spec.direction === 'dev-to-mem') {
-      let off = 0;
-      for (const v of a.desc.vecs) {
-        if (off >= bytes) break;
-        const n = Math.min(v.length, bytes - off);
-        port.fill?.(v, 0, a.startByte + off, n);
-        off += n;
-      }
+      // A cyclic capture overwrites its buffer pass after pass: the memory holds the latest bytes.
+      const len = a.desc.length;
+      const passStart = a.startByte + Math.max(0, Math.floor((bytes - 1) / len)) * len;
+      if (bytes > len) this.#fillRange(passStart - len, a.desc.vecs, 0, len);
+      if (bytes > 0) this.#fillRange(passStart, a.desc.vecs, 0, a.startByte + bytes - passStart);
     } else {
       port.endPlay?.(a.startByte + bytes);
+    }
+  }
+
+  /** Writes stream bytes from `streamByte` into bytes [offset, offset + n) of `vecs` taken end to end. */
+  #fillRange(streamByte: number, vecs: readonly Uint8Array[], offset: number, n: number): void {
+    const port = this.#port!;
+    let base = 0;
+    for (const v of vecs) {
+      const from = Math.max(offset, base);
+      const to = Math.min(offset + n, base + v.length);
+      if (from < to) port.fill?.(v, from - base, streamByte + (from - offset), to - from);
+      base += v.length;
+      if (base >= offset + n) break;
     }
   }
 
@@ -407,6 +427,6 @@ export class DmaChannel {
     this.#irqs.add(irq);
     this.#active = null;
     this.#pos = a.startByte + desc.length;
-    this.#startNext();
+    this.#startNext(true);
   }
 }

@@ -1,0 +1,387 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RunawayError, Scheduler, type SimEvent } from '../../src/hw/clock.ts';
+
+/** Schedules labelled events that append their label to `log` when run. */
+function recorder(clock: Scheduler) {
+  const log: string[] = [];
+  const times: number[] = [];
+  const at = (time: number, label: string): SimEvent =>
+    clock.at(time, label, () => {
+      log.push(label);
+      times.push(clock.now);
+    });
+  return { log, times, at };
+}
+
+describe('Scheduler ordering', () => {
+  it('starts at t=0 with nothing pending', () => {
+    const clock = new Scheduler();
+    expect(clock.now).toBe(0);
+    expect(clock.pending).toBe(0);
+    expect(clock.peekTime()).toBeUndefined();
+    expect(clock.take()).toBeUndefined();
+  });
+
+  it('runs same-time events in insertion order', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    for (const label of ['a', 'b', 'c', 'd', 'e']) r.at(100, label);
+    clock.runUntil(100);
+    expect(r.log).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(r.times).toEqual([100, 100, 100, 100, 100]);
+  });
+
+  it('runs events in time order whatever the insertion order, ties by insertion', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    r.at(30, 'c1');
+    r.at(10, 'a1');
+    r.at(20, 'b1');
+    r.at(10, 'a2');
+    r.at(30, 'c2');
+    r.at(0, 'z');
+    clock.runUntil(1000);
+    expect(r.log).toEqual(['z', 'a1', 'a2', 'b1', 'c1', 'c2']);
+    expect(r.times).toEqual([0, 10, 10, 20, 30, 30]);
+  });
+
+  it('gives each event its time, label and an increasing sequence number', () => {
+    const clock = new Scheduler();
+    const fn = () => {};
+    const a = clock.at(50, 'a', fn);
+    const b = clock.at(10, 'b', fn);
+    expect(a.time).toBe(50);
+    expect(a.label).toBe('a');
+    expect(a.fn).toBe(fn);
+    expect(a.done).toBe(false);
+    expect(b.seq).toBe(a.seq + 1);
+  });
+
+  it('an event scheduled at the current time by a running event runs after those already queued there', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    clock.at(5, 'first', () => {
+      r.log.push('first');
+      r.at(5, 'spawned');
+    });
+    r.at(5, 'second');
+    clock.runUntil(5);
+    expect(r.log).toEqual(['first', 'second', 'spawned']);
+  });
+
+  it('after(delay) schedules relative to now', () => {
+    const clock = new Scheduler();
+    clock.runUntil(1234);
+    const ev = clock.after(66, 'x', () => {});
+    expect(ev.time).toBe(1300);
+    expect(clock.after(0, 'y', () => {}).time).toBe(1234);
+  });
+
+  it('property: run order is (time, insertion) order and the clock equals each event time', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ time: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), {
+          maxLength: 200,
+        }),
+        (specs) => {
+          const clock = new Scheduler();
+          const ran: { i: number; now: number }[] = [];
+          const evs = specs.map((s, i) =>
+            clock.at(s.time, `e${i}`, () => {
+              ran.push({ i, now: clock.now });
+            }),
+          );
+          specs.forEach((s, i) => {
+            if (s.cancel) clock.cancel(evs[i]);
+          });
+          const live = specs.map((s, i) => ({ ...s, i })).filter((s) => !s.cancel);
+          expect(clock.pending).toBe(live.length);
+          const expected = [...live].sort((x, y) => x.time - y.time || x.i - y.i);
+          clock.runUntil(100);
+          expect(ran).toEqual(expected.map((s) => ({ i: s.i, now: s.time })));
+          expect(clock.pending).toBe(0);
+          expect(clock.now).toBe(100);
+        },
+      ),
+    );
+  });
+});
+
+describe('Scheduler.cancel', () => {
+  it('a cancelled event never runs and stops counting as pending', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    r.at(10, 'a');
+    const b = r.at(10, 'b');
+    r.at(20, 'c');
+    expect(clock.pending).toBe(3);
+    clock.cancel(b);
+    expect(b.done).toBe(true);
+    expect(clock.pending).toBe(2);
+    clock.runUntil(100);
+    expect(r.log).toEqual(['a', 'c']);
+  });
+
+  it('cancelling twice, after the run, or null/undefined does nothing', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    const a = r.at(10, 'a');
+    r.at(50, 'b');
+    clock.cancel(a);
+    clock.cancel(a);
+    expect(clock.pending).toBe(1);
+    clock.cancel(null);
+    clock.cancel(undefined);
+    expect(clock.pending).toBe(1);
+    const c = r.at(20, 'c');
+    clock.runUntil(20);
+    expect(r.log).toEqual(['c']);
+    expect(c.done).toBe(true);
+    clock.cancel(c);
+    expect(clock.pending).toBe(1);
+    clock.runUntil(50);
+    expect(r.log).toEqual(['c', 'b']);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('peekTime skips cancelled events', () => {
+    const clock = new Scheduler();
+    const a = clock.at(10, 'a', () => {});
+    clock.at(40, 'b', () => {});
+    expect(clock.peekTime()).toBe(10);
+    clock.cancel(a);
+    expect(clock.peekTime()).toBe(40);
+  });
+
+  it('an event can cancel a later event of the same time', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    let victim: SimEvent | null = null;
+    clock.at(7, 'killer', () => clock.cancel(victim));
+    victim = r.at(7, 'victim');
+    r.at(7, 'survivor');
+    clock.runUntil(7);
+    expect(r.log).toEqual(['survivor']);
+  });
+});
+
+describe('Scheduler.take', () => {
+  it('takes the next event, advances the clock to its time and leaves running it to the caller', () => {
+    const clock = new Scheduler();
+    let ran = 0;
+    clock.at(25, 'x', () => {
+      ran++;
+    });
+    const ev = clock.take();
+    expect(ev?.label).toBe('x');
+    expect(ev?.done).toBe(true);
+    expect(clock.now).toBe(25);
+    expect(clock.pending).toBe(0);
+    expect(ran).toBe(0);
+    ev?.fn();
+    expect(ran).toBe(1);
+    expect(clock.take()).toBeUndefined();
+  });
+
+  it('take(limit) returns nothing and leaves the clock when the next event lies beyond the limit', () => {
+    const clock = new Scheduler();
+    clock.at(100, 'late', () => {});
+    expect(clock.take(99)).toBeUndefined();
+    expect(clock.now).toBe(0);
+    expect(clock.pending).toBe(1);
+    const ev = clock.take(100);
+    expect(ev?.label).toBe('late');
+    expect(clock.now).toBe(100);
+  });
+
+  it('take skips cancelled events', () => {
+    const clock = new Scheduler();
+    const a = clock.at(1, 'a', () => {});
+    clock.at(2, 'b', () => {});
+    clock.cancel(a);
+    expect(clock.take()?.label).toBe('b');
+    expect(clock.now).toBe(2);
+  });
+});
+
+describe('Scheduler.runUntil', () => {
+  it('runs events up to and including the limit and then sets the clock to the limit', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    r.at(10, 'a');
+    r.at(20, 'b');
+    r.at(21, 'c');
+    clock.runUntil(20);
+    expect(r.log).toEqual(['a', 'b']);
+    expect(clock.now).toBe(20);
+    expect(clock.pending).toBe(1);
+    clock.runUntil(500);
+    expect(r.log).toEqual(['a', 'b', 'c']);
+    expect(clock.now).toBe(500);
+  });
+
+  it('advances the clock to the limit with no events at all', () => {
+    const clock = new Scheduler();
+    clock.runUntil(777);
+    expect(clock.now).toBe(777);
+  });
+
+  it('runs events that running events schedule inside the window', () => {
+    const clock = new Scheduler();
+    const r = recorder(clock);
+    clock.at(10, 'a', () => {
+      r.log.push('a');
+      r.at(15, 'b');
+      r.at(31, 'outside');
+    });
+    clock.runUntil(30);
+    expect(r.log).toEqual(['a', 'b']);
+    expect(clock.pending).toBe(1);
+    expect(clock.peekTime()).toBe(31);
+  });
+
+  it('never moves the clock backwards', () => {
+    const clock = new Scheduler();
+    clock.runUntil(100);
+    clock.runUntil(50);
+    expect(clock.now).toBe(100);
+  });
+
+  it('refuses an event that returns a promise', () => {
+    const clock = new Scheduler();
+    clock.at(5, 'async one', async () => {});
+    expect(() => clock.runUntil(10)).toThrow(/async one/);
+  });
+});
+
+describe('Scheduler.at argument checks', () => {
+  it('RangeError on a time in the past', () => {
+    const clock = new Scheduler();
+    clock.runUntil(1000);
+    expect(() => clock.at(999, 'past', () => {})).toThrow(RangeError);
+    expect(() => clock.after(-1, 'negative delay', () => {})).toThrow(RangeError);
+    expect(clock.pending).toBe(0);
+    expect(clock.at(1000, 'now', () => {}).time).toBe(1000);
+  });
+
+  it('RangeError on a non-integer or non-finite time', () => {
+    const clock = new Scheduler();
+    for (const t of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, -0.5]) {
+      expect(() => clock.at(t, 'bad', () => {})).toThrow(RangeError);
+    }
+    expect(() => clock.after(0.25, 'bad delay', () => {})).toThrow(RangeError);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('Scheduler runaway detection', () => {
+  it('RunawayError once more than loopLimit events run at t=0', () => {
+    const clock = new Scheduler({ loopLimit: 3 });
+    let ran = 0;
+    for (let i = 0; i < 4; i++)
+      clock.at(0, `e${i}`, () => {
+        ran++;
+      });
+    let err: unknown;
+    try {
+      clock.runUntil(0);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RunawayError);
+    expect((err as RunawayError).name).toBe('RunawayError');
+    expect((err as RunawayError).time).toBe(0);
+    expect((err as RunawayError).recent).toEqual(['e0', 'e1', 'e2']);
+    expect(ran).toBe(3);
+  });
+
+  it('exactly loopLimit events at one time are allowed at t=0', () => {
+    const clock = new Scheduler({ loopLimit: 3 });
+    let ran = 0;
+    for (let i = 0; i < 3; i++)
+      clock.at(0, `e${i}`, () => {
+        ran++;
+      });
+    clock.runUntil(0);
+    expect(ran).toBe(3);
+  });
+
+  it('the limit is the same at a later time reached by running an event: loopLimit events, not one more', () => {
+    // SchedulerOptions.loopLimit: "Events allowed at one virtual time before RunawayError".
+    const clock = new Scheduler({ loopLimit: 3 });
+    clock.at(5, 'warmup', () => {});
+    const ran: string[] = [];
+    for (let i = 0; i < 4; i++)
+      clock.at(10, `e${i}`, () => {
+        ran.push(`e${i}`);
+      });
+    let err: unknown;
+    try {
+      clock.runUntil(10);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RunawayError);
+    expect((err as RunawayError).time).toBe(10);
+    expect(ran).toEqual(['e0', 'e1', 'e2']);
+  });
+
+  it('the limit is the same at a time reached by runUntil (advanceTo)', () => {
+    const clock = new Scheduler({ loopLimit: 3 });
+    clock.runUntil(10);
+    let ran = 0;
+    for (let i = 0; i < 4; i++)
+      clock.at(10, `e${i}`, () => {
+        ran++;
+      });
+    expect(() => clock.runUntil(10)).toThrow(RunawayError);
+    expect(ran).toBe(3);
+  });
+
+  it('a self-rescheduling event at the same time is a runaway; recent holds the newest labels', () => {
+    const clock = new Scheduler({ loopLimit: 100 });
+    let n = 0;
+    const spin = (): void => {
+      n++;
+      clock.at(clock.now, `spin${n}`, spin);
+    };
+    clock.at(0, 'spin0', spin);
+    let err: unknown;
+    try {
+      clock.runUntil(1_000);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RunawayError);
+    const r = err as RunawayError;
+    expect(r.time).toBe(0);
+    expect(n).toBe(100);
+    expect(r.recent.length).toBe(16);
+    expect(r.recent.at(-1)).toBe('spin99');
+    expect(r.message).toContain('100 events ran at t=0 ns');
+  });
+
+  it('events spread over time never trip the limit, however many', () => {
+    const clock = new Scheduler({ loopLimit: 2 });
+    let ran = 0;
+    for (let t = 0; t < 1000; t++)
+      clock.at(t, `e${t}`, () => {
+        ran++;
+      });
+    clock.runUntil(1000);
+    expect(ran).toBe(1000);
+  });
+
+  it('time advancing resets the same-time count', () => {
+    const clock = new Scheduler({ loopLimit: 3 });
+    let ran = 0;
+    for (const t of [0, 0, 0, 1, 1, 2, 2, 2]) {
+      clock.at(t, `e@${t}`, () => {
+        ran++;
+      });
+    }
+    clock.runUntil(2);
+    expect(ran).toBe(8);
+  });
+});
