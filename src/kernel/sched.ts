@@ -182,7 +182,9 @@ export class Sched {
       time: this.#clock.now,
       timedOut,
     });
-    s.wakeup = this.#clock.after(this.#wakeLatency(), `${task.comm}[${task.pid}] wakes`, () => {
+    if (s.sleep.spinning) task.cpuNs += this.#clock.now - s.since;
+    const latency = s.sleep.spinning ? 0 : this.#wakeLatency();
+    s.wakeup = this.#clock.after(latency, `${task.comm}[${task.pid}] wakes`, () => {
       task.sleeping = null;
       task.state = 'syscall';
       this.#handle(

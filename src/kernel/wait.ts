@@ -67,6 +67,8 @@ export interface Sleep {
   readonly signalRet: number;
   /** Undoes what the syscall holds (locks, references) when the sleep is abandoned: signal or kill. */
   readonly onAbort: (() => void) | null;
+  /** A busy wait: the task keeps its CPU (charged as CPU time) and continues without wake-up latency. */
+  readonly spinning: boolean;
 }
 
 /** What a syscall's kernel side returns: a result (>= 0 or -errno), or a request to sleep. */
@@ -78,6 +80,7 @@ export interface SleepOptions {
   timeoutNs?: number | null;
   signalRet?: number;
   onAbort?: () => void;
+  spinning?: boolean;
 }
 
 /** Builds a {@link Sleep} (the `prepare_to_wait` + `schedule` of a wait loop). */
@@ -96,6 +99,7 @@ export function sleepOn(
     reason,
     signalRet: options.signalRet ?? -ERESTARTSYS,
     onAbort: options.onAbort ?? null,
+    spinning: options.spinning ?? false,
   };
 }
 

@@ -23,10 +23,16 @@ export const IIO_BLOCK_STATE_DEAD = 3;
 
 const STATE_NAMES = ['QUEUED', 'ACTIVE', 'DONE', 'DEAD'] as const;
 
-/** A fence-like completion hook of DMABUF blocks (set by the DMABUF code). */
+/** The completion hooks of a DMABUF block, set by the profile's DMABUF code. */
 export interface BlockFence {
-  /** Signals completion with 0 or a negative errno. */
+  /** Completion (0), or a refusal or submit failure (-errno) in mainline. */
   done(error: number): void;
+  /** v2: the block is handed to the controller (the reservation lock is taken, V2-SUB-1). */
+  submitted?(): void;
+  /** v2: disable took the block back; the fence is left unsignalled (V2-FENCE-2). Absent: done(-EINTR). */
+  aborted?(): void;
+  /** v2: a failed submit leaves the fence pending and the lock held (V2-SUB-4). */
+  readonly keepOnSubmitFailure?: boolean;
 }
 
 /** `struct iio_dma_buffer_block`. */
@@ -91,6 +97,8 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   active = false;
   /** DMABUF blocks alive (`num_dmabufs`), decremented by the deferred release (DMAQ-11). */
   numDmabufs = 0;
+  /** An oops left the queue lock held (XCL-5): every call needing it blocks forever. */
+  poisoned = false;
   readonly fileio = {
     blocks: [null, null] as [IioDmaBufferBlock | null, IioDmaBufferBlock | null],
     activeBlock: null as IioDmaBufferBlock | null,
@@ -168,7 +176,30 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     if (block.state !== IIO_BLOCK_STATE_DEAD) this.setState(block, IIO_BLOCK_STATE_DONE);
     if (!block.fileio) block.fence?.done(0);
     this.blockPutAtomic(block);
-    this.#wake();
+    // V2-FENCE-1: the v2 series wakes buffer-fd waiters only in fileio mode.
+    if (!this.v2 || this.fileio.enabled) this.#wake();
+  }
+
+  /** The queue runs the v2 series' rules (profile `v2`). */
+  get v2(): boolean {
+    return this.buffer.dev.kernel.profile === 'v2';
+  }
+
+  /**
+   * XCL-5 stand-in for the kernel's NULL dereference: the caller is killed, an oops is logged, and the
+   * queue lock stays held for good.
+   */
+  #oops(what: string): number {
+    const k = this.buffer.dev.kernel;
+    this.poisoned = true;
+    k.log(
+      'err',
+      this.buffer.dev.devName,
+      `BUG: kernel NULL pointer dereference in ${what} (XCL-5); queue lock never released`,
+    );
+    const task = k.sched.current;
+    if (task) k.sched.kill(task, 9, `killed by a kernel oops in ${what} (XCL-5)`);
+    return 0;
   }
 
   /** `iio_dma_buffer_block_list_abort()` (DMAQ-7, IFENCE-3): blocks taken back from the controller. */
@@ -176,7 +207,10 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     for (const block of list.splice(0)) {
       block.bytesUsed = 0;
       if (block.state !== IIO_BLOCK_STATE_DEAD) this.setState(block, IIO_BLOCK_STATE_DONE);
-      if (!block.fileio) block.fence?.done(-EINTR);
+      if (!block.fileio) {
+        if (block.fence?.aborted) block.fence.aborted();
+        else block.fence?.done(-EINTR);
+      }
       this.blockPutAtomic(block);
     }
     this.fileio.enabled = false;
@@ -198,6 +232,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     const size = Math.ceil((b.bytesPerDatum * b.length) / 2);
     this.fileio.enabled = this.#canUseFileio();
     if (!this.fileio.enabled) return 0;
+    if (this.v2) this.fileio.nextDequeue = 0;
     const tryReuse = pageAlign(this.fileio.blockSize) === pageAlign(size);
     this.fileio.blockSize = size;
     if (this.fileio.activeBlock) this.#discardUnread(this.fileio.activeBlock, this.fileio.pos);
@@ -262,9 +297,10 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     if (!this.ops) return;
     this.setState(block, IIO_BLOCK_STATE_ACTIVE);
     block.ref.get();
+    if (!block.fileio) block.fence?.submitted?.();
     const ret = this.ops.submit(this, block);
     if (ret) {
-      if (!block.fileio) block.fence?.done(ret);
+      if (!block.fileio && !block.fence?.keepOnSubmitFailure) block.fence?.done(ret);
       this.buffer.dev.kernel.log(
         'err',
         this.buffer.dev.devName,
@@ -298,11 +334,15 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     }
   }
 
-  /** `iio_dma_buffer_dequeue()` (FILEIO-7). */
-  #dequeue(): IioDmaBufferBlock | null {
+  /** `iio_dma_buffer_dequeue()` (FILEIO-7); without fileio blocks the kernel dereferences NULL (XCL-5). */
+  #dequeue(): IioDmaBufferBlock | null | 'oops' {
     const idx = this.fileio.nextDequeue;
     const block = this.fileio.blocks[idx];
-    if (!block || block.state !== IIO_BLOCK_STATE_DONE) return null;
+    if (!block) {
+      this.#oops('iio_dma_buffer_dequeue');
+      return 'oops';
+    }
+    if (block.state !== IIO_BLOCK_STATE_DONE) return null;
     this.fileio.nextDequeue = (idx + 1) % 2;
     return block;
   }
@@ -311,10 +351,12 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   #io(n: number, ubuf: number, task: Task, fromUser: boolean): number {
     const bpd = this.buffer.bytesPerDatum;
     if (n < bpd) return -EINVAL;
+    if (this.v2 && !this.fileio.enabled) return -EBUSY;
     let block = this.fileio.activeBlock;
     if (!block) {
-      block = this.#dequeue();
-      if (!block) return 0;
+      const next = this.#dequeue();
+      if (next === 'oops' || !next) return 0;
+      block = next;
       this.fileio.pos = 0;
       this.fileio.activeBlock = block;
     }

@@ -145,19 +145,32 @@ export function iioBufferRead(file: File, ib: IioDevBufferPair, ubuf: number, n:
   const nonblock = (file.flags & O_NONBLOCK) !== 0;
   const toWait = nonblock ? 0 : Math.min(Math.floor(n / datum), rb.watermark);
   const attempt = (): SysRet => {
-    if (!dev.registered) return -ENODEV;
-    if (!bufferReady(dev, rb, toWait)) {
-      return sleepOn(
-        [rb.pollq],
-        `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
-        attempt,
-      );
+    for (;;) {
+      if (!dev.registered) return -ENODEV;
+      if (!bufferReady(dev, rb, toWait)) {
+        return sleepOn(
+          [rb.pollq],
+          `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
+          attempt,
+        );
+      }
+      const before = rb.access.dataAvailable();
+      const ret = rb.access.read!(n, ubuf, task);
+      if (ret !== 0) return ret;
+      if (nonblock) return -EAGAIN;
+      // BREAD-7: back to the ready test at once. A read that got nothing and changed nothing while the
+      // buffer stays ready means the block to consume next is not DONE yet: the kernel spins on the CPU
+      // until a completion changes that (FILEIO-10).
+      if (dev.registered && rb.access.dataAvailable() === before && bufferReady(dev, rb, toWait))
+        return sleepOn(
+          [rb.pollq],
+          `${rb.pollq.name}: spinning until the next block to read is done (FILEIO-10)`,
+          attempt,
+          {
+            spinning: true,
+          },
+        );
     }
-    const ret = rb.access.read!(n, ubuf, task);
-    if (ret !== 0) return ret;
-    if (nonblock) return -EAGAIN;
-    // FILEIO-10: ready said yes but the block to consume is not DONE; the kernel spins, we wait for a wake-up.
-    return sleepOn([rb.pollq], `${rb.pollq.name}: next block to read not done yet`, attempt);
   };
   return attempt();
 }
@@ -176,16 +189,14 @@ export function iioBufferWrite(
   if (rb.direction !== IIO_BUFFER_DIRECTION_OUT) return -EPERM;
   const nonblock = (file.flags & O_NONBLOCK) !== 0;
   let written = 0;
-  let slept = false;
+  // After a wake-up the kernel's `continue` lands on `while (written != n)`: a zero-length write ends there (BWRITE-5).
+  const resume = (): SysRet => (written === n ? written : attempt());
   const attempt = (): SysRet => {
     do {
       if (!dev.registered) return -ENODEV;
       if (spaceAvailable(rb) === 0) {
         if (nonblock) return written === 0 ? -EAGAIN : written;
-        // BWRITE-5: a blocking zero-length write with no space sleeps until the first wake-up, then returns 0.
-        if (n === 0 && slept) return 0;
-        slept = true;
-        return sleepOn([rb.pollq], `${rb.pollq.name}: no space to write`, attempt);
+        return sleepOn([rb.pollq], `${rb.pollq.name}: no space to write`, resume);
       }
       const ret = rb.access.write!(n - written, ubuf + written, task);
       if (ret < 0) return ret;
@@ -342,9 +353,7 @@ function scanMaskMatch(
 /** `iio_buffer_request_update()` (EN-6, EN-7). */
 function requestUpdate(dev: IioDev, buf: IioBuffer): number {
   if (buf.access.setBytesPerDatum) {
-    const bpd = computeScanLayout(dev, buf.scanMask, buf.scanTimestamp).bytes;
-    buf.bytesPerDatum = bpd;
-    buf.access.setBytesPerDatum(bpd);
+    buf.access.setBytesPerDatum(computeScanLayout(dev, buf.scanMask, buf.scanTimestamp).bytes);
   }
   return buf.access.requestUpdate?.() ?? 0;
 }
@@ -445,7 +454,7 @@ export function updateBuffers(dev: IioDev, insert: IioBuffer | null, remove: Iio
 export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attribute> {
   const attrs: Record<string, Attribute> = {
     length: {
-      show: () => `${b.length}\n`,
+      show: () => `${b.length | 0}\n`,
       store: (text) => {
         const v = kstrtouint(text);
         if (!v.ok) return v.errno;
@@ -467,9 +476,9 @@ export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attr
       },
     },
     watermark: b.access.fixedWatermark
-      ? { show: () => `${b.watermark}\n` }
+      ? { show: () => `${b.watermark >>> 0}\n` }
       : {
-          show: () => `${b.watermark}\n`,
+          show: () => `${b.watermark >>> 0}\n`,
           store: (text) => {
             const v = kstrtouint(text);
             if (!v.ok) return v.errno;

@@ -46,13 +46,20 @@ export class IioKfifo implements IioBufferAccess {
 
   /** `iio_request_update_kfifo()` (KFIFO-3). */
   requestUpdate(): number {
-    const bpd = this.buffer.bytesPerDatum;
-    const length = this.buffer.length;
     if (!this.#updateNeeded) {
       this.#head = 0;
       this.#count = 0;
       return 0;
     }
+    // The old fifo is freed first and the update is done even if the allocation fails: a later enable then
+    // runs with no fifo at all (reads -EINVAL).
+    this.#ring = null;
+    this.#capacity = 0;
+    this.#head = 0;
+    this.#count = 0;
+    this.#updateNeeded = false;
+    const bpd = this.buffer.bytesPerDatum;
+    const length = this.buffer.length;
     if (length === 0 || bpd === 0) return -EINVAL;
     const cap = roundupPowOfTwo(length);
     if (cap > Math.floor(0xffffffff / bpd)) return -EINVAL;
@@ -60,9 +67,6 @@ export class IioKfifo implements IioBufferAccess {
     this.#ring = new Uint8Array(cap * bpd);
     this.#capacity = cap;
     this.#esize = bpd;
-    this.#head = 0;
-    this.#count = 0;
-    this.#updateNeeded = false;
     return 0;
   }
 
