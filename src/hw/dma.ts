@@ -58,6 +58,8 @@ export interface DmaDescriptor {
   readonly callback: ((result: DmaResult) => void) | null;
   /** Who submitted it, for traces. */
   readonly label: string;
+  /** DMA_PREP_LOAD_EOT: this descriptor may end a running cyclic one at its pass boundary (CYC-4). */
+  readonly loadEot: boolean;
 }
 
 /** Parameters of a channel. */
@@ -198,11 +200,12 @@ export class DmaChannel {
     cyclic: boolean,
     callback: ((result: DmaResult) => void) | null,
     label: string,
+    loadEot = true,
   ): DmaDescriptor | null {
     const vecs = memory instanceof Uint8Array ? [memory] : memory;
     const room = vecs.reduce((n, v) => n + v.length, 0);
     if (length <= 0 || length % this.spec.lengthAlignBytes !== 0 || length > room) return null;
-    return { id: this.#nextId++, vecs, length, cyclic, callback, label };
+    return { id: this.#nextId++, vecs, length, cyclic, callback, label, loadEot };
   }
 
   /** Queues a prepared descriptor and starts it when the channel is free (`dmaengine_submit` + issue_pending). */
@@ -349,7 +352,7 @@ export class DmaChannel {
    * boundary (every IIO descriptor carries DMA_PREP_LOAD_EOT, rule CYC-4).
    */
   #scheduleCyclicPassEnd(a: Active): void {
-    if (this.#queue.length === 0) return;
+    if (!this.#queue[0]?.loadEot) return;
     const port = this.#port!;
     const bpd = port.bytesPerScan;
     const len = a.desc.length;

@@ -174,6 +174,24 @@ export class MM {
     return true;
   }
 
+  /**
+   * `copy_to_user` that stops at the first unwritable byte (what copy_to_iter does): the number of bytes
+   * copied.
+   */
+  copyToUserPrefix(addr: number, src: Uint8Array): number {
+    let done = 0;
+    while (done < src.length) {
+      const vma = this.findVma(addr + done);
+      if (!vma || (vma.prot & PROT_WRITE) === 0 || !this.accessOk(addr + done, 1)) break;
+      const n = Math.min(src.length - done, vma.end - (addr + done));
+      const from = vma.offset + (addr + done - vma.start);
+      vma.backing.set(src.subarray(done, done + n), from);
+      done += n;
+    }
+    this.#copied += done;
+    return done;
+  }
+
   #probe(addr: number, len: number, prot: number): boolean {
     return this.#walk(addr, len, prot, () => {});
   }

@@ -126,6 +126,7 @@ export class Sched {
     const ev = this.#clock.after(ns, `${task.comm}[${task.pid}] computes`, () => {
       task.frame = null;
       task.state = 'user';
+      this.#deliverPending(task);
       return this.runtime!.returnToUser(task, 0);
     });
     task.frame.returnEvent = ev;
@@ -269,12 +270,16 @@ export class Sched {
       () => {
         task.frame = null;
         task.state = 'user';
-        const pending = task.pendingSignals.splice(0);
-        for (const sig of pending)
-          this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'interrupt' });
+        this.#deliverPending(task);
         return this.runtime!.returnToUser(task, ret);
       },
     );
+  }
+
+  /** Back in user space: handlers of the pending signals run now, so none stays pending. */
+  #deliverPending(task: Task): void {
+    for (const sig of task.pendingSignals.splice(0))
+      this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'interrupt' });
   }
 
   /** Kills a task now, wherever it is (as by SIGKILL or an oops): it exits and its user code never resumes. */

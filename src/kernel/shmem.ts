@@ -193,6 +193,7 @@ export function memfdCreate(kernel: Kernel, task: Task, name: string | number, f
     `/memfd:${text} (deleted)`,
   );
   file.opened = true;
+  file.positional = true;
   task.files.install(fd, file, (flags & MFD_CLOEXEC) !== 0);
   return fd;
 }

@@ -17,6 +17,7 @@ import {
   ENOMEM,
   ENOTTY,
   EOPNOTSUPP,
+  EOVERFLOW,
   ERESTARTNOHAND,
   ESPIPE,
   ESRCH,
@@ -45,9 +46,10 @@ import {
   O_NONBLOCK,
   O_TRUNC,
 } from '../uapi/fcntl.ts';
-import { FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIOQSIZE } from '../uapi/ioctl.ts';
+import { FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, FIOQSIZE } from '../uapi/ioctl.ts';
 import {
   MAP_ANONYMOUS,
+  MAP_DROPPABLE,
   MAP_FIXED,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -110,12 +112,13 @@ export class Syscalls {
   open(task: Task, path: string, flags: number): SysRet {
     flags >>>= 0;
     if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+    // do_sys_openat2 reserves the fd before it looks the path up (FD-2 before ENOENT).
+    const fd = task.files.allocFd();
+    if (fd < 0) return fd;
     const inode = this.#k.paths.lookup(path);
     if (!inode) return flags & O_CREAT ? -EACCES : -ENOENT;
     if (flags & O_CREAT && flags & O_EXCL) return -EEXIST;
     if (inode.kind === 'dir' && (flags & O_ACCMODE) !== 0) return -EISDIR;
-    const fd = task.files.allocFd();
-    if (fd < 0) return fd;
     // FD-10 / COMPAT-5: a 64-bit open forces O_LARGEFILE; f_flags never keeps the open-time-only bits.
     let fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     if (!task.compat) fflags |= O_LARGEFILE;
@@ -126,6 +129,7 @@ export class Syscalls {
       return err;
     }
     file.opened = true;
+    file.positional = !inode.fops.nonseekable;
     task.files.install(fd, file, (flags & O_CLOEXEC) !== 0);
     return fd;
   }
@@ -189,6 +193,8 @@ export class Syscalls {
       case F_GETFL:
         return e.file.flags;
       case F_SETFL:
+        // No simulated file supports direct I/O (FMODE_CAN_ODIRECT), so setfl refuses O_DIRECT.
+        if (arg & O_DIRECT) return -EINVAL;
         e.file.flags = (e.file.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
         return 0;
       case F_ADD_SEALS:
@@ -205,7 +211,7 @@ export class Syscalls {
     if (!file) return -EBADF;
     if (write ? !file.canWrite : !file.canRead) return -EBADF;
     if (write ? !file.fops.write : !file.fops.read) return -EINVAL;
-    if (count < 0 || !task.mm.accessOk(buf, Math.min(count, MAX_RW_COUNT))) return -EFAULT;
+    if (count < 0 || !task.mm.accessOk(buf, count)) return -EFAULT;
     return file;
   }
 
@@ -223,26 +229,51 @@ export class Syscalls {
     return file.fops.write!(file, buf, Math.min(count, MAX_RW_COUNT), task);
   }
 
-  /** `pread64`/`pwrite64`: none of our files is seekable for positional I/O (RW-6). */
-  pread(task: Task, fd: number, _buf: number, _count: number, _offset: number): SysRet {
+  /**
+   * `pread64` (RW-6): files opened from a path are positional (FMODE_PREAD); anonymous-inode files and
+   * nonseekable devices answer -ESPIPE. The read runs at `offset` without moving the file position.
+   */
+  pread(task: Task, fd: number, buf: number, count: number, offset: number): SysRet {
+    if (offset < 0) return -EINVAL;
     const file = task.files.file(fd);
     if (!file) return -EBADF;
-    if (!file.canRead) return -EBADF;
-    return -ESPIPE;
+    if (!file.positional) return -ESPIPE;
+    const ok = this.#rwFile(task, fd, false, buf, count);
+    if (typeof ok === 'number') return ok;
+    return this.#atOffset(file, offset, () =>
+      file.fops.read!(file, buf, Math.min(count, MAX_RW_COUNT), task),
+    );
   }
 
-  /** See {@link Syscalls.pread}. */
-  pwrite(task: Task, fd: number, _buf: number, _count: number, _offset: number): SysRet {
+  /** `pwrite64` (RW-6): as {@link Syscalls.pread}. */
+  pwrite(task: Task, fd: number, buf: number, count: number, offset: number): SysRet {
+    if (offset < 0) return -EINVAL;
     const file = task.files.file(fd);
     if (!file) return -EBADF;
-    if (!file.canWrite) return -EBADF;
-    return -ESPIPE;
+    if (!file.positional) return -ESPIPE;
+    const ok = this.#rwFile(task, fd, true, buf, count);
+    if (typeof ok === 'number') return ok;
+    return this.#atOffset(file, offset, () =>
+      file.fops.write!(file, buf, Math.min(count, MAX_RW_COUNT), task),
+    );
+  }
+
+  /** Runs a read or write op at position `offset`, leaving `f_pos` as it was. */
+  #atOffset(file: File, offset: number, op: () => SysRet): SysRet {
+    const saved = file.pos;
+    file.pos = offset;
+    try {
+      return op();
+    } finally {
+      file.pos = saved;
+    }
   }
 
   /** `lseek(fd, offset, whence)`: the file's llseek, or -ESPIPE without one (RW-7, RW-8). */
   lseek(task: Task, fd: number, offset: number, whence: number): SysRet {
     const file = task.files.file(fd);
     if (!file) return -EBADF;
+    if (whence < 0 || whence > 4) return -EINVAL;
     if (!file.fops.llseek) return -ESPIPE;
     return file.fops.llseek(file, offset, whence);
   }
@@ -276,11 +307,16 @@ export class Syscalls {
         return on !== ((file.flags & FASYNC) !== 0) ? -ENOTTY : 0;
       }
       case FIOQSIZE: {
-        const sh = shmemOf(file);
-        if (!sh) return -ENOTTY;
+        const size = regularSize(file);
+        if (size === null) return -ENOTTY;
         const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigInt64(0, BigInt(sh.size), true);
+        new DataView(b.buffer).setBigInt64(0, BigInt(shmemOf(file) ? pageAlign(size) : 0), true);
         return task.mm.copyToUser(arg, b) ? 0 : -EFAULT;
+      }
+      case FIONREAD: {
+        const size = regularSize(file);
+        if (size === null) break;
+        return this.putUserInt(task, arg, size - file.pos) ? 0 : -EFAULT;
       }
     }
     const handler = task.compat ? file.fops.compatIoctl : file.fops.unlockedIoctl;
@@ -302,7 +338,11 @@ export class Syscalls {
     return task.mm.copyToUser(addr, b);
   }
 
-  /** `mmap(addr, length, prot, flags, fd, offset)` (MMAP-1..12). */
+  /**
+   * `mmap(addr, length, prot, flags, fd, offset)` (MMAP-1..12), in `do_mmap()` order: length, offset
+   * overflow, address space, then the file's size limit, map type, access mode and mmap op. The offset is
+   * the unsigned 64-bit value of the argument (a negative `off_t` is a huge offset).
+   */
   mmap(
     task: Task,
     addr: number,
@@ -312,7 +352,8 @@ export class Syscalls {
     fd: number,
     offset: number,
   ): SysRet {
-    if (offset % PAGE_SIZE !== 0 || offset < 0) return -EINVAL;
+    const off = offset < 0 ? 2n ** 64n + BigInt(offset) : BigInt(offset);
+    if (off % BigInt(PAGE_SIZE) !== 0n) return -EINVAL;
     let file: File | undefined;
     if (!(flags & MAP_ANONYMOUS)) {
       file = task.files.file(fd);
@@ -321,15 +362,6 @@ export class Syscalls {
     if (length === 0) return -EINVAL;
     if (!Number.isSafeInteger(length) || length < 0 || pageAlign(length) > task.mm.taskSize) return -ENOMEM;
     const len = pageAlign(length);
-    const type = flags & MAP_TYPE;
-    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
-    if (type === MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_KNOWN) !== 0) return -EOPNOTSUPP;
-    const shared = type !== MAP_PRIVATE;
-    if (file) {
-      if (shared && prot & PROT_WRITE && !file.canWrite) return -EACCES;
-      if (!file.canRead) return -EACCES;
-      if (!file.fops.mmap) return -ENODEV;
-    }
     let start: number;
     if (flags & MAP_FIXED) {
       if (addr % PAGE_SIZE !== 0 || !task.mm.accessOk(addr, len)) return -EINVAL;
@@ -338,7 +370,24 @@ export class Syscalls {
       start = task.mm.unmappedArea(len);
       if (start < 0) return -ENOMEM;
     }
-    const req: VmaRequest = { start, length: len, prot, shared, offset };
+    const type = flags & MAP_TYPE;
+    let shared: boolean;
+    if (file) {
+      // file_mmap_ok(): the end must stay within MAX_LFS_FILESIZE for regular files, ULONG_MAX for others.
+      const max = shmemOf(file) ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+      if (off + BigInt(len) > max) return -EOVERFLOW;
+      if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
+      if (type === MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_KNOWN) !== 0) return -EOPNOTSUPP;
+      shared = type !== MAP_PRIVATE;
+      if (shared && prot & PROT_WRITE && !file.canWrite) return -EACCES;
+      if (!file.canRead) return -EACCES;
+      if (!file.fops.mmap) return -ENODEV;
+    } else {
+      if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_DROPPABLE) return -EINVAL;
+      shared = type === MAP_SHARED;
+    }
+    const offsetBytes = Number(off);
+    const req: VmaRequest = { start, length: len, prot, shared, offset: offsetBytes };
     if (file) {
       const err = file.fops.mmap!(file, req, task);
       if (err < 0) return err;
@@ -489,6 +538,13 @@ export class Syscalls {
     const fd = task.files.installLowest(file, cloexec);
     return fd < 0 ? -EMFILE : fd;
   }
+}
+
+/** i_size of a regular file (memfd, sysfs attribute: PAGE_SIZE), or null for any other file. */
+function regularSize(file: File): number | null {
+  const sh = shmemOf(file);
+  if (sh) return sh.size;
+  return file.inode.kind === 'attr' ? PAGE_SIZE : null;
 }
 
 function normalize(path: string): string {

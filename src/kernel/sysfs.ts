@@ -55,9 +55,10 @@ const kernfsFops: FileOperations = {
     }
     const bytes = latin1Bytes(o.text.slice(file.pos, file.pos + count));
     if (bytes.length === 0) return 0;
-    if (!task.mm.copyToUser(buf, bytes)) return -EFAULT;
-    file.pos += bytes.length;
-    return bytes.length;
+    const n = task.mm.copyToUserPrefix(buf, bytes);
+    if (n === 0) return -EFAULT;
+    file.pos += n;
+    return n;
   },
   write(file, buf, count, task) {
     const o = file.privateData as OpenAttr;

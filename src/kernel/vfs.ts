@@ -8,7 +8,7 @@
  * poll → DEFAULT_POLLMASK. Those defaults live in the syscall layer, which checks the fd, copies user
  * memory and delegates.
  */
-import { EMFILE } from '../uapi/errno.ts';
+import { EISDIR, EMFILE } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import { type Census, Kref } from './kref.ts';
 import type { Vma } from './mm.ts';
@@ -52,6 +52,8 @@ export interface VmaRequest {
 
 /** `struct file_operations`, camelCased. Every member is optional; see the module comment for defaults. */
 export interface FileOperations {
+  /** The open op calls nonseekable_open(): no pread/pwrite (-ESPIPE). */
+  readonly nonseekable?: boolean;
   open?(inode: Inode, file: File, task: Task): number;
   read?(file: File, buf: number, count: number, task: Task): SysRet;
   write?(file: File, buf: number, count: number, task: Task): SysRet;
@@ -139,6 +141,8 @@ export class File {
   readonly ref: Kref;
   /** FMODE_OPENED: set once the open op succeeded; only opened files get a release call. */
   opened = false;
+  /** FMODE_PREAD/FMODE_PWRITE: pread/pwrite work (files opened from a path, unless nonseekable). */
+  positional = false;
 
   constructor(census: Census, inode: Inode, flags: number, path: string) {
     this.inode = inode;
@@ -264,7 +268,7 @@ interface Dentry {
   readonly children: Map<string, Dentry> | null;
 }
 
-const dirFops: FileOperations = {};
+const dirFops: FileOperations = { read: () => -EISDIR };
 
 /** The path tree: `/dev` nodes and `/sys` attribute files, created by drivers at registration. */
 export class PathTree {

@@ -184,8 +184,24 @@ describe('DmaChannel.prep', () => {
     const cb = () => {};
     const a = dma.prep(mem, 64, false, cb, 'a');
     const b = dma.prep(mem, 4, true, null, 'b');
-    expect(a).toEqual({ id: a!.id, vecs: [mem], length: 64, cyclic: false, callback: cb, label: 'a' });
-    expect(b).toEqual({ id: a!.id + 1, vecs: [mem], length: 4, cyclic: true, callback: null, label: 'b' });
+    expect(a).toEqual({
+      id: a!.id,
+      vecs: [mem],
+      length: 64,
+      cyclic: false,
+      callback: cb,
+      label: 'a',
+      loadEot: true,
+    });
+    expect(b).toEqual({
+      id: a!.id + 1,
+      vecs: [mem],
+      length: 4,
+      cyclic: true,
+      callback: null,
+      label: 'b',
+      loadEot: true,
+    });
   });
 });
 

@@ -130,6 +130,7 @@ function heapIoctl(kernel: Kernel, cmd: number, arg: number, task: Task): number
 /** Creates `/dev/dma_heap/system`. */
 export function registerSystemHeap(kernel: Kernel): void {
   const fops: FileOperations = {
+    nonseekable: true,
     open: () => 0,
     unlockedIoctl: (_file, cmd, arg, task) => heapIoctl(kernel, cmd >>> 0, arg, task),
     compatIoctl: (_file, cmd, arg, task) => heapIoctl(kernel, cmd >>> 0, arg >>> 0, task),

@@ -49,21 +49,28 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
   #submit(block: IioDmaBufferBlock): number {
     const dir = this.buffer.direction;
     const dev = this.buffer.dev;
-    if (block.cyclic && this.activeList.some((b) => b.cyclic)) {
+    if (block.cyclic && !this.v2 && this.activeList.some((b) => b.cyclic)) {
       dev.kernel.log('err', dev.devName, 'cyclic DMA transfer already active');
       return -EBUSY;
     }
-    if (block.fileio) {
+    // Fileio blocks, and every block of the v2 series, go through prep_slave_single: an IN transfer always
+    // fills the whole (aligned) block whatever bytes_used said (FILEIO-3, V2-SUB-2, V2-SUB-3).
+    const single = block.fileio || this.v2;
+    if (single && !block.cyclic) {
       const maxSize = Math.floor(Math.min(block.size, this.maxSize) / this.align) * this.align;
       if (dir === IIO_BUFFER_DIRECTION_IN) block.bytesUsed = maxSize;
       if (!block.bytesUsed || block.bytesUsed > maxSize) return -EINVAL;
     }
+    // v2 cyclic blocks repeat the whole block with period bytes_used and carry no LOAD_EOT (V2-SUB-5/6);
+    // mainline descriptors always carry it (CYC-4).
+    const length = this.v2 && block.cyclic ? block.size : block.bytesUsed;
     const desc = this.chan.prep(
       block.vecs!,
-      block.bytesUsed,
+      length,
       block.cyclic,
       block.cyclic ? null : (result) => this.#blockDone(block, result),
       `${dev.devName} block ${block.id}`,
+      !this.v2,
     );
     if (!desc) return -ENOMEM;
     this.activeList.push(block);
