@@ -14,6 +14,7 @@ import { registerMemDevices } from './drivers/mem.ts';
 import type { IioEvents, KernelEvents } from './events.ts';
 import type { BufferIoctlHandler } from './iio/buffer.ts';
 import { MainlineDmabufIoctls } from './iio/buffer-dmabuf.ts';
+import { V2DmabufIoctls } from './iio/buffer-dmabuf-v2.ts';
 import { IioDev, type IioDevSpec } from './iio/core.ts';
 import { Census } from './kref.ts';
 import type { PlatformProfile } from './platform.ts';
@@ -92,7 +93,7 @@ export class Kernel {
     registerMemDevices(this);
     registerSystemHeap(this);
     registerUdmabuf(this);
-    this.bufferIoctl = new MainlineDmabufIoctls(this);
+    this.bufferIoctl = this.profile === 'v2' ? new V2DmabufIoctls(this) : new MainlineDmabufIoctls(this);
   }
 
   /** Bytes of buffer memory still free. */
