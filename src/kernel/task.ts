@@ -66,8 +66,10 @@ export class Task {
   syscalls = 0;
   /** Virtual CPU time charged (syscall costs, copies, compute). */
   cpuNs = 0;
-  /** Bytes copied between kernel and user for this task. */
+  /** Bytes copied between kernel and user for this task (data and syscall arguments). */
   copiedBytes = 0;
+  /** Sample data copied between kernel and user by read()/write() on IIO buffers (zero on the DMABUF path). */
+  dataBytes = 0;
 
   constructor(pid: number, comm: string, compat: boolean, nofile: number) {
     this.pid = pid;

@@ -73,8 +73,10 @@ export interface RunStats {
   readonly time: number;
   readonly events: number;
   readonly syscalls: number;
-  /** Bytes copied between kernel and user by all processes. */
+  /** Bytes copied between kernel and user by all processes (data and syscall arguments). */
   readonly copiedBytes: number;
+  /** Sample data copied between kernel and user by read()/write() on IIO buffers. */
+  readonly dataCopiedBytes: number;
   readonly devices: Record<string, DeviceStats>;
 }
 
@@ -361,11 +363,20 @@ export class Simulator {
     }
     let syscalls = 0;
     let copiedBytes = 0;
+    let dataCopiedBytes = 0;
     for (const p of this.#procs) {
       syscalls += p.task.syscalls;
       copiedBytes += p.task.copiedBytes;
+      dataCopiedBytes += p.task.dataBytes;
     }
-    return { time: this.clock.now, events: this.#eventCount, syscalls, copiedBytes, devices };
+    return {
+      time: this.clock.now,
+      events: this.#eventCount,
+      syscalls,
+      copiedBytes,
+      dataCopiedBytes,
+      devices,
+    };
   }
 }
 

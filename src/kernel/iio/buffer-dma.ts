@@ -368,6 +368,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
       ? task.mm.copyFromUserInto(mem, at, ubuf, n)
       : task.mm.copyToUser(ubuf, mem.subarray(at, at + n));
     if (!ok) return -EFAULT;
+    task.dataBytes += n;
     this.fileio.pos += n;
     if (this.fileio.pos === block.bytesUsed) {
       this.fileio.activeBlock = null;

@@ -97,6 +97,7 @@ export class IioKfifo implements IioBufferAccess {
     }
     this.#head = (this.#head + copied) % this.#capacity;
     this.#count -= copied;
+    task.dataBytes += copied * this.#esize;
     return copied < scans ? -EFAULT : scans * this.#esize;
   }
 
@@ -108,6 +109,7 @@ export class IioKfifo implements IioBufferAccess {
     const data = task.mm.copyFromUser(ubuf, scans * this.#esize);
     if (!data) return -EFAULT;
     for (let i = 0; i < scans; i++) this.store(data.subarray(i * this.#esize));
+    task.dataBytes += scans * this.#esize;
     return scans * this.#esize;
   }
 
