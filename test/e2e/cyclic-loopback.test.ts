@@ -10,6 +10,7 @@ import {
   IIO_BUFFER_DMABUF_CYCLIC,
   O_RDWR,
   POLLOUT,
+  type PollEntry,
   SYNC_IOC_FILE_INFO,
   type Sys,
   sync_file_info,
@@ -143,7 +144,7 @@ describe('a DMA transfer error', () => {
         syncFiles.push(sys.mem.readStruct(req, dma_buf_export_sync_file).fd);
       }
       for (const [i, d] of bufs.entries()) {
-        const fds = [{ fd: d.fd, events: POLLOUT }];
+        const fds: PollEntry[] = [{ fd: d.fd, events: POLLOUT }];
         expect(await sys.pollfds(fds, -1)).toBe(1);
         expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
         firsts.push(new DataView(sys.mem.read(d.addr, 2).buffer).getInt16(0, true));

@@ -4,6 +4,7 @@ import {
   DMA_BUF_SYNC_READ,
   O_RDWR,
   POLLOUT,
+  type PollEntry,
   type Simulator,
   type Sys,
 } from '../../src/index.ts';
@@ -54,7 +55,7 @@ async function libiioCapture(
   let first = -1;
   for (let i = 0; scans < scansWanted; i = (i + 1) % bufs.length) {
     const d = bufs[i]!;
-    const fds = [{ fd: d.fd, events: POLLOUT }];
+    const fds: PollEntry[] = [{ fd: d.fd, events: POLLOUT }];
     expect(await sys.pollfds(fds, -1)).toBe(1);
     expect(fds[0]!.revents).toBe(POLLOUT);
     expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
