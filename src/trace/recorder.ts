@@ -16,9 +16,34 @@ export interface RecorderOptions extends StraceOptions {
   blocks?: boolean;
 }
 
-/** A running recording: its lines so far, and how to stop it. */
+/** A structured record of what happened, for timeline exporters (Perfetto). */
+export type TimelineEvent =
+  | { kind: 'syscall'; pid: number; comm: string; name: string; ret: number; start: number; end: number }
+  | {
+      kind: 'transfer';
+      channel: string;
+      id: number;
+      label: string;
+      start: number;
+      end: number;
+      status: string;
+    }
+  | {
+      kind: 'fence';
+      context: number;
+      seqno: number;
+      driver: string;
+      start: number;
+      end: number | null;
+      error: boolean;
+    }
+  | { kind: 'gap'; channel: string; time: number; scans: number; what: string }
+  | { kind: 'process'; pid: number; comm: string };
+
+/** A running recording: its lines so far, structured events, and how to stop it. */
 export interface Recording {
   readonly lines: string[];
+  readonly events: TimelineEvent[];
   detach(): void;
 }
 
@@ -29,6 +54,7 @@ export function recordTrace(
   options: RecorderOptions = {},
 ): Recording {
   const lines: string[] = [];
+  const timeline: TimelineEvent[] = [];
   const strace = new Strace(events, profile, (l) => lines.push(l), options);
   const offs: (() => void)[] = [() => strace.detach()];
   const bus = events as unknown as EventEmitter<Record<string, (e: never) => void>>;
@@ -37,6 +63,69 @@ export function recordTrace(
     offs.push(() => bus.off(n, f as never));
   };
   const note = (time: number, text: string) => strace.note(time, text);
+  const seen = new Set<number>();
+  on('syscall:exit', (e) => {
+    if (!seen.has(e.task.pid)) {
+      seen.add(e.task.pid);
+      timeline.push({ kind: 'process', pid: e.task.pid, comm: e.task.comm });
+    }
+    timeline.push({
+      kind: 'syscall',
+      pid: e.task.pid,
+      comm: e.task.comm,
+      name: e.name,
+      ret: e.ret,
+      start: e.enterTime,
+      end: e.returnTime,
+    });
+  });
+  const starts = new Map<string, number>();
+  on('dma:start', (e) => starts.set(`${e.channel}:${e.id}`, e.time));
+  on('dma:done', (e) =>
+    timeline.push({
+      kind: 'transfer',
+      channel: e.channel,
+      id: e.id,
+      label: e.label,
+      start: starts.get(`${e.channel}:${e.id}`) ?? e.time,
+      end: e.time,
+      status: e.status,
+    }),
+  );
+  on('dma:abort', (e) =>
+    timeline.push({
+      kind: 'transfer',
+      channel: e.channel,
+      id: e.id,
+      label: e.label,
+      start: starts.get(`${e.channel}:${e.id}`) ?? e.time,
+      end: e.time,
+      status: 'aborted',
+    }),
+  );
+  on('dma:gap', (e) =>
+    timeline.push({ kind: 'gap', channel: e.channel, time: e.time, scans: e.scans, what: e.kind }),
+  );
+  const fences = new Map<string, Extract<TimelineEvent, { kind: 'fence' }>>();
+  on('fence:trace', (e) => {
+    const key = `${e.context}:${e.seqno}`;
+    if (e.event === 'dma_fence_init') {
+      const f = {
+        kind: 'fence' as const,
+        context: e.context,
+        seqno: e.seqno,
+        driver: e.driver,
+        start: e.time,
+        end: null,
+        error: false,
+      };
+      fences.set(key, f);
+      timeline.push(f);
+    } else if (e.event === 'dma_fence_signaled') {
+      const f = fences.get(key);
+      if (f) f.end = e.time;
+    }
+  });
   if (options.hardware ?? true) {
     on('dma:start', (e) =>
       note(
@@ -76,6 +165,7 @@ export function recordTrace(
     );
   return {
     lines,
+    events: timeline,
     detach: () => {
       for (const f of offs.splice(0)) f();
     },

@@ -307,3 +307,14 @@ const SEAL_NAMES: FlagTable = [
 export function formatSeals(seals: number): string {
   return formatFlags(seals >>> 0, SEAL_NAMES, 'F_SEAL_???');
 }
+
+/** The request number a kernel name stands for in a profile (the reverse of {@link ioctlRequestName}). */
+export function ioctlRequestNumber(name: string, profile: IoctlProfile): number | undefined {
+  for (const [req, n] of IOCTL_NAMES[profile]) if (n === name) return req;
+  return undefined;
+}
+
+/** Every ioctl name known in a profile. */
+export function ioctlRequestNames(profile: IoctlProfile): string[] {
+  return [...IOCTL_NAMES[profile].values()];
+}

@@ -1,0 +1,190 @@
+/**
+ * `iio-sim`: runs scenario files and prints what a kernel developer reads at once: an strace-style log
+ * with simulated timestamps and decoded structs, ftrace-style dma_fence lines, and a summary.
+ *
+ *   iio-sim run FILE... [--quiet] [--no-ftrace] [--durations] [--log json|pretty] [--perfetto OUT]
+ *   iio-sim validate FILE...
+ *   iio-sim list
+ *   iio-sim schema
+ *
+ * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import pretty from 'pino-pretty';
+import { formatError, loadScenario } from './scenario/load.ts';
+import { runScenario, scenarioSimulator } from './scenario/run.ts';
+import { scenarioJsonSchema } from './scenario/schema.ts';
+import { traceFences } from './trace/ftrace.ts';
+import { exportPerfetto } from './trace/perfetto.ts';
+import { recordTrace } from './trace/recorder.ts';
+import { FenceStats, summaryLines } from './trace/summary.ts';
+
+/** Where bundled lessons live. */
+export const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios');
+
+/** Output streams, replaceable in tests. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--durations] [--log json|pretty] [--perfetto OUT.json]
+       iio-sim validate FILE...
+       iio-sim list
+       iio-sim schema`;
+
+function readScenarioFile(file: string, io: CliIo): string | null {
+  try {
+    return readFileSync(file, 'latin1');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    io.err(`${file}:1:1: cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
+    return null;
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        quiet: { type: 'boolean', short: 'q' },
+        'no-ftrace': { type: 'boolean' },
+        durations: { type: 'boolean', short: 'T' },
+        log: { type: 'string' },
+        perfetto: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.err(`iio-sim: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(USAGE);
+    return 2;
+  }
+  const [command, ...files] = parsed.positionals;
+  const opts = parsed.values as Record<string, string | boolean | undefined>;
+  if (opts.help || command === undefined) {
+    io.out(USAGE);
+    return command === undefined && !opts.help ? 2 : 0;
+  }
+  switch (command) {
+    case 'schema':
+      io.out(JSON.stringify(scenarioJsonSchema(), null, 2));
+      return 0;
+    case 'list':
+      for (const f of readdirSync(SCENARIO_DIR)
+        .filter((x) => /\.(ya?ml|json)$/.test(x))
+        .sort()) {
+        const loaded = loadScenario(readFileSync(join(SCENARIO_DIR, f), 'latin1'), f);
+        io.out(`${f.padEnd(44)} ${loaded.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
+      }
+      return 0;
+    case 'validate':
+    case 'run': {
+      if (files.length === 0) {
+        io.err(`iio-sim ${command}: no scenario file given`);
+        return 2;
+      }
+      if (opts.log !== undefined && opts.log !== 'json' && opts.log !== 'pretty') {
+        io.err(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`);
+        return 2;
+      }
+      let status = 0;
+      for (const file of files) {
+        const text = readScenarioFile(file, io);
+        if (text === null) {
+          status = 2;
+          continue;
+        }
+        const loaded = loadScenario(text, file);
+        if (!loaded.ok) {
+          for (const e of loaded.errors) io.err(formatError(e));
+          status = 2;
+          continue;
+        }
+        if (command === 'validate') {
+          io.out(`${file}: ok`);
+          continue;
+        }
+        const s = await runOne(file, loaded.scenario, opts, io);
+        if (s > status) status = s;
+      }
+      return status;
+    }
+    default:
+      io.err(`iio-sim: unknown command '${command}'`);
+      io.err(USAGE);
+      return 2;
+  }
+}
+
+async function runOne(
+  file: string,
+  scenario: import('./scenario/schema.ts').Scenario,
+  opts: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const sim = scenarioSimulator(scenario);
+  const quiet = opts.quiet === true;
+  if (!quiet)
+    io.out(
+      `# ${basename(file)}${scenario.title ? `: ${scenario.title}` : ''} (profile ${sim.abi}, seed ${scenario.seed ?? 1})`,
+    );
+  const trace = recordTrace(sim.events, sim.abi, {
+    durations: opts.durations === true,
+    pids: scenario.processes.length > 1,
+  });
+  const fences = new FenceStats(sim.events);
+  const stopFtrace = opts['no-ftrace'] ? () => {} : traceFences(sim.events, (line) => trace.lines.push(line));
+  const logger = makeLogger(opts.log as string | undefined, () => sim.now);
+  if (logger) {
+    sim.events.on('syscall:exit', (e) =>
+      logger.info({ pid: e.task.pid, syscall: e.name, ret: e.ret }, 'syscall'),
+    );
+    sim.events.on('fence:trace', (e) =>
+      logger.debug({ event: e.event, context: e.context, seqno: e.seqno }, 'fence'),
+    );
+    sim.events.on('dma:gap', (e) =>
+      logger.warn({ channel: e.channel, kind: e.kind, scans: e.scans }, 'data lost'),
+    );
+    sim.events.on('kernel:log', (e) => logger.warn({ device: e.device }, e.message));
+  }
+  const outcome = await runScenario(scenario, sim);
+  trace.detach();
+  stopFtrace();
+  if (!quiet) for (const line of trace.lines) io.out(line);
+  if (opts.perfetto) writeFileSync(String(opts.perfetto), exportPerfetto(trace.events));
+  if (!quiet) for (const line of summaryLines(outcome.result, fences)) io.out(line);
+  if (outcome.failures.length === 0) {
+    io.out(`${file}: PASS`);
+    return 0;
+  }
+  for (const f of outcome.failures)
+    io.out(
+      `${file}: FAIL: process ${f.process}, ${f.step}: expected ${f.expected}, got ${f.got} (at ${(f.time / 1e6).toFixed(3)} ms)`,
+    );
+  return 1;
+}
+
+function makeLogger(kind: string | undefined, now: () => number) {
+  if (kind === undefined) return null;
+  const options = { level: 'debug', timestamp: false, base: null, mixin: () => ({ t_ns: now() }) } as const;
+  if (kind === 'pretty') return pino(options, pretty({ sync: true, destination: 2, ignore: 'pid,hostname' }));
+  return pino(options, pino.destination({ dest: 2, sync: true }));
+}
+
+/** Entry point of the `iio-sim` bin. */
+export async function cliEntry(): Promise<void> {
+  const code = await main(process.argv.slice(2), {
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+  });
+  process.exitCode = code;
+}

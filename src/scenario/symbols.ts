@@ -1,0 +1,57 @@
+/**
+ * Names a scenario may use for numbers: flags and commands in kernel spelling, and the uapi structs an
+ * ioctl argument can be built from.
+ */
+import * as dmaBuf from '../uapi/dma-buf.ts';
+import * as dmaHeap from '../uapi/dma-heap.ts';
+import * as fcntl from '../uapi/fcntl.ts';
+import * as iio from '../uapi/iio.ts';
+import * as v2 from '../uapi/iio-v2.ts';
+import * as mman from '../uapi/mman.ts';
+import * as poll from '../uapi/poll.ts';
+import type { StructCodec } from '../uapi/struct.ts';
+import * as syncFile from '../uapi/sync-file.ts';
+import * as udmabuf from '../uapi/udmabuf.ts';
+
+const FLAG_PREFIXES =
+  /^(O_|F_|FD_|SEEK_|MFD_|PROT_|MAP_|POLL|EPOLL|DMA_BUF_SYNC_|IIO_BUFFER_DMABUF_CYCLIC$|UDMABUF_FLAGS_)/;
+
+function collect(...mods: Record<string, unknown>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of mods)
+    for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && FLAG_PREFIXES.test(k)) out[k] = v;
+  return out;
+}
+
+/** Flag and command names with their values (O_RDWR, PROT_READ, MAP_SHARED, POLLIN, F_GETFL, ...). */
+export const FLAG_NAMES: Readonly<Record<string, number>> = collect(fcntl, mman, poll, dmaBuf, iio, udmabuf);
+
+/** The structs an ioctl argument may be built from, by kernel name. */
+export const STRUCTS: Readonly<Record<string, StructCodec<Record<string, unknown>>>> = Object.fromEntries(
+  [
+    iio.iio_dmabuf,
+    iio.iio_event_data,
+    v2.iio_dmabuf_alloc_req,
+    dmaBuf.dma_buf_sync,
+    dmaBuf.dma_buf_export_sync_file,
+    dmaBuf.dma_buf_import_sync_file,
+    syncFile.sync_file_info,
+    dmaHeap.dma_heap_allocation_data,
+    udmabuf.udmabuf_create,
+  ].map((c) => [c.name, c as unknown as StructCodec<Record<string, unknown>>]),
+);
+
+/** The value of a flags expression: a number, a name, `A|B`, hex or decimal text, or a list of those. */
+export function flagValue(flags: number | string | readonly string[] | undefined): number {
+  if (flags === undefined) return 0;
+  if (typeof flags === 'number') return flags;
+  const parts = typeof flags === 'string' ? flags.split('|').map((x) => x.trim()) : flags;
+  let v = 0;
+  for (const p of parts) {
+    if (p === '') continue;
+    const n = FLAG_NAMES[p] ?? Number(p);
+    if (!Number.isFinite(n)) throw new Error(`unknown flag '${p}'`);
+    v = (v | n) >>> 0;
+  }
+  return v;
+}
