@@ -79,7 +79,9 @@ function forbiddenKeys(node: unknown, path: Path, out: { path: Path; key: string
       forbiddenKeys(pair.value, [...path, key], out);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => forbiddenKeys(item, [...path, i], out));
+    node.items.forEach((item, i) => {
+      forbiddenKeys(item, [...path, i], out);
+    });
   }
 }
 
@@ -222,7 +224,9 @@ function checkScenario(s: Scenario, loc: Locator): ScenarioError[] {
   for (const [name] of Object.entries(s.expect?.lost ?? {}))
     if (!devices.has(name)) errors.push(loc.at(['expect', 'lost', name], `unknown device '${name}'`));
   const ctx: StepContext = { loc, errors, devices, processes, profile };
-  s.processes.forEach((p, i) => checkSteps(p.steps, ['processes', i, 'steps'], new Set(), ctx, new Map()));
+  s.processes.forEach((p, i) => {
+    checkSteps(p.steps, ['processes', i, 'steps'], new Set(), ctx, new Map());
+  });
   return errors;
 }
 
