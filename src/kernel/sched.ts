@@ -308,7 +308,10 @@ export class Sched {
     if (!task.alive) return;
     task.state = 'exited';
     task.exit = exit;
-    this.#exitHook(task);
+    this.#inTask(task, () => {
+      this.#exitHook(task);
+      return 0;
+    });
     task.frame = null;
     this.#events.emit('task:exit', { task, exit });
   }

@@ -469,9 +469,10 @@ export class Syscalls {
     const pass = (timedOut: boolean): SysRet => {
       const queues: WaitQueue[] = [];
       const locks: WaitQueue[] = [];
+      const whys: string[] = [];
       let count = 0;
       for (let i = 0; i < nfds; i++) {
-        const revents = this.#pollOne(task, fds[i]!, events[i]!, queues, locks);
+        const revents = this.#pollOne(task, fds[i]!, events[i]!, queues, locks, whys);
         dv.setUint16(i * 8 + 6, revents, true);
         if (revents !== 0) count++;
       }
@@ -483,7 +484,8 @@ export class Syscalls {
         if (!task.mm.copyToUser(ufds, bytes)) return -EFAULT;
         return count;
       }
-      return sleepOn(queues, `poll on fds ${fds.join(',')}`, pass, {
+      const reason = `poll on fds ${fds.join(',')}${whys.length ? `: ${whys.join('; ')}` : ''}`;
+      return sleepOn(queues, reason, pass, {
         timeoutNs: deadline === null ? null : deadline - this.#k.now(),
         signalRet: -ERESTARTNOHAND,
       });
@@ -492,7 +494,14 @@ export class Syscalls {
   }
 
   /** `do_pollfd()`: POLL-3..6. */
-  #pollOne(task: Task, fd: number, events: number, queues: WaitQueue[], locks: WaitQueue[]): number {
+  #pollOne(
+    task: Task,
+    fd: number,
+    events: number,
+    queues: WaitQueue[],
+    locks: WaitQueue[],
+    whys: string[],
+  ): number {
     if (fd < 0) return 0;
     const file = task.files.file(fd);
     if (!file) return POLLNVAL;
@@ -506,6 +515,7 @@ export class Syscalls {
       blockOn: (wq) => {
         if (!locks.includes(wq)) locks.push(wq);
       },
+      why: (reason) => whys.push(`fd ${fd}: ${reason}`),
     };
     return file.fops.poll(file, pt, task) & key;
   }

@@ -26,6 +26,8 @@ export interface PollTable {
    * 0 and the poll syscall sleeps, then evaluates everything again (DPOLL-6).
    */
   blockOn(wq: WaitQueue): void;
+  /** Records why the file is not ready (shown when the caller ends up blocked for good). */
+  why?(reason: string): void;
 }
 
 /** A mapping being set up by mmap, handed to the file's mmap op to fill in its backing. */

@@ -644,6 +644,20 @@ export async function runScenario(s: Scenario, sim: Simulator): Promise<Scenario
         time: result.time,
       });
   }
+  if (want?.liveObjects) {
+    const live = Object.fromEntries(
+      Object.entries(result.liveObjects).filter(([k]) => k !== 'iio_dma_block(fileio)'),
+    );
+    const show = (o: Record<string, number>) => JSON.stringify(o);
+    if (show(live) !== show(Object.fromEntries(Object.entries(want.liveObjects).sort())))
+      failures.push({
+        process: '-',
+        step: 'live kernel objects',
+        expected: show(want.liveObjects),
+        got: show(live),
+        time: result.time,
+      });
+  }
   for (const [name, reason] of Object.entries(want?.blockedReason ?? {})) {
     const p = result.processes.find((x) => x.name === name);
     if (!p?.blockedIn?.reason.includes(reason))

@@ -386,6 +386,8 @@ export const Scenario = z.strictObject({
       lost: z.record(z.string(), z.number().int().nonnegative()).optional(),
       /** Blocked processes must wait for this reason (substring). */
       blockedReason: z.record(z.string(), z.string()).optional(),
+      /** Kernel objects alive at the end, by kind, exactly (fileio blocks of the devices excluded). */
+      liveObjects: z.record(z.string(), z.number().int().nonnegative()).optional(),
     })
     .optional(),
 });
@@ -401,7 +403,7 @@ export function scenarioJsonSchema(): unknown {
     Scenario.extend({
       processes: z.array(Process.extend({ steps: z.array(Step).min(1) })).min(1),
     }),
-    { unrepresentable: 'any' },
+    { unrepresentable: 'any', reused: 'ref' },
   ) as Record<string, unknown>;
   return { $id: 'https://iio-dmabuf-sim/scenario.schema.json', title: 'iio-dmabuf-sim scenario', ...schema };
 }

@@ -284,6 +284,12 @@ export class Simulator {
       const r = ev.fn();
       if (r) await r;
     }
+    // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.
+    for (let ev = this.clock.take(this.clock.now); ev; ev = this.clock.take(this.clock.now)) {
+      this.#eventCount++;
+      const r = ev.fn();
+      if (r) await r;
+    }
     if (this.#fatal) throw this.#fatal;
     if (until !== Number.POSITIVE_INFINITY && this.#procs.some((p) => p.task.alive))
       this.clock.advanceTo(until);

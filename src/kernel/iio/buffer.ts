@@ -213,9 +213,15 @@ export function iioBufferPoll(ib: IioDevBufferPair, pt: PollTable): number {
   if (!dev.registered) return 0;
   pt.wait(rb.pollq);
   if (rb.direction === IIO_BUFFER_DIRECTION_IN) {
-    return bufferReady(dev, rb, rb.watermark) ? EPOLLIN | EPOLLRDNORM : 0;
+    if (bufferReady(dev, rb, rb.watermark)) return EPOLLIN | EPOLLRDNORM;
+    pt.why?.(
+      `${rb.pollq.name}: data_available ${rb.access.dataAvailable()} is below the watermark ${rb.active ? rb.watermark : 1}`,
+    );
+    return 0;
   }
-  return spaceAvailable(rb) !== 0 ? EPOLLOUT | EPOLLWRNORM : 0;
+  if (spaceAvailable(rb) !== 0) return EPOLLOUT | EPOLLWRNORM;
+  pt.why?.(`${rb.pollq.name}: no space to write`);
+  return 0;
 }
 
 /** Ops of the DMABUF ioctls on a buffer fd; supplied per ABI profile by the DMABUF code. */
