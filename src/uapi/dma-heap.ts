@@ -9,6 +9,17 @@ import { _IOWR } from './ioctl.ts';
 import type { StructOf } from './struct.ts';
 import { defineStruct } from './struct.ts';
 
+/** strace-style rendering of `fd_flags`: the access mode, then O_CLOEXEC, then any other bits in hex. */
+export function formatHeapFdFlags(v: number | bigint): string {
+  const f = Number(v) >>> 0;
+  const acc = ['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_ACCMODE'][f & O_ACCMODE]!;
+  const parts = [acc];
+  if (f & O_CLOEXEC) parts.push('O_CLOEXEC');
+  const rest = f & ~(O_ACCMODE | O_CLOEXEC);
+  if (rest) parts.push(`0x${rest.toString(16)}`);
+  return parts.join('|');
+}
+
 /** `fd_flags` bits the heap accepts: O_CLOEXEC and the access mode (0x80003). */
 export const DMA_HEAP_VALID_FD_FLAGS = O_CLOEXEC | O_ACCMODE;
 /** `heap_flags` bits the heap accepts: none. A `bigint`, like the decoded `__u64` field it is compared with. */
@@ -23,7 +34,7 @@ export const DMA_HEAP_IOC_MAGIC = 'H';
 export const dma_heap_allocation_data = defineStruct('dma_heap_allocation_data', [
   ['len', 'u64'],
   ['fd', 'u32'],
-  ['fd_flags', 'u32', 'hex'],
+  ['fd_flags', 'u32', formatHeapFdFlags],
   ['heap_flags', 'u64', 'hex'],
 ]);
 /** Decoded `struct dma_heap_allocation_data`. */

@@ -38,7 +38,7 @@ describe('dma-heap (rulebook 1.2-1.4)', () => {
     const v = dma_heap_allocation_data.decode(bytes, 'lp64');
     expect(v).toEqual({ len: 5000n, fd: 0, fd_flags: 0x80002, heap_flags: 0n });
     expect(dma_heap_allocation_data.format({ ...v, fd: 7 })).toBe(
-      '{len=5000, fd=7, fd_flags=0x80002, heap_flags=0}',
+      '{len=5000, fd=7, fd_flags=O_RDWR|O_CLOEXEC, heap_flags=0}',
     );
   });
 });
