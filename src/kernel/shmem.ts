@@ -3,7 +3,7 @@
  * ftruncate and file seals. The pages are one growable buffer, so every mapping and every udmabuf made
  * from the memfd sees the same bytes. Rules MEMFD-1..3, SEAL-1..9, TRUNC-1..4.
  */
-import { EBUSY, EFAULT, EFBIG, EINVAL, ENOMEM, EPERM } from '../uapi/errno.ts';
+import { EBUSY, EFAULT, EFBIG, EINVAL, ENOMEM, ENXIO, EPERM } from '../uapi/errno.ts';
 import {
   F_SEAL_EXEC,
   F_SEAL_FUTURE_WRITE,
@@ -19,7 +19,9 @@ import {
   O_LARGEFILE,
   O_RDWR,
   SEEK_CUR,
+  SEEK_DATA,
   SEEK_END,
+  SEEK_HOLE,
   SEEK_SET,
 } from '../uapi/fcntl.ts';
 import { PROT_WRITE } from '../uapi/mman.ts';
@@ -78,6 +80,21 @@ export class ShmemInode {
     }
   }
 
+  /** Pages that have been written (tmpfs files are sparse: FIOQSIZE counts only these). */
+  readonly #pages = new Set<number>();
+
+  /** Marks `[offset, offset + n)` as holding allocated pages. */
+  touch(offset: number, n: number): void {
+    for (let p = Math.floor(offset / 4096); p * 4096 < offset + n; p++) this.#pages.add(p);
+  }
+
+  /** Bytes of allocated pages within the file (`inode_get_bytes`). */
+  get allocatedBytes(): number {
+    let n = 0;
+    for (const p of this.#pages) if (p * 4096 < this.size) n++;
+    return n * 4096;
+  }
+
   /** File size in bytes. */
   get size(): number {
     return this.buffer.byteLength;
@@ -115,21 +132,30 @@ const shmemFops: FileOperations = {
   },
   write(file, buf, count, task) {
     const sh = shmemOf(file)!;
+    // generic_write_checks() ends a zero-length write before any seal is looked at.
+    if (count === 0) return 0;
     if (sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
     const end = file.pos + count;
+    if (end > sh.size && sh.seals & F_SEAL_GROW) return -EPERM;
+    const data = task.mm.copyFromUser(buf, count);
+    if (!data) return -EFAULT;
     if (end > sh.size) {
-      if (sh.seals & F_SEAL_GROW) return -EPERM;
       const r = sh.resize(end);
       if (r) return r;
     }
-    const data = task.mm.copyFromUser(buf, count);
-    if (!data) return -EFAULT;
     sh.view(file.pos, count).set(data);
+    sh.touch(file.pos, count);
     file.pos = end;
     return count;
   },
   llseek(file, offset, whence) {
     const sh = shmemOf(file)!;
+    if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+      // shmem_file_llseek(): data runs to EOF, the only hole is EOF itself.
+      if (offset < 0 || offset >= sh.size) return -ENXIO;
+      file.pos = whence === SEEK_DATA ? offset : sh.size;
+      return file.pos;
+    }
     const base =
       whence === SEEK_SET ? 0 : whence === SEEK_CUR ? file.pos : whence === SEEK_END ? sh.size : null;
     if (base === null || base + offset < 0) return -EINVAL;
@@ -138,8 +164,11 @@ const shmemFops: FileOperations = {
   },
   mmap(file, vma) {
     const sh = shmemOf(file)!;
-    if (vma.shared && vma.prot & PROT_WRITE && sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
-    if (vma.shared && file.canWrite) {
+    const sealed = (sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
+    if (vma.shared && vma.prot & PROT_WRITE && sealed) return -EPERM;
+    // memfd_check_seals_mmap(): a read-only shared mapping of a write-sealed memfd loses VM_MAYWRITE and
+    // does not count as writable (SEAL-6).
+    if (vma.shared && file.canWrite && !sealed) {
       sh.writableMaps++;
       vma.onUnmap = () => {
         sh.writableMaps--;
@@ -158,7 +187,14 @@ const shmemFops: FileOperations = {
 
 /** `memfd_create(name, flags)` (MEMFD-1..3). `name` is a user pointer or, for convenience, the string itself. */
 export function memfdCreate(kernel: Kernel, task: Task, name: string | number, flags: number): SysRet {
-  const valid = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;
+  // With MFD_HUGETLB the page-size bits (MFD_HUGE_SHIFT 26, 6 bits) are allowed too.
+  const valid =
+    MFD_CLOEXEC |
+    MFD_ALLOW_SEALING |
+    MFD_HUGETLB |
+    MFD_NOEXEC_SEAL |
+    MFD_EXEC |
+    (flags & MFD_HUGETLB ? 0x3f << 26 : 0);
   if (flags & ~valid) return -EINVAL;
   if (flags & MFD_EXEC && flags & MFD_NOEXEC_SEAL) return -EINVAL;
   let text: string;

@@ -310,7 +310,7 @@ export class Syscalls {
         const size = regularSize(file);
         if (size === null) return -ENOTTY;
         const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigInt64(0, BigInt(shmemOf(file) ? pageAlign(size) : 0), true);
+        new DataView(b.buffer).setBigInt64(0, BigInt(shmemOf(file)?.allocatedBytes ?? 0), true);
         return task.mm.copyToUser(arg, b) ? 0 : -EFAULT;
       }
       case FIONREAD: {
