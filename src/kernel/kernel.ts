@@ -163,10 +163,12 @@ export class Kernel {
   }
 
   /**
-   * `schedule_work()`: runs `fn` from a worker at the current virtual time, after whatever runs now (the
-   * current syscall or interrupt) has finished.
+   * `schedule_work()`: runs `fn` from a worker after whatever runs now has finished: an interrupt or worker
+   * at once (same virtual time), a syscall when it returns to user space or goes to sleep (DMAQ-11).
    */
   scheduleWork(label: string, fn: () => void): void {
-    this.clock.after(0, `work: ${label}`, fn);
+    const task = this.sched.current;
+    if (task) this.sched.deferWork(task, label, fn);
+    else this.clock.after(0, `work: ${label}`, fn);
   }
 }

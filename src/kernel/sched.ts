@@ -138,7 +138,26 @@ export class Sched {
     else this.#finish(task, r);
   }
 
+  /** Work a syscall of `task` queued: a worker runs it once the syscall returns or sleeps. */
+  readonly #deferred = new Map<Task, { label: string; fn: () => void }[]>();
+
+  /** Queues kernel work raised by `task`'s syscall (see {@link Kernel.scheduleWork}). */
+  deferWork(task: Task, label: string, fn: () => void): void {
+    const list = this.#deferred.get(task) ?? [];
+    list.push({ label, fn });
+    this.#deferred.set(task, list);
+  }
+
+  /** Hands `task`'s deferred work to the worker: it runs after everything scheduled for now so far. */
+  #flushWork(task: Task): void {
+    const list = this.#deferred.get(task);
+    if (!list) return;
+    this.#deferred.delete(task);
+    for (const w of list) this.#clock.after(0, `work: ${w.label}`, w.fn);
+  }
+
   #sleep(task: Task, sleep: Sleep): void {
+    this.#flushWork(task);
     const entry: WaitEntry = { wake: () => this.#wake(task, false) };
     for (const q of sleep.queues) q.add(entry);
     task.state = 'sleeping';
@@ -270,6 +289,7 @@ export class Sched {
       () => {
         task.frame = null;
         task.state = 'user';
+        this.#flushWork(task);
         this.#deliverPending(task);
         return this.runtime!.returnToUser(task, ret);
       },
@@ -312,6 +332,7 @@ export class Sched {
       this.#exitHook(task);
       return 0;
     });
+    this.#flushWork(task);
     task.frame = null;
     this.#events.emit('task:exit', { task, exit });
   }

@@ -488,6 +488,10 @@ export class Syscalls {
       return sleepOn(queues, reason, pass, {
         timeoutNs: deadline === null ? null : deadline - this.#k.now(),
         signalRet: -ERESTARTNOHAND,
+        // do_sys_poll() writes every revents back even when a signal ends the wait.
+        onAbort: () => {
+          task.mm.copyToUser(ufds, bytes);
+        },
       });
     };
     return pass(false);

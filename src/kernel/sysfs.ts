@@ -6,13 +6,14 @@ import { EACCES, EFAULT, EINVAL, ENODEV } from '../uapi/errno.ts';
 import { DEFAULT_POLLMASK } from '../uapi/poll.ts';
 import type { PathTree } from './vfs.ts';
 import { type File, type FileOperations, newInode } from './vfs.ts';
+import type { Sleep } from './wait.ts';
 
 /** A device attribute (`struct device_attribute`). */
 export interface Attribute {
-  /** The text, ending in "\n", or a negative errno. */
-  show(): string | number;
+  /** The text, ending in "\n", or a negative errno (or a sleep, when the show needs a lock it waits for). */
+  show(): string | number | Sleep;
   /** Parses `text`; returns 0 (or any value >= 0) on success, or a negative errno. Absent: read-only. */
-  store?(text: string): number;
+  store?(text: string): number | Sleep;
   /** Permission bits; default 0644 with a store, 0444 without. */
   mode?: number;
 }
@@ -50,7 +51,7 @@ const kernfsFops: FileOperations = {
     if (!o.alive()) return -ENODEV;
     if (file.pos === 0 || o.text === null) {
       const shown = o.attr.show();
-      if (typeof shown === 'number') return shown;
+      if (typeof shown !== 'string') return shown;
       o.text = shown;
     }
     const bytes = latin1Bytes(o.text.slice(file.pos, file.pos + count));
@@ -68,6 +69,7 @@ const kernfsFops: FileOperations = {
     const bytes = task.mm.copyFromUser(buf, n);
     if (!bytes) return -EFAULT;
     const ret = o.attr.store!(decoder.decode(bytes));
+    if (typeof ret !== 'number') return ret;
     return ret < 0 ? ret : n;
   },
   poll() {

@@ -28,7 +28,7 @@ import type { Kernel } from '../kernel.ts';
 import type { Task } from '../task.ts';
 import { File, type FileOperations, newInode, type PollTable, type VmaRequest } from '../vfs.ts';
 import { type SysRet, WaitQueue } from '../wait.ts';
-import { type DmaFence, stubFence } from './fence.ts';
+import type { DmaFence } from './fence.ts';
 import {
   DMA_RESV_USAGE_READ,
   DMA_RESV_USAGE_WRITE,
@@ -260,7 +260,7 @@ function dmaBufExportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): number {
   const pending = dmabuf.resv.pending(usage);
   const k = dmabuf.kernel;
   let fence: DmaFence;
-  if (pending.length === 0) fence = stubFence(k.fences);
+  if (pending.length === 0) fence = k.fences.stub(k.profile === 'mainline');
   else if (pending.length === 1) fence = pending[0]!.get();
   else fence = fenceArray(k.fences, pending);
   const file = syncFileCreate(k, fence);

@@ -5,7 +5,7 @@
  */
 import { ENOENT } from '../../uapi/errno.ts';
 import { KernelBug } from '../bug.ts';
-import { type Census, Kref } from '../kref.ts';
+import { Census, Kref } from '../kref.ts';
 import type { Task } from '../task.ts';
 import { WaitQueue } from '../wait.ts';
 
@@ -39,6 +39,8 @@ export interface DmaFenceOps {
   readonly timelineName: string;
   /** TRACE-4: after signalling, mainline reports `detached-driver` / `signaled-timeline` (v2: false). */
   readonly detachNamesWhenSignaled: boolean;
+  /** The fence has an `enable_signaling` op (fence arrays): the first callback or wait traces it (TRACE-5). */
+  readonly enableSignaling?: boolean;
 }
 
 /** Per-kernel fence state: the context counter (FENCE-1) and the trace sink. */
@@ -60,6 +62,27 @@ export class FenceDomain {
     this.now = now;
     this.#trace = trace;
     this.current = current;
+  }
+
+  #stub: DmaFence | null = null;
+
+  /**
+   * `dma_fence_get_stub()` (FENCE-6): the one stub fence of the kernel, context 0, seqno 0, signalled at
+   * boot and never freed. Returns a new reference.
+   */
+  stub(detachNames: boolean): DmaFence {
+    if (!this.#stub) {
+      // A static object in the kernel: not counted among the fences that must be freed.
+      this.#stub = new DmaFence(
+        this,
+        { driverName: 'stub', timelineName: 'stub', detachNamesWhenSignaled: detachNames },
+        0,
+        0,
+        true,
+        new Census(),
+      );
+    }
+    return this.#stub.get();
   }
 
   /** `dma_fence_context_alloc(1)`: a new context number, from 1 (0 is the stub's). */
@@ -104,12 +127,19 @@ export class DmaFence {
   #waitq: WaitQueue | null = null;
 
   /** `dma_fence_init()` (TRACE-2). */
-  constructor(domain: FenceDomain, ops: DmaFenceOps, context: number, seqno: number, signaled = false) {
+  constructor(
+    domain: FenceDomain,
+    ops: DmaFenceOps,
+    context: number,
+    seqno: number,
+    signaled = false,
+    census: Census = domain.census,
+  ) {
     this.domain = domain;
     this.ops = ops;
     this.context = context;
     this.seqno = seqno;
-    this.ref = new Kref(domain.census, 'dma_fence', () => {
+    this.ref = new Kref(census, 'dma_fence', () => {
       domain.trace('dma_fence_destroy', this);
       for (const m of this.members?.splice(0) ?? []) m.put();
     });
@@ -165,9 +195,19 @@ export class DmaFence {
     return true;
   }
 
+  #signalingEnabled = false;
+
+  /** `dma_fence_enable_sw_signaling()`: traced once, and only for fences with the op (TRACE-5). */
+  enableSignaling(): void {
+    if (this.#signalingEnabled || this.signaled) return;
+    this.#signalingEnabled = true;
+    if (this.ops.enableSignaling) this.domain.trace('dma_fence_enable_signal', this);
+  }
+
   /** `dma_fence_add_callback()` (FENCE-4): 0, or -ENOENT when already signalled (the callback is not run). */
   addCallback(cb: (f: DmaFence) => void): number {
     if (this.signaled) return -ENOENT;
+    this.enableSignaling();
     this.#callbacks.push(cb);
     return 0;
   }
@@ -195,9 +235,7 @@ export class DmaFence {
   }
 }
 
-const STUB_OPS: DmaFenceOps = { driverName: 'stub', timelineName: 'stub', detachNamesWhenSignaled: false };
-
-/** `dma_fence_get_stub()` (FENCE-6): context 0, seqno 0, always signalled. */
+/** `dma_fence_get_stub()` of the mainline kernel (FENCE-6): a new reference to the domain's stub. */
 export function stubFence(domain: FenceDomain): DmaFence {
-  return new DmaFence(domain, STUB_OPS, 0, 0, true);
+  return domain.stub(true);
 }

@@ -129,19 +129,29 @@ export function resvWaitTimeout(
   done: (ret: number) => SysRet,
   onAbort?: () => void,
 ): SysRet {
-  const opts = (timeoutNs: number | null) => ({ timeoutNs, signalRet, ...(onAbort ? { onAbort } : {}) });
+  let waiting: DmaFence | null = null;
+  // dma_fence_wait_timeout() traces wait_end however the wait ends, a signal included (TRACE-6).
+  const abort = () => {
+    if (waiting) waiting.domain.trace('dma_fence_wait_end', waiting);
+    onAbort?.();
+  };
+  const opts = (timeoutNs: number | null) => ({ timeoutNs, signalRet, onAbort: abort });
   const deadline = timeoutNs === null ? null : now() + timeoutNs;
   const next = (): SysRet => {
     const fence = resv.pending(usage)[0];
     if (!fence) return done(timeoutNs === null ? 1 : Math.max(1, deadline! - now()));
+    fence.enableSignaling();
     fence.domain.trace('dma_fence_wait_start', fence);
+    waiting = fence;
     const left = deadline === null ? null : deadline - now();
     if (left !== null && left <= 0) {
       fence.domain.trace('dma_fence_wait_end', fence);
+      waiting = null;
       return done(0);
     }
     const resume = (timedOut: boolean): SysRet => {
       fence.domain.trace('dma_fence_wait_end', fence);
+      waiting = null;
       if (!fence.signaled && timedOut) return done(0);
       if (!fence.signaled)
         return sleepOn([fence.waitq], reason, resume, opts(deadline === null ? null : deadline - now()));

@@ -15,7 +15,13 @@ const ARRAY_OPS: DmaFenceOps = {
   driverName: 'dma_fence_array',
   timelineName: 'unbound',
   detachNamesWhenSignaled: true,
+  enableSignaling: true,
 };
+
+/** `snprintf`/`strscpy` into a `char[32]`: at most 31 characters and the NUL. */
+function cstr32(s: string): string {
+  return s.slice(0, 31);
+}
 
 /**
  * `dma_fence_array_create()`: a fence that signals once every member has, with the first non-zero member
@@ -43,6 +49,7 @@ const syncFileFops: FileOperations = {
   poll(file, pt) {
     const sf = file.privateData as SyncFile;
     pt.wait(sf.fence.waitq);
+    sf.fence.enableSignaling();
     return sf.fence.signaled ? EPOLLIN : 0;
   },
   unlockedIoctl(file, cmd, arg, task) {
@@ -88,8 +95,8 @@ function syncFileInfo(sf: SyncFile, arg: number, task: Task): number {
       entries.set(
         sync_fence_info.encode(
           {
-            obj_name: names.timeline,
-            driver_name: names.driver,
+            obj_name: cstr32(names.timeline),
+            driver_name: cstr32(names.driver),
             status: m.status,
             flags: 0,
             timestamp_ns: BigInt(m.timestamp ?? 0),
@@ -103,7 +110,7 @@ function syncFileInfo(sf: SyncFile, arg: number, task: Task): number {
   }
   const out = sync_file_info.encode(
     {
-      name: `${driver}-${timeline}${sf.fence.context}-${sf.fence.seqno}`,
+      name: cstr32(`${driver}-${timeline}${sf.fence.context}-${sf.fence.seqno}`),
       status: sf.fence.status,
       flags: 0,
       num_fences: members.length,

@@ -29,7 +29,12 @@ import { Kref } from '../kref.ts';
 import type { Task } from '../task.ts';
 import type { File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
-import type { BufferIoctlHandler, IioBuffer, IioDevBufferPair } from './buffer.ts';
+import {
+  type BufferIoctlHandler,
+  type IioBuffer,
+  type IioDevBufferPair,
+  queueLockedForever,
+} from './buffer.ts';
 import type { IioDmabufBlock } from './types.ts';
 
 /** IIO fences name both driver and timeline `iio` (IFENCE-1). */
@@ -141,6 +146,8 @@ export class MainlineDmabufIoctls implements BufferIoctlHandler {
       dmaBufPut(dmabuf);
     };
     const locked = (): SysRet => {
+      const stuck = queueLockedForever(buffer);
+      if (stuck) return stuck;
       const block = ops.attachDmabuf(dmabuf.size);
       if (typeof block === 'number') {
         dmabuf.resv.unlock();
@@ -227,17 +234,29 @@ export class MainlineDmabufIoctls implements BufferIoctlHandler {
         -ERESTARTSYS,
         (waited) => {
           if (waited === 0) return fail(-EBUSY, true);
+          const stuck = queueLockedForever(buffer);
+          if (stuck) return stuck;
           dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-          fence.put();
           dmabuf.resv.unlock();
+          // The creation reference stays with the block until its fence signals. The kernel drops it here,
+          // so a refused re-ENQUEUE of an output block (ENQ-24) frees the pending fence through RESV-3 and
+          // the completion later signals freed memory; the simulator keeps the fence alive instead.
           const ret = buffer.access.dmabuf!.enqueueDmabuf(
             priv.block,
-            { done: (error) => iioBufferSignalDmabufDone(k, fence, priv, error) },
+            {
+              done: (error) => {
+                iioBufferSignalDmabufDone(k, fence, priv, error);
+                fence.put();
+              },
+            },
             priv.vecs,
             bytesUsed,
             cyclic,
           );
-          if (ret) iioBufferSignalDmabufDone(k, fence, priv, ret);
+          if (ret) {
+            fence.put();
+            iioBufferSignalDmabufDone(k, fence, priv, ret);
+          }
           dmaBufPut(dmabuf);
           return ret;
         },

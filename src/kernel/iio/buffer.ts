@@ -13,7 +13,7 @@ import { kstrtobool, kstrtouint } from '../lib/kstrtox.ts';
 import type { Attribute, SysfsGroup } from '../sysfs.ts';
 import type { Task } from '../task.ts';
 import { anonInodeGetfile, type File, type FileOperations, type PollTable } from '../vfs.ts';
-import { type SysRet, sleepOn, WaitQueue } from '../wait.ts';
+import { type Sleep, type SysRet, sleepOn, WaitQueue } from '../wait.ts';
 import type { IioDev } from './core.ts';
 import {
   channelName,
@@ -123,6 +123,24 @@ export function computeScanLayout(
   return { bytes: total, layout: { bytesPerScan: total, fields }, timestampOffset };
 }
 
+const NEVER = new WaitQueue('never woken');
+
+/**
+ * XCL-5 stand-in: after an oops inside the queue lock, any call that needs the lock sleeps forever,
+ * uninterruptibly (a task stuck in mutex_lock). Null while the lock is free.
+ */
+export function queueLockedForever(b: IioBuffer): Sleep | null {
+  if (!b.access.poisoned) return null;
+  return sleepOn(
+    [NEVER],
+    `${b.pollq.name}: queue lock held forever by a task killed in an oops (XCL-5)`,
+    () => -EINVAL,
+    {
+      interruptible: false,
+    },
+  );
+}
+
 /** `iio_buffer_ready()` (BREAD-5): enough data for `toWait` (clamped to 1 on a disabled buffer). */
 function bufferReady(dev: IioDev, buf: IioBuffer, toWait: number): boolean {
   if (!dev.registered) return true;
@@ -142,6 +160,8 @@ export function iioBufferRead(file: File, ib: IioDevBufferPair, ubuf: number, n:
   if (rb.direction !== IIO_BUFFER_DIRECTION_IN) return -EPERM;
   const datum = rb.bytesPerDatum;
   if (datum === 0) return 0;
+  const stuck = queueLockedForever(rb);
+  if (stuck) return stuck;
   const nonblock = (file.flags & O_NONBLOCK) !== 0;
   const toWait = nonblock ? 0 : Math.min(Math.floor(n / datum), rb.watermark);
   const attempt = (): SysRet => {
@@ -187,6 +207,8 @@ export function iioBufferWrite(
   if (!dev.registered) return -ENODEV;
   if (!rb.access.write) return -EINVAL;
   if (rb.direction !== IIO_BUFFER_DIRECTION_OUT) return -EPERM;
+  const stuck = queueLockedForever(rb);
+  if (stuck) return stuck;
   const nonblock = (file.flags & O_NONBLOCK) !== 0;
   let written = 0;
   // After a wake-up the kernel's `continue` lands on `while (written != n)`: a zero-length write ends there (BWRITE-5).
@@ -212,6 +234,10 @@ export function iioBufferPoll(ib: IioDevBufferPair, pt: PollTable): number {
   const { dev, buffer: rb } = ib;
   if (!dev.registered) return 0;
   pt.wait(rb.pollq);
+  if (rb.access.poisoned) {
+    pt.blockOn(NEVER);
+    return 0;
+  }
   if (rb.direction === IIO_BUFFER_DIRECTION_IN) {
     if (bufferReady(dev, rb, rb.watermark)) return EPOLLIN | EPOLLRDNORM;
     pt.why?.(
@@ -478,7 +504,7 @@ export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attr
         const v = kstrtobool(text);
         if (!v.ok) return v.errno;
         if (v.value === b.active) return 0;
-        return v.value ? updateBuffers(dev, b, null) : updateBuffers(dev, null, b);
+        return queueLockedForever(b) ?? (v.value ? updateBuffers(dev, b, null) : updateBuffers(dev, null, b));
       },
     },
     watermark: b.access.fixedWatermark
@@ -495,7 +521,7 @@ export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attr
             return 0;
           },
         },
-    data_available: { show: () => `${b.access.dataAvailable()}\n` },
+    data_available: { show: () => queueLockedForever(b) ?? `${b.access.dataAvailable()}\n` },
     direction: { show: () => (b.direction === IIO_BUFFER_DIRECTION_OUT ? 'out\n' : 'in\n') },
   };
   for (const [name, show] of Object.entries(b.access.extraAttrs?.() ?? {})) attrs[name] = { show };

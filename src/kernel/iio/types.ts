@@ -62,6 +62,8 @@ export interface IioBufferAccess {
   requestUpdate?(): number;
   enable?(): number;
   disable?(): number;
+  /** An oops left the implementation's queue lock held: calls needing it block forever (XCL-5). */
+  readonly poisoned?: boolean;
   /** DMABUF support (`attach_dmabuf`, `detach_dmabuf`, `enqueue_dmabuf`): absent on kfifo buffers (ATT-1). */
   readonly dmabuf?: IioDmabufOps;
   /** Driver removal: nothing is submitted any more (`iio_dma_buffer_exit`). */

@@ -1,0 +1,969 @@
+/**
+ * Mainline IIO DMABUF ATTACH and DETACH (rulebook §10 ATT-1..15, DET-1..7), the buffer-fd ioctl dispatch
+ * (BIOC-1, BIOC-2), the buffer-fd release with attachments (BREL-2, BREL-3) and the kfifo refusal (KFIFO-9).
+ * sim-adc: 4 × le:s12/16 at 1 MHz (bpd 8), so a 4096-byte dma-buf holds 512 scans and a transfer started
+ * at the enable ends when scan 511 is converted (512 µs), its completion IRQ and fence 2 µs later.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Simulator, Sys } from '../../../src/index.ts';
+import {
+  _IOR,
+  _IOW,
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_SYNC_RW,
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_buf_export_sync_file,
+  dma_heap_allocation_data,
+  EBADF,
+  EBUSY,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  EPERM,
+  F_ADD_SEALS,
+  F_GETFL,
+  F_SEAL_SHRINK,
+  F_SETFL,
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_CYCLIC,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  IIO_BUFFER_GET_FD_IOCTL,
+  iio_dmabuf,
+  MAP_SHARED,
+  MFD_ALLOW_SEALING,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  POLLIN,
+  PROT_READ,
+  PROT_WRITE,
+  SYNC_IOC_FILE_INFO,
+  sync_file_info,
+  UDMABUF_CREATE,
+  udmabuf_create,
+} from '../../../src/uapi/index.ts';
+import { SIGUSR1 } from '../../../src/uapi/signal.ts';
+import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
+import { runOne } from '../../helpers.ts';
+
+const US = 1_000;
+const MS = 1_000_000;
+const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
+const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
+const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
+/** A 512-scan ADC transfer started at the enable completes (fence signalled) at 514 µs. */
+const T_512 = 514 * US;
+
+function ramp(n: number, c: number): number {
+  return ((n + 1024 * c) % 4096) - 2048;
+}
+
+/** sim-adc samples of scans [first, first + count), all four channels, in memory order. */
+function adcScans(first: number, count: number): number[] {
+  const out: number[] = [];
+  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
+  return out;
+}
+
+function s16(bytes: Uint8Array): number[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: bytes.length >> 1 }, (_, i) => v.getInt16(i * 2, true));
+}
+
+async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
+  const ob = await openBuffer(sys, dev, 0, flags);
+  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
+  return ob;
+}
+
+/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
+async function adcBuffer(sys: Sys): Promise<number> {
+  const { fd } = await bufferFd(sys, 0);
+  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** Opens the sim-dac buffer and enables its two channels (the buffer stays disabled). */
+async function dacBuffer(sys: Sys): Promise<number> {
+  const { fd } = await bufferFd(sys, 1);
+  expect(await enableChannels(sys, 1, DAC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
+async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
+  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
+  expect(heap).toBeGreaterThanOrEqual(0);
+  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
+  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
+  expect(await sys.close(heap)).toBe(0);
+  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
+}
+
+/** A sealed memfd of `size` bytes; returns its fd. */
+async function sealedMemfd(sys: Sys, size: number): Promise<number> {
+  const memfd = await sys.memfd_create('dmabuf-test', MFD_ALLOW_SEALING);
+  expect(await sys.ftruncate(memfd, size)).toBe(0);
+  expect(await sys.fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)).toBe(0);
+  return memfd;
+}
+
+/** A udmabuf over `size` bytes of `memfd`; returns its fd. */
+async function udmabufOf(sys: Sys, memfd: number, size: number): Promise<number> {
+  const dev = await sys.open('/dev/udmabuf', O_RDWR);
+  const arg = sys.mem.allocStruct(udmabuf_create, { memfd, flags: 0, offset: 0, size });
+  const fd = await sys.ioctl(dev, UDMABUF_CREATE, arg);
+  expect(fd).toBeGreaterThanOrEqual(0);
+  expect(await sys.close(dev)).toBe(0);
+  return fd;
+}
+
+async function intArg(sys: Sys, value: number): Promise<number> {
+  const arg = sys.mem.alloc(4);
+  sys.mem.writeInt(arg, value);
+  return arg;
+}
+
+async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
+}
+
+async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
+}
+
+async function enqueue(
+  sys: Sys,
+  buf: number,
+  fd: number,
+  bytesUsed: number | bigint,
+  flags = 0,
+): Promise<number> {
+  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
+}
+
+/** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
+async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
+  const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
+  expect(await sys.ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)).toBe(0);
+  return sys.mem.readStruct(arg, dma_buf_export_sync_file).fd;
+}
+
+/** SYNC_IOC_FILE_INFO status: 0 pending, 1 signalled, negative error. */
+async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
+  const arg = sys.mem.allocStruct(sync_file_info, {});
+  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
+  return sys.mem.readStruct(arg, sync_file_info).status;
+}
+
+/** Blocks until the sync_file's fence has signalled; returns the time. */
+async function waitFence(sys: Sys, syncFd: number): Promise<number> {
+  expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);
+  return sys.now();
+}
+
+async function setNonblock(sys: Sys, fd: number, on = true): Promise<void> {
+  const fl = await sys.fcntl(fd, F_GETFL);
+  expect(await sys.fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)).toBe(0);
+}
+
+/** Maps a dma-buf shared read-write; returns the address. */
+async function mapBuf(sys: Sys, fd: number, len = 4096): Promise<number> {
+  const addr = await sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  expect(addr).toBeGreaterThan(0);
+  return addr;
+}
+
+/** Every `dma_fence_init` as [context, seqno], in order. */
+function fenceInits(sim: Simulator): [number, number][] {
+  const out: [number, number][] = [];
+  sim.events.on('fence:trace', (e) => {
+    if (e.event === 'dma_fence_init' && e.driver === 'iio') out.push([e.context, e.seqno]);
+  });
+  return out;
+}
+
+function live(sim: Simulator, kind: string): number {
+  return sim.kernel.census.live()[kind] ?? 0;
+}
+
+/** Passes `fd` of process `from` to process `to` as SCM_RIGHTS would: the same open file, a new fd. */
+function passFd(sim: Simulator, from: number, fd: number, to: number): number {
+  const file = sim.kernel.tasks.get(from)!.files.file(fd)!;
+  file.get();
+  return sim.kernel.tasks.get(to)!.files.installLowest(file, false);
+}
+
+describe('BIOC: the DMABUF commands on a buffer fd', () => {
+  it('BIOC-1: ATTACH/DETACH/ENQUEUE are 0x40046992/0x40046993/0x40106994; other sizes or directions of the same numbers are -EINVAL (BIOC-2)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const arg = await intArg(sys, x);
+        return {
+          wrongSize: await sys.ioctl(buf, _IOW('i', 0x92, 8), arg),
+          wrongDir: await sys.ioctl(buf, _IOR('i', 0x92, 4), arg),
+          detachWrongSize: await sys.ioctl(buf, _IOW('i', 0x93, 8), arg),
+          enqueueWrongSize: await sys.ioctl(buf, _IOW('i', 0x94, 24), arg),
+          attach: await sys.ioctl(buf, 0x40046992, arg),
+          detach: await sys.ioctl(buf, 0x40046993, arg),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect([
+      IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+      IIO_BUFFER_DMABUF_DETACH_IOCTL,
+      IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+    ]).toEqual([0x40046992, 0x40046993, 0x40106994]);
+    expect(value).toEqual({
+      wrongSize: -EINVAL,
+      wrongDir: -EINVAL,
+      detachWrongSize: -EINVAL,
+      enqueueWrongSize: -EINVAL,
+      attach: 0,
+      detach: 0,
+    });
+  });
+
+  it("BIOC-1: nonblock comes from the buffer fd's O_NONBLOCK, not from the chardev's or the dma-buf's", async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { fd: buf } = await bufferFd(sys, 0, O_RDWR | O_NONBLOCK);
+        expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+        const x = await heapBuf(sys);
+        await setNonblock(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        // Blocking: the second ENQUEUE waits for the first transfer's WRITE fence (ENQ-24).
+        const blocking = await enqueue(sys, buf, x, 4096);
+        const tBlocking = sys.now();
+        await setNonblock(sys, buf);
+        const nonblock = await enqueue(sys, buf, x, 4096);
+        const tNonblock = sys.now();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { blocking, tBlocking, nonblock, tNonblock };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ blocking: 0, tBlocking: T_512, nonblock: -EBUSY, tNonblock: T_512 });
+  });
+
+  it('BIOC-2: no device-gone check on the buffer fd: after removal ATTACH and DETACH still work (ATT-15)', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        sim.removeDevice('sim-adc');
+        return { attach: await attach(sys, buf, x), detach: await detach(sys, buf, x) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ attach: 0, detach: 0 });
+  });
+});
+
+describe('KFIFO-9: DMABUF ioctls on a kfifo buffer (sim-dummy)', () => {
+  it('KFIFO-9 / ATT-1: ATTACH is -EPERM before the argument is read: NULL pointer, bad fd and a dma-buf alike', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { fd: buf } = await bufferFd(sys, 2);
+        const x = await heapBuf(sys);
+        return [
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, 0),
+          await attach(sys, buf, 999),
+          await attach(sys, buf, x),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EPERM, -EPERM, -EPERM]);
+  });
+
+  it('KFIFO-9 / DET-3: DETACH checks its argument first (-EFAULT, -EBADF, -EINVAL), then -EPERM', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { chardev, fd: buf } = await bufferFd(sys, 2);
+        const x = await heapBuf(sys);
+        return [
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, 0),
+          await detach(sys, buf, 999),
+          await detach(sys, buf, chardev),
+          await detach(sys, buf, x),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EFAULT, -EBADF, -EINVAL, -EPERM]);
+  });
+
+  it('KFIFO-9 / ENQ-7: ENQUEUE checks its argument first (-EFAULT, flags, CYCLIC on IN, fd, bytes_used), then -EPERM', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { chardev, fd: buf } = await bufferFd(sys, 2);
+        const x = await heapBuf(sys);
+        return [
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, 0),
+          await enqueue(sys, buf, x, 4096, 2),
+          await enqueue(sys, buf, x, 4096, IIO_BUFFER_DMABUF_CYCLIC),
+          await enqueue(sys, buf, 999, 4096),
+          await enqueue(sys, buf, chardev, 4096),
+          await enqueue(sys, buf, x, 0),
+          await enqueue(sys, buf, x, 4097),
+          await enqueue(sys, buf, x, 4096),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EFAULT, -EINVAL, -EINVAL, -EBADF, -EINVAL, -EINVAL, -EINVAL, -EPERM]);
+  });
+});
+
+describe('ATT: argument checks', () => {
+  it('ATT-2: an unreadable int is -EFAULT', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        return [
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, 0),
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, 16),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EFAULT, -EFAULT]);
+  });
+
+  it('ATT-3: every ATTACH past the copy consumes one fence context, even when it fails (-EBADF, -EINVAL, -EBUSY); -EFAULT and kfifo -EPERM do not', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const inits = fenceInits(sim);
+        const buf = await adcBuffer(sys);
+        const { chardev, fd: kfifo } = await bufferFd(sys, 2);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        const z = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        expect(await sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, 0)).toBe(-EFAULT);
+        expect(await attach(sys, kfifo, y)).toBe(-EPERM);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await enqueue(sys, buf, y, 4096)).toBe(0);
+        expect(await attach(sys, buf, 999)).toBe(-EBADF);
+        expect(await attach(sys, buf, chardev)).toBe(-EINVAL);
+        expect(await attach(sys, buf, await sys.dup(x))).toBe(-EBUSY);
+        expect(await attach(sys, buf, z)).toBe(0);
+        expect(await enqueue(sys, buf, z, 4096)).toBe(0);
+        return inits.map(([ctx, seq]) => [ctx - inits[0]![0], seq]);
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([
+      [0, 1],
+      [1, 1],
+      [5, 1],
+    ]);
+  });
+
+  it('ATT-4: an fd that is not open is -EBADF, including u32 values >= 2^31 (negative ints) and a closed fd', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await sys.close(x)).toBe(0);
+        return [
+          await attach(sys, buf, 999),
+          await attach(sys, buf, -1),
+          await attach(sys, buf, -2147483648),
+          await attach(sys, buf, x),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EBADF, -EBADF, -EBADF, -EBADF]);
+  });
+
+  it('ATT-5: an fd that is not a dma-buf (buffer fd, chardev, memfd, sync_file, heap device) is -EINVAL', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { chardev, fd: buf } = await bufferFd(sys, 0);
+        const memfd = await sys.memfd_create('m', 0);
+        const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
+        const x = await heapBuf(sys);
+        const sync = await exportSync(sys, x);
+        return [
+          await attach(sys, buf, buf),
+          await attach(sys, buf, chardev),
+          await attach(sys, buf, memfd),
+          await attach(sys, buf, sync),
+          await attach(sys, buf, heap),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
+  });
+});
+
+describe('ATT: the reservation lock (two processes share one dma-buf)', () => {
+  /**
+   * Process "holder" keeps the dma-buf's reservation lock from 200 µs to 514 µs: its second ENQUEUE of the
+   * same dma-buf on the ADC waits, lock held, for the first transfer's WRITE fence (ENQ-12, ENQ-24).
+   */
+  async function holdLock(sys: Sys, shared: { x: number }): Promise<number> {
+    const buf = await adcBuffer(sys);
+    shared.x = await heapBuf(sys);
+    expect(await attach(sys, buf, shared.x)).toBe(0);
+    expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+    expect(await enqueue(sys, buf, shared.x, 4096)).toBe(0);
+    expect(await sys.nanosleep(200 * US)).toBe(0);
+    expect(await enqueue(sys, buf, shared.x, 4096)).toBe(0);
+    const t = sys.now();
+    expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+    return t;
+  }
+
+  it('ATT-7: ATTACH on a nonblocking buffer fd while another task holds the lock is -EBUSY at once; blocking, it waits for the unlock (0)', async () => {
+    const { value, result } = await runOne(
+      async (sys, sim) => {
+        const shared = { x: -1 };
+        const holder = sys.pid;
+        sim.spawn(
+          'attacher',
+          async (s2) => {
+            const x = passFd(sim, holder, shared.x, s2.pid);
+            const buf = await dacBuffer(s2);
+            await setNonblock(s2, buf);
+            const nb = await attach(s2, buf, x);
+            const tNb = s2.now();
+            await setNonblock(s2, buf, false);
+            const blocking = await attach(s2, buf, x);
+            return {
+              nb,
+              tNb,
+              blocking,
+              tBlocking: s2.now(),
+              attachments: live(sim, 'iio_dmabuf_attachment'),
+            };
+          },
+          { startAt: 300 * US, stdio: false },
+        );
+        return holdLock(sys, shared);
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toBe(T_512);
+    expect(result.processes[1]?.status).toBe('exited');
+    expect(result.processes[1]?.value).toEqual({
+      nb: -EBUSY,
+      tNb: 300 * US,
+      blocking: 0,
+      tBlocking: T_512,
+      attachments: 2,
+    });
+  });
+
+  it('ATT-8: a signal while a blocking ATTACH waits for the lock gives -EINTR, even with SA_RESTART', async () => {
+    const { result } = await runOne(
+      async (sys, sim) => {
+        const shared = { x: -1 };
+        const holder = sys.pid;
+        const pid = sim.spawn(
+          'attacher',
+          async (s2) => {
+            const x = passFd(sim, holder, shared.x, s2.pid);
+            expect(await s2.sigaction(SIGUSR1, { restart: true })).toBe(0);
+            const buf = await dacBuffer(s2);
+            const ret = await attach(s2, buf, x);
+            return { ret, t: s2.now(), attachments: live(sim, 'iio_dmabuf_attachment') };
+          },
+          { startAt: 300 * US, stdio: false },
+        );
+        sim.at(400 * US, 'SIGUSR1', () => sim.kill(pid, SIGUSR1));
+        return holdLock(sys, shared);
+      },
+      { platform: 'ideal' },
+    );
+    expect(result.processes[1]?.value).toEqual({ ret: -EINTR, t: 400 * US, attachments: 1 });
+  });
+
+  it('DET-4: DETACH does not take the lock: 0 at once while another task holds it, on a nonblocking fd', async () => {
+    const { result } = await runOne(
+      async (sys, sim) => {
+        const shared = { x: -1 };
+        const holder = sys.pid;
+        sim.spawn(
+          'detacher',
+          async (s2) => {
+            const x = passFd(sim, holder, shared.x, s2.pid);
+            const buf = await dacBuffer(s2);
+            expect(await attach(s2, buf, x)).toBe(0);
+            expect(await s2.nanosleep(200 * US)).toBe(0);
+            await setNonblock(s2, buf);
+            const ret = await detach(s2, buf, x);
+            return { ret, t: s2.now(), attachments: live(sim, 'iio_dmabuf_attachment') };
+          },
+          { startAt: 100 * US, stdio: false },
+        );
+        return holdLock(sys, shared);
+      },
+      { platform: 'ideal' },
+    );
+    expect(result.processes[1]?.value).toEqual({ ret: 0, t: 300 * US, attachments: 1 });
+  });
+});
+
+describe('ATT: queue state and effects', () => {
+  it('ATT-10: ATTACH while enabled in fileio mode is -EBUSY with everything undone: no attachment, no block, fileio data intact', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const x = await heapBuf(sys);
+        const ret = await attach(sys, buf, x);
+        const census = [
+          live(sim, 'iio_dmabuf_attachment'),
+          live(sim, 'iio_dma_block(dmabuf)'),
+          live(sim, 'iio_dma_block(fileio)'),
+        ];
+        const mem = sys.mem.alloc(16384);
+        const n = await sys.read(buf, mem, 16384);
+        const samples = s16(sys.mem.read(mem, 16384));
+        const detached = await detach(sys, buf, x);
+        expect(await sys.close(x)).toBe(0);
+        const dmabufs = sim.kernel.dmabufs.size;
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, census, n, samplesOk: samples.join() === adcScans(0, 2048).join(), detached, dmabufs };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: -EBUSY,
+      census: [0, 0, 2],
+      n: 16384,
+      samplesOk: true,
+      detached: -EPERM,
+      dmabufs: 0,
+    });
+  });
+
+  it('ATT-12: ATTACH while disabled creates one DONE DMABUF block and frees the fileio blocks (data_available 0)', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const before = [live(sim, 'iio_dma_block(fileio)'), await readAttr(sys, `${ADC_BUF}/data_available`)];
+        const x = await heapBuf(sys, 8192);
+        const ret = await attach(sys, buf, x);
+        const after = [
+          live(sim, 'iio_dma_block(fileio)'),
+          live(sim, 'iio_dma_block(dmabuf)'),
+          live(sim, 'iio_dmabuf_attachment'),
+          await readAttr(sys, `${ADC_BUF}/data_available`),
+        ];
+        // DONE: the first ENQUEUE is accepted (a QUEUED or ACTIVE block would be -EPERM / -EBUSY).
+        const enq = await enqueue(sys, buf, x, 8192);
+        return { before, ret, after, enq };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ before: [2, '32768\n'], ret: 0, after: [0, 1, 1, '0\n'], enq: 0 });
+  });
+
+  it('ATT-12: a DMABUF block QUEUED while disabled is orphaned by a later ATTACH: never submitted, fence never signals, re-ENQUEUE -EPERM (OUT)', async () => {
+    const { value, result } = await runOne(
+      async (sys) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await sys.nanosleep(10 * MS)).toBe(0);
+        const statusEnabled = await fenceStatus(sys, sync);
+        const again = await enqueue(sys, buf, x, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { statusEnabled, again, t, statusDisabled: await fenceStatus(sys, sync) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ statusEnabled: 0, again: -EPERM, t: 10 * MS, statusDisabled: 0 });
+    expect(result.stats.devices['sim-dac']?.transfers).toBe(0);
+  });
+
+  it('ATT-13: the same dma-buf object again (a dup) is -EBUSY; the new attachment is torn down, one attachment and one block remain', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const dup = await sys.dup(x);
+        const again = await attach(sys, buf, x);
+        const viaDup = await attach(sys, buf, dup);
+        // The torn-down blocks are freed by the deferred worker, which runs after the syscall (DMAQ-11).
+        await sys.getpid();
+        return {
+          again,
+          viaDup,
+          attachments: live(sim, 'iio_dmabuf_attachment'),
+          blocks: live(sim, 'iio_dma_block(dmabuf)'),
+          enq: await enqueue(sys, buf, dup, 4096),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ again: -EBUSY, viaDup: -EBUSY, attachments: 1, blocks: 1, enq: 0 });
+  });
+
+  it('ATT-13: the failed ATTACH keeps its ATT-12 effect: a QUEUED block of the same dma-buf is orphaned (OUT)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        const again = await attach(sys, buf, await sys.dup(x));
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        const status = await fenceStatus(sys, sync);
+        const reEnqueue = await enqueue(sys, buf, x, 4096);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { again, status, reEnqueue };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ again: -EBUSY, status: 0, reEnqueue: -EPERM });
+  });
+
+  it('ATT-13: identity is the dma-buf object: two udmabufs over the same memfd pages attach separately', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const memfd = await sealedMemfd(sys, 4096);
+        const a = await udmabufOf(sys, memfd, 4096);
+        const b = await udmabufOf(sys, memfd, 4096);
+        return [await attach(sys, buf, a), await attach(sys, buf, b), live(sim, 'iio_dmabuf_attachment')];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([0, 0, 2]);
+  });
+
+  it('ATT-14: the attachment holds a dma-buf reference until released; one dma-buf may be attached to several buffers', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        const both = [await attach(sys, adc, x), await attach(sys, dac, x)];
+        expect(await sys.close(x)).toBe(0);
+        const afterFdClose = sim.kernel.dmabufs.size;
+        expect(await sys.close(adc)).toBe(0);
+        const afterAdcClose = sim.kernel.dmabufs.size;
+        expect(await sys.close(dac)).toBe(0);
+        return { both, afterFdClose, afterAdcClose, afterDacClose: sim.kernel.dmabufs.size };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ both: [0, 0], afterFdClose: 1, afterAdcClose: 1, afterDacClose: 0 });
+  });
+
+  it('ATT-15: not checked: an O_RDONLY dma-buf, a size that is no bpd or block multiple, a udmabuf, the buffer enabled in DMABUF mode', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const first = await heapBuf(sys);
+        expect(await attach(sys, buf, first)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const ro = await heapBuf(sys, 4096, O_RDONLY);
+        const odd = await heapBuf(sys, 3 * 4096);
+        const udma = await udmabufOf(sys, await sealedMemfd(sys, 8192), 8192);
+        const rets = [await attach(sys, buf, ro), await attach(sys, buf, odd), await attach(sys, buf, udma)];
+        const sync = await exportSync(sys, ro);
+        const enq = await enqueue(sys, buf, ro, 4096);
+        const sync2 = await exportSync(sys, ro);
+        const status = [await fenceStatus(sys, sync), await fenceStatus(sys, sync2)];
+        await waitFence(sys, sync2);
+        const done = await fenceStatus(sys, sync2);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { rets, enq, status, done };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ rets: [0, 0, 0], enq: 0, status: [1, 0], done: 1 });
+  });
+});
+
+describe('DET: DETACH', () => {
+  it('DET-1: an unreadable int is -EFAULT (ADC buffer and kfifo buffer alike: no capability check first)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const { fd: kfifo } = await bufferFd(sys, 2);
+        return [
+          await sys.ioctl(adc, IIO_BUFFER_DMABUF_DETACH_IOCTL, 0),
+          await sys.ioctl(kfifo, IIO_BUFFER_DMABUF_DETACH_IOCTL, 0),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EFAULT, -EFAULT]);
+  });
+
+  it('DET-2: fd not open is -EBADF; not a dma-buf is -EINVAL', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { chardev, fd: buf } = await bufferFd(sys, 0);
+        return [
+          await detach(sys, buf, 999),
+          await detach(sys, buf, -1),
+          await detach(sys, buf, chardev),
+          await detach(sys, buf, buf),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EBADF, -EBADF, -EINVAL, -EINVAL]);
+  });
+
+  it('DET-3: a dma-buf not attached to this buffer (never, already detached, attached elsewhere) is -EPERM', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const never = await heapBuf(sys);
+        const once = await heapBuf(sys);
+        const elsewhere = await heapBuf(sys);
+        expect(await attach(sys, adc, once)).toBe(0);
+        expect(await attach(sys, dac, elsewhere)).toBe(0);
+        return [
+          await detach(sys, adc, never),
+          await detach(sys, adc, once),
+          await detach(sys, adc, once),
+          await detach(sys, adc, elsewhere),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EPERM, 0, -EPERM, -EPERM]);
+  });
+
+  it('DET-4 / DET-5: DETACH with a fence pending is 0 at once (nonblock ignored); the attachment lives until the fence has signalled', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        await setNonblock(sys, buf);
+        const ret = await detach(sys, buf, x);
+        const t = sys.now();
+        expect(await sys.close(x)).toBe(0);
+        const pending = [
+          live(sim, 'iio_dmabuf_attachment'),
+          live(sim, 'iio_dma_block(dmabuf)'),
+          sim.kernel.dmabufs.size,
+        ];
+        const tSignal = await waitFence(sys, sync);
+        const released = [live(sim, 'iio_dmabuf_attachment'), sim.kernel.dmabufs.size];
+        const status = await fenceStatus(sys, sync);
+        // The block itself is freed by the deferred worker (DMAQ-11), by the next syscall.
+        const blocks = live(sim, 'iio_dma_block(dmabuf)');
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, pending, tSignal, released, status, blocks };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: 0,
+      t: 100 * US,
+      pending: [1, 1, 1],
+      tSignal: T_512,
+      released: [0, 0],
+      status: 1,
+      blocks: 0,
+    });
+  });
+
+  it('DET-5: with no fence pending the teardown is at once: attachment and block gone, the dma-buf reference dropped', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const before = [live(sim, 'iio_dmabuf_attachment'), live(sim, 'iio_dma_block(dmabuf)')];
+        const ret = await detach(sys, buf, x);
+        const atOnce = [live(sim, 'iio_dmabuf_attachment'), live(sim, 'iio_dma_block(dmabuf)')];
+        // The block itself goes in the deferred worker, after DETACH has returned (DMAQ-11).
+        await sys.getpid();
+        const after = [live(sim, 'iio_dmabuf_attachment'), live(sim, 'iio_dma_block(dmabuf)')];
+        expect(await sys.close(x)).toBe(0);
+        return { before, ret, atOnce, after, dmabufs: sim.kernel.dmabufs.size };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ before: [1, 1], ret: 0, atOnce: [0, 1], after: [0, 0], dmabufs: 0 });
+  });
+
+  it('DET-6: a block QUEUED at DETACH still runs at the next enable with the kept mapping; its fence signals 0', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        const ret = await detach(sys, buf, x);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const samples = s16(sys.mem.read(addr, 4096));
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, status, samplesOk: samples.join() === adcScans(0, 512).join() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, t: T_512, status: 1, samplesOk: true });
+  });
+
+  it('DET-6: a transfer in flight at DETACH completes into the dma-buf; its fence signals 0', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(10 * US)).toBe(0);
+        const ret = await detach(sys, buf, x);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const samples = s16(sys.mem.read(addr, 4096));
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, status, samplesOk: samples.join() === adcScans(0, 512).join() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, t: T_512, status: 1, samplesOk: true });
+  });
+
+  it('DET-7 / BREL-2: closing the buffer fd detaches every attachment; GET_FD works again at once; the QUEUED block runs at the next enable', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { chardev, fd: buf } = await bufferFd(sys, 0);
+        expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.close(buf)).toBe(0);
+        // y had no pending fence: gone at once; x's attachment lives on through its QUEUED fence (DET-5).
+        const afterClose = live(sim, 'iio_dmabuf_attachment');
+        const arg = await intArg(sys, 0);
+        const getfd = await sys.ioctl(chardev, IIO_BUFFER_GET_FD_IOCTL, arg);
+        const buf2 = sys.mem.readInt(arg);
+        const enqY = await enqueue(sys, buf2, y, 4096);
+        const enqX = await enqueue(sys, buf2, x, 4096);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const samples = s16(sys.mem.read(addr, 4096));
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return {
+          afterClose,
+          getfd,
+          enqY,
+          enqX,
+          t,
+          status,
+          samplesOk: samples.join() === adcScans(0, 512).join(),
+          end: live(sim, 'iio_dmabuf_attachment'),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      afterClose: 1,
+      getfd: 0,
+      enqY: -EPERM,
+      enqX: -EPERM,
+      t: T_512,
+      status: 1,
+      samplesOk: true,
+      end: 0,
+    });
+  });
+});
+
+describe('BREL: buffer fd release with attachments', () => {
+  it('BREL-2: release drops every attachment at once when no fence is pending: attachments and blocks 0, the dma-bufs freed', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await sys.close(x)).toBe(0);
+        expect(await sys.close(y)).toBe(0);
+        const before = [live(sim, 'iio_dmabuf_attachment'), sim.kernel.dmabufs.size];
+        expect(await sys.close(buf)).toBe(0);
+        await sys.getpid(); // the blocks go in the deferred worker (DMAQ-11)
+        return {
+          before,
+          after: [
+            live(sim, 'iio_dmabuf_attachment'),
+            live(sim, 'iio_dma_block(dmabuf)'),
+            sim.kernel.dmabufs.size,
+          ],
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ before: [2, 2], after: [0, 0, 0] });
+  });
+
+  it('BREL-3: release does not disable the buffer, abort the transfer or signal its fence: it completes at 514 µs with status 1', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        expect(await sys.close(buf)).toBe(0);
+        const enable = await readAttr(sys, `${ADC_BUF}/enable`);
+        const statusAtClose = await fenceStatus(sys, sync);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const samples = s16(sys.mem.read(addr, 4096));
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { enable, statusAtClose, t, status, samplesOk: samples.join() === adcScans(0, 512).join() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ enable: '1\n', statusAtClose: 0, t: T_512, status: 1, samplesOk: true });
+  });
+});

@@ -1,0 +1,1224 @@
+/**
+ * Mainline IIO_BUFFER_DMABUF_ENQUEUE_IOCTL (rulebook §10 ENQ-1..24) and the DMA block queue rules as they
+ * apply to DMABUF blocks (DMAQ-4..8, DMAQ-10, DMAQ-11). sim-adc: 4 × le:s12/16 at 1 MHz (bpd 8, DMA
+ * alignment 8): a 4096-byte dma-buf holds 512 scans; a transfer started at the enable ends when scan 511 is
+ * converted (512 µs) and its fence signals with the IRQ 2 µs later. sim-dac: 2 × le:s16/16 at 1 MHz (bpd 4,
+ * alignment 4): 4096 bytes are 1024 scans, played by 1024 µs, fence at 1026 µs.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  type DacConfig,
+  type DeviceConfig,
+  defaultDevices,
+  type PollEntry,
+  type Simulator,
+  type Sys,
+} from '../../../src/index.ts';
+import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
+import {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_SYNC_READ,
+  DMA_BUF_SYNC_RW,
+  DMA_BUF_SYNC_WRITE,
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_buf_export_sync_file,
+  dma_heap_allocation_data,
+  EBADF,
+  EBUSY,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  ENOMEM,
+  EPERM,
+  F_ADD_SEALS,
+  F_GETFL,
+  F_SEAL_SHRINK,
+  F_SETFL,
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_CYCLIC,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  iio_dmabuf,
+  MAP_SHARED,
+  MFD_ALLOW_SEALING,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  POLLIN,
+  POLLOUT,
+  PROT_READ,
+  PROT_WRITE,
+  SYNC_IOC_FILE_INFO,
+  sync_file_info,
+  UDMABUF_CREATE,
+  udmabuf_create,
+} from '../../../src/uapi/index.ts';
+import { SIGUSR1 } from '../../../src/uapi/signal.ts';
+import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
+import { runOne } from '../../helpers.ts';
+
+const US = 1_000;
+const MS = 1_000_000;
+const S = 1_000_000_000;
+const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
+const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
+const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
+/** A 512-scan ADC transfer started at the enable completes (fence signalled) at 514 µs. */
+const T_512 = 514 * US;
+/** dma_resv usages (RESV-1). */
+const USAGE_WRITE = 1;
+const USAGE_READ = 2;
+
+function ramp(n: number, c: number): number {
+  return ((n + 1024 * c) % 4096) - 2048;
+}
+
+/** sim-adc samples of scans [first, first + count), all four channels, in memory order. */
+function adcScans(first: number, count: number): number[] {
+  const out: number[] = [];
+  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
+  return out;
+}
+
+function s16(bytes: Uint8Array): number[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: bytes.length >> 1 }, (_, i) => v.getInt16(i * 2, true));
+}
+
+/** The default board plus a second DAC, `sim-dac2` (iio:device3). */
+function withSecondDac(): DeviceConfig[] {
+  const devices = defaultDevices();
+  const dac2: DacConfig = { ...(devices[1] as DacConfig), name: 'sim-dac2' };
+  return [...devices, dac2];
+}
+
+async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
+  const ob = await openBuffer(sys, dev, 0, flags);
+  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
+  return ob;
+}
+
+/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
+async function adcBuffer(sys: Sys): Promise<number> {
+  const { fd } = await bufferFd(sys, 0);
+  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** Opens a DAC's buffer (default sim-dac) and enables its two channels (the buffer stays disabled). */
+async function dacBuffer(sys: Sys, dev = 1): Promise<number> {
+  const { fd } = await bufferFd(sys, dev);
+  expect(await enableChannels(sys, dev, DAC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
+async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
+  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
+  expect(heap).toBeGreaterThanOrEqual(0);
+  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
+  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
+  expect(await sys.close(heap)).toBe(0);
+  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
+}
+
+async function intArg(sys: Sys, value: number): Promise<number> {
+  const arg = sys.mem.alloc(4);
+  sys.mem.writeInt(arg, value);
+  return arg;
+}
+
+async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
+}
+
+async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
+}
+
+async function enqueue(
+  sys: Sys,
+  buf: number,
+  fd: number,
+  bytesUsed: number | bigint,
+  flags = 0,
+): Promise<number> {
+  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
+}
+
+/** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
+async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
+  const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
+  expect(await sys.ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)).toBe(0);
+  return sys.mem.readStruct(arg, dma_buf_export_sync_file).fd;
+}
+
+/** SYNC_IOC_FILE_INFO status: 0 pending, 1 signalled, negative error. */
+async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
+  const arg = sys.mem.allocStruct(sync_file_info, {});
+  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
+  return sys.mem.readStruct(arg, sync_file_info).status;
+}
+
+/** Blocks until the sync_file's fence has signalled; returns the time. */
+async function waitFence(sys: Sys, syncFd: number): Promise<number> {
+  expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);
+  return sys.now();
+}
+
+async function setNonblock(sys: Sys, fd: number, on = true): Promise<void> {
+  const fl = await sys.fcntl(fd, F_GETFL);
+  expect(await sys.fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)).toBe(0);
+}
+
+/** Maps a dma-buf shared read-write; returns the address. */
+async function mapBuf(sys: Sys, fd: number, len = 4096): Promise<number> {
+  const addr = await sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  expect(addr).toBeGreaterThan(0);
+  return addr;
+}
+
+/** IIO fence tracepoints as [event, context, seqno, time], in order. */
+function fenceLog(sim: Simulator): [string, number, number, number][] {
+  const out: [string, number, number, number][] = [];
+  sim.events.on('fence:trace', (e) => {
+    if (e.driver === 'iio' || e.driver === 'detached-driver')
+      out.push([e.event.replace('dma_fence_', ''), e.context, e.seqno, e.time]);
+  });
+  return out;
+}
+
+/**
+ * The fences in the dma-buf's reservation object as [seqno, usage, status]: read from the kernel object,
+ * because a fence signalled inside the ioctl with an errno is visible to no syscall (IFENCE-8, SFILE-6).
+ */
+function resvFences(sim: Simulator, sys: Sys, fd: number): [number, number, number][] {
+  const dmabuf = sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
+  return dmabuf.resv.slots.map((s) => [s.fence.seqno, s.usage, s.fence.status]);
+}
+
+function live(sim: Simulator, kind: string): number {
+  return sim.kernel.census.live()[kind] ?? 0;
+}
+
+/** Passes `fd` of process `from` to process `to` as SCM_RIGHTS would: the same open file, a new fd. */
+function passFd(sim: Simulator, from: number, fd: number, to: number): number {
+  const file = sim.kernel.tasks.get(from)!.files.file(fd)!;
+  file.get();
+  return sim.kernel.tasks.get(to)!.files.installLowest(file, false);
+}
+
+describe('ENQ: argument checks, in kernel order', () => {
+  it('ENQ-1: an unreadable 16-byte struct is -EFAULT', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        return [
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, 0),
+          await sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, 16),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EFAULT, -EFAULT]);
+  });
+
+  it('ENQ-2: flags outside 0x1 are -EINVAL, before the fd is looked at', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await dacBuffer(sys);
+        return [
+          await enqueue(sys, buf, 999, 4096, 2),
+          await enqueue(sys, buf, 999, 4096, 3),
+          await enqueue(sys, buf, 999, 4096, 0x80000000),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL]);
+  });
+
+  it('ENQ-3: CYCLIC on an IN buffer is -EINVAL before the fd is looked at; on OUT the bad fd is reached (-EBADF)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        return [
+          await enqueue(sys, adc, 999, 4096, IIO_BUFFER_DMABUF_CYCLIC),
+          await enqueue(sys, dac, 999, 4096, IIO_BUFFER_DMABUF_CYCLIC),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EINVAL, -EBADF]);
+  });
+
+  it('ENQ-4: fd not open is -EBADF (also u32 0xffffffff, and before bytes_used 0); not a dma-buf is -EINVAL', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { chardev, fd: buf } = await bufferFd(sys, 0);
+        const memfd = await sys.memfd_create('m', 0);
+        return [
+          await enqueue(sys, buf, 999, 4096),
+          await enqueue(sys, buf, 0xffffffff, 4096),
+          await enqueue(sys, buf, 999, 0),
+          await enqueue(sys, buf, chardev, 4096),
+          await enqueue(sys, buf, memfd, 4096),
+          await enqueue(sys, buf, buf, 0),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EBADF, -EBADF, -EBADF, -EINVAL, -EINVAL, -EINVAL]);
+  });
+
+  it('ENQ-5: bytes_used 0 is -EINVAL, checked before the attachment (an unattached dma-buf too)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const attached = await heapBuf(sys);
+        const unattached = await heapBuf(sys);
+        expect(await attach(sys, buf, attached)).toBe(0);
+        return [await enqueue(sys, buf, attached, 0), await enqueue(sys, buf, unattached, 0)];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EINVAL, -EINVAL]);
+  });
+
+  it('ENQ-6: bytes_used above the dma-buf size is -EINVAL (size + 1, 2^63, 2^64 - 1); the size itself and odd values are accepted', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys, 5000);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, y)).toBe(0);
+        return [
+          await enqueue(sys, buf, x, 8193),
+          await enqueue(sys, buf, x, 1n << 63n),
+          await enqueue(sys, buf, x, (1n << 64n) - 1n),
+          await enqueue(sys, buf, x, 8192),
+          await enqueue(sys, buf, y, 3),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL, 0, 0]);
+  });
+
+  it('ENQ-6: no max-segment check: an 8192-byte transfer on a controller with a 4096-byte max segment completes (status 1)', async () => {
+    const devices = defaultDevices();
+    devices[0] = { ...devices[0]!, kind: 'adc', dma: { maxSegmentSize: 4096 } } as DeviceConfig;
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys, 8192);
+        const addr = await mapBuf(sys, x, 8192);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const ret = await enqueue(sys, buf, x, 8192);
+        const sync = await exportSync(sys, x);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const ok = s16(sys.mem.read(addr, 8192)).join() === adcScans(0, 1024).join();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, status, ok };
+      },
+      { platform: 'ideal', devices },
+    );
+    expect(value).toEqual({ ret: 0, t: 1026 * US, status: 1, ok: true });
+  });
+
+  it('ENQ-7: a dma-buf not attached to this buffer (never, detached, attached elsewhere) is -EPERM', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const never = await heapBuf(sys);
+        const detached = await heapBuf(sys);
+        const elsewhere = await heapBuf(sys);
+        expect(await attach(sys, adc, detached)).toBe(0);
+        expect(await detach(sys, adc, detached)).toBe(0);
+        expect(await attach(sys, dac, elsewhere)).toBe(0);
+        return [
+          await enqueue(sys, adc, never, 4096),
+          await enqueue(sys, adc, detached, 4096),
+          await enqueue(sys, adc, elsewhere, 4096),
+        ];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([-EPERM, -EPERM, -EPERM]);
+  });
+});
+
+describe('ENQ: fences, seqnos and the reservation wait', () => {
+  it('ENQ-9: seqno = ++counter from 1; failures after ENQ-9 (-EBUSY nonblock) leave gaps; earlier failures do not; dma_fence_init traced', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const rets = [await enqueue(sys, buf, x, 4096)];
+        await setNonblock(sys, buf);
+        rets.push(await enqueue(sys, buf, x, 4096));
+        rets.push(await enqueue(sys, buf, x, 4096, 2));
+        rets.push(await enqueue(sys, buf, x, 0));
+        rets.push(await enqueue(sys, buf, x, 4097));
+        const sync = await exportSync(sys, x);
+        await waitFence(sys, sync);
+        rets.push(await enqueue(sys, buf, x, 4096));
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const ctx = log[0]![1];
+        return {
+          rets,
+          inits: log.filter((e) => e[0] === 'init').map((e) => [e[1] - ctx, e[2], e[3]]),
+          signaled: log.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      rets: [0, -EBUSY, -EINVAL, -EINVAL, -EINVAL, 0],
+      inits: [
+        [0, 1, 0],
+        [0, 2, 0],
+        [0, 3, T_512],
+      ],
+      // seqno 2 was never published nor signalled; seqno 3 is aborted by the disable (IFENCE-3).
+      signaled: [
+        [1, T_512],
+        [3, T_512],
+      ],
+    });
+  });
+
+  /**
+   * Process "holder" keeps the dma-buf's reservation lock from 200 µs to 514 µs: its second ENQUEUE of the
+   * same dma-buf on the ADC waits, lock held, for the first transfer's WRITE fence (ENQ-12, ENQ-24). It
+   * disables the ADC right after (the second transfer's fence: -EINTR).
+   */
+  async function holdLock(sys: Sys, shared: { x: number }): Promise<number> {
+    const { fd: buf } = await bufferFd(sys, 0);
+    expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+    shared.x = await heapBuf(sys);
+    expect(await attach(sys, buf, shared.x)).toBe(0);
+    expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+    expect(await enqueue(sys, buf, shared.x, 4096)).toBe(0);
+    expect(await sys.nanosleep(200 * US)).toBe(0);
+    expect(await enqueue(sys, buf, shared.x, 4096)).toBe(0);
+    const t = sys.now();
+    expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+    return t;
+  }
+
+  it('ENQ-10 / ENQ-11: lock held by another task: nonblock -EBUSY at once; a signal while waiting -EINTR even with SA_RESTART; both consume a seqno', async () => {
+    const { value, result } = await runOne(
+      async (sys, sim) => {
+        const shared = { x: -1 };
+        const holder = sys.pid;
+        const log = fenceLog(sim);
+        const pid = sim.spawn(
+          'enqueuer',
+          async (s2) => {
+            const x = passFd(sim, holder, shared.x, s2.pid);
+            expect(await s2.sigaction(SIGUSR1, { restart: true })).toBe(0);
+            const buf = await dacBuffer(s2);
+            expect(await attach(s2, buf, x)).toBe(0);
+            expect(await s2.nanosleep(200 * US)).toBe(0);
+            await setNonblock(s2, buf);
+            const nb = [await enqueue(s2, buf, x, 4096), s2.now()];
+            await setNonblock(s2, buf, false);
+            const interrupted = [await enqueue(s2, buf, x, 4096), s2.now()];
+            const waited = [await enqueue(s2, buf, x, 4096), s2.now()];
+            return { nb, interrupted, waited };
+          },
+          { startAt: 100 * US, stdio: false },
+        );
+        sim.at(400 * US, 'SIGUSR1', () => sim.kill(pid, SIGUSR1));
+        const t = await holdLock(sys, shared);
+        return { t, log };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value.t).toBe(T_512);
+    expect(result.processes[1]?.status, result.processes[1]?.reason).toBe('exited');
+    expect(result.processes[1]?.value).toEqual({
+      nb: [-EBUSY, 300 * US],
+      interrupted: [-EINTR, 400 * US],
+      waited: [0, T_512],
+    });
+    // The enqueuer's attachment has the second context: seqnos 1 and 2 burnt by the failures, 3 published.
+    const ctxs = [...new Set(value.log.filter((e) => e[0] === 'init').map((e) => e[1]))];
+    expect(ctxs.length).toBe(2);
+    const theirs = value.log.filter((e) => e[0] === 'init' && e[1] === ctxs[1]).map((e) => [e[2], e[3]]);
+    expect(theirs).toEqual([
+      [1, 300 * US],
+      [2, 300 * US],
+      [3, 400 * US],
+    ]);
+  });
+
+  it('ENQ-12 / ENQ-24: IN waits for its own pending WRITE fence, then succeeds when it signals', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const second = await enqueue(sys, buf, x, 4096);
+        const t = sys.now();
+        const sync = await exportSync(sys, x);
+        const t2 = await waitFence(sys, sync);
+        const ok = s16(sys.mem.read(addr, 4096)).join() === adcScans(514, 512).join();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { second, t, t2, ok };
+      },
+      { platform: 'ideal' },
+    );
+    // The second transfer starts at the first scan not yet converted at 514 µs: scans 514..1025.
+    expect(value).toEqual({ second: 0, t: T_512, t2: 1028 * US, ok: true });
+  });
+
+  it('ENQ-12: IN waits for READ fences too: a transfer of the dma-buf in flight on the DAC delays the ADC ENQUEUE to 1026 µs', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, adc, x)).toBe(0);
+        expect(await attach(sys, dac, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, dac, x, 4096)).toBe(0);
+        const ret = await enqueue(sys, adc, x, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        const dacCtx = log[0]![1];
+        return {
+          ret,
+          t,
+          waits: log.filter((e) => e[0].startsWith('wait')).map((e) => [e[0], e[1] - dacCtx, e[2], e[3]]),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: 0,
+      t: 1026 * US,
+      waits: [
+        ['wait_start', 0, 1, 0],
+        ['wait_end', 0, 1, 1026 * US],
+      ],
+    });
+  });
+
+  it('ENQ-12: OUT waits for WRITE fences: a transfer of the dma-buf in flight on the ADC delays the DAC ENQUEUE to 514 µs', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, adc, x)).toBe(0);
+        expect(await attach(sys, dac, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, adc, x, 4096)).toBe(0);
+        const ret = await enqueue(sys, dac, x, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, t: T_512 });
+  });
+
+  it('ENQ-12: OUT does not wait for READ fences: a transfer in flight on one DAC does not delay an ENQUEUE on another', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const dac1 = await dacBuffer(sys, 1);
+        const dac2 = await dacBuffer(sys, 3);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, dac1, x)).toBe(0);
+        expect(await attach(sys, dac2, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, dac1, x, 4096)).toBe(0);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        const ret = await enqueue(sys, dac2, x, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { ret, t };
+      },
+      { platform: 'ideal', devices: withSecondDac() },
+    );
+    expect(value).toEqual({ ret: 0, t: 100 * US });
+  });
+
+  it('ENQ-12 / ENQ-13: the 5000 ms budget is shared across fences: fence A signals at 3 s, fence B never: -EBUSY at exactly 5 s', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        expect(await writeAttr(sys, '/sys/bus/iio/devices/iio:device1/sampling_frequency', '1000')).toBe(4);
+        const adc = await adcBuffer(sys);
+        const dac1 = await dacBuffer(sys, 1);
+        const dac2 = await dacBuffer(sys, 3);
+        const x = await heapBuf(sys, 16384);
+        for (const b of [adc, dac1, dac2]) expect(await attach(sys, b, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await setBufferEnabled(sys, 3, true)).toBe(1);
+        // A: 3000 scans at 1 kHz, played by 3 s, fence 2 µs later. B: cyclic, never signals on its own.
+        expect(await enqueue(sys, dac1, x, 12000)).toBe(0);
+        expect(await enqueue(sys, dac2, x, 16384, IIO_BUFFER_DMABUF_CYCLIC)).toBe(0);
+        const ret = await enqueue(sys, adc, x, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        expect(await setBufferEnabled(sys, 3, false)).toBe(1);
+        const base = log[0]![1];
+        return {
+          ret,
+          t,
+          waits: log.filter((e) => e[0].startsWith('wait')).map((e) => [e[0], e[1] - base, e[3]]),
+        };
+      },
+      { platform: 'ideal', devices: withSecondDac() },
+    );
+    expect(value).toEqual({
+      ret: -EBUSY,
+      t: 5 * S,
+      waits: [
+        ['wait_start', 0, 0],
+        ['wait_end', 0, 3 * S + 2 * US],
+        ['wait_start', 1, 3 * S + 2 * US],
+        ['wait_end', 1, 5 * S],
+      ],
+    });
+  });
+
+  it('ENQ-13: a fence that never signals (cyclic on the DAC) makes an IN ENQUEUE -EBUSY (not -ETIMEDOUT) at exactly 5 s; nonblock: at once', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, adc, x)).toBe(0);
+        expect(await attach(sys, dac, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, dac, x, 4096, IIO_BUFFER_DMABUF_CYCLIC)).toBe(0);
+        await setNonblock(sys, adc);
+        const nb = [await enqueue(sys, adc, x, 4096), sys.now()];
+        await setNonblock(sys, adc, false);
+        const blocking = [await enqueue(sys, adc, x, 4096), sys.now()];
+        // The timed-out wait released the reservation lock: a nonblocking ATTACH elsewhere gets it.
+        const dac2 = await dacBuffer(sys, 3);
+        await setNonblock(sys, dac2);
+        const att = await attach(sys, dac2, x);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { nb, blocking, att };
+      },
+      { platform: 'ideal', devices: withSecondDac() },
+    );
+    expect(value).toEqual({ nb: [-EBUSY, 0], blocking: [-EBUSY, 5 * S], att: 0 });
+  });
+
+  it('ENQ-14: a signal during the fence wait: -EINTR with a handler without SA_RESTART', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await sys.sigaction(SIGUSR1, { restart: false })).toBe(0);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        sim.at(100 * US, 'SIGUSR1', () => sim.kill(sys.pid, SIGUSR1));
+        const ret = await enqueue(sys, buf, x, 4096);
+        const t = sys.now();
+        // The interrupted wait released the reservation lock: a nonblocking ATTACH elsewhere gets it.
+        const dac = await dacBuffer(sys);
+        await setNonblock(sys, dac);
+        const att = await attach(sys, dac, x);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, att };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: -EINTR, t: 100 * US, att: 0 });
+  });
+
+  it('ENQ-14: with SA_RESTART the ENQUEUE restarts from scratch (a new seqno) and succeeds when the fence signals', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await sys.sigaction(SIGUSR1, { restart: true })).toBe(0);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        sim.at(100 * US, 'SIGUSR1', () => sim.kill(sys.pid, SIGUSR1));
+        const ret = await enqueue(sys, buf, x, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, inits: log.filter((e) => e[0] === 'init').map((e) => [e[2], e[3]]) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: 0,
+      t: T_512,
+      inits: [
+        [1, 0],
+        [2, 0],
+        [3, 100 * US],
+      ],
+    });
+  });
+
+  it('ENQ-16: the fence is published with usage WRITE for IN and READ for OUT; EXPORT and poll see it accordingly', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const xin = await heapBuf(sys);
+        const xout = await heapBuf(sys);
+        expect(await attach(sys, adc, xin)).toBe(0);
+        expect(await attach(sys, dac, xout)).toBe(0);
+        expect(await enqueue(sys, adc, xin, 4096)).toBe(0);
+        expect(await enqueue(sys, dac, xout, 4096)).toBe(0);
+        const view = async (fd: number) => {
+          const pin: PollEntry[] = [{ fd, events: POLLIN }];
+          const pout: PollEntry[] = [{ fd, events: POLLOUT }];
+          await sys.pollfds(pin, 0);
+          await sys.pollfds(pout, 0);
+          return {
+            resv: resvFences(sim, sys, fd).map(([seq, usage]) => [seq, usage]),
+            readExport: await fenceStatus(sys, await exportSync(sys, fd, DMA_BUF_SYNC_READ)),
+            writeExport: await fenceStatus(sys, await exportSync(sys, fd, DMA_BUF_SYNC_WRITE)),
+            pollin: pin[0]!.revents,
+            pollout: pout[0]!.revents,
+          };
+        };
+        return { in: await view(xin), out: await view(xout) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      in: { resv: [[1, USAGE_WRITE]], readExport: 0, writeExport: 0, pollin: 0, pollout: 0 },
+      out: { resv: [[1, USAGE_READ]], readExport: 1, writeExport: 0, pollin: POLLIN, pollout: 0 },
+    });
+  });
+
+  it('ENQ-16: the reservation lock is released before ENQUEUE returns: a nonblocking ATTACH elsewhere right after is 0', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        await setNonblock(sys, dac);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, adc, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const enq = await enqueue(sys, adc, x, 4096);
+        const att = await attach(sys, dac, x);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return [enq, att];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([0, 0]);
+  });
+});
+
+describe('ENQ: the block state decides', () => {
+  it('ENQ-18 / ENQ-24: OUT, block QUEUED (disabled): a second ENQUEUE is -EPERM at once; its fence is signalled -EPERM', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        const ret = await enqueue(sys, buf, x, 4096);
+        return {
+          ret,
+          t: sys.now(),
+          resv: resvFences(sim, sys, x),
+          firstStatus: await fenceStatus(sys, sync),
+          signaled: log.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    // The -EPERM fence (seqno 2) replaced seqno 1 in the same-context slot (RESV-3); seqno 1 stays pending.
+    expect(value).toEqual({
+      ret: -EPERM,
+      t: 100 * US,
+      resv: [[2, USAGE_READ, -EPERM]],
+      firstStatus: 0,
+      signaled: [[2, 100 * US]],
+    });
+  });
+
+  it('ENQ-24: IN, block QUEUED (disabled): the second ENQUEUE waits for its own WRITE fence: -EBUSY at 5 s; nonblock: at once', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        await setNonblock(sys, buf);
+        const nb = [await enqueue(sys, buf, x, 4096), sys.now()];
+        await setNonblock(sys, buf, false);
+        const blocking = [await enqueue(sys, buf, x, 4096), sys.now()];
+        return { nb, blocking };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ nb: [-EBUSY, 0], blocking: [-EBUSY, 5 * S] });
+  });
+
+  it('ENQ-19 / ENQ-24: OUT, block in flight: a second ENQUEUE is -EBUSY at once (own READ fence not waited for); its fence is -EBUSY', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        const ret = await enqueue(sys, buf, x, 4096);
+        const t = sys.now();
+        const resv = resvFences(sim, sys, x);
+        const tFirst = await waitFence(sys, sync);
+        const firstStatus = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { ret, t, resv, tFirst, firstStatus };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: -EBUSY,
+      t: 100 * US,
+      resv: [[2, USAGE_READ, -EBUSY]],
+      tFirst: 1026 * US,
+      firstStatus: 1,
+    });
+  });
+
+  it('ENQ-18 / IFENCE-5: after the refused re-ENQUEUE of a QUEUED block (no sync_file holding the first fence) the block still runs at the enable and its fence signals 0', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const refused = await enqueue(sys, buf, x, 4096);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await sys.nanosleep(2 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { refused, signaled: log.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      refused: -EPERM,
+      signaled: [
+        [2, 0],
+        [1, 1026 * US],
+      ],
+    });
+  });
+
+  it('ENQ-19 / IFENCE-2: after the refused re-ENQUEUE of a block in flight (no sync_file holding the first fence) the transfer still completes and its fence signals 0', async () => {
+    const { value, result } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const refused = await enqueue(sys, buf, x, 4096);
+        expect(await sys.nanosleep(2 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { refused, signaled: log.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      refused: -EBUSY,
+      signaled: [
+        [2, 0],
+        [1, 1026 * US],
+      ],
+    });
+    expect(result.stats.devices['sim-dac']?.transfers).toBe(1);
+  });
+
+  it('ENQ-20 / DMAQ-4: DONE block, buffer enabled: submitted at once, from the next scan not yet converted (scans 100..611, fence at 614 µs)', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const states: [string, number][] = [];
+        sim.events.on('iio:block', (e) => {
+          if (e.device === 'iio:device0') states.push([e.state, e.time]);
+        });
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        const ret = await enqueue(sys, buf, x, 4096);
+        const t = await waitFence(sys, await exportSync(sys, x));
+        const ok = s16(sys.mem.read(addr, 4096)).join() === adcScans(100, 512).join();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, ok, states: [...states] };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: 0,
+      t: 614 * US,
+      ok: true,
+      states: [
+        ['ACTIVE', 100 * US],
+        ['DONE', 614 * US],
+      ],
+    });
+  });
+
+  it('ENQ-20 / DMAQ-4: DONE blocks, buffer disabled: QUEUED at the tail, submitted in FIFO order at the next enable', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        const ax = await mapBuf(sys, x);
+        const ay = await mapBuf(sys, y);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, y)).toBe(0);
+        const rets = [await enqueue(sys, buf, y, 4096), await enqueue(sys, buf, x, 4096)];
+        const sx = await exportSync(sys, x);
+        const sy = await exportSync(sys, y);
+        const pending = [await fenceStatus(sys, sx), await fenceStatus(sys, sy)];
+        expect(await sys.nanosleep(1 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const ty = await waitFence(sys, sy);
+        const tx = await waitFence(sys, sx);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return {
+          rets,
+          pending,
+          ty: ty - MS,
+          tx: tx - MS,
+          yOk: s16(sys.mem.read(ay, 4096)).join() === adcScans(0, 512).join(),
+          xOk: s16(sys.mem.read(ax, 4096)).join() === adcScans(512, 512).join(),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ rets: [0, 0], pending: [0, 0], ty: T_512, tx: 1026 * US, yOk: true, xOk: true });
+  });
+
+  it('ENQ-20 / COMPAT-2: an ILP32 process gets the same results: ATTACH 0, ENQUEUE 0 (16-byte struct), fence at 514 µs, same data', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        const att = await attach(sys, buf, x);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const enq = await enqueue(sys, buf, x, 4096);
+        const t = await waitFence(sys, await exportSync(sys, x));
+        const ok = s16(sys.mem.read(addr, 4096)).join() === adcScans(0, 512).join();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { compat: sys.compat, size: iio_dmabuf.size(sys.mem.abi), att, enq, t, ok };
+      },
+      { platform: 'ideal', spawn: { compat: true } },
+    );
+    expect(value).toEqual({ compat: true, size: 16, att: 0, enq: 0, t: T_512, ok: true });
+  });
+
+  it('ENQ-21 / DMAQ-5: a length the controller refuses (12, not a multiple of 8) is still 0; the fence gets -ENOMEM; the block stays wedged across disable/enable', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const ret = await enqueue(sys, buf, x, 12);
+        const resv = resvFences(sim, sys, x);
+        const again = await enqueue(sys, buf, x, 4096);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const afterCycle = await enqueue(sys, buf, x, 4096);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, resv, again, afterCycle };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: 0,
+      resv: [[1, USAGE_WRITE, -ENOMEM]],
+      again: -EBUSY,
+      afterCycle: -EBUSY,
+    });
+  });
+
+  it('ENQ-21: the wedge lasts until the attachment is released: DETACH + ATTACH gives a fresh DONE block that runs', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 12)).toBe(0);
+        expect(await detach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const ret = await enqueue(sys, buf, x, 4096);
+        const sync = await exportSync(sys, x);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, t, status };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, t: T_512, status: 1 });
+  });
+
+  it('ENQ-21 / IFENCE-4: a QUEUED block the controller refuses fails at the enable: enable succeeds, the fence exported while pending shows -ENOMEM', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const ret = await enqueue(sys, buf, x, 12);
+        const sync = await exportSync(sys, x);
+        const before = await fenceStatus(sys, sync);
+        const enable = await setBufferEnabled(sys, 0, true);
+        const after = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, before, enable, after };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, before: 0, enable: 1, after: -ENOMEM });
+  });
+
+  it('ENQ-22: the transfer starts at offset 0 and moves bytes_used bytes; the rest of the dma-buf is untouched', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        sys.mem.write(addr, new Uint8Array(4096).fill(0x55));
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 1024)).toBe(0);
+        const t = await waitFence(sys, await exportSync(sys, x));
+        const bytes = sys.mem.read(addr, 4096);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return {
+          t,
+          head: s16(bytes.subarray(0, 1024)).join() === adcScans(0, 128).join(),
+          tail: bytes.subarray(1024).every((b) => b === 0x55),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ t: 130 * US, head: true, tail: true });
+  });
+
+  it('ENQ-22 / DMAQ-6: a residue is never reported: the fence signals 0 (status 1), only the moved bytes land, the error is ignored', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const ignored: [number, number][] = [];
+        sim.events.on('iio:dma-error-ignored', (e) => ignored.push([e.residue, e.time]));
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        sys.mem.write(addr, new Uint8Array(4096).fill(0x55));
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        sim.device('sim-adc').dma!.injectError(256);
+        expect(await enqueue(sys, buf, x, 1024)).toBe(0);
+        const sync = await exportSync(sys, x);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const bytes = sys.mem.read(addr, 4096);
+        // DONE: accepted again.
+        const again = await enqueue(sys, buf, x, 4096);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return {
+          t,
+          status,
+          ignored,
+          head: s16(bytes.subarray(0, 768)).join() === adcScans(0, 96).join(),
+          tail: bytes.subarray(768).every((b) => b === 0x55),
+          again,
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      t: 130 * US,
+      status: 1,
+      ignored: [[256, 130 * US]],
+      head: true,
+      tail: true,
+      again: 0,
+    });
+  });
+
+  it('ENQ-22: OUT: the DAC plays bytes_used bytes from offset 0 of the dma-buf, then nothing (underflow)', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        const bytes = new Uint8Array(4096);
+        const dv = new DataView(bytes.buffer);
+        for (let k = 0; k < 1024; k++) {
+          dv.setInt16(k * 4, k, true);
+          dv.setInt16(k * 4 + 2, -k, true);
+        }
+        sys.mem.write(addr, bytes);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 1024)).toBe(0);
+        const t = await waitFence(sys, await exportSync(sys, x));
+        expect(await sys.nanosleep(500 * US)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { t, played: sim.device('sim-dac').dac!.playedScans() };
+      },
+      { platform: 'ideal' },
+    );
+    const expected = [
+      ...Array.from({ length: 256 }, (_, k) => [k, k === 0 ? 0 : -k]),
+      ...new Array(258 + 500 - 256).fill(null),
+    ];
+    expect(value.t).toBe(258 * US);
+    expect(value.played).toEqual(expected);
+  });
+
+  it('ENQ-22: a udmabuf transfer lands in the memfd pages, from offset 0', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const memfd = await sys.memfd_create('pages', MFD_ALLOW_SEALING);
+        expect(await sys.ftruncate(memfd, 8192)).toBe(0);
+        expect(await sys.fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK)).toBe(0);
+        const dev = await sys.open('/dev/udmabuf', O_RDWR);
+        const x = await sys.ioctl(
+          dev,
+          UDMABUF_CREATE,
+          sys.mem.allocStruct(udmabuf_create, { memfd, offset: 0, size: 8192 }),
+        );
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 8192)).toBe(0);
+        const t = await waitFence(sys, await exportSync(sys, x));
+        const mem = sys.mem.alloc(8192);
+        expect(await sys.pread(memfd, mem, 8192, 0)).toBe(8192);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { t, ok: s16(sys.mem.read(mem, 8192)).join() === adcScans(0, 1024).join() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ t: 1026 * US, ok: true });
+  });
+
+  it('ENQ-23 / DMAQ-8: no registration check: after removal ENQUEUE is 0 and the fence never signals; a block QUEUED before removal never runs either', async () => {
+    const { value, result } = await runOne(
+      async (sys, sim) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await enqueue(sys, buf, y, 4096)).toBe(0);
+        const sy = await exportSync(sys, y);
+        sim.removeDevice('sim-dac');
+        const ret = await enqueue(sys, buf, x, 4096);
+        const sx = await exportSync(sys, x);
+        expect(await sys.nanosleep(10 * MS)).toBe(0);
+        return { ret, x: await fenceStatus(sys, sx), y: await fenceStatus(sys, sy) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, x: 0, y: 0 });
+    expect(result.stats.devices['sim-dac']?.transfers).toBe(0);
+  });
+});
+
+describe('DMAQ: DMABUF mode of the block queue', () => {
+  it('DMAQ-7: disable takes back the in-flight DMABUF block: fence -EINTR, block DONE (ENQUEUE accepted again)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const status = await fenceStatus(sys, sync);
+        const again = await enqueue(sys, buf, x, 4096);
+        return { status, again };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ status: -EINTR, again: 0 });
+  });
+
+  it('DMAQ-10: an enable with a DMABUF block attached chooses DMABUF mode: no fileio blocks, no transfers, data_available 0', async () => {
+    const { value, result } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        const avail = await readAttr(sys, `${ADC_BUF}/data_available`);
+        const fileio = live(sim, 'iio_dma_block(fileio)');
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { avail, fileio };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ avail: '0\n', fileio: 0 });
+    expect(result.stats.devices['sim-adc']?.transfers).toBe(0);
+  });
+
+  it('DMAQ-11: the block count drops in a deferred worker, so an enable right after the last DETACH still chooses DMABUF mode', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const enableFd = await sys.open(`${ADC_BUF}/enable`, O_RDWR);
+        const one = sys.mem.alloc(1);
+        sys.mem.write(one, new Uint8Array([0x31]));
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await detach(sys, buf, x)).toBe(0);
+        const enable = await sys.write(enableFd, one, 1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        const avail = await readAttr(sys, `${ADC_BUF}/data_available`);
+        const fileio = live(sim, 'iio_dma_block(fileio)');
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { enable, avail, fileio };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ enable: 1, avail: '0\n', fileio: 0 });
+  });
+});

@@ -1,0 +1,451 @@
+/**
+ * Mutual exclusion of the fileio (read/write) and DMABUF interfaces of a DMA buffer (rulebook §10
+ * XCL-1..8). sim-adc: 4 × le:s12/16 at 1 MHz (bpd 8); in fileio mode two 16384-byte blocks of 2048 scans,
+ * the first complete 2.048 ms after the enable plus the 2 µs IRQ latency. sim-dac: 2 × le:s16/16 (bpd 4).
+ */
+import { describe, expect, it } from 'vitest';
+import type { PollEntry, Simulator, Sys } from '../../../src/index.ts';
+import {
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_heap_allocation_data,
+  EAGAIN,
+  EBUSY,
+  EINTR,
+  EINVAL,
+  ENODEV,
+  EPERM,
+  F_GETFL,
+  F_SETFL,
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  iio_dmabuf,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  POLLIN,
+  POLLOUT,
+  POLLRDNORM,
+  POLLWRNORM,
+} from '../../../src/uapi/index.ts';
+import { SIGKILL, SIGUSR1 } from '../../../src/uapi/signal.ts';
+import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
+import { runOne } from '../../helpers.ts';
+
+const MS = 1_000_000;
+const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
+const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
+const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
+const DAC_BUF = '/sys/bus/iio/devices/iio:device1/buffer0';
+/** A fileio block of 2048 scans completes 2.048 ms after the enable; its IRQ 2 µs later. */
+const BLOCK_NS = 2_048_000;
+const IRQ = 2_000;
+
+function ramp(n: number, c: number): number {
+  return ((n + 1024 * c) % 4096) - 2048;
+}
+
+/** sim-adc samples of scans [first, first + count), all four channels, in memory order. */
+function adcScans(first: number, count: number): number[] {
+  const out: number[] = [];
+  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
+  return out;
+}
+
+function s16(bytes: Uint8Array): number[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: bytes.length >> 1 }, (_, i) => v.getInt16(i * 2, true));
+}
+
+async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
+  const ob = await openBuffer(sys, dev, 0, flags);
+  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
+  return ob;
+}
+
+/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
+async function adcBuffer(sys: Sys): Promise<number> {
+  const { fd } = await bufferFd(sys, 0);
+  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** Opens a DAC's buffer (default sim-dac) and enables its two channels (the buffer stays disabled). */
+async function dacBuffer(sys: Sys, dev = 1): Promise<number> {
+  const { fd } = await bufferFd(sys, dev);
+  expect(await enableChannels(sys, dev, DAC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
+async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
+  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
+  expect(heap).toBeGreaterThanOrEqual(0);
+  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
+  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
+  expect(await sys.close(heap)).toBe(0);
+  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
+}
+
+async function intArg(sys: Sys, value: number): Promise<number> {
+  const arg = sys.mem.alloc(4);
+  sys.mem.writeInt(arg, value);
+  return arg;
+}
+
+async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
+}
+
+async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
+}
+
+async function enqueue(
+  sys: Sys,
+  buf: number,
+  fd: number,
+  bytesUsed: number | bigint,
+  flags = 0,
+): Promise<number> {
+  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
+}
+
+async function setNonblock(sys: Sys, fd: number, on = true): Promise<void> {
+  const fl = await sys.fcntl(fd, F_GETFL);
+  expect(await sys.fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)).toBe(0);
+}
+
+function live(sim: Simulator, kind: string): number {
+  return sim.kernel.census.live()[kind] ?? 0;
+}
+
+/** Reads `n` bytes; returns the result, the time and the samples read. */
+async function readS16(
+  sys: Sys,
+  fd: number,
+  n: number,
+): Promise<{ ret: number; t: number; samples: number[] }> {
+  const mem = sys.mem.alloc(Math.max(1, n));
+  const ret = await sys.read(fd, mem, n);
+  return { ret, t: sys.now(), samples: ret > 0 ? s16(sys.mem.read(mem, ret)) : [] };
+}
+
+const avail = (sys: Sys, dir = ADC_BUF) => readAttr(sys, `${dir}/data_available`);
+
+describe('XCL: fileio and DMABUF modes exclude each other', () => {
+  it('XCL-1: the mode is chosen at each enable: after ATTACH + DETACH the fileio blocks stay absent until the next enable brings them back', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const x = await heapBuf(sys);
+        const fileio = await avail(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await detach(sys, buf, x)).toBe(0);
+        expect(await sys.nanosleep(1 * MS)).toBe(0);
+        const detached = await avail(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        const reenabled = await avail(sys);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { fileio, detached, reenabled };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ fileio: '32768\n', detached: '0\n', reenabled: '32768\n' });
+  });
+
+  it('XCL-2: ATTACH while enabled in fileio mode is -EBUSY (ATT-10); ENQUEUE is then -EPERM; read() goes on', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const x = await heapBuf(sys);
+        const att = await attach(sys, buf, x);
+        const enq = await enqueue(sys, buf, x, 4096);
+        const r = await readS16(sys, buf, 16384);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { att, enq, ret: r.ret, t: r.t, ok: r.samples.join() === adcScans(0, 2048).join() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ att: -EBUSY, enq: -EPERM, ret: 16384, t: BLOCK_NS + IRQ, ok: true });
+  });
+
+  it('XCL-3: ATTACH while disabled frees the fileio blocks at once: data_available 0, the unread data is lost', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const before = [await avail(sys), live(sim, 'iio_dma_block(fileio)')];
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const after = [await avail(sys), live(sim, 'iio_dma_block(fileio)')];
+        expect(await detach(sys, buf, x)).toBe(0);
+        // Next fileio session: nothing of the old one is left to read; the first block arrives 2.05 ms in.
+        const t0 = sys.now();
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const r = await readS16(sys, buf, 16384);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { before, after, ret: r.ret, dt: r.t - t0 };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      before: ['32768\n', 2],
+      after: ['0\n', 0],
+      ret: 16384,
+      dt: BLOCK_NS + IRQ,
+    });
+  });
+
+  it('XCL-4: read without fileio blocks: bpd 0 gives 0 (EOF), nonblock too; never -EBUSY', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const { fd: buf } = await bufferFd(sys, 0);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const mem = sys.mem.alloc(64);
+        const blocking = await sys.read(buf, mem, 64);
+        await setNonblock(sys, buf);
+        return [blocking, await sys.read(buf, mem, 64)];
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual([0, 0]);
+  });
+
+  it('XCL-4: read without fileio blocks, bpd 8: n < bpd is -EINVAL (blocking and nonblock); n >= bpd blocking sleeps until a signal (-EINTR)', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.sigaction(SIGUSR1, { restart: false })).toBe(0);
+        const mem = sys.mem.alloc(16384);
+        const small = await sys.read(buf, mem, 4);
+        await setNonblock(sys, buf);
+        const smallNb = await sys.read(buf, mem, 4);
+        await setNonblock(sys, buf, false);
+        sim.at(1 * MS, 'SIGUSR1', () => sim.kill(sys.pid, SIGUSR1));
+        const big = await sys.read(buf, mem, 16384);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { small, smallNb, big, t };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ small: -EINVAL, smallNb: -EINVAL, big: -EINTR, t: 1 * MS });
+  });
+
+  it('XCL-4: after an ATTACH since the last fileio enable (buffer disabled), a blocking read sleeps until a signal (-EINTR), never -EBUSY', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        expect(await attach(sys, buf, await heapBuf(sys))).toBe(0);
+        expect(await sys.sigaction(SIGUSR1, { restart: false })).toBe(0);
+        sim.at(6 * MS, 'SIGUSR1', () => sim.kill(sys.pid, SIGUSR1));
+        const mem = sys.mem.alloc(16384);
+        const ret = await sys.read(buf, mem, 16384);
+        return { ret, t: sys.now() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: -EINTR, t: 6 * MS });
+  });
+
+  it('XCL-4: a blocking read without fileio blocks sleeps until the device is unregistered: -ENODEV', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        sim.at(1 * MS, 'remove sim-adc', () => sim.removeDevice('sim-adc'));
+        const mem = sys.mem.alloc(64);
+        const ret = await sys.read(buf, mem, 64);
+        return { ret, t: sys.now() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: -ENODEV, t: 1 * MS });
+  });
+
+  it('XCL-5: a nonblocking read (n >= bpd > 0) without fileio blocks oopses: the caller is killed as by SIGKILL and an oops is logged', async () => {
+    const log: [string, number][] = [];
+    const { outcome } = await runOne(
+      async (sys, sim) => {
+        sim.events.on('kernel:log', (e) => log.push([e.message, e.time]));
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(1 * MS)).toBe(0);
+        await setNonblock(sys, buf);
+        const mem = sys.mem.alloc(64);
+        return sys.read(buf, mem, 64);
+      },
+      { platform: 'ideal', allowAbnormal: true },
+    );
+    expect([outcome.status, outcome.signal, outcome.exitTime]).toEqual(['killed', SIGKILL, 1 * MS]);
+    expect(
+      log.filter(([m]) => m.startsWith('BUG: kernel NULL pointer dereference')).map(([, t]) => t),
+    ).toEqual([1 * MS]);
+  });
+
+  // One process at a time can hold the char device and the buffer fd (CDEV-3, GETFD-3), so the blocked
+  // ATTACH and the blocked poll are shown in two runs.
+  it('XCL-5: after the oops every call needing the queue lock blocks forever: data_available, ATTACH, disable', async () => {
+    const { outcome, result } = await runOne(
+      async (sys, sim) => {
+        const stdio = { stdio: false } as const;
+        sim.spawn('data_available', async (s) => avail(s), { ...stdio, startAt: 1 * MS });
+        sim.spawn(
+          'attach',
+          async (s) => {
+            const { fd: buf } = await bufferFd(s, 0);
+            return attach(s, buf, await heapBuf(s));
+          },
+          { ...stdio, startAt: 2 * MS },
+        );
+        sim.spawn('disable', async (s) => setBufferEnabled(s, 0, false), { ...stdio, startAt: 5 * MS });
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        await setNonblock(sys, buf);
+        const mem = sys.mem.alloc(64);
+        return sys.read(buf, mem, 64);
+      },
+      { platform: 'ideal', allowAbnormal: true },
+    );
+    expect(outcome.status).toBe('killed');
+    expect(
+      result.processes.slice(1).map((p) => [p.name, p.status, p.blockedIn?.syscall ?? null, p.value ?? null]),
+    ).toEqual([
+      ['data_available', 'blocked', 'read', null],
+      ['attach', 'blocked', 'ioctl', null],
+      ['disable', 'blocked', 'write', null],
+    ]);
+  });
+
+  it('XCL-5: after the oops every call needing the queue lock blocks forever: data_available, poll (a buffer fd of another process), disable', async () => {
+    const { outcome, result } = await runOne(
+      async (sys, sim) => {
+        const stdio = { stdio: false } as const;
+        sim.spawn('data_available', async (s) => avail(s), { ...stdio, startAt: 1 * MS });
+        sim.spawn(
+          'poll',
+          async (s) => {
+            const { fd: buf } = await bufferFd(s, 0);
+            return s.pollfds([{ fd: buf, events: POLLIN }], 0);
+          },
+          { ...stdio, startAt: 4 * MS },
+        );
+        sim.spawn('disable', async (s) => setBufferEnabled(s, 0, false), { ...stdio, startAt: 5 * MS });
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        await setNonblock(sys, buf);
+        const mem = sys.mem.alloc(64);
+        return sys.read(buf, mem, 64);
+      },
+      { platform: 'ideal', allowAbnormal: true },
+    );
+    expect(outcome.status).toBe('killed');
+    expect(
+      result.processes.slice(1).map((p) => [p.name, p.status, p.blockedIn?.syscall ?? null, p.value ?? null]),
+    ).toEqual([
+      ['data_available', 'blocked', 'read', null],
+      ['poll', 'blocked', 'poll', null],
+      ['disable', 'blocked', 'write', null],
+    ]);
+  });
+
+  it('XCL-6: write without fileio blocks (DMABUF mode, DAC): nonblock -EAGAIN; blocking sleeps until a signal (-EINTR); never -EBUSY', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await sys.sigaction(SIGUSR1, { restart: false })).toBe(0);
+        const mem = sys.mem.alloc(4096);
+        await setNonblock(sys, buf);
+        const nb = await sys.write(buf, mem, 4096);
+        await setNonblock(sys, buf, false);
+        sim.at(1 * MS, 'SIGUSR1', () => sim.kill(sys.pid, SIGUSR1));
+        const blocking = await sys.write(buf, mem, 4096);
+        const t = sys.now();
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { nb, blocking, t };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ nb: -EAGAIN, blocking: -EINTR, t: 1 * MS });
+  });
+
+  it('XCL-7: buffer-fd poll without fileio blocks is never ready, even while DMABUF transfers complete; data_available stays 0', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, adc, x)).toBe(0);
+        expect(await attach(sys, dac, y)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, adc, x, 4096)).toBe(0);
+        expect(await enqueue(sys, dac, y, 4096)).toBe(0);
+        const entries: PollEntry[] = [
+          { fd: adc, events: POLLIN | POLLRDNORM },
+          { fd: dac, events: POLLOUT | POLLWRNORM },
+        ];
+        const ret = await sys.pollfds(entries, 2);
+        const t = sys.now();
+        const a = await avail(sys);
+        const d = await avail(sys, DAC_BUF);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { ret, t, revents: entries.map((e) => e.revents), a, d };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 0, t: 2 * MS, revents: [0, 0], a: '0\n', d: '0\n' });
+  });
+
+  it('XCL-8: once every dma-buf is detached (and the worker ran) the next enable is back in fileio mode', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        expect(await sys.nanosleep(1 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        expect(await detach(sys, buf, x)).toBe(0);
+        expect(await sys.nanosleep(1 * MS)).toBe(0);
+        const t0 = sys.now();
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const r = await readS16(sys, buf, 16384);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret: r.ret, dt: r.t - t0, ok: r.samples.join() === adcScans(0, 2048).join() };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: 16384, dt: BLOCK_NS + IRQ, ok: true });
+  });
+});

@@ -1,0 +1,437 @@
+/**
+ * The IIO DMABUF fences of the mainline interface (rulebook §10 IFENCE-1..8): identity, how and when they
+ * signal, what keeps the attachment alive, and where an error shows. sim-adc: 4 × le:s12/16 at 1 MHz (bpd 8):
+ * a 4096-byte dma-buf holds 512 scans; a transfer started at the enable ends at 512 µs, its fence signals
+ * with the IRQ at 514 µs. Fences are observed through exported sync_files, poll on the dma-buf, the
+ * dma_fence tracepoints and, for errors no syscall can report, the reservation object itself.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PollEntry, Simulator, Sys } from '../../../src/index.ts';
+import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
+import {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SYNC_RW,
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_buf_export_sync_file,
+  dma_buf_sync,
+  dma_heap_allocation_data,
+  EINTR,
+  EPERM,
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_CYCLIC,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  iio_dmabuf,
+  O_RDONLY,
+  O_RDWR,
+  POLLIN,
+  POLLOUT,
+  SYNC_IOC_FILE_INFO,
+  sync_fence_info,
+  sync_file_info,
+} from '../../../src/uapi/index.ts';
+import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
+import { runOne } from '../../helpers.ts';
+
+const US = 1_000;
+const MS = 1_000_000;
+const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
+const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
+/** A 512-scan ADC transfer started at the enable completes (fence signalled) at 514 µs. */
+const T_512 = 514 * US;
+/** dma_resv usages (RESV-1). */
+const USAGE_READ = 2;
+
+async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
+  const ob = await openBuffer(sys, dev, 0, flags);
+  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
+  return ob;
+}
+
+/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
+async function adcBuffer(sys: Sys): Promise<number> {
+  const { fd } = await bufferFd(sys, 0);
+  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** Opens a DAC's buffer (default sim-dac) and enables its two channels (the buffer stays disabled). */
+async function dacBuffer(sys: Sys, dev = 1): Promise<number> {
+  const { fd } = await bufferFd(sys, dev);
+  expect(await enableChannels(sys, dev, DAC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
+async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
+  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
+  expect(heap).toBeGreaterThanOrEqual(0);
+  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
+  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
+  expect(await sys.close(heap)).toBe(0);
+  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
+}
+
+async function intArg(sys: Sys, value: number): Promise<number> {
+  const arg = sys.mem.alloc(4);
+  sys.mem.writeInt(arg, value);
+  return arg;
+}
+
+async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
+}
+
+async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
+}
+
+async function enqueue(
+  sys: Sys,
+  buf: number,
+  fd: number,
+  bytesUsed: number | bigint,
+  flags = 0,
+): Promise<number> {
+  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
+}
+
+/** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
+async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
+  const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
+  expect(await sys.ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)).toBe(0);
+  return sys.mem.readStruct(arg, dma_buf_export_sync_file).fd;
+}
+
+/** SYNC_IOC_FILE_INFO status: 0 pending, 1 signalled, negative error. */
+async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
+  const arg = sys.mem.allocStruct(sync_file_info, {});
+  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
+  return sys.mem.readStruct(arg, sync_file_info).status;
+}
+
+/** Blocks until the sync_file's fence has signalled; returns the time. */
+async function waitFence(sys: Sys, syncFd: number): Promise<number> {
+  expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);
+  return sys.now();
+}
+
+/** IIO fence tracepoints as [event, context, seqno, time], in order. */
+function fenceLog(sim: Simulator): [string, number, number, number][] {
+  const out: [string, number, number, number][] = [];
+  sim.events.on('fence:trace', (e) => {
+    if (e.driver === 'iio' || e.driver === 'detached-driver')
+      out.push([e.event.replace('dma_fence_', ''), e.context, e.seqno, e.time]);
+  });
+  return out;
+}
+
+/**
+ * The fences in the dma-buf's reservation object as [seqno, usage, status]: read from the kernel object,
+ * because a fence signalled inside the ioctl with an errno is visible to no syscall (IFENCE-8, SFILE-6).
+ */
+function resvFences(sim: Simulator, sys: Sys, fd: number): [number, number, number][] {
+  const dmabuf = sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
+  return dmabuf.resv.slots.map((s) => [s.fence.seqno, s.usage, s.fence.status]);
+}
+
+function live(sim: Simulator, kind: string): number {
+  return sim.kernel.census.live()[kind] ?? 0;
+}
+
+/** SYNC_IOC_FILE_INFO with one sync_fence_info entry: the file status and the member's names and status. */
+async function fenceInfo(
+  sys: Sys,
+  syncFd: number,
+): Promise<{ status: number; num: number; obj: string; driver: string; memberStatus: number }> {
+  const entry = sys.mem.alloc(sync_fence_info.size(sys.mem.abi));
+  const arg = sys.mem.allocStruct(sync_file_info, { num_fences: 1, sync_fence_info: entry });
+  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
+  const info = sys.mem.readStruct(arg, sync_file_info);
+  const member = sys.mem.readStruct(entry, sync_fence_info);
+  return {
+    status: info.status,
+    num: info.num_fences,
+    obj: member.obj_name,
+    driver: member.driver_name,
+    memberStatus: member.status,
+  };
+}
+
+describe('IFENCE: identity', () => {
+  it('IFENCE-1: one context per attachment, seqnos per attachment from 1; driver and timeline are both "iio"', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const names: [string, string][] = [];
+        sim.events.on('fence:trace', (e) => {
+          if (e.event === 'dma_fence_init') names.push([e.driver, e.timeline]);
+        });
+        const log = fenceLog(sim);
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        expect(await enqueue(sys, buf, y, 4096)).toBe(0);
+        const info = await fenceInfo(sys, await exportSync(sys, x));
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        await waitFence(sys, await exportSync(sys, y));
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        expect(await enqueue(sys, buf, y, 4096)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const base = log[0]![1];
+        return {
+          inits: log.filter((e) => e[0] === 'init').map((e) => [e[1] - base, e[2]]),
+          names: [...new Set(names.map((n) => n.join('/')))],
+          info,
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      inits: [
+        [0, 1],
+        [1, 1],
+        [0, 2],
+        [1, 2],
+      ],
+      names: ['iio/iio'],
+      info: { status: 0, num: 1, obj: 'iio', driver: 'iio', memberStatus: 0 },
+    });
+  });
+});
+
+describe('IFENCE: how fences end', () => {
+  it('IFENCE-2: completion signals error 0 (status 1); the block is DONE before the signal, so an ENQUEUE at the wake-up is accepted', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const order: string[] = [];
+        sim.events.on('iio:block', (e) => {
+          if (e.device === 'iio:device0') order.push(`${e.state}@${e.time}`);
+        });
+        sim.events.on('fence:trace', (e) => {
+          if (e.event === 'dma_fence_signaled') order.push(`signaled@${e.time}`);
+        });
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const again = await enqueue(sys, buf, x, 4096);
+        const tAgain = sys.now();
+        const seen = [...order];
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { t, status, again, tAgain, order: seen };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      t: T_512,
+      status: 1,
+      again: 0,
+      tAgain: T_512,
+      order: ['ACTIVE@0', `DONE@${T_512}`, `signaled@${T_512}`, `ACTIVE@${T_512}`],
+    });
+  });
+
+  it('IFENCE-3: device removal while the block is on the active list signals -EINTR at the removal', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        sim.at(100 * US, 'remove sim-adc', () => sim.removeDevice('sim-adc'));
+        const t = await waitFence(sys, sync);
+        return { t, status: await fenceStatus(sys, sync) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ t: 100 * US, status: -EINTR });
+  });
+
+  it('IFENCE-3: disable while the block is on the active list signals -EINTR at the disable', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const poll: PollEntry[] = [{ fd: sync, events: POLLIN }];
+        const ready = await sys.pollfds(poll, 0);
+        return { ready, status: await fenceStatus(sys, sync) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ready: 1, status: -EINTR });
+  });
+
+  it('IFENCE-4: a driver refusal is signalled before the ioctl returns: the signaled trace precedes the syscall exit', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const order: string[] = [];
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        sim.events.on('fence:trace', (e) => {
+          if (e.event === 'dma_fence_init' || e.event === 'dma_fence_signaled')
+            order.push(`${e.event}:${e.seqno}`);
+        });
+        sim.events.on('syscall:exit', (e) => {
+          if (e.name === 'ioctl') order.push(`exit:${e.ret}`);
+        });
+        const ret = await enqueue(sys, buf, x, 4096);
+        return { ret, order: [...order], resv: resvFences(sim, sys, x) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: -EPERM,
+      order: ['dma_fence_init:2', 'dma_fence_signaled:2', `exit:${-EPERM}`],
+      resv: [[2, USAGE_READ, -EPERM]],
+    });
+  });
+
+  it('IFENCE-5: a fence QUEUED while disabled stays pending (10 ms) until the next enable, then completes 514 µs after it', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        // A session in DMABUF mode and its disable come first: the disable does not touch later QUEUED blocks.
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await sys.nanosleep(10 * MS)).toBe(0);
+        const pending = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { pending, t, status };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ pending: 0, t: 10 * MS + T_512, status: 1 });
+  });
+
+  it('IFENCE-6: never signalled: an orphaned QUEUED block, a block enqueued after removal, a cyclic block before its disable', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const adc = await adcBuffer(sys);
+        const dac = await dacBuffer(sys);
+        const orphan = await heapBuf(sys);
+        const other = await heapBuf(sys);
+        const cyclic = await heapBuf(sys);
+        const late = await heapBuf(sys);
+        expect(await attach(sys, dac, orphan)).toBe(0);
+        expect(await enqueue(sys, dac, orphan, 4096)).toBe(0);
+        const sOrphan = await exportSync(sys, orphan);
+        expect(await attach(sys, dac, other)).toBe(0);
+        expect(await attach(sys, dac, cyclic)).toBe(0);
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        expect(await enqueue(sys, dac, cyclic, 4096, IIO_BUFFER_DMABUF_CYCLIC)).toBe(0);
+        const sCyclic = await exportSync(sys, cyclic);
+        expect(await attach(sys, adc, late)).toBe(0);
+        sim.removeDevice('sim-adc');
+        expect(await enqueue(sys, adc, late, 4096)).toBe(0);
+        const sLate = await exportSync(sys, late);
+        expect(await sys.nanosleep(50 * MS)).toBe(0);
+        const at50 = [
+          await fenceStatus(sys, sOrphan),
+          await fenceStatus(sys, sCyclic),
+          await fenceStatus(sys, sLate),
+        ];
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        const afterDisable = [
+          await fenceStatus(sys, sOrphan),
+          await fenceStatus(sys, sCyclic),
+          await fenceStatus(sys, sLate),
+        ];
+        return { at50, afterDisable };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ at50: [0, 0, 0], afterDisable: [0, -EINTR, 0] });
+  });
+
+  it('IFENCE-7: the attachment lives until its fence has signalled and the cleanup work ran, right after, at the same time', async () => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const atSignal: number[] = [];
+        sim.events.on('fence:trace', (e) => {
+          if (e.event === 'dma_fence_signaled') atSignal.push(live(sim, 'iio_dmabuf_attachment'), e.time);
+        });
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const sync = await exportSync(sys, x);
+        expect(await detach(sys, buf, x)).toBe(0);
+        const afterDetach = live(sim, 'iio_dmabuf_attachment');
+        const t = await waitFence(sys, sync);
+        const afterWork = live(sim, 'iio_dmabuf_attachment');
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { afterDetach, atSignal: [...atSignal], t, afterWork };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ afterDetach: 1, atSignal: [1, T_512], t: T_512, afterWork: 0 });
+  });
+
+  it('IFENCE-8: an error fence is signalled for poll and SYNC; only the sync_file exported while it was pending shows -EINTR', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        const early = await exportSync(sys, x);
+        const pollBefore: PollEntry[] = [{ fd: x, events: POLLIN | POLLOUT }];
+        await sys.pollfds(pollBefore, 0);
+        expect(await sys.nanosleep(100 * US)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const late = await exportSync(sys, x);
+        const pollAfter: PollEntry[] = [{ fd: x, events: POLLIN | POLLOUT }];
+        const ready = await sys.pollfds(pollAfter, 0);
+        const sync = sys.mem.allocStruct(dma_buf_sync, { flags: DMA_BUF_SYNC_RW });
+        const syncRet = await sys.ioctl(x, DMA_BUF_IOCTL_SYNC, sync);
+        return {
+          before: pollBefore[0]!.revents,
+          early: await fenceStatus(sys, early),
+          late: await fenceStatus(sys, late),
+          ready,
+          after: pollAfter[0]!.revents,
+          syncRet,
+          t: sys.now(),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      before: 0,
+      early: -EINTR,
+      late: 1,
+      ready: 1,
+      after: POLLIN | POLLOUT,
+      syncRet: 0,
+      t: 100 * US,
+    });
+  });
+});
