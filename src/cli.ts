@@ -37,9 +37,14 @@ const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--durations] 
        iio-sim list
        iio-sim schema`;
 
+/** Reads a scenario as UTF-8, without a byte-order mark. */
+function readText(file: string): string {
+  return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+}
+
 function readScenarioFile(file: string, io: CliIo): string | null {
   try {
-    return readFileSync(file, 'latin1');
+    return readText(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     io.err(`${file}:1:1: cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
@@ -80,9 +85,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return 0;
     case 'list':
       for (const f of readdirSync(SCENARIO_DIR)
-        .filter((x) => /\.(ya?ml|json)$/.test(x))
+        .filter((x) => /\.ya?ml$/.test(x))
         .sort()) {
-        const loaded = loadScenario(readFileSync(join(SCENARIO_DIR, f), 'latin1'), f);
+        const loaded = loadScenario(readText(join(SCENARIO_DIR, f)), f);
         io.out(`${f.padEnd(44)} ${loaded.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
       }
       return 0;
@@ -90,6 +95,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     case 'run': {
       if (files.length === 0) {
         io.err(`iio-sim ${command}: no scenario file given`);
+        io.err(USAGE);
         return 2;
       }
       if (opts.log !== undefined && opts.log !== 'json' && opts.log !== 'pretty') {
@@ -160,7 +166,16 @@ async function runOne(
   trace.detach();
   stopFtrace();
   if (!quiet) for (const line of trace.lines) io.out(line);
-  if (opts.perfetto) writeFileSync(String(opts.perfetto), exportPerfetto(trace.events));
+  if (opts.perfetto) {
+    try {
+      writeFileSync(String(opts.perfetto), exportPerfetto(trace.events));
+    } catch (e) {
+      io.err(
+        `${String(opts.perfetto)}:1:1: cannot write the Perfetto trace (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+      return 2;
+    }
+  }
   if (!quiet) for (const line of summaryLines(outcome.result, fences)) io.out(line);
   if (outcome.failures.length === 0) {
     io.out(`${file}: PASS`);

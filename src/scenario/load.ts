@@ -3,13 +3,14 @@
  * the checks a schema cannot express (names used before they are defined, unknown devices, ioctls, flags,
  * struct fields, impossible device parameters). Every problem becomes one line `file:line:col: message`.
  */
-import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { parseScanType } from '../sim/devices.ts';
 import { createSimulator } from '../sim/simulator.ts';
 import { ERRNO } from '../uapi/errno.ts';
 import { ioctlRequestNames } from '../uapi/names.ts';
 import { SIGNAL_NAMES } from '../uapi/signal.ts';
-import { ACTIONS, type ActionName, COMMON_KEYS, Scenario } from './schema.ts';
+import { ACTIONS, type ActionName, COMMON_KEYS, type DeviceSpec, ExpectObject, Scenario } from './schema.ts';
 import { FLAG_NAMES, STRUCTS } from './symbols.ts';
 
 /** A located problem in a scenario file. */
@@ -20,9 +21,15 @@ export interface ScenarioError {
   readonly message: string;
 }
 
-/** Formats an error as one line. */
+/** Formats an error as one line (control characters in names are escaped). */
 export function formatError(e: ScenarioError): string {
-  return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+  return `${e.file}:${e.line}:${e.col}: ${oneLine(e.message)}`;
+}
+
+/** Escapes line breaks and other control characters so that a message stays on one line. */
+function oneLine(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what must be escaped
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 /** A scenario that loaded, or the errors that stopped it. */
@@ -63,6 +70,26 @@ class Locator {
     return { file: this.#file, line: pos.line, col: pos.col, message: `${where}${message}` };
   }
 
+  /** The error at the key `key` of the map at `path` (falls back to the map). */
+  key(path: Path, key: string, message: string): ScenarioError {
+    const map = path.length === 0 ? this.#doc.contents : this.#doc.getIn([...path], true);
+    if (isMap(map)) {
+      const pair = map.items.find((it) => isScalar(it.key) && String(it.key.value) === key);
+      const range = (pair?.key as Node | undefined)?.range;
+      if (range) {
+        const pos = this.#lc.linePos(range[0]);
+        const where = `${[...path, key].join('.')}: `;
+        return { file: this.#file, line: pos.line, col: pos.col, message: `${where}${message}` };
+      }
+    }
+    return this.at(path, message);
+  }
+
+  /** The error at a node. */
+  node(node: Node, message: string): ScenarioError {
+    return this.offset(node.range?.[0] ?? 0, message);
+  }
+
   /** Position of a raw offset. */
   offset(offset: number, message: string): ScenarioError {
     const pos = this.#lc.linePos(offset);
@@ -70,26 +97,133 @@ class Locator {
   }
 }
 
-/** Finds keys that could pollute prototypes anywhere in the document. */
-function forbiddenKeys(node: unknown, path: Path, out: { path: Path; key: string }[]): void {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      if (FORBIDDEN_KEYS.has(key)) out.push({ path, key });
-      forbiddenKeys(pair.value, [...path, key], out);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, i) => {
-      forbiddenKeys(item, [...path, i], out);
-    });
-  }
+/** Quotes a key for a message: plain names as they are, anything odd as a JSON string. */
+function showKey(key: string): string {
+  return /^[\w.$:-]{1,64}$/.test(key)
+    ? `'${key}'`
+    : JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key);
 }
+
+/**
+ * Structural problems the YAML library lets through: keys that are not plain scalars, keys that could
+ * pollute prototypes, and aliases to anchors that do not exist. One located error each.
+ */
+function structuralErrors(doc: Document, loc: Locator): ScenarioError[] {
+  const out: ScenarioError[] = [];
+  const anchors = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (isAlias(node)) {
+      if (!anchors.has(node.source)) out.push(loc.node(node, `alias *${node.source} refers to no anchor`));
+      return;
+    }
+    if (
+      node &&
+      typeof node === 'object' &&
+      'anchor' in node &&
+      typeof (node as { anchor?: string }).anchor === 'string'
+    )
+      anchors.add((node as { anchor: string }).anchor);
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) {
+          out.push(
+            loc.node((pair.key as Node) ?? node, 'a key must be a plain name, not a list or a mapping'),
+          );
+          continue;
+        }
+        const key = String(pair.key.value);
+        if (FORBIDDEN_KEYS.has(key)) out.push(loc.node(pair.key, `key ${showKey(key)} is not allowed`));
+        walk(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) walk(item);
+    }
+  };
+  walk(doc.contents);
+  return out;
+}
+
+/** What each union accepts, for messages, by the last path component that names it. */
+const UNION_FORMS: Record<string, string> = {
+  faults:
+    'a fault: {at, dmaError: {device, residue?}}, {at, lateIrq: {device, by}}, {at, kill: {process, signal?}} or {at, removeDevice: {device}}',
+  arg: 'an ioctl arg: null, a number, {int, out?}, {struct, value?, out?}, {string} or {unmapped: true}',
+  platform:
+    'a platform: zcu102, pluto, laptop, ideal, or {base?, syscallNs?, copyPsPerByte?, wakeLatencyNs?, wakeJitterNs?}',
+  devices: "'default' or a list of devices",
+  expect: "'any' or {ret?, errno?, revents?, data?, minNs?, maxNs?}",
+  data: 'a string, {hex} or {fill, len}',
+  timeout: 'milliseconds, or a duration like 10ms',
+  ret: "an integer or 'fd'",
+  signal: 'a signal name like SIGKILL or its number',
+};
 
 function zodMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
-    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-  if (issue.code === 'invalid_union') return 'none of the accepted forms matches';
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(showKey).join(', ')}`;
+  if (issue.code === 'invalid_union') {
+    const path = issue.path.filter((p) => typeof p === 'string');
+    const last = path[path.length - 1];
+    const parent = issue.path.length >= 2 ? issue.path[issue.path.length - 2] : undefined;
+    const form =
+      (typeof last === 'string' && UNION_FORMS[last]) ||
+      (parent === 'faults' ? UNION_FORMS.faults : undefined);
+    if (form) return `expected ${form}`;
+    if (last === 'at' || last === 'until' || last === 'startAt' || last === 'by')
+      return 'expected a duration: integer nanoseconds or a number with ns, us, ms or s';
+    return 'none of the accepted forms matches';
+  }
   return issue.message;
+}
+
+/** Turns zod issues into located errors; unknown keys are located at each key. */
+function zodErrors(issues: readonly z.core.$ZodIssue[], base: Path, loc: Locator): ScenarioError[] {
+  const out: ScenarioError[] = [];
+  // A misspelt key shows up twice: as an unknown key and as a missing one. Report it once, with a hint.
+  const unknown = new Map<string, string[]>();
+  for (const i of issues)
+    if (i.code === 'unrecognized_keys') unknown.set(JSON.stringify(i.path), [...i.keys]);
+  const hints = new Map<string, string>();
+  const missing = (i: z.core.$ZodIssue) =>
+    i.code === 'invalid_type' && i.path.length > 0 && /received undefined/.test(i.message);
+  for (const i of issues) {
+    if (!missing(i)) continue;
+    const parent = JSON.stringify(i.path.slice(0, -1));
+    const want = String(i.path[i.path.length - 1]);
+    const typo = unknown.get(parent)?.find((k) => editDistance(k, want) <= 2);
+    if (typo !== undefined) hints.set(`${parent}/${typo}`, want);
+  }
+  for (const i of issues) {
+    const path = [...base, ...(i.path as Path)];
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) {
+        const hint = hints.get(`${JSON.stringify(i.path)}/${k}`);
+        out.push(loc.key(path, k, `unknown key ${showKey(k)}${hint ? `; did you mean '${hint}'?` : ''}`));
+      }
+    } else if (
+      missing(i) &&
+      [...hints.entries()].some(
+        ([k, v]) =>
+          k.startsWith(`${JSON.stringify(i.path.slice(0, -1))}/`) && v === String(i.path[i.path.length - 1]),
+      )
+    ) {
+    } else out.push(loc.at(path, zodMessage(i)));
+  }
+  return out;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+  return d[a.length]![b.length]!;
 }
 
 /** Parses and validates scenario text. `file` names it in errors. */
@@ -115,17 +249,35 @@ export function loadScenario(text: string, file: string): LoadResult {
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const loc = new Locator(doc, lc, file);
   if (doc.errors.length > 0) {
+    // The first syntax error is the one to fix: later ones are usually its consequences.
+    const e = doc.errors[0]!;
+    if (e.code === 'BLOCK_AS_IMPLICIT_KEY' || e.code === 'MULTILINE_IMPLICIT_KEY') {
+      // A line indented unlike its siblings: point at that line. The library reports the error either at the
+      // start of that line or at the value ending the line before it.
+      const here = text.lastIndexOf('\n', e.pos[0] - 1) + 1;
+      const lineStart = text.slice(here, e.pos[0]).trim() === '' ? here : text.indexOf('\n', e.pos[0]) + 1;
+      if (lineStart > 0) {
+        const indent = /^[ \t]*/.exec(text.slice(lineStart))![0].length;
+        return {
+          ok: false,
+          errors: [
+            loc.offset(
+              lineStart + indent,
+              'YAML: bad indentation: this line is not aligned with the keys or items around it',
+            ),
+          ],
+        };
+      }
+    }
     return {
       ok: false,
-      errors: doc.errors.map((e) =>
+      errors: [
         loc.offset(e.pos[0], `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`),
-      ),
+      ],
     };
   }
-  const bad: { path: Path; key: string }[] = [];
-  forbiddenKeys(doc.contents, [], bad);
-  if (bad.length > 0)
-    return { ok: false, errors: bad.map((b) => loc.at(b.path, `key '${b.key}' is not allowed`)) };
+  const structural = structuralErrors(doc, loc);
+  if (structural.length > 0) return { ok: false, errors: structural };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -135,8 +287,7 @@ export function loadScenario(text: string, file: string): LoadResult {
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     return fail(1, 1, 'a scenario is a mapping with at least `processes:`');
   const parsed = Scenario.safeParse(data);
-  if (!parsed.success)
-    return { ok: false, errors: parsed.error.issues.map((i) => loc.at(i.path as Path, zodMessage(i))) };
+  if (!parsed.success) return { ok: false, errors: zodErrors(parsed.error.issues, [], loc) };
   const scenario = parsed.data;
   const errors = checkScenario(scenario, loc);
   if (errors.length > 0) return { ok: false, errors };
@@ -191,43 +342,111 @@ function checkScenario(s: Scenario, loc: Locator): ScenarioError[] {
     processes.add(p.name);
   });
   if (Array.isArray(s.devices)) {
-    try {
-      createSimulator({ devices: s.devices as never });
-    } catch (e) {
-      errors.push(
-        loc.at(['devices'], `impossible device configuration: ${e instanceof Error ? e.message : String(e)}`),
-      );
+    const before = errors.length;
+    checkDevices(s.devices, loc, errors);
+    if (errors.length === before) {
+      try {
+        createSimulator({ devices: s.devices as never });
+      } catch (e) {
+        errors.push(
+          loc.at(
+            ['devices'],
+            `impossible device configuration: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+        );
+      }
     }
   }
   s.faults?.forEach((f, i) => {
-    const dev =
-      'dmaError' in f
-        ? f.dmaError.device
-        : 'lateIrq' in f
-          ? f.lateIrq.device
-          : 'removeDevice' in f
-            ? f.removeDevice.device
-            : null;
-    if (dev !== null && !devices.has(dev)) errors.push(loc.at(['faults', i], `unknown device '${dev}'`));
+    for (const kind of ['dmaError', 'lateIrq', 'removeDevice'] as const) {
+      const dev = (f as Record<string, { device?: string } | undefined>)[kind]?.device;
+      if (dev !== undefined && !devices.has(dev))
+        errors.push(loc.at(['faults', i, kind, 'device'], `unknown device '${dev}'`));
+    }
     if ('kill' in f && !processes.has(f.kill.process))
       errors.push(loc.at(['faults', i, 'kill', 'process'], `unknown process '${f.kill.process}'`));
-    if (
-      'kill' in f &&
-      f.kill.signal !== undefined &&
-      typeof f.kill.signal === 'string' &&
-      !signalKnown(f.kill.signal)
-    )
+    if ('kill' in f && typeof f.kill.signal === 'string' && !signalKnown(f.kill.signal))
       errors.push(loc.at(['faults', i, 'kill', 'signal'], `unknown signal '${f.kill.signal}'`));
   });
-  for (const [name] of Object.entries(s.expect?.processes ?? {}))
-    if (!processes.has(name)) errors.push(loc.at(['expect', 'processes', name], `unknown process '${name}'`));
-  for (const [name] of Object.entries(s.expect?.lost ?? {}))
-    if (!devices.has(name)) errors.push(loc.at(['expect', 'lost', name], `unknown device '${name}'`));
+  for (const name of Object.keys(s.expect?.processes ?? {}))
+    if (!processes.has(name))
+      errors.push(loc.key(['expect', 'processes'], name, `unknown process '${name}'`));
+  for (const name of Object.keys(s.expect?.blockedReason ?? {}))
+    if (!processes.has(name))
+      errors.push(loc.key(['expect', 'blockedReason'], name, `unknown process '${name}'`));
+  for (const name of Object.keys(s.expect?.lost ?? {}))
+    if (!devices.has(name)) errors.push(loc.key(['expect', 'lost'], name, `unknown device '${name}'`));
   const ctx: StepContext = { loc, errors, devices, processes, profile };
   s.processes.forEach((p, i) => {
     checkSteps(p.steps, ['processes', i, 'steps'], new Set(), ctx, new Map());
   });
   return errors;
+}
+
+/**
+ * Device parameters that cannot be built, located at the offending field: duplicate names and channel ids,
+ * scan types the kernel cannot represent, a loopback from something that is not a DAC, a DMA bus slower than
+ * the converter.
+ */
+function checkDevices(list: readonly DeviceSpec[], loc: Locator, errors: ScenarioError[]): void {
+  const names = new Map<string, DeviceSpec>();
+  list.forEach((d, i) => {
+    if (names.has(d.name))
+      errors.push(loc.at(['devices', i, 'name'], `device name '${d.name}' is used twice`));
+    names.set(d.name, d);
+  });
+  list.forEach((d, i) => {
+    if (d.kind === 'dummy') {
+      if (
+        d.maxSampleRateHz !== undefined &&
+        d.sampleRateHz !== undefined &&
+        d.sampleRateHz > d.maxSampleRateHz
+      )
+        errors.push(
+          loc.at(
+            ['devices', i, 'sampleRateHz'],
+            `sampleRateHz ${d.sampleRateHz} is above maxSampleRateHz ${d.maxSampleRateHz}`,
+          ),
+        );
+      return;
+    }
+    const ids = new Set<string>();
+    let scanBytes = 0;
+    d.channels.forEach((c, j) => {
+      if (ids.has(c.id))
+        errors.push(loc.at(['devices', i, 'channels', j, 'id'], `channel '${c.id}' is used twice`));
+      ids.add(c.id);
+      try {
+        scanBytes += parseScanType(c.type).storagebits / 8;
+      } catch (e) {
+        errors.push(
+          loc.at(['devices', i, 'channels', j, 'type'], e instanceof Error ? e.message : String(e)),
+        );
+      }
+    });
+    const max = d.maxSampleRateHz ?? Math.max(d.sampleRateHz, 125_000_000);
+    if (d.sampleRateHz > max)
+      errors.push(
+        loc.at(
+          ['devices', i, 'sampleRateHz'],
+          `sampleRateHz ${d.sampleRateHz} is above maxSampleRateHz ${max}`,
+        ),
+      );
+    const bandwidth = d.dma?.bytesPerSecond ?? 1_600_000_000;
+    if (scanBytes * max > bandwidth)
+      errors.push(
+        loc.at(
+          d.dma?.bytesPerSecond !== undefined
+            ? ['devices', i, 'dma', 'bytesPerSecond']
+            : ['devices', i, 'maxSampleRateHz'],
+          `DMA bandwidth of ${bandwidth} bytes/s is below what ${scanBytes}-byte scans at ${max} Hz need (${scanBytes * max} bytes/s)`,
+        ),
+      );
+    if (d.kind === 'adc' && d.loopbackFrom !== undefined && names.get(d.loopbackFrom)?.kind !== 'dac')
+      errors.push(
+        loc.at(['devices', i, 'loopbackFrom'], `loopbackFrom '${d.loopbackFrom}' is not a DAC of this board`),
+      );
+  });
 }
 
 function signalKnown(name: string): boolean {
@@ -273,15 +492,18 @@ function checkSteps(
     const action = actions[0]!;
     if (!(action in ACTIONS)) {
       ctx.errors.push(
-        ctx.loc.at([...p, action], `unknown action '${action}'; actions: ${Object.keys(ACTIONS).join(', ')}`),
+        ctx.loc.key(
+          p,
+          action,
+          `unknown action ${showKey(action)}; actions: ${Object.keys(ACTIONS).join(', ')}`,
+        ),
       );
       return;
     }
     const schema = ACTIONS[action as ActionName];
     const parsed = schema.safeParse((raw as Record<string, unknown>)[action]);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        ctx.errors.push(ctx.loc.at([...p, action, ...(issue.path as Path)], zodMessage(issue)));
+      ctx.errors.push(...zodErrors(parsed.error.issues, [...p, action], ctx.loc));
       return;
     }
     const rest = Object.fromEntries(
@@ -303,42 +525,26 @@ function checkExpect(
   vars: Map<string, string[]>,
 ): void {
   if (e === 'any') return;
-  if (e === null || typeof e !== 'object') {
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) {
     ctx.errors.push(ctx.loc.at(p, "expected 'any' or a mapping of ret, errno, revents, data, minNs, maxNs"));
     return;
   }
-  const allowed = ['ret', 'errno', 'revents', 'data', 'minNs', 'maxNs'];
-  for (const k of Object.keys(e))
-    if (!allowed.includes(k)) ctx.errors.push(ctx.loc.at([...p, k], `unknown key '${k}'`));
+  const parsed = ExpectObject.safeParse(e);
+  if (!parsed.success) {
+    ctx.errors.push(...zodErrors(parsed.error.issues, p, ctx.loc));
+    return;
+  }
   const o = e as Record<string, unknown>;
   if (typeof o.errno === 'string' && !(o.errno in ERRNO))
     ctx.errors.push(ctx.loc.at([...p, 'errno'], `unknown errno '${o.errno}'`));
-  if (o.errno !== undefined && typeof o.errno !== 'string')
-    ctx.errors.push(ctx.loc.at([...p, 'errno'], 'expected an errno name like EINVAL'));
-  if (o.ret !== undefined && o.ret !== 'fd' && !Number.isInteger(o.ret))
-    ctx.errors.push(ctx.loc.at([...p, 'ret'], "expected an integer or 'fd'"));
-  if (o.revents !== undefined) {
-    if (typeof o.revents !== 'object' || o.revents === null)
-      ctx.errors.push(ctx.loc.at([...p, 'revents'], 'expected a mapping of fd name to events'));
-    else
-      for (const [fd, ev] of Object.entries(o.revents)) {
-        checkRef(fd, [...p, 'revents', fd], names, ctx, vars);
-        const bad = badFlag(ev);
-        if (bad) ctx.errors.push(ctx.loc.at([...p, 'revents', fd], `unknown flag '${bad}'`));
-      }
+  for (const [fd, ev] of Object.entries((o.revents as Record<string, unknown>) ?? {})) {
+    checkRef(fd, [...p, 'revents'], names, ctx, vars, fd);
+    const bad = badFlag(ev);
+    if (bad) ctx.errors.push(ctx.loc.at([...p, 'revents', fd], `unknown flag '${bad}'`));
   }
-  for (const k of ['minNs', 'maxNs'])
-    if (
-      o[k] !== undefined &&
-      ((typeof o[k] !== 'number' && typeof o[k] !== 'string') || parseDuration(o[k] as string) === null)
-    )
-      ctx.errors.push(ctx.loc.at([...p, k], 'expected a duration like 10ms'));
-  const data = o.data as Record<string, unknown> | undefined;
-  if (data && typeof data === 'object') {
-    const samples = data.samples as { device?: string } | undefined;
-    if (samples?.device && !ctx.devices.has(samples.device))
-      ctx.errors.push(ctx.loc.at([...p, 'data', 'samples', 'device'], `unknown device '${samples.device}'`));
-  }
+  const samples = (o.data as { samples?: { device?: string } } | undefined)?.samples;
+  if (samples?.device && !ctx.devices.has(samples.device))
+    ctx.errors.push(ctx.loc.at([...p, 'data', 'samples', 'device'], `unknown device '${samples.device}'`));
 }
 
 function resolveNames(ref: string, vars: Map<string, string[]>): string[] {
@@ -346,23 +552,24 @@ function resolveNames(ref: string, vars: Map<string, string[]>): string[] {
   return vars.get(ref.slice(1)) ?? [];
 }
 
+/** Checks a name reference; `key` set: the name is a key of the map at `p` (located at that key). */
 function checkRef(
   ref: unknown,
   p: Path,
   names: Set<string>,
   ctx: StepContext,
   vars: Map<string, string[]>,
+  key?: string,
 ): void {
   if (typeof ref !== 'string') return;
+  const at = (msg: string) => (key === undefined ? ctx.loc.at(p, msg) : ctx.loc.key(p, key, msg));
   if (ref.startsWith('$') && !vars.has(ref.slice(1))) {
-    ctx.errors.push(ctx.loc.at(p, `'${ref}' is not a foreach variable here`));
+    ctx.errors.push(at(`'${ref}' is not a foreach variable here`));
     return;
   }
   for (const n of resolveNames(ref, vars))
     if (!names.has(n))
-      ctx.errors.push(
-        ctx.loc.at(p, `unknown name '${n}': no earlier step defines it (with as:, out: or into:)`),
-      );
+      ctx.errors.push(at(`unknown name '${n}': no earlier step defines it (with as:, out: or into:)`));
 }
 
 function define(name: string | undefined, names: Set<string>, vars: Map<string, string[]>): void {
@@ -408,12 +615,17 @@ function checkAction(
       return;
     case 'write':
     case 'pread':
-    case 'lseek':
     case 'ftruncate':
       ref('fd');
       return;
+    case 'lseek':
+      ref('fd');
+      flags('whence');
+      return;
     case 'fcntl':
       ref('fd');
+      flags('cmd');
+      flags('arg');
       return;
     case 'ioctl': {
       ref('fd');
@@ -441,7 +653,11 @@ function checkAction(
             for (const [field, v] of Object.entries((arg.value as Record<string, unknown>) ?? {})) {
               if (!codec.fieldNames.includes(field))
                 ctx.errors.push(
-                  ctx.loc.at([...p, 'arg', 'value', field], `struct ${codec.name} has no field '${field}'`),
+                  ctx.loc.key(
+                    [...p, 'arg', 'value'],
+                    field,
+                    `struct ${codec.name} has no field ${showKey(field)}`,
+                  ),
                 );
               else if (
                 typeof v === 'string' &&
@@ -453,7 +669,11 @@ function checkAction(
             for (const [field, name] of Object.entries((arg.out as Record<string, string>) ?? {})) {
               if (!codec.fieldNames.includes(field))
                 ctx.errors.push(
-                  ctx.loc.at([...p, 'arg', 'out', field], `struct ${codec.name} has no field '${field}'`),
+                  ctx.loc.key(
+                    [...p, 'arg', 'out'],
+                    field,
+                    `struct ${codec.name} has no field ${showKey(field)}`,
+                  ),
                 );
               define(name, names, vars);
             }

@@ -9,7 +9,7 @@ import type { PollEntry, Sys } from '../sim/process.ts';
 import { createSimulator, type RunResult, type Simulator } from '../sim/simulator.ts';
 import { DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_WRITE } from '../uapi/dma-buf.ts';
 import { ERRNO, errnoName } from '../uapi/errno.ts';
-import { O_NONBLOCK, O_RDONLY, O_RDWR } from '../uapi/fcntl.ts';
+import { F_SETFL, O_NONBLOCK, O_RDONLY, O_RDWR } from '../uapi/fcntl.ts';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
 import { formatPollEvents, ioctlRequestNumber } from '../uapi/names.ts';
 import { SIGKILL, SIGNAL_NAMES } from '../uapi/signal.ts';
@@ -413,13 +413,13 @@ class Interp {
       }
       case 'buffer_fd': {
         const dev = this.sim.device(String(o.device)).iio;
-        const r = await openBuffer(
-          sys,
-          dev.id,
-          (o.index as number | undefined) ?? 0,
-          O_RDWR | (o.nonblock ? O_NONBLOCK : 0),
-        );
+        const r = await openBuffer(sys, dev.id, (o.index as number | undefined) ?? 0, O_RDWR);
         if (typeof r === 'number') return done(r);
+        // The buffer fd never inherits the char device's flags (GETFD-7): set O_NONBLOCK on it.
+        if (o.nonblock) {
+          const ret = await sys.fcntl(r.fd, F_SETFL, O_NONBLOCK);
+          if (ret < 0) return done(ret);
+        }
         done(0);
         this.bind(o.as, r.fd, vars);
         this.bind(o.chardev, r.chardev, vars);

@@ -7,8 +7,16 @@ import { z } from 'zod';
 
 /** A duration or time: integer nanoseconds, or a string with a unit (`250ns`, `10us`, `1.5ms`, `2s`). */
 export const Duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().regex(/^\d+(\.\d+)?(ns|us|µs|ms|s)$/),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?(ns|us|µs|ms|s)$/, 'expected a duration like 250ns, 10us, 1.5ms or 2s')
+    .refine((d) => {
+      const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/.exec(d);
+      if (!m) return true;
+      const scale = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns' | 'us' | 'µs' | 'ms' | 's'];
+      return Number.isSafeInteger(Math.round(Number(m[1]) * scale));
+    }, 'expected a duration small enough to count in nanoseconds'),
 ]);
 
 /** Flags: a number, a name, `A|B`, or a list of names. */
@@ -136,22 +144,22 @@ export const DataCheck = z.strictObject({
   fill: z.number().int().min(0).max(255).optional(),
 });
 
+/** The mapping form of {@link Expect}. */
+export const ExpectObject = z.strictObject({
+  ret: z.union([z.number().int(), z.literal('fd')]).optional(),
+  errno: z
+    .string()
+    .regex(/^E[A-Z0-9]+$/)
+    .optional(),
+  revents: z.record(z.string(), Flags).optional(),
+  data: DataCheck.optional(),
+  /** Elapsed virtual time of the step, at least / at most. */
+  minNs: Duration.optional(),
+  maxNs: Duration.optional(),
+});
+
 /** What a step must return. Without `expect`, any negative return fails the step. */
-export const Expect = z.union([
-  z.literal('any'),
-  z.strictObject({
-    ret: z.union([z.number().int(), z.literal('fd')]).optional(),
-    errno: z
-      .string()
-      .regex(/^E[A-Z0-9]+$/)
-      .optional(),
-    revents: z.record(z.string(), Flags).optional(),
-    data: DataCheck.optional(),
-    /** Elapsed virtual time of the step, at least / at most. */
-    minNs: Duration.optional(),
-    maxNs: Duration.optional(),
-  }),
-]);
+export const Expect = z.union([z.literal('any'), ExpectObject]);
 
 const Common = {
   /** Shown in failures and traces. */
@@ -175,7 +183,7 @@ const IoctlArg = z.union([
 
 const BytesSpec = z.union([
   z.string(),
-  z.strictObject({ hex: z.string() }),
+  z.strictObject({ hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)*$/, 'hex bytes like "00 f8 07"') }),
   z.strictObject({
     fill: z.number().int().min(0).max(255),
     len: z
@@ -283,7 +291,11 @@ export const ACTIONS = {
   /** v2: IIO_BUFFER_DMABUF_ALLOC_IOCTL on a buffer fd, optionally maps it. */
   iio_alloc: z.strictObject({
     buffer: Ref,
-    size: z.number().int().nonnegative(),
+    size: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(1 << 30),
     as: z.string(),
     map: z.boolean().optional(),
   }),
@@ -340,7 +352,10 @@ export const Step = z.union(
 );
 
 const Process = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a process name of 1 to 15 letters, digits, _ . or -'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a process name of 1 to 15 letters, digits, _ . or -')
+    .refine((n) => !['constructor', 'prototype'].includes(n), 'this name is reserved'),
   compat: z.boolean().optional(),
   startAt: Duration.optional(),
   steps: z.array(z.any()).min(1),
