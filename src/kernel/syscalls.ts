@@ -8,6 +8,7 @@ import {
   EBADF,
   EEXIST,
   EFAULT,
+  EINTR,
   EINVAL,
   EISDIR,
   EMFILE,
@@ -528,6 +529,11 @@ export class Syscalls {
   nanosleep(_task: Task, ns: number): SysRet {
     if (!Number.isFinite(ns) || ns < 0) return -EINVAL;
     return sleepOn([], 'nanosleep', () => 0, { timeoutNs: Math.ceil(ns), signalRet: -ERESTARTNOHAND });
+  }
+
+  /** `pause()`: sleeps until a signal is delivered; returns -EINTR when a handler ran. */
+  pause(_task: Task): SysRet {
+    return sleepOn([], 'pause', () => -EINTR, { signalRet: -ERESTARTNOHAND });
   }
 
   /** `kill(pid, sig)`: 0, or -ESRCH when no such live process. Signal 0 only checks. */

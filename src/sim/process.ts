@@ -83,6 +83,8 @@ export interface Sys {
   /** Installs (or with null removes) a handler for `sig`; `restart` is SA_RESTART. */
   sigaction(sig: number, handler: { restart: boolean } | null): Promise<number>;
   getpid(): Promise<number>;
+  /** `pause()`: sleeps until a signal arrives (-EINTR once a handler ran). */
+  pause(): Promise<number>;
   /** Burns `ns` of CPU time in user space (not a syscall). */
   compute(ns: number): Promise<void>;
 }
@@ -245,6 +247,7 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
     sigaction: (sig, handler) =>
       call('rt_sigaction', [sig, handler], () => k.sigaction(task, int(sig), handler)),
     getpid: () => call('getpid', [], () => task.pid),
+    pause: () => call('pause', [], () => k.pause(task)),
     compute: (ns) => rt.compute(ns),
   };
 }

@@ -110,6 +110,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Stop at this virtual time (ns) even if processes are still running. */
   until?: number;
+  /** Stop as soon as this holds after an event (the clock stays where that event left it). */
+  stopWhen?: () => boolean;
 }
 
 interface Proc {
@@ -283,6 +285,10 @@ export class Simulator {
       this.#eventCount++;
       const r = ev.fn();
       if (r) await r;
+      if (opts.stopWhen?.()) {
+        if (this.#fatal) throw this.#fatal;
+        return this.result();
+      }
     }
     // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.
     for (let ev = this.clock.take(this.clock.now); ev; ev = this.clock.take(this.clock.now)) {

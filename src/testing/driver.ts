@@ -1,0 +1,121 @@
+/**
+ * Driving simulated processes one call at a time from a test: each driven process waits in `pause()`;
+ * the driver hands it an operation and wakes it with SIGUSR1, then runs the simulation until the operation
+ * is done. Property tests and fuzzers interleave such calls with the passage of time.
+ */
+import { createSimulator, type RunResult, type Simulator, type SimulatorOptions } from '../sim/simulator.ts';
+import type { Sys } from '../sim/process.ts';
+import { SIGUSR1 } from '../uapi/signal.ts';
+
+/** A process the driver controls. */
+export interface DrivenProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly compat: boolean;
+}
+
+interface Slot {
+  op: ((sys: Sys) => Promise<unknown>) | 'exit' | null;
+  result: { value: unknown } | { error: unknown } | null;
+  ready: boolean;
+}
+
+/** Longest virtual time one driven call may take before it counts as blocked (default 10 s). */
+export const CALL_LIMIT_NS = 10_000_000_000;
+
+/** The outcome of one driven call: its value, or `blocked` when it did not finish within the limit. */
+export type CallResult<T> = { done: true; value: T } | { done: false; blocked: string };
+
+/** Runs processes of a simulator step by step. */
+export class Driver {
+  readonly sim: Simulator;
+  readonly #slots = new Map<number, Slot>();
+  readonly processes: DrivenProcess[] = [];
+
+  constructor(options: SimulatorOptions = {}) {
+    this.sim = createSimulator({ platform: 'ideal', ...options });
+  }
+
+  /** Adds a driven process (no stdio: its first fd is 0). */
+  async spawn(name: string, compat = false): Promise<DrivenProcess> {
+    const slot: Slot = { op: null, result: null, ready: false };
+    const pid = this.sim.spawn(
+      name,
+      async (sys) => {
+        await sys.sigaction(SIGUSR1, { restart: false });
+        for (;;) {
+          slot.ready = true;
+          await sys.pause();
+          slot.ready = false;
+          const op = slot.op;
+          slot.op = null;
+          if (op === 'exit') return 0;
+          if (op === null) continue;
+          try {
+            slot.result = { value: await op(sys) };
+          } catch (error) {
+            slot.result = { error };
+          }
+        }
+      },
+      { compat, stdio: false },
+    );
+    this.#slots.set(pid, slot);
+    await this.sim.run({ stopWhen: () => slot.ready && this.#paused(pid) });
+    const p = { name, pid, compat };
+    this.processes.push(p);
+    return p;
+  }
+
+  #paused(pid: number): boolean {
+    const t = this.sim.kernel.tasks.get(pid);
+    return !!t?.sleeping && t.frame?.name === 'pause';
+  }
+
+  /** Whether the process is still alive (a signal or an oops can kill it). */
+  alive(p: DrivenProcess): boolean {
+    return this.sim.kernel.tasks.get(p.pid)?.alive ?? false;
+  }
+
+  /**
+   * Runs `op` in process `p` and the simulation until it finishes (or `limitNs` of virtual time passes:
+   * then the call is reported blocked and the process is killed).
+   */
+  async call<T>(p: DrivenProcess, op: (sys: Sys) => Promise<T>, limitNs = CALL_LIMIT_NS): Promise<CallResult<T>> {
+    const slot = this.#slots.get(p.pid)!;
+    if (!this.alive(p)) return { done: false, blocked: 'the process is dead' };
+    slot.op = op as (sys: Sys) => Promise<unknown>;
+    slot.result = null;
+    this.sim.kill(p.pid, SIGUSR1);
+    const deadline = this.sim.now + limitNs;
+    const finished = () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
+    await this.sim.run({ until: deadline, stopWhen: finished });
+    if (!this.alive(p)) return { done: false, blocked: this.sim.kernel.tasks.get(p.pid)?.exit?.reason ?? 'dead' };
+    if (slot.result === null) {
+      const t = this.sim.kernel.tasks.get(p.pid);
+      const why = t?.sleeping ? `${t.frame?.name}: ${t.sleeping.sleep.reason}` : 'running';
+      this.sim.kill(p.pid, 9);
+      await this.sim.run({ until: this.sim.now });
+      return { done: false, blocked: why };
+    }
+    const r = slot.result as { value: unknown } | { error: unknown };
+    slot.result = null;
+    if ('error' in r) throw r.error;
+    return { done: true, value: r.value as T };
+  }
+
+  /** Lets `ns` of virtual time pass (hardware runs; driven processes stay paused). */
+  async advance(ns: number): Promise<void> {
+    await this.sim.run({ until: this.sim.now + ns });
+  }
+
+  /** Ends every driven process (they exit normally) and runs until the simulation is quiet. */
+  async finish(): Promise<RunResult> {
+    for (const p of this.processes) {
+      if (!this.alive(p)) continue;
+      this.#slots.get(p.pid)!.op = 'exit';
+      this.sim.kill(p.pid, SIGUSR1);
+    }
+    return this.sim.run({ until: this.sim.now + 1_000_000_000 });
+  }
+}
