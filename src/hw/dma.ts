@@ -124,6 +124,8 @@ export interface DmaStats {
   cyclicPasses: number;
   /** Completions whose error status was reported. */
   errors: number;
+  /** Stream bytes of the converter sessions that ended (from each start to its stop). */
+  streamBytes: number;
 }
 
 /** The first `length` bytes of `vecs`, copied into one array (what the controller reads from memory). */
@@ -172,6 +174,7 @@ export class DmaChannel {
     scansGap: 0,
     cyclicPasses: 0,
     errors: 0,
+    streamBytes: 0,
   };
 
   constructor(clock: Scheduler, spec: DmaChannelSpec, events: Emitter<DmaEvents> | null = null) {
@@ -183,6 +186,17 @@ export class DmaChannel {
   /** Connects the converter. */
   connect(port: StreamPort): void {
     this.#port = port;
+  }
+
+  /**
+   * Stream bytes of ended sessions that no counter explains (positive) or that were counted twice
+   * (negative); 0 when every byte the converter produced or needed is in exactly one counter. Null while
+   * the converter runs (the current session is not finished).
+   */
+  unaccountedBytes(): number | null {
+    if (this.#pos !== null) return null;
+    const s = this.stats;
+    return s.streamBytes - (s.bytesDone + s.bytesFailed + s.bytesAborted + s.bytesCyclic + s.bytesGap);
   }
 
   /** True while a transfer is running or waiting on this channel. */
@@ -281,7 +295,11 @@ export class DmaChannel {
     const port = this.#port;
     // A transfer running when the converter stops ends there, without completion; queued ones wait.
     if (port && this.#active !== null) this.#abortActive();
-    else if (port && this.#pos !== null) this.#countGap(port.scansBy(this.#clock.now) * port.bytesPerScan);
+    if (port && this.#pos !== null) {
+      const streamNow = port.scansBy(this.#clock.now) * port.bytesPerScan;
+      this.#countGap(streamNow);
+      this.stats.streamBytes += Math.max(streamNow, this.#pos);
+    }
     this.#pos = null;
   }
 

@@ -3,8 +3,9 @@
  * the driver hands it an operation and wakes it with SIGUSR1, then runs the simulation until the operation
  * is done. Property tests and fuzzers interleave such calls with the passage of time.
  */
-import { createSimulator, type RunResult, type Simulator, type SimulatorOptions } from '../sim/simulator.ts';
+
 import type { Sys } from '../sim/process.ts';
+import { createSimulator, type RunResult, type Simulator, type SimulatorOptions } from '../sim/simulator.ts';
 import { SIGUSR1 } from '../uapi/signal.ts';
 
 /** A process the driver controls. */
@@ -23,8 +24,16 @@ interface Slot {
 /** Longest virtual time one driven call may take before it counts as blocked (default 10 s). */
 export const CALL_LIMIT_NS = 10_000_000_000;
 
+/** Options of {@link Driver.call}. */
+export interface CallOptions {
+  /** Virtual time after which the call counts as blocked for good and the process is killed (default {@link CALL_LIMIT_NS}). */
+  limitNs?: number;
+  /** If the call has not finished after this much virtual time, send SIGUSR1 (no SA_RESTART): a call sleeping interruptibly returns `-EINTR`. */
+  interruptAfterNs?: number;
+}
+
 /** The outcome of one driven call: its value, or `blocked` when it did not finish within the limit. */
-export type CallResult<T> = { done: true; value: T } | { done: false; blocked: string };
+export type CallResult<T> = { done: true; value: T; interrupted: boolean } | { done: false; blocked: string };
 
 /** Runs processes of a simulator step by step. */
 export class Driver {
@@ -79,18 +88,34 @@ export class Driver {
 
   /**
    * Runs `op` in process `p` and the simulation until it finishes (or `limitNs` of virtual time passes:
-   * then the call is reported blocked and the process is killed).
+   * then the call is reported blocked and the process is killed). With `interruptAfterNs`, a call still
+   * running after that time gets SIGUSR1, as a program's timer or another thread would send it.
    */
-  async call<T>(p: DrivenProcess, op: (sys: Sys) => Promise<T>, limitNs = CALL_LIMIT_NS): Promise<CallResult<T>> {
+  async call<T>(
+    p: DrivenProcess,
+    op: (sys: Sys) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<CallResult<T>> {
     const slot = this.#slots.get(p.pid)!;
     if (!this.alive(p)) return { done: false, blocked: 'the process is dead' };
     slot.op = op as (sys: Sys) => Promise<unknown>;
     slot.result = null;
     this.sim.kill(p.pid, SIGUSR1);
-    const deadline = this.sim.now + limitNs;
+    const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
     const finished = () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
-    await this.sim.run({ until: deadline, stopWhen: finished });
-    if (!this.alive(p)) return { done: false, blocked: this.sim.kernel.tasks.get(p.pid)?.exit?.reason ?? 'dead' };
+    let interrupted = false;
+    if (options.interruptAfterNs !== undefined) {
+      await this.sim.run({ until: this.sim.now + options.interruptAfterNs, stopWhen: finished });
+      if (!finished()) {
+        this.sim.kill(p.pid, SIGUSR1);
+        interrupted = true;
+      }
+    }
+    if (!finished()) await this.sim.run({ until: deadline, stopWhen: finished });
+    // Work deferred to after the syscall (DMAQ-11, IFENCE-7) runs at this same instant.
+    if (finished()) await this.sim.run({ until: this.sim.now });
+    if (!this.alive(p))
+      return { done: false, blocked: this.sim.kernel.tasks.get(p.pid)?.exit?.reason ?? 'dead' };
     if (slot.result === null) {
       const t = this.sim.kernel.tasks.get(p.pid);
       const why = t?.sleeping ? `${t.frame?.name}: ${t.sleeping.sleep.reason}` : 'running';
@@ -101,7 +126,7 @@ export class Driver {
     const r = slot.result as { value: unknown } | { error: unknown };
     slot.result = null;
     if ('error' in r) throw r.error;
-    return { done: true, value: r.value as T };
+    return { done: true, value: r.value as T, interrupted };
   }
 
   /** Lets `ns` of virtual time pass (hardware runs; driven processes stay paused). */

@@ -1,0 +1,207 @@
+/**
+ * Model-based contract runs: a driven process on the default board, the {@link ContractModel}, and the
+ * commands of `commands.ts`. {@link checkContract} runs a campaign with fast-check and, when the simulator
+ * and the model disagree, returns the seed, the shrunk syscall sequence and a scenario file reproducing it.
+ */
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { O_RDWR } from '../uapi/fcntl.ts';
+import { enableChannels } from '../user/iio.ts';
+import {
+  ADVANCE_NS,
+  type ContractSystem,
+  ContractViolation,
+  contractCommands,
+  formatHistory,
+  type HistoryEntry,
+  INTERRUPT_AFTER_NS,
+} from './commands.ts';
+import { Driver } from './driver.ts';
+import { checkQuiescentInvariants } from './invariants.ts';
+import { ContractModel, type ModelProfile } from './model.ts';
+
+/** What a contract run is made of. */
+export interface ContractOptions {
+  /** ABI profile of kernel and model (default `mainline`). */
+  profile?: ModelProfile;
+  /** Run the commands in an ILP32 process (compat ioctls). */
+  compat?: boolean;
+}
+
+/** Channels the setup enables so that every buffer can be enabled (EN-1). */
+export const SETUP_CHANNELS: readonly (readonly string[])[] = [
+  ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'],
+  ['out_voltage0', 'out_voltage1'],
+  ['in_voltage0'],
+];
+
+/** Builds the system and the model: the process holds the heap at fd 0, every channel enabled. */
+export async function setupContract(
+  options: ContractOptions = {},
+): Promise<{ model: ContractModel; real: ContractSystem }> {
+  const profile = options.profile ?? 'mainline';
+  const driver = new Driver({ abi: profile });
+  const proc = await driver.spawn('contract', options.compat ?? false);
+  const res = await driver.call(proc, async (sys) => {
+    const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
+    for (const [dev, chans] of SETUP_CHANNELS.entries()) {
+      const r = await enableChannels(sys, dev, chans);
+      if (r < 0) return r;
+    }
+    return heap;
+  });
+  if (!res.done || res.value !== 0) throw new Error(`contract setup failed: ${JSON.stringify(res)}`);
+  const model = new ContractModel(profile);
+  model.openHeap();
+  return { model, real: { driver, proc, profile, maps: [], history: [], mapCounter: 0 } };
+}
+
+/**
+ * Ends a run the way a program ends: every buffer disabled, time for the aborts, then the process exits
+ * (mappings removed, fds closed). Checks the quiescent invariants against the model.
+ */
+export async function teardownContract(model: ContractModel, real: ContractSystem): Promise<void> {
+  for (let dev = 0; dev < 3; dev++) {
+    const path = `/sys/bus/iio/devices/iio:device${dev}/buffer0/enable`;
+    const want = model.setEnabled(dev, false);
+    const res = await real.driver.call(real.proc, async (sys) => {
+      const fd = await sys.open(path, 1);
+      const a = sys.mem.alloc(1);
+      sys.mem.write(a, new Uint8Array([0x30]));
+      const ret = await sys.write(fd, a, 1);
+      await sys.close(fd);
+      return ret;
+    });
+    if (!res.done || res.value !== want)
+      throw new ContractViolation(
+        `teardown: disabling iio:device${dev} gave ${JSON.stringify(res)}`,
+        real.history,
+      );
+  }
+  await real.driver.advance(ADVANCE_NS);
+  model.complete();
+  for (const { fd } of model.openFds()) model.close(fd);
+  while (model.mapCount() > 0) model.munmap(0);
+  await real.driver.finish();
+  const broken = checkQuiescentInvariants(real.driver.sim, model);
+  if (broken.length > 0)
+    throw new ContractViolation(`after exit: ${broken.join('; ')}`, [
+      ...real.history,
+      { time: real.driver.sim.now, text: '(all buffers disabled, the process exits)', step: {} },
+    ]);
+}
+
+/** One complete run of a command sequence. */
+export async function runContract(
+  cmds: Iterable<fc.AsyncCommand<ContractModel, ContractSystem>>,
+  options: ContractOptions = {},
+): Promise<void> {
+  const { model, real } = await setupContract(options);
+  await fc.asyncModelRun(() => ({ model, real }), cmds);
+  await teardownContract(model, real);
+}
+
+/** The property: any sequence of contract commands gives the model's results and keeps the invariants. */
+export function contractProperty(
+  options: ContractOptions & { maxCommands?: number } = {},
+): fc.IAsyncProperty<[Iterable<fc.AsyncCommand<ContractModel, ContractSystem>>]> {
+  const cmds = fc.commands(contractCommands(options.profile ?? 'mainline'), {
+    maxCommands: options.maxCommands ?? 200,
+    size: 'max',
+  });
+  return fc.asyncProperty(cmds, (c) => runContract(c, options));
+}
+
+/** Result of {@link checkContract}. */
+export interface ContractReport {
+  readonly ok: boolean;
+  readonly seed: number;
+  readonly runs: number;
+  /** Syscalls made by the commands of all runs. */
+  readonly syscalls: number;
+  /** On failure: what differs, the shrunk history, and a scenario reproducing it. */
+  readonly failure?: {
+    readonly message: string;
+    readonly history: readonly HistoryEntry[];
+    readonly text: string;
+    readonly scenario: string;
+    readonly path: string | undefined;
+  };
+}
+
+/**
+ * Runs `runs` random command sequences from `seed` (fast-check shrinks a failure to a minimal one).
+ */
+export async function checkContract(
+  options: ContractOptions & { runs?: number; seed?: number; maxCommands?: number } = {},
+): Promise<ContractReport> {
+  const seed = options.seed ?? 1;
+  let syscalls = 0;
+  const counted = fc.asyncProperty(
+    fc.commands(contractCommands(options.profile ?? 'mainline'), {
+      maxCommands: options.maxCommands ?? 200,
+      size: 'max',
+    }),
+    async (c) => {
+      const { model, real } = await setupContract(options);
+      try {
+        await fc.asyncModelRun(() => ({ model, real }), c);
+        await teardownContract(model, real);
+      } finally {
+        syscalls += real.driver.sim.stats().syscalls;
+      }
+    },
+  );
+  const result = await fc.check(counted, { seed, numRuns: options.runs ?? 100 });
+  if (!result.failed) return { ok: true, seed, runs: result.numRuns, syscalls };
+  const error = result.errorInstance;
+  const history = error instanceof ContractViolation ? error.history : [];
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  const scenario = historyToScenario(history, options, message);
+  return {
+    ok: false,
+    seed,
+    runs: result.numRuns,
+    syscalls,
+    failure: {
+      message,
+      history,
+      text: `seed ${seed}, path ${result.counterexamplePath}: ${message}\n${formatHistory(history)}`,
+      scenario,
+      path: result.counterexamplePath ?? undefined,
+    },
+  };
+}
+
+/**
+ * A scenario file that replays a contract history in one process: the same setup, the same calls at the
+ * same virtual times (interruptions become SIGUSR1 faults), each step expecting what the model expects, so
+ * that running it stops at the step where the simulator differs.
+ */
+export function historyToScenario(
+  history: readonly HistoryEntry[],
+  options: ContractOptions,
+  title: string,
+): string {
+  const steps: Record<string, unknown>[] = [
+    { sigaction: { signal: 'SIGUSR1', restart: false } },
+    { open: { path: '/dev/dma_heap/system', flags: 'O_RDWR' }, expect: { ret: 0 } },
+    ...SETUP_CHANNELS.map((channels, dev) => ({ enable_channels: { device: `iio:device${dev}`, channels } })),
+  ];
+  const faults: Record<string, unknown>[] = [];
+  for (const h of history) {
+    if (Object.keys(h.step).length === 0) continue;
+    steps.push(h.step);
+    if (h.interruptedAt !== undefined)
+      faults.push({ at: `${h.interruptedAt}ns`, kill: { process: 'contract', signal: 'SIGUSR1' } });
+  }
+  const doc: Record<string, unknown> = {
+    title: `contract check: ${title}`.slice(0, 200),
+    abi: options.profile ?? 'mainline',
+    platform: 'ideal',
+    until: `${(history.at(-1)?.time ?? 0) + ADVANCE_NS + INTERRUPT_AFTER_NS}ns`,
+    ...(faults.length > 0 ? { faults } : {}),
+    processes: [{ name: 'contract', ...(options.compat ? { compat: true } : {}), steps }],
+  };
+  return stringify(doc, { lineWidth: 0 });
+}
