@@ -234,7 +234,12 @@ export class MM {
   /** Allocates zeroed read-write anonymous memory for the program's own data (its malloc). */
   allocHeap(len: number): number {
     const size = pageAlign(Math.max(1, len));
-    const start = this.#heapTop;
+    // Like malloc falling back to fresh pages, it steps over whatever the program mapped there itself.
+    let start = this.#heapTop;
+    for (let v = this.#firstOverlap(start, start + size); v; v = this.#firstOverlap(start, start + size))
+      start = v.end;
+    if (start + size > this.#layout.taskSize) throw new Error(`out of memory: no room for ${size} bytes`);
+    this.#heapTop = start;
     this.#insert({
       start,
       end: start + size,
@@ -247,6 +252,10 @@ export class MM {
     });
     this.#heapTop += size;
     return start;
+  }
+
+  #firstOverlap(start: number, end: number): Vma | undefined {
+    return this.#vmas.find((v) => v.start < end && v.end > start);
   }
 
   /** Finds a free, page-aligned range of `len` bytes below the mmap top (`get_unmapped_area`), or -1. */

@@ -24,6 +24,7 @@ import {
   ESRCH,
 } from '../uapi/errno.ts';
 import {
+  __O_TMPFILE,
   F_ADD_SEALS,
   F_DUPFD,
   F_DUPFD_CLOEXEC,
@@ -45,7 +46,9 @@ import {
   O_NOATIME,
   O_NOCTTY,
   O_NONBLOCK,
+  O_RDONLY,
   O_TRUNC,
+  VALID_OPEN_FLAGS,
 } from '../uapi/fcntl.ts';
 import { FIOASYNC, FIOCLEX, FIONBIO, FIONCLEX, FIONREAD, FIOQSIZE } from '../uapi/ioctl.ts';
 import {
@@ -111,8 +114,10 @@ export class Syscalls {
 
   /** `openat(AT_FDCWD, path, flags)`: lookup, the file's open op, then the lowest free fd (FD-1, FD-2). */
   open(task: Task, path: string, flags: number): SysRet {
-    flags >>>= 0;
+    // build_open_how() drops unknown bits instead of refusing them; build_open_flags() checks O_TMPFILE.
+    flags = (flags & VALID_OPEN_FLAGS) >>> 0;
     if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+    if (flags & __O_TMPFILE && (!(flags & O_DIRECTORY) || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
     // do_sys_openat2 reserves the fd before it looks the path up (FD-2 before ENOENT).
     const fd = task.files.allocFd();
     if (fd < 0) return fd;

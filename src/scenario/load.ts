@@ -561,7 +561,7 @@ function checkRef(
   vars: Map<string, string[]>,
   key?: string,
 ): void {
-  if (typeof ref !== 'string') return;
+  if (typeof ref !== 'string' || /^-?\d+$/.test(ref)) return;
   const at = (msg: string) => (key === undefined ? ctx.loc.at(p, msg) : ctx.loc.key(p, key, msg));
   if (ref.startsWith('$') && !vars.has(ref.slice(1))) {
     ctx.errors.push(at(`'${ref}' is not a foreach variable here`));

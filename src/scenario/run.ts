@@ -113,6 +113,8 @@ class Interp {
 
   fd(ref: unknown, vars: Map<string, string>): number {
     if (typeof ref === 'number') return ref;
+    // A revents key is always a string: digits stand for the fd number itself.
+    if (/^-?\d+$/.test(String(ref))) return Number(ref);
     const name = this.#name(String(ref), vars);
     const fd = this.fds.get(name);
     if (fd === undefined)
@@ -578,7 +580,11 @@ export async function runScenario(s: Scenario, sim: Simulator): Promise<Scenario
         }
         return 0;
       },
-      { compat: p.compat ?? false, startAt: p.startAt === undefined ? 0 : parseDuration(p.startAt)! },
+      {
+        compat: p.compat ?? false,
+        startAt: p.startAt === undefined ? 0 : parseDuration(p.startAt)!,
+        stdio: p.stdio ?? true,
+      },
     );
     pids.set(p.name, pid);
   }

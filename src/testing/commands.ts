@@ -384,7 +384,14 @@ export class IoctlCommand extends ContractCommand {
     const flags = this.args.flags ?? 0;
     const number = REQUEST_NUMBERS[this.req];
     const name = REQUEST_NAMES[this.req];
-    const request = name.replace('(v2)', '');
+    // Scenario files name the requests of their own profile; the other profile's are given as numbers.
+    const foreign = (r.profile === 'v2') !== (this.req === 'V2_ALLOC' || this.req === 'V2_ENQUEUE');
+    const request =
+      this.req.startsWith('V2') || ['ATTACH', 'DETACH', 'ENQUEUE'].includes(this.req)
+        ? foreign
+          ? number
+          : name.replace('(v2)', '')
+        : name;
     const want = m.ioctl(fd, this.req, {
       value: this.req === 'ATTACH' || this.req === 'DETACH' || this.req.endsWith('ENQUEUE') ? dmabuf : size,
       bytesUsed: size,

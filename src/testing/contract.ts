@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import type { Simulator } from '../sim/simulator.ts';
 import { O_RDWR } from '../uapi/fcntl.ts';
 import { enableChannels } from '../user/iio.ts';
 import {
@@ -26,6 +27,8 @@ export interface ContractOptions {
   profile?: ModelProfile;
   /** Run the commands in an ILP32 process (compat ioctls). */
   compat?: boolean;
+  /** Called with each new simulator before the commands run (tests use it to inject kernel bugs). */
+  prepare?: (sim: Simulator) => void;
 }
 
 /** Channels the setup enables so that every buffer can be enabled (EN-1). */
@@ -41,6 +44,7 @@ export async function setupContract(
 ): Promise<{ model: ContractModel; real: ContractSystem }> {
   const profile = options.profile ?? 'mainline';
   const driver = new Driver({ abi: profile });
+  options.prepare?.(driver.sim);
   const proc = await driver.spawn('contract', options.compat ?? false);
   const res = await driver.call(proc, async (sys) => {
     const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
@@ -148,7 +152,7 @@ export async function checkContract(
         await fc.asyncModelRun(() => ({ model, real }), c);
         await teardownContract(model, real);
       } finally {
-        syscalls += real.driver.sim.stats().syscalls;
+        syscalls += real.driver.opSyscalls;
       }
     },
   );
@@ -201,7 +205,7 @@ export function historyToScenario(
     platform: 'ideal',
     until: `${(history.at(-1)?.time ?? 0) + ADVANCE_NS + INTERRUPT_AFTER_NS}ns`,
     ...(faults.length > 0 ? { faults } : {}),
-    processes: [{ name: 'contract', ...(options.compat ? { compat: true } : {}), steps }],
+    processes: [{ name: 'contract', ...(options.compat ? { compat: true } : {}), stdio: false, steps }],
   };
   return stringify(doc, { lineWidth: 0 });
 }

@@ -40,6 +40,8 @@ export class Driver {
   readonly sim: Simulator;
   readonly #slots = new Map<number, Slot>();
   readonly processes: DrivenProcess[] = [];
+  #spawns = 0;
+  #calls = 0;
 
   constructor(options: SimulatorOptions = {}) {
     this.sim = createSimulator({ platform: 'ideal', ...options });
@@ -70,6 +72,7 @@ export class Driver {
       { compat, stdio: false },
     );
     this.#slots.set(pid, slot);
+    this.#spawns++;
     await this.sim.run({ stopWhen: () => slot.ready && this.#paused(pid) });
     const p = { name, pid, compat };
     this.processes.push(p);
@@ -100,6 +103,7 @@ export class Driver {
     if (!this.alive(p)) return { done: false, blocked: 'the process is dead' };
     slot.op = op as (sys: Sys) => Promise<unknown>;
     slot.result = null;
+    this.#calls++;
     this.sim.kill(p.pid, SIGUSR1);
     const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
     const finished = () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
@@ -127,6 +131,11 @@ export class Driver {
     slot.result = null;
     if ('error' in r) throw r.error;
     return { done: true, value: r.value as T, interrupted };
+  }
+
+  /** Syscalls made by the operations themselves (the driver's own sigaction and pause calls left out). */
+  get opSyscalls(): number {
+    return this.sim.stats().syscalls - 2 * this.#spawns - this.#calls;
   }
 
   /** Lets `ns` of virtual time pass (hardware runs; driven processes stay paused). */

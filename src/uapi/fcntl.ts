@@ -52,6 +52,26 @@ export const O_PATH = 0o10000000;
 export const __O_TMPFILE = 0o20000000;
 /** Unnamed temporary file in the given directory. */
 export const O_TMPFILE = __O_TMPFILE | O_DIRECTORY;
+/** Every flag `open()` knows (`VALID_OPEN_FLAGS`, include/linux/fcntl.h); `open()` silently drops the others. */
+export const VALID_OPEN_FLAGS =
+  O_ACCMODE |
+  O_CREAT |
+  O_EXCL |
+  O_NOCTTY |
+  O_TRUNC |
+  O_APPEND |
+  O_NONBLOCK |
+  __O_SYNC |
+  O_DSYNC |
+  FASYNC |
+  O_DIRECT |
+  O_LARGEFILE |
+  O_DIRECTORY |
+  O_NOFOLLOW |
+  O_NOATIME |
+  O_CLOEXEC |
+  O_PATH |
+  __O_TMPFILE;
 
 /** Duplicate to the lowest free fd >= arg. */
 export const F_DUPFD = 0;
