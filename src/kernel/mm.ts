@@ -133,7 +133,10 @@ export class MM {
       if (!vma || (vma.prot & prot) !== prot) return false;
       const from = vma.offset + (addr + done - vma.start);
       const n = Math.min(len - done, vma.end - (addr + done));
-      visit(vma.backing.subarray(from, from + n), done);
+      // Pages of a file mapping past the end of the file have no backing: touching them faults (SIGBUS).
+      const have = Math.max(0, Math.min(n, vma.backing.length - from));
+      if (have > 0) visit(vma.backing.subarray(from, from + have), done);
+      if (have < n) return false;
       done += n;
     }
     return true;
@@ -183,8 +186,9 @@ export class MM {
     while (done < src.length) {
       const vma = this.findVma(addr + done);
       if (!vma || (vma.prot & PROT_WRITE) === 0 || !this.accessOk(addr + done, 1)) break;
-      const n = Math.min(src.length - done, vma.end - (addr + done));
       const from = vma.offset + (addr + done - vma.start);
+      const n = Math.min(src.length - done, vma.end - (addr + done), vma.backing.length - from);
+      if (n <= 0) break;
       vma.backing.set(src.subarray(done, done + n), from);
       done += n;
     }
@@ -219,6 +223,8 @@ export class MM {
     if (!vma || addr + len > vma.end || (vma.prot & PROT_READ) === 0)
       throw new SegmentationFault(vma ? vma.end : addr, 'view');
     const from = vma.offset + (addr - vma.start);
+    if (from + len > vma.backing.length)
+      throw new SegmentationFault(vma.start + vma.backing.length - vma.offset, 'view');
     return vma.backing.subarray(from, from + len);
   }
 

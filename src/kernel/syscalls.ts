@@ -16,6 +16,7 @@ import {
   ENOENT,
   ENOIOCTLCMD,
   ENOMEM,
+  ENOTDIR,
   ENOTTY,
   EOPNOTSUPP,
   EOVERFLOW,
@@ -124,6 +125,10 @@ export class Syscalls {
     const inode = this.#k.paths.lookup(path);
     if (!inode) return flags & O_CREAT ? -EACCES : -ENOENT;
     if (flags & O_CREAT && flags & O_EXCL) return -EEXIST;
+    // do_open()/do_tmpfile(): O_DIRECTORY (O_TMPFILE includes it) needs a directory; the simulated /dev
+    // and /sys have no ->tmpfile op, so an unnamed temporary file cannot be made in them.
+    if (flags & O_DIRECTORY && inode.kind !== 'dir') return -ENOTDIR;
+    if (flags & __O_TMPFILE) return -EOPNOTSUPP;
     if (inode.kind === 'dir' && (flags & O_ACCMODE) !== 0) return -EISDIR;
     // FD-10 / COMPAT-5: a 64-bit open forces O_LARGEFILE; f_flags never keeps the open-time-only bits.
     let fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);

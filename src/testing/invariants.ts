@@ -71,6 +71,7 @@ export function checkQuiescentInvariants(sim: Simulator, model?: ContractModel):
   const dmabufs = sim.kernel.dmabufs.size;
   if (files !== dmabufs)
     broken.push(`${files} open files left, of which ${dmabufs} are dma-bufs the kernel holds`);
+  broken.push(...auditDmabufRefs(sim));
   if (model && dmabufs !== model.liveDmabufs())
     broken.push(`${dmabufs} dma-bufs left alive, the model expects ${model.liveDmabufs()}`);
   for (const kind of Object.keys(live))
@@ -79,5 +80,22 @@ export function checkQuiescentInvariants(sim: Simulator, model?: ContractModel):
       !['file', 'dma_fence', 'iio_dma_block(dmabuf)', 'iio_dmabuf_attachment'].includes(kind)
     )
       broken.push(`${live[kind]} ${kind} objects left`);
+  return broken;
+}
+
+/**
+ * With no process left, every reference to a live dma-buf must belong to the kernel: an importer
+ * attachment, an armed poll callback (DPOLL-5) or an IIO queue (v2 blocks in flight, V2-ENQ-11 leaks).
+ * A reference nothing explains is a leak.
+ */
+export function auditDmabufRefs(sim: Simulator): string[] {
+  const broken: string[] = [];
+  for (const [ino, d] of sim.kernel.dmabufs) {
+    const explained = d.attachments + d.queueRefs + (d.cbIn.active ? 1 : 0) + (d.cbOut.active ? 1 : 0);
+    if (d.file.ref.count !== explained)
+      broken.push(
+        `dma-buf ${ino} has ${d.file.ref.count} references, the kernel explains ${explained} (attachments ${d.attachments}, queues ${d.queueRefs}, poll callbacks ${(d.cbIn.active ? 1 : 0) + (d.cbOut.active ? 1 : 0)})`,
+      );
+  }
   return broken;
 }

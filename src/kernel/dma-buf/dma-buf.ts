@@ -90,8 +90,13 @@ export class DmaBuf {
   readonly pollq: WaitQueue;
   readonly cbIn: PollCb = { active: 0, fence: null, cb: null };
   readonly cbOut: PollCb = { active: 0, fence: null, cb: null };
-  /** Importers attached (`attachments`). */
+  /** Importers attached (`attachments`); each holds a file reference. */
   attachments = 0;
+  /**
+   * File references IIO queues hold without an attachment: v2 blocks from ENQUEUE to completion or abort,
+   * and the references V2-ENQ-11 leaks. Kept so that audits can explain every reference.
+   */
+  queueRefs = 0;
 
   constructor(kernel: Kernel, info: DmaBufExportInfo, ino: number) {
     this.kernel = kernel;

@@ -155,7 +155,10 @@ export class V2DmabufIoctls implements BufferIoctlHandler {
     block.bytesUsed = req.bytes_used === 0n ? block.size : Number(req.bytes_used);
     block.cyclic = cyclic;
     // V2-ENQ-11: a QUEUED block makes the call a no-op that keeps the dma-buf reference it took.
-    if (block.state === IIO_BLOCK_STATE_QUEUED) return 0;
+    if (block.state === IIO_BLOCK_STATE_QUEUED) {
+      dmabuf.queueRefs++;
+      return 0;
+    }
     if (block.state === IIO_BLOCK_STATE_ACTIVE || block.state === IIO_BLOCK_STATE_DEAD) {
       dmaBufPut(dmabuf);
       return -EBUSY;
@@ -180,10 +183,12 @@ export class V2DmabufIoctls implements BufferIoctlHandler {
  */
 function v2BlockFence(dmabuf: DmaBuf, fence: DmaFence) {
   let released = false;
+  dmabuf.queueRefs++;
   const finish = () => {
     if (dmabuf.resv.holder === 'kernel') dmabuf.resv.unlock();
     if (!released) {
       released = true;
+      dmabuf.queueRefs--;
       dmaBufPut(dmabuf);
     }
   };

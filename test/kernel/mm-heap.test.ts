@@ -1,0 +1,100 @@
+/**
+ * The program's own allocator (`sys.mem.alloc`, MM.allocHeap in src/kernel/mm.ts): it hands out fresh
+ * page-granular blocks upwards from the ABI's heap base, and steps over mappings the program placed itself
+ * with MAP_FIXED where the next block would have gone, like malloc falling back to fresh pages.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Sys } from '../../src/index.ts';
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/uapi/index.ts';
+import { ascii, runOne } from '../helpers.ts';
+
+const RW = PROT_READ | PROT_WRITE;
+const FIXED_ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const MiB = 1 << 20;
+
+/** The heap bases of the two layouts in src/kernel/mm.ts. */
+const ABIS = [
+  { name: 'LP64', compat: false, heapBase: 0x555555554000 },
+  { name: 'ILP32', compat: true, heapBase: 0x08050000 },
+] as const;
+
+/** True when `[a, a + alen)` and `[b, b + blen)` share no byte. */
+function disjoint(a: number, alen: number, b: number, blen: number): boolean {
+  return a + alen <= b || b + blen <= a;
+}
+
+/** Writes `text` at `addr` and reads it back. */
+function roundTrip(sys: Sys, addr: number, text: string): string {
+  sys.mem.write(addr, ascii(text));
+  return new TextDecoder().decode(sys.mem.read(addr, text.length));
+}
+
+describe.each(ABIS)('MM.allocHeap: $name', ({ compat, heapBase }) => {
+  it('MM.allocHeap: the first block of a fresh process is at the heap base', async () => {
+    const { value } = await runOne(async (sys) => [sys.compat, sys.mem.alloc(4096)], { spawn: { compat } });
+    expect(value).toEqual([compat, heapBase]);
+  });
+
+  it('MM.allocHeap: steps over a 1 MiB MAP_FIXED mapping at the heap base instead of hitting a KernelBug', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const fixed = await sys.mmap(heapBase, MiB, RW, FIXED_ANON, -1, 0);
+        sys.mem.write(fixed, ascii('head'));
+        sys.mem.write(fixed + MiB - 4, ascii('tail'));
+        const p = sys.mem.alloc(4096);
+        const zeroed = sys.mem.read(p, 4096).every((b) => b === 0);
+        const back = roundTrip(sys, p + 100, 'hello heap');
+        const q = sys.mem.alloc(2 * PAGE_SIZE);
+        const backQ = roundTrip(sys, q + 2 * PAGE_SIZE - 5, 'qtail');
+        const fixedKept = [
+          new TextDecoder().decode(sys.mem.read(fixed, 4)),
+          new TextDecoder().decode(sys.mem.read(fixed + MiB - 4, 4)),
+        ];
+        return { fixed, p, q, zeroed, back, backQ, fixedKept };
+      },
+      { spawn: { compat } },
+    );
+    expect(value.fixed).toBe(heapBase);
+    expect(disjoint(value.p, 4096, heapBase, MiB), `p=0x${value.p.toString(16)}`).toBe(true);
+    expect(disjoint(value.q, 2 * PAGE_SIZE, heapBase, MiB), `q=0x${value.q.toString(16)}`).toBe(true);
+    expect(disjoint(value.p, 4096, value.q, 2 * PAGE_SIZE)).toBe(true);
+    expect(value.p % PAGE_SIZE).toBe(0);
+    expect(value.p).toBeLessThan(compat ? 2 ** 32 : 2 ** 47);
+    expect(value).toMatchObject({
+      zeroed: true,
+      back: 'hello heap',
+      backQ: 'qtail',
+      fixedKept: ['head', 'tail'],
+    });
+  });
+
+  it('MM.allocHeap: a block that would partly overlap a MAP_FIXED page goes past it whole', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const a = sys.mem.alloc(PAGE_SIZE);
+        // One page, one page above the current heap top: the next 3-page block would straddle it.
+        const fixedAt = a + 2 * PAGE_SIZE;
+        const fixed = await sys.mmap(fixedAt, PAGE_SIZE, RW, FIXED_ANON, -1, 0);
+        sys.mem.write(fixed, ascii('mine'));
+        const b = sys.mem.alloc(3 * PAGE_SIZE);
+        sys.mem.write(b, new Uint8Array(3 * PAGE_SIZE).fill(0xa5));
+        const filled = sys.mem.read(b, 3 * PAGE_SIZE).every((x) => x === 0xa5);
+        const fixedKept = new TextDecoder().decode(sys.mem.read(fixed, 4));
+        return { a, fixedAt, fixed, b, filled, fixedKept };
+      },
+      { spawn: { compat } },
+    );
+    expect(value.a).toBe(heapBase);
+    expect(value.fixed).toBe(value.fixedAt);
+    expect(disjoint(value.b, 3 * PAGE_SIZE, value.fixed, PAGE_SIZE)).toBe(true);
+    expect(disjoint(value.b, 3 * PAGE_SIZE, value.a, PAGE_SIZE)).toBe(true);
+    expect(value).toMatchObject({ filled: true, fixedKept: 'mine' });
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * open(2)'s flag handling before the lookup (fs/open.c): build_open_how() silently drops the bits outside
+ * VALID_OPEN_FLAGS for the legacy open()/openat() calls, and build_open_flags() refuses __O_TMPFILE without
+ * O_DIRECTORY or without write access. Both happen before an fd is reserved and before the path is looked up.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  __O_TMPFILE,
+  EINVAL,
+  ENOENT,
+  ENOTDIR,
+  EOPNOTSUPP,
+  F_GETFL,
+  O_DIRECTORY,
+  O_LARGEFILE,
+  O_RDONLY,
+  O_RDWR,
+  O_TMPFILE,
+  O_WRONLY,
+  VALID_OPEN_FLAGS,
+} from '../../src/uapi/index.ts';
+import { runOne } from '../helpers.ts';
+
+const NULL_DEV = '/dev/null';
+/** Two high bits no open flag uses; together they make the `int` flags argument negative. */
+const UNKNOWN_HIGH = 0x80000000 | 0x40000000;
+
+describe('build_open_how(): unknown open flags are dropped', () => {
+  it('open()/build_open_how(): an LP64 open with unknown high bits succeeds and F_GETFL shows O_RDWR | O_LARGEFILE only', async () => {
+    const { value } = await runOne(async (sys) => {
+      const fd = await sys.open(NULL_DEV, O_RDWR | UNKNOWN_HIGH);
+      return { fd, fl: await sys.fcntl(fd, F_GETFL) };
+    });
+    expect(value.fd).toBe(0);
+    expect(value.fl).toBeGreaterThanOrEqual(0);
+    expect(value.fl & ~VALID_OPEN_FLAGS).toBe(0);
+    expect(value.fl).toBe(O_RDWR | O_LARGEFILE);
+  });
+
+  it('open()/build_open_how(): an ILP32 open with unknown high bits succeeds and F_GETFL shows O_RDWR only (no O_LARGEFILE)', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const fd = await sys.open(NULL_DEV, O_RDWR | UNKNOWN_HIGH);
+        return { compat: sys.compat, fd, fl: await sys.fcntl(fd, F_GETFL) };
+      },
+      { spawn: { compat: true } },
+    );
+    expect(value).toEqual({ compat: true, fd: 0, fl: O_RDWR });
+  });
+
+  it('open()/build_open_how(): every bit outside VALID_OPEN_FLAGS at once is dropped; F_GETFL matches a plain O_RDWR open', async () => {
+    const { value } = await runOne(async (sys) => {
+      const junk = await sys.open(NULL_DEV, O_RDWR | ~VALID_OPEN_FLAGS);
+      const plain = await sys.open(NULL_DEV, O_RDWR);
+      return [junk, plain, await sys.fcntl(junk, F_GETFL), await sys.fcntl(plain, F_GETFL)];
+    });
+    expect(value).toEqual([0, 1, O_RDWR | O_LARGEFILE, O_RDWR | O_LARGEFILE]);
+  });
+});
+
+describe('build_open_flags(): __O_TMPFILE checks', () => {
+  it('open()/build_open_flags(): __O_TMPFILE without O_DIRECTORY is -EINVAL, read-only or writable', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open(NULL_DEV, __O_TMPFILE),
+      await sys.open(NULL_DEV, __O_TMPFILE | O_RDWR),
+      await sys.open(NULL_DEV, __O_TMPFILE | O_WRONLY),
+      // The fd the failed opens did not take.
+      await sys.open(NULL_DEV, O_RDONLY),
+    ]);
+    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL, 0]);
+  });
+
+  it('open()/build_open_flags(): O_TMPFILE with O_RDONLY access is -EINVAL', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open(NULL_DEV, O_TMPFILE | O_RDONLY),
+      await sys.open('/dev', O_TMPFILE | O_RDONLY),
+      await sys.open(NULL_DEV, O_RDONLY),
+    ]);
+    expect(value).toEqual([-EINVAL, -EINVAL, 0]);
+  });
+
+  it('open()/build_open_flags(): the O_TMPFILE checks come before the path lookup and the fd reservation', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        // A missing path: -EINVAL, not -ENOENT.
+        const missing = [
+          await sys.open('/no-such-dir', __O_TMPFILE),
+          await sys.open('/no-such-dir', O_TMPFILE),
+        ];
+        // A full fd table: -EINVAL, not -EMFILE.
+        await sys.open(NULL_DEV, O_RDONLY);
+        const full = [
+          await sys.open(NULL_DEV, __O_TMPFILE | O_RDWR),
+          await sys.open(NULL_DEV, O_TMPFILE | O_RDONLY),
+        ];
+        return { missing, full };
+      },
+      { spawn: { nofile: 1 } },
+    );
+    expect(value).toEqual({ missing: [-EINVAL, -EINVAL], full: [-EINVAL, -EINVAL] });
+  });
+
+  it('open()/build_open_flags(): writable O_TMPFILE passes the flag checks and fails the lookup of a missing path with -ENOENT', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open('/no-such-dir', O_TMPFILE | O_RDWR),
+      await sys.open('/no-such-dir', O_TMPFILE | O_WRONLY),
+    ]);
+    expect(value).toEqual([-ENOENT, -ENOENT]);
+  });
+
+  it('open()/build_open_how() then build_open_flags(): unknown bits are dropped before the O_TMPFILE checks', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open('/no-such-dir', O_TMPFILE | O_RDWR | UNKNOWN_HIGH),
+      await sys.open('/no-such-dir', O_TMPFILE | O_RDONLY | UNKNOWN_HIGH),
+      await sys.open('/no-such-dir', __O_TMPFILE | O_RDWR | UNKNOWN_HIGH),
+    ]);
+    expect(value).toEqual([-ENOENT, -EINVAL, -EINVAL]);
+  });
+
+  it('open()/do_tmpfile(): O_TMPFILE on a non-directory is -ENOTDIR, on /dev -EOPNOTSUPP (no ->tmpfile); plain O_DIRECTORY on a device is -ENOTDIR', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open('/dev/null', O_TMPFILE | O_RDWR),
+      await sys.open('/dev', O_TMPFILE | O_RDWR),
+      await sys.open('/dev/null', O_DIRECTORY | O_RDONLY),
+      await sys.open('/dev', O_DIRECTORY | O_RDONLY),
+    ]);
+    expect(value).toEqual([-ENOTDIR, -EOPNOTSUPP, -ENOTDIR, 0]);
+  });
+});
