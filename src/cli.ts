@@ -2,10 +2,11 @@
  * `iio-sim`: runs scenario files and prints what a kernel developer reads at once: an strace-style log
  * with simulated timestamps and decoded structs, ftrace-style dma_fence lines, and a summary.
  *
- *   iio-sim run FILE... [--quiet] [--no-ftrace] [--durations] [--log json|pretty] [--perfetto OUT]
+ *   iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT]
  *   iio-sim validate FILE...
  *   iio-sim list
  *   iio-sim schema
+ *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE]
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
@@ -15,9 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import pretty from 'pino-pretty';
+import { ContractChecker } from './check/contract.ts';
 import { formatError, loadScenario } from './scenario/load.ts';
 import { runScenario, scenarioSimulator } from './scenario/run.ts';
 import { scenarioJsonSchema } from './scenario/schema.ts';
+import { type CampaignMode, runCampaign } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
 import { exportPerfetto } from './trace/perfetto.ts';
 import { recordTrace } from './trace/recorder.ts';
@@ -32,10 +35,11 @@ export interface CliIo {
   err(line: string): void;
 }
 
-const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--durations] [--log json|pretty] [--perfetto OUT.json]
+const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json]
        iio-sim validate FILE...
        iio-sim list
-       iio-sim schema`;
+       iio-sim schema
+       iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE]`;
 
 /** Reads a scenario as UTF-8, without a byte-order mark. */
 function readText(file: string): string {
@@ -62,9 +66,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       options: {
         quiet: { type: 'boolean', short: 'q' },
         'no-ftrace': { type: 'boolean' },
+        'no-check': { type: 'boolean' },
         durations: { type: 'boolean', short: 'T' },
         log: { type: 'string' },
         perfetto: { type: 'string' },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        mode: { type: 'string' },
+        'max-calls': { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -124,11 +134,73 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       return status;
     }
+    case 'fuzz':
+      return fuzz(opts, io);
     default:
       io.err(`iio-sim: unknown command '${command}'`);
       io.err(USAGE);
       return 2;
   }
+}
+
+function intOption(
+  opts: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+): number | null {
+  const v = opts[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return /^\d+$/.test(String(v)) && Number.isSafeInteger(n) && n >= min ? n : null;
+}
+
+/** `iio-sim fuzz`: the contract and syscall fuzzing campaign (exit 1 on the first failure). */
+async function fuzz(opts: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  const runs = intOption(opts, 'runs', 100, 1);
+  const seed = intOption(opts, 'seed', 1, 0);
+  const maxCalls = intOption(opts, 'max-calls', 200, 1);
+  const mode = (opts.mode ?? 'all') as CampaignMode;
+  if (
+    runs === null ||
+    seed === null ||
+    maxCalls === null ||
+    !['all', 'contract', 'syscalls'].includes(mode)
+  ) {
+    io.err(
+      'iio-sim fuzz: --runs and --max-calls take a positive integer, --seed a non-negative one, --mode all, contract or syscalls',
+    );
+    return 2;
+  }
+  io.out(`iio-sim fuzz: seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`);
+  const t0 = performance.now();
+  let last = t0;
+  const report = await runCampaign({
+    runs,
+    seed,
+    mode,
+    maxCalls,
+    onPart: (p) => {
+      const now = performance.now();
+      io.out(
+        `${p.name.padEnd(26)} ${String(p.runs).padStart(7)} runs ${p.syscalls.toLocaleString('en-US').padStart(11)} syscalls  ${p.ok ? 'ok' : 'FAILED'}  (${((now - last) / 1000).toFixed(1)} s)`,
+      );
+      last = now;
+    },
+  });
+  const failed = report.parts.find((p) => !p.ok);
+  if (failed) {
+    io.out(failed.failure ?? '');
+    if (failed.scenario) {
+      const out = typeof opts.out === 'string' ? opts.out : `fuzz-failure-seed${seed}.yaml`;
+      writeFileSync(out, failed.scenario);
+      io.out(`a scenario reproducing it: ${out} (iio-sim run ${out})`);
+    }
+  }
+  io.out(
+    `total: ${report.syscalls.toLocaleString('en-US')} syscalls, ${failed ? 1 : 0} failures (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  return failed ? 1 : 0;
 }
 
 async function runOne(
@@ -148,6 +220,7 @@ async function runOne(
     pids: scenario.processes.length > 1,
   });
   const fences = new FenceStats(sim.events);
+  const checker = opts['no-check'] ? null : new ContractChecker(sim);
   const stopFtrace = opts['no-ftrace'] ? () => {} : traceFences(sim.events, (line) => trace.lines.push(line));
   const logger = makeLogger(opts.log as string | undefined, () => sim.now);
   if (logger) {
@@ -163,6 +236,8 @@ async function runOne(
     sim.events.on('kernel:log', (e) => logger.warn({ device: e.device }, e.message));
   }
   const outcome = await runScenario(scenario, sim);
+  checker?.finish(outcome.result);
+  checker?.detach();
   trace.detach();
   stopFtrace();
   if (!quiet) for (const line of trace.lines) io.out(line);
@@ -177,6 +252,7 @@ async function runOne(
     }
   }
   if (!quiet) for (const line of summaryLines(outcome.result, fences)) io.out(line);
+  if (!quiet && checker) for (const line of checker.summaryLines()) io.out(line);
   if (outcome.failures.length === 0) {
     io.out(`${file}: PASS`);
     return 0;

@@ -26,5 +26,60 @@ export interface IioEvents {
   }) => void;
 }
 
+/** What the contract checker found (see src/check/contract.ts). */
+export interface CheckFinding {
+  /** Stable kind, e.g. `cpu-access-outside-sync`. */
+  readonly kind: string;
+  readonly pid: number | null;
+  readonly comm: string;
+  readonly message: string;
+  readonly time: number;
+}
+
+/**
+ * CPU access to DMABUFs, their cache maintenance, DMABUF enqueues and process exits, as the contract
+ * checker needs them; and the checker's own findings.
+ */
+export interface AccessEvents {
+  /** A CPU access (user load or store, or a kernel copy) to a mapped dma-buf. */
+  'dmabuf:cpu-access': (e: {
+    pid: number;
+    comm: string;
+    ino: number;
+    addr: number;
+    len: number;
+    write: boolean;
+    /** Unsignalled fences this access conflicts with (DMA still writing, or reading for a store). */
+    pendingFences: number;
+    time: number;
+  }) => void;
+  /** DMA_BUF_IOCTL_SYNC succeeded (START: after its wait). */
+  'dmabuf:sync': (e: { pid: number; comm: string; ino: number; flags: number; time: number }) => void;
+  /** Cache maintenance of a dma-buf on a non-coherent platform: lines invalidated or cleaned. */
+  'dmabuf:cache': (e: { ino: number; op: 'invalidate' | 'clean'; lines: number; time: number }) => void;
+  /** A DMABUF ENQUEUE returned 0. `bytesUsed` as the program passed it; `scanBytes` of the buffer's scan. */
+  'iio:enqueue': (e: {
+    pid: number;
+    comm: string;
+    device: string;
+    ino: number;
+    bytesUsed: number;
+    blockBytes: number;
+    scanBytes: number;
+    time: number;
+  }) => void;
+  /** A task is about to exit: its open fds before the exit path closes them (FD-12). */
+  'task:exiting': (e: {
+    pid: number;
+    comm: string;
+    /** The program returned (as opposed to being killed or crashing). */
+    returned: boolean;
+    fds: readonly { fd: number; path: string; dmabuf: number | null }[];
+    time: number;
+  }) => void;
+  /** A contract checker finding. */
+  'check:finding': (e: CheckFinding) => void;
+}
+
 /** Every observation event of a simulated system. */
-export type KernelEvents = SchedEvents & DmaEvents & IioEvents & FenceEvents;
+export type KernelEvents = SchedEvents & DmaEvents & IioEvents & FenceEvents & AccessEvents;

@@ -6,12 +6,12 @@ import { EventEmitter } from 'eventemitter3';
 import type { Scheduler } from '../hw/clock.ts';
 import type { Rng } from '../hw/rng.ts';
 import { KernelBug } from './bug.ts';
-import type { DmaBuf } from './dma-buf/dma-buf.ts';
+import { type DmaBuf, isDmaBufFile } from './dma-buf/dma-buf.ts';
 import { FenceDomain } from './dma-buf/fence.ts';
 import { registerSystemHeap } from './dma-buf/heap.ts';
 import { registerUdmabuf } from './dma-buf/udmabuf.ts';
 import { registerMemDevices } from './drivers/mem.ts';
-import type { IioEvents, KernelEvents } from './events.ts';
+import type { AccessEvents, IioEvents, KernelEvents } from './events.ts';
 import type { BufferIoctlHandler } from './iio/buffer.ts';
 import { MainlineDmabufIoctls } from './iio/buffer-dmabuf.ts';
 import { V2DmabufIoctls } from './iio/buffer-dmabuf-v2.ts';
@@ -45,6 +45,8 @@ export class Kernel {
   readonly clock: Scheduler;
   readonly rng: Rng;
   readonly profile: AbiProfile;
+  /** CPU costs and cache coherence of the simulated board. */
+  readonly platform: PlatformProfile;
   readonly events: EventEmitter<KernelEvents>;
   readonly census = new Census();
   readonly paths = new PathTree();
@@ -68,6 +70,7 @@ export class Kernel {
     this.clock = options.clock;
     this.rng = options.rng;
     this.profile = options.profile;
+    this.platform = options.platform;
     this.events = options.events ?? new EventEmitter<KernelEvents>();
     this.#nofile = options.nofile ?? 1024;
     this.#memoryBytes = options.memoryBytes ?? 1 << 30;
@@ -138,6 +141,21 @@ export class Kernel {
 
   /** Exit path of a task: every mapping goes, then every fd closes in ascending order (FD-12). */
   #exitFiles(task: Task): void {
+    if (this.events.listenerCount('task:exiting') > 0)
+      this.emitIio('task:exiting', {
+        pid: task.pid,
+        comm: task.comm,
+        returned: task.exit?.reason === 'returned',
+        fds: task.files.openFds().map((fd) => {
+          const file = task.files.file(fd)!;
+          return {
+            fd,
+            path: file.path,
+            dmabuf: isDmaBufFile(file) ? (file.privateData as DmaBuf).ino : null,
+          };
+        }),
+        time: this.clock.now,
+      });
     task.mm.unmapAll();
     for (const fd of task.files.openFds()) task.files.remove(fd)?.file.put();
   }
@@ -152,9 +170,12 @@ export class Kernel {
   }
 
   /** Emits an IIO observation event when someone listens. */
-  emitIio<K extends keyof IioEvents>(name: K, ...args: Parameters<IioEvents[K]>): void {
+  emitIio<K extends keyof (IioEvents & AccessEvents)>(
+    name: K,
+    ...args: Parameters<(IioEvents & AccessEvents)[K]>
+  ): void {
     if (this.events.listenerCount(name) > 0)
-      (this.events.emit as (n: K, ...a: Parameters<IioEvents[K]>) => boolean)(name, ...args);
+      (this.events.emit as (n: K, ...a: Parameters<(IioEvents & AccessEvents)[K]>) => boolean)(name, ...args);
   }
 
   /** Logs a kernel message (dev_err/dev_warn). */

@@ -7,6 +7,7 @@
  */
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
 import { KernelBug } from './bug.ts';
+import type { CpuCache } from './cpu-cache.ts';
 
 /** Who backs a mapping and must be told when it goes away (a file's mapping reference). */
 export interface VmaOwner {
@@ -28,6 +29,10 @@ export interface Vma {
   name: string;
   /** Shared by the pieces of a split mapping; its `unmapped` runs when the last piece goes. */
   owner: VmaOwnerRef | null;
+  /** Non-coherent DMA memory: the CPU goes through this cache instead of `backing`. */
+  cache?: CpuCache | null;
+  /** Told of every CPU access (user loads and stores, kernel copies) to the mapping, for the checker. */
+  onAccess?: ((addr: number, len: number, write: boolean) => void) | null;
 }
 
 /** Counts the pieces of one original mapping so the owner hears about the last one only. */
@@ -125,7 +130,13 @@ export class MM {
    * Walks `[addr, addr + len)` mapping by mapping; `visit` gets the backing bytes of each piece and the
    * offset into the user range. Returns false (and stops) at the first byte lacking `prot`.
    */
-  #walk(addr: number, len: number, prot: number, visit: (bytes: Uint8Array, done: number) => void): boolean {
+  #walk(
+    addr: number,
+    len: number,
+    prot: number,
+    visit: (bytes: Uint8Array, done: number) => void,
+    access = true,
+  ): boolean {
     if (!this.accessOk(addr, len)) return false;
     let done = 0;
     while (done < len) {
@@ -135,11 +146,20 @@ export class MM {
       const n = Math.min(len - done, vma.end - (addr + done));
       // Pages of a file mapping past the end of the file have no backing: touching them faults (SIGBUS).
       const have = Math.max(0, Math.min(n, vma.backing.length - from));
-      if (have > 0) visit(vma.backing.subarray(from, from + have), done);
+      if (have > 0) {
+        if (access) vma.onAccess?.(addr + done, have, (prot & PROT_WRITE) !== 0);
+        visit(this.#bytes(vma, from, have, access && (prot & PROT_WRITE) !== 0), done);
+      }
       if (have < n) return false;
       done += n;
     }
     return true;
+  }
+
+  /** The bytes the CPU sees at `[from, from + n)` of a mapping's backing: memory, or its cache. */
+  #bytes(vma: Vma, from: number, n: number, write: boolean): Uint8Array {
+    if (!vma.cache) return vma.backing.subarray(from, from + n);
+    return write ? vma.cache.forWrite(from, n) : vma.cache.forRead(from, n);
   }
 
   /** `copy_from_user`: the bytes, or null when any byte is unreadable (the caller returns -EFAULT). */
@@ -154,7 +174,7 @@ export class MM {
   /** Reads user memory for a tracer: no fault, no copy accounting; null when unreadable. */
   peek(addr: number, len: number): Uint8Array | null {
     const out = new Uint8Array(len);
-    return this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done)) ? out : null;
+    return this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done), false) ? out : null;
   }
 
   /**
@@ -189,7 +209,8 @@ export class MM {
       const from = vma.offset + (addr + done - vma.start);
       const n = Math.min(src.length - done, vma.end - (addr + done), vma.backing.length - from);
       if (n <= 0) break;
-      vma.backing.set(src.subarray(done, done + n), from);
+      vma.onAccess?.(addr + done, n, true);
+      this.#bytes(vma, from, n, true).set(src.subarray(done, done + n));
       done += n;
     }
     this.#copied += done;
@@ -197,7 +218,7 @@ export class MM {
   }
 
   #probe(addr: number, len: number, prot: number): boolean {
-    return this.#walk(addr, len, prot, () => {});
+    return this.#walk(addr, len, prot, () => {}, false);
   }
 
   /** User-space load (the process touching its memory): throws {@link SegmentationFault} on a bad address. */
@@ -225,7 +246,8 @@ export class MM {
     const from = vma.offset + (addr - vma.start);
     if (from + len > vma.backing.length)
       throw new SegmentationFault(vma.start + vma.backing.length - vma.offset, 'view');
-    return vma.backing.subarray(from, from + len);
+    vma.onAccess?.(addr, len, false);
+    return this.#bytes(vma, from, len, false);
   }
 
   #firstBad(addr: number, len: number, prot: number): number {

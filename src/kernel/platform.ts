@@ -18,6 +18,12 @@ export interface PlatformProfile {
   readonly wakeLatencyNs: number;
   /** Extra uniformly distributed delay in [0, wakeJitterNs), drawn from the simulator's seed. */
   readonly wakeJitterNs: number;
+  /**
+   * DMA is cache-coherent with the CPU (default true). False models arm64 boards whose DMA masters bypass
+   * the CPU caches (Zynq PL DMA on HP ports): the CPU sees mapped DMABUFs through a cache that only
+   * DMA_BUF_IOCTL_SYNC maintains, so a program that skips it reads stale data and its stores stay unseen.
+   */
+  readonly coherentDma: boolean;
 }
 
 /** Built-in profiles. */
@@ -29,6 +35,7 @@ export const PLATFORMS = {
     copyPsPerByte: 670,
     wakeLatencyNs: 20_000,
     wakeJitterNs: 0,
+    coherentDma: true,
   },
   pluto: {
     name: 'pluto',
@@ -37,6 +44,7 @@ export const PLATFORMS = {
     copyPsPerByte: 2_500,
     wakeLatencyNs: 50_000,
     wakeJitterNs: 0,
+    coherentDma: true,
   },
   laptop: {
     name: 'laptop',
@@ -45,6 +53,7 @@ export const PLATFORMS = {
     copyPsPerByte: 100,
     wakeLatencyNs: 5_000,
     wakeJitterNs: 0,
+    coherentDma: true,
   },
   ideal: {
     name: 'ideal',
@@ -53,6 +62,7 @@ export const PLATFORMS = {
     copyPsPerByte: 0,
     wakeLatencyNs: 0,
     wakeJitterNs: 0,
+    coherentDma: true,
   },
 } as const satisfies Record<string, PlatformProfile>;
 

@@ -412,7 +412,7 @@ export class Syscalls {
     const name = req.name ?? file?.path ?? 'anon';
     const pieces = req.pieces ?? [{ backing: req.backing!, offset: req.backingOffset ?? 0, length: len }];
     let at = start;
-    const parts = pieces.map((p) => {
+    const parts = pieces.map((p, i) => {
       const part = {
         start: at,
         end: at + p.length,
@@ -421,6 +421,8 @@ export class Syscalls {
         backing: p.backing,
         offset: p.offset,
         name,
+        cache: shared ? (req.caches?.[i] ?? null) : null,
+        onAccess: req.onAccess ?? null,
       };
       at += p.length;
       return part;

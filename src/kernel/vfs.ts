@@ -8,8 +8,10 @@
  * poll → DEFAULT_POLLMASK. Those defaults live in the syscall layer, which checks the fd, copies user
  * memory and delegates.
  */
+
 import { EISDIR, EMFILE } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
+import type { CpuCache } from './cpu-cache.ts';
 import { type Census, Kref } from './kref.ts';
 import type { Vma } from './mm.ts';
 import type { Task } from './task.ts';
@@ -50,6 +52,10 @@ export interface VmaRequest {
   onUnmap?: () => void;
   /** Filled in by the op: name in traces. */
   name?: string;
+  /** Filled in by the op: the CPU cache of each piece (or of `backing`), on non-coherent platforms. */
+  caches?: (CpuCache | null)[];
+  /** Filled in by the op: told of every CPU access to the mapping. */
+  onAccess?: (addr: number, len: number, write: boolean) => void;
 }
 
 /** `struct file_operations`, camelCased. Every member is optional; see the module comment for defaults. */

@@ -721,6 +721,7 @@ function checkAction(
       return;
     case 'heap_alloc':
       define(o.as as string, names, vars);
+      define(o.heap as string | undefined, names, vars);
       return;
     case 'iio_alloc':
       ref('buffer');

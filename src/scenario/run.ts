@@ -261,8 +261,12 @@ class Interp {
         this.bind(o.as, ret, vars);
         return;
       }
-      case 'close':
-        return done(await sys.close(this.fd(a, vars)));
+      case 'close': {
+        const fd = this.fd(a, vars);
+        // The next heap_alloc opens the heap again once the program closed it.
+        if (fd === this.#heap) this.#heap = -1;
+        return done(await sys.close(fd));
+      }
       case 'dup': {
         const ret = await sys.dup(this.fd(o.fd, vars));
         done(ret);
@@ -436,6 +440,7 @@ class Interp {
         if (typeof d === 'number') return done(d);
         done(0);
         this.bind(o.as, d.fd, vars);
+        this.bind(o.heap, this.#heap, vars);
         this.maps.set(this.#name(String(o.as), vars), { addr: d.addr, length: d.size });
         return;
       }

@@ -119,6 +119,8 @@ const Platform = z.union([
     copyPsPerByte: z.number().int().nonnegative().optional(),
     wakeLatencyNs: z.number().int().nonnegative().optional(),
     wakeJitterNs: z.number().int().nonnegative().optional(),
+    /** false: the CPU sees mapped DMABUFs through caches only DMA_BUF_IOCTL_SYNC maintains. */
+    coherentDma: z.boolean().optional(),
   }),
 ]);
 
@@ -287,6 +289,8 @@ export const ACTIONS = {
       .max(1 << 30),
     as: z.string(),
     map: z.boolean().optional(),
+    /** Name for the heap fd the step opens (or reuses), so that the program can close it. */
+    heap: z.string().optional(),
   }),
   /** v2: IIO_BUFFER_DMABUF_ALLOC_IOCTL on a buffer fd, optionally maps it. */
   iio_alloc: z.strictObject({

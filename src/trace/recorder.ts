@@ -155,6 +155,13 @@ export function recordTrace(
       note(e.time, `[kernel] ${e.device}: buffers enabled, ${e.scanBytes} bytes per scan`),
     );
     on('iio:disable', (e) => note(e.time, `[kernel] ${e.device}: buffers disabled`));
+    on('check:finding', (e) => note(e.time, `[check] ${e.comm}[${e.pid ?? '-'}] ${e.kind}: ${e.message}`));
+    on('dmabuf:cache', (e) =>
+      note(
+        e.time,
+        `[cpu] DMABUF ${e.ino}: cache ${e.op === 'clean' ? `clean, ${e.lines} dirty lines written back` : `invalidate${e.lines ? `, ${e.lines} dirty lines lost` : ''}`}`,
+      ),
+    );
     on('kernel:log', (e) =>
       note(e.time, `[kernel] ${e.device}: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}`),
     );

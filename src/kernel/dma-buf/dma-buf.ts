@@ -24,6 +24,7 @@ import { EBADF, EFAULT, EINVAL, EMFILE, ENOTTY, ERESTARTSYS } from '../../uapi/e
 import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SEEK_END, SEEK_SET } from '../../uapi/fcntl.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import { EPOLLIN, EPOLLOUT } from '../../uapi/poll.ts';
+import { CpuCache } from '../cpu-cache.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Task } from '../task.ts';
 import { File, type FileOperations, newInode, type PollTable, type VmaRequest } from '../vfs.ts';
@@ -53,6 +54,8 @@ export interface DmaBufOps {
   endCpuAccess?(dmabuf: DmaBuf, dir: DmaDataDirection): number;
   /** Whether an importer may attach; 0 or -errno (ATT-6). */
   attach?(dmabuf: DmaBuf): number;
+  /** The memory is coherent for the CPU (dma_alloc_coherent, v2 IIO buffers): mappings are never cached. */
+  readonly coherentMemory?: boolean;
 }
 
 /** Everything an exporter hands to {@link dmaBufExport}. */
@@ -97,6 +100,7 @@ export class DmaBuf {
    * and the references V2-ENQ-11 leaks. Kept so that audits can explain every reference.
    */
   queueRefs = 0;
+  readonly #caches = new Map<Uint8Array, CpuCache>();
 
   constructor(kernel: Kernel, info: DmaBufExportInfo, ino: number) {
     this.kernel = kernel;
@@ -111,6 +115,40 @@ export class DmaBuf {
     this.file = new File(kernel.census, inode, info.flags & (O_ACCMODE | O_NONBLOCK), '/dmabuf:');
     this.file.privateData = this;
     this.file.opened = true;
+  }
+
+  /**
+   * The CPU cache over scatter-list piece `memory`, when the platform's DMA is not cache-coherent and the
+   * exporter's memory is cacheable; null otherwise.
+   */
+  cpuCache(memory: Uint8Array): CpuCache | null {
+    if (this.kernel.platform.coherentDma || this.ops.coherentMemory) return null;
+    let c = this.#caches.get(memory);
+    if (!c) {
+      c = new CpuCache(memory);
+      this.#caches.set(memory, c);
+    }
+    return c;
+  }
+
+  /**
+   * Streaming-DMA cache maintenance of the whole buffer, as `dma_sync_sgtable_for_cpu` (`forCpu`) and
+   * `dma_sync_sgtable_for_device` do on arm64: for the CPU, invalidate unless the direction is to-device;
+   * for the device, invalidate for from-device, clean otherwise.
+   */
+  syncCaches(forCpu: boolean, dir: DmaDataDirection): void {
+    if (this.#caches.size === 0) return;
+    const op = forCpu
+      ? dir === 'to-device'
+        ? null
+        : 'invalidate'
+      : dir === 'from-device'
+        ? 'invalidate'
+        : 'clean';
+    if (op === null) return;
+    let lines = 0;
+    for (const c of this.#caches.values()) lines += op === 'clean' ? c.clean() : c.invalidate();
+    this.kernel.emitIio('dmabuf:cache', { ino: this.ino, op, lines, time: this.kernel.clock.now });
   }
 
   /** The name shown by `/proc/self/fd` (`/dmabuf:<name>`, DBUF-4). */
@@ -220,11 +258,24 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
   if (flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) return -EINVAL;
   const dir = syncDirection(flags);
   if (dir === null) return -EINVAL;
-  if (flags & BigInt(DMA_BUF_SYNC_END)) return dmabuf.ops.endCpuAccess?.(dmabuf, dir) ?? 0;
+  const k = dmabuf.kernel;
+  const synced = () => {
+    k.emitIio('dmabuf:sync', {
+      pid: task.pid,
+      comm: task.comm,
+      ino: dmabuf.ino,
+      flags: Number(flags),
+      time: k.clock.now,
+    });
+    return 0;
+  };
+  if (flags & BigInt(DMA_BUF_SYNC_END)) {
+    const ret = dmabuf.ops.endCpuAccess?.(dmabuf, dir) ?? 0;
+    return ret || synced();
+  }
   const ret = dmabuf.ops.beginCpuAccess?.(dmabuf, dir) ?? 0;
   if (ret) return ret;
   const write = dir !== 'from-device';
-  const k = dmabuf.kernel;
   return resvWaitTimeout(
     dmabuf.resv,
     dmaResvUsageRw(write),
@@ -232,7 +283,7 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
     () => k.clock.now,
     `DMA_BUF_IOCTL_SYNC start: waiting for fences of dmabuf ${dmabuf.ino}`,
     -ERESTARTSYS,
-    () => 0,
+    synced,
   );
 }
 
@@ -341,12 +392,35 @@ function pollCallback(dmabuf: DmaBuf, dcb: PollCb): void {
   dmabuf.file.put();
 }
 
-/** `dma_buf_mmap_internal()` (DMMAP-1) then the exporter's mmap. */
-function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest): number {
+/**
+ * `dma_buf_mmap_internal()` (DMMAP-1) then the exporter's mmap. On a non-coherent platform the CPU sees the
+ * mapping through the buffer's caches; every CPU access is reported for the contract checker.
+ */
+function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest, task: Task): number {
   if (!dmabuf.ops.mmap) return -EINVAL;
   const pages = Math.ceil(vma.length / PAGE_SIZE);
   if (vma.offset / PAGE_SIZE + pages > Math.floor(dmabuf.size / PAGE_SIZE)) return -EINVAL;
-  return dmabuf.ops.mmap(dmabuf, vma);
+  const err = dmabuf.ops.mmap(dmabuf, vma);
+  if (err) return err;
+  vma.caches = vma.pieces
+    ? vma.pieces.map((p) => dmabuf.cpuCache(p.backing))
+    : [dmabuf.cpuCache(vma.backing!)];
+  const k = dmabuf.kernel;
+  vma.onAccess = (addr, len, write) => {
+    if (k.events.listenerCount('dmabuf:cpu-access') === 0) return;
+    const pending = dmabuf.resv.fences(dmaResvUsageRw(write)).filter((f) => !f.signaled).length;
+    k.emitIio('dmabuf:cpu-access', {
+      pid: task.pid,
+      comm: task.comm,
+      ino: dmabuf.ino,
+      addr,
+      len,
+      write,
+      pendingFences: pending,
+      time: k.clock.now,
+    });
+  };
+  return 0;
 }
 
 /** `dma_buf_fops`. */
@@ -384,8 +458,8 @@ export const dmaBufFops: FileOperations = {
   compatIoctl(file, cmd, arg, task) {
     return dmaBufFops.unlockedIoctl!(file, cmd, arg >>> 0, task);
   },
-  mmap(file, vma) {
-    return dmaBufMmap(file.privateData as DmaBuf, vma);
+  mmap(file, vma, task) {
+    return dmaBufMmap(file.privateData as DmaBuf, vma, task);
   },
   release(_inode, file) {
     const dmabuf = file.privateData as DmaBuf;

@@ -61,8 +61,16 @@ function systemHeapOps(kernel: Kernel): DmaBufOps {
       vma.name = dmabuf.path;
       return 0;
     },
-    beginCpuAccess: () => 0,
-    endCpuAccess: () => 0,
+    // system_heap_dma_buf_begin/end_cpu_access(): cache maintenance for each mapped attachment only; a
+    // buffer no device has attached gets none, even on a non-coherent platform.
+    beginCpuAccess: (dmabuf, dir) => {
+      if (dmabuf.attachments > 0) dmabuf.syncCaches(true, dir);
+      return 0;
+    },
+    endCpuAccess: (dmabuf, dir) => {
+      if (dmabuf.attachments > 0) dmabuf.syncCaches(false, dir);
+      return 0;
+    },
     attach: () => 0,
   };
 }

@@ -50,11 +50,18 @@ const udmabufOps: DmaBufOps = {
     setMappingPieces(vma, dmabuf.sg);
     return 0;
   },
-  beginCpuAccess: (dmabuf) => {
+  // begin_cpu_access_udmabuf() maps the pages for the misc device once, then syncs them for the CPU;
+  // end_cpu_access_udmabuf() syncs them for the device (SYNC-4, SYNC-5).
+  beginCpuAccess: (dmabuf, dir) => {
     (dmabuf.priv as Udmabuf).mapped = true;
+    dmabuf.syncCaches(true, dir);
     return 0;
   },
-  endCpuAccess: (dmabuf) => ((dmabuf.priv as Udmabuf).mapped ? 0 : -EINVAL),
+  endCpuAccess: (dmabuf, dir) => {
+    if (!(dmabuf.priv as Udmabuf).mapped) return -EINVAL;
+    dmabuf.syncCaches(false, dir);
+    return 0;
+  },
   attach: () => 0,
 };
 

@@ -24,7 +24,7 @@ import { pageAlign } from '../mm.ts';
 import type { Task } from '../task.ts';
 import type { File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
-import type { BufferIoctlHandler, IioBuffer, IioDevBufferPair } from './buffer.ts';
+import { type BufferIoctlHandler, emitEnqueue, type IioBuffer, type IioDevBufferPair } from './buffer.ts';
 import {
   IIO_BLOCK_STATE_ACTIVE,
   IIO_BLOCK_STATE_DEAD,
@@ -43,6 +43,8 @@ interface V2Export {
 function v2ExporterOps(kernel: Kernel): DmaBufOps {
   return {
     exporterName: 'industrialio_buffer_dma',
+    // dma_alloc_coherent() memory: the CPU mapping is uncached, nothing to maintain (V2-DBUF-5).
+    coherentMemory: true,
     release: (dmabuf) => {
       const { block, queue } = dmabuf.priv as V2Export;
       // V2-DBUF-8: the series frees the block without ever marking it DEAD, and the kernel warns.
@@ -157,6 +159,7 @@ export class V2DmabufIoctls implements BufferIoctlHandler {
     // V2-ENQ-11: a QUEUED block makes the call a no-op that keeps the dma-buf reference it took.
     if (block.state === IIO_BLOCK_STATE_QUEUED) {
       dmabuf.queueRefs++;
+      emitEnqueue(k, task, buffer, dmabuf, Number(req.bytes_used), block.size);
       return 0;
     }
     if (block.state === IIO_BLOCK_STATE_ACTIVE || block.state === IIO_BLOCK_STATE_DEAD) {
@@ -172,6 +175,7 @@ export class V2DmabufIoctls implements BufferIoctlHandler {
     fence.put();
     block.fence = v2BlockFence(dmabuf, fence);
     queue.enqueue(block);
+    emitEnqueue(k, task, buffer, dmabuf, Number(req.bytes_used), block.size);
     return 0;
   }
 }

@@ -31,6 +31,7 @@ import type { File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
 import {
   type BufferIoctlHandler,
+  emitEnqueue,
   type IioBuffer,
   type IioDevBufferPair,
   queueLockedForever,
@@ -256,7 +257,7 @@ export class MainlineDmabufIoctls implements BufferIoctlHandler {
           if (ret) {
             fence.put();
             iioBufferSignalDmabufDone(k, fence, priv, ret);
-          }
+          } else emitEnqueue(k, task, buffer, dmabuf, bytesUsed, dmabuf.size);
           dmaBufPut(dmabuf);
           return ret;
         },

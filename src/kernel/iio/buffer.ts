@@ -8,6 +8,7 @@ import { EAGAIN, EBUSY, EFAULT, EINVAL, EMFILE, ENODEV, EPERM } from '../../uapi
 import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../../uapi/fcntl.ts';
 import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
+import type { Kernel } from '../kernel.ts';
 import { formatScanType } from '../lib/format.ts';
 import { kstrtobool, kstrtouint } from '../lib/kstrtox.ts';
 import type { Attribute, SysfsGroup } from '../sysfs.ts';
@@ -22,6 +23,36 @@ import {
   INDIO_BUFFER_SOFTWARE,
   INDIO_BUFFER_TRIGGERED,
 } from './types.ts';
+
+/** Bytes of one scan of `buffer` with the channels enabled now (0 when none are). */
+export function bufferScanBytes(buffer: IioBuffer): number {
+  return computeScanLayout(buffer.dev, buffer.scanMask, buffer.scanTimestamp).bytes;
+}
+
+/**
+ * Reports a DMABUF ENQUEUE that returned 0 (observation only, for the contract checker): `bytesUsed` as the
+ * program passed it, `blockBytes` the block it fills.
+ */
+export function emitEnqueue(
+  kernel: Kernel,
+  task: Task,
+  buffer: IioBuffer,
+  dmabuf: { readonly ino: number },
+  bytesUsed: number,
+  blockBytes: number,
+): void {
+  if (kernel.events.listenerCount('iio:enqueue') === 0) return;
+  kernel.emitIio('iio:enqueue', {
+    pid: task.pid,
+    comm: task.comm,
+    device: buffer.dev.devName,
+    ino: dmabuf.ino,
+    bytesUsed,
+    blockBytes,
+    scanBytes: bufferScanBytes(buffer),
+    time: kernel.clock.now,
+  });
+}
 
 /** `struct iio_buffer`. */
 export class IioBuffer {
