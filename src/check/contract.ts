@@ -10,7 +10,8 @@
  * - `enqueue-during-cpu-access`: a DMABUF was enqueued while a CPU access to it was open (START without
  *   END): the device and the CPU now own it at once.
  * - `bytes-used-not-whole-scans`: an ENQUEUE whose bytes_used (v2: 0 meaning the whole block) is not a
- *   multiple of the buffer's scan size: the last scan is cut.
+ *   multiple of the buffer's scan size: a controller that needs bus-width lengths refuses the block (it is
+ *   wedged and its fence carries the error, ENQ-21), one that takes it cuts the last scan.
  * - `fd-leaked-at-exit`, `dmabuf-leaked-at-exit`: a program that returned still had fds open (stdio
  *   excepted), DMABUFs among them.
  * - `blocked-forever`: a process sleeps with nothing left that could wake it, with the reason.

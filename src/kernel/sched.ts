@@ -338,15 +338,18 @@ export class Sched {
   }
 
   /** Tasks asleep now, with why: used to report processes blocked forever when nothing else can happen. */
-  blocked(tasks: Iterable<Task>): { task: Task; syscall: string; reason: string; since: number }[] {
-    const out: { task: Task; syscall: string; reason: string; since: number }[] = [];
+  blocked(
+    tasks: Iterable<Task>,
+  ): { task: Task; syscall: string; reason: string; since: number; sleepingSince: number }[] {
+    const out: { task: Task; syscall: string; reason: string; since: number; sleepingSince: number }[] = [];
     for (const t of tasks)
       if (t.alive && t.sleeping && !t.sleeping.wakeup)
         out.push({
           task: t,
           syscall: t.frame?.name ?? '?',
           reason: t.sleeping.sleep.reason,
-          since: t.sleeping.since,
+          since: t.frame?.enterTime ?? t.sleeping.since,
+          sleepingSince: t.sleeping.since,
         });
     return out;
   }

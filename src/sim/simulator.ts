@@ -60,7 +60,14 @@ export interface ProcessOutcome {
   readonly error?: unknown;
   readonly signal?: number;
   /** For blocked processes: the syscall and why it sleeps. */
-  readonly blockedIn?: { readonly syscall: string; readonly reason: string; readonly since: number };
+  readonly blockedIn?: {
+    readonly syscall: string;
+    readonly reason: string;
+    /** When the syscall began. */
+    readonly since: number;
+    /** When it last went to sleep (after its last wake-up and re-check). */
+    readonly sleepingSince: number;
+  };
   readonly reason: string;
   readonly syscalls: number;
   readonly cpuNs: number;
@@ -335,7 +342,7 @@ export class Simulator {
           ...base,
           status: 'blocked',
           exitTime: null,
-          blockedIn: { syscall: b.syscall, reason: b.reason, since: b.since },
+          blockedIn: { syscall: b.syscall, reason: b.reason, since: b.since, sleepingSince: b.sleepingSince },
           reason: `blocked forever in ${b.syscall}: ${b.reason}`,
         };
       return { ...base, status: 'running', exitTime: null, reason: 'still running at the time limit' };

@@ -133,18 +133,12 @@ export class DmaBuf {
 
   /**
    * Streaming-DMA cache maintenance of the whole buffer, as `dma_sync_sgtable_for_cpu` (`forCpu`) and
-   * `dma_sync_sgtable_for_device` do on arm64: for the CPU, invalidate unless the direction is to-device;
-   * for the device, invalidate for from-device, clean otherwise.
+   * `dma_sync_sgtable_for_device` do on arm64: `arch_sync_dma_for_cpu()` invalidates unless the direction
+   * is to-device; `arch_sync_dma_for_device()` cleans whatever the direction (since Linux 5.19).
    */
   syncCaches(forCpu: boolean, dir: DmaDataDirection): void {
     if (this.#caches.size === 0) return;
-    const op = forCpu
-      ? dir === 'to-device'
-        ? null
-        : 'invalidate'
-      : dir === 'from-device'
-        ? 'invalidate'
-        : 'clean';
+    const op = forCpu ? (dir === 'to-device' ? null : 'invalidate') : 'clean';
     if (op === null) return;
     let lines = 0;
     for (const c of this.#caches.values()) lines += op === 'clean' ? c.clean() : c.invalidate();

@@ -370,7 +370,8 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
     // forever on the empty disabled buffer (BREAD-10).
     expect(outcome.status).toBe('blocked');
     expect(outcome.blockedIn?.syscall).toBe('read');
-    expect(outcome.blockedIn?.since).toBe(1_000_000);
+    expect(outcome.blockedIn?.since).toBe(0);
+    expect(outcome.blockedIn?.sleepingSince).toBe(1_000_000);
     expect(result.processes[1]?.status).toBe('exited');
     expect(result.processes[1]?.value).toBe('0\n');
   });

@@ -1,0 +1,76 @@
+/**
+ * `iio-sim fuzz` (the campaign of docs/testing.md) and the contract checker in `iio-sim run`.
+ */
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.ts';
+
+async function cli(args: readonly string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+describe('iio-sim fuzz', () => {
+  it('runs every part of the campaign and ends with the total and no failure', async () => {
+    const r = await cli(['fuzz', '--runs', '5', '--seed', '3', '--max-calls', '50']);
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    expect(r.out[0]).toBe('iio-sim fuzz: seed 3, 5 runs per part, up to 50 calls per run');
+    const parts = r.out.slice(1, 6).map((l) => l.replace(/\s+\(.*\)$/, '').replace(/\s+/g, ' '));
+    expect(parts.map((p) => p.replace(/ [\d,]+ syscalls/, ' N syscalls'))).toEqual([
+      'contract mainline LP64 5 runs N syscalls ok',
+      'contract mainline ILP32 5 runs N syscalls ok',
+      'contract v2 LP64 5 runs N syscalls ok',
+      'contract v2 ILP32 5 runs N syscalls ok',
+      'syscall fuzzing 5 runs N syscalls ok',
+    ]);
+    expect(r.out[6]).toMatch(/^total: [\d,]+ syscalls, 0 failures \(/);
+  });
+
+  it('--mode contract runs only the model-based parts; the same seed gives the same syscall counts', async () => {
+    const a = await cli(['fuzz', '--runs', '3', '--seed', '9', '--mode', 'contract']);
+    const b = await cli(['fuzz', '--runs', '3', '--seed', '9', '--mode', 'contract']);
+    expect(a.code).toBe(0);
+    expect(a.out.filter((l) => l.startsWith('syscall fuzzing'))).toEqual([]);
+    const counts = (o: string[]) => o.slice(1, 5).map((l) => /([\d,]+) syscalls/.exec(l)![1]);
+    expect(counts(a.out)).toEqual(counts(b.out));
+  });
+
+  it.each([
+    [['--runs', '0']],
+    [['--runs', 'x']],
+    [['--seed', '1.5']],
+    [['--mode', 'everything']],
+    [['--max-calls', '0']],
+  ])('refuses %j with status 2 and a one-line reason', async (args) => {
+    const r = await cli(['fuzz', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      'iio-sim fuzz: --runs and --max-calls take a positive integer, --seed a non-negative one, --mode all, contract or syscalls',
+    ]);
+  });
+});
+
+describe('iio-sim run: the contract checker', () => {
+  it('is on by default: lesson 7 shows its findings in the trace and the summary', async () => {
+    const r = await cli(['run', 'scenarios/07-forgetting-sync.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.out.filter((l) => l.includes('[check]'))).toEqual([
+      '0.000000000 [check] hasty[100] cpu-access-outside-sync: load from DMABUF 1 at 0x7ffff7ffb000 (64 bytes) with no DMA_BUF_IOCTL_SYNC START open',
+      '0.000000000 [check] hasty[100] cpu-access-while-dma-pending: load from DMABUF 1 at 0x7ffff7ffb000 (64 bytes) while 1 fence of the DMA writing it is pending',
+    ]);
+    expect(r.out).toContain('contract check: 2 findings (cpu-access-outside-sync ×1, cpu-access-while-dma-pending ×1)');
+  });
+
+  it('--no-check turns it off', async () => {
+    const r = await cli(['run', 'scenarios/07-forgetting-sync.yaml', '--no-check']);
+    expect(r.code).toBe(0);
+    expect(r.out.some((l) => l.includes('[check]') || l.startsWith('contract check'))).toBe(false);
+  });
+
+  it('a clean lesson reports no findings', async () => {
+    const r = await cli(['run', 'scenarios/02-four-dmabufs.yaml']);
+    expect(r.out).toContain('contract check: no findings');
+  });
+});
