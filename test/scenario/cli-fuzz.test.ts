@@ -60,7 +60,9 @@ describe('iio-sim run: the contract checker', () => {
       '0.000000000 [check] hasty[100] cpu-access-outside-sync: load from DMABUF 1 at 0x7ffff7ffb000 (64 bytes) with no DMA_BUF_IOCTL_SYNC START open',
       '0.000000000 [check] hasty[100] cpu-access-while-dma-pending: load from DMABUF 1 at 0x7ffff7ffb000 (64 bytes) while 1 fence of the DMA writing it is pending',
     ]);
-    expect(r.out).toContain('contract check: 2 findings (cpu-access-outside-sync ×1, cpu-access-while-dma-pending ×1)');
+    expect(r.out).toContain(
+      'contract check: 2 findings (cpu-access-outside-sync ×1, cpu-access-while-dma-pending ×1)',
+    );
   });
 
   it('--no-check turns it off', async () => {
