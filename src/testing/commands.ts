@@ -211,23 +211,27 @@ export class OpenChardevCommand extends ContractCommand {
   }
 }
 
-/** `close(fd)`. */
-export class CloseCommand extends ContractCommand {
+/** A command on one fd, chosen by a {@link FdPick} when it runs (skipped when the pick finds no fd). */
+abstract class FdCommand extends ContractCommand {
   readonly pick: FdPick;
-  #fd = 0;
+  /** The fd the pick resolved to in the current run. */
+  protected fd = 0;
   constructor(pick: FdPick) {
     super();
     this.pick = pick;
   }
   override check(m: Readonly<ContractModel>): boolean {
     const fd = resolve(m as ContractModel, this.pick);
-    this.#fd = fd ?? 0;
+    this.fd = fd ?? 0;
     return fd !== null;
   }
+}
+
+/** `close(fd)`. */
+export class CloseCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.#fd;
-    const want = m.close(fd);
-    await this.call(r, `close(${fd})`, { close: fd }, (s) => s.close(fd), want);
+    const fd = this.fd;
+    await this.call(r, `close(${fd})`, { close: fd }, (s) => s.close(fd), m.close(fd));
     this.settle(m, r);
   }
   toString(): string {
@@ -236,22 +240,10 @@ export class CloseCommand extends ContractCommand {
 }
 
 /** `dup(fd)`. */
-export class DupCommand extends ContractCommand {
-  readonly pick: FdPick;
-  #fd = 0;
-  constructor(pick: FdPick) {
-    super();
-    this.pick = pick;
-  }
-  override check(m: Readonly<ContractModel>): boolean {
-    const fd = resolve(m as ContractModel, this.pick);
-    this.#fd = fd ?? 0;
-    return fd !== null;
-  }
+export class DupCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.#fd;
-    const want = m.dup(fd);
-    await this.call(r, `dup(${fd})`, { dup: { fd } }, (s) => s.dup(fd), want);
+    const fd = this.fd;
+    await this.call(r, `dup(${fd})`, { dup: { fd } }, (s) => s.dup(fd), m.dup(fd));
     this.settle(m, r);
   }
   toString(): string {
@@ -260,30 +252,21 @@ export class DupCommand extends ContractCommand {
 }
 
 /** `fcntl(fd, F_SETFL, O_NONBLOCK or 0)`. */
-export class NonblockCommand extends ContractCommand {
-  readonly pick: FdPick;
+export class NonblockCommand extends FdCommand {
   readonly on: boolean;
-  #fd = 0;
   constructor(pick: FdPick, on: boolean) {
-    super();
-    this.pick = pick;
+    super(pick);
     this.on = on;
   }
-  override check(m: Readonly<ContractModel>): boolean {
-    const fd = resolve(m as ContractModel, this.pick);
-    this.#fd = fd ?? 0;
-    return fd !== null;
-  }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.#fd;
+    const fd = this.fd;
     const flag = this.on ? 'O_NONBLOCK' : '0';
-    const want = m.setNonblock(fd, this.on);
     await this.call(
       r,
       `fcntl(${fd}, F_SETFL, ${flag})`,
       { fcntl: { fd, cmd: 'F_SETFL', arg: this.on ? 'O_NONBLOCK' : 0 } },
       (s) => s.fcntl(fd, F_SETFL, this.on ? O_NONBLOCK : 0),
-      want,
+      m.setNonblock(fd, this.on),
     );
     this.settle(m, r);
   }
@@ -484,25 +467,20 @@ export class IoctlCommand extends ContractCommand {
 }
 
 /** `poll([{fd, events}], 1, 0)` on a dma-buf, the heap or a closed fd. */
-export class PollCommand extends ContractCommand {
-  readonly pick: FdPick;
+export class PollCommand extends FdCommand {
   readonly events: number;
-  #fd = 0;
   constructor(pick: FdPick, events: number) {
-    super();
-    this.pick = pick;
+    super(pick);
     this.events = events;
   }
   override check(m: Readonly<ContractModel>): boolean {
     const model = m as ContractModel;
-    const fd = resolve(model, this.pick);
-    if (fd === null) return false;
-    this.#fd = fd;
-    const kind = model.openFds().find((f) => f.fd === this.#fd)?.kind;
-    return (kind === undefined || kind === 'dmabuf' || kind === 'heap') && !model.pollWouldHang(this.#fd);
+    if (!super.check(m)) return false;
+    const kind = model.openFds().find((f) => f.fd === this.fd)?.kind;
+    return (kind === undefined || kind === 'dmabuf' || kind === 'heap') && !model.pollWouldHang(this.fd);
   }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.#fd;
+    const fd = this.fd;
     const want = m.poll(fd, this.events);
     const ev = formatPollEvents(this.events);
     let revents = 0;
@@ -542,27 +520,21 @@ export class PollCommand extends ContractCommand {
 }
 
 /** `mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)`. */
-export class MmapCommand extends ContractCommand {
-  readonly pick: FdPick;
+export class MmapCommand extends FdCommand {
   readonly len: SizePick;
-  #fd = 0;
   #len = 0;
   constructor(pick: FdPick, len: SizePick) {
-    super();
-    this.pick = pick;
+    super(pick);
     this.len = len;
   }
   override check(m: Readonly<ContractModel>): boolean {
-    const model = m as ContractModel;
-    const fd = resolve(model, this.pick);
-    if (fd === null) return false;
-    this.#fd = fd;
-    const size = model.dmabufOf(this.#fd)?.size ?? 4096;
+    if (!super.check(m)) return false;
+    const size = (m as ContractModel).dmabufOf(this.fd)?.size ?? 4096;
     this.#len = typeof this.len === 'number' ? this.len : this.len === 'size+1' ? size + 1 : size;
     return this.#len > 0;
   }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.#fd;
+    const fd = this.fd;
     const len = this.#len;
     const want = m.mmap(fd, len);
     const name = `m${++r.mapCounter}`;
