@@ -282,8 +282,18 @@ export class MM {
     return start;
   }
 
+  /** The lowest mapping that overlaps `[start, end)` (binary search: mappings are sorted and disjoint). */
   #firstOverlap(start: number, end: number): Vma | undefined {
-    return this.#vmas.find((v) => v.start < end && v.end > start);
+    const v = this.#vmas;
+    let lo = 0;
+    let hi = v.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    const m = v[lo];
+    return m && m.start < end ? m : undefined;
   }
 
   /** Finds a free, page-aligned range of `len` bytes below the mmap top (`get_unmapped_area`), or -1. */
