@@ -6,7 +6,7 @@
  *   iio-sim validate FILE...
  *   iio-sim list
  *   iio-sim schema
- *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE]
+ *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
@@ -39,7 +39,7 @@ const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [
        iio-sim validate FILE...
        iio-sim list
        iio-sim schema
-       iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE]`;
+       iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]`;
 
 /** Reads a scenario as UTF-8, without a byte-order mark. */
 function readText(file: string): string {
@@ -75,6 +75,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         mode: { type: 'string' },
         'max-calls': { type: 'string' },
         out: { type: 'string' },
+        path: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -161,6 +162,13 @@ async function fuzz(opts: Record<string, string | boolean | undefined>, io: CliI
   const seed = intOption(opts, 'seed', 1, 0);
   const maxCalls = intOption(opts, 'max-calls', 200, 1);
   const mode = (opts.mode ?? 'all') as CampaignMode;
+  const path = opts.path === undefined ? undefined : String(opts.path);
+  if (path !== undefined && (mode !== 'syscalls' || !/^\d+(:\d+)*$/.test(path))) {
+    io.err(
+      'iio-sim fuzz: --path takes the path of a syscall fuzzing failure (digits and colons) and needs --mode syscalls',
+    );
+    return 2;
+  }
   if (
     runs === null ||
     seed === null ||
@@ -180,6 +188,7 @@ async function fuzz(opts: Record<string, string | boolean | undefined>, io: CliI
     seed,
     mode,
     maxCalls,
+    ...(path === undefined ? {} : { path }),
     onPart: (p) => {
       const now = performance.now();
       io.out(

@@ -19,6 +19,8 @@ export interface CampaignOptions {
   readonly mode?: CampaignMode;
   /** Longest command sequence or program (default 200). */
   readonly maxCalls?: number;
+  /** Mode `syscalls` only: replay the fuzzed program at this fast-check path (from a failure report). */
+  readonly path?: string;
   /** Called after each part. */
   readonly onPart?: (part: CampaignPart) => void;
 }
@@ -82,13 +84,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       runs: options.runs,
       seed: options.seed + CONTRACT_PARTS.length,
       ...(options.maxCalls === undefined ? {} : { maxCalls: options.maxCalls }),
+      ...(options.path === undefined ? {} : { path: options.path }),
     });
+    const path = r.failure ? /path ([\d:]+)/.exec(r.failure)?.[1] : undefined;
+    const replay = `iio-sim fuzz --mode syscalls --seed ${options.seed} --max-calls ${options.maxCalls ?? 200} --path ${path}`;
     ok = done({
       name: 'syscall fuzzing',
       runs: r.runs,
       syscalls: r.syscalls,
       ok: r.ok,
-      ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.failure ? { failure: `${r.failure}\nreplay it with: ${replay}` } : {}),
     });
   }
   return { parts, syscalls: parts.reduce((n, p) => n + p.syscalls, 0), ok };

@@ -468,10 +468,17 @@ export interface FuzzReport {
 
 /**
  * A fuzz campaign: `runs` programs of up to `maxCalls` calls, alternating ABI profiles and LP64/ILP32
- * processes, from `seed`.
+ * processes, from `seed`. With `path` (a failure's fast-check path), only that program runs again: the
+ * way to replay a fuzzing failure, whose raw pointers and requests no scenario file can express.
  */
 export async function fuzzCampaign(
-  options: { runs?: number; seed?: number; maxCalls?: number; prepare?: (sim: Simulator) => void } = {},
+  options: {
+    runs?: number;
+    seed?: number;
+    maxCalls?: number;
+    path?: string;
+    prepare?: (sim: Simulator) => void;
+  } = {},
 ): Promise<FuzzReport> {
   const seed = options.seed ?? 1;
   const paths = fuzzPaths(new Driver().sim);
@@ -488,7 +495,10 @@ export async function fuzzCampaign(
       });
     },
   );
-  const result = await fc.check(prop, { seed, numRuns: options.runs ?? 100 });
+  const result = await fc.check(prop, {
+    seed,
+    ...(options.path === undefined ? { numRuns: options.runs ?? 100 } : { path: options.path, numRuns: 1 }),
+  });
   if (!result.failed) return { ok: true, seed, runs: result.numRuns, syscalls };
   const [abi, compat] = result.counterexample ?? [];
   const e = result.errorInstance;

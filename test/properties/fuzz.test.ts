@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { File } from '../../src/kernel/vfs.ts';
+import type { Simulator } from '../../src/sim/simulator.ts';
 import { Driver } from '../../src/testing/driver.ts';
 import { fuzzCampaign, fuzzPaths, runFuzzProgram } from '../../src/testing/fuzz.ts';
 import { DMA_BUF_IOCTL_SYNC } from '../../src/uapi/dma-buf.ts';
@@ -29,22 +30,22 @@ describe('fuzzing the syscall interface', () => {
   });
 
   test('a program that makes the kernel throw is reported with its shrunk call log', async () => {
-    const report = await fuzzCampaign({
-      runs: 500,
-      seed: SEED,
-      prepare: (sim) => {
-        const orig = sim.kernel.sys.ioctl.bind(sim.kernel.sys);
-        sim.kernel.sys.ioctl = (task, fd, req, arg) => {
-          if (req >>> 0 === DMA_BUF_IOCTL_SYNC)
-            throw new TypeError('injected: cannot read properties of null');
-          return orig(task, fd, req, arg);
-        };
-      },
-    });
+    const injected = (sim: Simulator) => {
+      const orig = sim.kernel.sys.ioctl.bind(sim.kernel.sys);
+      sim.kernel.sys.ioctl = (task, fd, req, arg) => {
+        if (req >>> 0 === DMA_BUF_IOCTL_SYNC) throw new TypeError('injected: cannot read properties of null');
+        return orig(task, fd, req, arg);
+      };
+    };
+    const report = await fuzzCampaign({ runs: 500, seed: SEED, prepare: injected });
     expect(report.ok).toBe(false);
     expect(report.failure).toMatch(/ioctl\(-?\d+, 0x40086200, .*\) threw: TypeError: injected/);
     const calls = report.failure!.split('\n').filter((l) => /^\s+\d+\. /.test(l));
     expect(calls.length).toBeLessThanOrEqual(10);
+    // The seed and path replay exactly that program.
+    const path = /path ([\d:]+)/.exec(report.failure!)![1]!;
+    const again = await fuzzCampaign({ seed: SEED, path, prepare: injected });
+    expect(again.failure!.split('\n').slice(1)).toEqual(report.failure!.split('\n').slice(1));
   });
 
   test('a leaked file reference is caught by the exit invariants', async () => {

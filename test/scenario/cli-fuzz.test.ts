@@ -52,6 +52,23 @@ describe('iio-sim fuzz', () => {
   });
 });
 
+it.each([[['--path', '1:2']], [['--mode', 'syscalls', '--path', 'x']]])(
+  'iio-sim fuzz refuses %j: --path replays a syscall fuzzing failure only',
+  async (args) => {
+    const r = await cli(['fuzz', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      'iio-sim fuzz: --path takes the path of a syscall fuzzing failure (digits and colons) and needs --mode syscalls',
+    ]);
+  },
+);
+
+it('iio-sim fuzz --mode syscalls --path runs just that program', async () => {
+  const r = await cli(['fuzz', '--mode', 'syscalls', '--seed', '2', '--path', '3', '--max-calls', '20']);
+  expect(r.code).toBe(0);
+  expect(r.out[1]).toMatch(/^syscall fuzzing\s+1 runs/);
+});
+
 describe('iio-sim run: the contract checker', () => {
   it('is on by default: lesson 7 shows its findings in the trace and the summary', async () => {
     const r = await cli(['run', 'scenarios/07-forgetting-sync.yaml']);
