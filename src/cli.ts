@@ -20,7 +20,7 @@ import { ContractChecker } from './check/contract.ts';
 import { formatError, loadScenario } from './scenario/load.ts';
 import { runScenario, scenarioSimulator } from './scenario/run.ts';
 import { scenarioJsonSchema } from './scenario/schema.ts';
-import { type CampaignMode, runCampaign } from './testing/campaign.ts';
+import type { CampaignMode } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
 import { exportPerfetto } from './trace/perfetto.ts';
 import { recordTrace } from './trace/recorder.ts';
@@ -183,6 +183,8 @@ async function fuzz(opts: Record<string, string | boolean | undefined>, io: CliI
   io.out(`iio-sim fuzz: seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`);
   const t0 = performance.now();
   let last = t0;
+  // Loaded on demand: `run` and `validate` need neither fast-check nor the model.
+  const { runCampaign } = await import('./testing/campaign.ts');
   const report = await runCampaign({
     runs,
     seed,

@@ -111,7 +111,7 @@ export class ContractChecker {
         );
       }
       const bytes = e.bytesUsed === 0 ? e.blockBytes : e.bytesUsed;
-      if (e.scanBytes > 0 && bytes % e.scanBytes !== 0)
+      if (e.lengthFromBytesUsed && e.scanBytes > 0 && bytes % e.scanBytes !== 0)
         this.#report(
           'bytes-used-not-whole-scans',
           e.pid,

@@ -65,6 +65,8 @@ export interface AccessEvents {
     ino: number;
     bytesUsed: number;
     blockBytes: number;
+    /** Whether bytes_used sets the transfer length (false for v2 input buffers, V2-SUB-2). */
+    lengthFromBytesUsed: boolean;
     scanBytes: number;
     time: number;
   }) => void;

@@ -127,8 +127,10 @@ export class MM {
   }
 
   /**
-   * Walks `[addr, addr + len)` mapping by mapping; `visit` gets the backing bytes of each piece and the
-   * offset into the user range. Returns false (and stops) at the first byte lacking `prot`.
+   * Walks `[addr, addr + len)` mapping by mapping; `visit` gets the bytes the CPU sees of each piece (the
+   * backing, or its cache) and the offset into the user range. Returns false (and stops) at the first byte
+   * lacking `prot` or lying past the end of a file mapping's backing. `access`: report the access to the
+   * mapping's observer and mark cached stores dirty (false for probes and tracers).
    */
   #walk(
     addr: number,
@@ -144,7 +146,8 @@ export class MM {
       if (!vma || (vma.prot & prot) !== prot) return false;
       const from = vma.offset + (addr + done - vma.start);
       const n = Math.min(len - done, vma.end - (addr + done));
-      // Pages of a file mapping past the end of the file have no backing: touching them faults (SIGBUS).
+      // Pages of a file mapping past the end of the file have no backing: touching them faults (SIGBUS on
+      // Linux; the simulator ends the program with a SegmentationFault naming the address).
       const have = Math.max(0, Math.min(n, vma.backing.length - from));
       if (have > 0) {
         if (access) vma.onAccess?.(addr + done, have, (prot & PROT_WRITE) !== 0);
@@ -254,6 +257,8 @@ export class MM {
     for (let a = addr; a < addr + len; ) {
       const vma = this.findVma(a);
       if (!vma || (vma.prot & prot) !== prot) return a;
+      const backed = vma.start + (vma.backing.length - vma.offset);
+      if (backed < vma.end && a + (len - (a - addr)) > backed) return Math.max(a, backed);
       a = vma.end;
     }
     return addr;

@@ -25,6 +25,7 @@ import {
   ESRCH,
 } from '../uapi/errno.ts';
 import {
+  __O_SYNC,
   __O_TMPFILE,
   F_ADD_SEALS,
   F_DUPFD,
@@ -42,11 +43,15 @@ import {
   O_CREAT,
   O_DIRECT,
   O_DIRECTORY,
+  O_DSYNC,
+  O_EMPTYPATH,
   O_EXCL,
   O_LARGEFILE,
   O_NOATIME,
   O_NOCTTY,
   O_NONBLOCK,
+  O_PATH,
+  O_PATH_FLAGS,
   O_RDONLY,
   O_TRUNC,
   VALID_OPEN_FLAGS,
@@ -115,10 +120,15 @@ export class Syscalls {
 
   /** `openat(AT_FDCWD, path, flags)`: lookup, the file's open op, then the lowest free fd (FD-1, FD-2). */
   open(task: Task, path: string, flags: number): SysRet {
-    // build_open_how() drops unknown bits instead of refusing them; build_open_flags() checks O_TMPFILE.
+    // build_open_how() drops unknown bits instead of refusing them, and O_PATH keeps only O_PATH_FLAGS;
+    // build_open_flags() checks O_TMPFILE and makes O_SYNC imply O_DSYNC.
     flags = (flags & VALID_OPEN_FLAGS) >>> 0;
+    if (flags & O_PATH) flags = (flags & O_PATH_FLAGS) >>> 0;
+    // getname(): an empty path is -ENOENT unless O_EMPTYPATH asks for the directory itself.
+    if (path === '' && !(flags & O_EMPTYPATH)) return -ENOENT;
     if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
     if (flags & __O_TMPFILE && (!(flags & O_DIRECTORY) || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
+    if (flags & __O_SYNC) flags |= O_DSYNC;
     // do_sys_openat2 reserves the fd before it looks the path up (FD-2 before ENOENT).
     const fd = task.files.allocFd();
     if (fd < 0) return fd;
@@ -129,7 +139,9 @@ export class Syscalls {
     // and /sys have no ->tmpfile op, so an unnamed temporary file cannot be made in them.
     if (flags & O_DIRECTORY && inode.kind !== 'dir') return -ENOTDIR;
     if (flags & __O_TMPFILE) return -EOPNOTSUPP;
-    if (inode.kind === 'dir' && (flags & O_ACCMODE) !== 0) return -EISDIR;
+    // may_open(): a directory refuses write access, which O_TRUNC asks for too (not with O_PATH).
+    if (inode.kind === 'dir' && !(flags & O_PATH) && ((flags & O_ACCMODE) !== 0 || flags & O_TRUNC))
+      return -EISDIR;
     // FD-10 / COMPAT-5: a 64-bit open forces O_LARGEFILE; f_flags never keeps the open-time-only bits.
     let fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     if (!task.compat) fflags |= O_LARGEFILE;
@@ -421,7 +433,7 @@ export class Syscalls {
         backing: p.backing,
         offset: p.offset,
         name,
-        cache: shared ? (req.caches?.[i] ?? null) : null,
+        cache: req.caches?.[i] ?? null,
         onAccess: req.onAccess ?? null,
       };
       at += p.length;

@@ -274,7 +274,10 @@ class Interp {
         return;
       }
       case 'dup2': {
-        const ret = await sys.dup2(this.fd(o.fd, vars), o.to as number);
+        const from = this.fd(o.fd, vars);
+        const ret = await sys.dup2(from, o.to as number);
+        // dup2 onto the heap fd closed it: the next heap_alloc opens the heap again.
+        if (ret >= 0 && ret === this.#heap && from !== ret) this.#heap = -1;
         done(ret);
         this.bind(o.as, ret, vars);
         return;

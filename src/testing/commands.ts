@@ -487,7 +487,6 @@ export class PollCommand extends FdCommand {
     const text = `poll([{fd=${fd}, events=${ev}}], 1, 0)`;
     const step = {
       poll: { fds: [{ fd, events: this.events }], timeout: 0 },
-      ...(fd >= 0 ? {} : {}),
     };
     await this.call(
       r,

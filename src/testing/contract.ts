@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import type { Simulator } from '../sim/simulator.ts';
 import { O_RDWR } from '../uapi/fcntl.ts';
-import { enableChannels } from '../user/iio.ts';
+import { enableChannels, writeAttr } from '../user/iio.ts';
 import {
   ADVANCE_NS,
   type ContractSystem,
@@ -68,14 +68,7 @@ export async function teardownContract(model: ContractModel, real: ContractSyste
   for (let dev = 0; dev < 3; dev++) {
     const path = `/sys/bus/iio/devices/iio:device${dev}/buffer0/enable`;
     const want = model.setEnabled(dev, false);
-    const res = await real.driver.call(real.proc, async (sys) => {
-      const fd = await sys.open(path, 1);
-      const a = sys.mem.alloc(1);
-      sys.mem.write(a, new Uint8Array([0x30]));
-      const ret = await sys.write(fd, a, 1);
-      await sys.close(fd);
-      return ret;
-    });
+    const res = await real.driver.call(real.proc, (sys) => writeAttr(sys, path, '0'));
     if (!res.done || res.value !== want)
       throw new ContractViolation(
         `teardown: disabling iio:device${dev} gave ${JSON.stringify(res)}`,

@@ -40,8 +40,8 @@ export class Driver {
   readonly sim: Simulator;
   readonly #slots = new Map<number, Slot>();
   readonly processes: DrivenProcess[] = [];
-  #spawns = 0;
-  #calls = 0;
+  /** The driver's own syscalls (each process's sigaction and pauses). */
+  #overhead = 0;
 
   constructor(options: SimulatorOptions = {}) {
     this.sim = createSimulator({ platform: 'ideal', ...options });
@@ -53,9 +53,11 @@ export class Driver {
     const pid = this.sim.spawn(
       name,
       async (sys) => {
+        this.#overhead++;
         await sys.sigaction(SIGUSR1, { restart: false });
         for (;;) {
           slot.ready = true;
+          this.#overhead++;
           await sys.pause();
           slot.ready = false;
           const op = slot.op;
@@ -72,7 +74,6 @@ export class Driver {
       { compat, stdio: false },
     );
     this.#slots.set(pid, slot);
-    this.#spawns++;
     await this.sim.run({ stopWhen: () => slot.ready && this.#paused(pid) });
     const p = { name, pid, compat };
     this.processes.push(p);
@@ -103,7 +104,6 @@ export class Driver {
     if (!this.alive(p)) return { done: false, blocked: 'the process is dead' };
     slot.op = op as (sys: Sys) => Promise<unknown>;
     slot.result = null;
-    this.#calls++;
     this.sim.kill(p.pid, SIGUSR1);
     const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
     const finished = () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
@@ -135,7 +135,7 @@ export class Driver {
 
   /** Syscalls made by the operations themselves (the driver's own sigaction and pause calls left out). */
   get opSyscalls(): number {
-    return this.sim.stats().syscalls - 2 * this.#spawns - this.#calls;
+    return this.sim.stats().syscalls - this.#overhead;
   }
 
   /** Lets `ns` of virtual time pass (hardware runs; driven processes stay paused). */

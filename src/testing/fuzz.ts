@@ -9,6 +9,7 @@ import type { Sys } from '../sim/process.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import { errnoName } from '../uapi/errno.ts';
 import { ioctlRequestNames, ioctlRequestNumber } from '../uapi/names.ts';
+import { writeAttr } from '../user/iio.ts';
 import { type CallOptions, type DrivenProcess, Driver } from './driver.ts';
 import { checkQuiescentInvariants, checkSystemInvariants } from './invariants.ts';
 
@@ -370,16 +371,8 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
       return sys.memfd_create('fuzz', c.flags);
     case 'ftruncate':
       return sys.ftruncate(c.fd, c.len);
-    case 'sysfs': {
-      const fd = await sys.open(c.path, 1);
-      if (fd < 0) return fd;
-      const bytes = new TextEncoder().encode(c.text);
-      const a = sys.mem.alloc(Math.max(1, bytes.length));
-      sys.mem.write(a, bytes);
-      const ret = await sys.write(fd, a, bytes.length);
-      await sys.close(fd);
-      return ret;
-    }
+    case 'sysfs':
+      return writeAttr(sys, c.path, c.text);
     case 'advance':
       return 0;
   }
@@ -408,7 +401,7 @@ const CALL: CallOptions = { interruptAfterNs: 1_000_000, limitNs: 100_000_000 };
 /**
  * Runs one fuzzed program in a fresh system; throws {@link FuzzFailure} on an exception or a broken
  * invariant. A process that dies (a fatal signal, the XCL-5 oops, a call that never returns) is replaced.
- * Returns the number of syscalls the system saw.
+ * Returns the number of syscalls the program made (the driver's own pause and sigaction calls left out).
  */
 export async function runFuzzProgram(calls: readonly FuzzCall[], options: FuzzOptions = {}): Promise<number> {
   const driver = new Driver({ abi: options.abi ?? 'mainline' });

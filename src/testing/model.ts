@@ -92,7 +92,6 @@ interface MBlock {
 }
 
 interface MDmabuf {
-  readonly id: number;
   readonly size: number;
   /** Access mode of the dma-buf file (HEAP-14): 2 = O_RDWR, 0 = O_RDONLY. */
   readonly access: number;
@@ -122,8 +121,10 @@ export class ContractModel {
   readonly profile: ModelProfile;
   readonly #fds: (MFile | undefined)[] = [];
   readonly #v2bufs: MDmabuf[] = [];
-  readonly devs: MDev[];
-  #nextDmabuf = 1;
+  readonly #dmabufs = new Set<MDmabuf>();
+  /** The dma-bufs of the mappings made so far, in mapping order. */
+  readonly #maps: MDmabuf[] = [];
+  readonly #devs: MDev[];
   #nextContext = 1;
   #queueSeq = 0;
 
@@ -139,7 +140,7 @@ export class ContractModel {
       flight: [],
       blocks: [],
     });
-    this.devs = [dev('in', 8), dev('out', 4), dev('kfifo', 1)];
+    this.#devs = [dev('in', 8), dev('out', 4), dev('kfifo', 1)];
   }
 
   /** The open fds, ascending, with what they refer to. */
@@ -183,7 +184,7 @@ export class ContractModel {
 
   /** `open("/dev/iio:deviceN", O_RDWR)` (CDEV-3). */
   openChardev(dev: number): number {
-    const d = this.devs[dev]!;
+    const d = this.#devs[dev]!;
     if (d.chardev !== null) return EBUSY;
     const fd = this.#install('chardev', dev, null);
     d.chardev = this.#fds[fd]!;
@@ -196,9 +197,9 @@ export class ContractModel {
     if (!f) return EBADF;
     this.#fds[fd] = undefined;
     if (--f.refs > 0) return 0;
-    if (f.kind === 'chardev') this.devs[f.dev]!.chardev = null;
+    if (f.kind === 'chardev') this.#devs[f.dev]!.chardev = null;
     if (f.kind === 'buffer') {
-      const d = this.devs[f.dev]!;
+      const d = this.#devs[f.dev]!;
       d.buffer = null;
       if (this.profile === 'mainline') {
         for (const b of d.blocks) b.attached = false;
@@ -240,8 +241,6 @@ export class ContractModel {
     return 0;
   }
 
-  readonly #maps: MDmabuf[] = [];
-
   /** Mappings made so far and not unmapped. */
   mapCount(): number {
     return this.#maps.length;
@@ -261,7 +260,7 @@ export class ContractModel {
   enqueueableFds(bufFd: number): number[] {
     const f = this.#file(bufFd);
     if (f?.kind !== 'buffer') return [];
-    const d = this.devs[f.dev]!;
+    const d = this.#devs[f.dev]!;
     return this.openFds()
       .filter((o) => {
         const m = o.kind === 'dmabuf' ? this.#fds[o.fd]!.dmabuf! : null;
@@ -293,18 +292,18 @@ export class ContractModel {
   #dmabufAlive(m: MDmabuf): boolean {
     if (m.v2block) return this.#v2Alive(m);
     if (m.refs > 0) return true;
-    return this.devs.some((d) => d.blocks.some((b) => b.dmabuf === m));
+    return this.#devs.some((d) => d.blocks.some((b) => b.dmabuf === m));
   }
 
   /** DMABUF blocks alive: mainline attachments (attached or with a pending fence), v2 blocks of live dma-bufs. */
   liveBlocks(): number {
-    if (this.profile === 'mainline') return this.devs.reduce((n, d) => n + d.blocks.length, 0);
+    if (this.profile === 'mainline') return this.#devs.reduce((n, d) => n + d.blocks.length, 0);
     return this.#v2bufs.filter((m) => this.#v2Alive(m)).length;
   }
 
   /** Writing `1` or `0` to `iio:deviceN/buffer0/enable` (EN-9, EN-10, DMAQ-3, DMAQ-7, DMAQ-10, V2-IO-1). */
   setEnabled(dev: number, on: boolean): number {
-    const d = this.devs[dev]!;
+    const d = this.#devs[dev]!;
     if (d.enabled === on) return 1;
     d.enabled = on;
     if (d.dir === 'kfifo') return 1;
@@ -321,7 +320,7 @@ export class ContractModel {
   }
 
   #hasDmabufBlocks(dev: number): boolean {
-    if (this.profile === 'mainline') return this.devs[dev]!.blocks.length > 0;
+    if (this.profile === 'mainline') return this.#devs[dev]!.blocks.length > 0;
     return this.#v2bufs.some((m) => m.v2block!.owner === dev && this.#v2Alive(m));
   }
 
@@ -331,13 +330,13 @@ export class ContractModel {
   }
 
   #queuedOn(dev: number): MBlock[] {
-    const all = this.profile === 'mainline' ? this.devs[dev]!.blocks : this.#v2bufs.map((m) => m.v2block!);
+    const all = this.profile === 'mainline' ? this.#devs[dev]!.blocks : this.#v2bufs.map((m) => m.v2block!);
     return all.filter((b) => b.state === 'queued' && b.dev === dev);
   }
 
   /** Disable: DMAQ-7 / IFENCE-3 (mainline, fences `-EINTR`), V2-FENCE-2 (v2, fences never signalled). */
   #abort(dev: number): void {
-    const d = this.devs[dev]!;
+    const d = this.#devs[dev]!;
     for (const b of d.flight.splice(0)) {
       b.state = 'done';
       if (this.profile === 'mainline') this.#signal(b.fence!);
@@ -348,7 +347,7 @@ export class ContractModel {
   #signal(f: MFence): void {
     if (!f.pending) return;
     f.pending = false;
-    for (const m of this.#allDmabufs()) {
+    for (const m of this.#dmabufs) {
       if (m.armed.in === f) {
         m.armed.in = null;
         m.refs--;
@@ -358,13 +357,7 @@ export class ContractModel {
         m.refs--;
       }
     }
-    for (const d of this.devs) this.#gc(d);
-  }
-
-  readonly #dmabufs = new Set<MDmabuf>();
-
-  #allDmabufs(): Iterable<MDmabuf> {
-    return this.#dmabufs;
+    for (const d of this.#devs) this.#gc(d);
   }
 
   /** Mainline: drops blocks whose attachment is released and whose fences all signalled (DET-5, IFENCE-7). */
@@ -375,7 +368,7 @@ export class ContractModel {
 
   /** Hands a block to the controller: ENQ-20/21, CYC-2, DMAQ-5; v2: V2-SUB-1..6. */
   #submit(b: MBlock, dev: number): void {
-    const d = this.devs[dev]!;
+    const d = this.#devs[dev]!;
     if (this.profile === 'mainline') {
       const refused = b.bytesUsed % d.align !== 0 || (b.cyclic && d.flight.some((x) => x.state === 'cyclic'));
       if (refused) {
@@ -402,7 +395,7 @@ export class ContractModel {
    * block ever starts (V2-SUB-6) and a cyclic block never completes (V2-SUB-5).
    */
   complete(): void {
-    for (const d of this.devs) {
+    for (const d of this.#devs) {
       const keep: MBlock[] = [];
       let stuck = false;
       for (const b of d.flight) {
@@ -449,7 +442,7 @@ export class ContractModel {
   /** GETFD-2, GETFD-3, GETFD-6. */
   #getFd(f: MFile, index: number): { ret: number; out?: number } {
     if (index !== 0) return { ret: ENODEV };
-    const d = this.devs[f.dev]!;
+    const d = this.#devs[f.dev]!;
     if (d.buffer !== null) return { ret: EBUSY };
     const nfd = this.#install('buffer', f.dev, null);
     d.buffer = this.#fds[nfd]!;
@@ -470,7 +463,6 @@ export class ContractModel {
 
   #newDmabuf(size: number, v2block: MBlock | null, access = 2): MDmabuf {
     const m: MDmabuf = {
-      id: this.#nextDmabuf++,
       size,
       access,
       refs: 0,
@@ -496,7 +488,7 @@ export class ContractModel {
     req: ModelRequest,
     arg: { value: number; bytesUsed?: number; flags?: number },
   ): number {
-    const d = this.devs[f.dev]!;
+    const d = this.#devs[f.dev]!;
     if (this.profile === 'v2') {
       if (req === 'V2_ALLOC') return this.#v2Alloc(f, d, arg.value);
       if (req === 'V2_ENQUEUE') return this.#v2Enqueue(f, d, arg.value, arg.bytesUsed ?? 0, arg.flags ?? 0);

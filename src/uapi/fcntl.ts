@@ -52,6 +52,10 @@ export const O_PATH = 0o10000000;
 export const __O_TMPFILE = 0o20000000;
 /** Unnamed temporary file in the given directory. */
 export const O_TMPFILE = __O_TMPFILE | O_DIRECTORY;
+/** `O_EMPTYPATH` (`1 << 26`, Linux 7.x): an empty path names the directory fd itself. */
+export const O_EMPTYPATH = 0o400000000;
+/** The flags `O_PATH` keeps (`O_PATH_FLAGS`, fs/open.c); `open()` drops the rest. */
+export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC | O_EMPTYPATH;
 /** Every flag `open()` knows (`VALID_OPEN_FLAGS`, include/linux/fcntl.h); `open()` silently drops the others. */
 export const VALID_OPEN_FLAGS =
   O_ACCMODE |
@@ -71,7 +75,8 @@ export const VALID_OPEN_FLAGS =
   O_NOATIME |
   O_CLOEXEC |
   O_PATH |
-  __O_TMPFILE;
+  __O_TMPFILE |
+  O_EMPTYPATH;
 
 /** Duplicate to the lowest free fd >= arg. */
 export const F_DUPFD = 0;

@@ -447,51 +447,68 @@ describe('bytes-used-not-whole-scans', () => {
     expect(c.checker.findings).toEqual([]);
   });
 
-  it('V2-ENQ-10: v2 bytes_used 0 on an ALLOC size of 4100 means the whole 4100-byte block, not whole scans: flagged (V2-SUB-2 still moves 4096)', async () => {
+  it('V2-ENQ-10: on a v2 output buffer, bytes_used 0 on an ALLOC size of 4102 means the whole 4102-byte block, not whole 4-byte scans: flagged', async () => {
     const c = await check(
       async (sys) => {
-        const b = await bufferOf(sys, 0);
-        const d = await allocIioDmabufV2(sys, b.fd, 4100);
+        const b = await bufferOf(sys, 1);
+        const d = await allocIioDmabufV2(sys, b.fd, 4102);
         if (typeof d === 'number') throw new Error(`alloc ${d}`);
-        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
         const ret = await enqueueDmabuf(sys, 'v2', b.fd, d.fd, 0);
-        const t = await waitIdle(sys, d.fd);
-        await closeAll(sys, 0, b, [d]);
-        return { ret, t };
+        await closeAll(sys, 1, b, [d]);
+        return ret;
       },
       { abi: 'v2' },
     );
     expectExited(c);
-    expect(c.value).toEqual({ ret: 0, t: ADC_BLOCK_DONE });
-    expect(c.result.stats.devices['sim-adc']!.bytesDone).toBe(4096);
+    expect(c.value).toBe(0);
     expect(c.checker.findings).toEqual([
       {
         kind: 'bytes-used-not-whole-scans',
         pid: c.pid,
         comm: 'prog',
         message:
-          'bytes_used 4100 (0: the whole block) on iio:device0 is not a whole number of 8-byte scans (512 scans and 4 bytes)',
+          'bytes_used 4102 (0: the whole block) on iio:device1 is not a whole number of 4-byte scans (1025 scans and 2 bytes)',
         time: 0,
       },
     ]);
   });
 
-  it('V2-ENQ-10: v2 bytes_used 0 on an ALLOC size of 4096 (512 whole scans) is not flagged', async () => {
+  it('V2-ENQ-10: on a v2 output buffer, bytes_used 0 on an ALLOC size of 4096 (1024 whole scans) is not flagged', async () => {
     const c = await check(
       async (sys) => {
-        const b = await bufferOf(sys, 0);
+        const b = await bufferOf(sys, 1);
         const d = await allocIioDmabufV2(sys, b.fd, 4096);
         if (typeof d === 'number') throw new Error(`alloc ${d}`);
-        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
         const ret = await enqueueDmabuf(sys, 'v2', b.fd, d.fd, 0);
-        const t = await waitIdle(sys, d.fd);
-        await closeAll(sys, 0, b, [d]);
-        return { ret, t };
+        await closeAll(sys, 1, b, [d]);
+        return ret;
       },
       { abi: 'v2' },
     );
     expectExited(c);
-    expect(c.value).toEqual({ ret: 0, t: ADC_BLOCK_DONE });
+    expect(c.value).toBe(0);
+    expect(c.checker.findings).toEqual([]);
+  });
+
+  it('V2-SUB-2: on a v2 input buffer bytes_used does not set the length (the block is filled whole, aligned): 0 on 4100 bytes, or 12, is not flagged', async () => {
+    const c = await check(
+      async (sys) => {
+        const b = await bufferOf(sys, 0);
+        const d = await allocIioDmabufV2(sys, b.fd, 4100);
+        if (typeof d === 'number') throw new Error(`alloc ${d}`);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const first = await enqueueDmabuf(sys, 'v2', b.fd, d.fd, 0);
+        const t = await waitIdle(sys, d.fd);
+        const second = await enqueueDmabuf(sys, 'v2', b.fd, d.fd, 12);
+        await waitIdle(sys, d.fd);
+        await closeAll(sys, 0, b, [d]);
+        return { first, second, t };
+      },
+      { abi: 'v2' },
+    );
+    expectExited(c);
+    expect(c.value).toEqual({ first: 0, second: 0, t: ADC_BLOCK_DONE });
+    expect(c.result.stats.devices['sim-adc']!.bytesDone).toBe(8192);
     expect(c.checker.findings).toEqual([]);
   });
 });

@@ -5,17 +5,26 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  __O_SYNC,
   __O_TMPFILE,
   EINVAL,
+  EISDIR,
   ENOENT,
   ENOTDIR,
   EOPNOTSUPP,
   F_GETFL,
+  O_CLOEXEC,
   O_DIRECTORY,
+  O_DSYNC,
+  O_EMPTYPATH,
   O_LARGEFILE,
+  O_NOFOLLOW,
+  O_PATH,
   O_RDONLY,
   O_RDWR,
+  O_SYNC,
   O_TMPFILE,
+  O_TRUNC,
   O_WRONLY,
   VALID_OPEN_FLAGS,
 } from '../../src/uapi/index.ts';
@@ -125,5 +134,47 @@ describe('build_open_flags(): __O_TMPFILE checks', () => {
       await sys.open('/dev', O_DIRECTORY | O_RDONLY),
     ]);
     expect(value).toEqual([-ENOTDIR, -EOPNOTSUPP, -ENOTDIR, 0]);
+  });
+
+  it('open()/build_open_how(): O_EMPTYPATH (1 << 26) is a known flag in 7.3 and stays in F_GETFL', async () => {
+    const { value } = await runOne(async (sys) => {
+      const fd = await sys.open('/dev/null', O_RDONLY | O_EMPTYPATH);
+      return [fd, await sys.fcntl(fd, F_GETFL)];
+    });
+    expect(value).toEqual([0, O_RDONLY | O_EMPTYPATH | O_LARGEFILE]);
+  });
+
+  it('open()/getname(): an empty path is -ENOENT; with O_EMPTYPATH it names the directory itself (here /)', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open('', O_RDONLY),
+      await sys.open('', O_RDONLY | O_EMPTYPATH),
+    ]);
+    expect(value).toEqual([-ENOENT, 0]);
+  });
+
+  it('open()/build_open_how(): with O_PATH only O_PATH_FLAGS survive (access mode, O_TRUNC and O_NONBLOCK dropped)', async () => {
+    const { value } = await runOne(async (sys) => {
+      const fd = await sys.open('/dev/null', O_PATH | O_RDWR | O_TRUNC | 0o4000 | O_NOFOLLOW | O_CLOEXEC);
+      return [fd, await sys.fcntl(fd, F_GETFL)];
+    });
+    // F_GETFL never shows O_CLOEXEC (FD-9), and O_LARGEFILE is forced on LP64 (FD-10).
+    expect(value).toEqual([0, O_PATH | O_NOFOLLOW | O_LARGEFILE]);
+  });
+
+  it('open()/build_open_flags(): __O_SYNC alone implies O_DSYNC (F_GETFL shows O_SYNC)', async () => {
+    const { value } = await runOne(async (sys) => {
+      const fd = await sys.open('/dev/null', O_RDWR | __O_SYNC);
+      return (await sys.fcntl(fd, F_GETFL)) & O_SYNC;
+    });
+    expect(value).toBe(O_SYNC);
+    expect(O_SYNC & O_DSYNC).toBe(O_DSYNC);
+  });
+
+  it('open()/may_open(): O_TRUNC on a directory asks for write access: -EISDIR, even with O_RDONLY', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open('/sys', O_RDONLY | O_TRUNC),
+      await sys.open('/sys', O_RDONLY),
+    ]);
+    expect(value).toEqual([-EISDIR, 0]);
   });
 });

@@ -54,6 +54,9 @@ export interface DmaBufOps {
   endCpuAccess?(dmabuf: DmaBuf, dir: DmaDataDirection): number;
   /** Whether an importer may attach; 0 or -errno (ATT-6). */
   attach?(dmabuf: DmaBuf): number;
+  /** `map_dma_buf` of an attachment (ATT-9), for its cache maintenance; `unmapAttachment` is the reverse. */
+  mapAttachment?(dmabuf: DmaBuf, dir: DmaDataDirection): void;
+  unmapAttachment?(dmabuf: DmaBuf, dir: DmaDataDirection): void;
   /** The memory is coherent for the CPU (dma_alloc_coherent, v2 IIO buffers): mappings are never cached. */
   readonly coherentMemory?: boolean;
 }
@@ -95,6 +98,8 @@ export class DmaBuf {
   readonly cbOut: PollCb = { active: 0, fence: null, cb: null };
   /** Importers attached (`attachments`); each holds a file reference. */
   attachments = 0;
+  /** Attachments whose pages are mapped for their device (`a->mapped` of the system heap). */
+  mappedAttachments = 0;
   /**
    * File references IIO queues hold without an attachment: v2 blocks from ENQUEUE to completion or abort,
    * and the references V2-ENQ-11 leaks. Kept so that audits can explain every reference.

@@ -62,14 +62,24 @@ function systemHeapOps(kernel: Kernel): DmaBufOps {
       return 0;
     },
     // system_heap_dma_buf_begin/end_cpu_access(): cache maintenance for each mapped attachment only; a
-    // buffer no device has attached gets none, even on a non-coherent platform.
+    // buffer no device has mapped gets none, even on a non-coherent platform.
     beginCpuAccess: (dmabuf, dir) => {
-      if (dmabuf.attachments > 0) dmabuf.syncCaches(true, dir);
+      if (dmabuf.mappedAttachments > 0) dmabuf.syncCaches(true, dir);
       return 0;
     },
     endCpuAccess: (dmabuf, dir) => {
-      if (dmabuf.attachments > 0) dmabuf.syncCaches(false, dir);
+      if (dmabuf.mappedAttachments > 0) dmabuf.syncCaches(false, dir);
       return 0;
+    },
+    // system_heap_map_dma_buf() / _unmap_dma_buf(): dma_map_sgtable() syncs for the device (a clean),
+    // dma_unmap_sgtable() for the CPU (an invalidate unless the direction is to-device).
+    mapAttachment: (dmabuf, dir) => {
+      dmabuf.mappedAttachments++;
+      dmabuf.syncCaches(false, dir);
+    },
+    unmapAttachment: (dmabuf, dir) => {
+      dmabuf.mappedAttachments--;
+      dmabuf.syncCaches(true, dir);
     },
     attach: () => 0,
   };

@@ -16,7 +16,7 @@ import {
   IIO_BUFFER_DMABUF_SUPPORTED_FLAGS,
   iio_dmabuf,
 } from '../../uapi/iio.ts';
-import { type DmaBuf, dmaBufGet, dmaBufPut } from '../dma-buf/dma-buf.ts';
+import { type DmaBuf, type DmaDataDirection, dmaBufGet, dmaBufPut } from '../dma-buf/dma-buf.ts';
 import { DmaFence, type DmaFenceOps } from '../dma-buf/fence.ts';
 import {
   DMA_RESV_USAGE_READ,
@@ -69,10 +69,16 @@ export class IioDmabufPriv {
 
   /** `iio_buffer_dmabuf_release()` (DET-5): unmap, the block dies, detach, drop the dma-buf. */
   #release(): void {
+    this.dmabuf.ops.unmapAttachment?.(this.dmabuf, dmaDirection(this.buffer));
     this.buffer.access.dmabuf!.detachDmabuf(this.block);
     this.dmabuf.attachments--;
     dmaBufPut(this.dmabuf);
   }
+}
+
+/** The DMA direction of a buffer's attachments: from the device for input buffers, to it for output ones. */
+function dmaDirection(buffer: IioBuffer): DmaDataDirection {
+  return buffer.direction === IIO_BUFFER_DIRECTION_IN ? 'from-device' : 'to-device';
 }
 
 function attachmentsOf(buffer: IioBuffer): IioDmabufPriv[] {
@@ -149,8 +155,11 @@ export class MainlineDmabufIoctls implements BufferIoctlHandler {
     const locked = (): SysRet => {
       const stuck = queueLockedForever(buffer);
       if (stuck) return stuck;
+      // ATT-9: dma_buf_map_attachment(), mapped once for the attachment's life.
+      dmabuf.ops.mapAttachment?.(dmabuf, dmaDirection(buffer));
       const block = ops.attachDmabuf(dmabuf.size);
       if (typeof block === 'number') {
+        dmabuf.ops.unmapAttachment?.(dmabuf, dmaDirection(buffer));
         dmabuf.resv.unlock();
         undo();
         return block;

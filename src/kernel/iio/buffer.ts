@@ -31,7 +31,8 @@ export function bufferScanBytes(buffer: IioBuffer): number {
 
 /**
  * Reports a DMABUF ENQUEUE that returned 0 (observation only, for the contract checker): `bytesUsed` as the
- * program passed it, `blockBytes` the block it fills.
+ * program passed it, `blockBytes` the block it fills. v2 input blocks are always filled whole, whatever
+ * bytes_used said (V2-SUB-2).
  */
 export function emitEnqueue(
   kernel: Kernel,
@@ -49,6 +50,7 @@ export function emitEnqueue(
     ino: dmabuf.ino,
     bytesUsed,
     blockBytes,
+    lengthFromBytesUsed: !(kernel.profile === 'v2' && buffer.direction === IIO_BUFFER_DIRECTION_IN),
     scanBytes: bufferScanBytes(buffer),
     time: kernel.clock.now,
   });

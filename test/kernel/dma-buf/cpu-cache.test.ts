@@ -1,19 +1,26 @@
 /**
- * Non-coherent DMA (`platform: { coherentDma: false }`): the CPU sees mapped heap DMABUFs through a cache
- * (src/kernel/cpu-cache.ts) that only DMA_BUF_IOCTL_SYNC maintains, through the exporter's
- * begin/end_cpu_access and the streaming-DMA syncs they make (`dma_sync_sgtable_for_cpu` /
- * `dma_sync_sgtable_for_device`, i.e. `dcache_inval_poc` / `dcache_clean_poc`):
+ * Non-coherent DMA (`platform: { coherentDma: false }`): the CPU sees mapped heap DMABUFs (shared and private
+ * mappings alike) through a cache (src/kernel/cpu-cache.ts) that fetches a line at the CPU's first touch after
+ * creation or after an invalidate, and that only the streaming-DMA syncs maintain (`dcache_inval_poc` /
+ * `dcache_clean_poc`):
  *
- * - START READ or RW invalidates (the CPU then sees what DMA wrote; un-cleaned CPU stores are lost);
- *   START WRITE does nothing;
- * - END cleans whatever the direction (CPU stores reach memory, so a DAC plays them): arm64's
- *   `arch_sync_dma_for_device()` has only cleaned since Linux 5.19;
- * - `system_heap_dma_buf_begin/end_cpu_access()` only sync the attachments: a heap DMABUF no device has
- *   attached gets no maintenance at all;
+ * - DMA_BUF_IOCTL_SYNC, through the exporter's begin/end_cpu_access (`dma_sync_sgtable_for_cpu` /
+ *   `dma_sync_sgtable_for_device`): START READ or RW invalidates (un-cleaned CPU stores are lost; the CPU
+ *   fetches what DMA wrote at its next touch), before `dma_buf_begin_cpu_access` waits for the fences;
+ *   START WRITE does nothing; END cleans whatever the direction (CPU stores reach memory, so a DAC plays
+ *   them): arm64's `arch_sync_dma_for_device()` has only cleaned since Linux 5.19;
+ * - `system_heap_dma_buf_begin/end_cpu_access()` only sync the mapped attachments: a heap DMABUF no device
+ *   has attached gets no maintenance from SYNC at all;
+ * - the IIO ATTACH maps the attachment (`system_heap_map_dma_buf` → `dma_map_sgtable`): a clean, whatever
+ *   the direction; its release (DETACH with no fence pending, buffer-fd close, exit) unmaps it
+ *   (`system_heap_unmap_dma_buf` → `dma_unmap_sgtable`): an invalidate for an ADC (from-device)
+ *   attachment, nothing for a DAC (to-device) one;
  * - v2 IIO DMABUFs are dma_alloc_coherent memory: never cached (V2-DBUF-5).
  *
- * Plus unit tests of CpuCache itself. Ideal platform, so every time is exact: sim-adc fills a 4096-byte
- * block (512 scans) in 512 µs, sim-dac plays one (1024 scans) in 1024 µs; each completion IRQ 2 µs later.
+ * Each expected `dmabuf:cache` event is commented with what made it (a maintenance op is reported only once
+ * the buffer has a CPU mapping, even with no line to act on). Plus unit tests of CpuCache itself. Ideal
+ * platform, so every time is exact: sim-adc fills a 4096-byte block (512 scans) in 512 µs, sim-dac plays one
+ * (1024 scans) in 1024 µs; each completion IRQ 2 µs later.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -21,9 +28,15 @@ import {
   DMA_BUF_SYNC_READ,
   DMA_BUF_SYNC_RW,
   DMA_BUF_SYNC_WRITE,
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_heap_allocation_data,
+  MAP_PRIVATE,
+  O_CLOEXEC,
   O_RDWR,
   POLLOUT,
   type PollEntry,
+  PROT_READ,
+  PROT_WRITE,
   type Simulator,
   type SimulatorOptions,
   type Sys,
@@ -82,6 +95,11 @@ const WAVE_SCANS = Array.from({ length: BLOCK / 4 }, (_, k) => WAVE(k));
 const ZERO_SCANS = Array.from({ length: BLOCK / 4 }, () => [0, 0]);
 
 type CacheEvent = { ino: number; op: 'invalidate' | 'clean'; lines: number; time: number };
+
+/** `dma_map_sgtable()` at an ATTACH made at time 0 with nothing dirty: arch_sync_dma_for_device cleans. */
+const ATTACH_CLEAN: CacheEvent = { ino: 1, op: 'clean', lines: 0, time: 0 };
+/** `dma_unmap_sgtable(DMA_FROM_DEVICE)` when the ADC attachment is released at the exit after ADC_DONE. */
+const EXIT_ADC_UNMAP: CacheEvent = { ino: 1, op: 'invalidate', lines: 0, time: ADC_DONE };
 
 /** Runs `body` as the only process (no stdio); returns its value, the `dmabuf:cache` events and the sim. */
 async function run<R>(
@@ -153,14 +171,17 @@ async function capture(
 }
 
 describe('CpuCache', () => {
-  it('starts as a copy of memory (its own bytes), with no dirty line; forRead reads the cache and dirties nothing', () => {
+  it('a line is fetched from memory at its first touch, then kept: later DMA writes are not seen; forRead dirties nothing', () => {
     const memory = new Uint8Array(256).fill(7);
     const cache = new CpuCache(memory);
     expect(cache.memory).toBe(memory);
-    expect(Array.from(cache.data)).toEqual(Array.from(memory));
     expect(cache.data.buffer).not.toBe(memory.buffer);
-    memory[0] = 9;
-    expect(cache.forRead(0, 2)).toEqual(new Uint8Array([7, 7]));
+    memory[0] = 9; // before the first touch: seen
+    expect(cache.forRead(0, 2)).toEqual(new Uint8Array([9, 7]));
+    memory[1] = 8; // after it: not seen (same line)
+    expect(cache.forRead(0, 2)).toEqual(new Uint8Array([9, 7]));
+    memory[64] = 5; // another line, not touched yet: seen
+    expect(cache.forRead(64, 1)).toEqual(new Uint8Array([5]));
     expect(cache.dirtyLines).toBe(0);
   });
 
@@ -186,7 +207,8 @@ describe('CpuCache', () => {
   it('dcache_clean_poc: clean() writes back the dirty lines only, returns how many, and leaves the CPU view as it was', () => {
     const memory = new Uint8Array(256);
     const cache = new CpuCache(memory);
-    // DMA writes line 1 after the cache was filled; the CPU stores into lines 0 and 2.
+    cache.forRead(0, 256); // every line valid
+    // DMA writes line 1 after the CPU fetched it; the CPU stores into lines 0 and 2.
     memory.fill(0x22, 64, 128);
     cache.forWrite(5, 1)[0] = 0xaa;
     cache.forWrite(130, 2).set([0xbb, 0xcc]);
@@ -212,15 +234,18 @@ describe('CpuCache', () => {
     expect(Array.from(memory.subarray(88, 100))).toEqual([0, 0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]);
   });
 
-  it('dcache_inval_poc: invalidate() refetches every line from memory, drops the dirty data and returns the lost line count', () => {
+  it('dcache_inval_poc: invalidate() drops every line (dirty data lost, count returned); the next touch fetches memory as it is then', () => {
     const memory = new Uint8Array(256);
     const cache = new CpuCache(memory);
+    cache.forRead(0, 256);
     cache.forWrite(0, 70).fill(0xaa); // lines 0 and 1
-    memory.fill(0x33, 128, 192); // DMA writes line 2
+    memory.fill(0x33, 128, 192); // DMA writes line 2 (the CPU holds it stale)
+    expect(Array.from(cache.forRead(128, 2))).toEqual([0, 0]);
     expect(cache.invalidate()).toBe(2);
     expect(cache.dirtyLines).toBe(0);
-    const want = new Uint8Array(256).fill(0x33, 128, 192);
-    expect(Array.from(cache.data)).toEqual(Array.from(want));
+    memory.fill(0x44, 192, 256); // DMA writes line 3 after the invalidate, before the CPU looks
+    const want = new Uint8Array(256).fill(0x33, 128, 192).fill(0x44, 192, 256);
+    expect(Array.from(cache.forRead(0, 256))).toEqual(Array.from(want));
     // The stores never reached memory either.
     expect(Array.from(memory)).toEqual(Array.from(want));
     expect(cache.invalidate()).toBe(0);
@@ -235,7 +260,8 @@ describe('coherentDma: false, ADC capture into an attached heap DMABUF', () => {
     expect(value.stale).toEqual(ZEROS);
     // Memory has the samples all along: only the CPU's view is stale.
     expect(value.memory).toEqual(rampBytes(0, 512));
-    expect(cache).toEqual([]);
+    // Only the ATTACH's map and the exit's unmap maintain: nothing between them.
+    expect(cache).toEqual([ATTACH_CLEAN, EXIT_ADC_UNMAP]);
   });
 
   it('SYNC START READ → system_heap_dma_buf_begin_cpu_access → dcache_inval_poc: the real samples appear', async () => {
@@ -252,8 +278,10 @@ describe('coherentDma: false, ADC capture into an attached heap DMABUF', () => {
     expect(value.fresh).toEqual(rampBytes(0, 512));
     // START READ invalidates; END READ cleans (arch_sync_dma_for_device), with nothing dirty to write.
     expect(cache).toEqual([
+      ATTACH_CLEAN,
       { ino: 1, op: 'invalidate', lines: 0, time: ADC_DONE },
       { ino: 1, op: 'clean', lines: 0, time: ADC_DONE },
+      EXIT_ADC_UNMAP,
     ]);
   });
 
@@ -267,7 +295,70 @@ describe('coherentDma: false, ADC capture into an attached heap DMABUF', () => {
       return { ...r, after };
     });
     expect(value.after).toEqual(ZEROS);
-    expect(cache).toEqual([]);
+    // No event from the START WRITE: only the ATTACH's map and the exit's unmap.
+    expect(cache).toEqual([ATTACH_CLEAN, EXIT_ADC_UNMAP]);
+  });
+
+  it('SYNC START READ → dma_buf_begin_cpu_access: system_heap_dma_buf_begin_cpu_access invalidates before the fence wait; made right after ENQUEUE, it returns at the completion and the next touch fetches the samples', async () => {
+    const { value, cache } = await run(NON_COHERENT, async (sys) => {
+      const b = await bufferOf(sys, 0);
+      const d = await heapDmabuf(sys);
+      expect(await attachDmabuf(sys, b.fd, d.fd)).toBe(0);
+      // The first touch fills the cache lines with zeros.
+      const before = Array.from(sys.mem.read(d.addr, BLOCK));
+      expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+      expect(await enqueueDmabuf(sys, 'mainline', b.fd, d.fd, BLOCK)).toBe(0);
+      expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
+      const synced = sys.now();
+      const after = Array.from(sys.mem.read(d.addr, BLOCK));
+      expect(await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_READ)).toBe(0);
+      expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+      return { before, synced, after };
+    });
+    expect(value.before).toEqual(ZEROS);
+    expect(value.synced).toBe(ADC_DONE);
+    expect(value.after).toEqual(rampBytes(0, 512));
+    expect(cache).toEqual([
+      ATTACH_CLEAN,
+      { ino: 1, op: 'invalidate', lines: 0, time: 0 }, // START READ, at the ENQUEUE's time: before the wait
+      { ino: 1, op: 'clean', lines: 0, time: ADC_DONE }, // END READ
+      EXIT_ADC_UNMAP,
+    ]);
+  });
+
+  it('DMMAP-3: a MAP_PRIVATE mapping of a heap DMABUF is not copy-on-write here and goes through the same cache: stale zeros after the transfer until SYNC START READ → system_heap_dma_buf_begin_cpu_access', async () => {
+    const { value, cache } = await run(NON_COHERENT, async (sys) => {
+      const b = await bufferOf(sys, 0);
+      const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
+      const req = sys.mem.allocStruct(dma_heap_allocation_data, { len: BLOCK, fd_flags: O_RDWR | O_CLOEXEC });
+      expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, req)).toBe(0);
+      const fd = sys.mem.readStruct(req, dma_heap_allocation_data).fd;
+      expect(await sys.close(heap)).toBe(0);
+      // The 4096-byte buffer is one chunk, so a private mapping of all of it is allowed.
+      const addr = await sys.mmap(0, BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+      expect(addr).toBeGreaterThan(0);
+      expect(await attachDmabuf(sys, b.fd, fd)).toBe(0);
+      const before = Array.from(sys.mem.read(addr, BLOCK));
+      expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+      expect(await enqueueDmabuf(sys, 'mainline', b.fd, fd, BLOCK)).toBe(0);
+      const done = await waitIdle(sys, fd);
+      const stale = Array.from(sys.mem.read(addr, BLOCK));
+      expect(await syncDmabuf(sys, fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
+      const fresh = Array.from(sys.mem.read(addr, BLOCK));
+      expect(await syncDmabuf(sys, fd, 'end', DMA_BUF_SYNC_READ)).toBe(0);
+      expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+      return { before, done, stale, fresh };
+    });
+    expect(value.before).toEqual(ZEROS);
+    expect(value.done).toBe(ADC_DONE);
+    expect(value.stale).toEqual(ZEROS);
+    expect(value.fresh).toEqual(rampBytes(0, 512));
+    expect(cache).toEqual([
+      ATTACH_CLEAN,
+      { ino: 1, op: 'invalidate', lines: 0, time: ADC_DONE }, // START READ
+      { ino: 1, op: 'clean', lines: 0, time: ADC_DONE }, // END READ
+      EXIT_ADC_UNMAP,
+    ]);
   });
 
   it('coherentDma: true (the default): the same program sees the samples after poll with no SYNC at all, and no cache maintenance happens', async () => {
@@ -311,7 +402,8 @@ describe('coherentDma: false, ADC capture into an attached heap DMABUF', () => {
     expect(value.stored).toEqual(new Array(8).fill(0xaa));
     expect(value.after).toEqual(new Array(8).fill(0));
     expect(value.memory).toEqual(ZEROS);
-    expect(cache).toEqual([{ ino: 1, op: 'invalidate', lines: 2, time: 0 }]);
+    // The ATTACH cleans before the stores; the DAC (to-device) attachment's unmap at exit maintains nothing.
+    expect(cache).toEqual([ATTACH_CLEAN, { ino: 1, op: 'invalidate', lines: 2, time: 0 }]);
   });
 
   it('SYNC END READ → dma_sync_sgtable_for_device → arch_sync_dma_for_device cleans on arm64 (5.19+): a store made under a START READ reaches memory', async () => {
@@ -329,7 +421,9 @@ describe('coherentDma: false, ADC capture into an attached heap DMABUF', () => {
     expect(value.stored).toEqual([1, 2, 3, 4]);
     expect(value.after).toEqual([1, 2, 3, 4]);
     expect(value.memory).toEqual([1, 2, 3, 4, ...ZEROS.slice(4)]);
+    // ATTACH, START READ, END READ; the DAC attachment's unmap at exit maintains nothing.
     expect(cache).toEqual([
+      ATTACH_CLEAN,
       { ino: 1, op: 'invalidate', lines: 0, time: 0 },
       { ino: 1, op: 'clean', lines: 1, time: 0 },
     ]);
@@ -361,15 +455,18 @@ describe('coherentDma: false, DAC playing an attached heap DMABUF', () => {
     // 1024 scans of the block, then 2 starved scans until the disable at the completion IRQ.
     expect(dac.playedScans()).toEqual([...ZERO_SCANS, null, null]);
     expect([dac.valueAt(0, 100_500), dac.valueAt(1, 100_500)]).toEqual([0, 0]);
-    expect(cache).toEqual([]);
+    // The ATTACH cleaned before the stores; nothing after them (the DAC attachment's unmap does nothing).
+    expect(cache).toEqual([ATTACH_CLEAN]);
   });
 
   it.each([
-    ['WRITE', DMA_BUF_SYNC_WRITE, [{ ino: 1, op: 'clean', lines: LINES, time: 0 }]],
+    // The ATTACH's clean (nothing dirty yet), then the SYNC's; the DAC attachment's unmap does nothing.
+    ['WRITE', DMA_BUF_SYNC_WRITE, [ATTACH_CLEAN, { ino: 1, op: 'clean', lines: LINES, time: 0 }]],
     [
       'RW',
       DMA_BUF_SYNC_RW,
       [
+        ATTACH_CLEAN,
         { ino: 1, op: 'invalidate', lines: 0, time: 0 },
         { ino: 1, op: 'clean', lines: LINES, time: 0 },
       ],
@@ -396,7 +493,7 @@ describe('coherentDma: false, DAC playing an attached heap DMABUF', () => {
 });
 
 describe('system_heap_dma_buf_begin/end_cpu_access: a heap DMABUF with no attachment gets no cache maintenance', () => {
-  it('system_heap_dma_buf_end_cpu_access: END WRITE on an unattached buffer cleans nothing; attached afterwards, the DAC plays zeros, until a SYNC made while attached cleans the 64 lines still dirty', async () => {
+  it('system_heap_dma_buf_end_cpu_access: END WRITE on an unattached buffer cleans nothing; the ATTACH (system_heap_map_dma_buf → dma_map_sgtable) then cleans the 64 dirty lines and the DAC plays the waveform', async () => {
     const { value, cache, sim } = await run(NON_COHERENT, async (sys, sim) => {
       const b = await bufferOf(sys, 1);
       const d = await heapDmabuf(sys);
@@ -405,56 +502,57 @@ describe('system_heap_dma_buf_begin/end_cpu_access: a heap DMABUF with no attach
       expect(await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_WRITE)).toBe(0);
       const unattached = memoryOf(sim, 1);
       expect(await attachDmabuf(sys, b.fd, d.fd)).toBe(0);
+      const attached = memoryOf(sim, 1);
       expect(await setBufferEnabled(sys, 1, true)).toBe(1);
       expect(await enqueueDmabuf(sys, 'mainline', b.fd, d.fd, BLOCK)).toBe(0);
-      const first = await waitIdle(sys, d.fd);
-      // No new store: the same START/END WRITE, now with an attachment.
-      expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_WRITE)).toBe(0);
-      expect(await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_WRITE)).toBe(0);
-      const attached = memoryOf(sim, 1);
-      expect(await enqueueDmabuf(sys, 'mainline', b.fd, d.fd, BLOCK)).toBe(0);
-      const second = await waitIdle(sys, d.fd);
+      const done = await waitIdle(sys, d.fd);
       expect(await setBufferEnabled(sys, 1, false)).toBe(1);
-      return { unattached, first, attached, second };
+      return { unattached, attached, done };
     });
+    // Right after the END WRITE the stores are all still in the cache; the ATTACH wrote them back.
     expect(value.unattached).toEqual(ZEROS);
-    expect(value.first).toBe(DAC_DONE);
     expect(value.attached).toEqual(Array.from(waveBytes()));
-    expect(value.second).toBe(2 * DAC_DONE);
-    // First block: zeros; 2 starved scans while the program re-enqueued; second block: the waveform.
-    expect(sim.devices[1]!.dac!.playedScans()).toEqual([
-      ...ZERO_SCANS,
-      null,
-      null,
-      ...WAVE_SCANS,
-      null,
-      null,
-    ]);
-    expect(cache).toEqual([{ ino: 1, op: 'clean', lines: LINES, time: DAC_DONE }]);
+    expect(value.done).toBe(DAC_DONE);
+    expect(sim.devices[1]!.dac!.playedScans()).toEqual([...WAVE_SCANS, null, null]);
+    // Nothing from the unattached START/END WRITE; the ATTACH's clean; the DAC attachment's unmap does nothing.
+    expect(cache).toEqual([{ ino: 1, op: 'clean', lines: LINES, time: 0 }]);
   });
 
-  it('system_heap_dma_buf_begin_cpu_access: after DETACH, SYNC START READ does not invalidate: the mapping stays stale although memory has the samples; re-attached, it does', async () => {
+  it("system_heap_dma_buf_begin_cpu_access: after DETACH, SYNC START READ does not invalidate: the DETACH's system_heap_unmap_dma_buf → dma_unmap_sgtable did, so the samples show, but memory changed after it stays unseen; re-attached, START READ invalidates again", async () => {
+    const OTHER = new Array<number>(BLOCK).fill(0x5a);
     const { value, cache } = await run(NON_COHERENT, async (sys, sim) => {
       let detached: number[] = [];
+      let unseen: number[] = [];
       let reattached: number[] = [];
       const r = await capture(sys, sim, async (d, bufferFd) => {
+        // No fence pending: the DETACH releases the attachment at once, and its unmap invalidates.
         expect(await detachDmabuf(sys, bufferFd, d.fd)).toBe(0);
-        expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
         detached = Array.from(sys.mem.read(d.addr, BLOCK));
+        // Memory changes behind the CPU's cached lines (a stand-in for a DMA write).
+        sim.kernel.dmabufs.get(1)!.writeBytes(0, new Uint8Array(OTHER));
+        expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
+        unseen = Array.from(sys.mem.read(d.addr, BLOCK));
         expect(await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_READ)).toBe(0);
         expect(await attachDmabuf(sys, bufferFd, d.fd)).toBe(0);
         expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
         reattached = Array.from(sys.mem.read(d.addr, BLOCK));
         expect(await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_READ)).toBe(0);
       });
-      return { ...r, detached, reattached };
+      return { ...r, detached, unseen, reattached };
     });
+    expect(value.stale).toEqual(ZEROS);
     expect(value.memory).toEqual(rampBytes(0, 512));
-    expect(value.detached).toEqual(ZEROS);
-    expect(value.reattached).toEqual(rampBytes(0, 512));
+    expect(value.detached).toEqual(rampBytes(0, 512));
+    expect(value.unseen).toEqual(rampBytes(0, 512));
+    expect(value.reattached).toEqual(OTHER);
     expect(cache).toEqual([
-      { ino: 1, op: 'invalidate', lines: 0, time: ADC_DONE },
-      { ino: 1, op: 'clean', lines: 0, time: ADC_DONE },
+      ATTACH_CLEAN,
+      { ino: 1, op: 'invalidate', lines: 0, time: ADC_DONE }, // DETACH → dma_unmap_sgtable(DMA_FROM_DEVICE)
+      // nothing from the START/END READ made while detached
+      { ino: 1, op: 'clean', lines: 0, time: ADC_DONE }, // re-ATTACH → dma_map_sgtable
+      { ino: 1, op: 'invalidate', lines: 0, time: ADC_DONE }, // START READ
+      { ino: 1, op: 'clean', lines: 0, time: ADC_DONE }, // END READ
+      EXIT_ADC_UNMAP,
     ]);
   });
 });
