@@ -49,6 +49,7 @@ export class ContractChecker {
   readonly #open = new Map<string, number>();
   readonly #offs: (() => void)[] = [];
 
+  /** Starts watching `sim` (attach it before the processes run). */
   constructor(sim: Simulator) {
     this.#sim = sim;
     const ev = sim.events;

@@ -60,6 +60,7 @@ export interface ContractSystem {
 
 /** A difference between the simulator and the model, or a broken invariant, with the run's history. */
 export class ContractViolation extends Error {
+  /** Every step of the run up to the one that failed. */
   readonly history: readonly HistoryEntry[];
 
   constructor(message: string, history: readonly HistoryEntry[]) {
@@ -189,6 +190,7 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
 
 /** `open("/dev/iio:deviceN", O_RDWR)`. */
 export class OpenChardevCommand extends ContractCommand {
+  /** The N of `/dev/iio:deviceN`. */
   readonly dev: number;
   constructor(dev: number) {
     super();
@@ -213,6 +215,7 @@ export class OpenChardevCommand extends ContractCommand {
 
 /** A command on one fd, chosen by a {@link FdPick} when it runs (skipped when the pick finds no fd). */
 abstract class FdCommand extends ContractCommand {
+  /** How the fd is chosen. */
   readonly pick: FdPick;
   /** The fd the pick resolved to in the current run. */
   protected fd = 0;
@@ -253,6 +256,7 @@ export class DupCommand extends FdCommand {
 
 /** `fcntl(fd, F_SETFL, O_NONBLOCK or 0)`. */
 export class NonblockCommand extends FdCommand {
+  /** Set (true) or clear O_NONBLOCK. */
   readonly on: boolean;
   constructor(pick: FdPick, on: boolean) {
     super(pick);
@@ -319,7 +323,9 @@ export interface IoctlArgs {
 
 /** One ioctl of the contract, with its argument built the way a program would. */
 export class IoctlCommand extends ContractCommand {
+  /** Which ioctl. */
   readonly req: ModelRequest;
+  /** How its fd and argument are chosen. */
   readonly args: IoctlArgs;
   #fd = 0;
   #dmabuf = 0;
@@ -468,6 +474,7 @@ export class IoctlCommand extends ContractCommand {
 
 /** `poll([{fd, events}], 1, 0)` on a dma-buf, the heap or a closed fd. */
 export class PollCommand extends FdCommand {
+  /** The requested events. */
   readonly events: number;
   constructor(pick: FdPick, events: number) {
     super(pick);
@@ -520,6 +527,7 @@ export class PollCommand extends FdCommand {
 
 /** `mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)`. */
 export class MmapCommand extends FdCommand {
+  /** The length to map. */
   readonly len: SizePick;
   #len = 0;
   constructor(pick: FdPick, len: SizePick) {
@@ -563,6 +571,7 @@ export class MmapCommand extends FdCommand {
 
 /** `munmap` of one of the mappings made so far. */
 export class MunmapCommand extends ContractCommand {
+  /** Which of the current mappings (modulo their number). */
   readonly i: number;
   #index = 0;
   constructor(i: number) {
@@ -593,7 +602,9 @@ export class MunmapCommand extends ContractCommand {
 
 /** Writes `1` or `0` to `/sys/bus/iio/devices/iio:deviceN/buffer0/enable` (open, write, close). */
 export class EnableCommand extends ContractCommand {
+  /** The N of `iio:deviceN`. */
   readonly dev: number;
+  /** Write 1 (true) or 0. */
   readonly on: boolean;
   constructor(dev: number, on: boolean) {
     super();

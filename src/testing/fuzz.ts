@@ -380,6 +380,7 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
 
 /** What went wrong in a fuzzed program. */
 export class FuzzFailure extends Error {
+  /** The program's calls with their results, up to the failure. */
   readonly log: readonly string[];
   constructor(message: string, log: readonly string[]) {
     super(`${message}\n${log.map((l, i) => `  ${String(i + 1).padStart(3)}. ${l}`).join('\n')}`);
