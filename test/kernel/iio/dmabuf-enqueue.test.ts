@@ -11,18 +11,11 @@ import {
   type DeviceConfig,
   defaultDevices,
   type PollEntry,
-  type Simulator,
   type Sys,
 } from '../../../src/index.ts';
-import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
 import {
-  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
   DMA_BUF_SYNC_READ,
-  DMA_BUF_SYNC_RW,
   DMA_BUF_SYNC_WRITE,
-  DMA_HEAP_IOCTL_ALLOC,
-  dma_buf_export_sync_file,
-  dma_heap_allocation_data,
   EBADF,
   EBUSY,
   EFAULT,
@@ -31,59 +24,50 @@ import {
   ENOMEM,
   EPERM,
   F_ADD_SEALS,
-  F_GETFL,
   F_SEAL_SHRINK,
-  F_SETFL,
-  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
   IIO_BUFFER_DMABUF_CYCLIC,
-  IIO_BUFFER_DMABUF_DETACH_IOCTL,
   IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
   iio_dmabuf,
-  MAP_SHARED,
   MFD_ALLOW_SEALING,
-  O_NONBLOCK,
-  O_RDONLY,
   O_RDWR,
   POLLIN,
   POLLOUT,
-  PROT_READ,
-  PROT_WRITE,
-  SYNC_IOC_FILE_INFO,
-  sync_file_info,
   UDMABUF_CREATE,
   udmabuf_create,
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
-import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
+import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
 import { runOne } from '../../helpers.ts';
+import {
+  ADC_BUF,
+  ADC_CHANNELS,
+  adcBuffer,
+  adcScans,
+  attach,
+  bufferFd,
+  DAC_CHANNELS,
+  detach,
+  enqueue,
+  exportSync,
+  fenceLog,
+  fenceStatus,
+  heapBuf,
+  live,
+  MS,
+  mapBuf,
+  passFd,
+  resvFences,
+  s16,
+  setNonblock,
+  T_512,
+  US,
+  waitFence,
+} from './dmabuf-helpers.ts';
 
-const US = 1_000;
-const MS = 1_000_000;
 const S = 1_000_000_000;
-const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
-const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
-const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
-/** A 512-scan ADC transfer started at the enable completes (fence signalled) at 514 µs. */
-const T_512 = 514 * US;
 /** dma_resv usages (RESV-1). */
 const USAGE_WRITE = 1;
 const USAGE_READ = 2;
-
-function ramp(n: number, c: number): number {
-  return ((n + 1024 * c) % 4096) - 2048;
-}
-
-/** sim-adc samples of scans [first, first + count), all four channels, in memory order. */
-function adcScans(first: number, count: number): number[] {
-  const out: number[] = [];
-  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
-  return out;
-}
-
-function s16(bytes: Uint8Array): number[] {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: bytes.length >> 1 }, (_, i) => v.getInt16(i * 2, true));
-}
 
 /** The default board plus a second DAC, `sim-dac2` (iio:device3). */
 function withSecondDac(): DeviceConfig[] {
@@ -92,121 +76,11 @@ function withSecondDac(): DeviceConfig[] {
   return [...devices, dac2];
 }
 
-async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
-  const ob = await openBuffer(sys, dev, 0, flags);
-  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
-  return ob;
-}
-
-/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
-async function adcBuffer(sys: Sys): Promise<number> {
-  const { fd } = await bufferFd(sys, 0);
-  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
-  return fd;
-}
-
 /** Opens a DAC's buffer (default sim-dac) and enables its two channels (the buffer stays disabled). */
 async function dacBuffer(sys: Sys, dev = 1): Promise<number> {
   const { fd } = await bufferFd(sys, dev);
   expect(await enableChannels(sys, dev, DAC_CHANNELS)).toBe(0);
   return fd;
-}
-
-/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
-async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
-  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
-  expect(heap).toBeGreaterThanOrEqual(0);
-  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
-  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
-  expect(await sys.close(heap)).toBe(0);
-  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
-}
-
-async function intArg(sys: Sys, value: number): Promise<number> {
-  const arg = sys.mem.alloc(4);
-  sys.mem.writeInt(arg, value);
-  return arg;
-}
-
-async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
-}
-
-async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
-}
-
-async function enqueue(
-  sys: Sys,
-  buf: number,
-  fd: number,
-  bytesUsed: number | bigint,
-  flags = 0,
-): Promise<number> {
-  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
-}
-
-/** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
-async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
-  const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
-  expect(await sys.ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)).toBe(0);
-  return sys.mem.readStruct(arg, dma_buf_export_sync_file).fd;
-}
-
-/** SYNC_IOC_FILE_INFO status: 0 pending, 1 signalled, negative error. */
-async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
-  const arg = sys.mem.allocStruct(sync_file_info, {});
-  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
-  return sys.mem.readStruct(arg, sync_file_info).status;
-}
-
-/** Blocks until the sync_file's fence has signalled; returns the time. */
-async function waitFence(sys: Sys, syncFd: number): Promise<number> {
-  expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);
-  return sys.now();
-}
-
-async function setNonblock(sys: Sys, fd: number, on = true): Promise<void> {
-  const fl = await sys.fcntl(fd, F_GETFL);
-  expect(await sys.fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)).toBe(0);
-}
-
-/** Maps a dma-buf shared read-write; returns the address. */
-async function mapBuf(sys: Sys, fd: number, len = 4096): Promise<number> {
-  const addr = await sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  expect(addr).toBeGreaterThan(0);
-  return addr;
-}
-
-/** IIO fence tracepoints as [event, context, seqno, time], in order. */
-function fenceLog(sim: Simulator): [string, number, number, number][] {
-  const out: [string, number, number, number][] = [];
-  sim.events.on('fence:trace', (e) => {
-    if (e.driver === 'iio' || e.driver === 'detached-driver')
-      out.push([e.event.replace('dma_fence_', ''), e.context, e.seqno, e.time]);
-  });
-  return out;
-}
-
-/**
- * The fences in the dma-buf's reservation object as [seqno, usage, status]: read from the kernel object,
- * because a fence signalled inside the ioctl with an errno is visible to no syscall (IFENCE-8, SFILE-6).
- */
-function resvFences(sim: Simulator, sys: Sys, fd: number): [number, number, number][] {
-  const dmabuf = sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
-  return dmabuf.resv.slots.map((s) => [s.fence.seqno, s.usage, s.fence.status]);
-}
-
-function live(sim: Simulator, kind: string): number {
-  return sim.kernel.census.live()[kind] ?? 0;
-}
-
-/** Passes `fd` of process `from` to process `to` as SCM_RIGHTS would: the same open file, a new fd. */
-function passFd(sim: Simulator, from: number, fd: number, to: number): number {
-  const file = sim.kernel.tasks.get(from)!.files.file(fd)!;
-  file.get();
-  return sim.kernel.tasks.get(to)!.files.installLowest(file, false);
 }
 
 describe('ENQ: argument checks, in kernel order', () => {

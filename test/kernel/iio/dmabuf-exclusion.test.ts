@@ -4,121 +4,48 @@
  * the first complete 2.048 ms after the enable plus the 2 µs IRQ latency. sim-dac: 2 × le:s16/16 (bpd 4).
  */
 import { describe, expect, it } from 'vitest';
-import type { PollEntry, Simulator, Sys } from '../../../src/index.ts';
+import type { PollEntry, Sys } from '../../../src/index.ts';
 import {
-  DMA_HEAP_IOCTL_ALLOC,
-  dma_heap_allocation_data,
   EAGAIN,
   EBUSY,
   EINTR,
   EINVAL,
   ENODEV,
   EPERM,
-  F_GETFL,
-  F_SETFL,
-  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
-  IIO_BUFFER_DMABUF_DETACH_IOCTL,
-  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  iio_dmabuf,
-  O_NONBLOCK,
-  O_RDONLY,
-  O_RDWR,
   POLLIN,
   POLLOUT,
   POLLRDNORM,
   POLLWRNORM,
 } from '../../../src/uapi/index.ts';
 import { SIGKILL, SIGUSR1 } from '../../../src/uapi/signal.ts';
-import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
+import { enableChannels, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
 import { runOne } from '../../helpers.ts';
+import {
+  ADC_BUF,
+  adcBuffer,
+  adcScans,
+  attach,
+  bufferFd,
+  DAC_CHANNELS,
+  detach,
+  enqueue,
+  heapBuf,
+  live,
+  MS,
+  s16,
+  setNonblock,
+} from './dmabuf-helpers.ts';
 
-const MS = 1_000_000;
-const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
-const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
-const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
 const DAC_BUF = '/sys/bus/iio/devices/iio:device1/buffer0';
 /** A fileio block of 2048 scans completes 2.048 ms after the enable; its IRQ 2 µs later. */
 const BLOCK_NS = 2_048_000;
 const IRQ = 2_000;
-
-function ramp(n: number, c: number): number {
-  return ((n + 1024 * c) % 4096) - 2048;
-}
-
-/** sim-adc samples of scans [first, first + count), all four channels, in memory order. */
-function adcScans(first: number, count: number): number[] {
-  const out: number[] = [];
-  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
-  return out;
-}
-
-function s16(bytes: Uint8Array): number[] {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: bytes.length >> 1 }, (_, i) => v.getInt16(i * 2, true));
-}
-
-async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
-  const ob = await openBuffer(sys, dev, 0, flags);
-  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
-  return ob;
-}
-
-/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
-async function adcBuffer(sys: Sys): Promise<number> {
-  const { fd } = await bufferFd(sys, 0);
-  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
-  return fd;
-}
 
 /** Opens a DAC's buffer (default sim-dac) and enables its two channels (the buffer stays disabled). */
 async function dacBuffer(sys: Sys, dev = 1): Promise<number> {
   const { fd } = await bufferFd(sys, dev);
   expect(await enableChannels(sys, dev, DAC_CHANNELS)).toBe(0);
   return fd;
-}
-
-/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
-async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
-  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
-  expect(heap).toBeGreaterThanOrEqual(0);
-  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
-  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
-  expect(await sys.close(heap)).toBe(0);
-  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
-}
-
-async function intArg(sys: Sys, value: number): Promise<number> {
-  const arg = sys.mem.alloc(4);
-  sys.mem.writeInt(arg, value);
-  return arg;
-}
-
-async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
-}
-
-async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
-}
-
-async function enqueue(
-  sys: Sys,
-  buf: number,
-  fd: number,
-  bytesUsed: number | bigint,
-  flags = 0,
-): Promise<number> {
-  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
-}
-
-async function setNonblock(sys: Sys, fd: number, on = true): Promise<void> {
-  const fl = await sys.fcntl(fd, F_GETFL);
-  expect(await sys.fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)).toBe(0);
-}
-
-function live(sim: Simulator, kind: string): number {
-  return sim.kernel.census.live()[kind] ?? 0;
 }
 
 /** Reads `n` bytes; returns the result, the time and the samples read. */

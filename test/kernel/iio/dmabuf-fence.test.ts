@@ -6,139 +6,49 @@
  * dma_fence tracepoints and, for errors no syscall can report, the reservation object itself.
  */
 import { describe, expect, it } from 'vitest';
-import type { PollEntry, Simulator, Sys } from '../../../src/index.ts';
-import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
+import type { PollEntry, Sys } from '../../../src/index.ts';
 import {
-  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
   DMA_BUF_IOCTL_SYNC,
   DMA_BUF_SYNC_RW,
-  DMA_HEAP_IOCTL_ALLOC,
-  dma_buf_export_sync_file,
   dma_buf_sync,
-  dma_heap_allocation_data,
   EINTR,
   EPERM,
-  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
   IIO_BUFFER_DMABUF_CYCLIC,
-  IIO_BUFFER_DMABUF_DETACH_IOCTL,
-  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  iio_dmabuf,
-  O_RDONLY,
-  O_RDWR,
   POLLIN,
   POLLOUT,
   SYNC_IOC_FILE_INFO,
   sync_fence_info,
   sync_file_info,
 } from '../../../src/uapi/index.ts';
-import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
+import { enableChannels, setBufferEnabled } from '../../../src/user/iio.ts';
 import { runOne } from '../../helpers.ts';
+import {
+  adcBuffer,
+  attach,
+  bufferFd,
+  DAC_CHANNELS,
+  detach,
+  enqueue,
+  exportSync,
+  fenceLog,
+  fenceStatus,
+  heapBuf,
+  live,
+  MS,
+  resvFences,
+  T_512,
+  US,
+  waitFence,
+} from './dmabuf-helpers.ts';
 
-const US = 1_000;
-const MS = 1_000_000;
-const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
-const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
-/** A 512-scan ADC transfer started at the enable completes (fence signalled) at 514 µs. */
-const T_512 = 514 * US;
 /** dma_resv usages (RESV-1). */
 const USAGE_READ = 2;
-
-async function bufferFd(sys: Sys, dev: number, flags = O_RDWR): Promise<{ chardev: number; fd: number }> {
-  const ob = await openBuffer(sys, dev, 0, flags);
-  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
-  return ob;
-}
-
-/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
-async function adcBuffer(sys: Sys): Promise<number> {
-  const { fd } = await bufferFd(sys, 0);
-  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
-  return fd;
-}
 
 /** Opens a DAC's buffer (default sim-dac) and enables its two channels (the buffer stays disabled). */
 async function dacBuffer(sys: Sys, dev = 1): Promise<number> {
   const { fd } = await bufferFd(sys, dev);
   expect(await enableChannels(sys, dev, DAC_CHANNELS)).toBe(0);
   return fd;
-}
-
-/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
-async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
-  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
-  expect(heap).toBeGreaterThanOrEqual(0);
-  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
-  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
-  expect(await sys.close(heap)).toBe(0);
-  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
-}
-
-async function intArg(sys: Sys, value: number): Promise<number> {
-  const arg = sys.mem.alloc(4);
-  sys.mem.writeInt(arg, value);
-  return arg;
-}
-
-async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
-}
-
-async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
-}
-
-async function enqueue(
-  sys: Sys,
-  buf: number,
-  fd: number,
-  bytesUsed: number | bigint,
-  flags = 0,
-): Promise<number> {
-  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
-  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
-}
-
-/** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
-async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
-  const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
-  expect(await sys.ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)).toBe(0);
-  return sys.mem.readStruct(arg, dma_buf_export_sync_file).fd;
-}
-
-/** SYNC_IOC_FILE_INFO status: 0 pending, 1 signalled, negative error. */
-async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
-  const arg = sys.mem.allocStruct(sync_file_info, {});
-  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
-  return sys.mem.readStruct(arg, sync_file_info).status;
-}
-
-/** Blocks until the sync_file's fence has signalled; returns the time. */
-async function waitFence(sys: Sys, syncFd: number): Promise<number> {
-  expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);
-  return sys.now();
-}
-
-/** IIO fence tracepoints as [event, context, seqno, time], in order. */
-function fenceLog(sim: Simulator): [string, number, number, number][] {
-  const out: [string, number, number, number][] = [];
-  sim.events.on('fence:trace', (e) => {
-    if (e.driver === 'iio' || e.driver === 'detached-driver')
-      out.push([e.event.replace('dma_fence_', ''), e.context, e.seqno, e.time]);
-  });
-  return out;
-}
-
-/**
- * The fences in the dma-buf's reservation object as [seqno, usage, status]: read from the kernel object,
- * because a fence signalled inside the ioctl with an errno is visible to no syscall (IFENCE-8, SFILE-6).
- */
-function resvFences(sim: Simulator, sys: Sys, fd: number): [number, number, number][] {
-  const dmabuf = sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
-  return dmabuf.resv.slots.map((s) => [s.fence.seqno, s.usage, s.fence.status]);
-}
-
-function live(sim: Simulator, kind: string): number {
-  return sim.kernel.census.live()[kind] ?? 0;
 }
 
 /** SYNC_IOC_FILE_INFO with one sync_fence_info entry: the file status and the member's names and status. */

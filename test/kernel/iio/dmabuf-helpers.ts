@@ -1,0 +1,173 @@
+/**
+ * Helpers shared by the mainline IIO DMABUF rule tests: buffer fds, heap dma-bufs, the DMABUF ioctls,
+ * sync_file inspection and the ADC's expected samples.
+ */
+import { expect } from 'vitest';
+import type { Simulator, Sys } from '../../../src/index.ts';
+import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
+import {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_SYNC_RW,
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_buf_export_sync_file,
+  dma_heap_allocation_data,
+  F_GETFL,
+  F_SETFL,
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  iio_dmabuf,
+  MAP_SHARED,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  POLLIN,
+  PROT_READ,
+  PROT_WRITE,
+  SYNC_IOC_FILE_INFO,
+  sync_file_info,
+} from '../../../src/uapi/index.ts';
+import { enableChannels, openBuffer } from '../../../src/user/iio.ts';
+
+export const US = 1_000;
+
+export const MS = 1_000_000;
+
+export const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
+
+export const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
+
+export const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
+
+/** A 512-scan ADC transfer started at the enable completes (fence signalled) at 514 µs. */
+export const T_512 = 514 * US;
+
+export function ramp(n: number, c: number): number {
+  return ((n + 1024 * c) % 4096) - 2048;
+}
+
+/** sim-adc samples of scans [first, first + count), all four channels, in memory order. */
+export function adcScans(first: number, count: number): number[] {
+  const out: number[] = [];
+  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
+  return out;
+}
+
+export function s16(bytes: Uint8Array): number[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: bytes.length >> 1 }, (_, i) => v.getInt16(i * 2, true));
+}
+
+export async function bufferFd(
+  sys: Sys,
+  dev: number,
+  flags = O_RDWR,
+): Promise<{ chardev: number; fd: number }> {
+  const ob = await openBuffer(sys, dev, 0, flags);
+  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
+  return ob;
+}
+
+/** Opens the sim-adc buffer and enables its four channels (the buffer stays disabled). */
+export async function adcBuffer(sys: Sys): Promise<number> {
+  const { fd } = await bufferFd(sys, 0);
+  expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
+  return fd;
+}
+
+/** A system-heap dma-buf of `len` bytes (DMA_HEAP_IOCTL_ALLOC); returns its fd. */
+export async function heapBuf(sys: Sys, len = 4096, fdFlags = O_RDWR): Promise<number> {
+  const heap = await sys.open('/dev/dma_heap/system', O_RDONLY);
+  expect(heap).toBeGreaterThanOrEqual(0);
+  const arg = sys.mem.allocStruct(dma_heap_allocation_data, { len, fd_flags: fdFlags });
+  expect(await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg)).toBe(0);
+  expect(await sys.close(heap)).toBe(0);
+  return sys.mem.readStruct(arg, dma_heap_allocation_data).fd;
+}
+
+export async function intArg(sys: Sys, value: number): Promise<number> {
+  const arg = sys.mem.alloc(4);
+  sys.mem.writeInt(arg, value);
+  return arg;
+}
+
+export async function attach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, fd));
+}
+
+export async function detach(sys: Sys, buf: number, fd: number): Promise<number> {
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_DETACH_IOCTL, await intArg(sys, fd));
+}
+
+export async function enqueue(
+  sys: Sys,
+  buf: number,
+  fd: number,
+  bytesUsed: number | bigint,
+  flags = 0,
+): Promise<number> {
+  const arg = sys.mem.allocStruct(iio_dmabuf, { fd, flags, bytes_used: bytesUsed });
+  return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
+}
+
+/** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
+export async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
+  const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
+  expect(await sys.ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, arg)).toBe(0);
+  return sys.mem.readStruct(arg, dma_buf_export_sync_file).fd;
+}
+
+/** SYNC_IOC_FILE_INFO status: 0 pending, 1 signalled, negative error. */
+export async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
+  const arg = sys.mem.allocStruct(sync_file_info, {});
+  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
+  return sys.mem.readStruct(arg, sync_file_info).status;
+}
+
+/** Blocks until the sync_file's fence has signalled; returns the time. */
+export async function waitFence(sys: Sys, syncFd: number): Promise<number> {
+  expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);
+  return sys.now();
+}
+
+export async function setNonblock(sys: Sys, fd: number, on = true): Promise<void> {
+  const fl = await sys.fcntl(fd, F_GETFL);
+  expect(await sys.fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)).toBe(0);
+}
+
+/** Maps a dma-buf shared read-write; returns the address. */
+export async function mapBuf(sys: Sys, fd: number, len = 4096): Promise<number> {
+  const addr = await sys.mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  expect(addr).toBeGreaterThan(0);
+  return addr;
+}
+
+export function live(sim: Simulator, kind: string): number {
+  return sim.kernel.census.live()[kind] ?? 0;
+}
+
+/** Passes `fd` of process `from` to process `to` as SCM_RIGHTS would: the same open file, a new fd. */
+export function passFd(sim: Simulator, from: number, fd: number, to: number): number {
+  const file = sim.kernel.tasks.get(from)!.files.file(fd)!;
+  file.get();
+  return sim.kernel.tasks.get(to)!.files.installLowest(file, false);
+}
+
+/**
+ * The fences in the dma-buf's reservation object as [seqno, usage, status]: read from the kernel object,
+ * because a fence signalled inside the ioctl with an errno is visible to no syscall (IFENCE-8, SFILE-6).
+ */
+export function resvFences(sim: Simulator, sys: Sys, fd: number): [number, number, number][] {
+  const dmabuf = sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
+  return dmabuf.resv.slots.map((s) => [s.fence.seqno, s.usage, s.fence.status]);
+}
+
+/** IIO fence tracepoints as [event, context, seqno, time], in order. */
+export function fenceLog(sim: Simulator): [string, number, number, number][] {
+  const out: [string, number, number, number][] = [];
+  sim.events.on('fence:trace', (e) => {
+    if (e.driver === 'iio' || e.driver === 'detached-driver')
+      out.push([e.event.replace('dma_fence_', ''), e.context, e.seqno, e.time]);
+  });
+  return out;
+}
