@@ -111,6 +111,119 @@ function mulModPow2(a: number, b: number, m: number, r: number): number {
   return res;
 }
 
+/** What a generator factory gets besides its spec: the converter's code range, format and rate. */
+interface Bound {
+  readonly format: RawFormat;
+  readonly sampleRateHz: number;
+  /** Noise seed when the spec gives none. */
+  readonly seed: number;
+  /** Clamps a code to the format's range. */
+  readonly clamp: (v: number) => number;
+}
+
+type SignalKind = SignalSpec['kind'];
+type SpecOf<K extends SignalKind> = Extract<SignalSpec, { kind: K }>;
+
+/** Builds the per-sample function of one signal kind, checking its parameters first. */
+type Factory<K extends SignalKind> = (spec: SpecOf<K>, b: Bound) => (n: number) => number;
+
+function ramp(spec: SpecOf<'ramp'>, { format }: Bound): (n: number) => number {
+  const r = format.realbits;
+  const m = 2 ** r;
+  const half = format.signed ? m / 2 : 0;
+  const step = mod(checkInt('ramp step', spec.step ?? 1), m);
+  const offset = mod(checkInt('ramp offset', spec.offset ?? 0), m);
+  return (n) => {
+    checkIndex(n);
+    const a = n % m;
+    const p = a * step + offset;
+    if (p <= MAX_SAFE) return (p % m) - half;
+    return addMod(mulModPow2(a, step, m, r), offset, m) - half;
+  };
+}
+
+function sine(spec: SpecOf<'sine'>, b: Bound): (n: number) => number {
+  const rate = b.sampleRateHz;
+  if (!(rate > 0 && Number.isFinite(rate))) {
+    throw new RangeError(`sine needs a positive sample rate, got ${rate}`);
+  }
+  const amplitude = checkFinite('sine amplitude', spec.amplitude);
+  const f = checkFinite('sine frequencyHz', spec.frequencyHz);
+  const phase = checkFinite('sine phaseRad', spec.phaseRad ?? 0);
+  const offset = checkFinite('sine offset', spec.offset ?? 0);
+  // With integer f and rate the phase is reduced modulo one period exactly: accurate at any n.
+  const exact = Number.isSafeInteger(f) && Number.isSafeInteger(rate) && rate * rate <= MAX_SAFE;
+  const fMod = exact ? mod(f, rate) : 0;
+  const cycles = exact
+    ? (n: number) => (((n % rate) * fMod) % rate) / rate
+    : (n: number) => {
+        const x = (n * f) / rate;
+        return x - Math.floor(x);
+      };
+  return (n) => {
+    checkIndex(n);
+    return b.clamp(Math.round(offset + amplitude * Math.sin(2 * Math.PI * cycles(n) + phase)));
+  };
+}
+
+function square(spec: SpecOf<'square'>, { clamp }: Bound): (n: number) => number {
+  const high = clamp(checkInt('square high', spec.high));
+  const low = clamp(checkInt('square low', spec.low));
+  const period = checkInt('square periodSamples', spec.periodSamples);
+  if (period < 1) throw new RangeError(`square periodSamples must be >= 1, got ${period}`);
+  const duty = checkFinite('square dutyCycle', spec.dutyCycle ?? 0.5);
+  if (duty < 0 || duty > 1) throw new RangeError(`square dutyCycle must be in [0, 1], got ${duty}`);
+  const highCount = duty * period;
+  return (n) => {
+    checkIndex(n);
+    return n % period < highCount ? high : low;
+  };
+}
+
+function constant(spec: SpecOf<'constant'>, { clamp }: Bound): (n: number) => number {
+  const value = clamp(checkInt('constant value', spec.value));
+  return (n) => {
+    checkIndex(n);
+    return value;
+  };
+}
+
+function noise(spec: SpecOf<'noise'>, { clamp, seed }: Bound): (n: number) => number {
+  const amplitude = checkInt('noise amplitude', spec.amplitude);
+  if (amplitude < 0) throw new RangeError(`noise amplitude must be >= 0, got ${amplitude}`);
+  const offset = checkInt('noise offset', spec.offset ?? 0);
+  const noiseSeed = checkFinite('noise seed', spec.seed ?? seed);
+  const base = offset - amplitude;
+  const span = 2 * amplitude + 1;
+  return (n) => {
+    checkIndex(n);
+    return clamp(base + Math.floor((hash32(noiseSeed, n) / 4294967296) * span));
+  };
+}
+
+function samples(spec: SpecOf<'samples'>, { clamp }: Bound): (n: number) => number {
+  if (spec.values.length === 0) throw new RangeError('samples table must not be empty');
+  const values = spec.values.map((v, i) => clamp(checkInt(`samples value [${i}]`, v)));
+  const len = values.length;
+  const last = values[len - 1]!;
+  const repeat = spec.repeat ?? true;
+  return (n) => {
+    checkIndex(n);
+    if (repeat) return values[n % len]!;
+    return n < len ? values[n]! : last;
+  };
+}
+
+/** One factory per signal kind: a new kind is one entry here plus its factory. */
+const FACTORIES: { readonly [K in SignalKind]: Factory<K> } = {
+  ramp,
+  sine,
+  square,
+  constant,
+  noise,
+  samples,
+};
+
 /**
  * Binds a signal spec to a converter: the generator's `sample(n)` is the raw code at sample n, clamped to
  * the format's code range. `seed` is the noise seed when the spec gives none.
@@ -125,99 +238,9 @@ export function createSignal(
   const { min, max } = rawCodeRange(format);
   // `+ 0` turns -0 (from Math.round or a -0 parameter) into 0, so equal codes are Object.is-equal.
   const clamp = (v: number): number => Math.min(Math.max(v, min), max) + 0;
-  let sample: (n: number) => number;
-  switch (spec.kind) {
-    case 'ramp': {
-      const r = format.realbits;
-      const m = 2 ** r;
-      const half = format.signed ? m / 2 : 0;
-      const step = mod(checkInt('ramp step', spec.step ?? 1), m);
-      const offset = mod(checkInt('ramp offset', spec.offset ?? 0), m);
-      sample = (n) => {
-        checkIndex(n);
-        const a = n % m;
-        const p = a * step + offset;
-        if (p <= MAX_SAFE) return (p % m) - half;
-        return addMod(mulModPow2(a, step, m, r), offset, m) - half;
-      };
-      break;
-    }
-    case 'sine': {
-      if (!(sampleRateHz > 0 && Number.isFinite(sampleRateHz))) {
-        throw new RangeError(`sine needs a positive sample rate, got ${sampleRateHz}`);
-      }
-      const amplitude = checkFinite('sine amplitude', spec.amplitude);
-      const f = checkFinite('sine frequencyHz', spec.frequencyHz);
-      const phase = checkFinite('sine phaseRad', spec.phaseRad ?? 0);
-      const offset = checkFinite('sine offset', spec.offset ?? 0);
-      const rate = sampleRateHz;
-      // With integer f and rate the phase is reduced modulo one period exactly: accurate at any n.
-      const exact = Number.isSafeInteger(f) && Number.isSafeInteger(rate) && rate * rate <= MAX_SAFE;
-      const fMod = exact ? mod(f, rate) : 0;
-      const cycles = exact
-        ? (n: number) => (((n % rate) * fMod) % rate) / rate
-        : (n: number) => {
-            const x = (n * f) / rate;
-            return x - Math.floor(x);
-          };
-      sample = (n) => {
-        checkIndex(n);
-        return clamp(Math.round(offset + amplitude * Math.sin(2 * Math.PI * cycles(n) + phase)));
-      };
-      break;
-    }
-    case 'square': {
-      const high = clamp(checkInt('square high', spec.high));
-      const low = clamp(checkInt('square low', spec.low));
-      const period = checkInt('square periodSamples', spec.periodSamples);
-      if (period < 1) throw new RangeError(`square periodSamples must be >= 1, got ${period}`);
-      const duty = checkFinite('square dutyCycle', spec.dutyCycle ?? 0.5);
-      if (duty < 0 || duty > 1) throw new RangeError(`square dutyCycle must be in [0, 1], got ${duty}`);
-      const highCount = duty * period;
-      sample = (n) => {
-        checkIndex(n);
-        return n % period < highCount ? high : low;
-      };
-      break;
-    }
-    case 'constant': {
-      const value = clamp(checkInt('constant value', spec.value));
-      sample = (n) => {
-        checkIndex(n);
-        return value;
-      };
-      break;
-    }
-    case 'noise': {
-      const amplitude = checkInt('noise amplitude', spec.amplitude);
-      if (amplitude < 0) throw new RangeError(`noise amplitude must be >= 0, got ${amplitude}`);
-      const offset = checkInt('noise offset', spec.offset ?? 0);
-      const noiseSeed = checkFinite('noise seed', spec.seed ?? seed);
-      const base = offset - amplitude;
-      const span = 2 * amplitude + 1;
-      sample = (n) => {
-        checkIndex(n);
-        return clamp(base + Math.floor((hash32(noiseSeed, n) / 4294967296) * span));
-      };
-      break;
-    }
-    case 'samples': {
-      if (spec.values.length === 0) throw new RangeError('samples table must not be empty');
-      const values = spec.values.map((v, i) => clamp(checkInt(`samples value [${i}]`, v)));
-      const len = values.length;
-      const last = values[len - 1]!;
-      const repeat = spec.repeat ?? true;
-      sample = (n) => {
-        checkIndex(n);
-        if (repeat) return values[n % len]!;
-        return n < len ? values[n]! : last;
-      };
-      break;
-    }
-    default: {
-      const never: never = spec;
-      throw new RangeError(`unknown signal kind ${(never as { kind: string }).kind}`);
-    }
-  }
-  return { spec, sample };
+  const factory = Object.hasOwn(FACTORIES, spec.kind)
+    ? (FACTORIES[spec.kind] as Factory<SignalKind>)
+    : undefined;
+  if (!factory) throw new RangeError(`unknown signal kind ${(spec as { kind: string }).kind}`);
+  return { spec, sample: factory(spec as never, { format, sampleRateHz, seed, clamp }) };
 }
