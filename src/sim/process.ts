@@ -154,15 +154,21 @@ export class ProcessRuntime {
   }
 }
 
-/** Builds the {@link Sys} object of a process. */
-export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
-  const task = rt.task;
-  const k = kernel.sys;
-  const mm = task.mm;
-  const abi: Abi = task.compat ? 'ilp32' : 'lp64';
-  const call = (name: string, args: readonly unknown[], fn: () => SysRet) => rt.syscall(name, args, fn);
-  const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
-  const mem: UserMemory = {
+/** What the syscall groups of {@link makeSys} share: the task, its kernel entry and its memory. */
+interface SysParts {
+  readonly task: Task;
+  readonly k: Kernel['sys'];
+  readonly mm: Task['mm'];
+  readonly abi: Abi;
+  readonly call: (name: string, args: readonly unknown[], fn: () => SysRet) => Promise<number>;
+}
+
+/** Truncates a number argument toward zero as the C ABI would (non-finite values become 0). */
+const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
+
+/** The process's memory accessors, in its struct ABI. */
+function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
+  return {
     abi,
     alloc: (len) => mm.allocHeap(len),
     read: (addr, len) => mm.load(addr, len),
@@ -188,38 +194,47 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
       return addr;
     },
   };
+}
+
+/** File descriptor and I/O syscalls. */
+function fileSyscalls({ task, k, call }: SysParts) {
   return {
-    pid: task.pid,
-    name: task.comm,
-    compat: task.compat,
-    mem,
-    now: () => kernel.clock.now,
-    open: (path, flags) => call('openat', [path, flags], () => k.open(task, String(path), int(flags))),
-    close: (fd) => call('close', [fd], () => k.close(task, int(fd))),
-    dup: (fd) => call('dup', [fd], () => k.dup(task, int(fd))),
-    dup2: (o, n) => call('dup2', [o, n], () => k.dup2(task, int(o), int(n))),
-    dup3: (o, n, f) => call('dup3', [o, n, f], () => k.dup3(task, int(o), int(n), int(f))),
-    read: (fd, addr, len) => call('read', [fd, addr, len], () => k.read(task, int(fd), int(addr), int(len))),
-    write: (fd, addr, len) =>
+    open: (path: string, flags: number) =>
+      call('openat', [path, flags], () => k.open(task, String(path), int(flags))),
+    close: (fd: number) => call('close', [fd], () => k.close(task, int(fd))),
+    dup: (fd: number) => call('dup', [fd], () => k.dup(task, int(fd))),
+    dup2: (o: number, n: number) => call('dup2', [o, n], () => k.dup2(task, int(o), int(n))),
+    dup3: (o: number, n: number, f: number) =>
+      call('dup3', [o, n, f], () => k.dup3(task, int(o), int(n), int(f))),
+    read: (fd: number, addr: number, len: number) =>
+      call('read', [fd, addr, len], () => k.read(task, int(fd), int(addr), int(len))),
+    write: (fd: number, addr: number, len: number) =>
       call('write', [fd, addr, len], () => k.write(task, int(fd), int(addr), int(len))),
-    pread: (fd, addr, len, off) =>
+    pread: (fd: number, addr: number, len: number, off: number) =>
       call('pread64', [fd, addr, len, off], () => k.pread(task, int(fd), int(addr), int(len), int(off))),
-    pwrite: (fd, addr, len, off) =>
+    pwrite: (fd: number, addr: number, len: number, off: number) =>
       call('pwrite64', [fd, addr, len, off], () => k.pwrite(task, int(fd), int(addr), int(len), int(off))),
-    lseek: (fd, off, whence) =>
+    lseek: (fd: number, off: number, whence: number) =>
       call('lseek', [fd, off, whence], () => k.lseek(task, int(fd), int(off), int(whence))),
-    fcntl: (fd, cmd, arg = 0) =>
+    fcntl: (fd: number, cmd: number, arg = 0) =>
       call('fcntl', [fd, cmd, arg], () => k.fcntl(task, int(fd), int(cmd), int(arg))),
-    ioctl: (fd, request, arg) =>
+    ioctl: (fd: number, request: number, arg: number) =>
       call('ioctl', [fd, request, arg], () => k.ioctl(task, int(fd), int(request), int(arg))),
-    mmap: (addr, length, prot, flags, fd, offset) =>
+  } satisfies Partial<Sys>;
+}
+
+/** Mapping and poll syscalls; `pollfds` marshals its entries through the process's memory. */
+function memoryAndPollSyscalls({ task, k, mm, abi, call }: SysParts) {
+  return {
+    mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number) =>
       call('mmap', [addr, length, prot, flags, fd, offset], () =>
         k.mmap(task, int(addr), int(length), int(prot), int(flags), int(fd), int(offset)),
       ),
-    munmap: (addr, length) => call('munmap', [addr, length], () => k.munmap(task, int(addr), int(length))),
-    poll: (addr, nfds, timeout) =>
+    munmap: (addr: number, length: number) =>
+      call('munmap', [addr, length], () => k.munmap(task, int(addr), int(length))),
+    poll: (addr: number, nfds: number, timeout: number) =>
       call('poll', [addr, nfds, timeout], () => k.poll(task, int(addr), int(nfds), int(timeout))),
-    pollfds: async (entries, timeout) => {
+    pollfds: async (entries: PollEntry[], timeout: number) => {
       const bytes = encodePollfds(
         entries.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
         abi,
@@ -237,17 +252,47 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
       }
       return ret;
     },
-    nanosleep: (ns) => call('nanosleep', [ns], () => k.nanosleep(task, ns)),
-    memfd_create: (name, flags) =>
+  } satisfies Partial<Sys>;
+}
+
+/** Time, memfd, signal and process syscalls. */
+function processSyscalls({ task, k, call }: SysParts) {
+  return {
+    nanosleep: (ns: number) => call('nanosleep', [ns], () => k.nanosleep(task, ns)),
+    memfd_create: (name: string | number, flags: number) =>
       call('memfd_create', [name, flags], () =>
         k.memfdCreate(task, typeof name === 'string' ? name : int(name), int(flags)),
       ),
-    ftruncate: (fd, length) => call('ftruncate', [fd, length], () => k.ftruncate(task, int(fd), int(length))),
-    kill: (pid, sig) => call('kill', [pid, sig], () => k.kill(task, int(pid), int(sig))),
-    sigaction: (sig, handler) =>
+    ftruncate: (fd: number, length: number) =>
+      call('ftruncate', [fd, length], () => k.ftruncate(task, int(fd), int(length))),
+    kill: (pid: number, sig: number) => call('kill', [pid, sig], () => k.kill(task, int(pid), int(sig))),
+    sigaction: (sig: number, handler: { restart: boolean } | null) =>
       call('rt_sigaction', [sig, handler], () => k.sigaction(task, int(sig), handler)),
     getpid: () => call('getpid', [], () => task.pid),
     pause: () => call('pause', [], () => k.pause(task)),
+  } satisfies Partial<Sys>;
+}
+
+/** Builds the {@link Sys} object of a process. */
+export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
+  const task = rt.task;
+  const abi: Abi = task.compat ? 'ilp32' : 'lp64';
+  const parts: SysParts = {
+    task,
+    k: kernel.sys,
+    mm: task.mm,
+    abi,
+    call: (name, args, fn) => rt.syscall(name, args, fn),
+  };
+  return {
+    pid: task.pid,
+    name: task.comm,
+    compat: task.compat,
+    mem: makeUserMemory(task.mm, abi),
+    now: () => kernel.clock.now,
+    ...fileSyscalls(parts),
+    ...memoryAndPollSyscalls(parts),
+    ...processSyscalls(parts),
     compute: (ns) => rt.compute(ns),
   };
 }
