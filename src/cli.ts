@@ -16,10 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import pretty from 'pino-pretty';
-import { ContractChecker } from './check/contract.ts';
+import { ContractChecker } from './check/checker.ts';
 import { formatError, loadScenario } from './scenario/load.ts';
 import { runScenario, scenarioSimulator } from './scenario/run.ts';
-import { scenarioJsonSchema } from './scenario/schema.ts';
+import { type Scenario, scenarioJsonSchema } from './scenario/schema.ts';
 import type { CampaignMode } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
 import { exportPerfetto } from './trace/perfetto.ts';
@@ -56,92 +56,120 @@ function readScenarioFile(file: string, io: CliIo): string | null {
   }
 }
 
-/** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
+/** Options and positionals of one command line. */
+type CliOptions = Record<string, string | boolean | undefined>;
+
+/** What `iio-sim` accepts after the command name. */
+const OPTIONS = {
+  quiet: { type: 'boolean', short: 'q' },
+  'no-ftrace': { type: 'boolean' },
+  'no-check': { type: 'boolean' },
+  durations: { type: 'boolean', short: 'T' },
+  log: { type: 'string' },
+  perfetto: { type: 'string' },
+  runs: { type: 'string' },
+  seed: { type: 'string' },
+  mode: { type: 'string' },
+  'max-calls': { type: 'string' },
+  out: { type: 'string' },
+  path: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** One `iio-sim` command: its positionals and options in, the exit status out. */
+type Command = (files: readonly string[], opts: CliOptions, io: CliIo) => number | Promise<number>;
+
+/** The commands, by name. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  schema: (_files, _opts, io) => {
+    io.out(JSON.stringify(scenarioJsonSchema(), null, 2));
+    return 0;
+  },
+  list: (_files, _opts, io) => {
+    for (const f of readdirSync(SCENARIO_DIR)
+      .filter((x) => /\.ya?ml$/.test(x))
+      .sort()) {
+      const loaded = loadScenario(readText(join(SCENARIO_DIR, f)), f);
+      io.out(`${f.padEnd(44)} ${loaded.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
+    }
+    return 0;
+  },
+  validate: (files, opts, io) => scenarioFiles('validate', files, opts, io),
+  run: (files, opts, io) => scenarioFiles('run', files, opts, io),
+  fuzz: (_files, opts, io) => fuzz(opts, io),
+};
+
+/** Splits a command line into positionals and options, or prints why it cannot and returns null. */
+function parseCommandLine(
+  argv: readonly string[],
+  io: CliIo,
+): { positionals: string[]; opts: CliOptions } | null {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        quiet: { type: 'boolean', short: 'q' },
-        'no-ftrace': { type: 'boolean' },
-        'no-check': { type: 'boolean' },
-        durations: { type: 'boolean', short: 'T' },
-        log: { type: 'string' },
-        perfetto: { type: 'string' },
-        runs: { type: 'string' },
-        seed: { type: 'string' },
-        mode: { type: 'string' },
-        'max-calls': { type: 'string' },
-        out: { type: 'string' },
-        path: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+    return { positionals: parsed.positionals, opts: parsed.values as CliOptions };
   } catch (e) {
     io.err(`iio-sim: ${e instanceof Error ? e.message : String(e)}`);
     io.err(USAGE);
-    return 2;
+    return null;
   }
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const parsed = parseCommandLine(argv, io);
+  if (!parsed) return 2;
   const [command, ...files] = parsed.positionals;
-  const opts = parsed.values as Record<string, string | boolean | undefined>;
+  const { opts } = parsed;
   if (opts.help || command === undefined) {
     io.out(USAGE);
     return command === undefined && !opts.help ? 2 : 0;
   }
-  switch (command) {
-    case 'schema':
-      io.out(JSON.stringify(scenarioJsonSchema(), null, 2));
-      return 0;
-    case 'list':
-      for (const f of readdirSync(SCENARIO_DIR)
-        .filter((x) => /\.ya?ml$/.test(x))
-        .sort()) {
-        const loaded = loadScenario(readText(join(SCENARIO_DIR, f)), f);
-        io.out(`${f.padEnd(44)} ${loaded.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
-      }
-      return 0;
-    case 'validate':
-    case 'run': {
-      if (files.length === 0) {
-        io.err(`iio-sim ${command}: no scenario file given`);
-        io.err(USAGE);
-        return 2;
-      }
-      if (opts.log !== undefined && opts.log !== 'json' && opts.log !== 'pretty') {
-        io.err(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`);
-        return 2;
-      }
-      let status = 0;
-      for (const file of files) {
-        const text = readScenarioFile(file, io);
-        if (text === null) {
-          status = 2;
-          continue;
-        }
-        const loaded = loadScenario(text, file);
-        if (!loaded.ok) {
-          for (const e of loaded.errors) io.err(formatError(e));
-          status = 2;
-          continue;
-        }
-        if (command === 'validate') {
-          io.out(`${file}: ok`);
-          continue;
-        }
-        const s = await runOne(file, loaded.scenario, opts, io);
-        if (s > status) status = s;
-      }
-      return status;
-    }
-    case 'fuzz':
-      return fuzz(opts, io);
-    default:
-      io.err(`iio-sim: unknown command '${command}'`);
-      io.err(USAGE);
-      return 2;
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) {
+    io.err(`iio-sim: unknown command '${command}'`);
+    io.err(USAGE);
+    return 2;
   }
+  return run(files, opts, io);
+}
+
+/** `iio-sim validate|run FILE...`: loads each file, then validates or runs it; the worst status wins. */
+async function scenarioFiles(
+  command: 'validate' | 'run',
+  files: readonly string[],
+  opts: CliOptions,
+  io: CliIo,
+): Promise<number> {
+  if (files.length === 0) {
+    io.err(`iio-sim ${command}: no scenario file given`);
+    io.err(USAGE);
+    return 2;
+  }
+  if (opts.log !== undefined && opts.log !== 'json' && opts.log !== 'pretty') {
+    io.err(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`);
+    return 2;
+  }
+  let status = 0;
+  for (const file of files) {
+    const text = readScenarioFile(file, io);
+    if (text === null) {
+      status = 2;
+      continue;
+    }
+    const loaded = loadScenario(text, file);
+    if (!loaded.ok) {
+      for (const e of loaded.errors) io.err(formatError(e));
+      status = 2;
+      continue;
+    }
+    if (command === 'validate') {
+      io.out(`${file}: ok`);
+      continue;
+    }
+    const s = await runOne(file, loaded.scenario, opts, io);
+    if (s > status) status = s;
+  }
+  return status;
 }
 
 function intOption(
@@ -157,7 +185,7 @@ function intOption(
 }
 
 /** `iio-sim fuzz`: the contract and syscall fuzzing campaign (exit 1 on the first failure). */
-async function fuzz(opts: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
   const runs = intOption(opts, 'runs', 100, 1);
   const seed = intOption(opts, 'seed', 1, 0);
   const maxCalls = intOption(opts, 'max-calls', 200, 1);
@@ -214,12 +242,7 @@ async function fuzz(opts: Record<string, string | boolean | undefined>, io: CliI
   return failed ? 1 : 0;
 }
 
-async function runOne(
-  file: string,
-  scenario: import('./scenario/schema.ts').Scenario,
-  opts: Record<string, string | boolean | undefined>,
-  io: CliIo,
-): Promise<number> {
+async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: CliIo): Promise<number> {
   const sim = scenarioSimulator(scenario);
   const quiet = opts.quiet === true;
   if (!quiet)
