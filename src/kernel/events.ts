@@ -15,6 +15,8 @@ export interface IioEvents {
   'iio:block': (e: { device: string; block: number; state: string; bytesUsed: number; time: number }) => void;
   /** The controller reported an error that industrialio-buffer-dma ignores (rule DMAQ-6). */
   'iio:dma-error-ignored': (e: { device: string; block: number; residue: number; time: number }) => void;
+  /** Sample data read() or write() copied between a buffer and user memory (none on the DMABUF path). */
+  'iio:data': (e: { pid: number; device: string; bytes: number; time: number }) => void;
   /** Data the kernel threw away: unread fileio blocks, aborted blocks, kfifo overflow. */
   'iio:discard': (e: { device: string; bytes: number; why: string; time: number }) => void;
   /** A kernel log line (dev_err, dev_warn, WARN). */
@@ -26,19 +28,9 @@ export interface IioEvents {
   }) => void;
 }
 
-/** What the contract checker found (see src/check/contract.ts). */
-export interface CheckFinding {
-  /** Stable kind, e.g. `cpu-access-outside-sync`. */
-  readonly kind: string;
-  readonly pid: number | null;
-  readonly comm: string;
-  readonly message: string;
-  readonly time: number;
-}
-
 /**
- * CPU access to DMABUFs, their cache maintenance, DMABUF enqueues and process exits, as the contract
- * checker needs them; and the checker's own findings.
+ * CPU access to DMABUFs, their cache maintenance, DMABUF enqueues and process exits: what a program did
+ * with its buffers, for the contract checker and the tracers.
  */
 export interface AccessEvents {
   /** A CPU access (user load or store, or a kernel copy) to a mapped dma-buf. */
@@ -57,17 +49,16 @@ export interface AccessEvents {
   'dmabuf:sync': (e: { pid: number; comm: string; ino: number; flags: number; time: number }) => void;
   /** Cache maintenance of a dma-buf on a non-coherent platform: lines invalidated or cleaned. */
   'dmabuf:cache': (e: { ino: number; op: 'invalidate' | 'clean'; lines: number; time: number }) => void;
-  /** A DMABUF ENQUEUE returned 0. `bytesUsed` as the program passed it; `scanBytes` of the buffer's scan. */
+  /** A DMABUF ENQUEUE returned 0. `bytesUsed` as the program passed it; `blockBytes` the block it fills. */
   'iio:enqueue': (e: {
     pid: number;
     comm: string;
     device: string;
+    /** Index of the buffer (`bufferY`) on the device. */
+    buffer: number;
     ino: number;
     bytesUsed: number;
     blockBytes: number;
-    /** Whether bytes_used sets the transfer length (false for v2 input buffers, V2-SUB-2). */
-    lengthFromBytesUsed: boolean;
-    scanBytes: number;
     time: number;
   }) => void;
   /** A task is about to exit: its open fds before the exit path closes them (FD-12). */
@@ -79,8 +70,6 @@ export interface AccessEvents {
     fds: readonly { fd: number; path: string; dmabuf: number | null }[];
     time: number;
   }) => void;
-  /** A contract checker finding. */
-  'check:finding': (e: CheckFinding) => void;
 }
 
 /** Every observation event of a simulated system. */

@@ -1,30 +1,31 @@
 /**
- * One simulated kernel: the clock it runs on, its tasks, path tree, object census, syscall layer and IIO
- * devices. Drivers register devices here; the simulator above creates tasks and runs them.
+ * The composition root of a simulated kernel: it builds the services (clock, census, paths, memory,
+ * tracepoints, fences, the dma-buf core), chooses the ABI profile's operations table once, runs the
+ * initcalls that create `/dev` nodes, and owns the tasks. Subsystems never see this class: each gets the
+ * services it uses.
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Scheduler } from '../hw/clock.ts';
+import type { Emitter } from '../hw/emitter.ts';
 import type { Rng } from '../hw/rng.ts';
-import { KernelBug } from './bug.ts';
-import { type DmaBuf, isDmaBufFile } from './dma-buf/dma-buf.ts';
+import { ABI_PROFILES, type AbiOps, type AbiProfile } from './abi.ts';
+import { type DmaBuf, DmaBufCore, isDmaBufFile } from './dma-buf/dma-buf.ts';
 import { FenceDomain } from './dma-buf/fence.ts';
-import { registerSystemHeap } from './dma-buf/heap.ts';
-import { registerUdmabuf } from './dma-buf/udmabuf.ts';
+import { registerSystemHeap, type SystemHeapDeps } from './dma-buf/heap.ts';
+import { registerUdmabuf, type UdmabufDeps } from './dma-buf/udmabuf.ts';
 import { registerMemDevices } from './drivers/mem.ts';
-import type { AccessEvents, IioEvents, KernelEvents } from './events.ts';
-import type { BufferIoctlHandler } from './iio/buffer.ts';
-import { MainlineDmabufIoctls } from './iio/buffer-dmabuf.ts';
-import { V2DmabufIoctls } from './iio/buffer-dmabuf-v2.ts';
-import { IioDev, type IioDevSpec } from './iio/core.ts';
+import type { KernelEvents } from './events.ts';
+import { IioBus } from './iio/core.ts';
 import { Census } from './kref.ts';
+import { PagePool } from './pages.ts';
 import type { PlatformProfile } from './platform.ts';
 import { Sched } from './sched.ts';
 import { Syscalls } from './syscalls.ts';
 import { Task } from './task.ts';
+import { Tracepoints } from './tracepoints.ts';
 import { PathTree } from './vfs.ts';
 
-/** ABI profile: the 2022 v2 series or what Linux merged. */
-export type AbiProfile = 'mainline' | 'v2';
+export type { AbiProfile };
 
 /** What a kernel is built from. */
 export interface KernelOptions {
@@ -34,46 +35,56 @@ export interface KernelOptions {
   readonly profile: AbiProfile;
   /** RLIMIT_NOFILE soft limit of new tasks (default 1024). */
   readonly nofile?: number;
-  /** Observation bus; a new one when absent. */
-  readonly events?: EventEmitter<KernelEvents>;
+  /** Observation bus (emit side); a new one when absent. */
+  readonly events?: Emitter<KernelEvents>;
   /** Memory for buffers (dma-bufs, memfds, fileio blocks): allocations beyond it fail with -ENOMEM. Default 1 GiB. */
   readonly memoryBytes?: number;
 }
 
-/** A simulated kernel. */
+/** The services the initcalls get: each takes the part it declares. */
+type InitContext = SystemHeapDeps & UdmabufDeps;
+
+/** `device_initcall()`s: the character devices every kernel has, in registration order. */
+const INITCALLS: readonly ((k: InitContext) => void)[] = [
+  registerMemDevices,
+  registerSystemHeap,
+  registerUdmabuf,
+];
+
+/** One simulated kernel. */
 export class Kernel {
   readonly clock: Scheduler;
   readonly rng: Rng;
-  readonly profile: AbiProfile;
+  /** The ABI profile's operations table. */
+  readonly abi: AbiOps;
   /** CPU costs and cache coherence of the simulated board. */
   readonly platform: PlatformProfile;
-  readonly events: EventEmitter<KernelEvents>;
+  readonly events: Emitter<KernelEvents>;
+  readonly trace: Tracepoints;
   readonly census = new Census();
   readonly paths = new PathTree();
+  readonly pages: PagePool;
   readonly sched: Sched;
   readonly sys: Syscalls;
   readonly tasks = new Map<number, Task>();
-  readonly iioDevices: IioDev[] = [];
-  /** The DMABUF ioctls of buffer fds, installed by the profile's DMABUF module. */
-  bufferIoctl: BufferIoctlHandler | null = null;
   /** Fence contexts and tracepoints. */
   readonly fences: FenceDomain;
-  /** dma-bufs alive, by inode number. */
-  readonly dmabufs = new Map<number, DmaBuf>();
+  /** The dma-buf core: live dma-bufs and their services. */
+  readonly dmaBuf: DmaBufCore;
+  /** IIO devices and the services their drivers get. */
+  readonly iio: IioBus;
   readonly #nofile: number;
-  readonly #memoryBytes: number;
-  #memUsed = 0;
   #nextPid = 100;
-  #nextDmabufIno = 1;
 
   constructor(options: KernelOptions) {
     this.clock = options.clock;
     this.rng = options.rng;
-    this.profile = options.profile;
+    this.abi = ABI_PROFILES[options.profile];
     this.platform = options.platform;
     this.events = options.events ?? new EventEmitter<KernelEvents>();
+    this.trace = new Tracepoints(this.events, () => this.clock.now);
+    this.pages = new PagePool(options.memoryBytes ?? 1 << 30);
     this.#nofile = options.nofile ?? 1024;
-    this.#memoryBytes = options.memoryBytes ?? 1 << 30;
     this.sched = new Sched(this.clock, this.events, options.rng.fork('sched'), options.platform, (t) =>
       this.#exitFiles(t),
     );
@@ -81,55 +92,38 @@ export class Kernel {
       paths: this.paths,
       census: this.census,
       sched: this.sched,
+      pages: this.pages,
       now: () => this.clock.now,
       findTask: (pid) => this.tasks.get(pid),
-      kernel: this,
     });
     this.fences = new FenceDomain(
       this.census,
       () => this.clock.now,
       (e) => {
-        if (this.events.listenerCount('fence:trace') > 0) this.events.emit('fence:trace', e);
+        if (this.trace.enabled('fence:trace')) this.trace.emit('fence:trace', e);
       },
       () => this.sched.current,
     );
-    registerMemDevices(this);
-    registerSystemHeap(this);
-    registerUdmabuf(this);
-    this.bufferIoctl = this.profile === 'v2' ? new V2DmabufIoctls(this) : new MainlineDmabufIoctls(this);
-  }
-
-  /** Bytes of buffer memory still free. */
-  memAvailable(): number {
-    return this.#memoryBytes - this.#memUsed;
-  }
-
-  /** Takes `bytes` of buffer memory; false (nothing taken) when there is not enough. */
-  allocPages(bytes: number): boolean {
-    if (bytes > this.memAvailable()) return false;
-    this.#memUsed += bytes;
-    return true;
-  }
-
-  /** Gives back memory taken with {@link Kernel.allocPages}. */
-  freePages(bytes: number): void {
-    this.#memUsed -= bytes;
-    if (this.#memUsed < 0) throw new KernelBug('buffer memory accounting went negative');
-  }
-
-  /** A new dmabuffs inode number, unique from 1 (DBUF-4). */
-  allocDmabufIno(): number {
-    return this.#nextDmabufIno++;
-  }
-
-  /** Tracks a dma-buf from export to release. */
-  dmabufExported(dmabuf: DmaBuf): void {
-    this.dmabufs.set(dmabuf.ino, dmabuf);
-  }
-
-  /** The dma-buf's last reference went. */
-  dmabufReleased(dmabuf: DmaBuf): void {
-    this.dmabufs.delete(dmabuf.ino);
+    this.dmaBuf = new DmaBufCore({
+      census: this.census,
+      now: () => this.clock.now,
+      trace: this.trace,
+      fences: this.fences,
+      coherentDma: options.platform.coherentDma,
+      abi: this.abi.dmaBuf,
+    });
+    this.iio = new IioBus({
+      census: this.census,
+      paths: this.paths,
+      clock: this.clock,
+      trace: this.trace,
+      sched: this.sched,
+      pages: this.pages,
+      fences: this.fences,
+      dmaBuf: this.dmaBuf,
+      abi: this.abi.iio,
+    });
+    for (const initcall of INITCALLS) initcall(this);
   }
 
   /** Creates a task (not yet started). */
@@ -141,8 +135,8 @@ export class Kernel {
 
   /** Exit path of a task: every mapping goes, then every fd closes in ascending order (FD-12). */
   #exitFiles(task: Task): void {
-    if (this.events.listenerCount('task:exiting') > 0)
-      this.emitIio('task:exiting', {
+    if (this.trace.enabled('task:exiting'))
+      this.trace.emit('task:exiting', {
         pid: task.pid,
         comm: task.comm,
         returned: task.exit?.reason === 'returned',
@@ -158,38 +152,5 @@ export class Kernel {
       });
     task.mm.unmapAll();
     for (const fd of task.files.openFds()) task.files.remove(fd)?.file.put();
-  }
-
-  /** Registers an IIO device: the next free `iio:deviceN`. `build` attaches buffers before registration. */
-  registerIioDevice(spec: IioDevSpec, build: (dev: IioDev) => void): IioDev {
-    const dev = new IioDev(this, this.iioDevices.length, spec);
-    build(dev);
-    dev.register();
-    this.iioDevices.push(dev);
-    return dev;
-  }
-
-  /** Emits an IIO observation event when someone listens. */
-  emitIio<K extends keyof (IioEvents & AccessEvents)>(
-    name: K,
-    ...args: Parameters<(IioEvents & AccessEvents)[K]>
-  ): void {
-    if (this.events.listenerCount(name) > 0)
-      (this.events.emit as (n: K, ...a: Parameters<(IioEvents & AccessEvents)[K]>) => boolean)(name, ...args);
-  }
-
-  /** Logs a kernel message (dev_err/dev_warn). */
-  log(level: 'err' | 'warn' | 'info', device: string, message: string): void {
-    this.emitIio('kernel:log', { level, device, message, time: this.clock.now });
-  }
-
-  /**
-   * `schedule_work()`: runs `fn` from a worker after whatever runs now has finished: an interrupt or worker
-   * at once (same virtual time), a syscall when it returns to user space or goes to sleep (DMAQ-11).
-   */
-  scheduleWork(label: string, fn: () => void): void {
-    const task = this.sched.current;
-    if (task) this.sched.deferWork(task, label, fn);
-    else this.clock.after(0, `work: ${label}`, fn);
   }
 }

@@ -141,6 +141,16 @@ export class Sched {
   /** Work a syscall of `task` queued: a worker runs it once the syscall returns or sleeps. */
   readonly #deferred = new Map<Task, { label: string; fn: () => void }[]>();
 
+  /**
+   * `schedule_work()`: runs `fn` from a worker after whatever runs now has finished: an interrupt or worker
+   * at once (same virtual time), a syscall when it returns to user space or goes to sleep (DMAQ-11).
+   */
+  scheduleWork(label: string, fn: () => void): void {
+    const task = this.current;
+    if (task) this.deferWork(task, label, fn);
+    else this.#clock.after(0, `work: ${label}`, fn);
+  }
+
   /** Queues kernel work raised by `task`'s syscall (see {@link Kernel.scheduleWork}). */
   deferWork(task: Task, label: string, fn: () => void): void {
     const list = this.#deferred.get(task) ?? [];

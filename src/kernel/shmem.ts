@@ -25,9 +25,9 @@ import {
   SEEK_SET,
 } from '../uapi/fcntl.ts';
 import { PROT_WRITE } from '../uapi/mman.ts';
-import type { Kernel } from './kernel.ts';
-import type { Task } from './task.ts';
-import { File, type FileOperations, newInode } from './vfs.ts';
+import type { Census } from './kref.ts';
+import type { PagePool } from './pages.ts';
+import { type Caller, File, type FileOperations, newInode, type PathTree } from './vfs.ts';
 import { type SysRet, sleepOn } from './wait.ts';
 
 /** Largest memfd the simulation keeps (its buffer's reserved size): beyond it ftruncate/write fail -EFBIG. */
@@ -38,7 +38,7 @@ const ALL_SEALS = 0x3f;
 
 /** A shmem inode backing a memfd. */
 export class ShmemInode {
-  readonly kernel: Kernel;
+  readonly #pool: PagePool;
   readonly name: string;
   /** Resizable storage: views made without a length follow its size. */
   readonly buffer: ArrayBuffer;
@@ -52,8 +52,8 @@ export class ShmemInode {
   /** Open files and udmabuf pins keeping the pages (the inode's link count is 0: only users keep it). */
   #users = 0;
 
-  constructor(kernel: Kernel, name: string, seals: number, mode: number) {
-    this.kernel = kernel;
+  constructor(pool: PagePool, name: string, seals: number, mode: number) {
+    this.#pool = pool;
     this.name = name;
     this.seals = seals;
     this.mode = mode;
@@ -75,7 +75,7 @@ export class ShmemInode {
   /** A user is gone; the last one frees the pages. */
   release(): void {
     if (--this.#users === 0) {
-      this.kernel.freePages(this.size);
+      this.#pool.free(this.size);
       (this.buffer as unknown as { resize(n: number): void }).resize(0);
     }
   }
@@ -104,9 +104,9 @@ export class ShmemInode {
   resize(n: number): number {
     const old = this.size;
     if (n > SHMEM_MAX_BYTES) return -EFBIG;
-    if (n > old && !this.kernel.allocPages(n - old)) return -ENOMEM;
+    if (n > old && !this.#pool.alloc(n - old)) return -ENOMEM;
     (this.buffer as unknown as { resize(n: number): void }).resize(n);
-    if (n < old) this.kernel.freePages(old - n);
+    if (n < old) this.#pool.free(old - n);
     return 0;
   }
 
@@ -185,8 +185,15 @@ const shmemFops: FileOperations = {
   },
 };
 
+/** What memfd_create needs of the kernel: inode numbers, the census of files, and memory. */
+export interface ShmemDeps {
+  readonly paths: PathTree;
+  readonly census: Census;
+  readonly pages: PagePool;
+}
+
 /** `memfd_create(name, flags)` (MEMFD-1..3). `name` is a user pointer or, for convenience, the string itself. */
-export function memfdCreate(kernel: Kernel, task: Task, name: string | number, flags: number): SysRet {
+export function memfdCreate(deps: ShmemDeps, task: Caller, name: string | number, flags: number): SysRet {
   // With MFD_HUGETLB the page-size bits (MFD_HUGE_SHIFT 26, 6 bits) are allowed too.
   const valid =
     MFD_CLOEXEC |
@@ -220,11 +227,11 @@ export function memfdCreate(kernel: Kernel, task: Task, name: string | number, f
     seals = F_SEAL_EXEC;
     mode = 0o666;
   }
-  const sh = new ShmemInode(kernel, text, seals, mode);
+  const sh = new ShmemInode(deps.pages, text, seals, mode);
   sh.hold();
   const file = new File(
-    kernel.census,
-    newInode(kernel.paths.allocIno(), 'reg', mode, shmemFops, sh),
+    deps.census,
+    newInode(deps.paths.allocIno(), 'reg', mode, shmemFops, sh),
     O_RDWR | O_LARGEFILE,
     `/memfd:${text} (deleted)`,
   );

@@ -69,12 +69,13 @@ import {
   PROT_WRITE,
 } from '../uapi/mman.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
-import type { Kernel } from './kernel.ts';
 import type { Census } from './kref.ts';
 import { pageAlign } from './mm.ts';
+import type { PagePool } from './pages.ts';
 import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
+import { getUserInt, putUserInt } from './uaccess.ts';
 import { File, type Inode, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
 import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
@@ -107,7 +108,8 @@ export interface SyscallDeps {
   readonly sched: Sched;
   readonly now: () => number;
   readonly findTask: (pid: number) => Task | undefined;
-  readonly kernel: Kernel;
+  /** Memory for memfds. */
+  readonly pages: PagePool;
 }
 
 /** Syscall implementations. */
@@ -318,13 +320,13 @@ export class Syscalls {
         e.cloexec = false;
         return 0;
       case FIONBIO: {
-        const v = this.getUserInt(task, arg);
+        const v = getUserInt(task, arg);
         if (v === null) return -EFAULT;
         file.flags = v !== 0 ? file.flags | O_NONBLOCK : file.flags & ~O_NONBLOCK;
         return 0;
       }
       case FIOASYNC: {
-        const v = this.getUserInt(task, arg);
+        const v = getUserInt(task, arg);
         if (v === null) return -EFAULT;
         const on = v !== 0;
         return on !== ((file.flags & FASYNC) !== 0) ? -ENOTTY : 0;
@@ -339,26 +341,13 @@ export class Syscalls {
       case FIONREAD: {
         const size = regularSize(file);
         if (size === null) break;
-        return this.putUserInt(task, arg, size - file.pos) ? 0 : -EFAULT;
+        return putUserInt(task, arg, size - file.pos) ? 0 : -EFAULT;
       }
     }
     const handler = task.compat ? file.fops.compatIoctl : file.fops.unlockedIoctl;
     if (!handler) return -ENOTTY;
     const r = handler(file, cmd, task.compat ? arg >>> 0 : arg, task);
     return r === -ENOIOCTLCMD ? -ENOTTY : r;
-  }
-
-  /** Reads a C `int` from user memory, or null on a fault. */
-  getUserInt(task: Task, addr: number): number | null {
-    const b = task.mm.copyFromUser(addr, 4);
-    return b ? new DataView(b.buffer).getInt32(0, true) : null;
-  }
-
-  /** Writes a C `int` to user memory; false on a fault. */
-  putUserInt(task: Task, addr: number, value: number): boolean {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, value, true);
-    return task.mm.copyToUser(addr, b);
   }
 
   /**
@@ -455,7 +444,7 @@ export class Syscalls {
 
   /** `memfd_create(name, flags)` (MEMFD-1..3). */
   memfdCreate(task: Task, name: string | number, flags: number): SysRet {
-    return memfdCreate(this.#k.kernel, task, name, flags >>> 0);
+    return memfdCreate(this.#k, task, name, flags >>> 0);
   }
 
   /** `ftruncate(fd, length)` (TRUNC-1..3). */

@@ -4,7 +4,7 @@
  */
 import type { SimEvent } from '../hw/clock.ts';
 import { MM } from './mm.ts';
-import { FdTable } from './vfs.ts';
+import { type Caller, FdTable } from './vfs.ts';
 import type { Sleep, WaitEntry, WaitQueue } from './wait.ts';
 
 /** Life cycle of a task. */
@@ -45,7 +45,7 @@ export interface SyscallFrame {
 }
 
 /** One simulated process. */
-export class Task {
+export class Task implements Caller {
   readonly pid: number;
   /** Command name (`comm`), as strace's `-f` and ftrace show it. */
   readonly comm: string;
@@ -68,8 +68,6 @@ export class Task {
   cpuNs = 0;
   /** Bytes copied between kernel and user for this task (data and syscall arguments). */
   copiedBytes = 0;
-  /** Sample data copied between kernel and user by read()/write() on IIO buffers (zero on the DMABUF path). */
-  dataBytes = 0;
 
   constructor(pid: number, comm: string, compat: boolean, nofile: number) {
     this.pid = pid;

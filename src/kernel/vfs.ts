@@ -9,13 +9,26 @@
  * memory and delegates.
  */
 
-import { EISDIR, EMFILE } from '../uapi/errno.ts';
+import { EISDIR, EMFILE, ENOIOCTLCMD } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import type { CpuCache } from './cpu-cache.ts';
 import { type Census, Kref } from './kref.ts';
-import type { Vma } from './mm.ts';
-import type { Task } from './task.ts';
+import type { MM } from './mm.ts';
 import type { SysRet, WaitQueue } from './wait.ts';
+
+/**
+ * What a file operation sees of the task that called it (the kernel's `current`): its fd table, its address
+ * space and whether it is an ILP32 (compat) process. The scheduler's `Task` is one.
+ */
+export interface Caller {
+  readonly pid: number;
+  /** Command name (`comm`). */
+  readonly comm: string;
+  /** ILP32 process on a 64-bit kernel (`in_compat_syscall()`). */
+  readonly compat: boolean;
+  readonly files: FdTable;
+  readonly mm: MM;
+}
 
 /** `poll_table`: what a poll op registers on, and which events the caller asked for (`_key`). */
 export interface PollTable {
@@ -62,13 +75,13 @@ export interface VmaRequest {
 export interface FileOperations {
   /** The open op calls nonseekable_open(): no pread/pwrite (-ESPIPE). */
   readonly nonseekable?: boolean;
-  open?(inode: Inode, file: File, task: Task): number;
-  read?(file: File, buf: number, count: number, task: Task): SysRet;
-  write?(file: File, buf: number, count: number, task: Task): SysRet;
-  poll?(file: File, pt: PollTable, task: Task): number;
-  unlockedIoctl?(file: File, cmd: number, arg: number, task: Task): SysRet;
-  compatIoctl?(file: File, cmd: number, arg: number, task: Task): SysRet;
-  mmap?(file: File, vma: VmaRequest, task: Task): number;
+  open?(inode: Inode, file: File, task: Caller): number;
+  read?(file: File, buf: number, count: number, task: Caller): SysRet;
+  write?(file: File, buf: number, count: number, task: Caller): SysRet;
+  poll?(file: File, pt: PollTable, task: Caller): number;
+  unlockedIoctl?(file: File, cmd: number, arg: number, task: Caller): SysRet;
+  compatIoctl?(file: File, cmd: number, arg: number, task: Caller): SysRet;
+  mmap?(file: File, vma: VmaRequest, task: Caller): number;
   llseek?(file: File, offset: number, whence: number): number;
   release?(inode: Inode, file: File): void;
 }
@@ -97,9 +110,9 @@ export function setMappingPieces(vma: VmaRequest, sg: readonly Uint8Array[]): vo
 }
 
 /** `compat_ptr_ioctl`: for handlers whose argument is a pointer or an int, the compat entry is the native one. */
-export function compatPtrIoctl(file: File, cmd: number, arg: number, task: Task): SysRet {
+export function compatPtrIoctl(file: File, cmd: number, arg: number, task: Caller): SysRet {
   const ioctl = file.fops.unlockedIoctl;
-  if (!ioctl) return -515; /* -ENOIOCTLCMD: the VFS turns it into -ENOTTY */
+  if (!ioctl) return -ENOIOCTLCMD;
   return ioctl(file, cmd, arg >>> 0, task);
 }
 
@@ -353,6 +366,3 @@ export class PathTree {
     return d;
   }
 }
-
-/** Re-exported for op implementations that build a VMA themselves. */
-export type { Vma };

@@ -10,7 +10,7 @@ import type { ScanType } from '../hw/scan.ts';
 import { defaultAdcSignal, type SignalSpec } from '../hw/signal.ts';
 import { probeSimConverter } from '../kernel/drivers/sim-converter.ts';
 import { probeSimDummy, type SimDummyDevice } from '../kernel/drivers/sim-dummy.ts';
-import type { IioDev } from '../kernel/iio/core.ts';
+import type { IioDev } from '../kernel/iio/device.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 
 /** DMA controller parameters of a converter. */
@@ -147,7 +147,7 @@ export function buildDevices(
     const devSeed = (seed * 31 + i * 0x632be5ab) >>> 0;
     if (cfg.kind === 'dummy') {
       const rate = cfg.sampleRateHz ?? 1000;
-      const dummy = probeSimDummy(kernel, {
+      const dummy = probeSimDummy(kernel.iio, {
         name: cfg.name,
         sampleRateHz: rate,
         maxSampleRateHz: cfg.maxSampleRateHz ?? 100_000,
@@ -183,7 +183,7 @@ export function buildDevices(
         ? new Adc(clock, cfg.name, channels, cfg.sampleRateHz, devSeed)
         : new Dac(clock, cfg.name, channels, cfg.sampleRateHz);
     conv.attachDma(dma);
-    const iio = probeSimConverter(kernel, {
+    const iio = probeSimConverter(kernel.iio, {
       name: cfg.name,
       converter: conv,
       dma,

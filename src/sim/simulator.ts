@@ -4,17 +4,25 @@
  * done, blocked for good, or a time limit is reached.
  */
 import { EventEmitter } from 'eventemitter3';
+import type { CheckEvents } from '../check/finding.ts';
 import { Scheduler } from '../hw/clock.ts';
 import { Rng } from '../hw/rng.ts';
 import type { KernelEvents } from '../kernel/events.ts';
+import { iioDeviceUnregister } from '../kernel/iio/core.ts';
 import { type AbiProfile, Kernel } from '../kernel/kernel.ts';
 import { SegmentationFault } from '../kernel/mm.ts';
 import { DEFAULT_PLATFORM, PLATFORMS, type PlatformName, type PlatformProfile } from '../kernel/platform.ts';
 import type { Task } from '../kernel/task.ts';
 import { O_RDWR } from '../uapi/fcntl.ts';
 import { SIGKILL, SIGSEGV } from '../uapi/signal.ts';
-import { buildDevices, type DeviceConfig, defaultDevices, type SimDevice } from './devices.ts';
+import { buildDevices, type DeviceConfig, defaultDevices, deviceStats } from './devices.ts';
+import type { DeviceStats, SimDevice } from './drivers.ts';
 import { makeSys, ProcessRuntime, type Sys } from './process.ts';
+
+export type { DeviceStats } from './drivers.ts';
+
+/** Every event on a simulation's bus. */
+export type SimEvents = KernelEvents & CheckEvents;
 
 /** Options of {@link createSimulator}. */
 export interface SimulatorOptions {
@@ -87,23 +95,6 @@ export interface RunStats {
   readonly devices: Record<string, DeviceStats>;
 }
 
-/** Data counters of one device. */
-export interface DeviceStats {
-  /** Bytes moved by completed DMA transfers. */
-  readonly bytesDone: number;
-  /** Bytes the converter produced (ADC) or needed (DAC) while no transfer was active. */
-  readonly bytesGap: number;
-  /** ADC overflow / DAC underflow in scans. */
-  readonly scansLost: number;
-  readonly bytesAborted: number;
-  readonly bytesFailed: number;
-  readonly bytesCyclic: number;
-  readonly transfers: number;
-  readonly dmaErrors: number;
-  /** kfifo devices: scans dropped because the fifo was full. */
-  readonly kfifoOverflow?: number;
-}
-
 /** What `run()` returns. */
 export interface RunResult {
   readonly time: number;
@@ -145,18 +136,21 @@ function resolvePlatform(p: SimulatorOptions['platform']): PlatformProfile {
 export class Simulator {
   readonly clock: Scheduler;
   readonly kernel: Kernel;
-  readonly events: EventEmitter<KernelEvents>;
-  readonly devices: readonly SimDevice[];
+  /** The observation bus: the kernel's tracepoints and the contract checker's findings. */
+  readonly events: EventEmitter<SimEvents>;
+  readonly devices: readonly SimDevice<DeviceConfig>[];
   readonly options: Readonly<SimulatorOptions>;
   readonly #procs: Proc[] = [];
   #fatal: unknown = null;
   #eventCount = 0;
+  /** Sample bytes read()/write() moved between IIO buffers and user memory (the `iio:data` tracepoint). */
+  #dataCopiedBytes = 0;
 
   constructor(options: SimulatorOptions = {}) {
     this.options = options;
     const seed = options.seed ?? 1;
     this.clock = new Scheduler(options.loopLimit === undefined ? {} : { loopLimit: options.loopLimit });
-    this.events = new EventEmitter<KernelEvents>();
+    this.events = new EventEmitter<SimEvents>();
     const rng = new Rng(seed);
     this.kernel = new Kernel({
       clock: this.clock,
@@ -171,11 +165,14 @@ export class Simulator {
       taskGone: (task) => this.#proc(task).rt.park(),
     };
     this.devices = buildDevices(this.kernel, this.clock, options.devices ?? defaultDevices(), seed);
+    this.events.on('iio:data', (e) => {
+      this.#dataCopiedBytes += e.bytes;
+    });
   }
 
   /** The ABI profile. */
   get abi(): AbiProfile {
-    return this.kernel.profile;
+    return this.kernel.abi.name;
   }
 
   /** The platform cost profile in use. */
@@ -189,7 +186,7 @@ export class Simulator {
   }
 
   /** A device by name (`sim-adc`) or by `iio:deviceN`. */
-  device(name: string): SimDevice {
+  device(name: string): SimDevice<DeviceConfig> {
     const d = this.devices.find((x) => x.config.name === name || x.iio.devName === name);
     if (!d) throw new Error(`no device '${name}'`);
     return d;
@@ -264,7 +261,7 @@ export class Simulator {
    * files stay open and answer -ENODEV; queued transfers never complete.
    */
   removeDevice(name: string): void {
-    this.device(name).iio.unregister();
+    iioDeviceUnregister(this.device(name).iio);
   }
 
   /** Schedules `fn` at virtual time `time` (fault injection, measurements). */
@@ -353,47 +350,19 @@ export class Simulator {
   /** Counters of the run so far. */
   stats(): RunStats {
     const devices: Record<string, DeviceStats> = {};
-    for (const d of this.devices) {
-      if (d.dma) {
-        const s = d.dma.stats;
-        devices[d.config.name] = {
-          bytesDone: s.bytesDone,
-          bytesGap: s.bytesGap,
-          scansLost: s.scansGap,
-          bytesAborted: s.bytesAborted,
-          bytesFailed: s.bytesFailed,
-          bytesCyclic: s.bytesCyclic,
-          transfers: s.transfers,
-          dmaErrors: s.errors,
-        };
-      } else if (d.dummy) {
-        devices[d.config.name] = {
-          bytesDone: 0,
-          bytesGap: 0,
-          scansLost: d.dummy.kfifo.overflow,
-          bytesAborted: 0,
-          bytesFailed: 0,
-          bytesCyclic: 0,
-          transfers: 0,
-          dmaErrors: 0,
-          kfifoOverflow: d.dummy.kfifo.overflow,
-        };
-      }
-    }
+    for (const d of this.devices) devices[d.config.name] = deviceStats(d);
     let syscalls = 0;
     let copiedBytes = 0;
-    let dataCopiedBytes = 0;
     for (const p of this.#procs) {
       syscalls += p.task.syscalls;
       copiedBytes += p.task.copiedBytes;
-      dataCopiedBytes += p.task.dataBytes;
     }
     return {
       time: this.clock.now,
       events: this.#eventCount,
       syscalls,
       copiedBytes,
-      dataCopiedBytes,
+      dataCopiedBytes: this.#dataCopiedBytes,
       devices,
     };
   }

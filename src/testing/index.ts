@@ -14,8 +14,8 @@ export {
   ContractChecker,
   FINDING_KINDS,
   type FindingKind,
-} from '../check/contract.ts';
-export type { CheckFinding } from '../kernel/events.ts';
+} from '../check/checker.ts';
+export type { CheckFinding } from '../check/finding.ts';
 export {
   type CampaignMode,
   type CampaignOptions,

@@ -19,7 +19,7 @@ export function checkSystemInvariants(sim: Simulator): string[] {
   const broken: string[] = [];
   const live = sim.kernel.census.live();
   for (const [kind, n] of Object.entries(live)) if (n < 0) broken.push(`${n} live ${kind} objects`);
-  for (const [ino, d] of sim.kernel.dmabufs)
+  for (const [ino, d] of sim.kernel.dmaBuf.live)
     if (d.file.ref.count <= 0) broken.push(`dma-buf ${ino} is listed but its file is released`);
   for (const dev of sim.devices) {
     const gap = dev.dma?.unaccountedBytes() ?? 0;
@@ -42,7 +42,7 @@ export function checkStepInvariants(sim: Simulator, pid: number, model: Contract
     .map((f) => f.fd)
     .join(',');
   if (task?.alive && fds !== want) broken.push(`open fds [${fds}], the model has [${want}]`);
-  const dmabufs = sim.kernel.dmabufs.size;
+  const dmabufs = sim.kernel.dmaBuf.live.size;
   if (dmabufs !== model.liveDmabufs())
     broken.push(`${dmabufs} live dma-bufs, the model has ${model.liveDmabufs()}`);
   const live = sim.kernel.census.live();
@@ -68,7 +68,7 @@ export function checkQuiescentInvariants(sim: Simulator, model?: ContractModel):
     if (t.alive) broken.push(`process ${t.pid} (${t.comm}) is still alive`);
   const live = sim.kernel.census.live();
   const files = live.file ?? 0;
-  const dmabufs = sim.kernel.dmabufs.size;
+  const dmabufs = sim.kernel.dmaBuf.live.size;
   if (files !== dmabufs)
     broken.push(`${files} open files left, of which ${dmabufs} are dma-bufs the kernel holds`);
   broken.push(...auditDmabufRefs(sim));
@@ -90,11 +90,13 @@ export function checkQuiescentInvariants(sim: Simulator, model?: ContractModel):
  */
 export function auditDmabufRefs(sim: Simulator): string[] {
   const broken: string[] = [];
-  for (const [ino, d] of sim.kernel.dmabufs) {
-    const explained = d.attachments + d.queueRefs + (d.cbIn.active ? 1 : 0) + (d.cbOut.active ? 1 : 0);
+  for (const [ino, d] of sim.kernel.dmaBuf.live) {
+    const queues = d.ops.exporterRefs?.(d) ?? 0;
+    const callbacks = (d.cbIn.active ? 1 : 0) + (d.cbOut.active ? 1 : 0);
+    const explained = d.attachments + queues + callbacks;
     if (d.file.ref.count !== explained)
       broken.push(
-        `dma-buf ${ino} has ${d.file.ref.count} references, the kernel explains ${explained} (attachments ${d.attachments}, queues ${d.queueRefs}, poll callbacks ${(d.cbIn.active ? 1 : 0) + (d.cbOut.active ? 1 : 0)})`,
+        `dma-buf ${ino} has ${d.file.ref.count} references, the kernel explains ${explained} (attachments ${d.attachments}, queues ${queues}, poll callbacks ${callbacks})`,
       );
   }
   return broken;

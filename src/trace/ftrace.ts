@@ -5,6 +5,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { FenceEvents } from '../kernel/dma-buf/fence.ts';
 import type { KernelEvents } from '../kernel/events.ts';
+import type { SimEvents } from '../sim/simulator.ts';
 
 /** One fence trace event. */
 export type FenceTrace = Parameters<FenceEvents['fence:trace']>[0];
@@ -20,7 +21,7 @@ export function formatFtrace(e: FenceTrace): string {
 
 /** Calls `sink` with a formatted line for every fence event; returns the function that stops it. */
 export function traceFences(
-  events: EventEmitter<KernelEvents>,
+  events: EventEmitter<SimEvents>,
   sink: (line: string, e: FenceTrace) => void,
 ): () => void {
   const f = (e: FenceTrace) => sink(formatFtrace(e), e);

@@ -4,8 +4,8 @@
  * options and seed produce byte-identical records.
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { KernelEvents } from '../kernel/events.ts';
-import type { AbiProfile } from '../kernel/kernel.ts';
+import type { SimEvents } from '../sim/simulator.ts';
+import type { AbiProfile } from '../uapi/ioctls.ts';
 import { Strace, type StraceOptions } from './strace.ts';
 
 /** What to record besides syscalls. */
@@ -47,22 +47,14 @@ export interface Recording {
   detach(): void;
 }
 
-/** Starts recording the events of a simulator's bus. */
-export function recordTrace(
-  events: EventEmitter<KernelEvents>,
-  profile: AbiProfile,
-  options: RecorderOptions = {},
-): Recording {
-  const lines: string[] = [];
-  const timeline: TimelineEvent[] = [];
-  const strace = new Strace(events, profile, (l) => lines.push(l), options);
-  const offs: (() => void)[] = [() => strace.detach()];
-  const bus = events as unknown as EventEmitter<Record<string, (e: never) => void>>;
-  const on = <K extends keyof KernelEvents>(n: K, f: KernelEvents[K]) => {
-    bus.on(n, f as never);
-    offs.push(() => bus.off(n, f as never));
-  };
-  const note = (time: number, text: string) => strace.note(time, text);
+/** Subscribes a listener for as long as the recording runs. */
+type Subscribe = <K extends keyof SimEvents>(name: K, listener: SimEvents[K]) => void;
+
+/** Writes a line that is not a syscall, at a simulated time. */
+type Note = (time: number, text: string) => void;
+
+/** Every process that made a syscall, and each syscall with its span. */
+function recordSyscalls(on: Subscribe, timeline: TimelineEvent[]): void {
   const seen = new Set<number>();
   on('syscall:exit', (e) => {
     if (!seen.has(e.task.pid)) {
@@ -79,6 +71,10 @@ export function recordTrace(
       end: e.returnTime,
     });
   });
+}
+
+/** DMA transfers, from their start to their completion or abort, and the data lost between them. */
+function recordTransfers(on: Subscribe, timeline: TimelineEvent[]): void {
   const starts = new Map<string, number>();
   on('dma:start', (e) => starts.set(`${e.channel}:${e.id}`, e.time));
   on('dma:done', (e) =>
@@ -106,6 +102,10 @@ export function recordTrace(
   on('dma:gap', (e) =>
     timeline.push({ kind: 'gap', channel: e.channel, time: e.time, scans: e.scans, what: e.kind }),
   );
+}
+
+/** Fences, from `dma_fence_init` to `dma_fence_signaled` (an unsignaled fence keeps `end: null`). */
+function recordFences(on: Subscribe, timeline: TimelineEvent[]): void {
   const fences = new Map<string, Extract<TimelineEvent, { kind: 'fence' }>>();
   on('fence:trace', (e) => {
     const key = `${e.context}:${e.seqno}`;
@@ -126,45 +126,76 @@ export function recordTrace(
       if (f) f.end = e.time;
     }
   });
+}
+
+/** `[hw]` and `[irq]` lines: what the DMA controller does. */
+function noteDma(on: Subscribe, note: Note): void {
+  on('dma:start', (e) =>
+    note(
+      e.time,
+      `[hw] ${e.channel}: transfer ${e.id} (${e.label}) starts at stream byte ${e.streamByte}, ${e.length} bytes`,
+    ),
+  );
+  on('dma:done', (e) =>
+    note(
+      e.time,
+      `[hw] ${e.channel}: transfer ${e.id} ${e.status === 'error' ? `FAILED (residue ${e.residue})` : 'complete'}, irq after ${e.irqAt - e.time} ns`,
+    ),
+  );
+  on('dma:irq', (e) => note(e.time, `[irq] ${e.channel}: transfer ${e.id} completion callback`));
+  on('dma:abort', (e) =>
+    note(e.time, `[hw] ${e.channel}: transfer ${e.id} terminated after ${e.bytesDone} bytes`),
+  );
+  on('dma:gap', (e) => note(e.time, `[hw] ${e.channel}: ${e.kind} of ${e.scans} scans (${e.bytes} bytes)`));
+}
+
+/** `[kernel]`, `[check]` and `[cpu]` lines: what IIO, the checker and the CPU caches report. */
+function noteKernel(on: Subscribe, note: Note): void {
+  on('iio:dma-error-ignored', (e) =>
+    note(
+      e.time,
+      `[kernel] ${e.device}: block ${e.block} completed with a controller error; industrialio-buffer-dma ignores it (DMAQ-6)`,
+    ),
+  );
+  on('iio:discard', (e) => note(e.time, `[kernel] ${e.device}: ${e.bytes} bytes discarded (${e.why})`));
+  on('iio:enable', (e) =>
+    note(e.time, `[kernel] ${e.device}: buffers enabled, ${e.scanBytes} bytes per scan`),
+  );
+  on('iio:disable', (e) => note(e.time, `[kernel] ${e.device}: buffers disabled`));
+  on('check:finding', (e) => note(e.time, `[check] ${e.comm}[${e.pid ?? '-'}] ${e.kind}: ${e.message}`));
+  on('dmabuf:cache', (e) =>
+    note(
+      e.time,
+      `[cpu] DMABUF ${e.ino}: cache ${e.op === 'clean' ? `clean, ${e.lines} dirty lines written back` : `invalidate${e.lines ? `, ${e.lines} dirty lines lost` : ''}`}`,
+    ),
+  );
+  on('kernel:log', (e) =>
+    note(e.time, `[kernel] ${e.device}: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}`),
+  );
+}
+
+/** Starts recording the events of a simulator's bus. */
+export function recordTrace(
+  events: EventEmitter<SimEvents>,
+  profile: AbiProfile,
+  options: RecorderOptions = {},
+): Recording {
+  const lines: string[] = [];
+  const timeline: TimelineEvent[] = [];
+  const strace = new Strace(events, profile, (l) => lines.push(l), options);
+  const offs: (() => void)[] = [() => strace.detach()];
+  const bus = events as unknown as EventEmitter<Record<string, (e: never) => void>>;
+  const on: Subscribe = (n, f) => {
+    bus.on(n, f as never);
+    offs.push(() => bus.off(n, f as never));
+  };
+  const note: Note = (time, text) => strace.note(time, text);
+  recordSyscalls(on, timeline);
+  recordTransfers(on, timeline);
+  recordFences(on, timeline);
   if (options.hardware ?? true) {
-    on('dma:start', (e) =>
-      note(
-        e.time,
-        `[hw] ${e.channel}: transfer ${e.id} (${e.label}) starts at stream byte ${e.streamByte}, ${e.length} bytes`,
-      ),
-    );
-    on('dma:done', (e) =>
-      note(
-        e.time,
-        `[hw] ${e.channel}: transfer ${e.id} ${e.status === 'error' ? `FAILED (residue ${e.residue})` : 'complete'}, irq after ${e.irqAt - e.time} ns`,
-      ),
-    );
-    on('dma:irq', (e) => note(e.time, `[irq] ${e.channel}: transfer ${e.id} completion callback`));
-    on('dma:abort', (e) =>
-      note(e.time, `[hw] ${e.channel}: transfer ${e.id} terminated after ${e.bytesDone} bytes`),
-    );
-    on('dma:gap', (e) => note(e.time, `[hw] ${e.channel}: ${e.kind} of ${e.scans} scans (${e.bytes} bytes)`));
-    on('iio:dma-error-ignored', (e) =>
-      note(
-        e.time,
-        `[kernel] ${e.device}: block ${e.block} completed with a controller error; industrialio-buffer-dma ignores it (DMAQ-6)`,
-      ),
-    );
-    on('iio:discard', (e) => note(e.time, `[kernel] ${e.device}: ${e.bytes} bytes discarded (${e.why})`));
-    on('iio:enable', (e) =>
-      note(e.time, `[kernel] ${e.device}: buffers enabled, ${e.scanBytes} bytes per scan`),
-    );
-    on('iio:disable', (e) => note(e.time, `[kernel] ${e.device}: buffers disabled`));
-    on('check:finding', (e) => note(e.time, `[check] ${e.comm}[${e.pid ?? '-'}] ${e.kind}: ${e.message}`));
-    on('dmabuf:cache', (e) =>
-      note(
-        e.time,
-        `[cpu] DMABUF ${e.ino}: cache ${e.op === 'clean' ? `clean, ${e.lines} dirty lines written back` : `invalidate${e.lines ? `, ${e.lines} dirty lines lost` : ''}`}`,
-      ),
-    );
-    on('kernel:log', (e) =>
-      note(e.time, `[kernel] ${e.device}: ${e.level === 'info' ? '' : `${e.level}: `}${e.message}`),
-    );
+    noteDma(on, note);
+    noteKernel(on, note);
   }
   if (options.blocks)
     on('iio:block', (e) =>

@@ -7,37 +7,21 @@
 
 import type { EventEmitter } from 'eventemitter3';
 import type { KernelEvents } from '../kernel/events.ts';
-import type { AbiProfile } from '../kernel/kernel.ts';
 import type { Task } from '../kernel/task.ts';
-import {
-  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
-  DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
-  DMA_BUF_IOCTL_SYNC,
-  DMA_BUF_SET_NAME_A,
-  DMA_BUF_SET_NAME_B,
-  dma_buf_export_sync_file,
-  dma_buf_import_sync_file,
-  dma_buf_sync,
-} from '../uapi/dma-buf.ts';
-import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../uapi/dma-heap.ts';
+import type { SimEvents } from '../sim/simulator.ts';
 import { errnoName, strerror } from '../uapi/errno.ts';
 import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL } from '../uapi/fcntl.ts';
 import {
-  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
-  IIO_BUFFER_DMABUF_DETACH_IOCTL,
-  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  IIO_BUFFER_GET_FD_IOCTL,
-  IIO_GET_EVENT_FD_IOCTL,
-  iio_dmabuf,
-} from '../uapi/iio.ts';
-import * as v2 from '../uapi/iio-v2.ts';
-import { FIOASYNC, FIONBIO } from '../uapi/ioctl.ts';
+  type AbiProfile,
+  type IoctlArg,
+  type IoctlIntArg,
+  type IoctlStructArg,
+  ioctlByRequest,
+} from '../uapi/ioctls.ts';
 import { formatMapFlags, formatOpenFlags, formatProt, ioctlRequestName } from '../uapi/names.ts';
 import { formatPollEvents } from '../uapi/poll.ts';
 import { SIGNAL_NAMES } from '../uapi/signal.ts';
-import type { Abi, StructCodec } from '../uapi/struct.ts';
-import { SYNC_IOC_FILE_INFO, sync_file_info } from '../uapi/sync-file.ts';
-import { UDMABUF_CREATE, udmabuf_create } from '../uapi/udmabuf.ts';
+import type { Abi } from '../uapi/struct.ts';
 
 /** Options of {@link Strace}. */
 export interface StraceOptions {
@@ -50,60 +34,6 @@ export interface StraceOptions {
   /** Bytes of read/write data shown before `...` (`-s`, default 32). */
   stringLimit?: number;
 }
-
-type ArgDir = 'in' | 'out' | 'inout';
-type IoctlArg =
-  | { readonly kind: 'int'; readonly dir: ArgDir }
-  | { readonly kind: 'struct'; readonly codec: StructCodec<unknown>; readonly dir: ArgDir }
-  | { readonly kind: 'string' }
-  | { readonly kind: 'none' };
-
-const COMMON_ARGS: [number, IoctlArg][] = [
-  [IIO_BUFFER_GET_FD_IOCTL, { kind: 'int', dir: 'inout' }],
-  [IIO_GET_EVENT_FD_IOCTL, { kind: 'int', dir: 'out' }],
-  [DMA_BUF_IOCTL_SYNC, { kind: 'struct', codec: dma_buf_sync as StructCodec<unknown>, dir: 'in' }],
-  [DMA_BUF_SET_NAME_A, { kind: 'string' }],
-  [DMA_BUF_SET_NAME_B, { kind: 'string' }],
-  [
-    DMA_HEAP_IOCTL_ALLOC,
-    { kind: 'struct', codec: dma_heap_allocation_data as StructCodec<unknown>, dir: 'inout' },
-  ],
-  [UDMABUF_CREATE, { kind: 'struct', codec: udmabuf_create as StructCodec<unknown>, dir: 'in' }],
-  [FIONBIO, { kind: 'int', dir: 'in' }],
-  [FIOASYNC, { kind: 'int', dir: 'in' }],
-];
-
-const IOCTL_ARGS: Record<AbiProfile, Map<number, IoctlArg>> = {
-  mainline: new Map([
-    ...COMMON_ARGS,
-    [IIO_BUFFER_DMABUF_ATTACH_IOCTL, { kind: 'int', dir: 'in' }],
-    [IIO_BUFFER_DMABUF_DETACH_IOCTL, { kind: 'int', dir: 'in' }],
-    [
-      IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-      { kind: 'struct', codec: iio_dmabuf as StructCodec<unknown>, dir: 'in' },
-    ],
-    [
-      DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
-      { kind: 'struct', codec: dma_buf_export_sync_file as StructCodec<unknown>, dir: 'inout' },
-    ],
-    [
-      DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
-      { kind: 'struct', codec: dma_buf_import_sync_file as StructCodec<unknown>, dir: 'in' },
-    ],
-    [SYNC_IOC_FILE_INFO, { kind: 'struct', codec: sync_file_info as StructCodec<unknown>, dir: 'inout' }],
-  ]),
-  v2: new Map([
-    ...COMMON_ARGS,
-    [
-      v2.IIO_BUFFER_DMABUF_ALLOC_IOCTL,
-      { kind: 'struct', codec: v2.iio_dmabuf_alloc_req as StructCodec<unknown>, dir: 'in' },
-    ],
-    [
-      v2.IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-      { kind: 'struct', codec: iio_dmabuf as StructCodec<unknown>, dir: 'in' },
-    ],
-  ]),
-};
 
 const FCNTL_NAMES: Record<number, string> = {
   [F_DUPFD]: 'F_DUPFD',
@@ -180,7 +110,7 @@ export class Strace {
   #held: string[] = [];
 
   constructor(
-    events: EventEmitter<KernelEvents>,
+    events: EventEmitter<SimEvents>,
     profile: AbiProfile,
     sink: (line: string) => void,
     options: StraceOptions = {},
@@ -188,7 +118,7 @@ export class Strace {
     this.#profile = profile;
     this.#sink = sink;
     this.#opts = { timestamps: true, durations: false, pids: 'auto', stringLimit: 32, ...options };
-    const on = <K extends keyof KernelEvents>(n: K, f: KernelEvents[K]) => {
+    const on = <K extends keyof SimEvents>(n: K, f: SimEvents[K]) => {
       const bus = events as unknown as EventEmitter<Record<string, (...a: never[]) => void>>;
       bus.on(n, f as never);
       this.#off.push(() => bus.off(n, f as never));
@@ -381,52 +311,57 @@ export class Strace {
     return `[${items.join(', ')}]`;
   }
 
+  /** How the argument of request `req` is shown: as the ioctl table describes it, or null for its address. */
+  #ioctlArg(req: unknown): IoctlArg | null {
+    const def = ioctlByRequest(Number(req), this.#profile);
+    return def && def.strace !== 'address' ? def.arg : null;
+  }
+
+  /** The argument as it is in the task's memory: an int or a decoded struct, or null if unreadable. */
+  #peekArg(task: Task, spec: IoctlIntArg | IoctlStructArg, addr: number): unknown {
+    if (spec.kind === 'int') {
+      const b = task.mm.peek(addr, spec.bytes ?? 4);
+      if (!b) return null;
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      return spec.bytes === 8 ? dv.getBigInt64(0, true) : dv.getInt32(0, true);
+    }
+    const abi = this.#abi(task);
+    const b = task.mm.peek(addr, spec.codec.size(abi));
+    return b ? spec.codec.decode(b, abi) : null;
+  }
+
+  /** What the kernel will read: decoded at entry, before the call can change it. */
   #ioctlEntry(task: Task, args: readonly unknown[]): unknown {
-    const spec = IOCTL_ARGS[this.#profile].get(Number(args[1]) >>> 0);
+    const spec = this.#ioctlArg(args[1]);
     const addr = Number(args[2]);
-    if (!spec) return null;
-    if (spec.kind === 'int' && spec.dir !== 'out') {
-      const b = task.mm.peek(addr, 4);
-      return b ? new DataView(b.buffer).getInt32(0, true) : null;
-    }
-    if (spec.kind === 'struct' && spec.dir !== 'out') {
-      const abi = this.#abi(task);
-      const b = task.mm.peek(addr, spec.codec.size(abi));
-      return b ? spec.codec.decode(b, abi) : null;
-    }
-    if (spec.kind === 'string') {
+    if (spec?.kind === 'string') {
       const b = task.mm.peek(addr, 64);
       if (!b) return null;
       const end = b.indexOf(0);
       return quoteBytes(b.subarray(0, end < 0 ? 32 : end), 32);
     }
+    if ((spec?.kind === 'int' || spec?.kind === 'struct') && spec.dir !== 'out')
+      return this.#peekArg(task, spec, addr);
     return null;
   }
 
+  /** The argument as strace shows it at exit: the value read at entry, then `=> value written back`. */
   #ioctlExit(task: Task, args: readonly unknown[], ret: number, entry: unknown): string {
-    const spec = IOCTL_ARGS[this.#profile].get(Number(args[1]) >>> 0);
+    const spec = this.#ioctlArg(args[1]);
     const addr = Number(args[2]);
     if (!spec) return `, ${hexAddr(addr)}`;
     if (spec.kind === 'none') return '';
     if (spec.kind === 'string') return `, ${entry ?? hexAddr(addr)}`;
-    const abi = this.#abi(task);
-    const after = (): string | null => {
-      if (ret < 0) return null;
-      if (spec.kind === 'int') {
-        const b = task.mm.peek(addr, 4);
-        return b ? String(new DataView(b.buffer).getInt32(0, true)) : null;
-      }
-      const b = task.mm.peek(addr, spec.codec.size(abi));
-      return b ? spec.codec.format(spec.codec.decode(b, abi)) : null;
-    };
-    const before = entry === null ? null : spec.kind === 'int' ? String(entry) : spec.codec.format(entry);
-    if (spec.dir === 'in')
-      return `, ${before === null ? hexAddr(addr) : spec.kind === 'int' ? `[${before}]` : before}`;
-    const out = after();
-    if (spec.dir === 'out')
-      return `, ${out === null ? hexAddr(addr) : spec.kind === 'int' ? `[${out}]` : out}`;
+    const format = (v: unknown) => (spec.kind === 'int' ? String(v) : spec.codec.format(v));
+    // strace brackets a pointed-to int: `[4]`, `[0 => 4]`.
+    const shown = (v: string) => (spec.kind === 'int' ? `[${v}]` : v);
+    const before = entry === null ? null : format(entry);
+    if (spec.dir === 'in') return `, ${before === null ? hexAddr(addr) : shown(before)}`;
+    const value = ret < 0 ? null : this.#peekArg(task, spec, addr);
+    const after = value === null ? null : format(value);
+    if (spec.dir === 'out') return `, ${after === null ? hexAddr(addr) : shown(after)}`;
     if (before === null) return `, ${hexAddr(addr)}`;
-    if (out === null || out === before) return `, ${spec.kind === 'int' ? `[${before}]` : before}`;
-    return spec.kind === 'int' ? `, [${before} => ${out}]` : `, ${before} => ${out}`;
+    if (after === null || after === before) return `, ${shown(before)}`;
+    return spec.kind === 'int' ? `, [${before} => ${after}]` : `, ${before} => ${after}`;
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { KernelEvents } from '../kernel/events.ts';
-import type { RunResult } from '../sim/simulator.ts';
+import type { RunResult, SimEvents } from '../sim/simulator.ts';
 import { formatTime } from './strace.ts';
 
 /** Fence timing collected during a run. */
@@ -16,7 +16,7 @@ export class FenceStats {
   readonly errors: number[] = [];
 
   /** Starts collecting from a simulator's events. */
-  constructor(events: EventEmitter<KernelEvents>) {
+  constructor(events: EventEmitter<SimEvents>) {
     events.on('fence:trace', (e) => {
       const key = `${e.context}:${e.seqno}`;
       if (e.event === 'dma_fence_init') this.#created.set(key, e.time);

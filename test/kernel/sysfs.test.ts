@@ -71,7 +71,7 @@ function addInfoDevice(sim: Simulator, format: number | null): { dir: string; wr
     },
     ...(format === null ? {} : { writeFormat: () => format }),
   };
-  const dev = sim.kernel.registerIioDevice(
+  const dev = sim.kernel.iio.register(
     { name: 'sim-info', channels: [], modes: INDIO_DIRECT_MODE, info },
     () => {},
   );

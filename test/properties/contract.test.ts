@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { IioDmaBufferQueue } from '../../src/kernel/iio/buffer-dma.ts';
+import type { IioAbi } from '../../src/kernel/iio/device.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { runScenario, scenarioSimulator } from '../../src/scenario/run.ts';
 import type { Simulator } from '../../src/sim/simulator.ts';
@@ -60,12 +61,17 @@ describe('contract histories replay as scenario files', () => {
 
 /** The injected bug of DET-3: DETACH of a dma-buf that is not attached returns 0 instead of -EPERM. */
 function breakDet3(sim: Simulator): void {
-  const orig = sim.kernel.bufferIoctl!;
-  sim.kernel.bufferIoctl = {
-    release: (ib) => orig.release(ib),
-    ioctl: (file, ib, cmd, arg, task) => {
-      const r = orig.ioctl(file, ib, cmd, arg, task);
-      return cmd === IIO_BUFFER_DMABUF_DETACH_IOCTL && r === -EPERM ? 0 : r;
+  // The profile's table is shared by every kernel: this one alone gets a patched copy.
+  const services = sim.kernel.iio.services as { abi: IioAbi };
+  const orig = services.abi.bufferIoctl;
+  services.abi = {
+    ...services.abi,
+    bufferIoctl: {
+      release: (ib) => orig.release(ib),
+      ioctl: (file, ib, cmd, arg, task) => {
+        const r = orig.ioctl(file, ib, cmd, arg, task);
+        return cmd === IIO_BUFFER_DMABUF_DETACH_IOCTL && r === -EPERM ? 0 : r;
+      },
     },
   };
 }

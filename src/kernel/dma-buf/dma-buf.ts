@@ -25,11 +25,19 @@ import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SEEK_END, SEEK_SET } from '
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import { EPOLLIN, EPOLLOUT } from '../../uapi/poll.ts';
 import { CpuCache } from '../cpu-cache.ts';
-import type { Kernel } from '../kernel.ts';
-import type { Task } from '../task.ts';
-import { File, type FileOperations, newInode, type PollTable, type VmaRequest } from '../vfs.ts';
+import type { Census } from '../kref.ts';
+import type { Tracepoints } from '../tracepoints.ts';
+import {
+  type Caller,
+  compatPtrIoctl,
+  File,
+  type FileOperations,
+  newInode,
+  type PollTable,
+  type VmaRequest,
+} from '../vfs.ts';
 import { type SysRet, WaitQueue } from '../wait.ts';
-import type { DmaFence } from './fence.ts';
+import type { DmaFence, FenceDomain } from './fence.ts';
 import {
   DMA_RESV_USAGE_READ,
   DMA_RESV_USAGE_WRITE,
@@ -59,6 +67,47 @@ export interface DmaBufOps {
   unmapAttachment?(dmabuf: DmaBuf, dir: DmaDataDirection): void;
   /** The memory is coherent for the CPU (dma_alloc_coherent, v2 IIO buffers): mappings are never cached. */
   readonly coherentMemory?: boolean;
+  /** File references the exporter's own code holds on the buffer, for reference audits (v2 IIO queues). */
+  exporterRefs?(dmabuf: DmaBuf): number;
+}
+
+/** Where the dma-buf core differs between ABI profiles. */
+export interface DmaBufAbi {
+  /** DMA_BUF_IOCTL_EXPORT_SYNC_FILE and _IMPORT_SYNC_FILE exist (Linux 5.20+; the v2 series' 5.17: -ENOTTY). */
+  readonly syncFileIoctls: boolean;
+  /** The stub fence reports detached names once signalled (TRACE-4), as every fence does since 6.x. */
+  readonly stubDetachesNames: boolean;
+}
+
+/** What the dma-buf core needs of the kernel. */
+export interface DmaBufServices {
+  readonly census: Census;
+  readonly now: () => number;
+  readonly trace: Tracepoints;
+  readonly fences: FenceDomain;
+  /** DMA is cache-coherent on this platform: mapped buffers need no cache model. */
+  readonly coherentDma: boolean;
+  readonly abi: DmaBufAbi;
+}
+
+/**
+ * The dma-buf core of one kernel: its services, the dmabuffs inode counter (DBUF-4) and the list of
+ * live buffers (`db_list`).
+ */
+export class DmaBufCore {
+  readonly services: DmaBufServices;
+  /** dma-bufs alive, by inode number. */
+  readonly live = new Map<number, DmaBuf>();
+  #nextIno = 1;
+
+  constructor(services: DmaBufServices) {
+    this.services = services;
+  }
+
+  /** A new dmabuffs inode number, unique from 1 (DBUF-4). */
+  allocIno(): number {
+    return this.#nextIno++;
+  }
 }
 
 /** Everything an exporter hands to {@link dmaBufExport}. */
@@ -82,7 +131,7 @@ interface PollCb {
 
 /** `struct dma_buf`. */
 export class DmaBuf {
-  readonly kernel: Kernel;
+  readonly core: DmaBufCore;
   readonly ops: DmaBufOps;
   readonly size: number;
   readonly sg: readonly Uint8Array[];
@@ -100,15 +149,10 @@ export class DmaBuf {
   attachments = 0;
   /** Attachments whose pages are mapped for their device (`a->mapped` of the system heap). */
   mappedAttachments = 0;
-  /**
-   * File references IIO queues hold without an attachment: v2 blocks from ENQUEUE to completion or abort,
-   * and the references V2-ENQ-11 leaks. Kept so that audits can explain every reference.
-   */
-  queueRefs = 0;
   readonly #caches = new Map<Uint8Array, CpuCache>();
 
-  constructor(kernel: Kernel, info: DmaBufExportInfo, ino: number) {
-    this.kernel = kernel;
+  constructor(core: DmaBufCore, info: DmaBufExportInfo, ino: number) {
+    this.core = core;
     this.ops = info.ops;
     this.size = info.size;
     this.sg = info.sg;
@@ -117,7 +161,7 @@ export class DmaBuf {
     this.resv = new DmaResv(`dmabuf ${ino}`);
     this.pollq = new WaitQueue(`dmabuf ${ino} poll`);
     const inode = newInode(0x10000 + ino, 'anon', 0o600, dmaBufFops, this);
-    this.file = new File(kernel.census, inode, info.flags & (O_ACCMODE | O_NONBLOCK), '/dmabuf:');
+    this.file = new File(core.services.census, inode, info.flags & (O_ACCMODE | O_NONBLOCK), '/dmabuf:');
     this.file.privateData = this;
     this.file.opened = true;
   }
@@ -127,7 +171,7 @@ export class DmaBuf {
    * exporter's memory is cacheable; null otherwise.
    */
   cpuCache(memory: Uint8Array): CpuCache | null {
-    if (this.kernel.platform.coherentDma || this.ops.coherentMemory) return null;
+    if (this.core.services.coherentDma || this.ops.coherentMemory) return null;
     let c = this.#caches.get(memory);
     if (!c) {
       c = new CpuCache(memory);
@@ -147,7 +191,8 @@ export class DmaBuf {
     if (op === null) return;
     let lines = 0;
     for (const c of this.#caches.values()) lines += op === 'clean' ? c.clean() : c.invalidate();
-    this.kernel.emitIio('dmabuf:cache', { ino: this.ino, op, lines, time: this.kernel.clock.now });
+    const { trace, now } = this.core.services;
+    if (trace.enabled('dmabuf:cache')) trace.emit('dmabuf:cache', { ino: this.ino, op, lines, time: now() });
   }
 
   /** The name shown by `/proc/self/fd` (`/dmabuf:<name>`, DBUF-4). */
@@ -206,19 +251,19 @@ export class DmaBuf {
 }
 
 /** `dma_buf_export()`: wraps exporter memory in a dma-buf and its file (one file reference). */
-export function dmaBufExport(kernel: Kernel, info: DmaBufExportInfo): DmaBuf {
-  const dmabuf = new DmaBuf(kernel, info, kernel.allocDmabufIno());
-  kernel.dmabufExported(dmabuf);
+export function dmaBufExport(core: DmaBufCore, info: DmaBufExportInfo): DmaBuf {
+  const dmabuf = new DmaBuf(core, info, core.allocIno());
+  core.live.set(dmabuf.ino, dmabuf);
   return dmabuf;
 }
 
 /** `dma_buf_fd()`: installs the dma-buf's file at the lowest free fd; -EMFILE when none. */
-export function dmaBufFd(task: Task, dmabuf: DmaBuf, flags: number): number {
+export function dmaBufFd(task: Caller, dmabuf: DmaBuf, flags: number): number {
   return task.files.installLowest(dmabuf.file, (flags & O_CLOEXEC) !== 0);
 }
 
 /** `dma_buf_get()`: the dma-buf behind `fd` with a reference, -EBADF or -EINVAL (ATT-4, ATT-5). */
-export function dmaBufGet(task: Task, fd: number): DmaBuf | number {
+export function dmaBufGet(task: Caller, fd: number): DmaBuf | number {
   const file = task.files.file(fd | 0);
   if (!file) return -EBADF;
   if (file.fops !== dmaBufFops) return -EINVAL;
@@ -229,6 +274,32 @@ export function dmaBufGet(task: Task, fd: number): DmaBuf | number {
 /** `dma_buf_put()`. */
 export function dmaBufPut(dmabuf: DmaBuf): void {
   dmabuf.file.put();
+}
+
+/**
+ * `dma_buf_attach()`: the exporter may refuse (ATT-6); the attachment then counts among the buffer's
+ * importers. The caller holds the file reference the attachment keeps.
+ */
+export function dmaBufAttach(dmabuf: DmaBuf): number {
+  const err = dmabuf.ops.attach?.(dmabuf) ?? 0;
+  if (err) return err;
+  dmabuf.attachments++;
+  return 0;
+}
+
+/** `dma_buf_detach()`: the attachment is gone (its file reference is the caller's to drop). */
+export function dmaBufDetach(dmabuf: DmaBuf): void {
+  dmabuf.attachments--;
+}
+
+/** `dma_buf_map_attachment()` (ATT-9): the exporter maps the pages for the device, with its cache maintenance. */
+export function dmaBufMapAttachment(dmabuf: DmaBuf, dir: DmaDataDirection): void {
+  dmabuf.ops.mapAttachment?.(dmabuf, dir);
+}
+
+/** `dma_buf_unmap_attachment()`: the reverse of {@link dmaBufMapAttachment}. */
+export function dmaBufUnmapAttachment(dmabuf: DmaBuf, dir: DmaDataDirection): void {
+  dmabuf.ops.unmapAttachment?.(dmabuf, dir);
 }
 
 /** True when `file` is a dma-buf. */
@@ -250,22 +321,23 @@ function syncDirection(flags: bigint): DmaDataDirection | null {
 }
 
 /** `DMA_BUF_IOCTL_SYNC` (SYNC-1..8). */
-function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
+function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
   const b = task.mm.copyFromUser(arg, 8);
   if (!b) return -EFAULT;
   const flags = new DataView(b.buffer).getBigUint64(0, true);
   if (flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) return -EINVAL;
   const dir = syncDirection(flags);
   if (dir === null) return -EINVAL;
-  const k = dmabuf.kernel;
+  const { trace, now } = dmabuf.core.services;
   const synced = () => {
-    k.emitIio('dmabuf:sync', {
-      pid: task.pid,
-      comm: task.comm,
-      ino: dmabuf.ino,
-      flags: Number(flags),
-      time: k.clock.now,
-    });
+    if (trace.enabled('dmabuf:sync'))
+      trace.emit('dmabuf:sync', {
+        pid: task.pid,
+        comm: task.comm,
+        ino: dmabuf.ino,
+        flags: Number(flags),
+        time: now(),
+      });
     return 0;
   };
   if (flags & BigInt(DMA_BUF_SYNC_END)) {
@@ -279,7 +351,7 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
     dmabuf.resv,
     dmaResvUsageRw(write),
     null,
-    () => k.clock.now,
+    now,
     `DMA_BUF_IOCTL_SYNC start: waiting for fences of dmabuf ${dmabuf.ino}`,
     -ERESTARTSYS,
     synced,
@@ -287,7 +359,7 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
 }
 
 /** `dma_buf_set_name()` (DIOC-1): the argument is the string pointer itself. */
-function dmaBufSetName(dmabuf: DmaBuf, arg: number, task: Task): number {
+function dmaBufSetName(dmabuf: DmaBuf, arg: number, task: Caller): number {
   const bytes: number[] = [];
   for (let i = 0; i < DMA_BUF_NAME_LEN; i++) {
     const b = task.mm.copyFromUser(arg + i, 1);
@@ -302,7 +374,7 @@ function dmaBufSetName(dmabuf: DmaBuf, arg: number, task: Task): number {
 }
 
 /** `dma_buf_export_sync_file()` (SFILE-1..3). */
-function dmaBufExportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): number {
+function dmaBufExportSyncFile(dmabuf: DmaBuf, arg: number, task: Caller): number {
   const abi = task.compat ? 'ilp32' : 'lp64';
   const b = task.mm.copyFromUser(arg, 8);
   if (!b) return -EFAULT;
@@ -313,12 +385,12 @@ function dmaBufExportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): number {
   if (fd < 0) return -EMFILE;
   const usage = dmaResvUsageRw((req.flags & DMA_BUF_SYNC_WRITE) !== 0);
   const pending = dmabuf.resv.pending(usage);
-  const k = dmabuf.kernel;
+  const { fences, census, abi: profile } = dmabuf.core.services;
   let fence: DmaFence;
-  if (pending.length === 0) fence = k.fences.stub(k.profile === 'mainline');
+  if (pending.length === 0) fence = fences.stub(profile.stubDetachesNames);
   else if (pending.length === 1) fence = pending[0]!.get();
-  else fence = fenceArray(k.fences, pending);
-  const file = syncFileCreate(k, fence);
+  else fence = fenceArray(fences, pending);
+  const file = syncFileCreate(census, fence);
   fence.put();
   const out = dma_buf_export_sync_file.encode({ flags: req.flags, fd }, abi);
   if (!task.mm.copyToUser(arg, out)) {
@@ -330,7 +402,7 @@ function dmaBufExportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): number {
 }
 
 /** `dma_buf_import_sync_file()`: adds the sync_file's fences with READ or WRITE usage. */
-function dmaBufImportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
+function dmaBufImportSyncFile(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
   const abi = task.compat ? 'ilp32' : 'lp64';
   const b = task.mm.copyFromUser(arg, 8);
   if (!b) return -EFAULT;
@@ -350,7 +422,7 @@ function dmaBufImportSyncFile(dmabuf: DmaBuf, arg: number, task: Task): SysRet {
 }
 
 /** `dma_buf_poll()` (DPOLL-1..6). */
-function dmaBufPoll(dmabuf: DmaBuf, pt: PollTable, task: Task): number {
+function dmaBufPoll(dmabuf: DmaBuf, pt: PollTable, task: Caller): number {
   pt.wait(dmabuf.pollq);
   let events = pt.key & (EPOLLIN | EPOLLOUT);
   if (!events) return 0;
@@ -395,7 +467,7 @@ function pollCallback(dmabuf: DmaBuf, dcb: PollCb): void {
  * `dma_buf_mmap_internal()` (DMMAP-1) then the exporter's mmap. On a non-coherent platform the CPU sees the
  * mapping through the buffer's caches; every CPU access is reported for the contract checker.
  */
-function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest, task: Task): number {
+function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest, task: Caller): number {
   if (!dmabuf.ops.mmap) return -EINVAL;
   const pages = Math.ceil(vma.length / PAGE_SIZE);
   if (vma.offset / PAGE_SIZE + pages > Math.floor(dmabuf.size / PAGE_SIZE)) return -EINVAL;
@@ -404,11 +476,11 @@ function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest, task: Task): number {
   vma.caches = vma.pieces
     ? vma.pieces.map((p) => dmabuf.cpuCache(p.backing))
     : [dmabuf.cpuCache(vma.backing!)];
-  const k = dmabuf.kernel;
+  const { trace, now } = dmabuf.core.services;
   vma.onAccess = (addr, len, write) => {
-    if (k.events.listenerCount('dmabuf:cpu-access') === 0) return;
+    if (!trace.enabled('dmabuf:cpu-access')) return;
     const pending = dmabuf.resv.fences(dmaResvUsageRw(write)).filter((f) => !f.signaled).length;
-    k.emitIio('dmabuf:cpu-access', {
+    trace.emit('dmabuf:cpu-access', {
       pid: task.pid,
       comm: task.comm,
       ino: dmabuf.ino,
@@ -416,7 +488,7 @@ function dmaBufMmap(dmabuf: DmaBuf, vma: VmaRequest, task: Task): number {
       len,
       write,
       pendingFences: pending,
-      time: k.clock.now,
+      time: now(),
     });
   };
   return 0;
@@ -445,18 +517,16 @@ export const dmaBufFops: FileOperations = {
       case DMA_BUF_SET_NAME_B:
         return dmaBufSetName(dmabuf, arg, task);
       case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
-        if (dmabuf.kernel.profile === 'v2') return -ENOTTY;
+        if (!dmabuf.core.services.abi.syncFileIoctls) return -ENOTTY;
         return dmaBufExportSyncFile(dmabuf, arg, task);
       case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
-        if (dmabuf.kernel.profile === 'v2') return -ENOTTY;
+        if (!dmabuf.core.services.abi.syncFileIoctls) return -ENOTTY;
         return dmaBufImportSyncFile(dmabuf, arg, task);
       default:
         return -ENOTTY;
     }
   },
-  compatIoctl(file, cmd, arg, task) {
-    return dmaBufFops.unlockedIoctl!(file, cmd, arg >>> 0, task);
-  },
+  compatIoctl: compatPtrIoctl,
   mmap(file, vma, task) {
     return dmaBufMmap(file.privateData as DmaBuf, vma, task);
   },
@@ -464,9 +534,6 @@ export const dmaBufFops: FileOperations = {
     const dmabuf = file.privateData as DmaBuf;
     dmabuf.ops.release(dmabuf);
     dmabuf.resv.fini();
-    dmabuf.kernel.dmabufReleased(dmabuf);
+    dmabuf.core.live.delete(dmabuf.ino);
   },
 };
-
-/** Exported for sync-file's use of O_RDONLY. */
-export { O_RDONLY };

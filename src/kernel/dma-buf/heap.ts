@@ -8,10 +8,9 @@ import { EFAULT, EINVAL, EMFILE, ENOMEM } from '../../uapi/errno.ts';
 import { O_ACCMODE, O_CLOEXEC } from '../../uapi/fcntl.ts';
 import { _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_WRITE } from '../../uapi/ioctl.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
-import type { Kernel } from '../kernel.ts';
-import type { Task } from '../task.ts';
-import { type FileOperations, newInode } from '../vfs.ts';
-import { type DmaBuf, type DmaBufOps, dmaBufExport } from './dma-buf.ts';
+import type { PagePool } from '../pages.ts';
+import { type Caller, compatPtrIoctl, type FileOperations, newInode, type PathTree } from '../vfs.ts';
+import { type DmaBuf, type DmaBufCore, type DmaBufOps, dmaBufExport } from './dma-buf.ts';
 
 /** Misc major of `/dev/dma_heap/*` in this simulation. */
 export const DMA_HEAP_MAJOR = 248;
@@ -38,11 +37,24 @@ function chunksOf(len: number): number[] {
   return out;
 }
 
+/** What the system heap needs of the kernel. */
+export interface SystemHeapDeps {
+  readonly paths: PathTree;
+  readonly pages: PagePool;
+  readonly dmaBuf: DmaBufCore;
+}
+
+/** One kernel's system heap: where its memory comes from and the ops of the buffers it exports. */
+interface SystemHeap {
+  readonly deps: SystemHeapDeps;
+  readonly ops: DmaBufOps;
+}
+
 /** `system_heap_buf_ops`. */
-function systemHeapOps(kernel: Kernel): DmaBufOps {
+function systemHeapOps(pages: PagePool): DmaBufOps {
   return {
     exporterName: 'system',
-    release: (dmabuf) => kernel.freePages((dmabuf.priv as SystemHeapBuffer).bytes),
+    release: (dmabuf) => pages.free((dmabuf.priv as SystemHeapBuffer).bytes),
     mmap: (dmabuf, vma) => {
       const buf = dmabuf.priv as SystemHeapBuffer;
       if (!vma.shared) {
@@ -87,7 +99,7 @@ function systemHeapOps(kernel: Kernel): DmaBufOps {
 
 /** `dma_heap_ioctl_allocate()` with the system heap: the new dma-buf (fd field not yet set), or -errno. */
 function heapAllocate(
-  kernel: Kernel,
+  heap: SystemHeap,
   len: bigint,
   fdFlags: number,
   heapFlags: bigint,
@@ -98,12 +110,13 @@ function heapAllocate(
   if (heapFlags !== 0n) return -EINVAL;
   const aligned = (len + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1) & 0xffffffffffffffffn;
   if (aligned === 0n) return -EINVAL;
-  if (aligned > BigInt(kernel.memAvailable())) return -ENOMEM;
+  const { pages, dmaBuf } = heap.deps;
+  if (aligned > BigInt(pages.available())) return -ENOMEM;
   const bytes = Number(aligned);
-  kernel.allocPages(bytes);
+  pages.alloc(bytes);
   const buffer: SystemHeapBuffer = { chunks: chunksOf(bytes), bytes };
-  return dmaBufExport(kernel, {
-    ops: systemHeapOps(kernel),
+  return dmaBufExport(dmaBuf, {
+    ops: heap.ops,
     size: bytes,
     sg: [new Uint8Array(bytes)],
     flags: fdFlags & O_ACCMODE,
@@ -112,7 +125,7 @@ function heapAllocate(
 }
 
 /** `dma_heap_ioctl()` (HEAP-3..13). */
-function heapIoctl(kernel: Kernel, cmd: number, arg: number, task: Task): number {
+function heapIoctl(heap: SystemHeap, cmd: number, arg: number, task: Caller): number {
   if (_IOC_NR(cmd) >= 1) return -EINVAL;
   const dir = cmd >>> 30;
   const size = _IOC_SIZE(cmd);
@@ -129,7 +142,7 @@ function heapIoctl(kernel: Kernel, cmd: number, arg: number, task: Task): number
   const fdField = dv.getUint32(8, true);
   const fdFlags = dv.getUint32(12, true);
   const heapFlags = dv.getBigUint64(16, true);
-  const dmabuf = heapAllocate(kernel, len, fdFlags, heapFlags, fdField);
+  const dmabuf = heapAllocate(heap, len, fdFlags, heapFlags, fdField);
   if (typeof dmabuf === 'number') return dmabuf;
   const fd = task.files.allocFd();
   if (fd < 0) {
@@ -146,15 +159,18 @@ function heapIoctl(kernel: Kernel, cmd: number, arg: number, task: Task): number
 }
 
 /** Creates `/dev/dma_heap/system`. */
-export function registerSystemHeap(kernel: Kernel): void {
-  const fops: FileOperations = {
-    nonseekable: true,
-    open: () => 0,
-    unlockedIoctl: (_file, cmd, arg, task) => heapIoctl(kernel, cmd >>> 0, arg, task),
-    compatIoctl: (_file, cmd, arg, task) => heapIoctl(kernel, cmd >>> 0, arg >>> 0, task),
-  };
-  kernel.paths.add(
+export function registerSystemHeap(deps: SystemHeapDeps): void {
+  const heap: SystemHeap = { deps, ops: systemHeapOps(deps.pages) };
+  deps.paths.add(
     '/dev/dma_heap/system',
-    newInode(kernel.paths.allocIno(), 'chr', 0o600, fops, null, { major: DMA_HEAP_MAJOR, minor: 0 }),
+    newInode(deps.paths.allocIno(), 'chr', 0o600, heapFops, heap, { major: DMA_HEAP_MAJOR, minor: 0 }),
   );
 }
+
+/** `dma_heap_fops`: the heap is the inode's private data. */
+const heapFops: FileOperations = {
+  nonseekable: true,
+  open: () => 0,
+  unlockedIoctl: (file, cmd, arg, task) => heapIoctl(file.inode.priv as SystemHeap, cmd >>> 0, arg, task),
+  compatIoctl: compatPtrIoctl,
+};

@@ -2,7 +2,8 @@
  * `struct dma_resv` (drivers/dma-buf/dma-resv.c): the fences of a buffer with their usage, the
  * reservation lock, and the sleeping wait for fences. Rules RESV-1..5.
  */
-import type { Task } from '../task.ts';
+
+import type { Caller } from '../vfs.ts';
 import { type SysRet, sleepOn, WaitQueue } from '../wait.ts';
 import type { DmaFence } from './fence.ts';
 
@@ -24,7 +25,7 @@ export interface ResvSlot {
 }
 
 /** Who holds a reservation lock: a task in a syscall, or the kernel itself (v2 submit, V2-SUB-1). */
-export type ResvHolder = Task | 'kernel';
+export type ResvHolder = Caller | 'kernel';
 
 /** A reservation object. */
 export class DmaResv {
@@ -60,7 +61,7 @@ export class DmaResv {
    * sleeping on the lock's queue while another holder has it.
    */
   lock(
-    task: Task,
+    task: Caller,
     interruptible: boolean,
     signalRet: number,
     then: () => SysRet,

@@ -6,9 +6,8 @@ import { EFAULT, EINVAL, ENOTTY } from '../../uapi/errno.ts';
 import { O_RDONLY } from '../../uapi/fcntl.ts';
 import { EPOLLIN } from '../../uapi/poll.ts';
 import { SYNC_IOC_FILE_INFO, sync_fence_info, sync_file_info } from '../../uapi/sync-file.ts';
-import type { Kernel } from '../kernel.ts';
-import type { Task } from '../task.ts';
-import { anonInodeGetfile, type File, type FileOperations } from '../vfs.ts';
+import type { Census } from '../kref.ts';
+import { anonInodeGetfile, type Caller, compatPtrIoctl, type File, type FileOperations } from '../vfs.ts';
 import { DmaFence, type DmaFenceOps, type FenceDomain } from './fence.ts';
 
 const ARRAY_OPS: DmaFenceOps = {
@@ -56,29 +55,27 @@ const syncFileFops: FileOperations = {
     if (cmd !== SYNC_IOC_FILE_INFO) return -ENOTTY;
     return syncFileInfo(file.privateData as SyncFile, arg, task);
   },
-  compatIoctl(file, cmd, arg, task) {
-    return syncFileFops.unlockedIoctl!(file, cmd, arg >>> 0, task);
-  },
+  compatIoctl: compatPtrIoctl,
   release(_inode, file) {
     (file.privateData as SyncFile).fence.put();
   },
 };
 
 /** `sync_file_create()`: a new O_RDONLY file holding its own reference to `fence`. */
-export function syncFileCreate(kernel: Kernel, fence: DmaFence): File {
+export function syncFileCreate(census: Census, fence: DmaFence): File {
   const sf: SyncFile = { fence: fence.get() };
-  return anonInodeGetfile(kernel.census, 'sync_file', syncFileFops, sf, O_RDONLY);
+  return anonInodeGetfile(census, 'sync_file', syncFileFops, sf, O_RDONLY);
 }
 
 /** `sync_file_get_fence()`: the fence of the sync_file at `fd` (with a reference), or null. */
-export function syncFileGetFence(task: Task, fd: number): DmaFence | null {
+export function syncFileGetFence(task: Caller, fd: number): DmaFence | null {
   const file = task.files.file(fd);
   if (!file || file.fops !== syncFileFops) return null;
   return (file.privateData as SyncFile).fence.get();
 }
 
 /** `sync_file_ioctl_fence_info()` with `num_fences` 0: status and member count only (SFILE-5). */
-function syncFileInfo(sf: SyncFile, arg: number, task: Task): number {
+function syncFileInfo(sf: SyncFile, arg: number, task: Caller): number {
   const abi = task.compat ? 'ilp32' : 'lp64';
   const size = sync_file_info.size(abi);
   const b = task.mm.copyFromUser(arg, size);

@@ -13,11 +13,16 @@ import {
   udmabuf_create,
   udmabuf_create_item,
 } from '../../uapi/udmabuf.ts';
-import type { Kernel } from '../kernel.ts';
 import { type ShmemInode, shmemOf } from '../shmem.ts';
-import type { Task } from '../task.ts';
-import { type FileOperations, newInode, setMappingPieces } from '../vfs.ts';
-import { type DmaBufOps, dmaBufExport } from './dma-buf.ts';
+import {
+  type Caller,
+  compatPtrIoctl,
+  type FileOperations,
+  newInode,
+  type PathTree,
+  setMappingPieces,
+} from '../vfs.ts';
+import { type DmaBufCore, type DmaBufOps, dmaBufExport, dmaBufFd } from './dma-buf.ts';
 
 /** `list_limit` module parameter. */
 export const UDMABUF_LIST_LIMIT = 1024;
@@ -66,7 +71,7 @@ const udmabufOps: DmaBufOps = {
 };
 
 /** `udmabuf_create()` (UDMA-4..11). */
-function udmabufCreate(kernel: Kernel, task: Task, flags: number, items: readonly Item[]): number {
+function udmabufCreate(dmabufs: DmaBufCore, task: Caller, flags: number, items: readonly Item[]): number {
   let pages = 0n;
   for (const it of items) {
     if (it.offset % BigInt(PAGE_SIZE) !== 0n) return -EINVAL;
@@ -106,29 +111,26 @@ function udmabufCreate(kernel: Kernel, task: Task, flags: number, items: readonl
     pieces.push({ sh, offset: Number(it.offset), size: Number(it.size) });
   }
   const size = Number(pages) * PAGE_SIZE;
-  const dmabuf = dmaBufExport(kernel, {
+  const dmabuf = dmaBufExport(dmabufs, {
     ops: udmabufOps,
     size,
     sg: pieces.map((p) => p.sh.view(p.offset, p.size)),
     flags: O_RDWR,
     priv: { pieces, mapped: false } satisfies Udmabuf,
   });
-  const fd = task.files.installLowest(dmabuf.file, (flags & UDMABUF_FLAGS_CLOEXEC) !== 0);
-  if (fd < 0) {
-    dmabuf.file.put();
-    return -EMFILE;
-  }
+  const fd = dmaBufFd(task, dmabuf, flags & UDMABUF_FLAGS_CLOEXEC ? O_CLOEXEC : 0);
+  if (fd < 0) dmabuf.file.put();
   return fd;
 }
 
 /** `udmabuf_ioctl()` (UDMA-1..3). */
-function udmabufIoctl(kernel: Kernel, cmd: number, arg: number, task: Task): number {
+function udmabufIoctl(dmabufs: DmaBufCore, cmd: number, arg: number, task: Caller): number {
   const abi = task.compat ? 'ilp32' : 'lp64';
   if (cmd === UDMABUF_CREATE) {
     const b = task.mm.copyFromUser(arg, udmabuf_create.size(abi));
     if (!b) return -EFAULT;
     const c = udmabuf_create.decode(b, abi);
-    return udmabufCreate(kernel, task, c.flags, [{ memfd: c.memfd, offset: c.offset, size: c.size }]);
+    return udmabufCreate(dmabufs, task, c.flags, [{ memfd: c.memfd, offset: c.offset, size: c.size }]);
   }
   if (cmd === UDMABUF_CREATE_LIST) {
     const head = task.mm.copyFromUser(arg, 8);
@@ -145,23 +147,28 @@ function udmabufIoctl(kernel: Kernel, cmd: number, arg: number, task: Task): num
       const it = udmabuf_create_item.decode(list.subarray(i * isz, (i + 1) * isz), abi);
       items.push({ memfd: it.memfd, offset: it.offset, size: it.size });
     }
-    return udmabufCreate(kernel, task, flags, items);
+    return udmabufCreate(dmabufs, task, flags, items);
   }
   return -ENOTTY;
 }
 
-/** Creates `/dev/udmabuf`. */
-export function registerUdmabuf(kernel: Kernel): void {
-  const fops: FileOperations = {
-    open: () => 0,
-    unlockedIoctl: (_file, cmd, arg, task) => udmabufIoctl(kernel, cmd >>> 0, arg, task),
-    compatIoctl: (_file, cmd, arg, task) => udmabufIoctl(kernel, cmd >>> 0, arg >>> 0, task),
-  };
-  kernel.paths.add(
-    '/dev/udmabuf',
-    newInode(kernel.paths.allocIno(), 'chr', 0o600, fops, null, { major: 10, minor: 125 }),
-  );
+/** What udmabuf needs of the kernel. */
+export interface UdmabufDeps {
+  readonly paths: PathTree;
+  readonly dmaBuf: DmaBufCore;
 }
 
-/** Re-exported for callers building the fd flags. */
-export { O_CLOEXEC };
+/** `udmabuf_fops`: the dma-buf core is the inode's private data. */
+const udmabufFops: FileOperations = {
+  open: () => 0,
+  unlockedIoctl: (file, cmd, arg, task) => udmabufIoctl(file.inode.priv as DmaBufCore, cmd >>> 0, arg, task),
+  compatIoctl: compatPtrIoctl,
+};
+
+/** Creates `/dev/udmabuf`. */
+export function registerUdmabuf(deps: UdmabufDeps): void {
+  deps.paths.add(
+    '/dev/udmabuf',
+    newInode(deps.paths.allocIno(), 'chr', 0o600, udmabufFops, deps.dmaBuf, { major: 10, minor: 125 }),
+  );
+}

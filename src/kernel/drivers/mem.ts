@@ -2,8 +2,7 @@
  * `/dev/null` (drivers/char/mem.c): reads see end of file, writes vanish. Every simulated process starts
  * with it on fds 0, 1 and 2, so the first file a program opens gets fd 3 as on a real system.
  */
-import type { Kernel } from '../kernel.ts';
-import { type FileOperations, newInode } from '../vfs.ts';
+import { type FileOperations, newInode, type PathTree } from '../vfs.ts';
 
 /** Major number of the memory devices. */
 export const MEM_MAJOR = 1;
@@ -15,9 +14,9 @@ const nullFops: FileOperations = {
 };
 
 /** Creates `/dev/null`. */
-export function registerMemDevices(kernel: Kernel): void {
-  kernel.paths.add(
+export function registerMemDevices(deps: { readonly paths: PathTree }): void {
+  deps.paths.add(
     '/dev/null',
-    newInode(kernel.paths.allocIno(), 'chr', 0o666, nullFops, null, { major: MEM_MAJOR, minor: 3 }),
+    newInode(deps.paths.allocIno(), 'chr', 0o666, nullFops, null, { major: MEM_MAJOR, minor: 3 }),
   );
 }

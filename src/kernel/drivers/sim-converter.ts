@@ -7,11 +7,11 @@ import type { Adc, Dac } from '../../hw/converter.ts';
 import type { DmaChannel } from '../../hw/dma.ts';
 import { EBUSY, EINVAL } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT } from '../../uapi/iio.ts';
-import { computeScanLayout, IioBuffer } from '../iio/buffer.ts';
+import { computeScanLayout } from '../iio/buffer.ts';
 import { DmaengineBuffer } from '../iio/buffer-dmaengine.ts';
-import type { IioDev } from '../iio/core.ts';
+import type { IioBus } from '../iio/core.ts';
+import { IioBuffer, type IioDev } from '../iio/device.ts';
 import { type IioChanSpec, INDIO_BUFFER_HARDWARE, INDIO_DIRECT_MODE } from '../iio/types.ts';
-import type { Kernel } from '../kernel.ts';
 import { IIO_VAL_INT } from '../lib/format.ts';
 
 /** DMA buffer length at probe: PAGE_SIZE scans (DMAQ-2). */
@@ -40,7 +40,7 @@ export interface SimConverterProbe {
 }
 
 /** Probes a simulated ADC or DAC behind a DMA channel and registers its IIO device. */
-export function probeSimConverter(kernel: Kernel, p: SimConverterProbe): IioDev {
+export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
   const conv = p.converter;
   const output = p.direction === 'out';
   const channels: IioChanSpec[] = conv.channels.map((c, i) => ({
@@ -52,7 +52,7 @@ export function probeSimConverter(kernel: Kernel, p: SimConverterProbe): IioDev 
   }));
   let dev!: IioDev;
   const isActive = () => dev.buffers[0]!.active;
-  return kernel.registerIioDevice(
+  return bus.register(
     {
       name: p.name,
       channels,

@@ -11,11 +11,16 @@ import { scanTime } from '../../hw/timing.ts';
 import { EBUSY, EINVAL } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLRDNORM } from '../../uapi/poll.ts';
-import { computeScanLayout, IioBuffer } from '../iio/buffer.ts';
-import type { IioDev, IioTrigger } from '../iio/core.ts';
+import { computeScanLayout } from '../iio/buffer.ts';
+import type { IioBus } from '../iio/core.ts';
+import { IioBuffer, type IioDev } from '../iio/device.ts';
 import { IioKfifo } from '../iio/kfifo.ts';
-import { type IioChanSpec, INDIO_BUFFER_TRIGGERED, INDIO_DIRECT_MODE } from '../iio/types.ts';
-import type { Kernel } from '../kernel.ts';
+import {
+  type IioChanSpec,
+  type IioTrigger,
+  INDIO_BUFFER_TRIGGERED,
+  INDIO_DIRECT_MODE,
+} from '../iio/types.ts';
 import { IIO_VAL_INT } from '../lib/format.ts';
 
 /** The default channels of sim-dummy, as the hardware sees them. */
@@ -64,18 +69,9 @@ export interface SimDummyDevice {
   readonly produced: () => number;
 }
 
-/** Probes sim-dummy and registers its IIO device. */
-export function probeSimDummy(kernel: Kernel, p: SimDummyProbe): SimDummyDevice {
-  let rate = p.sampleRateHz;
-  const signals: SignalGenerator[] = SIM_DUMMY_CHANNELS.map((c, i) =>
-    createSignal(
-      c.signal!,
-      { signed: c.type.sign === 's', realbits: c.type.realbits },
-      rate,
-      (p.seed + i) >>> 0,
-    ),
-  );
-  const channels: IioChanSpec[] = [
+/** The IIO channels of sim-dummy: the hardware channels, then the timestamp. */
+function dummyChannels(): IioChanSpec[] {
+  return [
     ...SIM_DUMMY_CHANNELS.map((c, i) => ({ ...c.iio, scanType: c.type, hwChannel: i })),
     {
       type: 'timestamp',
@@ -87,47 +83,77 @@ export function probeSimDummy(kernel: Kernel, p: SimDummyProbe): SimDummyDevice 
       hwChannel: SIM_DUMMY_CHANNELS.length,
     },
   ];
+}
+
+/**
+ * The device's own trigger (an hrtimer trigger at the sampling rate): calls `pollFunc(n)` for scan n = 0, 1,
+ * ... at the scan times counted from the attach.
+ */
+function dummyTrigger(
+  bus: IioBus,
+  name: string,
+  rate: () => number,
+  pollFunc: (n: number) => void,
+): IioTrigger {
+  const { clock } = bus.services;
+  let timer: ReturnType<typeof clock.at> | null = null;
+  let n = 0;
+  let times = { t0: 0, rate: rate() };
+  const fire = () => {
+    pollFunc(n++);
+    schedule();
+  };
+  const schedule = () => {
+    timer = clock.at(scanTime(times, n), `${name}: trigger`, fire);
+  };
+  return {
+    name: `${name}-dev${bus.nextId}-trigger`,
+    attach: () => {
+      n = 0;
+      times = { t0: clock.now, rate: rate() };
+      schedule();
+    },
+    detach: () => {
+      clock.cancel(timer);
+      timer = null;
+    },
+  };
+}
+
+/** Probes sim-dummy and registers its IIO device. */
+export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
+  const { clock, trace } = bus.services;
+  let rate = p.sampleRateHz;
+  const signals: SignalGenerator[] = SIM_DUMMY_CHANNELS.map((c, i) =>
+    createSignal(
+      c.signal!,
+      { signed: c.type.sign === 's', realbits: c.type.realbits },
+      rate,
+      (p.seed + i) >>> 0,
+    ),
+  );
   const kfifo = new IioKfifo();
   let dev!: IioDev;
   let produced = 0;
-  let timer: ReturnType<typeof kernel.clock.at> | null = null;
-  let n = 0;
-  let clock = { t0: 0, rate };
 
   /** The trigger handler (`iio_simple_dummy_trigger_h`): one scan of the enabled channels plus timestamp. */
-  const pollFunc = () => {
-    const now = kernel.clock.now;
+  const pollFunc = (n: number) => {
+    const now = clock.now;
     const { layout, bytes, timestampOffset } = computeScanLayout(dev, dev.activeScanMask!, dev.scanTimestamp);
     const scan = new Uint8Array(bytes);
     writeScans(scan, 0, layout, n, 1, (ch, k) => signals[ch]!.sample(k));
     if (timestampOffset !== null) new DataView(scan.buffer).setBigInt64(timestampOffset, BigInt(now), true);
     produced++;
-    n++;
     const b = dev.buffers[0]!;
     if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
-    else
-      kernel.emitIio('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });
-    schedule();
+    else if (trace.enabled('iio:discard'))
+      trace.emit('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });
   };
-  const schedule = () => {
-    timer = kernel.clock.at(scanTime(clock, n), `${p.name}: trigger`, pollFunc);
-  };
-  const trigger: IioTrigger = {
-    name: `${p.name}-dev${kernel.iioDevices.length}-trigger`,
-    attach: () => {
-      n = 0;
-      clock = { t0: kernel.clock.now, rate };
-      schedule();
-    },
-    detach: () => {
-      kernel.clock.cancel(timer);
-      timer = null;
-    },
-  };
-  kernel.registerIioDevice(
+  const trigger = dummyTrigger(bus, p.name, () => rate, pollFunc);
+  bus.register(
     {
       name: p.name,
-      channels,
+      channels: dummyChannels(),
       modes: INDIO_DIRECT_MODE | INDIO_BUFFER_TRIGGERED,
       events: true,
       info: {

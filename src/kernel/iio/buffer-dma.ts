@@ -8,8 +8,8 @@ import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
 import { Kref } from '../kref.ts';
 import { pageAlign } from '../mm.ts';
-import type { Task } from '../task.ts';
-import type { IioBuffer } from './buffer.ts';
+import type { Caller } from '../vfs.ts';
+import type { DmaQueueAbi, IioBuffer, IioServices } from './device.ts';
 import { type IioBufferAccess, INDIO_BUFFER_HARDWARE } from './types.ts';
 
 /** Block states (`enum iio_block_state`, rule DMAQ-1). */
@@ -65,7 +65,7 @@ export class IioDmaBufferBlock {
     this.memory = memory;
     this.vecs = memory ? [memory] : null;
     this.ref = new Kref(
-      queue.buffer.dev.kernel.census,
+      queue.buffer.dev.iio.census,
       fileio ? 'iio_dma_block(fileio)' : 'iio_dma_block(dmabuf)',
       () => queue.blockRelease(this),
     );
@@ -90,6 +90,10 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   readonly modes = INDIO_BUFFER_HARDWARE;
   readonly fixedWatermark = true;
   buffer!: IioBuffer;
+  /** The kernel services of the buffer's device, bound at init. */
+  iio!: IioServices;
+  /** How the ABI profile's block queue behaves, bound at init. */
+  abi!: DmaQueueAbi;
   /** Null after `iio_dma_buffer_exit` (device removed, DMAQ-8). */
   ops: IioDmaBufferOps | null;
   /** QUEUED blocks waiting for the next enable, FIFO. */
@@ -116,28 +120,27 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   /** Binds the queue to its IIO buffer (`iio_dma_buffer_init`). */
   init(buffer: IioBuffer): void {
     this.buffer = buffer;
-  }
-
-  #trace(block: IioDmaBufferBlock): void {
-    const k = this.buffer.dev.kernel;
-    k.emitIio('iio:block', {
-      device: this.buffer.dev.devName,
-      block: block.id,
-      state: block.stateName,
-      bytesUsed: block.bytesUsed,
-      time: k.clock.now,
-    });
+    this.iio = buffer.dev.iio;
+    this.abi = this.iio.abi.dmaQueue;
   }
 
   /** Sets a block's state, traced. */
   setState(block: IioDmaBufferBlock, state: number): void {
     block.state = state;
-    this.#trace(block);
+    const { trace, clock } = this.iio;
+    if (trace.enabled('iio:block'))
+      trace.emit('iio:block', {
+        device: this.buffer.dev.devName,
+        block: block.id,
+        state: block.stateName,
+        bytesUsed: block.bytesUsed,
+        time: clock.now,
+      });
   }
 
   /** `iio_dma_buffer_alloc_block()`: a DONE block; fileio blocks get zeroed coherent memory. */
   allocBlock(size: number, fileio: boolean): IioDmaBufferBlock | null {
-    if (fileio && !this.buffer.dev.kernel.allocPages(pageAlign(size))) return null;
+    if (fileio && !this.iio.pages.alloc(pageAlign(size))) return null;
     const mem = fileio ? new Uint8Array(pageAlign(size)) : null;
     const block = new IioDmaBufferBlock(this, this.#nextBlockId++, size, fileio, mem);
     if (!fileio) this.numDmabufs++;
@@ -147,7 +150,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   /** `iio_buffer_block_release()`: the last reference went. */
   blockRelease(block: IioDmaBufferBlock): void {
     if (block.fileio) {
-      this.buffer.dev.kernel.freePages(block.memory!.length);
+      this.iio.pages.free(block.memory!.length);
       block.memory = null;
       block.vecs = null;
     } else this.numDmabufs--;
@@ -159,7 +162,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
       block.ref.put();
       return;
     }
-    this.buffer.dev.kernel.scheduleWork(`free block ${block.id}`, () => block.ref.put());
+    this.iio.sched.scheduleWork(`free block ${block.id}`, () => block.ref.put());
   }
 
   #wake(): void {
@@ -176,13 +179,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     if (block.state !== IIO_BLOCK_STATE_DEAD) this.setState(block, IIO_BLOCK_STATE_DONE);
     if (!block.fileio) block.fence?.done(0);
     this.blockPutAtomic(block);
-    // V2-FENCE-1: the v2 series wakes buffer-fd waiters only in fileio mode.
-    if (!this.v2 || this.fileio.enabled) this.#wake();
-  }
-
-  /** The queue runs the v2 series' rules (profile `v2`). */
-  get v2(): boolean {
-    return this.buffer.dev.kernel.profile === 'v2';
+    if (!this.abi.wakeOnlyInFileio || this.fileio.enabled) this.#wake();
   }
 
   /**
@@ -190,15 +187,15 @@ export class IioDmaBufferQueue implements IioBufferAccess {
    * queue lock stays held for good.
    */
   #oops(what: string): number {
-    const k = this.buffer.dev.kernel;
+    const { trace, sched } = this.iio;
     this.poisoned = true;
-    k.log(
+    trace.log(
       'err',
       this.buffer.dev.devName,
       `BUG: kernel NULL pointer dereference in ${what} (XCL-5); queue lock never released`,
     );
-    const task = k.sched.current;
-    if (task) k.sched.kill(task, 9, `killed by a kernel oops in ${what} (XCL-5)`);
+    const task = sched.current;
+    if (task) sched.kill(task, 9, `killed by a kernel oops in ${what} (XCL-5)`);
     return 0;
   }
 
@@ -218,8 +215,9 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   }
 
   #discard(bytes: number, why: string): void {
-    const k = this.buffer.dev.kernel;
-    k.emitIio('iio:discard', { device: this.buffer.dev.devName, bytes, why, time: k.clock.now });
+    const { trace, clock } = this.iio;
+    if (trace.enabled('iio:discard'))
+      trace.emit('iio:discard', { device: this.buffer.dev.devName, bytes, why, time: clock.now });
   }
 
   #canUseFileio(): boolean {
@@ -232,7 +230,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     const size = Math.ceil((b.bytesPerDatum * b.length) / 2);
     this.fileio.enabled = this.#canUseFileio();
     if (!this.fileio.enabled) return 0;
-    if (this.v2) this.fileio.nextDequeue = 0;
+    if (this.abi.resetDequeueAtUpdate) this.fileio.nextDequeue = 0;
     const tryReuse = pageAlign(this.fileio.blockSize) === pageAlign(size);
     this.fileio.blockSize = size;
     if (this.fileio.activeBlock) this.#discardUnread(this.fileio.activeBlock, this.fileio.pos);
@@ -301,11 +299,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     const ret = this.ops.submit(this, block);
     if (ret) {
       if (!block.fileio && !block.fence?.keepOnSubmitFailure) block.fence?.done(ret);
-      this.buffer.dev.kernel.log(
-        'err',
-        this.buffer.dev.devName,
-        `block ${block.id} submit failed (${ret}): wedged`,
-      );
+      this.iio.trace.log('err', this.buffer.dev.devName, `block ${block.id} submit failed (${ret}): wedged`);
       block.ref.put();
     }
   }
@@ -348,10 +342,10 @@ export class IioDmaBufferQueue implements IioBufferAccess {
   }
 
   /** `iio_dma_buffer_io()` (FILEIO-6..9, FILEIO-12). */
-  #io(n: number, ubuf: number, task: Task, fromUser: boolean): number {
+  #io(n: number, ubuf: number, task: Caller, fromUser: boolean): number {
     const bpd = this.buffer.bytesPerDatum;
     if (n < bpd) return -EINVAL;
-    if (this.v2 && !this.fileio.enabled) return -EBUSY;
+    if (this.abi.fileioNeedsEnabled && !this.fileio.enabled) return -EBUSY;
     let block = this.fileio.activeBlock;
     if (!block) {
       const next = this.#dequeue();
@@ -368,7 +362,6 @@ export class IioDmaBufferQueue implements IioBufferAccess {
       ? task.mm.copyFromUserInto(mem, at, ubuf, n)
       : task.mm.copyToUser(ubuf, mem.subarray(at, at + n));
     if (!ok) return -EFAULT;
-    task.dataBytes += n;
     this.fileio.pos += n;
     if (this.fileio.pos === block.bytesUsed) {
       this.fileio.activeBlock = null;
@@ -377,11 +370,11 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     return n;
   }
 
-  read(n: number, ubuf: number, task: Task): number {
+  read(n: number, ubuf: number, task: Caller): number {
     return this.#io(n, ubuf, task, false);
   }
 
-  write(n: number, ubuf: number, task: Task): number {
+  write(n: number, ubuf: number, task: Caller): number {
     return this.#io(n, ubuf, task, true);
   }
 

@@ -5,8 +5,8 @@
  * 07/12 (the exporter), 08/12 (the queue side), 10/12 (CYCLIC) and 11/12 (cyclic transfers).
  * Rules V2-IOC-*, V2-ALLOC-*, V2-ENQ-*, V2-SUB-*, V2-FENCE-*, V2-DBUF-*, V2-REL-*.
  */
-import { EBUSY, EFAULT, EINVAL, EMFILE, ENOMEM, EPERM } from '../../uapi/errno.ts';
-import { O_RDWR } from '../../uapi/fcntl.ts';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EPERM } from '../../uapi/errno.ts';
+import { O_CLOEXEC, O_RDWR } from '../../uapi/fcntl.ts';
 import { IIO_BUFFER_DIRECTION_OUT, IIO_IOCTL_UNHANDLED, iio_dmabuf } from '../../uapi/iio.ts';
 import {
   IIO_BUFFER_DMABUF_ALLOC_IOCTL,
@@ -16,15 +16,20 @@ import {
   iio_dmabuf_alloc_req,
 } from '../../uapi/iio-v2.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
-import { type DmaBuf, type DmaBufOps, dmaBufExport, dmaBufGet, dmaBufPut } from '../dma-buf/dma-buf.ts';
+import {
+  type DmaBuf,
+  type DmaBufOps,
+  dmaBufExport,
+  dmaBufFd,
+  dmaBufGet,
+  dmaBufPut,
+} from '../dma-buf/dma-buf.ts';
 import { DmaFence, type DmaFenceOps } from '../dma-buf/fence.ts';
 import { DMA_RESV_USAGE_WRITE } from '../dma-buf/resv.ts';
-import type { Kernel } from '../kernel.ts';
 import { pageAlign } from '../mm.ts';
-import type { Task } from '../task.ts';
-import type { File } from '../vfs.ts';
+import type { Caller, File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
-import { type BufferIoctlHandler, emitEnqueue, type IioBuffer, type IioDevBufferPair } from './buffer.ts';
+import { traceEnqueue } from './buffer.ts';
 import {
   IIO_BLOCK_STATE_ACTIVE,
   IIO_BLOCK_STATE_DEAD,
@@ -32,152 +37,146 @@ import {
   type IioDmaBufferBlock,
 } from './buffer-dma.ts';
 import { DmaengineBuffer } from './buffer-dmaengine.ts';
+import type { BufferIoctlHandler, IioBuffer, IioDevBufferPair } from './device.ts';
 
 /** What a v2 dma-buf's exporter data is: its block, on the queue that allocated it. */
 interface V2Export {
   readonly block: IioDmaBufferBlock;
   readonly queue: DmaengineBuffer;
+  /**
+   * File references the queue holds without an attachment: the block from ENQUEUE to completion or abort,
+   * and the references V2-ENQ-11 leaks.
+   */
+  queueRefs: number;
 }
 
 /** `iio_buffer_dma_buf_ops` of the v2 series (patch 07/12): mmap, no CPU-access ops. */
-function v2ExporterOps(kernel: Kernel): DmaBufOps {
-  return {
-    exporterName: 'industrialio_buffer_dma',
-    // dma_alloc_coherent() memory: the CPU mapping is uncached, nothing to maintain (V2-DBUF-5).
-    coherentMemory: true,
-    release: (dmabuf) => {
-      const { block, queue } = dmabuf.priv as V2Export;
-      // V2-DBUF-8: the series frees the block without ever marking it DEAD, and the kernel warns.
-      if (block.state !== IIO_BLOCK_STATE_DEAD)
-        kernel.log(
-          'warn',
-          queue.buffer.dev.devName,
-          `WARNING: block ${block.id} freed while not DEAD (V2-DBUF-8)`,
-        );
-      kernel.freePages(dmabuf.size);
-      block.ref.put();
-    },
-    mmap: (dmabuf, vma) => {
-      vma.backing = dmabuf.sg[0]!;
-      vma.backingOffset = vma.offset;
-      vma.name = dmabuf.path;
-      return 0;
-    },
-  };
-}
+const v2ExporterOps: DmaBufOps = {
+  exporterName: 'industrialio_buffer_dma',
+  // dma_alloc_coherent() memory: the CPU mapping is uncached, nothing to maintain (V2-DBUF-5).
+  coherentMemory: true,
+  release: (dmabuf) => {
+    const { block, queue } = dmabuf.priv as V2Export;
+    const { trace, pages } = queue.iio;
+    // V2-DBUF-8: the series frees the block without ever marking it DEAD, and the kernel warns.
+    if (block.state !== IIO_BLOCK_STATE_DEAD)
+      trace.log(
+        'warn',
+        queue.buffer.dev.devName,
+        `WARNING: block ${block.id} freed while not DEAD (V2-DBUF-8)`,
+      );
+    pages.free(dmabuf.size);
+    block.ref.put();
+  },
+  mmap: (dmabuf, vma) => {
+    vma.backing = dmabuf.sg[0]!;
+    vma.backingOffset = vma.offset;
+    vma.name = dmabuf.path;
+    return 0;
+  },
+  exporterRefs: (dmabuf) => (dmabuf.priv as V2Export).queueRefs,
+};
 
-/** The v2 buffer-fd ioctl handler. */
-export class V2DmabufIoctls implements BufferIoctlHandler {
-  readonly #k: Kernel;
-  readonly #ops: DmaBufOps;
-
-  constructor(kernel: Kernel) {
-    this.#k = kernel;
-    this.#ops = v2ExporterOps(kernel);
-  }
-
+/** `iio_buffer_chrdev_ioctl()` of patch 05/12 and its release (V2-REL-1: it touches no dma-buf). */
+export const v2BufferIoctl: BufferIoctlHandler = {
   /**
    * `iio_buffer_chrdev_ioctl()` of patch 05/12 (V2-IOC-1, V2-IOC-3): any other command returns the
    * internal IIO_IOCTL_UNHANDLED (1) as if it had succeeded; O_NONBLOCK is ignored.
    */
-  ioctl(_file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Task): SysRet {
+  ioctl(_file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Caller): SysRet {
     switch (cmd >>> 0) {
       case IIO_BUFFER_DMABUF_ALLOC_IOCTL:
-        return this.#alloc(ib.buffer, arg, task);
+        return v2AllocDmabuf(ib.buffer, arg, task);
       case IIO_BUFFER_DMABUF_ENQUEUE_IOCTL:
-        return this.#enqueue(ib.buffer, arg, task);
+        return v2EnqueueDmabuf(ib.buffer, arg, task);
       default:
         return IIO_IOCTL_UNHANDLED;
     }
+  },
+  release(_ib: IioDevBufferPair): void {},
+};
+
+/** `iio_buffer_alloc_dmabuf()` + `iio_dma_buffer_alloc_dmabuf()` (V2-ALLOC-1..11). */
+function v2AllocDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
+  const queue = buffer.access;
+  if (!(queue instanceof DmaengineBuffer)) return -EPERM;
+  const abi = task.compat ? 'ilp32' : 'lp64';
+  const raw = task.mm.copyFromUser(arg, iio_dmabuf_alloc_req.size(abi));
+  if (!raw) return -EFAULT;
+  const req = iio_dmabuf_alloc_req.decode(raw, abi);
+  if (req.resv !== 0n) return -EINVAL;
+  if (queue.fileio.enabled) return -EBUSY;
+  if (req.size === 0n) return -EINVAL;
+  queue.fileioFree();
+  const { pages, dmaBuf } = queue.iio;
+  const aligned = (req.size + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1);
+  if (aligned > BigInt(pages.available())) return -ENOMEM;
+  const size = Number(aligned);
+  pages.alloc(size);
+  const block = queue.allocBlock(Number(req.size), false)!;
+  const memory = new Uint8Array(pageAlign(size));
+  block.vecs = [memory];
+  const dmabuf = dmaBufExport(dmaBuf, {
+    ops: v2ExporterOps,
+    size,
+    sg: [memory],
+    flags: O_RDWR,
+    priv: { block, queue, queueRefs: 0 } satisfies V2Export,
+  });
+  const fd = dmaBufFd(task, dmabuf, O_CLOEXEC);
+  if (fd < 0) dmabuf.file.put();
+  return fd;
+}
+
+/** `iio_buffer_enqueue_dmabuf()` + `iio_dma_buffer_enqueue_dmabuf()` (V2-ENQ-1..15). */
+function v2EnqueueDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
+  const queue = buffer.access;
+  if (!(queue instanceof DmaengineBuffer)) return -EPERM;
+  const { fences, trace } = queue.iio;
+  const abi = task.compat ? 'ilp32' : 'lp64';
+  const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
+  if (!raw) return -EFAULT;
+  const req = iio_dmabuf.decode(raw, abi);
+  if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
+  const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
+  if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
+  if (queue.fileio.enabled) return -EBUSY;
+  const dmabuf = dmaBufGet(task, req.fd);
+  if (typeof dmabuf === 'number') return dmabuf;
+  if (dmabuf.ops.exporterName !== 'industrialio_buffer_dma') {
+    trace.log('err', buffer.dev.devName, 'importing DMABUFs from other drivers is not yet supported');
+    dmaBufPut(dmabuf);
+    return -EINVAL;
   }
-
-  /** The v2 release touches no dma-buf (V2-REL-1). */
-  release(_ib: IioDevBufferPair): void {}
-
-  /** `iio_buffer_alloc_dmabuf()` + `iio_dma_buffer_alloc_dmabuf()` (V2-ALLOC-1..11). */
-  #alloc(buffer: IioBuffer, arg: number, task: Task): SysRet {
-    const queue = buffer.access;
-    if (!(queue instanceof DmaengineBuffer)) return -EPERM;
-    const abi = task.compat ? 'ilp32' : 'lp64';
-    const raw = task.mm.copyFromUser(arg, iio_dmabuf_alloc_req.size(abi));
-    if (!raw) return -EFAULT;
-    const req = iio_dmabuf_alloc_req.decode(raw, abi);
-    if (req.resv !== 0n) return -EINVAL;
-    if (queue.fileio.enabled) return -EBUSY;
-    if (req.size === 0n) return -EINVAL;
-    queue.fileioFree();
-    const k = this.#k;
-    const aligned = (req.size + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1);
-    if (aligned > BigInt(k.memAvailable())) return -ENOMEM;
-    const size = Number(aligned);
-    k.allocPages(size);
-    const block = queue.allocBlock(Number(req.size), false)!;
-    const memory = new Uint8Array(pageAlign(size));
-    block.vecs = [memory];
-    const dmabuf = dmaBufExport(k, {
-      ops: this.#ops,
-      size,
-      sg: [memory],
-      flags: O_RDWR,
-      priv: { block, queue } satisfies V2Export,
-    });
-    const fd = task.files.installLowest(dmabuf.file, true);
-    if (fd < 0) {
-      dmabuf.file.put();
-      return -EMFILE;
-    }
-    return fd;
+  const exp = dmabuf.priv as V2Export;
+  const { block } = exp;
+  if (req.bytes_used > BigInt(block.size)) {
+    dmaBufPut(dmabuf);
+    return -EINVAL;
   }
-
-  /** `iio_buffer_enqueue_dmabuf()` + `iio_dma_buffer_enqueue_dmabuf()` (V2-ENQ-1..15). */
-  #enqueue(buffer: IioBuffer, arg: number, task: Task): SysRet {
-    const queue = buffer.access;
-    if (!(queue instanceof DmaengineBuffer)) return -EPERM;
-    const k = this.#k;
-    const abi = task.compat ? 'ilp32' : 'lp64';
-    const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
-    if (!raw) return -EFAULT;
-    const req = iio_dmabuf.decode(raw, abi);
-    if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
-    const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
-    if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
-    if (queue.fileio.enabled) return -EBUSY;
-    const dmabuf = dmaBufGet(task, req.fd);
-    if (typeof dmabuf === 'number') return dmabuf;
-    if (dmabuf.ops.exporterName !== 'industrialio_buffer_dma') {
-      k.log('err', buffer.dev.devName, 'importing DMABUFs from other drivers is not yet supported');
-      dmaBufPut(dmabuf);
-      return -EINVAL;
-    }
-    const { block } = dmabuf.priv as V2Export;
-    if (req.bytes_used > BigInt(block.size)) {
-      dmaBufPut(dmabuf);
-      return -EINVAL;
-    }
-    block.bytesUsed = req.bytes_used === 0n ? block.size : Number(req.bytes_used);
-    block.cyclic = cyclic;
-    // V2-ENQ-11: a QUEUED block makes the call a no-op that keeps the dma-buf reference it took.
-    if (block.state === IIO_BLOCK_STATE_QUEUED) {
-      dmabuf.queueRefs++;
-      emitEnqueue(k, task, buffer, dmabuf, Number(req.bytes_used), block.size);
-      return 0;
-    }
-    if (block.state === IIO_BLOCK_STATE_ACTIVE || block.state === IIO_BLOCK_STATE_DEAD) {
-      dmaBufPut(dmabuf);
-      return -EBUSY;
-    }
-    const name = queue.chan.spec.name;
-    const ops: DmaFenceOps = { driverName: name, timelineName: name, detachNamesWhenSignaled: false };
-    const fence = new DmaFence(k.fences, ops, k.fences.contextAlloc(), 0);
-    // V2-ENQ-14: the exclusive fence replaces whatever the dma-buf had, signalled or not.
-    dmabuf.resv.fini();
-    dmabuf.resv.addFence(fence, DMA_RESV_USAGE_WRITE);
-    fence.put();
-    block.fence = v2BlockFence(dmabuf, fence);
-    queue.enqueue(block);
-    emitEnqueue(k, task, buffer, dmabuf, Number(req.bytes_used), block.size);
+  block.bytesUsed = req.bytes_used === 0n ? block.size : Number(req.bytes_used);
+  block.cyclic = cyclic;
+  // V2-ENQ-11: a QUEUED block makes the call a no-op that keeps the dma-buf reference it took.
+  if (block.state === IIO_BLOCK_STATE_QUEUED) {
+    exp.queueRefs++;
+    traceEnqueue(task, buffer, dmabuf.ino, Number(req.bytes_used), block.size);
     return 0;
   }
+  if (block.state === IIO_BLOCK_STATE_ACTIVE || block.state === IIO_BLOCK_STATE_DEAD) {
+    dmaBufPut(dmabuf);
+    return -EBUSY;
+  }
+  const name = queue.chan.spec.name;
+  const ops: DmaFenceOps = { driverName: name, timelineName: name, detachNamesWhenSignaled: false };
+  const fence = new DmaFence(fences, ops, fences.contextAlloc(), 0);
+  // V2-ENQ-14: the exclusive fence replaces whatever the dma-buf had, signalled or not.
+  dmabuf.resv.fini();
+  dmabuf.resv.addFence(fence, DMA_RESV_USAGE_WRITE);
+  fence.put();
+  block.fence = v2BlockFence(dmabuf, exp, fence);
+  queue.enqueue(block);
+  traceEnqueue(task, buffer, dmabuf.ino, Number(req.bytes_used), block.size);
+  return 0;
 }
 
 /**
@@ -185,14 +184,14 @@ export class V2DmabufIoctls implements BufferIoctlHandler {
  * held from submit to completion or abort; only completion signals the fence; the dma-buf reference the
  * enqueue took is dropped at either.
  */
-function v2BlockFence(dmabuf: DmaBuf, fence: DmaFence) {
+function v2BlockFence(dmabuf: DmaBuf, exp: V2Export, fence: DmaFence) {
   let released = false;
-  dmabuf.queueRefs++;
+  exp.queueRefs++;
   const finish = () => {
     if (dmabuf.resv.holder === 'kernel') dmabuf.resv.unlock();
     if (!released) {
       released = true;
-      dmabuf.queueRefs--;
+      exp.queueRefs--;
       dmaBufPut(dmabuf);
     }
   };

@@ -16,7 +16,16 @@ import {
   IIO_BUFFER_DMABUF_SUPPORTED_FLAGS,
   iio_dmabuf,
 } from '../../uapi/iio.ts';
-import { type DmaBuf, type DmaDataDirection, dmaBufGet, dmaBufPut } from '../dma-buf/dma-buf.ts';
+import {
+  type DmaBuf,
+  type DmaDataDirection,
+  dmaBufAttach,
+  dmaBufDetach,
+  dmaBufGet,
+  dmaBufMapAttachment,
+  dmaBufPut,
+  dmaBufUnmapAttachment,
+} from '../dma-buf/dma-buf.ts';
 import { DmaFence, type DmaFenceOps } from '../dma-buf/fence.ts';
 import {
   DMA_RESV_USAGE_READ,
@@ -24,18 +33,12 @@ import {
   dmaResvUsageRw,
   resvWaitTimeout,
 } from '../dma-buf/resv.ts';
-import type { Kernel } from '../kernel.ts';
 import { Kref } from '../kref.ts';
-import type { Task } from '../task.ts';
-import type { File } from '../vfs.ts';
+import { getUserInt } from '../uaccess.ts';
+import type { Caller, File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
-import {
-  type BufferIoctlHandler,
-  emitEnqueue,
-  type IioBuffer,
-  type IioDevBufferPair,
-  queueLockedForever,
-} from './buffer.ts';
+import { queueLockedForever, traceEnqueue } from './buffer.ts';
+import type { BufferIoctlHandler, IioBuffer, IioDevBufferPair } from './device.ts';
 import type { IioDmabufBlock } from './types.ts';
 
 /** IIO fences name both driver and timeline `iio` (IFENCE-1). */
@@ -58,20 +61,20 @@ export class IioDmabufPriv {
   seqno = 0;
   readonly ref: Kref;
 
-  constructor(kernel: Kernel, buffer: IioBuffer, dmabuf: DmaBuf, block: IioDmabufBlock, context: number) {
+  constructor(buffer: IioBuffer, dmabuf: DmaBuf, block: IioDmabufBlock, context: number) {
     this.buffer = buffer;
     this.dmabuf = dmabuf;
     this.block = block;
     this.context = context;
     this.vecs = dmabuf.vecs(dmabuf.size);
-    this.ref = new Kref(kernel.census, 'iio_dmabuf_attachment', () => this.#release());
+    this.ref = new Kref(buffer.dev.iio.census, 'iio_dmabuf_attachment', () => this.#release());
   }
 
   /** `iio_buffer_dmabuf_release()` (DET-5): unmap, the block dies, detach, drop the dma-buf. */
   #release(): void {
-    this.dmabuf.ops.unmapAttachment?.(this.dmabuf, dmaDirection(this.buffer));
+    dmaBufUnmapAttachment(this.dmabuf, dmaDirection(this.buffer));
     this.buffer.access.dmabuf!.detachDmabuf(this.block);
-    this.dmabuf.attachments--;
+    dmaBufDetach(this.dmabuf);
     dmaBufPut(this.dmabuf);
   }
 }
@@ -81,204 +84,197 @@ function dmaDirection(buffer: IioBuffer): DmaDataDirection {
   return buffer.direction === IIO_BUFFER_DIRECTION_IN ? 'from-device' : 'to-device';
 }
 
-function attachmentsOf(buffer: IioBuffer): IioDmabufPriv[] {
-  return buffer.dmabufs as IioDmabufPriv[];
+/** `buffer->dmabufs`: the attachments of each buffer, most recent first. */
+const attachmentLists = new WeakMap<IioBuffer, IioDmabufPriv[]>();
+
+/** The attachments of `buffer` (ATT-13), most recent first. */
+export function attachmentsOf(buffer: IioBuffer): IioDmabufPriv[] {
+  let list = attachmentLists.get(buffer);
+  if (!list) {
+    list = [];
+    attachmentLists.set(buffer, list);
+  }
+  return list;
 }
 
 /**
  * `iio_buffer_signal_dmabuf_done()` (IFENCE-2..4, IFENCE-7): signals the fence with `ret`, then a worker
  * drops the fence and the attachment reference the enqueue took.
  */
-export function iioBufferSignalDmabufDone(
-  kernel: Kernel,
-  fence: DmaFence,
-  priv: IioDmabufPriv,
-  ret: number,
-): void {
+export function iioBufferSignalDmabufDone(fence: DmaFence, priv: IioDmabufPriv, ret: number): void {
   fence.get();
   if (ret) fence.setError(ret);
   fence.signal();
-  kernel.scheduleWork(`iio fence ${fence.context}:${fence.seqno} cleanup`, () => {
+  priv.buffer.dev.iio.sched.scheduleWork(`iio fence ${fence.context}:${fence.seqno} cleanup`, () => {
     fence.put();
     priv.ref.put();
   });
 }
 
-/** The mainline buffer-fd ioctl handler. */
-export class MainlineDmabufIoctls implements BufferIoctlHandler {
-  readonly #k: Kernel;
-
-  constructor(kernel: Kernel) {
-    this.#k = kernel;
-  }
-
+/** `iio_buffer_chrdev_ioctl()` and the DMABUF part of `iio_buffer_chrdev_release()` of Linux 7.3. */
+export const mainlineBufferIoctl: BufferIoctlHandler = {
   /** `iio_buffer_chrdev_ioctl()` (BIOC-1, BIOC-2). */
-  ioctl(file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Task): SysRet {
+  ioctl(file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Caller): SysRet {
     const nonblock = (file.flags & O_NONBLOCK) !== 0;
     switch (cmd >>> 0) {
       case IIO_BUFFER_DMABUF_ATTACH_IOCTL:
-        return this.#attach(ib.buffer, arg, nonblock, task);
+        return iioBufferAttachDmabuf(ib.buffer, arg, nonblock, task);
       case IIO_BUFFER_DMABUF_DETACH_IOCTL:
-        return this.#detach(ib.buffer, arg, task);
+        return iioBufferDetachDmabuf(ib.buffer, arg, task);
       case IIO_BUFFER_DMABUF_ENQUEUE_IOCTL:
-        return this.#enqueue(ib.buffer, arg, nonblock, task);
+        return iioBufferEnqueueDmabuf(ib.buffer, arg, nonblock, task);
       default:
         return -EINVAL;
     }
-  }
+  },
 
   /** `iio_buffer_chrdev_release()` (BREL-2): every attachment loses its list reference. */
   release(ib: IioDevBufferPair): void {
     for (const priv of attachmentsOf(ib.buffer).splice(0)) priv.ref.put();
-  }
+  },
+};
 
-  /** `iio_buffer_attach_dmabuf()` (ATT-1..15). */
-  #attach(buffer: IioBuffer, arg: number, nonblock: boolean, task: Task): SysRet {
-    const k = this.#k;
-    const ops = buffer.access.dmabuf;
-    if (!ops) return -EPERM;
-    const fd = k.sys.getUserInt(task, arg);
-    if (fd === null) return -EFAULT;
-    const context = k.fences.contextAlloc();
-    const dmabuf = dmaBufGet(task, fd);
-    if (typeof dmabuf === 'number') return dmabuf;
-    const err = dmabuf.ops.attach?.(dmabuf) ?? 0;
-    if (err) {
-      dmaBufPut(dmabuf);
-      return err;
-    }
-    dmabuf.attachments++;
-    const undo = () => {
-      dmabuf.attachments--;
-      dmaBufPut(dmabuf);
-    };
-    const locked = (): SysRet => {
-      const stuck = queueLockedForever(buffer);
-      if (stuck) return stuck;
-      // ATT-9: dma_buf_map_attachment(), mapped once for the attachment's life.
-      dmabuf.ops.mapAttachment?.(dmabuf, dmaDirection(buffer));
-      const block = ops.attachDmabuf(dmabuf.size);
-      if (typeof block === 'number') {
-        dmabuf.ops.unmapAttachment?.(dmabuf, dmaDirection(buffer));
-        dmabuf.resv.unlock();
-        undo();
-        return block;
-      }
-      const priv = new IioDmabufPriv(k, buffer, dmabuf, block, context);
-      dmabuf.resv.unlock();
-      const list = attachmentsOf(buffer);
-      if (list.some((p) => p.dmabuf === dmabuf)) {
-        priv.ref.put();
-        return -EBUSY;
-      }
-      list.unshift(priv);
-      return 0;
-    };
-    if (nonblock) {
-      if (!dmabuf.resv.tryLock(task)) {
-        undo();
-        return -EBUSY;
-      }
-      return locked();
-    }
-    return dmabuf.resv.lock(task, true, -EINTR, locked, undo);
-  }
-
-  /** `iio_buffer_detach_dmabuf()` (DET-1..6). */
-  #detach(buffer: IioBuffer, arg: number, task: Task): SysRet {
-    const fd = this.#k.sys.getUserInt(task, arg);
-    if (fd === null) return -EFAULT;
-    const dmabuf = dmaBufGet(task, fd);
-    if (typeof dmabuf === 'number') return dmabuf;
-    const list = attachmentsOf(buffer);
-    const i = list.findIndex((p) => p.dmabuf === dmabuf);
-    let ret = -EPERM;
-    if (i >= 0) {
-      const [priv] = list.splice(i, 1);
-      priv!.ref.put();
-      ret = 0;
-    }
+/** `iio_buffer_attach_dmabuf()` (ATT-1..15). */
+function iioBufferAttachDmabuf(buffer: IioBuffer, arg: number, nonblock: boolean, task: Caller): SysRet {
+  const ops = buffer.access.dmabuf;
+  if (!ops) return -EPERM;
+  const fd = getUserInt(task, arg);
+  if (fd === null) return -EFAULT;
+  const context = buffer.dev.iio.fences.contextAlloc();
+  const dmabuf = dmaBufGet(task, fd);
+  if (typeof dmabuf === 'number') return dmabuf;
+  const err = dmaBufAttach(dmabuf);
+  if (err) {
     dmaBufPut(dmabuf);
-    return ret;
+    return err;
   }
-
-  /** `iio_buffer_enqueue_dmabuf()` (ENQ-1..24). */
-  #enqueue(buffer: IioBuffer, arg: number, nonblock: boolean, task: Task): SysRet {
-    const k = this.#k;
-    const abi = task.compat ? 'ilp32' : 'lp64';
-    const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
-    if (!raw) return -EFAULT;
-    const req = iio_dmabuf.decode(raw, abi);
-    if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
-    const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
-    if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
-    const dmabuf = dmaBufGet(task, req.fd);
-    if (typeof dmabuf === 'number') return dmabuf;
-    if (req.bytes_used === 0n || req.bytes_used > BigInt(dmabuf.size)) {
-      dmaBufPut(dmabuf);
-      return -EINVAL;
+  const undo = () => {
+    dmaBufDetach(dmabuf);
+    dmaBufPut(dmabuf);
+  };
+  const locked = (): SysRet => {
+    const stuck = queueLockedForever(buffer);
+    if (stuck) return stuck;
+    // ATT-9: dma_buf_map_attachment(), mapped once for the attachment's life.
+    dmaBufMapAttachment(dmabuf, dmaDirection(buffer));
+    const block = ops.attachDmabuf(dmabuf.size);
+    if (typeof block === 'number') {
+      dmaBufUnmapAttachment(dmabuf, dmaDirection(buffer));
+      dmabuf.resv.unlock();
+      undo();
+      return block;
     }
-    const priv = attachmentsOf(buffer).find((p) => p.dmabuf === dmabuf);
-    if (!priv) {
-      dmaBufPut(dmabuf);
-      return -EPERM;
-    }
-    priv.ref.get();
-    const fence = new DmaFence(k.fences, IIO_FENCE_OPS, priv.context, ++priv.seqno);
-    const bytesUsed = Number(req.bytes_used);
-    const dmaToRam = buffer.direction === IIO_BUFFER_DIRECTION_IN;
-    const fail = (ret: number, unlock: boolean): number => {
-      if (unlock) dmabuf.resv.unlock();
-      fence.put();
+    const priv = new IioDmabufPriv(buffer, dmabuf, block, context);
+    dmabuf.resv.unlock();
+    const list = attachmentsOf(buffer);
+    if (list.some((p) => p.dmabuf === dmabuf)) {
       priv.ref.put();
-      dmaBufPut(dmabuf);
-      return ret;
-    };
-    const locked = (): SysRet =>
-      resvWaitTimeout(
-        dmabuf.resv,
-        dmaResvUsageRw(dmaToRam),
-        nonblock ? 0 : DMABUF_ENQUEUE_TIMEOUT_MS * 1_000_000,
-        () => k.clock.now,
-        `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
-        -ERESTARTSYS,
-        (waited) => {
-          if (waited === 0) return fail(-EBUSY, true);
-          const stuck = queueLockedForever(buffer);
-          if (stuck) return stuck;
-          dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-          dmabuf.resv.unlock();
-          // The creation reference stays with the block until its fence signals. The kernel drops it here,
-          // so a refused re-ENQUEUE of an output block (ENQ-24) frees the pending fence through RESV-3 and
-          // the completion later signals freed memory; the simulator keeps the fence alive instead.
-          const ret = buffer.access.dmabuf!.enqueueDmabuf(
-            priv.block,
-            {
-              done: (error) => {
-                iioBufferSignalDmabufDone(k, fence, priv, error);
-                fence.put();
-              },
-            },
-            priv.vecs,
-            bytesUsed,
-            cyclic,
-          );
-          if (ret) {
-            fence.put();
-            iioBufferSignalDmabufDone(k, fence, priv, ret);
-          } else emitEnqueue(k, task, buffer, dmabuf, bytesUsed, dmabuf.size);
-          dmaBufPut(dmabuf);
-          return ret;
-        },
-        () => fail(0, true),
-      );
-    if (nonblock) {
-      if (!dmabuf.resv.tryLock(task)) return fail(-EBUSY, false);
-      return locked();
+      return -EBUSY;
     }
-    return dmabuf.resv.lock(task, true, -EINTR, locked, () => fail(0, false));
+    list.unshift(priv);
+    return 0;
+  };
+  if (nonblock) {
+    if (!dmabuf.resv.tryLock(task)) {
+      undo();
+      return -EBUSY;
+    }
+    return locked();
   }
+  return dmabuf.resv.lock(task, true, -EINTR, locked, undo);
 }
 
-/** Usage constants re-exported for tests. */
-export { DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE };
+/** `iio_buffer_detach_dmabuf()` (DET-1..6). */
+function iioBufferDetachDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
+  const fd = getUserInt(task, arg);
+  if (fd === null) return -EFAULT;
+  const dmabuf = dmaBufGet(task, fd);
+  if (typeof dmabuf === 'number') return dmabuf;
+  const list = attachmentsOf(buffer);
+  const i = list.findIndex((p) => p.dmabuf === dmabuf);
+  let ret = -EPERM;
+  if (i >= 0) {
+    const [priv] = list.splice(i, 1);
+    priv!.ref.put();
+    ret = 0;
+  }
+  dmaBufPut(dmabuf);
+  return ret;
+}
+
+/** `iio_buffer_enqueue_dmabuf()` (ENQ-1..24). */
+function iioBufferEnqueueDmabuf(buffer: IioBuffer, arg: number, nonblock: boolean, task: Caller): SysRet {
+  const { fences, clock } = buffer.dev.iio;
+  const abi = task.compat ? 'ilp32' : 'lp64';
+  const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
+  if (!raw) return -EFAULT;
+  const req = iio_dmabuf.decode(raw, abi);
+  if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
+  const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
+  if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
+  const dmabuf = dmaBufGet(task, req.fd);
+  if (typeof dmabuf === 'number') return dmabuf;
+  if (req.bytes_used === 0n || req.bytes_used > BigInt(dmabuf.size)) {
+    dmaBufPut(dmabuf);
+    return -EINVAL;
+  }
+  const priv = attachmentsOf(buffer).find((p) => p.dmabuf === dmabuf);
+  if (!priv) {
+    dmaBufPut(dmabuf);
+    return -EPERM;
+  }
+  priv.ref.get();
+  const fence = new DmaFence(fences, IIO_FENCE_OPS, priv.context, ++priv.seqno);
+  const bytesUsed = Number(req.bytes_used);
+  const dmaToRam = buffer.direction === IIO_BUFFER_DIRECTION_IN;
+  const fail = (ret: number, unlock: boolean): number => {
+    if (unlock) dmabuf.resv.unlock();
+    fence.put();
+    priv.ref.put();
+    dmaBufPut(dmabuf);
+    return ret;
+  };
+  const locked = (): SysRet =>
+    resvWaitTimeout(
+      dmabuf.resv,
+      dmaResvUsageRw(dmaToRam),
+      nonblock ? 0 : DMABUF_ENQUEUE_TIMEOUT_MS * 1_000_000,
+      () => clock.now,
+      `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
+      -ERESTARTSYS,
+      (waited) => {
+        if (waited === 0) return fail(-EBUSY, true);
+        const stuck = queueLockedForever(buffer);
+        if (stuck) return stuck;
+        dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+        dmabuf.resv.unlock();
+        // The creation reference stays with the block until its fence signals. The kernel drops it here,
+        // so a refused re-ENQUEUE of an output block (ENQ-24) frees the pending fence through RESV-3 and
+        // the completion later signals freed memory; the simulator keeps the fence alive instead.
+        const ret = buffer.access.dmabuf!.enqueueDmabuf(
+          priv.block,
+          {
+            done: (error) => {
+              iioBufferSignalDmabufDone(fence, priv, error);
+              fence.put();
+            },
+          },
+          priv.vecs,
+          bytesUsed,
+          cyclic,
+        );
+        if (ret) {
+          fence.put();
+          iioBufferSignalDmabufDone(fence, priv, ret);
+        } else traceEnqueue(task, buffer, dmabuf.ino, bytesUsed, dmabuf.size);
+        dmaBufPut(dmabuf);
+        return ret;
+      },
+      () => fail(0, true),
+    );
+  if (nonblock) {
+    if (!dmabuf.resv.tryLock(task)) return fail(-EBUSY, false);
+    return locked();
+  }
+  return dmabuf.resv.lock(task, true, -EINTR, locked, () => fail(0, false));
+}

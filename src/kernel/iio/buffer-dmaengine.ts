@@ -7,6 +7,7 @@ import type { DmaChannel, DmaResult } from '../../hw/dma.ts';
 import { EBUSY, EINVAL, ENOMEM } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { type IioDmaBufferBlock, type IioDmaBufferOps, IioDmaBufferQueue } from './buffer-dma.ts';
+import type { DmaengineAbi } from './device.ts';
 import type { IioDmabufOps } from './types.ts';
 
 /** `struct dmaengine_buffer`: a block queue bound to one controller channel. */
@@ -31,13 +32,16 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
   }
 
   /** The DMABUF access functions (this queue supports them). */
-  get dmabuf(): IioDmabufOps {
-    return {
-      attachDmabuf: (size) => this.attachDmabuf(size),
-      detachDmabuf: (block) => this.detachDmabuf(block as IioDmaBufferBlock),
-      enqueueDmabuf: (block, fence, vecs, size, cyclic) =>
-        this.enqueueDmabuf(block as IioDmaBufferBlock, fence, vecs, size, cyclic),
-    };
+  readonly dmabuf: IioDmabufOps = {
+    attachDmabuf: (size) => this.attachDmabuf(size),
+    detachDmabuf: (block) => this.detachDmabuf(block as IioDmaBufferBlock),
+    enqueueDmabuf: (block, fence, vecs, size, cyclic) =>
+      this.enqueueDmabuf(block as IioDmaBufferBlock, fence, vecs, size, cyclic),
+  };
+
+  /** How the ABI profile's dmaengine backend behaves. */
+  get engineAbi(): DmaengineAbi {
+    return this.iio.abi.dmaengine;
   }
 
   /** `length_align_bytes` (ATTR-18). */
@@ -49,13 +53,14 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
   #submit(block: IioDmaBufferBlock): number {
     const dir = this.buffer.direction;
     const dev = this.buffer.dev;
-    if (block.cyclic && !this.v2 && this.activeList.some((b) => b.cyclic)) {
-      dev.kernel.log('err', dev.devName, 'cyclic DMA transfer already active');
+    const abi = this.engineAbi;
+    if (block.cyclic && abi.oneCyclicAtATime && this.activeList.some((b) => b.cyclic)) {
+      this.iio.trace.log('err', dev.devName, 'cyclic DMA transfer already active');
       return -EBUSY;
     }
     // Fileio blocks, and every block of the v2 series, go through prep_slave_single: an IN transfer always
     // fills the whole (aligned) block whatever bytes_used said (FILEIO-3, V2-SUB-2, V2-SUB-3).
-    const single = block.fileio || this.v2;
+    const single = block.fileio || abi.singlePrep;
     if (single && !block.cyclic) {
       const maxSize = Math.floor(Math.min(block.size, this.maxSize) / this.align) * this.align;
       if (dir === IIO_BUFFER_DIRECTION_IN) block.bytesUsed = maxSize;
@@ -63,14 +68,14 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
     }
     // v2 cyclic blocks repeat the whole block with period bytes_used and carry no LOAD_EOT (V2-SUB-5/6);
     // mainline descriptors always carry it (CYC-4).
-    const length = this.v2 && block.cyclic ? block.size : block.bytesUsed;
+    const length = abi.cyclicWholeBlock && block.cyclic ? block.size : block.bytesUsed;
     const desc = this.chan.prep(
       block.vecs!,
       length,
       block.cyclic,
       block.cyclic ? null : (result) => this.#blockDone(block, result),
       `${dev.devName} block ${block.id}`,
-      !this.v2,
+      abi.loadEot,
     );
     if (!desc) return -ENOMEM;
     this.activeList.push(block);
@@ -83,15 +88,14 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
     const i = this.activeList.indexOf(block);
     if (i >= 0) this.activeList.splice(i, 1);
     block.bytesUsed -= result.residue;
-    if (result.status === 'error') {
-      const k = this.buffer.dev.kernel;
-      k.emitIio('iio:dma-error-ignored', {
+    const { trace, clock } = this.iio;
+    if (result.status === 'error' && trace.enabled('iio:dma-error-ignored'))
+      trace.emit('iio:dma-error-ignored', {
         device: this.buffer.dev.devName,
         block: block.id,
         residue: result.residue,
-        time: k.clock.now,
+        time: clock.now,
       });
-    }
     this.blockDone(block);
   }
 

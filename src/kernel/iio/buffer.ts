@@ -5,17 +5,23 @@
  */
 import type { ScanLayout } from '../../hw/scan.ts';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EMFILE, ENODEV, EPERM } from '../../uapi/errno.ts';
-import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../../uapi/fcntl.ts';
+import { O_NONBLOCK, O_RDWR } from '../../uapi/fcntl.ts';
 import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
-import type { Kernel } from '../kernel.ts';
 import { formatScanType } from '../lib/format.ts';
 import { kstrtobool, kstrtouint } from '../lib/kstrtox.ts';
 import type { Attribute, SysfsGroup } from '../sysfs.ts';
-import type { Task } from '../task.ts';
-import { anonInodeGetfile, type File, type FileOperations, type PollTable } from '../vfs.ts';
+import { getUserInt, putUserInt } from '../uaccess.ts';
+import {
+  anonInodeGetfile,
+  type Caller,
+  compatPtrIoctl,
+  type File,
+  type FileOperations,
+  type PollTable,
+} from '../vfs.ts';
 import { type Sleep, type SysRet, sleepOn, WaitQueue } from '../wait.ts';
-import type { IioDev } from './core.ts';
+import type { BufferIoctlHandler, IioBuffer, IioDev, IioDevBufferPair } from './device.ts';
 import {
   channelName,
   type IioBufferAccess,
@@ -30,76 +36,35 @@ export function bufferScanBytes(buffer: IioBuffer): number {
 }
 
 /**
- * Reports a DMABUF ENQUEUE that returned 0 (observation only, for the contract checker): `bytesUsed` as the
- * program passed it, `blockBytes` the block it fills. v2 input blocks are always filled whole, whatever
- * bytes_used said (V2-SUB-2).
+ * Tracepoint of a DMABUF ENQUEUE that returned 0: `bytesUsed` as the program passed it, `blockBytes` the
+ * block it fills.
  */
-export function emitEnqueue(
-  kernel: Kernel,
-  task: Task,
+export function traceEnqueue(
+  task: Caller,
   buffer: IioBuffer,
-  dmabuf: { readonly ino: number },
+  ino: number,
   bytesUsed: number,
   blockBytes: number,
 ): void {
-  if (kernel.events.listenerCount('iio:enqueue') === 0) return;
-  kernel.emitIio('iio:enqueue', {
+  const { trace, clock } = buffer.dev.iio;
+  if (!trace.enabled('iio:enqueue')) return;
+  trace.emit('iio:enqueue', {
     pid: task.pid,
     comm: task.comm,
     device: buffer.dev.devName,
-    ino: dmabuf.ino,
+    buffer: buffer.index,
+    ino,
     bytesUsed,
     blockBytes,
-    lengthFromBytesUsed: !(kernel.profile === 'v2' && buffer.direction === IIO_BUFFER_DIRECTION_IN),
-    scanBytes: bufferScanBytes(buffer),
-    time: kernel.clock.now,
+    time: clock.now,
   });
 }
 
-/** `struct iio_buffer`. */
-export class IioBuffer {
-  readonly dev: IioDev;
-  /** Position in the device's attached buffers (`bufferY`). */
-  readonly index: number;
-  readonly direction: number;
-  readonly access: IioBufferAccess;
-  length: number;
-  watermark: number;
-  bytesPerDatum = 0;
-  /** Scan indices of enabled channels (`scan_mask`). */
-  readonly scanMask = new Set<number>();
-  scanTimestamp = false;
-  /** `pollq`: readers, writers and pollers of this buffer wait here. */
-  readonly pollq: WaitQueue;
-  /** IIO_BUSY_BIT_POS: a buffer fd is live (GETFD-3, LEG-1). */
-  busy = false;
-  /** On the device's active list (`iio_buffer_is_active`). */
-  active = false;
-  /** DMABUF attachments of this buffer (mainline), owned by the DMABUF code. */
-  readonly dmabufs: unknown[] = [];
-
-  constructor(
-    dev: IioDev,
-    index: number,
-    direction: number,
-    access: IioBufferAccess,
-    length: number,
-    watermark: number,
-  ) {
-    this.dev = dev;
-    this.index = index;
-    this.direction = direction;
-    this.access = access;
-    this.length = length;
-    this.watermark = watermark;
-    this.pollq = new WaitQueue(`${dev.devName}/buffer${index}`);
-  }
-}
-
-/** What a buffer fd's private data holds (`struct iio_dev_buffer_pair`). */
-export interface IioDevBufferPair {
-  readonly dev: IioDev;
-  readonly buffer: IioBuffer;
+/** Tracepoint of sample data that read() or write() copied between a buffer and user memory. */
+function traceData(task: Caller, buffer: IioBuffer, bytes: number): void {
+  const { trace, clock } = buffer.dev.iio;
+  if (trace.enabled('iio:data'))
+    trace.emit('iio:data', { pid: task.pid, device: buffer.dev.devName, bytes, time: clock.now });
 }
 
 /** One enabled channel's place in a scan, plus the timestamp's. */
@@ -186,7 +151,13 @@ function spaceAvailable(buf: IioBuffer): number {
 }
 
 /** `iio_buffer_read()` (BREAD-1..11). */
-export function iioBufferRead(file: File, ib: IioDevBufferPair, ubuf: number, n: number, task: Task): SysRet {
+export function iioBufferRead(
+  file: File,
+  ib: IioDevBufferPair,
+  ubuf: number,
+  n: number,
+  task: Caller,
+): SysRet {
   const { dev, buffer: rb } = ib;
   if (!dev.registered) return -ENODEV;
   if (!rb.access.read) return -EINVAL;
@@ -209,6 +180,7 @@ export function iioBufferRead(file: File, ib: IioDevBufferPair, ubuf: number, n:
       }
       const before = rb.access.dataAvailable();
       const ret = rb.access.read!(n, ubuf, task);
+      if (ret > 0) traceData(task, rb, ret);
       if (ret !== 0) return ret;
       if (nonblock) return -EAGAIN;
       // BREAD-7: back to the ready test at once. A read that got nothing and changed nothing while the
@@ -234,7 +206,7 @@ export function iioBufferWrite(
   ib: IioDevBufferPair,
   ubuf: number,
   n: number,
-  task: Task,
+  task: Caller,
 ): SysRet {
   const { dev, buffer: rb } = ib;
   if (!dev.registered) return -ENODEV;
@@ -255,6 +227,7 @@ export function iioBufferWrite(
       }
       const ret = rb.access.write!(n - written, ubuf + written, task);
       if (ret < 0) return ret;
+      if (ret > 0) traceData(task, rb, ret);
       written += ret;
     } while (written !== n);
     return written;
@@ -283,54 +256,49 @@ export function iioBufferPoll(ib: IioDevBufferPair, pt: PollTable): number {
   return 0;
 }
 
-/** Ops of the DMABUF ioctls on a buffer fd; supplied per ABI profile by the DMABUF code. */
-export interface BufferIoctlHandler {
-  ioctl(file: File, ib: IioDevBufferPair, cmd: number, arg: number, task: Task): SysRet;
-  /** Drops every attachment of the buffer at release (BREL-2). */
-  release(ib: IioDevBufferPair): void;
+function bufferIoctl(file: File): BufferIoctlHandler {
+  return (file.privateData as IioDevBufferPair).dev.iio.abi.bufferIoctl;
 }
 
-/** Buffer fds answer -EINVAL to every ioctl until a DMABUF profile is installed (BIOC-2). */
-const noDmabuf: BufferIoctlHandler = {
-  ioctl: () => -EINVAL,
-  release: () => {},
+/** `iio_buffer_chrdev_fileops`: the buffer fd; its ioctls are the ABI profile's DMABUF ioctls. */
+const iioBufferFops: FileOperations = {
+  read: (file, buf, count, task) =>
+    iioBufferRead(file, file.privateData as IioDevBufferPair, buf, count, task),
+  write: (file, buf, count, task) =>
+    iioBufferWrite(file, file.privateData as IioDevBufferPair, buf, count, task),
+  poll: (file, pt) => iioBufferPoll(file.privateData as IioDevBufferPair, pt),
+  llseek: (file) => file.pos,
+  unlockedIoctl: (file, cmd, arg, task) =>
+    bufferIoctl(file).ioctl(file, file.privateData as IioDevBufferPair, cmd, arg, task),
+  compatIoctl: compatPtrIoctl,
+  release: (_inode, file) => {
+    const ib = file.privateData as IioDevBufferPair;
+    ib.buffer.pollq.wake();
+    bufferIoctl(file).release(ib);
+    ib.buffer.busy = false;
+    traceBufferFd(ib.buffer, false);
+  },
 };
 
-function bufferFops(handler: () => BufferIoctlHandler): FileOperations {
-  return {
-    read: (file, buf, count, task) =>
-      iioBufferRead(file, file.privateData as IioDevBufferPair, buf, count, task),
-    write: (file, buf, count, task) =>
-      iioBufferWrite(file, file.privateData as IioDevBufferPair, buf, count, task),
-    poll: (file, pt) => iioBufferPoll(file.privateData as IioDevBufferPair, pt),
-    llseek: (file) => file.pos,
-    unlockedIoctl: (file, cmd, arg, task) =>
-      handler().ioctl(file, file.privateData as IioDevBufferPair, cmd, arg, task),
-    compatIoctl: (file, cmd, arg, task) =>
-      handler().ioctl(file, file.privateData as IioDevBufferPair, cmd, arg >>> 0, task),
-    release: (_inode, file) => {
-      const ib = file.privateData as IioDevBufferPair;
-      ib.buffer.pollq.wake();
-      handler().release(ib);
-      ib.buffer.busy = false;
-      ib.dev.bufferFdClosed(ib.buffer);
-    },
-  };
+function traceBufferFd(b: IioBuffer, open: boolean): void {
+  const { trace, clock } = b.dev.iio;
+  if (trace.enabled('iio:buffer-fd'))
+    trace.emit('iio:buffer-fd', { device: b.dev.devName, buffer: b.index, open, time: clock.now });
 }
 
 /**
  * `iio_device_buffer_getfd()` (GETFD-1..7): a new anonymous `iio:buffer` fd for buffer `*arg`, written
  * back to `*arg`.
  */
-export function iioDeviceBufferGetfd(dev: IioDev, arg: number, task: Task): SysRet {
-  const idx = dev.kernel.sys.getUserInt(task, arg);
+export function iioDeviceBufferGetfd(dev: IioDev, arg: number, task: Caller): SysRet {
+  const idx = getUserInt(task, arg);
   if (idx === null) return -EFAULT;
   if (idx >>> 0 >= dev.buffers.length) return -ENODEV;
   const buffer = dev.buffers[idx]!;
   if (buffer.busy) return -EBUSY;
   buffer.busy = true;
   const ib: IioDevBufferPair = { dev, buffer };
-  const file = anonInodeGetfile(dev.kernel.census, 'iio:buffer', dev.bufferFops, ib, O_RDWR);
+  const file = anonInodeGetfile(dev.iio.census, 'iio:buffer', iioBufferFops, ib, O_RDWR);
   const fd = task.files.installLowest(file, true);
   if (fd < 0) {
     file.opened = false;
@@ -338,18 +306,11 @@ export function iioDeviceBufferGetfd(dev: IioDev, arg: number, task: Task): SysR
     buffer.busy = false;
     return -EMFILE;
   }
-  dev.bufferFdOpened(buffer);
+  traceBufferFd(buffer, true);
   // GETFD-5: a failed write-back leaves the fd installed and the buffer busy.
-  if (!dev.kernel.sys.putUserInt(task, arg, fd)) return -EFAULT;
+  if (!putUserInt(task, arg, fd)) return -EFAULT;
   return 0;
 }
-
-/** Builds the fops table of buffer fds of `dev`, dispatching ioctls to the profile's handler. */
-export function makeBufferFops(handler: () => BufferIoctlHandler): FileOperations {
-  return bufferFops(handler);
-}
-
-export { noDmabuf };
 
 /** Device config computed for an update (`struct iio_device_config`). */
 interface DeviceConfig {
@@ -446,7 +407,8 @@ function disableBuffers(dev: IioDev): number {
   keep(dev.setupOps.postdisable?.());
   dev.activeScanMask = null;
   dev.currentMode = 0;
-  dev.kernel.emitIio('iio:disable', { device: dev.devName, time: dev.kernel.clock.now });
+  const { trace, clock } = dev.iio;
+  if (trace.enabled('iio:disable')) trace.emit('iio:disable', { device: dev.devName, time: clock.now });
   return ret;
 }
 
@@ -477,11 +439,9 @@ function enableBuffers(dev: IioDev, config: DeviceConfig): number {
     if (dev.currentMode === INDIO_BUFFER_TRIGGERED) dev.trigger?.detach();
     return undo(ret, enabled, true);
   }
-  dev.kernel.emitIio('iio:enable', {
-    device: dev.devName,
-    scanBytes: config.scanBytes,
-    time: dev.kernel.clock.now,
-  });
+  const { trace, clock } = dev.iio;
+  if (trace.enabled('iio:enable'))
+    trace.emit('iio:enable', { device: dev.devName, scanBytes: config.scanBytes, time: clock.now });
   return 0;
 }
 
@@ -615,6 +575,3 @@ export function registerBufferSysfs(dev: IioDev, b: IioBuffer, group: SysfsGroup
     for (const [name, a] of Object.entries(sattrs)) group.add(`${base}/scan_elements/${name}`, a);
   }
 }
-
-/** Direction constants re-exported for drivers. */
-export { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT, O_CLOEXEC };

@@ -6,10 +6,10 @@ import { EAGAIN, EBUSY, EFAULT, EINVAL, EMFILE, ENODEV } from '../../uapi/errno.
 import { O_NONBLOCK, O_RDONLY } from '../../uapi/fcntl.ts';
 import { iio_event_data } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLRDNORM } from '../../uapi/poll.ts';
-import type { Task } from '../task.ts';
-import { anonInodeGetfile, type FileOperations } from '../vfs.ts';
+import type { Census } from '../kref.ts';
+import { putUserInt } from '../uaccess.ts';
+import { anonInodeGetfile, type Caller, type FileOperations } from '../vfs.ts';
 import { type SysRet, sleepOn, WaitQueue } from '../wait.ts';
-import type { IioDev } from './core.ts';
 
 /** Events the queue holds before new ones are dropped (EVFD-7). */
 export const IIO_EVENT_QUEUE_LEN = 16;
@@ -17,7 +17,8 @@ const RECORD = 16;
 
 /** One device's event queue and its event fd state (`struct iio_event_interface`). */
 export class IioEventInterface {
-  readonly dev: IioDev;
+  readonly #owner: { readonly registered: boolean };
+  readonly #census: Census;
   readonly wait: WaitQueue;
   readonly #queue: Uint8Array[] = [];
   /** An event fd is live (EVFD-2). */
@@ -26,9 +27,11 @@ export class IioEventInterface {
   dropped = 0;
   readonly fops: FileOperations;
 
-  constructor(dev: IioDev) {
-    this.dev = dev;
-    this.wait = new WaitQueue(`${dev.devName}/events`);
+  /** The queue of the device named `devName`; `owner.registered` turns false when the device goes. */
+  constructor(devName: string, owner: { readonly registered: boolean }, census: Census) {
+    this.#owner = owner;
+    this.#census = census;
+    this.wait = new WaitQueue(`${devName}/events`);
     this.fops = {
       read: (file, buf, count, task) => this.#read(file.flags, buf, count, task),
       poll: (_file, pt) => {
@@ -54,11 +57,11 @@ export class IioEventInterface {
   }
 
   /** `iio_event_getfd()` (EVFD-2, EVFD-3). */
-  getfd(arg: number, task: Task): SysRet {
+  getfd(arg: number, task: Caller): SysRet {
     if (this.busy) return -EBUSY;
     this.busy = true;
     this.#queue.length = 0;
-    const file = anonInodeGetfile(this.dev.kernel.census, 'iio:event', this.fops, this, O_RDONLY);
+    const file = anonInodeGetfile(this.#census, 'iio:event', this.fops, this, O_RDONLY);
     const fd = task.files.installLowest(file, true);
     if (fd < 0) {
       file.opened = false;
@@ -66,16 +69,16 @@ export class IioEventInterface {
       this.busy = false;
       return -EMFILE;
     }
-    if (!this.dev.kernel.sys.putUserInt(task, arg, fd)) return -EFAULT;
+    if (!putUserInt(task, arg, fd)) return -EFAULT;
     return 0;
   }
 
   /** `iio_event_chrdev_read()` (EVFD-4). */
-  #read(flags: number, buf: number, count: number, task: Task): SysRet {
-    if (!this.dev.registered) return -ENODEV;
+  #read(flags: number, buf: number, count: number, task: Caller): SysRet {
+    if (!this.#owner.registered) return -ENODEV;
     if (count < RECORD) return -EINVAL;
     const attempt = (): SysRet => {
-      if (!this.dev.registered) return -ENODEV;
+      if (!this.#owner.registered) return -ENODEV;
       if (this.#queue.length === 0) {
         if (flags & O_NONBLOCK) return -EAGAIN;
         return sleepOn([this.wait], `${this.wait.name}: no event queued`, attempt);

@@ -3,8 +3,8 @@
  * whole scans filled by the driver's trigger handler. Rules KFIFO-1..8.
  */
 import { EFAULT, EINVAL, ENOMEM } from '../../uapi/errno.ts';
-import type { Task } from '../task.ts';
-import type { IioBuffer } from './buffer.ts';
+import type { Caller } from '../vfs.ts';
+import type { IioBuffer } from './device.ts';
 import { type IioBufferAccess, INDIO_BUFFER_SOFTWARE, INDIO_BUFFER_TRIGGERED } from './types.ts';
 
 function roundupPowOfTwo(n: number): number {
@@ -83,7 +83,7 @@ export class IioKfifo implements IioBufferAccess {
   }
 
   /** `iio_read_kfifo()` (KFIFO-5, KFIFO-6). */
-  read(n: number, ubuf: number, task: Task): number {
+  read(n: number, ubuf: number, task: Caller): number {
     if (!this.#ring || n < this.#esize) return -EINVAL;
     const scans = Math.min(Math.floor(n / this.#esize), this.#count);
     if (scans === 0) return 0;
@@ -97,19 +97,17 @@ export class IioKfifo implements IioBufferAccess {
     }
     this.#head = (this.#head + copied) % this.#capacity;
     this.#count -= copied;
-    task.dataBytes += copied * this.#esize;
     return copied < scans ? -EFAULT : scans * this.#esize;
   }
 
   /** `iio_kfifo_write()` (KFIFO-7). */
-  write(n: number, ubuf: number, task: Task): number {
+  write(n: number, ubuf: number, task: Caller): number {
     if (!this.#ring || n < this.#esize) return -EINVAL;
     const scans = Math.min(Math.floor(n / this.#esize), this.#capacity - this.#count);
     if (scans === 0) return 0;
     const data = task.mm.copyFromUser(ubuf, scans * this.#esize);
     if (!data) return -EFAULT;
     for (let i = 0; i < scans; i++) this.store(data.subarray(i * this.#esize));
-    task.dataBytes += scans * this.#esize;
     return scans * this.#esize;
   }
 

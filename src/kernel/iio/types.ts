@@ -3,7 +3,7 @@
  * (include/linux/iio/iio.h, include/linux/iio/buffer_impl.h).
  */
 import type { ScanType } from '../../hw/scan.ts';
-import type { Task } from '../task.ts';
+import type { Caller } from '../vfs.ts';
 
 /** `INDIO_DIRECT_MODE`: sysfs raw reads. */
 export const INDIO_DIRECT_MODE = 0x01;
@@ -49,9 +49,9 @@ export interface IioBufferAccess {
   /** `INDIO_BUFFER_FLAG_FIXED_WATERMARK`: sysfs watermark is read-only. */
   readonly fixedWatermark: boolean;
   /** Copies up to `n` bytes to user `ubuf`; bytes copied, 0 when nothing is ready, or -errno. */
-  read?(n: number, ubuf: number, task: Task): number;
+  read?(n: number, ubuf: number, task: Caller): number;
   /** Copies up to `n` bytes from user `ubuf`; bytes taken, 0 when full, or -errno. */
-  write?(n: number, ubuf: number, task: Task): number;
+  write?(n: number, ubuf: number, task: Caller): number;
   /** Data available: scans for kfifo, bytes for the DMA queue (FILEIO-5). */
   dataAvailable(): number;
   /** Free space, same units; absent means "always room" (SIZE_MAX). */
@@ -88,6 +88,15 @@ export interface IioDmabufOps {
     size: number,
     cyclic: boolean,
   ): number;
+}
+
+/** A trigger a triggered-buffer device runs from (`struct iio_trigger` + its poll function). */
+export interface IioTrigger {
+  readonly name: string;
+  /** Starts calling the device's poll function. */
+  attach(): void;
+  /** Stops it. */
+  detach(): void;
 }
 
 /** Driver callbacks around buffer enable and disable (`struct iio_buffer_setup_ops`). */

@@ -143,7 +143,7 @@ async function waitIdle(sys: Sys, fd: number): Promise<number> {
 
 /** What DMA sees: the DMABUF's memory, not the CPU's cache. */
 function memoryOf(sim: Simulator, ino: number): number[] {
-  return Array.from(sim.kernel.dmabufs.get(ino)!.readBytes(0, BLOCK));
+  return Array.from(sim.kernel.dmaBuf.live.get(ino)!.readBytes(0, BLOCK));
 }
 
 /**
@@ -529,7 +529,7 @@ describe('system_heap_dma_buf_begin/end_cpu_access: a heap DMABUF with no attach
         expect(await detachDmabuf(sys, bufferFd, d.fd)).toBe(0);
         detached = Array.from(sys.mem.read(d.addr, BLOCK));
         // Memory changes behind the CPU's cached lines (a stand-in for a DMA write).
-        sim.kernel.dmabufs.get(1)!.writeBytes(0, new Uint8Array(OTHER));
+        sim.kernel.dmaBuf.live.get(1)!.writeBytes(0, new Uint8Array(OTHER));
         expect(await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ)).toBe(0);
         unseen = Array.from(sys.mem.read(d.addr, BLOCK));
         expect(await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_READ)).toBe(0);

@@ -363,16 +363,16 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
   it('DLIFE-1: closing the fd of a mapped buffer keeps it (and its memory) until munmap; DLIFE-2: then the heap pages are freed', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const k = sim.kernel;
-      const base = k.memAvailable();
+      const base = k.pages.available();
       const fd = await newDmabuf(sys, MiB);
-      const afterAlloc = [k.dmabufs.size, base - k.memAvailable()];
+      const afterAlloc = [k.dmaBuf.live.size, base - k.pages.available()];
       const addr = await sys.mmap(0, MiB, RW, MAP_SHARED, fd, 0);
       expect(await sys.close(fd)).toBe(0);
-      const afterClose = [k.dmabufs.size, base - k.memAvailable()];
+      const afterClose = [k.dmaBuf.live.size, base - k.pages.available()];
       sys.mem.write(addr + MiB - 4, ascii('live'));
       const data = new TextDecoder().decode(sys.mem.read(addr + MiB - 4, 4));
       expect(await sys.munmap(addr, MiB)).toBe(0);
-      return [afterAlloc, afterClose, data, [k.dmabufs.size, base - k.memAvailable()]];
+      return [afterAlloc, afterClose, data, [k.dmaBuf.live.size, base - k.pages.available()]];
     });
     expect(value).toEqual([[1, MiB], [1, MiB], 'live', [0, 0]]);
   });
@@ -385,9 +385,9 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
       const b = await sys.mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 4096);
       await sys.close(fd);
       await sys.munmap(a, 8192);
-      const mid = k.dmabufs.size;
+      const mid = k.dmaBuf.live.size;
       await sys.munmap(b, 4096);
-      return [mid, k.dmabufs.size];
+      return [mid, k.dmaBuf.live.size];
     });
     expect(value).toEqual([1, 0]);
   });
@@ -397,9 +397,9 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
       const fd = await newDmabuf(sys, 4096);
       const dup = await sys.dup(fd);
       await sys.close(fd);
-      const mid = [sim.kernel.dmabufs.size, await sys.lseek(dup, 0, SEEK_END)];
+      const mid = [sim.kernel.dmaBuf.live.size, await sys.lseek(dup, 0, SEEK_END)];
       await sys.close(dup);
-      return [...mid, sim.kernel.dmabufs.size];
+      return [...mid, sim.kernel.dmaBuf.live.size];
     });
     expect(value).toEqual([1, 4096, 0]);
   });
@@ -407,15 +407,15 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
   it('DLIFE-1: an IIO attachment holds the buffer after its fd is closed; closing the buffer fd (BREL-2) frees it (DLIFE-2)', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const k = sim.kernel;
-      const base = k.memAvailable();
+      const base = k.pages.available();
       const bfd = await adcBuffer(sys);
-      const afterBuffer = base - k.memAvailable();
+      const afterBuffer = base - k.pages.available();
       const fd = await newDmabuf(sys, 64 * KiB);
       expect(await intIoctl(sys, bfd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, fd)).toBe(0);
       await sys.close(fd);
-      const held = [k.dmabufs.size, base - k.memAvailable() - afterBuffer];
+      const held = [k.dmaBuf.live.size, base - k.pages.available() - afterBuffer];
       await sys.close(bfd);
-      return [held, [k.dmabufs.size, base - k.memAvailable() - afterBuffer]];
+      return [held, [k.dmaBuf.live.size, base - k.pages.available() - afterBuffer]];
     });
     expect(value).toEqual([
       [1, 64 * KiB],
@@ -430,15 +430,15 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
         const k = sim.kernel;
         const bfd = await adcBuffer(sys);
         const fd = await newDmabuf(sys, BLOCK);
-        const base = k.memAvailable() + BLOCK;
+        const base = k.pages.available() + BLOCK;
         for (const t of [BLOCK_DONE - 1, BLOCK_DONE + 1])
-          sim.at(t, 'probe', () => seen.push([t, k.dmabufs.size, base - k.memAvailable()]));
+          sim.at(t, 'probe', () => seen.push([t, k.dmaBuf.live.size, base - k.pages.available()]));
         expect(await intIoctl(sys, bfd, IIO_BUFFER_DMABUF_ATTACH_IOCTL, fd)).toBe(0);
         expect(await setBufferEnabled(sys, 0, true)).toBe(1);
         expect(await enqueue(sys, bfd, fd, BLOCK)).toBe(0);
         await sys.close(fd);
         await sys.close(bfd);
-        const closed = k.dmabufs.size;
+        const closed = k.dmaBuf.live.size;
         await sys.nanosleep(10 * MS);
         return closed;
       },
@@ -462,11 +462,11 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
           sys.mem.allocStruct(v2.iio_dmabuf_alloc_req, { size: 5000, resv: 0 }),
         );
         const addr = await sys.mmap(0, 8192, PROT_READ, MAP_SHARED, fd, 0);
-        const held = k.memAvailable();
+        const held = k.pages.available();
         await sys.close(fd);
-        const mapped = [k.dmabufs.size, k.memAvailable() - held];
+        const mapped = [k.dmaBuf.live.size, k.pages.available() - held];
         await sys.munmap(addr, 8192);
-        return [mapped, [k.dmabufs.size, k.memAvailable() - held]];
+        return [mapped, [k.dmaBuf.live.size, k.pages.available() - held]];
       },
       { abi: 'v2' },
     );
@@ -479,13 +479,13 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
   it('DLIFE-2: process exit drops fds and mappings: every dma-buf and its memory is gone', async () => {
     let base = 0;
     const { sim, result } = await runOne(async (sys, s) => {
-      base = s.kernel.memAvailable();
+      base = s.kernel.pages.available();
       const fd = await newDmabuf(sys, 3 * MiB);
       await sys.mmap(0, MiB, RW, MAP_SHARED, fd, MiB);
       await sys.dup(fd);
       return 0;
     });
-    expect([sim.kernel.dmabufs.size, sim.kernel.memAvailable() - base]).toEqual([0, 0]);
+    expect([sim.kernel.dmaBuf.live.size, sim.kernel.pages.available() - base]).toEqual([0, 0]);
     expect(result.liveObjects).toEqual({});
   });
 });

@@ -122,7 +122,7 @@ async function edgeOfMapping(sys: Sys, readable: number): Promise<number> {
 
 /** Exporter names of the live dma-bufs. */
 function exporters(sim: Simulator): string[] {
-  return [...sim.kernel.dmabufs.values()].map((d) => d.ops.exporterName);
+  return [...sim.kernel.dmaBuf.live.values()].map((d) => d.ops.exporterName);
 }
 
 describe('HEAP-1: the heap device node', () => {
@@ -296,9 +296,14 @@ describe('HEAP-3: dispatch on the nr alone', () => {
   it('HEAP-3: the nr check comes before any copy (unmapped argument still -EINVAL) and allocates nothing', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const heap = await sys.open(HEAP, O_RDWR);
-      const before = sim.kernel.memAvailable();
+      const before = sim.kernel.pages.available();
       const r = await sys.ioctl(heap, _IOWR('H', 1, 24), UNMAPPED);
-      return [r, sim.kernel.memAvailable() - before, sim.kernel.dmabufs.size, await sys.fcntl(1, F_GETFD)];
+      return [
+        r,
+        sim.kernel.pages.available() - before,
+        sim.kernel.dmaBuf.live.size,
+        await sys.fcntl(1, F_GETFD),
+      ];
     });
     expect(value).toEqual([-EINVAL, 0, 0, -EBADF]);
   });
@@ -430,7 +435,7 @@ describe('HEAP-5: copy-in', () => {
       const heap = await sys.open(HEAP, O_RDWR);
       const arg = await edgeOfMapping(sys, 23);
       sys.mem.write(arg, new Uint8Array([0, 16]));
-      return [await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg), sim.kernel.dmabufs.size];
+      return [await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, arg), sim.kernel.dmaBuf.live.size];
     });
     expect(value).toEqual([-EFAULT, 0]);
   });
@@ -514,15 +519,15 @@ describe('HEAP-10: out of memory', () => {
   it('HEAP-10: a buffer larger than the free memory is -ENOMEM; nothing is taken, no fd is used', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const heap = await sys.open(HEAP, O_RDWR);
-      const before = sim.kernel.memAvailable();
+      const before = sim.kernel.pages.available();
       const rets = [
         (await heapAlloc(sys, heap, { len: before + 1 })).ret,
         (await heapAlloc(sys, heap, { len: 1n << 40n })).ret,
         (await heapAlloc(sys, heap, { len: U64_MAX - 4095n })).ret,
       ];
-      const after = sim.kernel.memAvailable();
+      const after = sim.kernel.pages.available();
       const next = await heapAlloc(sys, heap, { len: 4096 });
-      return { rets, taken: before - after, next, live: sim.kernel.dmabufs.size };
+      return { rets, taken: before - after, next, live: sim.kernel.dmaBuf.live.size };
     });
     expect(value).toEqual({ rets: [-ENOMEM, -ENOMEM, -ENOMEM], taken: 0, next: { ret: 0, fd: 1 }, live: 1 });
   });
@@ -530,10 +535,10 @@ describe('HEAP-10: out of memory', () => {
   it('HEAP-10: the limit counts what is already allocated', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const heap = await sys.open(HEAP, O_RDWR);
-      const total = sim.kernel.memAvailable();
+      const total = sim.kernel.pages.available();
       const a = await heapAlloc(sys, heap, { len: 1 << 20 });
       const tooBig = await heapAlloc(sys, heap, { len: total - (1 << 20) + 1 });
-      return [a.ret, tooBig.ret, total - sim.kernel.memAvailable()];
+      return [a.ret, tooBig.ret, total - sim.kernel.pages.available()];
     });
     expect(value).toEqual([0, -ENOMEM, 1 << 20]);
   });
@@ -545,9 +550,9 @@ describe('HEAP-11: no free fd', () => {
       async (sys, sim) => {
         const heap = await sys.open(HEAP, O_RDWR);
         await sys.open(HEAP, O_RDWR);
-        const before = sim.kernel.memAvailable();
+        const before = sim.kernel.pages.available();
         const r = await heapAlloc(sys, heap, { len: 65536 });
-        const after = { taken: before - sim.kernel.memAvailable(), live: sim.kernel.dmabufs.size };
+        const after = { taken: before - sim.kernel.pages.available(), live: sim.kernel.dmaBuf.live.size };
         await sys.close(1);
         const again = await heapAlloc(sys, heap, { len: 65536 });
         return { r, after, again };
@@ -571,11 +576,11 @@ describe('HEAP-12: copy-out', () => {
       const src = sys.mem.allocStruct(dma_heap_allocation_data, { len: 8192, fd_flags: O_RDWR });
       await sys.write(memfd, src, 24);
       const ro = await sys.mmap(0, PAGE_SIZE, PROT_READ, MAP_SHARED, memfd, 0);
-      const before = sim.kernel.memAvailable();
+      const before = sim.kernel.pages.available();
       const ret = await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, ro);
       const state = {
-        taken: before - sim.kernel.memAvailable(),
-        live: sim.kernel.dmabufs.size,
+        taken: before - sim.kernel.pages.available(),
+        live: sim.kernel.dmaBuf.live.size,
         fd2: await sys.fcntl(2, F_GETFD),
       };
       const next = await heapAlloc(sys, heap, { len: 4096 });
@@ -640,9 +645,9 @@ describe('HEAP-14: the buffer', () => {
       const heap = await sys.open(HEAP, O_RDWR);
       const out: number[][] = [];
       for (const len of [1, 4096, 4097, 65536 + 12, (1 << 20) + 1]) {
-        const before = sim.kernel.memAvailable();
+        const before = sim.kernel.pages.available();
         const r = await heapAlloc(sys, heap, { len });
-        out.push([await sys.lseek(r.fd, 0, SEEK_END), before - sim.kernel.memAvailable()]);
+        out.push([await sys.lseek(r.fd, 0, SEEK_END), before - sim.kernel.pages.available()]);
       }
       return out;
     });
@@ -735,14 +740,14 @@ describe('HEAP-14: the buffer', () => {
 
   it('HEAP-14 DLIFE-2: the memory comes back when the last fd and mapping are gone', async () => {
     const { value } = await runOne(async (sys, sim) => {
-      const total = sim.kernel.memAvailable();
+      const total = sim.kernel.pages.available();
       const { fd } = await heapBuffer(sys, 3 * PAGE_SIZE);
       const m = await sys.mmap(0, 3 * PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-      const used = total - sim.kernel.memAvailable();
+      const used = total - sim.kernel.pages.available();
       await sys.close(fd);
-      const mapped = total - sim.kernel.memAvailable();
+      const mapped = total - sim.kernel.pages.available();
       await sys.munmap(m, 3 * PAGE_SIZE);
-      return [used, mapped, total - sim.kernel.memAvailable(), sim.kernel.dmabufs.size];
+      return [used, mapped, total - sim.kernel.pages.available(), sim.kernel.dmaBuf.live.size];
     });
     expect(value).toEqual([3 * PAGE_SIZE, 3 * PAGE_SIZE, 0, 0]);
   });

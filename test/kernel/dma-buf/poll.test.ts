@@ -387,10 +387,10 @@ describe('DPOLL-5: the one-shot armed callback', () => {
       expect(await importSync(sys, other, sf, DMA_BUF_SYNC_WRITE)).toBe(0);
       const ino = dmabufOf(sim, sys, other).ino;
       for (const t of [ADC_DONE - 1, ADC_DONE + 1])
-        sim.at(t, 'probe', () => seen.push([t, +sim.kernel.dmabufs.has(ino)]));
+        sim.at(t, 'probe', () => seen.push([t, +sim.kernel.dmaBuf.live.has(ino)]));
       const armed = await poll1(sys, other, POLLOUT, 0);
       expect(await sys.close(other)).toBe(0);
-      const afterClose = sim.kernel.dmabufs.has(ino);
+      const afterClose = sim.kernel.dmaBuf.live.has(ino);
       await sys.nanosleep(10 * MS);
       return [armed, afterClose];
     }, IDEAL);

@@ -624,7 +624,7 @@ describe('SFILE-3: the sync_file lifetime', () => {
       const before = (await fileInfo(sys, sf)).status;
       const woke = await sys.pollfds([{ fd: sf, events: POLLIN }], -1);
       const t = sys.now();
-      return [before, woke, t, (await fileInfo(sys, sf)).status, sim.kernel.dmabufs.size];
+      return [before, woke, t, (await fileInfo(sys, sf)).status, sim.kernel.dmaBuf.live.size];
     }, IDEAL);
     expect(value).toEqual([0, 1, ADC_DONE, 1, 0]);
   });

@@ -152,7 +152,7 @@ async function sealWrite(sys: Sys, fd: number): Promise<{ ret: number; ns: numbe
 }
 
 function exporters(sim: Simulator): string[] {
-  return [...sim.kernel.dmabufs.values()].map((d) => d.ops.exporterName);
+  return [...sim.kernel.dmaBuf.live.values()].map((d) => d.ops.exporterName);
 }
 
 const isAddr = (r: number) => (r > 0 && r % PAGE_SIZE === 0 ? 'ok' : r);
@@ -486,7 +486,7 @@ describe('UDMA-6..9: pass 2, each item in order', () => {
           { memfd: m, size: PAGE_SIZE },
           { memfd: 77, size: PAGE_SIZE },
         ]);
-        return { r, live: sim.kernel.dmabufs.size, seal: await sealWrite(sys, m) };
+        return { r, live: sim.kernel.dmaBuf.live.size, seal: await sealWrite(sys, m) };
       },
       { platform: 'ideal' },
     );
@@ -656,7 +656,7 @@ describe('UDMA-10: no free fd', () => {
         const m = await memfd(sys, PAGE_SIZE);
         const r = await create(sys, dev, { memfd: m, size: PAGE_SIZE });
         const l = await createList(sys, dev, [{ memfd: m, size: PAGE_SIZE }]);
-        return { r, l, live: sim.kernel.dmabufs.size, seal: await sealWrite(sys, m) };
+        return { r, l, live: sim.kernel.dmaBuf.live.size, seal: await sealWrite(sys, m) };
       },
       { platform: 'ideal', spawn: { nofile: 2 } },
     );
@@ -777,19 +777,19 @@ describe('UDMA-11: success', () => {
 
   it('UDMA-11 DLIFE-2: the pages outlive the memfd fd; memory comes back when the udmabuf goes', async () => {
     const { value } = await runOne(async (sys, sim) => {
-      const total = sim.kernel.memAvailable();
+      const total = sim.kernel.pages.available();
       const dev = await sys.open(UDMABUF, O_RDWR);
       const m = await memfd(sys, 2 * PAGE_SIZE);
       await pwriteBytes(sys, m, ascii('kept'), PAGE_SIZE);
       const fd = await create(sys, dev, { memfd: m, size: 2 * PAGE_SIZE });
-      const used = total - sim.kernel.memAvailable();
+      const used = total - sim.kernel.pages.available();
       await sys.close(m);
-      const afterMemfdClose = total - sim.kernel.memAvailable();
+      const afterMemfdClose = total - sim.kernel.pages.available();
       const map = await sys.mmap(0, 2 * PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
       const text = new TextDecoder().decode(sys.mem.read(map + PAGE_SIZE, 4));
       await sys.munmap(map, 2 * PAGE_SIZE);
       await sys.close(fd);
-      return [used, afterMemfdClose, text, total - sim.kernel.memAvailable(), sim.kernel.dmabufs.size];
+      return [used, afterMemfdClose, text, total - sim.kernel.pages.available(), sim.kernel.dmaBuf.live.size];
     });
     expect(value).toEqual([2 * PAGE_SIZE, 2 * PAGE_SIZE, 'kept', 0, 0]);
   });

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Simulator, Sys } from '../../../src/index.ts';
-import { IioBuffer } from '../../../src/kernel/iio/buffer.ts';
-import type { IioDev } from '../../../src/kernel/iio/core.ts';
+import type { IioDev } from '../../../src/kernel/iio/device.ts';
+import { IioBuffer } from '../../../src/kernel/iio/device.ts';
 import { IioKfifo } from '../../../src/kernel/iio/kfifo.ts';
 import {
   type IioChanSpec,
@@ -82,7 +82,7 @@ function addKfifoDevice(
     validateScanMask?: (mask: ReadonlySet<number>) => boolean;
   } = {},
 ): IioDev {
-  return sim.kernel.registerIioDevice(
+  return sim.kernel.iio.register(
     {
       name: 'sim-test',
       channels: TEST_CHANNELS,
@@ -105,10 +105,8 @@ function addKfifoDevice(
 
 /** Registers a device with only `sampling_frequency`, whose driver callbacks are `info`. */
 function addInfoDevice(sim: Simulator, info: IioInfo): string {
-  return sim.kernel.registerIioDevice(
-    { name: 'sim-info', channels: [], modes: INDIO_DIRECT_MODE, info },
-    () => {},
-  ).sysfsDir;
+  return sim.kernel.iio.register({ name: 'sim-info', channels: [], modes: INDIO_DIRECT_MODE, info }, () => {})
+    .sysfsDir;
 }
 
 describe('ATTR-1: name', () => {

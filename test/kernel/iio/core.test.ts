@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator, type Sys } from '../../../src/index.ts';
-import { IioBuffer } from '../../../src/kernel/iio/buffer.ts';
-import type { IioDev } from '../../../src/kernel/iio/core.ts';
+import type { IioDev } from '../../../src/kernel/iio/device.ts';
+import { IioBuffer } from '../../../src/kernel/iio/device.ts';
 import { type IioChanSpec, INDIO_BUFFER_SOFTWARE, INDIO_DIRECT_MODE } from '../../../src/kernel/iio/types.ts';
 import {
   IIO_BUFFER_DMABUF_ALLOC_IOCTL as V2_ALLOC,
@@ -114,7 +114,7 @@ const CH0: IioChanSpec = {
  * write) and optionally an event interface.
  */
 function addDevice(sim: Simulator, buffers: number, events: boolean): IioDev {
-  return sim.kernel.registerIioDevice(
+  return sim.kernel.iio.register(
     {
       name: 'sim-test',
       channels: [CH0],

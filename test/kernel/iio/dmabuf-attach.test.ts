@@ -430,7 +430,7 @@ describe('ATT: queue state and effects', () => {
         const samples = s16(sys.mem.read(mem, 16384));
         const detached = await detach(sys, buf, x);
         expect(await sys.close(x)).toBe(0);
-        const dmabufs = sim.kernel.dmabufs.size;
+        const dmabufs = sim.kernel.dmaBuf.live.size;
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
         return { ret, census, n, samplesOk: samples.join() === adcScans(0, 2048).join(), detached, dmabufs };
       },
@@ -562,11 +562,11 @@ describe('ATT: queue state and effects', () => {
         const x = await heapBuf(sys);
         const both = [await attach(sys, adc, x), await attach(sys, dac, x)];
         expect(await sys.close(x)).toBe(0);
-        const afterFdClose = sim.kernel.dmabufs.size;
+        const afterFdClose = sim.kernel.dmaBuf.live.size;
         expect(await sys.close(adc)).toBe(0);
-        const afterAdcClose = sim.kernel.dmabufs.size;
+        const afterAdcClose = sim.kernel.dmaBuf.live.size;
         expect(await sys.close(dac)).toBe(0);
-        return { both, afterFdClose, afterAdcClose, afterDacClose: sim.kernel.dmabufs.size };
+        return { both, afterFdClose, afterAdcClose, afterDacClose: sim.kernel.dmaBuf.live.size };
       },
       { platform: 'ideal' },
     );
@@ -670,10 +670,10 @@ describe('DET: DETACH', () => {
         const pending = [
           live(sim, 'iio_dmabuf_attachment'),
           live(sim, 'iio_dma_block(dmabuf)'),
-          sim.kernel.dmabufs.size,
+          sim.kernel.dmaBuf.live.size,
         ];
         const tSignal = await waitFence(sys, sync);
-        const released = [live(sim, 'iio_dmabuf_attachment'), sim.kernel.dmabufs.size];
+        const released = [live(sim, 'iio_dmabuf_attachment'), sim.kernel.dmaBuf.live.size];
         const status = await fenceStatus(sys, sync);
         // The block itself is freed by the deferred worker (DMAQ-11), by the next syscall.
         const blocks = live(sim, 'iio_dma_block(dmabuf)');
@@ -706,7 +706,7 @@ describe('DET: DETACH', () => {
         await sys.getpid();
         const after = [live(sim, 'iio_dmabuf_attachment'), live(sim, 'iio_dma_block(dmabuf)')];
         expect(await sys.close(x)).toBe(0);
-        return { before, ret, atOnce, after, dmabufs: sim.kernel.dmabufs.size };
+        return { before, ret, atOnce, after, dmabufs: sim.kernel.dmaBuf.live.size };
       },
       { platform: 'ideal' },
     );
@@ -820,7 +820,7 @@ describe('BREL: buffer fd release with attachments', () => {
         expect(await attach(sys, buf, y)).toBe(0);
         expect(await sys.close(x)).toBe(0);
         expect(await sys.close(y)).toBe(0);
-        const before = [live(sim, 'iio_dmabuf_attachment'), sim.kernel.dmabufs.size];
+        const before = [live(sim, 'iio_dmabuf_attachment'), sim.kernel.dmaBuf.live.size];
         expect(await sys.close(buf)).toBe(0);
         await sys.getpid(); // the blocks go in the deferred worker (DMAQ-11)
         return {
@@ -828,7 +828,7 @@ describe('BREL: buffer fd release with attachments', () => {
           after: [
             live(sim, 'iio_dmabuf_attachment'),
             live(sim, 'iio_dma_block(dmabuf)'),
-            sim.kernel.dmabufs.size,
+            sim.kernel.dmaBuf.live.size,
           ],
         };
       },

@@ -620,18 +620,18 @@ describe('V2-DBUF: the dma-buf side', () => {
     const { value } = await runOne(async (sys, sim) => {
       const logs = logsOf(sim);
       const bfd = await bufferOf(sys, 0);
-      const before = sim.kernel.memAvailable();
+      const before = sim.kernel.pages.available();
       const d = await alloc(sys, bfd, 5000);
-      const taken = before - sim.kernel.memAvailable();
+      const taken = before - sim.kernel.pages.available();
       const addr = await sys.mmap(0, 8192, PROT_READ, MAP_SHARED, d, 0);
       expect(await sys.close(d)).toBe(0);
-      const whileMapped = { warnings: logs.length, live: sim.kernel.dmabufs.size };
+      const whileMapped = { warnings: logs.length, live: sim.kernel.dmaBuf.live.size };
       expect(await sys.munmap(addr, 8192)).toBe(0);
       return {
         taken,
         whileMapped,
-        freed: sim.kernel.memAvailable() === before,
-        live: sim.kernel.dmabufs.size,
+        freed: sim.kernel.pages.available() === before,
+        live: sim.kernel.dmaBuf.live.size,
         logs: logs.map((l) => [l.level, l.device]),
       };
     }, V2);
@@ -652,9 +652,9 @@ describe('V2-DBUF: the dma-buf side', () => {
       expect(await enable(sys, 0, true)).toBe(1);
       expect(await enqueue(sys, bfd, d, 16384)).toBe(0);
       expect(await sys.close(d)).toBe(0);
-      const afterClose = sim.kernel.dmabufs.size;
+      const afterClose = sim.kernel.dmaBuf.live.size;
       expect(await sys.nanosleep(3 * MS)).toBe(0);
-      const afterDone = sim.kernel.dmabufs.size;
+      const afterDone = sim.kernel.dmaBuf.live.size;
       expect(await enable(sys, 0, false)).toBe(1);
       return { afterClose, afterDone, warnings: logs.filter((l) => l.level === 'warn').map((l) => l.time) };
     }, V2);

@@ -700,13 +700,13 @@ describe('V2-ENQ: IIO_BUFFER_DMABUF_ENQUEUE_IOCTL (v2 number 0x40106993)', () =>
         await enqueue(sys, bfd, clean, 8192),
       ];
       const inits = fences.filter((f) => f.event === 'dma_fence_init').length;
-      const live = sim.kernel.dmabufs.size;
+      const live = sim.kernel.dmaBuf.live.size;
       expect(await enable(sys, 1, true)).toBe(1);
       expect(await sys.nanosleep(5 * MS)).toBe(0);
       expect(await enable(sys, 1, false)).toBe(1);
       expect(await sys.close(leaky)).toBe(0);
       expect(await sys.close(clean)).toBe(0);
-      const left = sim.kernel.dmabufs.size;
+      const left = sim.kernel.dmaBuf.live.size;
       const warnings = logs.filter((l) => l.level === 'warn').length;
       return { r, inits, live, left, warnings };
     }, V2);
@@ -1273,10 +1273,10 @@ describe('V2-REL: closing the buffer fd and dma-buf fds', () => {
       expect(await sys.munmap(addr, 8192)).toBe(0);
       expect(await enqueue(sys, bfd, d, 0)).toBe(0);
       expect(await sys.close(d)).toBe(0);
-      const aliveAfterClose = sim.kernel.dmabufs.size;
+      const aliveAfterClose = sim.kernel.dmaBuf.live.size;
       expect(await enable(sys, 1, true)).toBe(1);
       expect(await sys.nanosleep(3 * MS)).toBe(0);
-      const aliveAfterPlay = sim.kernel.dmabufs.size;
+      const aliveAfterPlay = sim.kernel.dmaBuf.live.size;
       const warnings = logs.filter((l) => l.level === 'warn').map((l) => l.time);
       expect(await enable(sys, 1, false)).toBe(1);
       const played = sim.device('sim-dac').dac!.playedScans();

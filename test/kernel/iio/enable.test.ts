@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator, type Sys } from '../../../src/index.ts';
-import { computeScanLayout, IioBuffer } from '../../../src/kernel/iio/buffer.ts';
-import type { IioDev, IioDevSpec } from '../../../src/kernel/iio/core.ts';
+import { computeScanLayout } from '../../../src/kernel/iio/buffer.ts';
+import type { IioDev, IioDevSpec } from '../../../src/kernel/iio/device.ts';
+import { IioBuffer } from '../../../src/kernel/iio/device.ts';
 import { IioKfifo } from '../../../src/kernel/iio/kfifo.ts';
 import {
   type IioBufferAccess,
@@ -102,7 +103,7 @@ function addDevice(
     ...(opts.availableScanMasks ? { availableScanMasks: opts.availableScanMasks } : {}),
     ...(opts.setupOps ? { setupOps: opts.setupOps } : {}),
   };
-  const dev = sim.kernel.registerIioDevice(spec, (d) => {
+  const dev = sim.kernel.iio.register(spec, (d) => {
     if (opts.trigger ?? true)
       d.trigger = {
         name: 'sim-test-trigger',

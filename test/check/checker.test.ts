@@ -1,5 +1,5 @@
 /**
- * The contract checker (src/check/contract.ts): for every finding kind, a program that breaks the contract
+ * The contract checker (src/check/checker.ts): for every finding kind, a program that breaks the contract
  * (the exact findings it gets, messages included) and the corrected program (no findings at all). Then how
  * findings are reported: once per (kind, process, DMABUF) with every repeat counted, and as `check:finding`
  * events on the simulation's bus. Rule IDs are those of ../shared/reference/kernel-semantics.md. All runs are
@@ -7,7 +7,8 @@
  * 4096-byte block (512 scans) in 512 µs and its completion IRQ comes 2 µs later.
  */
 import { describe, expect, it } from 'vitest';
-import { ContractChecker } from '../../src/check/contract.ts';
+import { ContractChecker } from '../../src/check/checker.ts';
+import type { CheckFinding } from '../../src/check/finding.ts';
 import {
   createSimulator,
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
@@ -29,7 +30,6 @@ import {
   type SpawnOptions,
   type Sys,
 } from '../../src/index.ts';
-import type { CheckFinding } from '../../src/kernel/events.ts';
 import type { RunResult } from '../../src/sim/simulator.ts';
 import { SIGKILL } from '../../src/uapi/signal.ts';
 import {
