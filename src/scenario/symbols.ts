@@ -3,14 +3,12 @@
  * ioctl argument can be built from.
  */
 import * as dmaBuf from '../uapi/dma-buf.ts';
-import * as dmaHeap from '../uapi/dma-heap.ts';
 import * as fcntl from '../uapi/fcntl.ts';
 import * as iio from '../uapi/iio.ts';
-import * as v2 from '../uapi/iio-v2.ts';
+import { IOCTLS } from '../uapi/ioctls.ts';
 import * as mman from '../uapi/mman.ts';
 import * as poll from '../uapi/poll.ts';
 import type { StructCodec } from '../uapi/struct.ts';
-import * as syncFile from '../uapi/sync-file.ts';
 import * as udmabuf from '../uapi/udmabuf.ts';
 
 const FLAG_PREFIXES =
@@ -26,19 +24,15 @@ function collect(...mods: Record<string, unknown>[]): Record<string, number> {
 /** Flag and command names with their values (O_RDWR, PROT_READ, MAP_SHARED, POLLIN, F_GETFL, ...). */
 export const FLAG_NAMES: Readonly<Record<string, number>> = collect(fcntl, mman, poll, dmaBuf, iio, udmabuf);
 
-/** The structs an ioctl argument may be built from, by kernel name. */
+/** Structs no ioctl of the table takes that a scenario may still build: an event record. */
+const OTHER_STRUCTS = [iio.iio_event_data];
+
+/** The structs an ioctl argument may be built from, by kernel name: those of the ioctl table, then the others. */
 export const STRUCTS: Readonly<Record<string, StructCodec<Record<string, unknown>>>> = Object.fromEntries(
-  [
-    iio.iio_dmabuf,
-    iio.iio_event_data,
-    v2.iio_dmabuf_alloc_req,
-    dmaBuf.dma_buf_sync,
-    dmaBuf.dma_buf_export_sync_file,
-    dmaBuf.dma_buf_import_sync_file,
-    syncFile.sync_file_info,
-    dmaHeap.dma_heap_allocation_data,
-    udmabuf.udmabuf_create,
-  ].map((c) => [c.name, c as unknown as StructCodec<Record<string, unknown>>]),
+  [...IOCTLS.flatMap((d) => (d.arg.kind === 'struct' ? [d.arg.codec] : [])), ...OTHER_STRUCTS].map((c) => [
+    c.name,
+    c as unknown as StructCodec<Record<string, unknown>>,
+  ]),
 );
 
 /** The value of a flags expression: a number, a name, `A|B`, hex or decimal text, or a list of those. */

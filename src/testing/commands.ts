@@ -5,25 +5,18 @@
  * {@link checkStepInvariants} are checked too.
  */
 import fc from 'fast-check';
+import { flagValue } from '../scenario/symbols.ts';
 import type { Sys } from '../sim/process.ts';
-import { DMA_BUF_IOCTL_SYNC, dma_buf_sync } from '../uapi/dma-buf.ts';
-import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../uapi/dma-heap.ts';
 import { errnoName } from '../uapi/errno.ts';
-import { F_SETFL, O_CLOEXEC, O_NONBLOCK, O_RDWR } from '../uapi/fcntl.ts';
-import {
-  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
-  IIO_BUFFER_DMABUF_DETACH_IOCTL,
-  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  IIO_BUFFER_GET_FD_IOCTL,
-  iio_dmabuf,
-} from '../uapi/iio.ts';
-import * as v2 from '../uapi/iio-v2.ts';
+import { F_SETFL, O_NONBLOCK, O_RDWR } from '../uapi/fcntl.ts';
+import { type AbiProfile, type IoctlEntry, type IoctlFile, ioctlDef } from '../uapi/ioctls.ts';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
 import { formatPollEvents } from '../uapi/names.ts';
 import { writeAttr } from '../user/iio.ts';
+import { callIoctl } from '../user/ioctl.ts';
 import type { DrivenProcess, Driver } from './driver.ts';
 import { checkStepInvariants } from './invariants.ts';
-import type { ContractModel, FileKind, ModelProfile, ModelRequest } from './model.ts';
+import type { ContractModel, FileKind, ModelRequest } from './model.ts';
 
 /**
  * A call that has to wait is interrupted after this much virtual time (the model expects `-EINTR`). One
@@ -51,7 +44,7 @@ export interface HistoryEntry {
 export interface ContractSystem {
   readonly driver: Driver;
   readonly proc: DrivenProcess;
-  readonly profile: ModelProfile;
+  readonly profile: AbiProfile;
   /** Addresses and lengths of the mappings the commands made, in the model's order. */
   readonly maps: { addr: number; len: number; name: string }[];
   readonly history: HistoryEntry[];
@@ -105,7 +98,7 @@ export function fdPick(kind: FileKind, raws: readonly number[] = [-1, 1023]): fc
 }
 
 /** The fd `pick` designates now, or null for an `of` pick when no fd of that kind is open (the command is skipped). */
-function resolve(m: ContractModel, pick: FdPick, target = -1): number | null {
+function resolve(m: Readonly<ContractModel>, pick: FdPick, target = -1): number | null {
   if ('usable' in pick) {
     const fds = m.enqueueableFds(target);
     return fds.length === 0 ? null : fds[pick.usable % fds.length]!;
@@ -217,23 +210,23 @@ export class OpenChardevCommand extends ContractCommand {
 abstract class FdCommand extends ContractCommand {
   /** How the fd is chosen. */
   readonly pick: FdPick;
-  /** The fd the pick resolved to in the current run. */
-  protected fd = 0;
   constructor(pick: FdPick) {
     super();
     this.pick = pick;
   }
   override check(m: Readonly<ContractModel>): boolean {
-    const fd = resolve(m as ContractModel, this.pick);
-    this.fd = fd ?? 0;
-    return fd !== null;
+    return resolve(m, this.pick) !== null;
+  }
+  /** The fd the pick designates in the model's current state (once {@link check} has accepted it). */
+  protected fdOf(m: Readonly<ContractModel>): number {
+    return resolve(m, this.pick) ?? 0;
   }
 }
 
 /** `close(fd)`. */
 export class CloseCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.fd;
+    const fd = this.fdOf(m);
     await this.call(r, `close(${fd})`, { close: fd }, (s) => s.close(fd), m.close(fd));
     this.settle(m, r);
   }
@@ -245,7 +238,7 @@ export class CloseCommand extends FdCommand {
 /** `dup(fd)`. */
 export class DupCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.fd;
+    const fd = this.fdOf(m);
     await this.call(r, `dup(${fd})`, { dup: { fd } }, (s) => s.dup(fd), m.dup(fd));
     this.settle(m, r);
   }
@@ -263,7 +256,7 @@ export class NonblockCommand extends FdCommand {
     this.on = on;
   }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.fd;
+    const fd = this.fdOf(m);
     const flag = this.on ? 'O_NONBLOCK' : '0';
     await this.call(
       r,
@@ -282,31 +275,102 @@ export class NonblockCommand extends FdCommand {
 /** How an ioctl command chooses the size-like part of its argument. */
 export type SizePick = number | 'size' | 'size+1' | 'size-4' | 'block' | 'block+1';
 
-const REQUEST_NAMES: Record<ModelRequest, string> = {
-  GET_FD: 'IIO_BUFFER_GET_FD_IOCTL',
-  HEAP_ALLOC: 'DMA_HEAP_IOCTL_ALLOC',
-  ATTACH: 'IIO_BUFFER_DMABUF_ATTACH_IOCTL',
-  DETACH: 'IIO_BUFFER_DMABUF_DETACH_IOCTL',
-  ENQUEUE: 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL',
-  V2_ALLOC: 'IIO_BUFFER_DMABUF_ALLOC_IOCTL(v2)',
-  V2_ENQUEUE: 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL(v2)',
-  SYNC: 'DMA_BUF_IOCTL_SYNC',
+/** A request's argument values, its picks resolved against the model. */
+interface ResolvedArgs {
+  readonly fd: number;
+  readonly dmabuf: number;
+  readonly size: number;
+  readonly flags: number;
+}
+
+/** An argument in scenario form: an int, or struct fields holding numbers or flag expressions. */
+type ScenarioArg = number | Readonly<Record<string, number | string>>;
+
+/** How the contract sends one model request: its ioctl table entry and the argument a program would build. */
+interface ModelIoctl {
+  readonly def: IoctlEntry;
+  /** Which argument value the model takes as `value`. */
+  readonly value: 'dmabuf' | 'size';
+  /** The argument, in scenario form, so that a replayed history builds the same one. */
+  arg(a: ResolvedArgs): ScenarioArg;
+}
+
+function enqueueArg(a: ResolvedArgs): ScenarioArg {
+  return { fd: a.dmabuf, flags: a.flags, bytes_used: a.size };
+}
+
+const MODEL_IOCTLS: Readonly<Record<ModelRequest, ModelIoctl>> = {
+  GET_FD: { def: ioctlDef('IIO_BUFFER_GET_FD_IOCTL'), value: 'size', arg: (a) => a.size },
+  HEAP_ALLOC: {
+    def: ioctlDef('DMA_HEAP_IOCTL_ALLOC'),
+    value: 'size',
+    arg: (a) => ({ len: a.size, fd_flags: 'O_RDWR|O_CLOEXEC' }),
+  },
+  ATTACH: {
+    def: ioctlDef('IIO_BUFFER_DMABUF_ATTACH_IOCTL', 'mainline'),
+    value: 'dmabuf',
+    arg: (a) => a.dmabuf,
+  },
+  DETACH: {
+    def: ioctlDef('IIO_BUFFER_DMABUF_DETACH_IOCTL', 'mainline'),
+    value: 'dmabuf',
+    arg: (a) => a.dmabuf,
+  },
+  ENQUEUE: { def: ioctlDef('IIO_BUFFER_DMABUF_ENQUEUE_IOCTL', 'mainline'), value: 'dmabuf', arg: enqueueArg },
+  V2_ALLOC: {
+    def: ioctlDef('IIO_BUFFER_DMABUF_ALLOC_IOCTL', 'v2'),
+    value: 'size',
+    arg: (a) => ({ size: a.size, resv: 0 }),
+  },
+  V2_ENQUEUE: { def: ioctlDef('IIO_BUFFER_DMABUF_ENQUEUE_IOCTL', 'v2'), value: 'dmabuf', arg: enqueueArg },
+  SYNC: { def: ioctlDef('DMA_BUF_IOCTL_SYNC'), value: 'size', arg: (a) => ({ flags: a.flags }) },
 };
 
-const REQUEST_NUMBERS: Record<ModelRequest, number> = {
-  GET_FD: IIO_BUFFER_GET_FD_IOCTL,
-  HEAP_ALLOC: DMA_HEAP_IOCTL_ALLOC,
-  ATTACH: IIO_BUFFER_DMABUF_ATTACH_IOCTL,
-  DETACH: IIO_BUFFER_DMABUF_DETACH_IOCTL,
-  ENQUEUE: IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  V2_ALLOC: v2.IIO_BUFFER_DMABUF_ALLOC_IOCTL,
-  V2_ENQUEUE: v2.IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  SYNC: DMA_BUF_IOCTL_SYNC,
+/** The model's name for the files the model requests are meant for. */
+const FILE_KINDS: Readonly<Partial<Record<IoctlFile, FileKind>>> = {
+  'iio:device': 'chardev',
+  'iio:buffer': 'buffer',
+  dmabuf: 'dmabuf',
+  dma_heap: 'heap',
 };
+
+/** How histories and reports name a request: its kernel name, and its profile when mainline lacks it. */
+function requestLabel(def: IoctlEntry): string {
+  const profiles: readonly AbiProfile[] = def.profiles;
+  return profiles.includes('mainline') ? def.name : `${def.name}(${profiles.join(',')})`;
+}
+
+/** `[5]` for an int, `{len=4096, fd_flags=O_RDWR|O_CLOEXEC}` for struct fields. */
+function formatArg(arg: ScenarioArg): string {
+  if (typeof arg === 'number') return `[${arg}]`;
+  return `{${Object.entries(arg)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')}}`;
+}
+
+/** The argument as a scenario step gives it: `{ int: 5 }` or `{ struct: 'iio_dmabuf', value: {...} }`. */
+function scenarioArg(def: IoctlEntry, arg: ScenarioArg): Record<string, unknown> {
+  if (typeof arg === 'number' || def.arg.kind !== 'struct') return { int: arg };
+  return { struct: def.arg.codec.name, value: arg };
+}
+
+/** The argument's values, its flag expressions resolved as a scenario resolves them. */
+function argValue(arg: ScenarioArg): number | Record<string, number> {
+  if (typeof arg === 'number') return arg;
+  return Object.fromEntries(
+    Object.entries(arg).map(([k, v]) => [k, typeof v === 'string' ? flagValue(v) : v]),
+  );
+}
+
+/** The fd a call reports through the argument the kernel wrote back: the int itself, or the struct's `fd`. */
+function reportedFd(written: unknown): number | undefined {
+  if (written === undefined) return undefined;
+  return typeof written === 'number' ? written : (written as { fd?: number }).fd;
+}
 
 /** The request number of `req` (both profiles' numbers are distinct, XPROF-1). */
 export function requestNumber(req: ModelRequest): number {
-  return REQUEST_NUMBERS[req];
+  return MODEL_IOCTLS[req].def.request;
 }
 
 /** The arguments of an {@link IoctlCommand}. */
@@ -321,15 +385,31 @@ export interface IoctlArgs {
   readonly flags?: number;
 }
 
+/** The number a {@link SizePick} stands for, given the dma-buf fd the argument names. */
+function sizeOf(m: Readonly<ContractModel>, pick: SizePick, dmabuf: number): number {
+  if (typeof pick === 'number') return pick;
+  const size = m.dmabufOf(dmabuf)?.size ?? 4096;
+  const block = m.blockSizeOf(dmabuf) ?? size;
+  switch (pick) {
+    case 'size':
+      return size;
+    case 'size+1':
+      return size + 1;
+    case 'size-4':
+      return size - 4;
+    case 'block':
+      return block;
+    case 'block+1':
+      return block + 1;
+  }
+}
+
 /** One ioctl of the contract, with its argument built the way a program would. */
 export class IoctlCommand extends ContractCommand {
   /** Which ioctl. */
   readonly req: ModelRequest;
   /** How its fd and argument are chosen. */
   readonly args: IoctlArgs;
-  #fd = 0;
-  #dmabuf = 0;
-  #size = 0;
 
   constructor(req: ModelRequest, args: IoctlArgs) {
     super();
@@ -337,119 +417,34 @@ export class IoctlCommand extends ContractCommand {
     this.args = args;
   }
 
-  override check(m: Readonly<ContractModel>): boolean {
-    const model = m as ContractModel;
-    const fd = resolve(model, this.args.target);
-    const dmabuf = this.args.dmabuf ? resolve(model, this.args.dmabuf, fd ?? -1) : 0;
-    this.#fd = fd ?? 0;
-    this.#dmabuf = dmabuf ?? 0;
-    this.#size = this.#sizeOf(model);
-    return fd !== null && dmabuf !== null;
+  /** The argument values in the model's current state, or null when a pick finds no fd (skipped). */
+  #resolve(m: Readonly<ContractModel>): ResolvedArgs | null {
+    const fd = resolve(m, this.args.target);
+    const dmabuf = this.args.dmabuf ? resolve(m, this.args.dmabuf, fd ?? -1) : 0;
+    if (fd === null || dmabuf === null) return null;
+    return { fd, dmabuf, size: sizeOf(m, this.args.size ?? 0, dmabuf), flags: this.args.flags ?? 0 };
   }
 
-  #sizeOf(m: ContractModel): number {
-    const s = this.args.size ?? 0;
-    if (typeof s === 'number') return s;
-    const size = m.dmabufOf(this.#dmabuf)?.size ?? 4096;
-    const block = m.blockSizeOf(this.#dmabuf) ?? size;
-    switch (s) {
-      case 'size':
-        return size;
-      case 'size+1':
-        return size + 1;
-      case 'size-4':
-        return size - 4;
-      case 'block':
-        return block;
-      case 'block+1':
-        return block + 1;
-    }
+  override check(m: Readonly<ContractModel>): boolean {
+    return this.#resolve(m) !== null;
   }
 
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.#fd;
-    const dmabuf = this.#dmabuf;
-    const size = this.#size;
-    const flags = this.args.flags ?? 0;
-    const number = REQUEST_NUMBERS[this.req];
-    const name = REQUEST_NAMES[this.req];
+    const a = this.#resolve(m)!;
+    const spec = MODEL_IOCTLS[this.req];
+    const { def } = spec;
+    const arg = spec.arg(a);
+    const text = `ioctl(${a.fd}, ${requestLabel(def)}, ${formatArg(arg)})`;
     // Scenario files name the requests of their own profile; the other profile's are given as numbers.
-    const foreign = (r.profile === 'v2') !== (this.req === 'V2_ALLOC' || this.req === 'V2_ENQUEUE');
-    const request =
-      this.req.startsWith('V2') || ['ATTACH', 'DETACH', 'ENQUEUE'].includes(this.req)
-        ? foreign
-          ? number
-          : name.replace('(v2)', '')
-        : name;
-    const want = m.ioctl(fd, this.req, {
-      value: this.req === 'ATTACH' || this.req === 'DETACH' || this.req.endsWith('ENQUEUE') ? dmabuf : size,
-      bytesUsed: size,
-      flags,
-    });
+    const request = (def.profiles as readonly AbiProfile[]).includes(r.profile) ? def.name : def.request;
+    const step = { ioctl: { fd: a.fd, request, arg: scenarioArg(def, arg) } };
+    const want = m.ioctl(a.fd, this.req, { value: a[spec.value], bytesUsed: a.size, flags: a.flags });
     let out: number | undefined;
-    let text: string;
-    let step: Record<string, unknown>;
-    let op: (s: Sys) => Promise<number>;
-    switch (this.req) {
-      case 'GET_FD':
-      case 'ATTACH':
-      case 'DETACH': {
-        const value = this.req === 'GET_FD' ? size : dmabuf;
-        text = `ioctl(${fd}, ${name}, [${value}])`;
-        step = { ioctl: { fd, request, arg: { int: value } } };
-        op = async (s) => {
-          const a = s.mem.alloc(4);
-          s.mem.writeInt(a, value);
-          const ret = await s.ioctl(fd, number, a);
-          if (this.req === 'GET_FD' && ret === 0) out = s.mem.readInt(a);
-          return ret;
-        };
-        break;
-      }
-      case 'HEAP_ALLOC': {
-        text = `ioctl(${fd}, ${name}, {len=${size}, fd_flags=O_RDWR|O_CLOEXEC})`;
-        step = {
-          ioctl: {
-            fd,
-            request,
-            arg: { struct: 'dma_heap_allocation_data', value: { len: size, fd_flags: 'O_RDWR|O_CLOEXEC' } },
-          },
-        };
-        op = async (s) => {
-          const a = s.mem.allocStruct(dma_heap_allocation_data, { len: size, fd_flags: O_RDWR | O_CLOEXEC });
-          const ret = await s.ioctl(fd, number, a);
-          if (ret === 0) out = s.mem.readStruct(a, dma_heap_allocation_data).fd;
-          return ret;
-        };
-        break;
-      }
-      case 'ENQUEUE':
-      case 'V2_ENQUEUE': {
-        text = `ioctl(${fd}, ${name}, {fd=${dmabuf}, flags=${flags}, bytes_used=${size}})`;
-        step = {
-          ioctl: {
-            fd,
-            request,
-            arg: { struct: 'iio_dmabuf', value: { fd: dmabuf, flags, bytes_used: size } },
-          },
-        };
-        op = (s) =>
-          s.ioctl(fd, number, s.mem.allocStruct(iio_dmabuf, { fd: dmabuf, flags, bytes_used: size }));
-        break;
-      }
-      case 'V2_ALLOC': {
-        text = `ioctl(${fd}, ${name}, {size=${size}, resv=0})`;
-        step = { ioctl: { fd, request, arg: { struct: 'iio_dmabuf_alloc_req', value: { size, resv: 0 } } } };
-        op = (s) => s.ioctl(fd, number, s.mem.allocStruct(v2.iio_dmabuf_alloc_req, { size, resv: 0 }));
-        break;
-      }
-      case 'SYNC': {
-        text = `ioctl(${fd}, ${name}, {flags=${flags}})`;
-        step = { ioctl: { fd, request, arg: { struct: 'dma_buf_sync', value: { flags } } } };
-        op = (s) => s.ioctl(fd, number, s.mem.allocStruct(dma_buf_sync, { flags }));
-        break;
-      }
-    }
+    const op = async (s: Sys) => {
+      const res = await callIoctl(s, a.fd, def, argValue(arg) as never);
+      if (res.ret === 0) out = reportedFd(res.out);
+      return res.ret;
+    };
     await this.call(r, text, step, op, want.ret);
     if (want.out !== out) {
       r.history.push({
@@ -468,7 +463,7 @@ export class IoctlCommand extends ContractCommand {
     if (a.dmabuf) parts.push(`dmabuf=${describePick(a.dmabuf)}`);
     if (a.size !== undefined) parts.push(`size=${a.size}`);
     if (a.flags !== undefined) parts.push(`flags=${a.flags}`);
-    return `ioctl(${REQUEST_NAMES[this.req]}, ${parts.join(', ')})`;
+    return `ioctl(${requestLabel(MODEL_IOCTLS[this.req].def)}, ${parts.join(', ')})`;
   }
 }
 
@@ -481,13 +476,13 @@ export class PollCommand extends FdCommand {
     this.events = events;
   }
   override check(m: Readonly<ContractModel>): boolean {
-    const model = m as ContractModel;
     if (!super.check(m)) return false;
-    const kind = model.openFds().find((f) => f.fd === this.fd)?.kind;
-    return (kind === undefined || kind === 'dmabuf' || kind === 'heap') && !model.pollWouldHang(this.fd);
+    const fd = this.fdOf(m);
+    const kind = m.openFds().find((f) => f.fd === fd)?.kind;
+    return (kind === undefined || kind === 'dmabuf' || kind === 'heap') && !m.pollWouldHang(fd);
   }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.fd;
+    const fd = this.fdOf(m);
     const want = m.poll(fd, this.events);
     const ev = formatPollEvents(this.events);
     let revents = 0;
@@ -529,20 +524,21 @@ export class PollCommand extends FdCommand {
 export class MmapCommand extends FdCommand {
   /** The length to map. */
   readonly len: SizePick;
-  #len = 0;
   constructor(pick: FdPick, len: SizePick) {
     super(pick);
     this.len = len;
   }
+  /** The length the pick asks for, given the size of the dma-buf behind `fd`. */
+  #lenOf(m: Readonly<ContractModel>, fd: number): number {
+    const size = m.dmabufOf(fd)?.size ?? 4096;
+    return typeof this.len === 'number' ? this.len : this.len === 'size+1' ? size + 1 : size;
+  }
   override check(m: Readonly<ContractModel>): boolean {
-    if (!super.check(m)) return false;
-    const size = (m as ContractModel).dmabufOf(this.fd)?.size ?? 4096;
-    this.#len = typeof this.len === 'number' ? this.len : this.len === 'size+1' ? size + 1 : size;
-    return this.#len > 0;
+    return super.check(m) && this.#lenOf(m, this.fdOf(m)) > 0;
   }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const fd = this.fd;
-    const len = this.#len;
+    const fd = this.fdOf(m);
+    const len = this.#lenOf(m, fd);
     const want = m.mmap(fd, len);
     const name = `m${++r.mapCounter}`;
     let addr = -1;
@@ -573,19 +569,17 @@ export class MmapCommand extends FdCommand {
 export class MunmapCommand extends ContractCommand {
   /** Which of the current mappings (modulo their number). */
   readonly i: number;
-  #index = 0;
   constructor(i: number) {
     super();
     this.i = i;
   }
   override check(m: Readonly<ContractModel>): boolean {
-    const n = (m as ContractModel).mapCount();
-    this.#index = n === 0 ? 0 : this.i % n;
-    return n > 0;
+    return m.mapCount() > 0;
   }
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
-    const { addr, len, name } = r.maps.splice(this.#index, 1)[0]!;
-    const want = m.munmap(this.#index);
+    const index = this.i % m.mapCount();
+    const { addr, len, name } = r.maps.splice(index, 1)[0]!;
+    const want = m.munmap(index);
     await this.call(
       r,
       `munmap(0x${addr.toString(16)}, ${len})`,
@@ -655,20 +649,45 @@ const ENQ_FLAGS = [0, 0, 0, 0, 0, 0, 1, 1, 2];
 const SYNC_FLAGS = [1, 2, 3, 5, 6, 7, 0, 4, 8];
 const POLL_EVENTS = [0x1, 0x4, 0x5, 0x5, 0x2, 0x40, 0];
 
+/** Picks of an ENQUEUE argument: mostly a dma-buf the buffer can use. */
+function enqueuePicks(size: fc.Arbitrary<SizePick>): Record<string, fc.Arbitrary<unknown>> {
+  return { dmabuf: usablePick(), size, flags: fc.constantFrom(...ENQ_FLAGS) };
+}
+
+/**
+ * The ioctl commands, each request `weight` times as likely as a plain command and aimed at the file its table
+ * entry names. Weighted towards the DMABUF calls of `profile`; the other profile's requests still come (XPROF-2/3).
+ */
+function ioctlCommands(profile: AbiProfile, size: fc.Arbitrary<SizePick>): fc.Arbitrary<IoctlCommand>[] {
+  const mainline = profile === 'mainline';
+  const native = (w: number) => (mainline ? w : 1);
+  const v2only = (w: number) => (mainline ? 1 : w);
+  const mix: [req: ModelRequest, weight: number, picks: Record<string, fc.Arbitrary<unknown>>][] = [
+    ['GET_FD', 4, { size: fc.constantFrom<SizePick>(0, 0, 0, 1) }],
+    ['HEAP_ALLOC', native(4), { size: fc.constantFrom(...ALLOC_SIZES) }],
+    ['ATTACH', native(6), { dmabuf: fdPick('dmabuf') }],
+    ['DETACH', native(2), { dmabuf: usablePick() }],
+    ['ENQUEUE', native(8), enqueuePicks(size)],
+    ['V2_ALLOC', v2only(6), { size: fc.constantFrom(...ALLOC_SIZES) }],
+    ['V2_ENQUEUE', v2only(8), enqueuePicks(size)],
+    ['SYNC', 3, { flags: fc.constantFrom(...SYNC_FLAGS) }],
+  ];
+  return mix.flatMap(([req, weight, picks]) => {
+    const target = fdPick(FILE_KINDS[MODEL_IOCTLS[req].def.file]!);
+    const args = fc.record({ target, ...picks }) as fc.Arbitrary<IoctlArgs>;
+    return Array.from({ length: weight }, () => args.map((a) => new IoctlCommand(req, a)));
+  });
+}
+
 /**
  * Every command of the contract, weighted towards the DMABUF calls of `profile` (the other profile's request
  * numbers are sent too, to check XPROF-2/3).
  */
 export function contractCommands(
-  profile: ModelProfile,
+  profile: AbiProfile,
 ): fc.Arbitrary<fc.AsyncCommand<ContractModel, ContractSystem>>[] {
-  const mainline = profile === 'mainline';
-  const native = (w: number) => (mainline ? w : 1);
-  const v2only = (w: number) => (mainline ? 1 : w);
   const size = fc.constantFrom(...SIZES);
   const dev = fc.constantFrom(0, 0, 1, 1, 2);
-  const ioctl = (req: ModelRequest, weight: number, args: fc.Arbitrary<IoctlArgs>) =>
-    Array.from({ length: weight }, () => args.map((a) => new IoctlCommand(req, a)));
   const times = <T>(n: number, a: fc.Arbitrary<T>): fc.Arbitrary<T>[] => Array.from({ length: n }, () => a);
   return [
     ...times(
@@ -679,44 +698,7 @@ export function contractCommands(
     fc.oneof(fdPick('dmabuf'), fdPick('buffer')).map((p) => new CloseCommand(p)),
     fdPick('dmabuf').map((p) => new DupCommand(p)),
     fc.tuple(fdPick('buffer'), fc.boolean()).map(([p, on]) => new NonblockCommand(p, on)),
-    ...ioctl(
-      'GET_FD',
-      4,
-      fc.record({ target: fdPick('chardev'), size: fc.constantFrom<SizePick>(0, 0, 0, 1) }),
-    ),
-    ...ioctl(
-      'HEAP_ALLOC',
-      native(4),
-      fc.record({ target: fdPick('heap'), size: fc.constantFrom(...ALLOC_SIZES) }),
-    ),
-    ...ioctl('ATTACH', native(6), fc.record({ target: fdPick('buffer'), dmabuf: fdPick('dmabuf') })),
-    ...ioctl('DETACH', native(2), fc.record({ target: fdPick('buffer'), dmabuf: usablePick() })),
-    ...ioctl(
-      'ENQUEUE',
-      native(8),
-      fc.record({
-        target: fdPick('buffer'),
-        dmabuf: usablePick(),
-        size,
-        flags: fc.constantFrom(...ENQ_FLAGS),
-      }),
-    ),
-    ...ioctl(
-      'V2_ALLOC',
-      v2only(6),
-      fc.record({ target: fdPick('buffer'), size: fc.constantFrom(...ALLOC_SIZES) }),
-    ),
-    ...ioctl(
-      'V2_ENQUEUE',
-      v2only(8),
-      fc.record({
-        target: fdPick('buffer'),
-        dmabuf: usablePick(),
-        size,
-        flags: fc.constantFrom(...ENQ_FLAGS),
-      }),
-    ),
-    ...ioctl('SYNC', 3, fc.record({ target: fdPick('dmabuf'), flags: fc.constantFrom(...SYNC_FLAGS) })),
+    ...ioctlCommands(profile, size),
     ...times(
       2,
       fc.tuple(fdPick('dmabuf'), fc.constantFrom(...POLL_EVENTS)).map(([p, e]) => new PollCommand(p, e)),

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { Sys } from '../sim/process.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import { errnoName } from '../uapi/errno.ts';
-import { ioctlRequestNames, ioctlRequestNumber } from '../uapi/names.ts';
+import { ABI_PROFILES, type AbiProfile, IOCTLS } from '../uapi/ioctls.ts';
 import { writeAttr } from '../user/iio.ts';
 import { type CallOptions, type DrivenProcess, Driver } from './driver.ts';
 import { checkQuiescentInvariants, checkSystemInvariants } from './invariants.ts';
@@ -114,32 +114,34 @@ const STRUCT_BYTES: fc.Arbitrary<FuzzPointer> = fc
     return { bytes };
   });
 
+/** Every request number of the ioctl table, both profiles', in table order. */
+const KNOWN_REQUESTS = [...new Set(IOCTLS.map((d) => d.request))];
+
 function requests(): fc.Arbitrary<number> {
-  const known = [
-    ...new Set(
-      ['mainline', 'v2'].flatMap((p) =>
-        ioctlRequestNames(p as 'mainline' | 'v2').map((n) => ioctlRequestNumber(n, p as 'mainline' | 'v2')!),
-      ),
-    ),
-  ];
   return fc.oneof(
-    { weight: 8, arbitrary: fc.constantFrom(...known) },
+    { weight: 8, arbitrary: fc.constantFrom(...KNOWN_REQUESTS) },
     // the same numbers with a wrong size or direction
     {
       weight: 2,
       arbitrary: fc
-        .tuple(fc.constantFrom(...known), fc.integer({ min: 0, max: 0x3fff }), fc.integer({ min: 0, max: 3 }))
+        .tuple(
+          fc.constantFrom(...KNOWN_REQUESTS),
+          fc.integer({ min: 0, max: 0x3fff }),
+          fc.integer({ min: 0, max: 3 }),
+        )
         .map(([r, size, dir]) => ((r & 0xffff) | (size << 16) | (dir << 30)) >>> 0),
     },
     { weight: 1, arbitrary: U32 },
   );
 }
 
-/** Arbitrary fuzzed calls over `paths`. */
-export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
-  const path = fc.constantFrom(...paths);
+/** A kind of call and how often it comes, relative to the others. */
+type WeightedCall = fc.WeightedArbitrary<FuzzCall>;
+
+/** open, close, dup, dup2, dup3. */
+function fdCalls(path: fc.Arbitrary<string>): WeightedCall[] {
   const flags = fc.oneof(fc.constantFrom(0, 1, 2, 3, 0o4000, 0o2000002, 0o4002, 0o100), U32);
-  return fc.oneof(
+  return [
     { weight: 4, arbitrary: fc.record({ sys: fc.constant('open' as const), path, flags }) },
     { weight: 3, arbitrary: fc.record({ sys: fc.constantFrom('close' as const, 'dup' as const), fd: FD }) },
     { weight: 1, arbitrary: fc.record({ sys: fc.constant('dup2' as const), fd: FD, to: FD }) },
@@ -152,6 +154,12 @@ export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
         flags: fc.constantFrom(0, 0o2000000, 1),
       }),
     },
+  ];
+}
+
+/** read, write, pread, pwrite, lseek, fcntl. */
+function ioCalls(): WeightedCall[] {
+  return [
     {
       weight: 3,
       arbitrary: fc.record({
@@ -189,6 +197,12 @@ export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
         arg: fc.oneof(fc.integer({ min: 0, max: 12 }), U32),
       }),
     },
+  ];
+}
+
+/** ioctl: mostly a known request with plausible struct bytes. */
+function ioctlCalls(): WeightedCall[] {
+  return [
     {
       weight: 12,
       arbitrary: fc.record({
@@ -202,6 +216,12 @@ export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
         ),
       }),
     },
+  ];
+}
+
+/** mmap, munmap, poll, memfd_create, ftruncate. */
+function memoryCalls(): WeightedCall[] {
+  return [
     {
       weight: 3,
       arbitrary: fc.record({
@@ -226,7 +246,7 @@ export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
       arbitrary: fc.record({
         sys: fc.constant('poll' as const),
         fds: fc.array(fc.tuple(FD, fc.integer({ min: 0, max: 0xffff })), { maxLength: 4 }),
-        ptr: fc.option(POINTER, { freq: 8 }),
+        ptr: fc.option<FuzzPointer>(POINTER, { freq: 8 }),
         nfds: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant(2000)),
         timeout: fc.constantFrom(0, 0, 1, 10, -1),
       }),
@@ -246,6 +266,12 @@ export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
         len: fc.oneof(SIZE, fc.constant(-1)),
       }),
     },
+  ];
+}
+
+/** sysfs attribute writes, and time passing. */
+function boardCalls(paths: readonly string[]): WeightedCall[] {
+  return [
     {
       weight: 3,
       arbitrary: fc.record({
@@ -261,6 +287,17 @@ export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
         ns: fc.constantFrom(0, 1000, 1_000_000, 50_000_000),
       }),
     },
+  ];
+}
+
+/** Arbitrary fuzzed calls over `paths`. */
+export function fuzzCall(paths: readonly string[]): fc.Arbitrary<FuzzCall> {
+  return fc.oneof(
+    ...fdCalls(fc.constantFrom(...paths)),
+    ...ioCalls(),
+    ...ioctlCalls(),
+    ...memoryCalls(),
+    ...boardCalls(paths),
   );
 }
 
@@ -391,7 +428,7 @@ export class FuzzFailure extends Error {
 
 /** Options of a fuzzed run. */
 export interface FuzzOptions {
-  readonly abi?: 'mainline' | 'v2';
+  readonly abi?: AbiProfile;
   readonly compat?: boolean;
   /** Called with each new simulator before the program runs. */
   readonly prepare?: (sim: Simulator) => void;
@@ -478,7 +515,7 @@ export async function fuzzCampaign(
   const paths = fuzzPaths(new Driver().sim);
   let syscalls = 0;
   const prop = fc.asyncProperty(
-    fc.constantFrom('mainline' as const, 'v2' as const),
+    fc.constantFrom(...ABI_PROFILES),
     fc.boolean(),
     fc.array(fuzzCall(paths), { maxLength: options.maxCalls ?? 200, size: 'max' }),
     async (abi, compat, calls) => {

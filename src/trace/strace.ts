@@ -6,7 +6,6 @@
  */
 
 import type { EventEmitter } from 'eventemitter3';
-import type { KernelEvents } from '../kernel/events.ts';
 import type { Task } from '../kernel/task.ts';
 import type { SimEvents } from '../sim/simulator.ts';
 import { errnoName, strerror } from '../uapi/errno.ts';

@@ -1,18 +1,10 @@
 /**
- * Names for strace-style output: ioctl request names per kernel profile, with strace's `_IOC(...)` fallback, and
- * flag word formatters. Print orders follow strace's tables, so output reads like `strace -e trace=...`.
+ * Names for strace-style output: ioctl request names per kernel profile (read from the ioctl table, `./ioctls.ts`),
+ * with strace's `_IOC(...)` fallback, and flag word formatters. Print orders follow strace's tables, so output reads like `strace -e trace=...`.
  *
  * @packageDocumentation
  */
 
-import {
-  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
-  DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
-  DMA_BUF_IOCTL_SYNC,
-  DMA_BUF_SET_NAME_A,
-  DMA_BUF_SET_NAME_B,
-} from './dma-buf.ts';
-import { DMA_HEAP_IOCTL_ALLOC } from './dma-heap.ts';
 import {
   __O_SYNC,
   __O_TMPFILE,
@@ -52,32 +44,8 @@ import {
 } from './fcntl.ts';
 import type { FlagTable } from './flags.ts';
 import { formatFlags, formatXval } from './flags.ts';
-import {
-  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
-  IIO_BUFFER_DMABUF_DETACH_IOCTL,
-  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
-  IIO_BUFFER_GET_FD_IOCTL,
-  IIO_GET_EVENT_FD_IOCTL,
-} from './iio.ts';
-import {
-  IIO_BUFFER_DMABUF_ALLOC_IOCTL as V2_ALLOC_IOCTL,
-  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL as V2_ENQUEUE_IOCTL,
-} from './iio-v2.ts';
-import {
-  _IOC_DIR,
-  _IOC_NONE,
-  _IOC_NR,
-  _IOC_READ,
-  _IOC_SIZE,
-  _IOC_TYPE,
-  _IOC_WRITE,
-  FIOASYNC,
-  FIOCLEX,
-  FIONBIO,
-  FIONCLEX,
-  FIONREAD,
-  FIOQSIZE,
-} from './ioctl.ts';
+import { _IOC_DIR, _IOC_NONE, _IOC_NR, _IOC_READ, _IOC_SIZE, _IOC_TYPE, _IOC_WRITE } from './ioctl.ts';
+import { type AbiProfile, ioctlByName, ioctlByRequest, ioctlsOf } from './ioctls.ts';
 import {
   MAP_32BIT,
   MAP_ABOVE4G,
@@ -111,48 +79,12 @@ import {
   PROT_SEM,
   PROT_WRITE,
 } from './mman.ts';
-import { SYNC_IOC_FILE_INFO } from './sync-file.ts';
-import { UDMABUF_CREATE, UDMABUF_CREATE_LIST } from './udmabuf.ts';
 
 export { formatDmaBufSyncFlags } from './dma-buf.ts';
 export { formatPollEvents } from './poll.ts';
 
-/** Which kernel's ioctl numbers apply: Linux 7.3 (`mainline`) or 5.17 + the 2022 v2 series (`v2`). */
-export type IoctlProfile = 'mainline' | 'v2';
-
-const COMMON_IOCTLS: readonly (readonly [number, string])[] = [
-  [FIONREAD, 'FIONREAD'],
-  [FIONBIO, 'FIONBIO'],
-  [FIONCLEX, 'FIONCLEX'],
-  [FIOCLEX, 'FIOCLEX'],
-  [FIOASYNC, 'FIOASYNC'],
-  [FIOQSIZE, 'FIOQSIZE'],
-  [IIO_GET_EVENT_FD_IOCTL, 'IIO_GET_EVENT_FD_IOCTL'],
-  [IIO_BUFFER_GET_FD_IOCTL, 'IIO_BUFFER_GET_FD_IOCTL'],
-  [DMA_BUF_IOCTL_SYNC, 'DMA_BUF_IOCTL_SYNC'],
-  [DMA_BUF_SET_NAME_A, 'DMA_BUF_SET_NAME_A'],
-  [DMA_BUF_SET_NAME_B, 'DMA_BUF_SET_NAME_B'],
-  [DMA_HEAP_IOCTL_ALLOC, 'DMA_HEAP_IOCTL_ALLOC'],
-  [UDMABUF_CREATE, 'UDMABUF_CREATE'],
-  [UDMABUF_CREATE_LIST, 'UDMABUF_CREATE_LIST'],
-];
-
-const IOCTL_NAMES: Record<IoctlProfile, ReadonlyMap<number, string>> = {
-  mainline: new Map([
-    ...COMMON_IOCTLS,
-    [IIO_BUFFER_DMABUF_ATTACH_IOCTL, 'IIO_BUFFER_DMABUF_ATTACH_IOCTL'],
-    [IIO_BUFFER_DMABUF_DETACH_IOCTL, 'IIO_BUFFER_DMABUF_DETACH_IOCTL'],
-    [IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL'],
-    [DMA_BUF_IOCTL_EXPORT_SYNC_FILE, 'DMA_BUF_IOCTL_EXPORT_SYNC_FILE'],
-    [DMA_BUF_IOCTL_IMPORT_SYNC_FILE, 'DMA_BUF_IOCTL_IMPORT_SYNC_FILE'],
-    [SYNC_IOC_FILE_INFO, 'SYNC_IOC_FILE_INFO'],
-  ]),
-  v2: new Map([
-    ...COMMON_IOCTLS,
-    [V2_ALLOC_IOCTL, 'IIO_BUFFER_DMABUF_ALLOC_IOCTL'],
-    [V2_ENQUEUE_IOCTL, 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL'],
-  ]),
-};
+/** @deprecated The same as {@link AbiProfile}, its one name. */
+export type IoctlProfile = AbiProfile;
 
 const IOC_DIR_NAMES: FlagTable = [
   ['_IOC_NONE', _IOC_NONE],
@@ -175,9 +107,8 @@ export function formatIoctlFallback(req: number): string {
  * {@link formatIoctlFallback}. 0x40106993 is ENQUEUE in `v2` and unnamed in `mainline`; 0x40046992 is ATTACH in
  * `mainline` only.
  */
-export function ioctlRequestName(req: number, profile: IoctlProfile): string {
-  const r = req >>> 0;
-  return IOCTL_NAMES[profile].get(r) ?? formatIoctlFallback(r);
+export function ioctlRequestName(req: number, profile: AbiProfile): string {
+  return ioctlByRequest(req, profile)?.name ?? formatIoctlFallback(req);
 }
 
 const OPEN_ACCESS_NAMES: FlagTable = [
@@ -309,12 +240,11 @@ export function formatSeals(seals: number): string {
 }
 
 /** The request number a kernel name stands for in a profile (the reverse of {@link ioctlRequestName}). */
-export function ioctlRequestNumber(name: string, profile: IoctlProfile): number | undefined {
-  for (const [req, n] of IOCTL_NAMES[profile]) if (n === name) return req;
-  return undefined;
+export function ioctlRequestNumber(name: string, profile: AbiProfile): number | undefined {
+  return ioctlByName(name, profile)?.request;
 }
 
-/** Every ioctl name known in a profile. */
-export function ioctlRequestNames(profile: IoctlProfile): string[] {
-  return [...IOCTL_NAMES[profile].values()];
+/** Every ioctl name known in a profile, in the order of the ioctl table. */
+export function ioctlRequestNames(profile: AbiProfile): string[] {
+  return ioctlsOf(profile).map((d) => d.name);
 }

@@ -114,6 +114,14 @@ export interface StructCodec<T> {
   format(value: T): string;
 }
 
+/**
+ * A codec of some struct, for code that handles structs without knowing which (the ioctl table, strace):
+ * every {@link StructCodec} is one. Decoded values are `unknown`; {@link StructCodec.format} accepts them.
+ */
+export type AnyStructCodec = Omit<StructCodec<unknown>, 'fieldNames'> & {
+  readonly fieldNames: readonly string[];
+};
+
 /** Options of {@link defineStruct}. */
 export interface StructOptions {
   /**

@@ -6,8 +6,10 @@
  */
 import type { Sys } from '../sim/process.ts';
 import { O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
-import { IIO_BUFFER_GET_FD_IOCTL } from '../uapi/iio.ts';
+import { ioctlDef } from '../uapi/ioctls.ts';
+import { callIoctl } from './ioctl.ts';
 
+const GET_FD = ioctlDef('IIO_BUFFER_GET_FD_IOCTL');
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('latin1');
 
@@ -82,12 +84,10 @@ export async function openBuffer(
 ): Promise<{ chardev: number; fd: number } | number> {
   const chardev = await sys.open(`/dev/iio:device${device}`, flags);
   if (chardev < 0) return chardev;
-  const arg = sys.mem.alloc(4);
-  sys.mem.writeInt(arg, index);
-  const ret = await sys.ioctl(chardev, IIO_BUFFER_GET_FD_IOCTL, arg);
+  const { ret, out } = await callIoctl(sys, chardev, GET_FD, index);
   if (ret < 0) {
     await sys.close(chardev);
     return ret;
   }
-  return { chardev, fd: sys.mem.readInt(arg) };
+  return { chardev, fd: out! };
 }
