@@ -128,7 +128,11 @@ export interface DmaStats {
   streamBytes: number;
 }
 
-/** The first `length` bytes of `vecs`, copied into one array (what the controller reads from memory). */
+/**
+ * The first `length` bytes of `vecs`, copied into one array: what the controller reads from memory. A copy
+ * taken at the transfer's start, so that a program storing into a buffer the DMA is reading (which the
+ * contract checker reports) cannot change a transfer half-way through and runs stay deterministic.
+ */
 function gather(vecs: readonly Uint8Array[], length: number): Uint8Array {
   if (vecs.length === 1) return vecs[0]!.slice(0, length);
   const out = new Uint8Array(length);

@@ -75,3 +75,29 @@ export class Kref {
     return true;
   }
 }
+
+/**
+ * An object whose lifetime is one {@link Kref}, as kernel objects embed their `struct kref`: `get()` takes a
+ * reference, `put()` drops one, and `release()` runs with the last.
+ */
+export abstract class Refcounted {
+  readonly ref: Kref;
+
+  constructor(census: Census, kind: string) {
+    this.ref = new Kref(census, kind, () => this.release());
+  }
+
+  /** Runs once, when the last reference goes. */
+  protected abstract release(): void;
+
+  /** Takes a reference. */
+  get(): this {
+    this.ref.get();
+    return this;
+  }
+
+  /** Drops a reference; the last one releases the object. */
+  put(): void {
+    this.ref.put();
+  }
+}

@@ -114,7 +114,8 @@ export class Sched {
   compute(task: Task, ns: number): void {
     if (task.state !== 'user') throw new KernelBug(`${task.comm}[${task.pid}] computed while ${task.state}`);
     task.cpuNs += ns;
-    this.#events.emit('task:compute', { task, ns, time: this.#clock.now });
+    if (this.#events.listenerCount('task:compute') > 0)
+      this.#events.emit('task:compute', { task, ns, time: this.#clock.now });
     task.state = 'syscall';
     task.frame = {
       name: '(compute)',
@@ -179,12 +180,13 @@ export class Sched {
         () => this.#wake(task, true),
       );
     }
-    this.#events.emit('task:sleep', {
-      task,
-      name: task.frame!.name,
-      reason: sleep.reason,
-      time: this.#clock.now,
-    });
+    if (this.#events.listenerCount('task:sleep') > 0)
+      this.#events.emit('task:sleep', {
+        task,
+        name: task.frame!.name,
+        reason: sleep.reason,
+        time: this.#clock.now,
+      });
     if (sleep.interruptible && task.pendingSignals.length > 0) this.#interrupt(task);
   }
 
@@ -205,13 +207,14 @@ export class Sched {
     const s = task.sleeping;
     if (!s || s.wakeup) return;
     this.#unqueue(task);
-    this.#events.emit('task:wake', {
-      task,
-      name: task.frame!.name,
-      reason: s.sleep.reason,
-      time: this.#clock.now,
-      timedOut,
-    });
+    if (this.#events.listenerCount('task:wake') > 0)
+      this.#events.emit('task:wake', {
+        task,
+        name: task.frame!.name,
+        reason: s.sleep.reason,
+        time: this.#clock.now,
+        timedOut,
+      });
     if (s.sleep.spinning) task.cpuNs += this.#clock.now - s.since;
     const latency = s.sleep.spinning ? 0 : this.#wakeLatency();
     s.wakeup = this.#clock.after(latency, `${task.comm}[${task.pid}] wakes`, () => {

@@ -112,12 +112,15 @@ export interface SyscallDeps {
   readonly pages: PagePool;
 }
 
-/** Syscall implementations. */
+/**
+ * The syscalls of one kernel, each taking the calling task first and returning what the kernel's entry
+ * point returns (or a `Sleep` the scheduler turns into blocking).
+ */
 export class Syscalls {
-  readonly #k: SyscallDeps;
+  readonly #deps: SyscallDeps;
 
   constructor(deps: SyscallDeps) {
-    this.#k = deps;
+    this.#deps = deps;
   }
 
   /** `openat(AT_FDCWD, path, flags)`: lookup, the file's open op, then the lowest free fd (FD-1, FD-2). */
@@ -134,7 +137,7 @@ export class Syscalls {
     // do_sys_openat2 reserves the fd before it looks the path up (FD-2 before ENOENT).
     const fd = task.files.allocFd();
     if (fd < 0) return fd;
-    const inode = this.#k.paths.lookup(path);
+    const inode = this.#deps.paths.lookup(path);
     if (!inode) return flags & O_CREAT ? -EACCES : -ENOENT;
     if (flags & O_CREAT && flags & O_EXCL) return -EEXIST;
     // do_open()/do_tmpfile(): O_DIRECTORY (O_TMPFILE includes it) needs a directory; the simulated /dev
@@ -147,7 +150,7 @@ export class Syscalls {
     // FD-10 / COMPAT-5: a 64-bit open forces O_LARGEFILE; f_flags never keeps the open-time-only bits.
     let fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     if (!task.compat) fflags |= O_LARGEFILE;
-    const file = new File(this.#k.census, inode, fflags, normalize(path));
+    const file = new File(this.#deps.census, inode, fflags, normalize(path));
     const err = inode.fops.open?.(inode, file, task) ?? 0;
     if (err < 0) {
       file.put();
@@ -259,28 +262,23 @@ export class Syscalls {
    * nonseekable devices answer -ESPIPE. The read runs at `offset` without moving the file position.
    */
   pread(task: Task, fd: number, buf: number, count: number, offset: number): SysRet {
-    if (offset < 0) return -EINVAL;
-    const file = task.files.file(fd);
-    if (!file) return -EBADF;
-    if (!file.positional) return -ESPIPE;
-    const ok = this.#rwFile(task, fd, false, buf, count);
-    if (typeof ok === 'number') return ok;
-    return this.#atOffset(file, offset, () =>
-      file.fops.read!(file, buf, Math.min(count, MAX_RW_COUNT), task),
-    );
+    return this.#positional(task, fd, false, buf, count, offset);
   }
 
   /** `pwrite64` (RW-6): as {@link Syscalls.pread}. */
   pwrite(task: Task, fd: number, buf: number, count: number, offset: number): SysRet {
+    return this.#positional(task, fd, true, buf, count, offset);
+  }
+
+  #positional(task: Task, fd: number, write: boolean, buf: number, count: number, offset: number): SysRet {
     if (offset < 0) return -EINVAL;
     const file = task.files.file(fd);
     if (!file) return -EBADF;
     if (!file.positional) return -ESPIPE;
-    const ok = this.#rwFile(task, fd, true, buf, count);
+    const ok = this.#rwFile(task, fd, write, buf, count);
     if (typeof ok === 'number') return ok;
-    return this.#atOffset(file, offset, () =>
-      file.fops.write!(file, buf, Math.min(count, MAX_RW_COUNT), task),
-    );
+    const op = write ? file.fops.write! : file.fops.read!;
+    return this.#atOffset(file, offset, () => op(file, buf, Math.min(count, MAX_RW_COUNT), task));
   }
 
   /** Runs a read or write op at position `offset`, leaving `f_pos` as it was. */
@@ -382,24 +380,9 @@ export class Syscalls {
       start = task.mm.unmappedArea(len);
       if (start < 0) return -ENOMEM;
     }
-    const type = flags & MAP_TYPE;
-    let shared: boolean;
-    if (file) {
-      // file_mmap_ok(): the end must stay within MAX_LFS_FILESIZE for regular files, ULONG_MAX for others.
-      const max = shmemOf(file) ? 2n ** 63n - 1n : 2n ** 64n - 1n;
-      if (off + BigInt(len) > max) return -EOVERFLOW;
-      if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
-      if (type === MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_KNOWN) !== 0) return -EOPNOTSUPP;
-      shared = type !== MAP_PRIVATE;
-      if (shared && prot & PROT_WRITE && !file.canWrite) return -EACCES;
-      if (!file.canRead) return -EACCES;
-      if (!file.fops.mmap) return -ENODEV;
-    } else {
-      if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_DROPPABLE) return -EINVAL;
-      shared = type === MAP_SHARED;
-    }
-    const offsetBytes = Number(off);
-    const req: VmaRequest = { start, length: len, prot, shared, offset: offsetBytes };
+    const shared = file ? fileMappingType(file, off, len, flags, prot) : anonMappingType(flags);
+    if (typeof shared === 'number') return shared;
+    const req: VmaRequest = { start, length: len, prot, shared, offset: Number(off) };
     if (file) {
       const err = file.fops.mmap!(file, req, task);
       if (err < 0) return err;
@@ -409,42 +392,13 @@ export class Syscalls {
       req.name = 'anon';
     }
     if (flags & MAP_FIXED) task.mm.unmapRange(start, len);
-    const mapped = file?.get();
-    const name = req.name ?? file?.path ?? 'anon';
-    const pieces = req.pieces ?? [{ backing: req.backing!, offset: req.backingOffset ?? 0, length: len }];
-    let at = start;
-    const parts = pieces.map((p, i) => {
-      const part = {
-        start: at,
-        end: at + p.length,
-        prot,
-        shared,
-        backing: p.backing,
-        offset: p.offset,
-        name,
-        cache: req.caches?.[i] ?? null,
-        onAccess: req.onAccess ?? null,
-      };
-      at += p.length;
-      return part;
-    });
-    task.mm.insertMappings(
-      parts,
-      mapped || req.onUnmap
-        ? {
-            unmapped: () => {
-              req.onUnmap?.();
-              mapped?.put();
-            },
-          }
-        : null,
-    );
+    installMapping(task, req, file);
     return start;
   }
 
   /** `memfd_create(name, flags)` (MEMFD-1..3). */
   memfdCreate(task: Task, name: string | number, flags: number): SysRet {
-    return memfdCreate(this.#k, task, name, flags >>> 0);
+    return memfdCreate(this.#deps, task, name, flags >>> 0);
   }
 
   /** `ftruncate(fd, length)` (TRUNC-1..3). */
@@ -479,7 +433,7 @@ export class Syscalls {
       fds.push(dv.getInt32(i * 8, true));
       events.push(dv.getUint16(i * 8 + 4, true));
     }
-    const deadline = timeoutMs < 0 ? null : this.#k.now() + timeoutMs * 1_000_000;
+    const deadline = timeoutMs < 0 ? null : this.#deps.now() + timeoutMs * 1_000_000;
     const pass = (timedOut: boolean): SysRet => {
       const queues: WaitQueue[] = [];
       const locks: WaitQueue[] = [];
@@ -494,13 +448,13 @@ export class Syscalls {
         return sleepOn(locks, `poll: a reservation lock is held (DPOLL-6)`, () => pass(timedOut), {
           interruptible: false,
         });
-      if (count > 0 || timedOut || deadline === this.#k.now()) {
+      if (count > 0 || timedOut || deadline === this.#deps.now()) {
         if (!task.mm.copyToUser(ufds, bytes)) return -EFAULT;
         return count;
       }
-      const reason = `poll on fds ${fds.join(',')}${whys.length ? `: ${whys.join('; ')}` : ''}`;
+      const reason = () => `poll on fds ${fds.join(',')}${whys.length ? `: ${whys.join('; ')}` : ''}`;
       return sleepOn(queues, reason, pass, {
-        timeoutNs: deadline === null ? null : deadline - this.#k.now(),
+        timeoutNs: deadline === null ? null : deadline - this.#deps.now(),
         signalRet: -ERESTARTNOHAND,
         // do_sys_poll() writes every revents back even when a signal ends the wait.
         onAbort: () => {
@@ -551,10 +505,10 @@ export class Syscalls {
 
   /** `kill(pid, sig)`: 0, or -ESRCH when no such live process. Signal 0 only checks. */
   kill(_task: Task, pid: number, sig: number): SysRet {
-    const target = this.#k.findTask(pid);
+    const target = this.#deps.findTask(pid);
     if (!target?.alive) return -ESRCH;
     if (sig < 0 || sig > 64) return -EINVAL;
-    if (sig !== 0) this.#k.sched.signal(target, sig);
+    if (sig !== 0) this.#deps.sched.signal(target, sig);
     return 0;
   }
 
@@ -565,12 +519,70 @@ export class Syscalls {
     else task.handlers.delete(sig);
     return 0;
   }
+}
 
-  /** Unused-fd helper for drivers that create files (`get_unused_fd_flags` + `fd_install`). */
-  installFile(task: Task, file: File, cloexec: boolean): number {
-    const fd = task.files.installLowest(file, cloexec);
-    return fd < 0 ? -EMFILE : fd;
-  }
+/** `do_mmap()`'s checks of a file mapping : whether it is shared, or -errno. */
+function fileMappingType(
+  file: File,
+  off: bigint,
+  len: number,
+  flags: number,
+  prot: number,
+): boolean | number {
+  const type = flags & MAP_TYPE;
+  // file_mmap_ok(): the end must stay within MAX_LFS_FILESIZE for regular files, ULONG_MAX for others.
+  const max = shmemOf(file) ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+  if (off + BigInt(len) > max) return -EOVERFLOW;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
+  if (type === MAP_SHARED_VALIDATE && (flags & ~MAP_VALIDATE_KNOWN) !== 0) return -EOPNOTSUPP;
+  const shared = type !== MAP_PRIVATE;
+  if (shared && prot & PROT_WRITE && !file.canWrite) return -EACCES;
+  if (!file.canRead) return -EACCES;
+  if (!file.fops.mmap) return -ENODEV;
+  return shared;
+}
+
+/** `do_mmap()`'s map-type check of an anonymous mapping: whether it is shared, or -EINVAL. */
+function anonMappingType(flags: number): boolean | number {
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_DROPPABLE) return -EINVAL;
+  return type === MAP_SHARED;
+}
+
+/**
+ * Inserts the VMAs of a set-up mapping, one per piece of its backing; the mapping holds a reference to its
+ * file until the last piece is unmapped.
+ */
+function installMapping(task: Task, req: VmaRequest, file: File | undefined): void {
+  const mapped = file?.get();
+  const name = req.name ?? file?.path ?? 'anon';
+  const pieces = req.pieces ?? [
+    { backing: req.backing!, offset: req.backingOffset ?? 0, length: req.length },
+  ];
+  let at = req.start;
+  const parts = pieces.map((p, i) => {
+    const part = {
+      start: at,
+      end: at + p.length,
+      prot: req.prot,
+      shared: req.shared,
+      backing: p.backing,
+      offset: p.offset,
+      name,
+      cache: req.caches?.[i] ?? null,
+      onAccess: req.onAccess ?? null,
+    };
+    at += p.length;
+    return part;
+  });
+  const unmapped =
+    mapped || req.onUnmap
+      ? () => {
+          req.onUnmap?.();
+          mapped?.put();
+        }
+      : null;
+  task.mm.insertMappings(parts, unmapped ? { unmapped } : null);
 }
 
 /** i_size of a regular file (memfd, sysfs attribute: PAGE_SIZE), or null for any other file. */
@@ -589,6 +601,3 @@ function normalize(path: string): string {
   }
   return `/${parts.join('/')}`;
 }
-
-/** Re-exported for drivers. */
-export type { Inode };

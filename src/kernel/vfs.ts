@@ -12,7 +12,7 @@
 import { EISDIR, EMFILE, ENOIOCTLCMD } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import type { CpuCache } from './cpu-cache.ts';
-import { type Census, Kref } from './kref.ts';
+import { type Census, Refcounted } from './kref.ts';
 import type { MM } from './mm.ts';
 import type { SysRet, WaitQueue } from './wait.ts';
 
@@ -148,7 +148,7 @@ export function newInode(
 export const ANON_INODE_INO = 1;
 
 /** An open file description (`struct file`), shared by dup'd fds and released with its last reference. */
-export class File {
+export class File extends Refcounted {
   readonly inode: Inode;
   readonly fops: FileOperations;
   /** `f_flags`: access mode and status flags. */
@@ -159,20 +159,22 @@ export class File {
   privateData: unknown = null;
   /** What `/proc/self/fd/N` shows: `/dev/iio:device0`, `anon_inode:iio:buffer`, `/dmabuf:`. */
   readonly path: string;
-  readonly ref: Kref;
   /** FMODE_OPENED: set once the open op succeeded; only opened files get a release call. */
   opened = false;
   /** FMODE_PREAD/FMODE_PWRITE: pread/pwrite work (files opened from a path, unless nonseekable). */
   positional = false;
 
   constructor(census: Census, inode: Inode, flags: number, path: string) {
+    super(census, 'file');
     this.inode = inode;
     this.fops = inode.fops;
     this.flags = flags;
     this.path = path;
-    this.ref = new Kref(census, 'file', () => {
-      if (this.opened) this.fops.release?.(this.inode, this);
-    });
+  }
+
+  /** `__fput()`: the release op runs for files whose open succeeded. */
+  protected release(): void {
+    if (this.opened) this.fops.release?.(this.inode, this);
   }
 
   /** FMODE_READ: the access mode allows reading. */
@@ -185,17 +187,6 @@ export class File {
   get canWrite(): boolean {
     const acc = this.flags & O_ACCMODE;
     return acc === O_WRONLY || acc === O_RDWR;
-  }
-
-  /** `get_file()`. */
-  get(): this {
-    this.ref.get();
-    return this;
-  }
-
-  /** `fput()`: the release op runs when this was the last reference. */
-  put(): void {
-    this.ref.put();
   }
 }
 

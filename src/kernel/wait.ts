@@ -58,7 +58,10 @@ export interface Sleep {
   readonly timeoutNs: number | null;
   /** Runs when the task is scheduled again. */
   readonly resume: Continuation;
-  /** Why the task sleeps, for traces and the blocked-forever report ("buffer0 pollq", "fence wait"). */
+  /**
+   * Why the task sleeps, for traces and the blocked-forever report ("buffer0 pollq", "fence wait"). Built
+   * on first read when {@link sleepOn} got a function: most sleeps end without anyone asking.
+   */
   readonly reason: string;
   /**
    * What the syscall returns when a signal ends the sleep: -ERESTARTSYS (restartable under SA_RESTART) or
@@ -86,17 +89,21 @@ export interface SleepOptions {
 /** Builds a {@link Sleep} (the `prepare_to_wait` + `schedule` of a wait loop). */
 export function sleepOn(
   queues: readonly WaitQueue[],
-  reason: string,
+  reason: string | (() => string),
   resume: Continuation,
   options: SleepOptions = {},
 ): Sleep {
+  let text = typeof reason === 'string' ? reason : null;
   return {
     kind: 'sleep',
     queues,
     interruptible: options.interruptible ?? true,
     timeoutNs: options.timeoutNs ?? null,
     resume,
-    reason,
+    get reason() {
+      text ??= (reason as () => string)();
+      return text;
+    },
     signalRet: options.signalRet ?? -ERESTARTSYS,
     onAbort: options.onAbort ?? null,
     spinning: options.spinning ?? false,

@@ -352,7 +352,7 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
     dmaResvUsageRw(write),
     null,
     now,
-    `DMA_BUF_IOCTL_SYNC start: waiting for fences of dmabuf ${dmabuf.ino}`,
+    () => `DMA_BUF_IOCTL_SYNC start: waiting for fences of dmabuf ${dmabuf.ino}`,
     -ERESTARTSYS,
     synced,
   );

@@ -5,7 +5,7 @@
  */
 import { ENOENT } from '../../uapi/errno.ts';
 import { KernelBug } from '../bug.ts';
-import { Census, Kref } from '../kref.ts';
+import { Census, Refcounted } from '../kref.ts';
 import type { Task } from '../task.ts';
 import { WaitQueue } from '../wait.ts';
 
@@ -110,8 +110,8 @@ export class FenceDomain {
   }
 }
 
-/** A fence. */
-export class DmaFence {
+/** `struct dma_fence`: signals once, optionally with an error, and wakes its callbacks and waiters. */
+export class DmaFence extends Refcounted {
   readonly domain: FenceDomain;
   readonly ops: DmaFenceOps;
   readonly context: number;
@@ -120,7 +120,6 @@ export class DmaFence {
   error = 0;
   /** Virtual time of the signal, or null while pending. */
   timestamp: number | null = null;
-  readonly ref: Kref;
   /** Members of a fence array (`dma_fence_array`), each holding a reference; null for plain fences. */
   members: DmaFence[] | null = null;
   readonly #callbacks: ((f: DmaFence) => void)[] = [];
@@ -135,14 +134,11 @@ export class DmaFence {
     signaled = false,
     census: Census = domain.census,
   ) {
+    super(census, 'dma_fence');
     this.domain = domain;
     this.ops = ops;
     this.context = context;
     this.seqno = seqno;
-    this.ref = new Kref(census, 'dma_fence', () => {
-      domain.trace('dma_fence_destroy', this);
-      for (const m of this.members?.splice(0) ?? []) m.put();
-    });
     if (signaled) this.timestamp = domain.now();
     else domain.trace('dma_fence_init', this);
   }
@@ -158,15 +154,10 @@ export class DmaFence {
     return this.error < 0 ? this.error : 1;
   }
 
-  /** `dma_fence_get()`. */
-  get(): this {
-    this.ref.get();
-    return this;
-  }
-
-  /** `dma_fence_put()`. */
-  put(): void {
-    this.ref.put();
+  /** `dma_fence_release()`: the last reference went. */
+  protected release(): void {
+    this.domain.trace('dma_fence_destroy', this);
+    for (const m of this.members?.splice(0) ?? []) m.put();
   }
 
   /** Queue that wakes when the fence signals (what `dma_fence_wait` sleeps on). */

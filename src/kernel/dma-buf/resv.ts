@@ -69,7 +69,7 @@ export class DmaResv {
   ): SysRet {
     const attempt = (): SysRet => {
       if (this.tryLock(task)) return then();
-      return sleepOn([this.lockq], `${this.lockq.name} held`, attempt, {
+      return sleepOn([this.lockq], () => `${this.lockq.name} held`, attempt, {
         interruptible,
         signalRet,
         ...(onAbort ? { onAbort } : {}),
@@ -125,7 +125,7 @@ export function resvWaitTimeout(
   usage: number,
   timeoutNs: number | null,
   now: () => number,
-  reason: string,
+  reason: string | (() => string),
   signalRet: number,
   done: (ret: number) => SysRet,
   onAbort?: () => void,

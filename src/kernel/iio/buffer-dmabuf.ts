@@ -99,7 +99,9 @@ export function attachmentsOf(buffer: IioBuffer): IioDmabufPriv[] {
 
 /**
  * `iio_buffer_signal_dmabuf_done()` (IFENCE-2..4, IFENCE-7): signals the fence with `ret`, then a worker
- * drops the fence and the attachment reference the enqueue took.
+ * drops the fence and the attachment reference the enqueue took. The drops cannot happen here: this runs in
+ * the completion's (interrupt) context, and the attachment's release may lock the dma-buf's reservation
+ * object, which can deadlock against a holder waiting for this very fence.
  */
 export function iioBufferSignalDmabufDone(fence: DmaFence, priv: IioDmabufPriv, ret: number): void {
   fence.get();

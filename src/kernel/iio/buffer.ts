@@ -174,7 +174,7 @@ export function iioBufferRead(
       if (!bufferReady(dev, rb, toWait)) {
         return sleepOn(
           [rb.pollq],
-          `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
+          () => `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
           attempt,
         );
       }
@@ -189,7 +189,7 @@ export function iioBufferRead(
       if (dev.registered && rb.access.dataAvailable() === before && bufferReady(dev, rb, toWait))
         return sleepOn(
           [rb.pollq],
-          `${rb.pollq.name}: spinning until the next block to read is done (FILEIO-10)`,
+          () => `${rb.pollq.name}: spinning until the next block to read is done (FILEIO-10)`,
           attempt,
           {
             spinning: true,
@@ -223,7 +223,7 @@ export function iioBufferWrite(
       if (!dev.registered) return -ENODEV;
       if (spaceAvailable(rb) === 0) {
         if (nonblock) return written === 0 ? -EAGAIN : written;
-        return sleepOn([rb.pollq], `${rb.pollq.name}: no space to write`, resume);
+        return sleepOn([rb.pollq], () => `${rb.pollq.name}: no space to write`, resume);
       }
       const ret = rb.access.write!(n - written, ubuf + written, task);
       if (ret < 0) return ret;

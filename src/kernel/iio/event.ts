@@ -81,7 +81,7 @@ export class IioEventInterface {
       if (!this.#owner.registered) return -ENODEV;
       if (this.#queue.length === 0) {
         if (flags & O_NONBLOCK) return -EAGAIN;
-        return sleepOn([this.wait], `${this.wait.name}: no event queued`, attempt);
+        return sleepOn([this.wait], () => `${this.wait.name}: no event queued`, attempt);
       }
       const n = Math.min(Math.floor(count / RECORD), this.#queue.length);
       const out = new Uint8Array(n * RECORD);
