@@ -1,72 +1,51 @@
 /**
- * Device configuration of a simulated board: which converters exist, their channels, rates, signals and
- * DMA parameters, and the defaults (sim-adc, sim-dac, sim-dummy). Builds the hardware and probes the drivers.
+ * Device configuration of a simulated board: the registry of device kinds (one driver each), the default
+ * board (sim-adc, sim-dac, sim-dummy), and the two passes every consumer makes over a board through the
+ * registry: validating a configuration (the scenario loader) and probing it (the simulator).
  */
-
+import { z } from 'zod';
 import type { Scheduler } from '../hw/clock.ts';
-import { Adc, type ChannelSpec, Dac } from '../hw/converter.ts';
-import { DmaChannel } from '../hw/dma.ts';
-import type { ScanType } from '../hw/scan.ts';
-import { defaultAdcSignal, type SignalSpec } from '../hw/signal.ts';
-import { probeSimConverter } from '../kernel/drivers/sim-converter.ts';
-import { probeSimDummy, type SimDummyDevice } from '../kernel/drivers/sim-dummy.ts';
-import type { IioDev } from '../kernel/iio/device.ts';
+import { defaultAdcSignal } from '../hw/signal.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import type { DeviceBase, DeviceProblem, DeviceStats, SimDevice, SimDeviceDriver } from './drivers.ts';
+import { adcDriver, dacDriver } from './drivers-converter.ts';
+import { dummyDriver } from './drivers-dummy.ts';
 
-/** DMA controller parameters of a converter. */
-export interface DmaConfig {
-  /** Largest segment in bytes (default 16 MiB). */
-  maxSegmentSize?: number;
-  /** Length alignment in bytes, the bus width (default 8 for ADCs, 4 for DACs). */
-  lengthAlignBytes?: number;
-  /** Completion IRQ latency in ns (default 2000). */
-  irqLatencyNs?: number;
-  /** Bus bandwidth in bytes/s; must carry the converter's data rate (default 1.6 GB/s). */
-  bytesPerSecond?: number;
+// The configuration types of each kind live with its driver; the package entry point takes them from here.
+export {
+  type AdcConfig,
+  type ChannelConfig,
+  type DacConfig,
+  type DmaConfig,
+  parseScanType,
+} from './drivers-converter.ts';
+export type { DummyConfig } from './drivers-dummy.ts';
+
+/** Every device kind, by its `kind`: adding a kind is one entry here plus its driver module. */
+export const deviceDrivers = { adc: adcDriver, dac: dacDriver, dummy: dummyDriver } as const;
+
+type ConfigOf<D> = D extends SimDeviceDriver<infer C> ? C : never;
+
+/** Any device: the configuration of one of the registered kinds. */
+export type DeviceConfig = {
+  [K in keyof typeof deviceDrivers]: ConfigOf<(typeof deviceDrivers)[K]>;
+}[keyof typeof deviceDrivers];
+
+/**
+ * The scenario form of a device: one member per registered kind, told apart by `kind`. Typed as the
+ * configurations it yields (a strict object adds no key it was not given, so optional fields stay absent).
+ */
+export const DeviceSchema = z.discriminatedUnion(
+  'kind',
+  Object.values(deviceDrivers).map((d) => d.schema) as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<DeviceConfig>;
+
+/** The driver of a kind. Throws for a kind no driver handles (a configuration from TypeScript). */
+export function driverOf(kind: string): SimDeviceDriver<DeviceBase> {
+  if (!Object.hasOwn(deviceDrivers, kind))
+    throw new Error(`unknown device kind '${kind}' (known: ${Object.keys(deviceDrivers).join(', ')})`);
+  return deviceDrivers[kind as keyof typeof deviceDrivers];
 }
-
-/** A converter channel in configuration form: the scan type as sysfs prints it. */
-export interface ChannelConfig {
-  /** `voltage0`, `accel_x`... */
-  id: string;
-  /** Scan type, e.g. `le:s12/16>>0`, or the parsed form. */
-  type: string | ScanType;
-  /** ADC only: what the channel measures (default: the 12-bit ramp with offset 1024 × index). */
-  signal?: SignalSpec;
-}
-
-/** A DMA-backed ADC. */
-export interface AdcConfig {
-  kind: 'adc';
-  name: string;
-  sampleRateHz: number;
-  maxSampleRateHz?: number;
-  channels: ChannelConfig[];
-  dma?: DmaConfig;
-  /** Feed every ADC channel i from channel i of this DAC instead of its signal (loopback cable). */
-  loopbackFrom?: string;
-}
-
-/** A DMA-backed DAC. */
-export interface DacConfig {
-  kind: 'dac';
-  name: string;
-  sampleRateHz: number;
-  maxSampleRateHz?: number;
-  channels: ChannelConfig[];
-  dma?: DmaConfig;
-}
-
-/** A triggered kfifo device like iio_simple_dummy. */
-export interface DummyConfig {
-  kind: 'dummy';
-  name: string;
-  sampleRateHz?: number;
-  maxSampleRateHz?: number;
-}
-
-/** Any device. */
-export type DeviceConfig = AdcConfig | DacConfig | DummyConfig;
 
 /** The default board: iio:device0 sim-adc, iio:device1 sim-dac, iio:device2 sim-dummy. */
 export function defaultDevices(): DeviceConfig[] {
@@ -91,120 +70,54 @@ export function defaultDevices(): DeviceConfig[] {
   ];
 }
 
-/** Parses a scan type as sysfs shows it (`le:s12/16>>0`, `be:u16/32X4>>2`), or throws with what is wrong. */
-export function parseScanType(text: string): ScanType {
-  const m = /^(le|be):([su])(\d+)\/(\d+)(?:X(\d+))?>>(\d+)$/.exec(text);
-  if (!m) throw new Error(`scan type '${text}' is not of the form le:s12/16>>0`);
-  const t: ScanType = {
-    endianness: m[1] as 'le' | 'be',
-    sign: m[2] as 's' | 'u',
-    realbits: Number(m[3]),
-    storagebits: Number(m[4]),
-    shift: Number(m[6]),
-    ...(m[5] ? { repeat: Number(m[5]) } : {}),
-  };
-  if (![8, 16, 32, 64].includes(t.storagebits))
-    throw new Error(`scan type '${text}': storagebits must be 8, 16, 32 or 64`);
-  if (t.realbits < 1 || t.realbits + t.shift > t.storagebits)
-    throw new Error(`scan type '${text}': realbits + shift must fit in storagebits`);
-  return t;
+/** The names a board's devices answer to: each configured name and its `iio:deviceN` node. */
+export function boardDeviceNames(devices: readonly DeviceBase[]): Set<string> {
+  const names = new Set<string>();
+  devices.forEach((d, i) => {
+    names.add(d.name);
+    names.add(`iio:device${i}`);
+  });
+  return names;
 }
 
-/** A probed device with its hardware. */
-export interface SimDevice {
-  readonly config: DeviceConfig;
-  readonly iio: IioDev;
-  readonly adc?: Adc;
-  readonly dac?: Dac;
-  readonly dma?: DmaChannel;
-  readonly dummy?: SimDummyDevice;
+/**
+ * Problems of a board whose devices passed {@link DeviceSchema}: names used twice, then what each kind's
+ * driver finds, with paths from the list (`[1, 'channels', 0, 'type']`). Builds nothing.
+ */
+export function validateDevices(devices: readonly DeviceConfig[]): DeviceProblem[] {
+  const problems: DeviceProblem[] = [];
+  const byName = new Map<string, DeviceBase>();
+  devices.forEach((d, i) => {
+    if (byName.has(d.name))
+      problems.push({ path: [i, 'name'], message: `device name '${d.name}' is used twice` });
+    byName.set(d.name, d);
+  });
+  devices.forEach((d, i) => {
+    for (const p of driverOf(d.kind).validate(d, byName))
+      problems.push({ path: [i, ...p.path], message: p.message });
+  });
+  return problems;
 }
 
-function channelSpecs(cs: readonly ChannelConfig[], adc: boolean): ChannelSpec[] {
-  return cs.map((c, i) => ({
-    id: c.id,
-    type: typeof c.type === 'string' ? parseScanType(c.type) : c.type,
-    ...(adc ? { signal: c.signal ?? defaultAdcSignal(i) } : {}),
-  }));
-}
-
-function scanBytesOf(channels: readonly ChannelSpec[]): number {
-  return channels.reduce((sum, c) => sum + c.type.storagebits / 8, 0);
-}
-
-/** Builds the hardware of every device and probes its driver, in list order (iio:device0, 1, ...). */
+/** Builds the hardware of every device and probes its driver in list order (iio:device0, 1, ...), then wires them. */
 export function buildDevices(
   kernel: Kernel,
   clock: Scheduler,
   devices: readonly DeviceConfig[],
   seed: number,
-): SimDevice[] {
-  const out: SimDevice[] = [];
+): SimDevice<DeviceConfig>[] {
   const names = new Set<string>();
-  for (const [i, cfg] of devices.entries()) {
+  const out = devices.map((cfg, i) => {
     if (names.has(cfg.name)) throw new Error(`device name '${cfg.name}' is used twice`);
     names.add(cfg.name);
     const devSeed = (seed * 31 + i * 0x632be5ab) >>> 0;
-    if (cfg.kind === 'dummy') {
-      const rate = cfg.sampleRateHz ?? 1000;
-      const dummy = probeSimDummy(kernel.iio, {
-        name: cfg.name,
-        sampleRateHz: rate,
-        maxSampleRateHz: cfg.maxSampleRateHz ?? 100_000,
-        seed: devSeed,
-      });
-      out.push({ config: cfg, iio: dummy.dev, dummy });
-      continue;
-    }
-    if (!Number.isSafeInteger(cfg.sampleRateHz) || cfg.sampleRateHz <= 0)
-      throw new Error(`device '${cfg.name}': sampleRateHz must be a positive integer`);
-    const channels = channelSpecs(cfg.channels, cfg.kind === 'adc');
-    if (channels.length === 0) throw new Error(`device '${cfg.name}': at least one channel is needed`);
-    const d = cfg.dma ?? {};
-    const maxRate = cfg.maxSampleRateHz ?? Math.max(cfg.sampleRateHz, 1_000_000_000 / 8);
-    const bandwidth = d.bytesPerSecond ?? 1_600_000_000;
-    if (scanBytesOf(channels) * maxRate > bandwidth)
-      throw new Error(
-        `device '${cfg.name}': ${scanBytesOf(channels) * maxRate} bytes/s at ${maxRate} Hz exceeds the DMA bandwidth of ${bandwidth} bytes/s`,
-      );
-    const dma = new DmaChannel(
-      clock,
-      {
-        name: `${cfg.name}-dma`,
-        direction: cfg.kind === 'adc' ? 'dev-to-mem' : 'mem-to-dev',
-        maxSegmentSize: d.maxSegmentSize ?? 16 * 1024 * 1024,
-        lengthAlignBytes: d.lengthAlignBytes ?? (cfg.kind === 'adc' ? 8 : 4),
-        irqLatencyNs: d.irqLatencyNs ?? 2000,
-      },
-      kernel.events,
-    );
-    const conv =
-      cfg.kind === 'adc'
-        ? new Adc(clock, cfg.name, channels, cfg.sampleRateHz, devSeed)
-        : new Dac(clock, cfg.name, channels, cfg.sampleRateHz);
-    conv.attachDma(dma);
-    const iio = probeSimConverter(kernel.iio, {
-      name: cfg.name,
-      converter: conv,
-      dma,
-      direction: cfg.kind === 'adc' ? 'in' : 'out',
-      maxSampleRateHz: maxRate,
-    });
-    out.push(
-      cfg.kind === 'adc'
-        ? { config: cfg, iio, adc: conv as Adc, dma }
-        : { config: cfg, iio, dac: conv as Dac, dma },
-    );
-  }
-  for (const dev of out) {
-    if (dev.config.kind !== 'adc' || !dev.config.loopbackFrom) continue;
-    const src = out.find((o) => o.config.name === (dev.config as AdcConfig).loopbackFrom);
-    if (!src?.dac)
-      throw new Error(`device '${dev.config.name}': loopbackFrom '${dev.config.loopbackFrom}' is not a DAC`);
-    const dac = src.dac;
-    dev.adc!.channels.forEach((_c, i) => {
-      if (i < dac.channels.length) dev.adc!.setInput(i, { valueAt: (t) => dac.valueAt(i, t) });
-    });
-  }
+    return driverOf(cfg.kind).probe(cfg, { kernel, clock, seed: devSeed }) as SimDevice<DeviceConfig>;
+  });
+  for (const dev of out) driverOf(dev.config.kind).connect?.(dev, out);
   return out;
+}
+
+/** A device's counters, as its driver counts them. */
+export function deviceStats(device: SimDevice): DeviceStats {
+  return driverOf(device.config.kind).stats(device);
 }

@@ -19,6 +19,7 @@ import { buildDevices, type DeviceConfig, defaultDevices, deviceStats } from './
 import type { DeviceStats, SimDevice } from './drivers.ts';
 import { makeSys, ProcessRuntime, type Sys } from './process.ts';
 
+// Part of the run result's types; defined with the device-driver interface that computes it.
 export type { DeviceStats } from './drivers.ts';
 
 /** Every event on a simulation's bus. */
