@@ -4,112 +4,9 @@
  * from these (a test keeps it in sync) so that editors autocomplete scenario files.
  */
 import { z } from 'zod';
-
-/** A duration or time: integer nanoseconds, or a string with a unit (`250ns`, `10us`, `1.5ms`, `2s`). */
-export const Duration = z.union([
-  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?(ns|us|µs|ms|s)$/, 'expected a duration like 250ns, 10us, 1.5ms or 2s')
-    .refine((d) => {
-      const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/.exec(d);
-      if (!m) return true;
-      const scale = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns' | 'us' | 'µs' | 'ms' | 's'];
-      return Number.isSafeInteger(Math.round(Number(m[1]) * scale));
-    }, 'expected a duration small enough to count in nanoseconds'),
-]);
-
-/** Flags: a number, a name, `A|B`, or a list of names. */
-export const Flags = z.union([z.number().int(), z.string(), z.array(z.string())]);
-
-/** A reference to a named fd, mapping or buffer (`$var` inside a foreach), or a literal fd number. */
-export const Ref = z.union([z.string().min(1), z.number().int()]);
-
-const ScanType = z.string().regex(/^(le|be):[su]\d+\/\d+(X\d+)?>>\d+$/, 'a scan type like le:s12/16>>0');
-
-const Signal = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('ramp'),
-    step: z.number().int().optional(),
-    offset: z.number().int().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('sine'),
-    amplitude: z.number(),
-    frequencyHz: z.number().positive(),
-    phaseRad: z.number().optional(),
-    offset: z.number().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('square'),
-    high: z.number().int(),
-    low: z.number().int(),
-    periodSamples: z.number().int().positive(),
-    dutyCycle: z.number().min(0).max(1).optional(),
-  }),
-  z.strictObject({ kind: z.literal('constant'), value: z.number().int() }),
-  z.strictObject({
-    kind: z.literal('noise'),
-    amplitude: z.number().int().nonnegative(),
-    seed: z.number().int().optional(),
-    offset: z.number().int().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('samples'),
-    values: z.array(z.number().int()).min(1).max(1_000_000),
-    repeat: z.boolean().optional(),
-  }),
-]);
-
-const Channel = z.strictObject({
-  id: z.string().regex(/^[a-z]+\d*(_[a-z0-9]+)?$/),
-  type: ScanType,
-  signal: Signal.optional(),
-});
-
-const Dma = z.strictObject({
-  maxSegmentSize: z
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 31)
-    .optional(),
-  lengthAlignBytes: z.number().int().positive().max(4096).optional(),
-  irqLatencyNs: z.number().int().nonnegative().max(10_000_000_000).optional(),
-  bytesPerSecond: z.number().positive().optional(),
-});
-
-const Rate = z.number().int().positive().max(1_000_000_000);
-
-/** A device of the simulated board. */
-export const Device = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('adc'),
-    name: z.string().min(1),
-    sampleRateHz: Rate,
-    maxSampleRateHz: Rate.optional(),
-    channels: z.array(Channel).min(1).max(64),
-    dma: Dma.optional(),
-    loopbackFrom: z.string().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('dac'),
-    name: z.string().min(1),
-    sampleRateHz: Rate,
-    maxSampleRateHz: Rate.optional(),
-    channels: z
-      .array(Channel.omit({ signal: true }))
-      .min(1)
-      .max(64),
-    dma: Dma.optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('dummy'),
-    name: z.string().min(1),
-    sampleRateHz: z.number().int().positive().max(1_000_000).optional(),
-    maxSampleRateHz: z.number().int().positive().max(1_000_000).optional(),
-  }),
-]);
+import { DeviceSchema } from '../sim/devices.ts';
+import { ACTION_TABLE } from './actions/table.ts';
+import { Duration, Expect } from './values.ts';
 
 const Platform = z.union([
   z.enum(['zcu102', 'pluto', 'laptop', 'ideal']),
@@ -124,235 +21,22 @@ const Platform = z.union([
   }),
 ]);
 
-/** A data check on bytes a step read or a mapping holds. */
-export const DataCheck = z.strictObject({
-  /** Samples of a device's channels, decoded with the scan layout of those channels, must follow the signals. */
-  samples: z
-    .strictObject({
-      device: z.string(),
-      channels: z.array(z.string()).min(1),
-      /** Table of expected scans (one array per channel) repeating with an unknown phase, e.g. a loopback waveform. */
-      table: z.array(z.array(z.number().int()).min(1)).optional(),
-      /** Scans the check covers (default: all the bytes hold). */
-      scans: z.number().int().positive().optional(),
-    })
-    .optional(),
-  /** The bytes start with these: `hex`, `text`, or every byte equal to `fill`. */
-  hex: z
-    .string()
-    .regex(/^([0-9a-fA-F]{2}\s*)*$/)
-    .optional(),
-  text: z.string().optional(),
-  fill: z.number().int().min(0).max(255).optional(),
-});
-
-/** The mapping form of {@link Expect}. */
-export const ExpectObject = z.strictObject({
-  ret: z.union([z.number().int(), z.literal('fd')]).optional(),
-  errno: z
-    .string()
-    .regex(/^E[A-Z0-9]+$/)
-    .optional(),
-  revents: z.record(z.string(), Flags).optional(),
-  data: DataCheck.optional(),
-  /** Elapsed virtual time of the step, at least / at most. */
-  minNs: Duration.optional(),
-  maxNs: Duration.optional(),
-});
-
-/** What a step must return. Without `expect`, any negative return fails the step. */
-export const Expect = z.union([z.literal('any'), ExpectObject]);
-
 const Common = {
   /** Shown in failures and traces. */
   label: z.string().optional(),
   expect: Expect.optional(),
 };
 
-const IoctlArg = z.union([
-  z.null(),
-  z.number().int(),
-  z.strictObject({ int: z.union([z.number().int(), z.string()]), out: z.string().optional() }),
-  z.strictObject({
-    struct: z.string(),
-    value: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
-    /** Bind struct fields after the call: field name -> fd name (e.g. the heap's `fd`). */
-    out: z.record(z.string(), z.string()).optional(),
-  }),
-  z.strictObject({ string: z.string() }),
-  z.strictObject({ unmapped: z.literal(true) }),
-]);
-
-const BytesSpec = z.union([
-  z.string(),
-  z.strictObject({ hex: z.string().regex(/^([0-9a-fA-F]{2}\s*)*$/, 'hex bytes like "00 f8 07"') }),
-  z.strictObject({
-    fill: z.number().int().min(0).max(255),
-    len: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(1 << 26),
-  }),
-]);
-
-const MaxLen = z
-  .number()
-  .int()
-  .nonnegative()
-  .max(1 << 28);
-
-/** Every action a step can take, keyed by its name. */
-export const ACTIONS = {
-  open: z.strictObject({ path: z.string(), flags: Flags.optional(), as: z.string().optional() }),
-  close: Ref,
-  dup: z.strictObject({ fd: Ref, as: z.string().optional() }),
-  dup2: z.strictObject({ fd: Ref, to: z.number().int(), as: z.string().optional() }),
-  read: z.strictObject({ fd: Ref, len: MaxLen, into: z.string().optional() }),
-  write: z.strictObject({ fd: Ref, data: BytesSpec }),
-  pread: z.strictObject({ fd: Ref, len: MaxLen, offset: z.number().int() }),
-  lseek: z.strictObject({
-    fd: Ref,
-    offset: z.number().int(),
-    whence: z.union([z.number().int(), z.string()]),
-  }),
-  fcntl: z.strictObject({
-    fd: Ref,
-    cmd: z.union([z.number().int(), z.string()]),
-    arg: z.union([Flags, z.number()]).optional(),
-  }),
-  ioctl: z.strictObject({
-    fd: Ref,
-    request: z.union([z.string(), z.number().int()]),
-    arg: IoctlArg.optional(),
-    /** Bind the return value as an fd (v2 ALLOC, UDMABUF_CREATE). */
-    as: z.string().optional(),
-  }),
-  mmap: z.strictObject({
-    fd: Ref,
-    length: z
-      .number()
-      .int()
-      .positive()
-      .max(1 << 30),
-    prot: Flags.optional(),
-    flags: Flags.optional(),
-    offset: z.number().int().optional(),
-    as: z.string().optional(),
-  }),
-  munmap: z.strictObject({ map: z.string(), length: z.number().int().positive().optional() }),
-  poll: z.strictObject({
-    fds: z
-      .array(z.strictObject({ fd: Ref, events: Flags }))
-      .min(1)
-      .max(1024),
-    timeout: z.union([z.number().int(), Duration]).optional(),
-  }),
-  sleep: Duration,
-  compute: Duration,
-  memfd_create: z.strictObject({ name: z.string(), flags: Flags.optional(), as: z.string().optional() }),
-  ftruncate: z.strictObject({ fd: Ref, length: z.number().int() }),
-  kill: z.strictObject({ process: z.string(), signal: z.union([z.string(), z.number().int()]).optional() }),
-  sigaction: z.strictObject({
-    signal: z.union([z.string(), z.number().int()]),
-    restart: z.boolean().optional(),
-  }),
-  /** Reads or writes a sysfs attribute (open, read/write, close). */
-  attr: z.strictObject({ path: z.string(), write: z.union([z.string(), z.number()]).optional() }),
-  /** Writes `1` (or `0`) to the `_en` files of channels of buffer `buffer` (default 0) of a device. */
-  enable_channels: z.strictObject({
-    device: z.string(),
-    channels: z.array(z.string()).min(1),
-    buffer: z.number().int().nonnegative().optional(),
-    on: z.boolean().optional(),
-  }),
-  /** Writes a buffer's `enable` attribute. */
-  enable_buffer: z.strictObject({
-    device: z.string(),
-    buffer: z.number().int().nonnegative().optional(),
-    on: z.boolean().optional(),
-  }),
-  /** Opens `/dev/iio:deviceN` and gets buffer `index`'s fd (IIO_BUFFER_GET_FD_IOCTL), named `as`. */
-  buffer_fd: z.strictObject({
-    device: z.string(),
-    index: z.number().int().optional(),
-    as: z.string(),
-    chardev: z.string().optional(),
-    nonblock: z.boolean().optional(),
-  }),
-  /** Allocates a DMABUF from the system heap (mainline), optionally maps it. */
-  heap_alloc: z.strictObject({
-    size: z
-      .number()
-      .int()
-      .positive()
-      .max(1 << 30),
-    as: z.string(),
-    map: z.boolean().optional(),
-    /** Name for the heap fd the step opens (or reuses), so that the program can close it. */
-    heap: z.string().optional(),
-  }),
-  /** v2: IIO_BUFFER_DMABUF_ALLOC_IOCTL on a buffer fd, optionally maps it. */
-  iio_alloc: z.strictObject({
-    buffer: Ref,
-    size: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(1 << 30),
-    as: z.string(),
-    map: z.boolean().optional(),
-  }),
-  attach: z.strictObject({ buffer: Ref, dmabuf: Ref }),
-  detach: z.strictObject({ buffer: Ref, dmabuf: Ref }),
-  enqueue: z.strictObject({
-    buffer: Ref,
-    dmabuf: Ref,
-    bytes_used: z.number().int().nonnegative(),
-    flags: Flags.optional(),
-  }),
-  /** DMA_BUF_IOCTL_SYNC START or END with READ, WRITE or RW. */
-  sync: z.strictObject({
-    dmabuf: Ref,
-    phase: z.enum(['start', 'end']),
-    dir: z.enum(['read', 'write', 'rw']),
-  }),
-  /** Stores bytes into a mapping (the program's own memory access). */
-  fill: z.strictObject({
-    map: z.string(),
-    data: BytesSpec,
-    offset: z.number().int().nonnegative().optional(),
-  }),
-  /** Checks bytes of a mapping or of a named read buffer (no syscall). */
-  check: z.strictObject({
-    in: z.string(),
-    offset: z.number().int().nonnegative().optional(),
-    len: MaxLen.optional(),
-  }),
-  /** Repeats steps. */
-  loop: z.strictObject({
-    count: z.number().int().positive().max(10_000_000),
-    steps: z.array(z.any()).min(1),
-  }),
-  /** Repeats steps once per name, with `$var` standing for it. */
-  foreach: z.strictObject({
-    var: z.string().regex(/^[a-z_][a-z0-9_]*$/i),
-    in: z.array(z.string()).min(1),
-    steps: z.array(z.any()).min(1),
-  }),
-} as const;
-
-/** Step action names. */
-export type ActionName = keyof typeof ACTIONS;
-
 /** The keys a step may carry besides its action. */
 export const COMMON_KEYS = Object.keys(Common);
 
-/** One step, for the JSON schema: exactly one action key plus the common keys. */
+/** One step, for the JSON schema: exactly one action key of the action table plus the common keys. */
 export const Step = z.union(
-  (Object.keys(ACTIONS) as ActionName[]).map((name) =>
-    z.strictObject({ [name]: ACTIONS[name], ...Common }),
-  ) as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]],
+  ACTION_TABLE.map((a) => z.strictObject({ [a.name]: a.schema, ...Common })) as unknown as [
+    z.ZodTypeAny,
+    z.ZodTypeAny,
+    ...z.ZodTypeAny[],
+  ],
 );
 
 const Process = z.strictObject({
@@ -395,7 +79,7 @@ export const Scenario = z.strictObject({
     .max(2 ** 32 - 1)
     .optional(),
   platform: Platform.optional(),
-  devices: z.union([z.literal('default'), z.array(Device).min(1).max(16)]).optional(),
+  devices: z.union([z.literal('default'), z.array(DeviceSchema).min(1).max(16)]).optional(),
   /** Stop the run at this virtual time. */
   until: Duration.optional(),
   faults: z.array(Fault).optional(),
@@ -415,8 +99,6 @@ export const Scenario = z.strictObject({
 
 /** A parsed scenario. */
 export type Scenario = z.infer<typeof Scenario>;
-/** A parsed device. */
-export type DeviceSpec = z.infer<typeof Device>;
 
 /** The JSON Schema of scenario files, for editors. */
 export function scenarioJsonSchema(): unknown {

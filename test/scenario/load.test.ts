@@ -9,14 +9,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SCENARIO_DIR } from '../../src/cli.ts';
-import {
-  formatError,
-  type LoadResult,
-  loadScenario,
-  MAX_SCENARIO_BYTES,
-  parseDuration,
-  type ScenarioError,
-} from '../../src/scenario/load.ts';
+import { formatError, type ScenarioError } from '../../src/scenario/errors.ts';
+import { type LoadResult, loadScenario, MAX_SCENARIO_BYTES } from '../../src/scenario/load.ts';
+import { parseDuration } from '../../src/scenario/values.ts';
 
 const lessons = readdirSync(SCENARIO_DIR)
   .filter((f) => f.endsWith('.yaml'))
@@ -236,6 +231,40 @@ describe('exact errors', () => {
     const errors = errorsOf(loadScenario(text, 't.yaml'));
     expect(errors.map((e) => `${e.line}:${e.col}`).sort()).toEqual(
       ['x1', 'x2', 'x3'].map((n) => `${at(text, n).line}:${at(text, n).col}`).sort(),
+    );
+  });
+
+  it.each(['toString', 'hasOwnProperty', 'valueOf'])(
+    'a step key named like an Object method (%s) is an unknown action, not a crash',
+    (key) => {
+      expectOneError(
+        `${P}      - ${key}: 1\n`,
+        key,
+        new RegExp(`unknown action '${key}'; actions: open, close`),
+      );
+    },
+  );
+
+  it.each(['constructor', 'toString'])(
+    'an ioctl struct named like an Object property (%s) is an unknown struct, not a crash',
+    (name) => {
+      const open = `${P}      - open: { path: /dev/null, as: n }\n`;
+      expectOneError(
+        `${open}      - ioctl: { fd: n, request: 1, arg: { struct: ${name}, value: { a: 1 } } }\n`,
+        `${name}, value`,
+        new RegExp(`unknown struct '${name}'; known: `),
+      );
+    },
+  );
+
+  it('an ADC channel whose code is wider than a signal can carry is located at that channel', () => {
+    const text =
+      'devices:\n  - { kind: adc, name: a, sampleRateHz: 1000, channels: [{ id: voltage0, type: "le:s64/64>>0" }] }\n' +
+      `${P}      - sleep: 1ms\n`;
+    expectOneError(
+      text,
+      '"le:s64/64>>0"',
+      /^devices\.0\.channels\.0\.type: cannot generate this channel's samples: realbits must be an integer in 1\.\.53, got 64$/,
     );
   });
 

@@ -5,7 +5,8 @@
  * default rule that an unexpected negative return fails the step.
  */
 import { describe, expect, it } from 'vitest';
-import { formatError, loadScenario } from '../../src/scenario/load.ts';
+import { formatError } from '../../src/scenario/errors.ts';
+import { loadScenario } from '../../src/scenario/load.ts';
 import { runScenario, type ScenarioOutcome, scenarioSimulator } from '../../src/scenario/run.ts';
 
 /** Loads `text` (it must be valid) and runs it. */

@@ -1,0 +1,116 @@
+/**
+ * A step's expectations, checked as it runs: the return value (`ret`, `errno`, default "not an error"), the
+ * step's duration, and data (`text`, `hex`, `fill`, or `samples` that must follow a device's signals or a
+ * table). A mismatch throws a {@link StepError} with what was expected and what came.
+ */
+import { readScans } from '../hw/scan.ts';
+import { computeScanLayout } from '../kernel/iio/buffer.ts';
+import { channelName } from '../kernel/iio/types.ts';
+import type { Simulator } from '../sim/simulator.ts';
+import { ERRNO, errnoName } from '../uapi/errno.ts';
+import { StepError } from './actions/define.ts';
+import { bytesOf, type DataCheck, type ExpectObject, parseDuration } from './values.ts';
+
+/** A step's `expect`: `'any'`, the mapping form, or nothing. */
+export type StepExpect = 'any' | ExpectObject | undefined;
+
+function showRet(ret: number): string {
+  return ret < 0 ? `-${errnoName(-ret) ?? -ret}` : String(ret);
+}
+
+/** Checks a syscall's return and the step's elapsed time against the expectation (default: not an error). */
+export function checkReturn(ret: number, ex: StepExpect, elapsedNs: number): void {
+  if (ex === 'any') return;
+  if (ex?.errno !== undefined) {
+    const want = -(ERRNO as Record<string, number>)[ex.errno]!;
+    if (ret !== want) throw new StepError(`-${ex.errno}`, showRet(ret));
+  } else if (ex?.ret === 'fd') {
+    if (ret < 0) throw new StepError('an fd (>= 0)', showRet(ret));
+  } else if (ex?.ret !== undefined) {
+    if (ret !== ex.ret) throw new StepError(String(ex.ret), showRet(ret));
+  } else if (ret < 0) throw new StepError('success (>= 0)', showRet(ret));
+  if (ex?.minNs !== undefined && elapsedNs < parseDuration(ex.minNs)!)
+    throw new StepError(`at least ${ex.minNs}`, `${elapsedNs} ns`);
+  if (ex?.maxNs !== undefined && elapsedNs > parseDuration(ex.maxNs)!)
+    throw new StepError(`at most ${ex.maxNs}`, `${elapsedNs} ns`);
+}
+
+/** Where sample checks of one process stand: the next sample index per device and channel list. */
+export type SampleCursors = Map<string, number>;
+
+/** Checks bytes against a data expectation. */
+export function checkData(
+  bytes: Uint8Array,
+  d: DataCheck | undefined,
+  sim: Simulator,
+  cursors: SampleCursors,
+): void {
+  if (!d) return;
+  if (d.text !== undefined) {
+    const got = new TextDecoder('latin1').decode(bytes);
+    if (got !== d.text) throw new StepError(JSON.stringify(d.text), JSON.stringify(got));
+  }
+  if (d.hex !== undefined) {
+    const want = bytesOf({ hex: d.hex });
+    const got = bytes.subarray(0, want.length);
+    if (got.length < want.length || got.some((b, i) => b !== want[i]))
+      throw new StepError(`bytes ${d.hex}`, Buffer.from(got).toString('hex'));
+  }
+  if (d.fill !== undefined) {
+    const i = bytes.findIndex((b) => b !== d.fill);
+    if (i >= 0) throw new StepError(`every byte ${d.fill}`, `byte ${i} is ${bytes[i]}`);
+  }
+  if (d.samples) checkSamples(bytes, d.samples, sim, cursors);
+}
+
+type SamplesCheck = NonNullable<DataCheck['samples']>;
+
+/**
+ * Decodes scans of the given channels and checks them against the device's signals (or a table). The
+ * first check finds the sample index (phase) of the first scan; later ones continue from where it ended.
+ */
+function checkSamples(bytes: Uint8Array, s: SamplesCheck, sim: Simulator, cursors: SampleCursors): void {
+  const dev = sim.device(s.device);
+  const chans = s.channels.map((name) => {
+    const ch = dev.iio.channels.find(
+      (c) => channelName(c) === name || channelName(c).replace(/^(in|out)_/, '') === name,
+    );
+    if (!ch) throw new StepError(`a channel '${name}' of ${s.device}`, 'none');
+    return ch;
+  });
+  const { layout } = computeScanLayout(dev.iio, new Set(chans.map((c) => c.scanIndex)), false);
+  const count = Math.min(s.scans ?? Number.POSITIVE_INFINITY, Math.floor(bytes.length / layout.bytesPerScan));
+  if (count === 0) throw new StepError('at least one whole scan', `${bytes.length} bytes`);
+  const scans = readScans(bytes, 0, layout, count);
+  const order = layout.fields.map((f) => chans.findIndex((c) => c.hwChannel === f.channel));
+  const expected = (n: number): number[] =>
+    layout.fields.map((f, i) =>
+      s.table ? s.table[order[i]!]![n % s.table[order[i]!]!.length]! : dev.adc!.sampleOf(f.channel, n),
+    );
+  if (!s.table && !dev.adc) throw new StepError(`an ADC named ${s.device}`, 'not an ADC: give a table');
+  const key = `${s.device}:${s.channels.join(',')}`;
+  let n = cursors.get(key) ?? findPhase(scans[0]!, expected, s.table ? s.table[0]!.length : 1 << 22, s);
+  for (let k = 0; k < count; k++, n++) {
+    const e = expected(n);
+    if (!e.every((v, i) => v === scans[k]![i]))
+      throw new StepError(`scan ${k} = [${e.join(', ')}] (sample ${n})`, `[${scans[k]!.join(', ')}]`);
+  }
+  cursors.set(key, n);
+}
+
+/** The first sample index below `period` whose expected scan is `first`. */
+function findPhase(
+  first: number[],
+  expected: (n: number) => number[],
+  period: number,
+  s: SamplesCheck,
+): number {
+  for (let k = 0; k < period; k++) {
+    const e = expected(k);
+    if (e.every((v, i) => v === first[i])) return k;
+  }
+  throw new StepError(
+    `samples of ${s.channels.join(', ')}`,
+    `scan [${first.join(', ')}] matches no sample index`,
+  );
+}
