@@ -34,11 +34,11 @@ import { SIZEOF_INT } from './struct.ts';
 import * as syncFile from './sync-file.ts';
 import * as udmabuf from './udmabuf.ts';
 
-/** Which kernel's ioctls apply: Linux 7.3 (`mainline`) or 5.17 plus the 2022 v2 DMABUF series (`v2`). */
-export type AbiProfile = 'mainline' | 'v2';
-
 /** Every ABI profile, mainline first. */
-export const ABI_PROFILES: readonly AbiProfile[] = ['mainline', 'v2'];
+export const ABI_PROFILES = ['mainline', 'v2'] as const;
+
+/** Which kernel's ioctls apply: Linux 7.3 (`mainline`) or 5.17 plus the 2022 v2 DMABUF series (`v2`). */
+export type AbiProfile = (typeof ABI_PROFILES)[number];
 
 /**
  * Which way the argument's memory travels: `in` the kernel reads it (`_IOW`), `out` the kernel writes it
@@ -142,14 +142,13 @@ export function defineIoctl<const N extends string, const A extends IoctlArg>(
   return def;
 }
 
-const ALL = ['mainline', 'v2'] as const;
+const ALL = ABI_PROFILES;
 const MAINLINE = ['mainline'] as const;
 const V2 = ['v2'] as const;
 
 /**
- * Every ioctl the simulator knows. Order: those both profiles share, then mainline's own, then v2's. Fuzz
- * campaigns pick requests by position in this order, so a seed replays the same programs only while it is kept:
- * add new entries at the end.
+ * Every ioctl the simulator knows. Order: those both profiles share, then mainline's own, then v2's. The fuzzer
+ * picks requests by position in this list, so any change to it changes the programs a fuzz seed generates.
  */
 export const IOCTLS = [
   defineIoctl({
@@ -339,10 +338,9 @@ function indexProfile(profile: AbiProfile): ProfileIndex {
   return { list, byRequest, byName };
 }
 
-const INDEX: Readonly<Record<AbiProfile, ProfileIndex>> = {
-  mainline: indexProfile('mainline'),
-  v2: indexProfile('v2'),
-};
+const INDEX = Object.fromEntries(ABI_PROFILES.map((p) => [p, indexProfile(p)])) as Readonly<
+  Record<AbiProfile, ProfileIndex>
+>;
 
 /** The ioctls a profile's kernel knows, in table order. */
 export function ioctlsOf(profile: AbiProfile): readonly IoctlEntry[] {
