@@ -3,13 +3,11 @@
  * `file_operations`): what the IIO buffer code and the dma-buf core do differently in the Feb 2022 v2
  * series and in Linux 7.3. A third profile is one more table and the ioctl file it points to.
  */
+import type { AbiProfile } from '../uapi/ioctls.ts';
 import type { DmaBufAbi } from './dma-buf/dma-buf.ts';
 import { mainlineBufferIoctl } from './iio/buffer-dmabuf.ts';
 import { v2BufferIoctl } from './iio/buffer-dmabuf-v2.ts';
 import type { IioAbi } from './iio/device.ts';
-
-/** ABI profile: the 2022 v2 series or what Linux merged. */
-export type AbiProfile = 'mainline' | 'v2';
 
 /** Everything that differs between ABI profiles. */
 export interface AbiOps {
@@ -42,5 +40,5 @@ export const V2_ABI: AbiOps = {
   dmaBuf: { syncFileIoctls: false, stubDetachesNames: false },
 };
 
-/** Every profile, by name. */
-export const ABI_PROFILES: Readonly<Record<AbiProfile, AbiOps>> = { mainline: MAINLINE_ABI, v2: V2_ABI };
+/** The operations table of every profile, by name. */
+export const ABI_OPS: Readonly<Record<AbiProfile, AbiOps>> = { mainline: MAINLINE_ABI, v2: V2_ABI };

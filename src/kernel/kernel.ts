@@ -8,7 +8,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { Scheduler } from '../hw/clock.ts';
 import type { Emitter } from '../hw/emitter.ts';
 import type { Rng } from '../hw/rng.ts';
-import { ABI_PROFILES, type AbiOps, type AbiProfile } from './abi.ts';
+import type { AbiProfile } from '../uapi/ioctls.ts';
+import { ABI_OPS, type AbiOps } from './abi.ts';
 import { type DmaBuf, DmaBufCore, isDmaBufFile } from './dma-buf/dma-buf.ts';
 import { FenceDomain } from './dma-buf/fence.ts';
 import { registerSystemHeap, type SystemHeapDeps } from './dma-buf/heap.ts';
@@ -79,7 +80,7 @@ export class Kernel {
   constructor(options: KernelOptions) {
     this.clock = options.clock;
     this.rng = options.rng;
-    this.abi = ABI_PROFILES[options.profile];
+    this.abi = ABI_OPS[options.profile];
     this.platform = options.platform;
     this.events = options.events ?? new EventEmitter<KernelEvents>();
     this.trace = new Tracepoints(this.events, () => this.clock.now);

@@ -5,9 +5,10 @@
  * the first failure stops the campaign with its seed, its fast-check path, the
  * shrunk sequence and (for contract parts) a scenario file reproducing it.
  */
+
+import type { AbiProfile } from '../uapi/ioctls.ts';
 import { checkContract } from './contract.ts';
 import { fuzzCampaign } from './fuzz.ts';
-import type { ModelProfile } from './model.ts';
 
 /** Which parts a campaign runs. */
 export type CampaignMode = 'all' | 'contract' | 'syscalls';
@@ -44,7 +45,7 @@ export interface CampaignReport {
   readonly ok: boolean;
 }
 
-const CONTRACT_PARTS: readonly { profile: ModelProfile; compat: boolean }[] = [
+const CONTRACT_PARTS: readonly { profile: AbiProfile; compat: boolean }[] = [
   { profile: 'mainline', compat: false },
   { profile: 'mainline', compat: true },
   { profile: 'v2', compat: false },

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import type { Simulator } from '../sim/simulator.ts';
 import { O_RDWR } from '../uapi/fcntl.ts';
+import type { AbiProfile } from '../uapi/ioctls.ts';
 import { enableChannels, writeAttr } from '../user/iio.ts';
 import {
   ADVANCE_NS,
@@ -19,12 +20,12 @@ import {
 } from './commands.ts';
 import { Driver } from './driver.ts';
 import { checkQuiescentInvariants } from './invariants.ts';
-import { ContractModel, type ModelProfile } from './model.ts';
+import { ContractModel } from './model.ts';
 
 /** What a contract run is made of. */
 export interface ContractOptions {
   /** ABI profile of kernel and model (default `mainline`). */
-  profile?: ModelProfile;
+  profile?: AbiProfile;
   /** Run the commands in an ILP32 process (compat ioctls). */
   compat?: boolean;
   /** Called with each new simulator before the commands run (tests use it to inject kernel bugs). */

@@ -16,6 +16,7 @@ export {
   type FindingKind,
 } from '../check/checker.ts';
 export type { CheckFinding } from '../check/finding.ts';
+export type { AbiProfile } from '../uapi/ioctls.ts';
 export {
   type CampaignMode,
   type CampaignOptions,
@@ -83,6 +84,5 @@ export {
   ContractModel,
   type FileKind,
   MODEL_DEVICES,
-  type ModelProfile,
   type ModelRequest,
 } from './model.ts';

@@ -14,8 +14,7 @@
  * device. Rule IDs refer to `kernel-semantics.md`.
  */
 
-/** ABI profile of the modelled kernel. */
-export type ModelProfile = 'mainline' | 'v2';
+import type { AbiProfile } from '../uapi/ioctls.ts';
 
 // errno values, kept local: the model shares nothing with the kernel it checks.
 const EPERM = -1;
@@ -118,7 +117,7 @@ interface MDev {
 
 /** A model of one process's view of the contract. */
 export class ContractModel {
-  readonly profile: ModelProfile;
+  readonly profile: AbiProfile;
   readonly #fds: (MFile | undefined)[] = [];
   readonly #v2bufs: MDmabuf[] = [];
   readonly #dmabufs = new Set<MDmabuf>();
@@ -128,7 +127,7 @@ export class ContractModel {
   #nextContext = 1;
   #queueSeq = 0;
 
-  constructor(profile: ModelProfile) {
+  constructor(profile: AbiProfile) {
     this.profile = profile;
     const dev = (dir: MDev['dir'], align: number): MDev => ({
       dir,
