@@ -5,6 +5,7 @@
  */
 import { boardDeviceNames, defaultDevices, validateDevices } from '../sim/devices.ts';
 import { ERRNO } from '../uapi/errno.ts';
+import type { AbiProfile } from '../uapi/ioctls.ts';
 import type { ActionCheck, ActionPath } from './actions/define.ts';
 import { ACTION_TABLE, actionNamed } from './actions/table.ts';
 import { type DocPath, type Locator, type ScenarioError, zodErrors } from './errors.ts';
@@ -17,7 +18,7 @@ interface ScenarioFacts {
   readonly errors: ScenarioError[];
   readonly devices: Set<string>;
   readonly processes: Set<string>;
-  readonly profile: 'mainline' | 'v2';
+  readonly profile: AbiProfile;
 }
 
 /** The names defined so far (in step order) and the foreach variables in scope with their values. */
@@ -185,7 +186,7 @@ class StepChecker implements ActionCheck {
     this.#facts = facts;
   }
 
-  get profile(): 'mainline' | 'v2' {
+  get profile(): AbiProfile {
     return this.#facts.profile;
   }
 

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { Sys } from '../../sim/process.ts';
 import type { Simulator } from '../../sim/simulator.ts';
+import type { AbiProfile } from '../../uapi/ioctls.ts';
 import type { DataCheck, ExpectObject } from '../values.ts';
 
 /** A path inside a step's action value (`['arg', 'struct']`); `[]` is the value itself. */
@@ -18,7 +19,7 @@ export type ActionPath = readonly (string | number)[];
  */
 export interface ActionCheck {
   /** The scenario's ABI profile. */
-  readonly profile: 'mainline' | 'v2';
+  readonly profile: AbiProfile;
   /** Reports a problem at `path`. */
   error(path: ActionPath, message: string): void;
   /** Reports a problem at key `key` of the mapping at `path`. */
