@@ -5,7 +5,7 @@
  * Hardware and kernel code schedule callbacks here; nothing in the simulator reads wall-clock time.
  */
 
-/** A scheduled callback. Returned by {@link Scheduler.at} so that it can be cancelled. */
+/** A scheduled callback. Returned by {@link VirtualClock.at} so that it can be cancelled. */
 export interface SimEvent {
   /** Virtual time at which it runs, in ns. */
   readonly time: number;
@@ -36,8 +36,8 @@ export class RunawayError extends Error {
   }
 }
 
-/** Options of a {@link Scheduler}. */
-export interface SchedulerOptions {
+/** Options of a {@link VirtualClock}. */
+export interface VirtualClockOptions {
   /** Events allowed at one virtual time before {@link RunawayError} (default 1,000,000). */
   loopLimit?: number;
 }
@@ -47,9 +47,10 @@ function before(a: SimEvent, b: SimEvent): boolean {
 }
 
 /**
- * Virtual-time event scheduler with a binary heap. Time only moves forward, when an event is taken.
+ * The virtual clock: a virtual-time event queue (a binary heap). Time only moves forward, when an event is
+ * taken; every model object schedules its callbacks here.
  */
-export class Scheduler {
+export class VirtualClock {
   #now = 0;
   #seq = 0;
   #heap: SimEvent[] = [];
@@ -58,7 +59,7 @@ export class Scheduler {
   #recent: string[] = [];
   readonly #loopLimit: number;
 
-  constructor(options: SchedulerOptions = {}) {
+  constructor(options: VirtualClockOptions = {}) {
     this.#loopLimit = options.loopLimit ?? 1_000_000;
   }
 

@@ -6,7 +6,7 @@
  * Scan k of a run is converted (ADC) or finishes playing (DAC) at `t0 + floor((k + 1) * 1e9 / rate)` ns,
  * where t0 is the time the converter was started (the buffer enable).
  */
-import type { Scheduler } from './clock.ts';
+import type { VirtualClock } from './clock.ts';
 import type { DmaChannel, StreamPort } from './dma.ts';
 import { readScans, type ScanLayout, type ScanType, writeScans } from './scan.ts';
 import { createSignal, type SignalGenerator, type SignalSpec } from './signal.ts';
@@ -28,14 +28,14 @@ abstract class Converter implements StreamPort {
   readonly channels: readonly ChannelSpec[];
   /** Sample rate in Hz; changed through sysfs `sampling_frequency` while stopped. */
   sampleRateHz: number;
-  protected readonly clock: Scheduler;
+  protected readonly clock: VirtualClock;
   protected sampleClock: SampleClock | null = null;
   protected layout: ScanLayout | null = null;
   protected dma: DmaChannel | null = null;
   /** Scans the converter ran for in all runs so far (ADC: converted; DAC: play slots). */
   scansTotal = 0;
 
-  constructor(clock: Scheduler, name: string, channels: readonly ChannelSpec[], sampleRateHz: number) {
+  constructor(clock: VirtualClock, name: string, channels: readonly ChannelSpec[], sampleRateHz: number) {
     this.clock = clock;
     this.name = name;
     this.channels = channels;
@@ -109,7 +109,7 @@ export class Adc extends Converter {
   readonly #inputs: (AdcInput | null)[];
 
   constructor(
-    clock: Scheduler,
+    clock: VirtualClock,
     name: string,
     channels: readonly ChannelSpec[],
     sampleRateHz: number,

@@ -7,7 +7,7 @@
  * belongs to scan `floor(b / bytesPerScan)`; a device-to-memory transfer is complete once the scan holding
  * its last byte has been converted; a memory-to-device transfer once that scan has been played.
  */
-import type { Scheduler, SimEvent } from './clock.ts';
+import type { SimEvent, VirtualClock } from './clock.ts';
 import type { Emitter } from './emitter.ts';
 
 /** Transfer direction, as dmaengine spells it. */
@@ -157,7 +157,7 @@ interface Active {
 /** One DMA channel bound to one converter port. */
 export class DmaChannel {
   readonly spec: DmaChannelSpec;
-  readonly #clock: Scheduler;
+  readonly #clock: VirtualClock;
   readonly #events: Emitter<DmaEvents> | null;
   #port: StreamPort | null = null;
   #queue: DmaDescriptor[] = [];
@@ -181,7 +181,7 @@ export class DmaChannel {
     streamBytes: 0,
   };
 
-  constructor(clock: Scheduler, spec: DmaChannelSpec, events: Emitter<DmaEvents> | null = null) {
+  constructor(clock: VirtualClock, spec: DmaChannelSpec, events: Emitter<DmaEvents> | null = null) {
     this.#clock = clock;
     this.spec = spec;
     this.#events = events;

@@ -5,7 +5,7 @@
  * services it uses.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { Scheduler } from '../hw/clock.ts';
+import type { VirtualClock } from '../hw/clock.ts';
 import type { Emitter } from '../hw/emitter.ts';
 import type { Rng } from '../hw/rng.ts';
 import type { AbiProfile } from '../uapi/ioctls.ts';
@@ -30,7 +30,7 @@ export type { AbiProfile };
 
 /** What a kernel is built from. */
 export interface KernelOptions {
-  readonly clock: Scheduler;
+  readonly clock: VirtualClock;
   readonly rng: Rng;
   readonly platform: PlatformProfile;
   readonly profile: AbiProfile;
@@ -54,7 +54,7 @@ const INITCALLS: readonly ((k: InitContext) => void)[] = [
 
 /** One simulated kernel. */
 export class Kernel {
-  readonly clock: Scheduler;
+  readonly clock: VirtualClock;
   readonly rng: Rng;
   /** The ABI profile's operations table. */
   readonly abi: AbiOps;

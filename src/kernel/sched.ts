@@ -6,7 +6,7 @@
  * Every task has a CPU of its own: tasks never wait for each other's CPU time, only for the kernel
  * objects they block on.
  */
-import type { Scheduler } from '../hw/clock.ts';
+import type { VirtualClock } from '../hw/clock.ts';
 import type { Emitter } from '../hw/emitter.ts';
 import type { Rng } from '../hw/rng.ts';
 import { EINTR, ERESTARTNOHAND, ERESTARTSYS } from '../uapi/errno.ts';
@@ -53,9 +53,9 @@ export interface UserRuntime {
 /** Hooks the kernel runs when a task exits (closing files, unmapping memory). */
 export type ExitHook = (task: Task) => void;
 
-/** Scheduler of simulated tasks. */
+/** VirtualClock of simulated tasks. */
 export class Sched {
-  readonly #clock: Scheduler;
+  readonly #clock: VirtualClock;
   readonly #events: Emitter<SchedEvents>;
   readonly #rng: Rng;
   readonly #exitHook: ExitHook;
@@ -65,7 +65,7 @@ export class Sched {
   current: Task | null = null;
 
   constructor(
-    clock: Scheduler,
+    clock: VirtualClock,
     events: Emitter<SchedEvents>,
     rng: Rng,
     platform: PlatformProfile,

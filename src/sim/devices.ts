@@ -4,7 +4,7 @@
  * registry: validating a configuration (the scenario loader) and probing it (the simulator).
  */
 import { z } from 'zod';
-import type { Scheduler } from '../hw/clock.ts';
+import type { VirtualClock } from '../hw/clock.ts';
 import { defaultAdcSignal } from '../hw/signal.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { DeviceBase, DeviceProblem, DeviceStats, SimDevice, SimDeviceDriver } from './drivers.ts';
@@ -102,7 +102,7 @@ export function validateDevices(devices: readonly DeviceConfig[]): DeviceProblem
 /** Builds the hardware of every device and probes its driver in list order (iio:device0, 1, ...), then wires them. */
 export function buildDevices(
   kernel: Kernel,
-  clock: Scheduler,
+  clock: VirtualClock,
   devices: readonly DeviceConfig[],
   seed: number,
 ): SimDevice<DeviceConfig>[] {

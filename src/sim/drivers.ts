@@ -5,7 +5,7 @@
  * `deviceDrivers` in devices.ts; the loader validates and the simulator probes only through it.
  */
 import type { z } from 'zod';
-import type { Scheduler } from '../hw/clock.ts';
+import type { VirtualClock } from '../hw/clock.ts';
 import type { Adc, Dac } from '../hw/converter.ts';
 import type { DmaChannel } from '../hw/dma.ts';
 import type { SimDummyDevice } from '../kernel/drivers/sim-dummy.ts';
@@ -54,7 +54,7 @@ export interface DeviceProblem {
 /** What a probe gets: the kernel to register with, the virtual clock, and the device's own seed. */
 export interface ProbeContext {
   readonly kernel: Kernel;
-  readonly clock: Scheduler;
+  readonly clock: VirtualClock;
   readonly seed: number;
 }
 

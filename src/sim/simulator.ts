@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { CheckEvents } from '../check/finding.ts';
-import { Scheduler } from '../hw/clock.ts';
+import { VirtualClock } from '../hw/clock.ts';
 import { Rng } from '../hw/rng.ts';
 import type { KernelEvents } from '../kernel/events.ts';
 import { iioDeviceUnregister } from '../kernel/iio/core.ts';
@@ -135,7 +135,7 @@ function resolvePlatform(p: SimulatorOptions['platform']): PlatformProfile {
 
 /** A simulated system. */
 export class Simulator {
-  readonly clock: Scheduler;
+  readonly clock: VirtualClock;
   readonly kernel: Kernel;
   /** The observation bus: the kernel's tracepoints and the contract checker's findings. */
   readonly events: EventEmitter<SimEvents>;
@@ -150,7 +150,7 @@ export class Simulator {
   constructor(options: SimulatorOptions = {}) {
     this.options = options;
     const seed = options.seed ?? 1;
-    this.clock = new Scheduler(options.loopLimit === undefined ? {} : { loopLimit: options.loopLimit });
+    this.clock = new VirtualClock(options.loopLimit === undefined ? {} : { loopLimit: options.loopLimit });
     this.events = new EventEmitter<SimEvents>();
     const rng = new Rng(seed);
     this.kernel = new Kernel({

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RunawayError, Scheduler, type SimEvent } from '../../src/hw/clock.ts';
+import { RunawayError, type SimEvent, VirtualClock } from '../../src/hw/clock.ts';
 
 /** Schedules labelled events that append their label to `log` when run. */
-function recorder(clock: Scheduler) {
+function recorder(clock: VirtualClock) {
   const log: string[] = [];
   const times: number[] = [];
   const at = (time: number, label: string): SimEvent =>
@@ -14,9 +14,9 @@ function recorder(clock: Scheduler) {
   return { log, times, at };
 }
 
-describe('Scheduler ordering', () => {
+describe('VirtualClock ordering', () => {
   it('starts at t=0 with nothing pending', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     expect(clock.now).toBe(0);
     expect(clock.pending).toBe(0);
     expect(clock.peekTime()).toBeUndefined();
@@ -24,7 +24,7 @@ describe('Scheduler ordering', () => {
   });
 
   it('runs same-time events in insertion order', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     for (const label of ['a', 'b', 'c', 'd', 'e']) r.at(100, label);
     clock.runUntil(100);
@@ -33,7 +33,7 @@ describe('Scheduler ordering', () => {
   });
 
   it('runs events in time order whatever the insertion order, ties by insertion', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     r.at(30, 'c1');
     r.at(10, 'a1');
@@ -47,7 +47,7 @@ describe('Scheduler ordering', () => {
   });
 
   it('gives each event its time, label and an increasing sequence number', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const fn = () => {};
     const a = clock.at(50, 'a', fn);
     const b = clock.at(10, 'b', fn);
@@ -59,7 +59,7 @@ describe('Scheduler ordering', () => {
   });
 
   it('an event scheduled at the current time by a running event runs after those already queued there', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     clock.at(5, 'first', () => {
       r.log.push('first');
@@ -71,7 +71,7 @@ describe('Scheduler ordering', () => {
   });
 
   it('after(delay) schedules relative to now', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     clock.runUntil(1234);
     const ev = clock.after(66, 'x', () => {});
     expect(ev.time).toBe(1300);
@@ -85,7 +85,7 @@ describe('Scheduler ordering', () => {
           maxLength: 200,
         }),
         (specs) => {
-          const clock = new Scheduler();
+          const clock = new VirtualClock();
           const ran: { i: number; now: number }[] = [];
           const evs = specs.map((s, i) =>
             clock.at(s.time, `e${i}`, () => {
@@ -108,9 +108,9 @@ describe('Scheduler ordering', () => {
   });
 });
 
-describe('Scheduler.cancel', () => {
+describe('VirtualClock.cancel', () => {
   it('a cancelled event never runs and stops counting as pending', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     r.at(10, 'a');
     const b = r.at(10, 'b');
@@ -124,7 +124,7 @@ describe('Scheduler.cancel', () => {
   });
 
   it('cancelling twice, after the run, or null/undefined does nothing', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     const a = r.at(10, 'a');
     r.at(50, 'b');
@@ -146,7 +146,7 @@ describe('Scheduler.cancel', () => {
   });
 
   it('peekTime skips cancelled events', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const a = clock.at(10, 'a', () => {});
     clock.at(40, 'b', () => {});
     expect(clock.peekTime()).toBe(10);
@@ -155,7 +155,7 @@ describe('Scheduler.cancel', () => {
   });
 
   it('an event can cancel a later event of the same time', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     let victim: SimEvent | null = null;
     clock.at(7, 'killer', () => clock.cancel(victim));
@@ -166,9 +166,9 @@ describe('Scheduler.cancel', () => {
   });
 });
 
-describe('Scheduler.take', () => {
+describe('VirtualClock.take', () => {
   it('takes the next event, advances the clock to its time and leaves running it to the caller', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     let ran = 0;
     clock.at(25, 'x', () => {
       ran++;
@@ -185,7 +185,7 @@ describe('Scheduler.take', () => {
   });
 
   it('take(limit) returns nothing and leaves the clock when the next event lies beyond the limit', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     clock.at(100, 'late', () => {});
     expect(clock.take(99)).toBeUndefined();
     expect(clock.now).toBe(0);
@@ -196,7 +196,7 @@ describe('Scheduler.take', () => {
   });
 
   it('take skips cancelled events', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const a = clock.at(1, 'a', () => {});
     clock.at(2, 'b', () => {});
     clock.cancel(a);
@@ -205,9 +205,9 @@ describe('Scheduler.take', () => {
   });
 });
 
-describe('Scheduler.runUntil', () => {
+describe('VirtualClock.runUntil', () => {
   it('runs events up to and including the limit and then sets the clock to the limit', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     r.at(10, 'a');
     r.at(20, 'b');
@@ -222,13 +222,13 @@ describe('Scheduler.runUntil', () => {
   });
 
   it('advances the clock to the limit with no events at all', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     clock.runUntil(777);
     expect(clock.now).toBe(777);
   });
 
   it('runs events that running events schedule inside the window', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const r = recorder(clock);
     clock.at(10, 'a', () => {
       r.log.push('a');
@@ -242,22 +242,22 @@ describe('Scheduler.runUntil', () => {
   });
 
   it('never moves the clock backwards', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     clock.runUntil(100);
     clock.runUntil(50);
     expect(clock.now).toBe(100);
   });
 
   it('refuses an event that returns a promise', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     clock.at(5, 'async one', async () => {});
     expect(() => clock.runUntil(10)).toThrow(/async one/);
   });
 });
 
-describe('Scheduler.at argument checks', () => {
+describe('VirtualClock.at argument checks', () => {
   it('RangeError on a time in the past', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     clock.runUntil(1000);
     expect(() => clock.at(999, 'past', () => {})).toThrow(RangeError);
     expect(() => clock.after(-1, 'negative delay', () => {})).toThrow(RangeError);
@@ -266,7 +266,7 @@ describe('Scheduler.at argument checks', () => {
   });
 
   it('RangeError on a non-integer or non-finite time', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     for (const t of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, -0.5]) {
       expect(() => clock.at(t, 'bad', () => {})).toThrow(RangeError);
     }
@@ -275,9 +275,9 @@ describe('Scheduler.at argument checks', () => {
   });
 });
 
-describe('Scheduler runaway detection', () => {
+describe('VirtualClock runaway detection', () => {
   it('RunawayError once more than loopLimit events run at t=0', () => {
-    const clock = new Scheduler({ loopLimit: 3 });
+    const clock = new VirtualClock({ loopLimit: 3 });
     let ran = 0;
     for (let i = 0; i < 4; i++)
       clock.at(0, `e${i}`, () => {
@@ -297,7 +297,7 @@ describe('Scheduler runaway detection', () => {
   });
 
   it('exactly loopLimit events at one time are allowed at t=0', () => {
-    const clock = new Scheduler({ loopLimit: 3 });
+    const clock = new VirtualClock({ loopLimit: 3 });
     let ran = 0;
     for (let i = 0; i < 3; i++)
       clock.at(0, `e${i}`, () => {
@@ -308,8 +308,8 @@ describe('Scheduler runaway detection', () => {
   });
 
   it('the limit is the same at a later time reached by running an event: loopLimit events, not one more', () => {
-    // SchedulerOptions.loopLimit: "Events allowed at one virtual time before RunawayError".
-    const clock = new Scheduler({ loopLimit: 3 });
+    // VirtualClockOptions.loopLimit: "Events allowed at one virtual time before RunawayError".
+    const clock = new VirtualClock({ loopLimit: 3 });
     clock.at(5, 'warmup', () => {});
     const ran: string[] = [];
     for (let i = 0; i < 4; i++)
@@ -328,7 +328,7 @@ describe('Scheduler runaway detection', () => {
   });
 
   it('the limit is the same at a time reached by runUntil (advanceTo)', () => {
-    const clock = new Scheduler({ loopLimit: 3 });
+    const clock = new VirtualClock({ loopLimit: 3 });
     clock.runUntil(10);
     let ran = 0;
     for (let i = 0; i < 4; i++)
@@ -340,7 +340,7 @@ describe('Scheduler runaway detection', () => {
   });
 
   it('a self-rescheduling event at the same time is a runaway; recent holds the newest labels', () => {
-    const clock = new Scheduler({ loopLimit: 100 });
+    const clock = new VirtualClock({ loopLimit: 100 });
     let n = 0;
     const spin = (): void => {
       n++;
@@ -363,7 +363,7 @@ describe('Scheduler runaway detection', () => {
   });
 
   it('events spread over time never trip the limit, however many', () => {
-    const clock = new Scheduler({ loopLimit: 2 });
+    const clock = new VirtualClock({ loopLimit: 2 });
     let ran = 0;
     for (let t = 0; t < 1000; t++)
       clock.at(t, `e${t}`, () => {
@@ -374,7 +374,7 @@ describe('Scheduler runaway detection', () => {
   });
 
   it('time advancing resets the same-time count', () => {
-    const clock = new Scheduler({ loopLimit: 3 });
+    const clock = new VirtualClock({ loopLimit: 3 });
     let ran = 0;
     for (const t of [0, 0, 0, 1, 1, 2, 2, 2]) {
       clock.at(t, `e@${t}`, () => {

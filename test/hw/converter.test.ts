@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../src/hw/clock.ts';
+import { VirtualClock } from '../../src/hw/clock.ts';
 import { Adc, type ChannelSpec, Dac } from '../../src/hw/converter.ts';
 import { DmaChannel, type DmaDirection } from '../../src/hw/dma.ts';
 import { readScans, type ScanLayout, type ScanType } from '../../src/hw/scan.ts';
@@ -25,7 +25,7 @@ function rampScan(n: number): number[] {
   return [(n % 4096) - 2048, ((n * 3 + 500) % 4096) - 2048];
 }
 
-function channel(clock: Scheduler, name: string, direction: DmaDirection): DmaChannel {
+function channel(clock: VirtualClock, name: string, direction: DmaDirection): DmaChannel {
   return new DmaChannel(clock, {
     name,
     direction,
@@ -52,7 +52,7 @@ function pattern(tag: number, i: number): number[] {
 
 describe('Adc lifecycle', () => {
   it('reports running, layout, clock and bytes per scan only while started', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     expect(adc.name).toBe('adc');
     expect(adc.channels).toBe(RAMPS);
@@ -75,7 +75,7 @@ describe('Adc lifecycle', () => {
   });
 
   it('scan k of a run is converted at t0 + floor((k + 1) * 1e9 / rate)', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 300_000, 7);
     clock.runUntil(1000);
     adc.start(LAYOUT);
@@ -87,7 +87,7 @@ describe('Adc lifecycle', () => {
   });
 
   it('starting twice throws; stopping a stopped converter does nothing', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     adc.stop();
     adc.start(LAYOUT);
@@ -96,7 +96,7 @@ describe('Adc lifecycle', () => {
   });
 
   it('scansTotal adds up the scans of every run; a rate change applies from the next start', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     adc.start(LAYOUT);
     clock.runUntil(10_500);
@@ -115,7 +115,7 @@ describe('Adc lifecycle', () => {
 
 describe('Adc samples', () => {
   it('fill writes whole scans of the channel signals', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     adc.start(LAYOUT);
     const dest = new Uint8Array(40);
@@ -126,7 +126,7 @@ describe('Adc samples', () => {
   });
 
   it('fill of a range that starts and ends inside scans writes exactly those bytes', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     adc.start(LAYOUT);
     const whole = new Uint8Array(24);
@@ -139,7 +139,7 @@ describe('Adc samples', () => {
   });
 
   it('sampleOf gives the generator codes; a channel without a signal reads 0', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', [RAMPS[0]!, { id: 'voltage1', type: S12 }], 1_000_000, 7);
     adc.start(LAYOUT);
     expect(adc.sampleOf(0, 0)).toBe(-2048);
@@ -148,7 +148,7 @@ describe('Adc samples', () => {
   });
 
   it('fill honours the layout: only the enabled channels, at their offsets', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     adc.start(LAYOUT_CH1);
     const dest = new Uint8Array(8);
@@ -157,7 +157,7 @@ describe('Adc samples', () => {
   });
 
   it('setInput feeds a channel from an external input read at each scan time; null restores the signal', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     const asked: number[] = [];
     adc.setInput(1, {
@@ -176,7 +176,7 @@ describe('Adc samples', () => {
   });
 
   it('captures through its DMA channel what its signals produce', () => {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
     const dma = channel(clock, 'rx', 'dev-to-mem');
     adc.attachDma(dma);
@@ -190,7 +190,7 @@ describe('Adc samples', () => {
 
 describe('Dac', () => {
   function dacRig() {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const dac = new Dac(
       clock,
       'dac',
@@ -298,7 +298,7 @@ describe('Dac', () => {
 
 describe('loopback DAC -> ADC', () => {
   function loop(dacStart: number) {
-    const clock = new Scheduler();
+    const clock = new VirtualClock();
     const dac = new Dac(
       clock,
       'dac',

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../src/hw/clock.ts';
+import { VirtualClock } from '../../src/hw/clock.ts';
 import { Adc, type ChannelSpec, Dac } from '../../src/hw/converter.ts';
 import { DmaChannel, type DmaEvents, type DmaResult, type DmaStats } from '../../src/hw/dma.ts';
 import type { ScanLayout, ScanType } from '../../src/hw/scan.ts';
@@ -73,7 +73,7 @@ interface RigOptions {
 
 /** An ADC (ramp signals) wired to a dev-to-mem channel, with an event log. */
 function adcRig(opts: RigOptions = {}) {
-  const clock = new Scheduler();
+  const clock = new VirtualClock();
   const bus = new EventEmitter<DmaEvents>();
   const adc = new Adc(clock, 'adc', adcChannels(opts.channels ?? 2), opts.rate ?? 1_000_000, 1);
   const dma = new DmaChannel(
@@ -93,7 +93,7 @@ function adcRig(opts: RigOptions = {}) {
 
 /** A DAC wired to a mem-to-dev channel. */
 function dacRig(opts: RigOptions = {}) {
-  const clock = new Scheduler();
+  const clock = new VirtualClock();
   const bus = new EventEmitter<DmaEvents>();
   const chans: ChannelSpec[] = [
     { id: 'voltage0', type: S12 },
@@ -115,7 +115,7 @@ function dacRig(opts: RigOptions = {}) {
   return { clock, bus, dac, dma, ...callbacks(clock, dma) };
 }
 
-function callbacks(clock: Scheduler, dma: DmaChannel) {
+function callbacks(clock: VirtualClock, dma: DmaChannel) {
   const calls: Call[] = [];
   /** Preps and submits a transfer into fresh memory (filled with SENTINEL); returns the memory. */
   const submit = (length: number, label: string, cyclic = false, memory?: Uint8Array) => {

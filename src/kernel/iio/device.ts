@@ -4,7 +4,7 @@
  * the ABI-dependent parts of the buffer code, and the kernel services IIO uses. Behaviour lives in
  * core.ts (registration, char device), buffer.ts (buffer fds, enable) and the buffer implementations.
  */
-import type { Scheduler } from '../../hw/clock.ts';
+import type { VirtualClock } from '../../hw/clock.ts';
 import type { DmaBufCore } from '../dma-buf/dma-buf.ts';
 import type { FenceDomain } from '../dma-buf/fence.ts';
 import type { Census } from '../kref.ts';
@@ -57,7 +57,7 @@ export interface IioAbi {
 export interface IioServices {
   readonly census: Census;
   readonly paths: PathTree;
-  readonly clock: Scheduler;
+  readonly clock: VirtualClock;
   readonly trace: Tracepoints;
   /** `current`, signals for an oops (XCL-5), and `schedule_work()`. */
   readonly sched: Sched;
