@@ -29,7 +29,7 @@ import { DMA_RESV_USAGE_WRITE } from '../dma-buf/resv.ts';
 import { pageAlign } from '../mm.ts';
 import type { Caller, File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
-import { traceEnqueue } from './buffer.ts';
+import { copyEnqueueRequest, traceEnqueue } from './buffer.ts';
 import {
   IIO_BLOCK_STATE_ACTIVE,
   IIO_BLOCK_STATE_DEAD,
@@ -133,13 +133,15 @@ function v2EnqueueDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
   const queue = buffer.access;
   if (!(queue instanceof DmaengineBuffer)) return -EPERM;
   const { fences, trace } = queue.iio;
-  const abi = task.compat ? 'ilp32' : 'lp64';
-  const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
-  if (!raw) return -EFAULT;
-  const req = iio_dmabuf.decode(raw, abi);
-  if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
-  const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
-  if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
+  const request = copyEnqueueRequest(
+    buffer,
+    arg,
+    task,
+    IIO_BUFFER_DMABUF_SUPPORTED_FLAGS,
+    IIO_BUFFER_DMABUF_CYCLIC,
+  );
+  if (typeof request === 'number') return request;
+  const { req, cyclic } = request;
   if (queue.fileio.enabled) return -EBUSY;
   const dmabuf = dmaBufGet(task, req.fd);
   if (typeof dmabuf === 'number') return dmabuf;

@@ -37,7 +37,7 @@ import { Kref } from '../kref.ts';
 import { getUserInt } from '../uaccess.ts';
 import type { Caller, File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
-import { queueLockedForever, traceEnqueue } from './buffer.ts';
+import { copyEnqueueRequest, queueLockedForever, traceEnqueue } from './buffer.ts';
 import type { BufferIoctlHandler, IioBuffer, IioDevBufferPair } from './device.ts';
 import type { IioDmabufBlock } from './types.ts';
 
@@ -207,13 +207,15 @@ function iioBufferDetachDmabuf(buffer: IioBuffer, arg: number, task: Caller): Sy
 /** `iio_buffer_enqueue_dmabuf()` (ENQ-1..24). */
 function iioBufferEnqueueDmabuf(buffer: IioBuffer, arg: number, nonblock: boolean, task: Caller): SysRet {
   const { fences, clock } = buffer.dev.iio;
-  const abi = task.compat ? 'ilp32' : 'lp64';
-  const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
-  if (!raw) return -EFAULT;
-  const req = iio_dmabuf.decode(raw, abi);
-  if (req.flags & ~IIO_BUFFER_DMABUF_SUPPORTED_FLAGS) return -EINVAL;
-  const cyclic = (req.flags & IIO_BUFFER_DMABUF_CYCLIC) !== 0;
-  if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
+  const request = copyEnqueueRequest(
+    buffer,
+    arg,
+    task,
+    IIO_BUFFER_DMABUF_SUPPORTED_FLAGS,
+    IIO_BUFFER_DMABUF_CYCLIC,
+  );
+  if (typeof request === 'number') return request;
+  const { req, cyclic } = request;
   const dmabuf = dmaBufGet(task, req.fd);
   if (typeof dmabuf === 'number') return dmabuf;
   if (req.bytes_used === 0n || req.bytes_used > BigInt(dmabuf.size)) {

@@ -6,7 +6,7 @@
 import type { ScanLayout } from '../../hw/scan.ts';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EMFILE, ENODEV, EPERM } from '../../uapi/errno.ts';
 import { O_NONBLOCK, O_RDWR } from '../../uapi/fcntl.ts';
-import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT } from '../../uapi/iio.ts';
+import { IIO_BUFFER_DIRECTION_IN, IIO_BUFFER_DIRECTION_OUT, iio_dmabuf } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM } from '../../uapi/poll.ts';
 import { formatScanType } from '../lib/format.ts';
 import { kstrtobool, kstrtouint } from '../lib/kstrtox.ts';
@@ -58,6 +58,34 @@ export function traceEnqueue(
     blockBytes,
     time: clock.now,
   });
+}
+
+/** The request of a DMABUF ENQUEUE once copied in and checked: `struct iio_dmabuf` and its cyclic flag. */
+export interface EnqueueRequest {
+  readonly req: iio_dmabuf;
+  readonly cyclic: boolean;
+}
+
+/**
+ * The common start of both profiles' ENQUEUE (ENQ-1..3, V2-ENQ-2..4): copies `struct iio_dmabuf` from user
+ * memory in the caller's ABI (-EFAULT), refuses flags the profile does not know and CYCLIC on an input
+ * buffer (-EINVAL).
+ */
+export function copyEnqueueRequest(
+  buffer: IioBuffer,
+  arg: number,
+  task: Caller,
+  supportedFlags: number,
+  cyclicFlag: number,
+): EnqueueRequest | number {
+  const abi = task.compat ? 'ilp32' : 'lp64';
+  const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
+  if (!raw) return -EFAULT;
+  const req = iio_dmabuf.decode(raw, abi);
+  if (req.flags & ~supportedFlags) return -EINVAL;
+  const cyclic = (req.flags & cyclicFlag) !== 0;
+  if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
+  return { req, cyclic };
 }
 
 /** Tracepoint of sample data that read() or write() copied between a buffer and user memory. */
