@@ -151,26 +151,6 @@ static void sim_buffer_release(struct iio_buffer *buf)
 	kfree(sq);
 }
 
-/*
- * DMABUF blocks pin the module: a block can outlive every file of the device (a QUEUED block orphaned by
- * ATTACH keeps its attachment forever, rule ATT-12), and its release reaches this module's buffer.
- */
-static struct iio_dma_buffer_block *sim_attach_dmabuf(struct iio_buffer *buffer,
-						      struct dma_buf_attachment *attach)
-{
-	struct iio_dma_buffer_block *block = iio_dma_buffer_attach_dmabuf(buffer, attach);
-
-	if (!IS_ERR(block))
-		__module_get(THIS_MODULE);
-	return block;
-}
-
-static void sim_detach_dmabuf(struct iio_buffer *buffer, struct iio_dma_buffer_block *block)
-{
-	iio_dma_buffer_detach_dmabuf(buffer, block);
-	module_put(THIS_MODULE);
-}
-
 static const struct iio_buffer_access_funcs sim_buffer_ops = {
 	.read = iio_dma_buffer_read,
 	.write = iio_dma_buffer_write,
@@ -184,8 +164,8 @@ static const struct iio_buffer_access_funcs sim_buffer_ops = {
 	.release = sim_buffer_release,
 
 	.enqueue_dmabuf = iio_dma_buffer_enqueue_dmabuf,
-	.attach_dmabuf = sim_attach_dmabuf,
-	.detach_dmabuf = sim_detach_dmabuf,
+	.attach_dmabuf = iio_dma_buffer_attach_dmabuf,
+	.detach_dmabuf = iio_dma_buffer_detach_dmabuf,
 
 	.lock_queue = iio_dma_buffer_lock_queue,
 	.unlock_queue = iio_dma_buffer_unlock_queue,
@@ -400,40 +380,46 @@ void sim_conv_unregister(struct sim_conv *c)
 /*
  * The IIO device is unregistered and the engine no longer knows this converter. Frees everything once only
  * the driver's and the device's references to the buffer remain (deferred block releases of
- * industrialio-buffer-dma may still be pending for a moment). If a file still holds the buffer (a buffer fd
- * kept open after its char device was closed), the buffer is left allocated with an access table that does
- * not point into this module, so that nothing can call into the module after it is gone.
+ * industrialio-buffer-dma may still be pending for a moment). A buffer that stays referenced (a buffer fd
+ * kept open after its char device was closed; DMABUF blocks whose fences never signal, such as blocks left
+ * QUEUED when the device goes away or orphaned by ATTACH, rules ENQ-23 and ATT-12) is left allocated, with
+ * an access table that does not point into this module, so that nothing calls into the module once it is
+ * gone. Returns true when the buffer was leaked that way: the DMA device must then stay registered too.
  */
 #define SIM_IIO_BUSY_BIT_POS 1	/* drivers/iio/iio_core.h: the buffer has a live buffer fd */
 
-void sim_conv_destroy(struct sim_conv *c)
+static bool sim_buffer_idle(struct iio_buffer *buf)
 {
+	return kref_read(&buf->ref) <= 2 && !test_bit(SIM_IIO_BUSY_BIT_POS, &buf->flags);
+}
+
+bool sim_conv_destroy(struct sim_conv *c)
+{
+	bool leaked = false;
 	struct iio_buffer *buf;
 	int tries;
 
 	if (!c)
-		return;
+		return false;
 	if (c->q) {
 		buf = &c->q->queue.buffer;
 		iio_dma_buffer_exit(&c->q->queue);
-		for (tries = 0; tries < 500; tries++) {
-			if (kref_read(&buf->ref) <= 2 && !test_bit(SIM_IIO_BUSY_BIT_POS, &buf->flags))
-				break;
+		for (tries = 0; tries < 100 && !sim_buffer_idle(buf); tries++)
 			msleep(10);
-		}
-		if (kref_read(&buf->ref) > 2 || test_bit(SIM_IIO_BUSY_BIT_POS, &buf->flags)) {
+		if (!sim_buffer_idle(buf)) {
 			struct iio_buffer_access_funcs *ops = kmemdup(&sim_buffer_ops, sizeof(*ops), GFP_KERNEL);
 
-			pr_err("sim_iio: %s: buffer still in use at unload (refs %u); leaking it\n", c->cfg->name,
-			       kref_read(&buf->ref));
+			pr_warn("sim_iio: %s: buffer still referenced at unload (%u references%s); leaking it\n",
+				c->cfg->name, kref_read(&buf->ref),
+				test_bit(SIM_IIO_BUSY_BIT_POS, &buf->flags) ? ", a buffer fd is open" : "");
+			/* the extra reference keeps the release, the only callback left in this module, unreached */
+			iio_buffer_get(buf);
 			if (ops) {
-				ops->attach_dmabuf = iio_dma_buffer_attach_dmabuf;
-				ops->detach_dmabuf = iio_dma_buffer_detach_dmabuf;
-				ops->release = NULL;	/* never reached: the extra reference below */
+				ops->release = NULL;
 				buf->access = ops;
 			}
 			buf->attrs = NULL;
-			iio_buffer_get(buf);
+			leaked = true;
 		}
 		iio_buffer_put(buf);
 	}
@@ -443,4 +429,5 @@ void sim_conv_destroy(struct sim_conv *c)
 	kfree(c->chans);
 	kfree(c->scan);
 	kfree(c);
+	return leaked;
 }

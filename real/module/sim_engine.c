@@ -625,23 +625,32 @@ enum sim_ev {
 	SIM_EV_TRIGGER,
 };
 
+/*
+ * The earliest event. At equal times DAC events come first, then ADC events, then the dummy's: a loopback
+ * ADC that completes a transfer at time t sees what the DAC started playing at t.
+ */
 static s64 sim_next_event(enum sim_ev *kind, void **who)
 {
 	struct sim_conv *c;
 	struct sim_dummy *d;
 	s64 best = S64_MAX;
+	int best_prio = 3;
 
 	*kind = SIM_EV_NONE;
 	list_for_each_entry(c, &sim_conv_list, node) {
 		struct sim_desc *irq = list_first_entry_or_null(&c->irqs, struct sim_desc, node);
+		int prio = c->cfg->kind == SIM_DAC ? 0 : 1;
 
-		if (c->active && c->active->has_end && c->active->end_time < best) {
+		if (c->active && c->active->has_end &&
+		    (c->active->end_time < best || (c->active->end_time == best && prio < best_prio))) {
 			best = c->active->end_time;
+			best_prio = prio;
 			*kind = SIM_EV_END;
 			*who = c;
 		}
-		if (irq && irq->irq_time < best) {
+		if (irq && (irq->irq_time < best || (irq->irq_time == best && prio < best_prio))) {
 			best = irq->irq_time;
+			best_prio = prio;
 			*kind = SIM_EV_IRQ;
 			*who = c;
 		}
@@ -654,6 +663,7 @@ static s64 sim_next_event(enum sim_ev *kind, void **who)
 		t = sim_scan_time(d->t0, d->run_rate, d->n);
 		if (t < best) {
 			best = t;
+			best_prio = 2;
 			*kind = SIM_EV_TRIGGER;
 			*who = d;
 		}

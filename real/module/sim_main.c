@@ -65,6 +65,7 @@ static bool sim_registered[SIM_MAX_DEVICES];
 
 static void sim_teardown(void)
 {
+	bool leaked = false;
 	int i;
 
 	for (i = SIM_MAX_DEVICES - 1; i >= 0; i--) {
@@ -86,7 +87,7 @@ static void sim_teardown(void)
 					sim_convs[i]->bytes_done, sim_convs[i]->bytes_aborted,
 					sim_convs[i]->bytes_cyclic, sim_convs[i]->gap_bytes,
 					sim_convs[i]->gap_scans);
-			sim_conv_destroy(sim_convs[i]);
+			leaked |= sim_conv_destroy(sim_convs[i]);
 		}
 		if (sim_dummies[i])
 			sim_dummy_destroy(sim_dummies[i]);
@@ -94,7 +95,9 @@ static void sim_teardown(void)
 		sim_dummies[i] = NULL;
 	}
 	if (sim_pdev) {
-		platform_device_unregister(sim_pdev);
+		/* a leaked buffer may still map or allocate through the DMA device: keep it then */
+		if (!leaked)
+			platform_device_unregister(sim_pdev);
 		sim_pdev = NULL;
 	}
 	sim_free_board(&sim_board);

@@ -229,7 +229,7 @@ static int parse_scan_type(struct sim_cur *c, struct sim_scan_type *st, const ch
 	if (repeat < 1 || repeat > 255) {
 		pr_err("sim_iio: device '%s' channel '%s': repeat %lld is not expressible (1..255)\n", dev, ch,
 		       repeat);
-		return -EINVAL;
+		return -EOPNOTSUPP;
 	}
 	st->realbits = realbits;
 	st->storagebits = storagebits;
@@ -291,7 +291,7 @@ static int parse_signal(struct sim_cur *c, struct sim_signal *sig, const char *d
 		if (sig->a < 0 || sig->a >= (1 << 20)) {
 			pr_err("sim_iio: device '%s' channel '%s': noise amplitude %lld is not expressible (0..1048575: the simulator's floating-point scaling is exact only there)\n",
 			       dev, ch, sig->a);
-			return -EINVAL;
+			return -EOPNOTSUPP;
 		}
 		if (sig->c < -SIM_MAX_SAFE || sig->c > SIM_MAX_SAFE || sig->b < -SIM_MAX_SAFE ||
 		    sig->b > SIM_MAX_SAFE) {
@@ -324,7 +324,7 @@ static int parse_signal(struct sim_cur *c, struct sim_signal *sig, const char *d
 		if (count > SIM_MAX_SAMPLES) {
 			pr_err("sim_iio: device '%s' channel '%s': samples table of %u values is not expressible (at most %u)\n",
 			       dev, ch, count, SIM_MAX_SAMPLES);
-			return -EINVAL;
+			return -EOPNOTSUPP;
 		}
 		sig->values = kvmalloc_array(count, sizeof(s64), GFP_KERNEL);
 		if (!sig->values)
@@ -422,7 +422,7 @@ static int parse_channel(struct sim_cur *c, struct sim_dev_cfg *d)
 	if (d->nch >= SIM_MAX_CHANNELS) {
 		pr_err("sim_iio: device '%s': more than %d channels are not expressible\n", d->name,
 		       SIM_MAX_CHANNELS);
-		return -EINVAL;
+		return -EOPNOTSUPP;
 	}
 	ch = &d->ch[d->nch];
 	n = cur_span(c, "@,;");
@@ -507,7 +507,7 @@ static int parse_device(struct sim_cur *c, struct sim_dev_cfg *d)
 		}
 #define KEY(s) (k == strlen(s) && !memcmp(key, s, k))
 		if (KEY("rate")) {
-			ret = cur_uint_range(c, 1, U32_MAX, &v);
+			ret = cur_uint_range(c, 1, S64_MAX, &v);
 			d->rate = v;
 			have_rate = true;
 		} else if (KEY("max_rate")) {
@@ -551,7 +551,7 @@ static int parse_device(struct sim_cur *c, struct sim_dev_cfg *d)
 	if (d->kind == SIM_DUMMY) {
 		if (d->rate > INT_MAX || d->max_rate > INT_MAX) {
 			pr_err("sim_iio: device '%s': rates above %d Hz are not expressible\n", d->name, INT_MAX);
-			return -EINVAL;
+			return -EOPNOTSUPP;
 		}
 		return 0;
 	}
@@ -561,7 +561,7 @@ static int parse_device(struct sim_cur *c, struct sim_dev_cfg *d)
 	}
 	if (d->rate > INT_MAX) {
 		pr_err("sim_iio: device '%s': rates above %d Hz are not expressible\n", d->name, INT_MAX);
-		return -EINVAL;
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }
@@ -675,7 +675,7 @@ int sim_parse_board(const char *text, struct sim_board *board)
 
 		if (board->ndev >= SIM_MAX_DEVICES) {
 			pr_err("sim_iio: more than %d devices are not expressible\n", SIM_MAX_DEVICES);
-			ret = -EINVAL;
+			ret = -EOPNOTSUPP;
 			goto fail;
 		}
 		d = kzalloc(sizeof(*d), GFP_KERNEL);

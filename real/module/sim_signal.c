@@ -9,8 +9,10 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/unaligned.h>
+#include <linux/string.h>
+#include <linux/time64.h>
 
-#include "sim_iio.h"
+#include "sim_signal.h"
 
 /* ---- sample clock (timing.ts) ---- */
 
