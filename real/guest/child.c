@@ -61,6 +61,7 @@ struct region {
   uint64_t len;
   uint8_t *shadow; /* NULL: too large to mirror */
   uint8_t *ok;     /* one byte per page */
+  int anon;        /* anonymous memory: only this process's syscalls change it */
 };
 
 static struct region *regions;
@@ -68,6 +69,11 @@ static size_t nregions;
 static size_t capregions;
 
 static int chan = -1;
+/* /proc/self/pagemap and /proc/self/clear_refs, for soft-dirty tracking of anonymous memory (-1: absent). */
+static int pagemap_fd = -1;
+static int clear_refs_fd = -1;
+static uint64_t *pm;
+static size_t pmcap;
 static uint32_t proc_id;
 static struct buf out;
 static uint8_t *in;
@@ -156,7 +162,7 @@ static void region_insert(struct region r) {
 
 /* A piece [start, start+len) of region r, with its own copy of the shadow. */
 static struct region region_piece(const struct region *r, uint64_t start, uint64_t len) {
-  struct region p = {start, len, NULL, NULL};
+  struct region p = {start, len, NULL, NULL, r->anon};
   uint64_t off = start - r->start;
   p.ok = malloc(len / PAGE);
   if (!p.ok) fatal("out of memory (page flags)");
@@ -189,8 +195,8 @@ static void region_remove(uint64_t start, uint64_t len) {
   }
 }
 
-static void region_add(uint64_t start, uint64_t len) {
-  struct region r = {start, len, NULL, NULL};
+static void region_add(uint64_t start, uint64_t len, int anon) {
+  struct region r = {start, len, NULL, NULL, anon};
   r.ok = malloc(len / PAGE);
   if (!r.ok) fatal("out of memory (page flags)");
   memset(r.ok, 1, len / PAGE);
@@ -226,6 +232,9 @@ static void emit_data(const struct region *r, uint64_t lo, uint64_t hi) {
 
 #define RUN_GAP 32u
 
+/* Soft-dirty bit of a /proc/self/pagemap entry (present or swapped pages only). */
+#define PM_SOFT_DIRTY(e) ((((e) >> 55) & 1) && (((e) >> 62) & 3))
+
 /* Compares one readable page with its shadow and emits the runs that changed. */
 static void diff_page(const struct region *r, uint64_t page) {
   const uint8_t *live = (const uint8_t *)(uintptr_t)page;
@@ -252,8 +261,8 @@ static void diff_page(const struct region *r, uint64_t page) {
   if (have) emit_data(r, lo, hi);
 }
 
-/* Reports every change of region r since the last report. */
-static void diff_region(struct region *r) {
+/* Reports every change of region r since the last report; only pages with want[p] set when want is given. */
+static void diff_region(struct region *r, const uint64_t *want) {
   size_t npages = (size_t)(r->len / PAGE);
   volatile size_t p = 0;
   while (p < npages) {
@@ -271,6 +280,10 @@ static void diff_region(struct region *r) {
     probing = 1;
     while (p < npages) {
       uint64_t page = r->start + (uint64_t)p * PAGE;
+      if (want && !PM_SOFT_DIRTY(want[p])) {
+        p++;
+        continue;
+      }
       *(volatile const uint8_t *)(uintptr_t)page;
       if (!r->ok[p]) {
         r->ok[p] = 1;
@@ -284,9 +297,51 @@ static void diff_region(struct region *r) {
   probing = 0;
 }
 
-static void diff_all(void) {
-  for (size_t i = 0; i < nregions; i++)
-    if (regions[i].shadow) diff_region(&regions[i]);
+/* Whether an operation can store into the caller's memory (read buffers, poll arrays, ioctl/fcntl structs). */
+static int writes_user_memory(uint32_t op) {
+  return op == OP_READ || op == OP_PREAD64 || op == OP_POLL || op == OP_IOCTL || op == OP_FCNTL || op == OP_SYNC;
+}
+
+/* Clears the soft-dirty bits before an operation that may store into anonymous memory. */
+static void soft_dirty_clear(uint32_t op) {
+  if (clear_refs_fd >= 0 && writes_user_memory(op) && pwrite(clear_refs_fd, "4", 1, 0) != 1) {
+    close(clear_refs_fd);
+    clear_refs_fd = -1;
+  }
+}
+
+/* The pagemap entries of r, or NULL when soft-dirty tracking is not available. */
+static const uint64_t *soft_dirty_of(const struct region *r) {
+  if (pagemap_fd < 0 || clear_refs_fd < 0) return NULL;
+  size_t npages = (size_t)(r->len / PAGE);
+  if (npages > pmcap) {
+    free(pm);
+    pm = malloc(npages * sizeof *pm);
+    if (!pm) fatal("out of memory (pagemap of %zu pages)", npages);
+    pmcap = npages;
+  }
+  size_t want = npages * sizeof *pm;
+  ssize_t n = pread(pagemap_fd, pm, want, (off_t)(r->start / PAGE * sizeof *pm));
+  if (n != (ssize_t)want) return NULL;
+  return pm;
+}
+
+/*
+ * Collects the changes after an operation. Mappings of files and devices can change at any time (DMA, other
+ * processes): all their pages are compared. Anonymous memory only changes through this process's syscalls
+ * that store into it, and then only on the pages the kernel wrote (soft-dirty since the clear).
+ */
+static void diff_all(uint32_t op) {
+  int writes = writes_user_memory(op);
+  for (size_t i = 0; i < nregions; i++) {
+    struct region *r = &regions[i];
+    if (!r->shadow) continue;
+    if (!r->anon) {
+      diff_region(r, NULL);
+    } else if (writes) {
+      diff_region(r, soft_dirty_of(r));
+    }
+  }
 }
 
 /* Stores host bytes at addr (and in the shadows). A fault is the program's own SIGSEGV. */
@@ -310,7 +365,7 @@ static void apply_alloc(uint64_t addr, uint64_t len) {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   if (p == MAP_FAILED) fatal("M_ALLOC mmap 0x%llx: %s", (unsigned long long)addr, strerror(errno));
   region_remove(addr, len);
-  region_add(addr, len);
+  region_add(addr, len, 1);
 }
 
 /* Keeps the unused arena reserved after the program unmapped part of it. */
@@ -461,14 +516,16 @@ static int64_t do_op(uint32_t op, const int64_t *a, const char *str) {
 /* Keeps the region table in step with the host after a successful mmap or munmap. */
 static void track(uint32_t op, const int64_t *a, int64_t ret) {
   if (ret < 0) return;
+  /* The lengths as the syscall saw them (32 bits in the compat executor). */
   if (op == OP_MMAP) {
-    uint64_t len = PAGE_ALIGN((uint64_t)a[1]);
+    uint64_t len = PAGE_ALIGN((uint64_t)(unsigned long)a[1]);
     region_remove((uint64_t)ret, len);
-    region_add((uint64_t)ret, len);
+    region_add((uint64_t)ret, len, (a[3] & MAP_ANONYMOUS) != 0);
   } else if (op == OP_MUNMAP) {
-    uint64_t len = PAGE_ALIGN((uint64_t)a[1]);
-    region_remove((uint64_t)a[0], len);
-    rereserve((uint64_t)a[0], len);
+    uint64_t addr = (uint64_t)(unsigned long)a[0];
+    uint64_t len = PAGE_ALIGN((uint64_t)(unsigned long)a[1]);
+    region_remove(addr, len);
+    rereserve(addr, len);
   }
 }
 
@@ -488,6 +545,7 @@ static void handle_call(const uint8_t *hdr, const uint8_t *p, size_t n) {
     str[slen] = 0;
   }
   off += slen;
+  uint64_t ts = now_ns();
   while (off < n) {
     if (n - off < MOP_SIZE) fatal("truncated memory op");
     uint32_t kind = get32(p + off);
@@ -504,17 +562,45 @@ static void handle_call(const uint8_t *hdr, const uint8_t *p, size_t n) {
       fatal("unknown memory op %u", kind);
     }
   }
+  soft_dirty_clear(op);
   uint64_t t0 = now_ns();
   int64_t ret = do_op(op, a, str);
-  uint64_t dt = now_ns() - t0;
+  uint64_t t1 = now_ns();
   free(str);
   track(op, a, ret);
   frame_begin(&out);
   buf_put64(&out, (uint64_t)ret);
-  buf_put64(&out, dt);
-  diff_all();
+  buf_put64(&out, t1 - t0);
+  size_t at = out.len;
+  buf_put64(&out, 0);
+  diff_all(op);
+  put64(out.p + at, (t0 - ts) + (now_ns() - t1));
   frame_end(&out, T_RESULT, 0, proc_id, get32(hdr + 12));
   if (write_all(chan, out.p, out.len) < 0) _exit(112);
+}
+
+/* Checks that a store sets a page's soft-dirty bit and a clear resets it (CONFIG_MEM_SOFT_DIRTY). */
+static int soft_dirty_works(void) {
+  if (pagemap_fd < 0 || clear_refs_fd < 0) return 0;
+  volatile uint8_t *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 0;
+  uint64_t e[3] = {0, 0, 0};
+  off_t at = (off_t)((uintptr_t)p / PAGE * sizeof(uint64_t));
+  p[0] = 1;
+  int ok = pwrite(clear_refs_fd, "4", 1, 0) == 1 && pread(pagemap_fd, &e[0], 8, at) == 8;
+  p[0] = 2;
+  ok = ok && pread(pagemap_fd, &e[1], 8, at) == 8 && pwrite(clear_refs_fd, "4", 1, 0) == 1 &&
+       pread(pagemap_fd, &e[2], 8, at) == 8;
+  munmap((void *)p, PAGE);
+  return ok && !PM_SOFT_DIRTY(e[0]) && PM_SOFT_DIRTY(e[1]) && !PM_SOFT_DIRTY(e[2]);
+}
+
+/* Moves fd to number to (out of the program's way); -1 when fd is -1. */
+static int high_fd(int fd, int to) {
+  if (fd < 0) return -1;
+  int r = dup2(fd, to);
+  close(fd);
+  return r;
 }
 
 /* Moves fd 3 (the channel from the supervisor) out of the program's way and sets up fds 0-2 and limits. */
@@ -529,6 +615,13 @@ static int64_t setup(int stdio, long nofile, const char *name, pid_t parent) {
   chan = (int)top - 1;
   if (dup2(3, chan) < 0) _exit(113);
   close(3);
+  pagemap_fd = high_fd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), chan - 1);
+  clear_refs_fd = high_fd(open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC), chan - 2);
+  if (!soft_dirty_works()) {
+    if (pagemap_fd >= 0) close(pagemap_fd);
+    if (clear_refs_fd >= 0) close(clear_refs_fd);
+    pagemap_fd = clear_refs_fd = -1;
+  }
   close(0);
   close(1);
   close(2);

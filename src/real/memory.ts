@@ -356,27 +356,42 @@ function piece(r: Region, start: number, end: number): Region {
 
 /** Runs `[a, b)` within `[lo, hi)` where `cur` differs from `old`, merging runs closer than {@link RUN_GAP}. */
 export function changedRuns(cur: Uint8Array, old: Uint8Array, lo: number, hi: number): [number, number][] {
-  const runs: [number, number][] = [];
-  let start = -1;
-  let last = -1;
-  const note = (i: number, j: number) => {
-    if (start >= 0 && i <= last + RUN_GAP) last = j;
-    else {
-      if (start >= 0) runs.push([start, last]);
-      start = i;
-      last = j;
-    }
+  const raw: [number, number][] = [];
+  const bytes = (from: number, to: number) => {
+    for (let i = from; i < to; i++) if (cur[i] !== old[i]) raw.push([i, i + 1]);
   };
-  // Word-wise over the 4-aligned middle (mirrors start page aligned), byte-wise at the edges.
-  const wLo = Math.min(hi, (lo + 3) & ~3);
-  const wHi = Math.max(wLo, hi & ~3);
-  for (let i = lo; i < wLo; i++) if (cur[i] !== old[i]) note(i, i + 1);
-  if (cur.byteOffset % 4 === 0 && old.byteOffset % 4 === 0 && wHi > wLo) {
-    const cw = new Int32Array(cur.buffer, cur.byteOffset + wLo, (wHi - wLo) / 4);
-    const ow = new Int32Array(old.buffer, old.byteOffset + wLo, (wHi - wLo) / 4);
-    for (let k = 0; k < cw.length; k++) if (cw[k] !== ow[k]) note(wLo + 4 * k, wLo + 4 * k + 4);
-  } else for (let i = wLo; i < wHi; i++) if (cur[i] !== old[i]) note(i, i + 1);
-  for (let i = wHi; i < hi; i++) if (cur[i] !== old[i]) note(i, i + 1);
-  if (start >= 0) runs.push([start, last]);
+  // Whole 4-byte words over the aligned middle (mirrors start page aligned), bytes at the edges.
+  let wLo = Math.ceil(lo / 4) * 4;
+  let wHi = Math.floor(hi / 4) * 4;
+  if (wLo >= wHi) {
+    wLo = hi;
+    wHi = hi;
+  }
+  bytes(lo, wLo);
+  if (wHi > wLo && cur.byteOffset % 4 === 0 && old.byteOffset % 4 === 0) {
+    const n = (wHi - wLo) / 4;
+    const cw = new Int32Array(cur.buffer, cur.byteOffset + wLo, n);
+    const ow = new Int32Array(old.buffer, old.byteOffset + wLo, n);
+    const gapWords = RUN_GAP / 4;
+    let k = 0;
+    while (k < n) {
+      if (cw[k] === ow[k]) {
+        k++;
+        continue;
+      }
+      let last = k;
+      let e = k + 1;
+      for (; e < n && e - last <= gapWords; e++) if (cw[e] !== ow[e]) last = e;
+      raw.push([wLo + 4 * k, wLo + 4 * last + 4]);
+      k = e;
+    }
+  } else bytes(wLo, wHi);
+  bytes(wHi, hi);
+  const runs: [number, number][] = [];
+  for (const r of raw) {
+    const prev = runs[runs.length - 1];
+    if (prev && r[0] <= prev[1] + RUN_GAP) prev[1] = Math.max(prev[1], r[1]);
+    else runs.push([r[0], r[1]]);
+  }
   return runs;
 }

@@ -257,21 +257,29 @@ export function decodeMemOps(payload: Uint8Array, offset: number): MemOpEntry[] 
   return ops;
 }
 
-/** A RESULT payload: the raw return value, the syscall's duration in the guest, and the memory changes. */
+/**
+ * A RESULT payload: i64 raw return value, u64 ns inside the syscall, u64 ns the process spent applying and
+ * collecting memory changes, then the memory changes.
+ */
 export interface CallResult {
   readonly ret: number;
   readonly guestNs: number;
+  readonly syncNs: number;
   readonly mem: MemOpEntry[];
 }
 
+/** Bytes before the memory operations of a RESULT. */
+export const RESULT_HEAD = 24;
+
 /** Decodes a RESULT payload. */
 export function decodeResult(payload: Uint8Array): CallResult {
-  if (payload.length < 16) throw new Error('short RESULT frame');
+  if (payload.length < RESULT_HEAD) throw new Error('short RESULT frame');
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   return {
     ret: Number(dv.getBigInt64(0, true)),
     guestNs: Number(dv.getBigUint64(8, true)),
-    mem: decodeMemOps(payload, 16),
+    syncNs: Number(dv.getBigUint64(16, true)),
+    mem: decodeMemOps(payload, RESULT_HEAD),
   };
 }
 

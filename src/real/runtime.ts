@@ -14,8 +14,10 @@
  * @packageDocumentation
  */
 import type { Duplex } from 'node:stream';
+import type { ScanType } from '../hw/scan.ts';
+import type { SignalSpec } from '../hw/signal.ts';
 import { SegmentationFault } from '../kernel/mm.ts';
-import type { DeviceConfig } from '../sim/devices.ts';
+import { type DeviceConfig, defaultDevices } from '../sim/devices.ts';
 import type { PollEntry, Sys } from '../sim/process.ts';
 import type { ProcessBody, ProcessOutcome } from '../sim/simulator.ts';
 import { errnoName } from '../uapi/errno.ts';
@@ -111,6 +113,8 @@ export interface RealRunStats {
   readonly meanCallNs: number;
   /** Mean time the guest spent inside the syscalls, ns. */
   readonly meanGuestNs: number;
+  /** Mean time the guest process spent applying and collecting memory changes per call, ns. */
+  readonly meanSyncNs: number;
 }
 
 /** What {@link RealKernel.run} returns: the simulator's outcomes, in real time (ns since the run started). */
@@ -272,6 +276,7 @@ class RealProcess implements ProcListener {
   syscalls = 0;
   callNs = 0;
   guestNs = 0;
+  syncNs = 0;
   lastLog = '';
   #scratch = 0;
   #scratchLen = 0;
@@ -453,6 +458,7 @@ class RealProcess implements ProcListener {
       this.syscalls++;
       this.callNs += Number(process.hrtime.bigint() - t0);
       this.guestNs += res.guestNs;
+      this.syncNs += res.syncNs;
     }
     if (res.ret >= 0) {
       if (op === Op.MMAP) this.mem.mapped(res.ret, args[1]!, args[2]!);
@@ -648,12 +654,14 @@ export class RealKernel {
     let syscalls = 0;
     let callNs = 0;
     let guestNs = 0;
+    let syncNs = 0;
     let bytesOut = 0;
     let bytesIn = 0;
     for (const p of this.#procs) {
       syscalls += p.syscalls;
       callNs += p.callNs;
       guestNs += p.guestNs;
+      syncNs += p.syncNs;
       bytesOut += p.mem.bytesOut;
       bytesIn += p.mem.bytesIn;
     }
@@ -666,6 +674,7 @@ export class RealKernel {
         bytesIn,
         meanCallNs: syscalls ? callNs / syscalls : 0,
         meanGuestNs: syscalls ? guestNs / syscalls : 0,
+        meanSyncNs: syscalls ? syncNs / syscalls : 0,
       },
       release: this.hello.release,
     };
@@ -726,13 +735,77 @@ async function waitAll(ps: Promise<void>[], ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** A board name as the module's grammar writes it: UTF-8 bytes outside `[A-Za-z0-9._~-]` as `%XX`. */
+function percentEncode(name: string): string {
+  let out = '';
+  for (const b of new TextEncoder().encode(name)) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9._~-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function scanTypeParam(t: string | ScanType): string {
+  if (typeof t === 'string') return t;
+  const repeat = (t.repeat ?? 1) > 1 ? `X${t.repeat}` : '';
+  return `${t.endianness}:${t.sign}${t.realbits}/${t.storagebits}${repeat}>>${t.shift}`;
+}
+
+function signalParam(s: SignalSpec, channelSeed: number, where: string): string {
+  switch (s.kind) {
+    case 'ramp':
+      return `ramp:${s.step ?? 1}:${s.offset ?? 0}`;
+    case 'constant':
+      return `const:${s.value}`;
+    case 'square':
+      return `square:${s.high}:${s.low}:${s.periodSamples}:${Math.ceil((s.dutyCycle ?? 0.5) * s.periodSamples)}`;
+    case 'noise':
+      return `noise:${s.amplitude}:${s.seed ?? channelSeed}:${s.offset ?? 0}`;
+    case 'samples':
+      return `samples:${s.repeat === false ? 0 : 1}:${s.values.join(':')}`;
+    default:
+      throw new Error(`${where}: a ${s.kind} signal cannot be expressed for the real-kernel module`);
+  }
+}
+
+function deviceParam(d: DeviceConfig, index: number, seed: number): string {
+  const parts = [`${d.kind}:${percentEncode(d.name)}`];
+  const opt = (key: string, v: number | undefined) => {
+    if (v !== undefined) parts.push(`${key}=${v}`);
+  };
+  if (d.kind === 'dummy') {
+    opt('rate', d.sampleRateHz);
+    opt('max_rate', d.maxSampleRateHz);
+    return parts.join(',');
+  }
+  parts.push(`rate=${d.sampleRateHz}`);
+  opt('max_rate', d.maxSampleRateHz);
+  opt('dma_max_seg', d.dma?.maxSegmentSize);
+  opt('dma_align', d.dma?.lengthAlignBytes);
+  opt('dma_irq_ns', d.dma?.irqLatencyNs);
+  opt('dma_bw', d.dma?.bytesPerSecond);
+  if (d.kind === 'adc' && d.loopbackFrom !== undefined)
+    parts.push(`loopback=${percentEncode(d.loopbackFrom)}`);
+  // The simulator's seeds: buildDevices() per device, the converter per channel.
+  const devSeed = (seed * 31 + index * 0x632be5ab) >>> 0;
+  d.channels.forEach((c, i) => {
+    const sig =
+      d.kind === 'adc' && c.signal
+        ? `@${signalParam(c.signal, (devSeed + i * 0x9e3779b1) >>> 0, `${d.name}/${c.id}`)}`
+        : '';
+    parts.push(`ch=${c.id}@${scanTypeParam(c.type)}${sig}`);
+  });
+  return parts.join(',');
+}
+
 /**
- * The parameter string of the test module for a board. Placeholder until real/module documents its
- * parameters: the module's own default board when `devices` is not given.
+ * The `devices=` parameter of the test module (real/module/README.md) for a board (default: the
+ * simulator's default devices), with the simulator's noise seeds for `seed`. Throws for what the module
+ * cannot express (a sine signal).
  */
-export function moduleParams(devices: DeviceConfig[] | undefined, seed: number): string {
-  if (devices !== undefined) throw new Error('moduleParams: custom devices are not supported yet');
-  return `seed=${seed}`;
+export function moduleParams(devices: readonly DeviceConfig[] | undefined, seed = 1): string {
+  const devs = devices ?? defaultDevices();
+  return `devices=${devs.map((d, i) => deviceParam(d, i, seed)).join(';')}`;
 }
 
 /**

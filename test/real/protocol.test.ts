@@ -79,9 +79,10 @@ describe('frames', () => {
 
   it('memory operations and a RESULT decode back', () => {
     const data = new Uint8Array([1, 2, 3]);
-    const ret = new Uint8Array(16);
+    const ret = new Uint8Array(24);
     new DataView(ret.buffer).setBigInt64(0, -14n, true);
     new DataView(ret.buffer).setBigUint64(8, 1234n, true);
+    new DataView(ret.buffer).setBigUint64(16, 99n, true);
     const payload = concat([
       ret,
       encodeMemOpHead(MemOp.DATA, 0x7fff0000, 3),
@@ -91,6 +92,7 @@ describe('frames', () => {
     const r = decodeResult(payload);
     expect(r.ret).toBe(-14);
     expect(r.guestNs).toBe(1234);
+    expect(r.syncNs).toBe(99);
     expect(r.mem.map((m) => [m.kind, m.addr, m.len, m.data && Array.from(m.data)])).toEqual([
       [MemOp.DATA, 0x7fff0000, 3, [1, 2, 3]],
       [MemOp.GONE, 0x1000, PAGE_SIZE, undefined],
