@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sim_iio: the DMA converters (sim-adc, sim-dac), in the manner of ADI's axi-adc/axi-dac drivers on an
- * industrialio-buffer-dmaengine buffer (the simulator's src/kernel/drivers/sim-converter.ts and
- * src/kernel/iio/buffer-dmaengine.ts): one IIO device, one DMA buffer, `sampling_frequency`, the converter
- * started at postenable and stopped at postdisable.
+ * sim_iio: the DMA converters (sim-adc, sim-dac), in the manner of ADI's axi-adc/axi-dac drivers on
+ * an industrialio-buffer-dmaengine buffer (the simulator's src/kernel/drivers/sim-converter.ts and
+ * src/kernel/iio/buffer-dmaengine.ts): one IIO device, one DMA buffer, `sampling_frequency`, the
+ * converter started at postenable and stopped at postdisable.
  *
- * The block queue is industrialio-buffer-dma itself; this file supplies what industrialio-buffer-dmaengine
- * would (submit with its length rules, abort, the active list, `length_align_bytes`) on top of the software
- * DMA channel of sim_engine.c instead of a dmaengine controller.
+ * The block queue is industrialio-buffer-dma itself; this file supplies what
+ * industrialio-buffer-dmaengine would (submit with its length rules, abort, the active list,
+ * `length_align_bytes`) on top of the software DMA channel of sim_engine.c instead of a dmaengine
+ * controller.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -61,8 +64,9 @@ bool sim_dma_has_active_cyclic(struct sim_conv *c)
 }
 
 /*
- * iio_dmaengine_buffer_submit_block() with the controller's descriptor checks (axi-dmac): a zero length or
- * one that is not a multiple of the bus width gives no descriptor, hence -ENOMEM (ENQ-21, FILEIO-3/4).
+ * iio_dmaengine_buffer_submit_block() with the controller's descriptor checks (axi-dmac): a zero
+ * length or one that is not a multiple of the bus width gives no descriptor, hence -ENOMEM (ENQ-21,
+ * FILEIO-3/4).
  */
 static int sim_submit(struct iio_dma_buffer_queue *queue, struct iio_dma_buffer_block *block)
 {
@@ -88,7 +92,7 @@ static int sim_submit(struct iio_dma_buffer_queue *queue, struct iio_dma_buffer_
 			room += sg_dma_len(sg);
 		len = block->bytes_used;
 		if (len > room)
-			len = room;
+			return -ENOMEM;	/* the descriptor would run past the memory */
 	} else {
 		if (queue->buffer.direction == IIO_BUFFER_DIRECTION_IN)
 			block->bytes_used = max_size;
@@ -114,7 +118,10 @@ static int sim_submit(struct iio_dma_buffer_queue *queue, struct iio_dma_buffer_
 	return ret;
 }
 
-/* iio_dmaengine_buffer_abort(): terminate the channel, then give back every block on the active list. */
+/*
+ * iio_dmaengine_buffer_abort(): terminate the channel, then give back every block on the active
+ * list.
+ */
 static void sim_abort(struct iio_dma_buffer_queue *queue)
 {
 	struct sim_conv *c = sim_queue_of(queue)->conv;
@@ -126,7 +133,9 @@ static void sim_abort(struct iio_dma_buffer_queue *queue)
 	iio_dma_buffer_block_list_abort(queue, &c->drv_active);
 }
 
-/* The completion callback (iio_dmaengine_buffer_block_done()), from the engine with its lock held. */
+/*
+ * The completion callback (iio_dmaengine_buffer_block_done()), from the engine with its lock held.
+ */
 void sim_conv_block_done(struct sim_conv *c, struct iio_dma_buffer_block *block)
 {
 	unsigned long flags;
@@ -203,8 +212,8 @@ static int sim_conv_read_raw(struct iio_dev *indio, struct iio_chan_spec const *
 	return IIO_VAL_INT;
 }
 
-static int sim_conv_write_raw(struct iio_dev *indio, struct iio_chan_spec const *chan, int val, int val2,
-			      long mask)
+static int sim_conv_write_raw(struct iio_dev *indio, struct iio_chan_spec const *chan, int val,
+			      int val2, long mask)
 {
 	struct sim_conv *c = sim_conv_of(indio);
 
@@ -293,7 +302,8 @@ struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *p
 
 	/* any subset of the channels packs into at most the bytes of the full scan */
 	scan_max = sim_full_scan_bytes(cfg);
-	c->scan = kzalloc(max(scan_max, 8u), GFP_KERNEL);
+	c->scan_size = max(scan_max, 8u);
+	c->scan = kzalloc(c->scan_size, GFP_KERNEL);
 	c->chans = kcalloc(cfg->nch, sizeof(*c->chans), GFP_KERNEL);
 	if (!c->scan || !c->chans)
 		goto err_free;
@@ -378,13 +388,14 @@ void sim_conv_unregister(struct sim_conv *c)
 }
 
 /*
- * The IIO device is unregistered and the engine no longer knows this converter. Frees everything once only
- * the driver's and the device's references to the buffer remain (deferred block releases of
- * industrialio-buffer-dma may still be pending for a moment). A buffer that stays referenced (a buffer fd
- * kept open after its char device was closed; DMABUF blocks whose fences never signal, such as blocks left
- * QUEUED when the device goes away or orphaned by ATTACH, rules ENQ-23 and ATT-12) is left allocated, with
- * an access table that does not point into this module, so that nothing calls into the module once it is
- * gone. Returns true when the buffer was leaked that way: the DMA device must then stay registered too.
+ * The IIO device is unregistered and the engine no longer knows this converter. Frees everything
+ * once only the driver's and the device's references to the buffer remain (deferred block releases
+ * of industrialio-buffer-dma may still be pending for a moment). A buffer that stays referenced (a
+ * buffer fd kept open after its char device was closed; DMABUF blocks whose fences never signal,
+ * such as blocks left QUEUED when the device goes away or orphaned by ATTACH, rules ENQ-23 and
+ * ATT-12) is left allocated, with an access table that does not point into this module, so that
+ * nothing calls into the module once it is gone. Returns true when the buffer was leaked that way:
+ * the DMA device must then stay registered too.
  */
 #define SIM_IIO_BUSY_BIT_POS 1	/* drivers/iio/iio_core.h: the buffer has a live buffer fd */
 
@@ -407,12 +418,17 @@ bool sim_conv_destroy(struct sim_conv *c)
 		for (tries = 0; tries < 100 && !sim_buffer_idle(buf); tries++)
 			msleep(10);
 		if (!sim_buffer_idle(buf)) {
-			struct iio_buffer_access_funcs *ops = kmemdup(&sim_buffer_ops, sizeof(*ops), GFP_KERNEL);
+			struct iio_buffer_access_funcs *ops;
 
-			pr_warn("sim_iio: %s: buffer still referenced at unload (%u references%s); leaking it\n",
+			ops = kmemdup(&sim_buffer_ops, sizeof(*ops), GFP_KERNEL);
+
+			pr_warn("%s: buffer still referenced at unload (%u references%s); leaking it\n",
 				c->cfg->name, kref_read(&buf->ref),
 				test_bit(SIM_IIO_BUSY_BIT_POS, &buf->flags) ? ", a buffer fd is open" : "");
-			/* the extra reference keeps the release, the only callback left in this module, unreached */
+			/*
+			 * the extra reference keeps the release, the only callback left in this
+			 * module, unreached
+			 */
 			iio_buffer_get(buf);
 			if (ops) {
 				ops->release = NULL;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sim_iio: the triggered kfifo device (the simulator's src/kernel/drivers/sim-dummy.ts): four buffered
- * channels and a soft timestamp, filled through a kfifo buffer by a trigger of its own that fires at the
- * device's sample rate from the moment it is attached (buffer enable), plus an event interface with no
- * event attributes. The trigger is fired by the engine thread at scan times t0 + floor((n + 1) * 1e9 / rate),
- * and produces every scan, late or not, as the simulator does.
+ * sim_iio: the triggered kfifo device (the simulator's src/kernel/drivers/sim-dummy.ts): four
+ * buffered channels and a soft timestamp, filled through a kfifo buffer by a trigger of its own
+ * that fires at the device's sample rate from the moment it is attached (buffer enable), plus an
+ * event interface with no event attributes. The trigger is fired by the engine thread at scan times
+ * t0 + floor((n + 1) * 1e9 / rate), and produces every scan, late or not, as the simulator does.
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -67,10 +67,11 @@ static void sim_dummy_setup_signals(struct sim_dummy *d)
 		enum sim_sig_kind kind;
 		s64 a, b, c, e;
 	} sig[4] = {
-		{ false, 13, SIM_SIG_RAMP, 1, 0, 0, 0 },		/* ramp step 1 offset 0 */
-		{ true, 12, SIM_SIG_RAMP, 3, 1000, 0, 0 },		/* ramp step 3 offset 1000 */
-		{ true, 11, SIM_SIG_SQUARE, 1000, -1000, 100, 50 },	/* square, period 100, duty 0.5 */
-		{ true, 16, SIM_SIG_CONST, 34, 0, 0, 0 },		/* constant 34 */
+		/* ramp step 1 offset 0; ramp step 3 offset 1000; square period 100 duty 0.5; 34 */
+		{ false, 13, SIM_SIG_RAMP, 1, 0, 0, 0 },
+		{ true, 12, SIM_SIG_RAMP, 3, 1000, 0, 0 },
+		{ true, 11, SIM_SIG_SQUARE, 1000, -1000, 100, 50 },
+		{ true, 16, SIM_SIG_CONST, 34, 0, 0, 0 },
 	};
 	u32 i;
 
@@ -93,7 +94,10 @@ static void sim_dummy_setup_signals(struct sim_dummy *d)
 	}
 }
 
-/* The time a scan was due (monotonic ns), on the device's timestamp clock (current_timestamp_clock). */
+/*
+ * The time a scan was due (monotonic ns), on the device's timestamp clock
+ * (current_timestamp_clock).
+ */
 static s64 sim_dummy_due_ts(struct iio_dev *indio, s64 due)
 {
 	switch (iio_device_get_clock(indio)) {
@@ -112,8 +116,9 @@ static s64 sim_dummy_due_ts(struct iio_dev *indio, s64 due)
 }
 
 /*
- * The trigger handler (iio_simple_dummy_trigger_h): one scan of the enabled channels plus the timestamp.
- * Runs from the engine thread, with the engine lock held, through iio_trigger_poll_nested().
+ * The trigger handler (iio_simple_dummy_trigger_h): one scan of the enabled channels plus the
+ * timestamp. Runs from the engine thread, with the engine lock held, through
+ * iio_trigger_poll_nested().
  */
 static irqreturn_t sim_dummy_trigger_h(int irq, void *p)
 {
@@ -145,7 +150,10 @@ void sim_dummy_fire(struct sim_dummy *d, s64 due)
 	d->due = due;
 	iio_trigger_poll_nested(d->trig);
 	if (d->n == before) {
-		/* the poll function did not run (trigger busy or detached): the scan is not produced */
+		/*
+		 * the poll function did not run (trigger busy or detached): the scan is not
+		 * produced
+		 */
 		d->n++;
 	}
 }
@@ -291,9 +299,10 @@ int sim_dummy_register(struct sim_dummy *d)
 	if (ret)
 		return ret;
 	/*
-	 * The device's own trigger, fixed (current_trigger cannot be changed: -EPERM). Taking it also takes
-	 * a reference on the trigger's owner, this module, which would make the module impossible to unload:
-	 * that reference is dropped here, and the device reference is dropped by sim_dummy_unregister().
+	 * The device's own trigger, fixed (current_trigger cannot be changed: -EPERM). Taking it
+	 * also takes a reference on the trigger's owner, this module, which would make the module
+	 * impossible to unload: that reference is dropped here, and the device reference is dropped
+	 * by sim_dummy_unregister().
 	 */
 	ret = iio_trigger_set_immutable(d->indio, d->trig);
 	if (ret)

@@ -2,21 +2,24 @@
 /*
  * sim_iio: the simulated hardware, as one discrete-event engine driven by the monotonic clock.
  *
- * Every converter behaves as the simulator's src/hw/dma.ts + src/hw/converter.ts: a DMA channel moves
- * descriptors between memory and a converter that produces (ADC) or consumes (DAC) a byte stream paced by
- * its sample clock (scan k of a run is complete at t0 + floor((k + 1) * 1e9 / rate)). A transfer that starts
- * while the channel is idle begins at the next scan the converter has not produced yet (the scans in between
- * are lost: overflow/underflow); one queued behind a running transfer continues at the very next stream byte.
- * A transfer ends when the scan holding its last byte is complete, its completion is reported after the IRQ
- * latency, and a cyclic one repeats until terminated or until a queued descriptor ends it at a pass boundary.
+ * Every converter behaves as the simulator's src/hw/dma.ts + src/hw/converter.ts: a DMA channel
+ * moves descriptors between memory and a converter that produces (ADC) or consumes (DAC) a byte
+ * stream paced by its sample clock (scan k of a run is complete at t0 + floor((k + 1) * 1e9 /
+ * rate)). A transfer that starts while the channel is idle begins at the next scan the converter
+ * has not produced yet (the scans in between are lost: overflow/underflow); one queued behind a
+ * running transfer continues at the very next stream byte. A transfer ends when the scan holding
+ * its last byte is complete, its completion is reported after the IRQ latency, and a cyclic one
+ * repeats until terminated or until a queued descriptor ends it at a pass boundary.
  *
- * Events (transfer ends, IRQs, the dummy's trigger) are processed in time order, each at its own scheduled
- * time, by a kernel thread that sleeps until the next one. Every call from the IIO side (submit, abort,
- * converter start/stop, trigger state) first catches the engine up to the current time under the engine
- * mutex and then acts at that time, so the outcome does not depend on when the thread happened to run.
- * All work happens in process context: filling a block, copying DAC data and signalling completions may
- * take time and sleep.
+ * Events (transfer ends, IRQs, the dummy's trigger) are processed in time order, each at its own
+ * scheduled time, by a kernel thread that sleeps until the next one. Every call from the IIO side
+ * (submit, abort, converter start/stop, trigger state) first catches the engine up to the current
+ * time under the engine mutex and then acts at that time, so the outcome does not depend on when
+ * the thread happened to run. All work happens in process context: filling a block, copying DAC
+ * data and signalling completions may take time and sleep.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -120,11 +123,11 @@ void sim_engine_remove_all(void)
 /* ---- memory of a block: fileio blocks have vaddr, DMABUF blocks a DMA-mapped sg_table ---- */
 
 /*
- * The "device" side of a transfer reaches memory through the DMA addresses of the mapped table, as a
- * controller would (the CPU page links of an importer's table are not usable: with CONFIG_DMABUF_DEBUG,
- * as in Debian's kernel, dma-buf hands importers a copy without them). The sim-iio platform device uses
- * dma-direct without an IOMMU or a DMA offset, so a DMA address is the physical address of RAM, which is
- * reached through the kernel's page mapping.
+ * The "device" side of a transfer reaches memory through the DMA addresses of the mapped table, as
+ * a controller would (the CPU page links of an importer's table are not usable: with
+ * CONFIG_DMABUF_DEBUG, as in Debian's kernel, dma-buf hands importers a copy without them). The
+ * sim-iio platform device uses dma-direct without an IOMMU or a DMA offset, so a DMA address is the
+ * physical address of RAM, which is reached through the kernel's page mapping.
  */
 struct sim_mem {
 	bool sg;
@@ -176,7 +179,7 @@ static bool sim_mem_xfer(struct sim_mem *m, u8 *buf, size_t n, bool to_mem)
 		phys = (phys_addr_t)m->addr;
 		if (!pfn_valid(PHYS_PFN(phys))) {
 			if (!m->bad)
-				pr_err_ratelimited("sim_iio: DMA address %pad is not RAM\n", &m->addr);
+				pr_err_ratelimited("DMA address %pad is not RAM\n", &m->addr);
 			m->bad = true;
 			return false;
 		}
@@ -254,8 +257,8 @@ static void sim_dac_free_run(struct sim_dac_run *run)
 }
 
 /*
- * Drops the history no loopback ADC can ask about any more: every future question is about a time at or
- * after the horizon (the first scan of an ADC's running transfer, or now).
+ * Drops the history no loopback ADC can ask about any more: every future question is about a time
+ * at or after the horizon (the first scan of an ADC's running transfer, or now).
  */
 static void sim_dac_prune(struct sim_conv *dac)
 {
@@ -299,7 +302,9 @@ static void sim_dac_prune(struct sim_conv *dac)
 	}
 }
 
-/* The DAC starts playing a descriptor (beginPlay: the bytes are copied when the transfer starts). */
+/*
+ * The DAC starts playing a descriptor (beginPlay: the bytes are copied when the transfer starts).
+ */
 static void sim_dac_begin_play(struct sim_conv *c, struct sim_desc *d)
 {
 	struct sim_dac_run *run = c->cur_run;
@@ -313,13 +318,13 @@ static void sim_dac_begin_play(struct sim_conv *c, struct sim_desc *d)
 		seg->bytes = kvmalloc(d->len, GFP_KERNEL);
 	if (!seg || !seg->bytes) {
 		kfree(seg);
-		pr_warn_ratelimited("sim_iio: %s: no memory to record DAC output for loopback\n", c->cfg->name);
+		pr_warn_ratelimited("%s: no memory to record DAC output for loopback\n", c->cfg->name);
 		run->open = NULL;
 		return;
 	}
 	sim_mem_start(&m, d->block);
 	if (!sim_mem_xfer(&m, seg->bytes, d->len, false))
-		pr_warn_ratelimited("sim_iio: %s: descriptor longer than its memory\n", c->cfg->name);
+		pr_warn_ratelimited("%s: descriptor longer than its memory\n", c->cfg->name);
 	seg->start = d->start;
 	seg->end = d->cyclic ? U64_MAX : d->start + d->len;
 	seg->len = d->len;
@@ -427,8 +432,8 @@ static void sim_finish(struct sim_conv *c, struct sim_desc *a, u64 bytes)
 }
 
 /*
- * A cyclic transfer runs pass after pass; once a descriptor waits behind it, the current pass gets an end
- * event so that the channel switches at the pass boundary (DMA_PREP_LOAD_EOT, rule CYC-4).
+ * A cyclic transfer runs pass after pass; once a descriptor waits behind it, the current pass gets
+ * an end event so that the channel switches at the pass boundary (DMA_PREP_LOAD_EOT, rule CYC-4).
  */
 static void sim_schedule_pass_end(struct sim_conv *c, struct sim_desc *a)
 {
@@ -468,7 +473,8 @@ static void sim_start_next(struct sim_conv *c, bool chained)
 		sim_schedule_pass_end(c, d);
 		return;
 	}
-	d->end_time = max(sim_now, sim_scan_time(c->t0, c->run_rate, div64_u64(start + d->len - 1, bpd)));
+	d->end_time = max(sim_now, sim_scan_time(c->t0, c->run_rate,
+						   div64_u64(start + d->len - 1, bpd)));
 	d->has_end = true;
 }
 
@@ -516,7 +522,10 @@ int sim_dma_submit(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 l
 	return 0;
 }
 
-/* dmaengine_terminate_sync: the running transfer is cut, queued ones dropped, no callback runs later. */
+/*
+ * dmaengine_terminate_sync: the running transfer is cut, queued ones dropped, no callback runs
+ * later.
+ */
 void sim_dma_terminate(struct sim_conv *c)
 {
 	struct sim_desc *d, *dt;
@@ -541,6 +550,15 @@ void sim_port_start(struct sim_conv *c, const unsigned long *mask)
 	if (c->running)
 		return;
 	sim_layout_compute(&c->layout, c->cfg->ch, c->cfg->nch, mask, false, NULL, NULL);
+	if (c->layout.bpd > c->scan_size) {
+		/* cannot happen: a subset of the channels packs into at most the full scan */
+		u8 *scan = krealloc(c->scan, c->layout.bpd, GFP_KERNEL);
+
+		if (WARN_ON(!scan))
+			return;
+		c->scan = scan;
+		c->scan_size = c->layout.bpd;
+	}
 	c->running = true;
 	c->t0 = sim_now;
 	c->run_rate = c->rate;
@@ -563,7 +581,10 @@ void sim_port_start(struct sim_conv *c, const unsigned long *mask)
 	sim_engine_kick();
 }
 
-/* The converter stops (postdisable): a transfer still running ends there, the gap since the last is counted. */
+/*
+ * The converter stops (postdisable): a transfer still running ends there, the gap since the last is
+ * counted.
+ */
 void sim_port_stop(struct sim_conv *c)
 {
 	if (!c->running)
@@ -593,7 +614,10 @@ static void sim_conv_end_event(struct sim_conv *c)
 		c->bytes_cyclic += a->pass_bytes;
 		c->active = NULL;
 		c->pos = a->start + a->pass_bytes;
-		/* the block stays on the driver's list, ACTIVE, until the buffer is disabled (CYC-5) */
+		/*
+		 * the block stays on the driver's list, ACTIVE, until the buffer is disabled
+		 * (CYC-5)
+		 */
 		kfree(a);
 		sim_start_next(c, true);
 		return;
@@ -626,8 +650,8 @@ enum sim_ev {
 };
 
 /*
- * The earliest event. At equal times DAC events come first, then ADC events, then the dummy's: a loopback
- * ADC that completes a transfer at time t sees what the DAC started playing at t.
+ * The earliest event. At equal times DAC events come first, then ADC events, then the dummy's: a
+ * loopback ADC that completes a transfer at time t sees what the DAC started playing at t.
  */
 static s64 sim_next_event(enum sim_ev *kind, void **who)
 {
@@ -641,9 +665,11 @@ static s64 sim_next_event(enum sim_ev *kind, void **who)
 		struct sim_desc *irq = list_first_entry_or_null(&c->irqs, struct sim_desc, node);
 		int prio = c->cfg->kind == SIM_DAC ? 0 : 1;
 
-		if (c->active && c->active->has_end &&
-		    (c->active->end_time < best || (c->active->end_time == best && prio < best_prio))) {
-			best = c->active->end_time;
+		struct sim_desc *a = c->active;
+
+		if (a && a->has_end &&
+		    (a->end_time < best || (a->end_time == best && prio < best_prio))) {
+			best = a->end_time;
 			best_prio = prio;
 			*kind = SIM_EV_END;
 			*who = c;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * sim_iio: IIO devices that mirror the iio-dmabuf-sim simulator's board, for running the simulator's test
- * programs against a real kernel. Shared declarations of the module's parts:
+ * sim_iio: IIO devices that mirror the iio-dmabuf-sim simulator's board, for running the
+ * simulator's test programs against a real kernel. Shared declarations of the module's parts:
  *
  *   sim_params.c  the `devices` module parameter: grammar, parsing and validation
  *   sim_signal.c  the signal generators (raw code of an ADC channel at sample n) and scan encoding
- *   sim_engine.c  the software DMA controllers and converters, one discrete-event engine in real time
+ *   sim_engine.c  the software DMA controllers and converters: a discrete-event engine in real time
  *   sim_conv.c    the DMA ADC/DAC IIO devices (industrialio-buffer-dma queue + our submit/abort)
  *   sim_dummy.c   the triggered kfifo device with an event interface
  *   sim_main.c    module init/exit, the platform device that performs the "DMA"
@@ -86,7 +86,10 @@ struct sim_conv {
 	struct sim_queue *q;
 	struct list_head node;		/* engine list */
 
-	/* The driver's list of blocks handed to the controller (block->head), under queue.list_lock. */
+	/*
+	 * The driver's list of blocks handed to the controller (block->head), under
+	 * queue.list_lock.
+	 */
 	struct list_head drv_active;
 
 	/* configured sample rate (sampling_frequency), changed only while the buffer is disabled */
@@ -103,6 +106,7 @@ struct sim_conv {
 	struct sim_desc *active;
 	struct list_head irqs;		/* completed descriptors waiting for their IRQ */
 	u8 *scan;			/* scratch: one scan */
+	u32 scan_size;
 
 	/* loopback */
 	struct sim_conv *loop_src;	/* ADC: the DAC feeding it */

@@ -2,14 +2,17 @@
 /*
  * sim_iio: IIO devices mirroring the iio-dmabuf-sim simulator's board, for the real-kernel oracle.
  *
- * Load with `devices=<board>` (grammar in README.md; without it: the simulator's default board sim-adc,
- * sim-dac, sim-dummy). The devices are registered in list order, so they become iio:device0, 1, ... when
- * no other IIO device exists. A board that cannot be expressed makes the load fail with -EINVAL (or
- * -EOPNOTSUPP for an unsupported signal, channel type or modifier) and a pr_err() saying why.
+ * Load with `devices=<board>` (grammar in README.md; without it: the simulator's default board
+ * sim-adc, sim-dac, sim-dummy). The devices are registered in list order, so they become
+ * iio:device0, 1, ... when no other IIO device exists. A board that cannot be expressed makes the
+ * load fail with -EINVAL (or -EOPNOTSUPP for an unsupported signal, channel type or modifier) and a
+ * pr_err() saying why.
  *
- * The DMA of every converter is done by one platform device, "sim-iio", with a 64-bit DMA mask: the fileio
- * blocks are allocated from it and every DMABUF attachment is mapped for it.
+ * The DMA of every converter is done by one platform device, "sim-iio", with a 64-bit DMA mask: the
+ * fileio blocks are allocated from it and every DMABUF attachment is mapped for it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -82,7 +85,7 @@ static void sim_teardown(void)
 	for (i = SIM_MAX_DEVICES - 1; i >= 0; i--) {
 		if (sim_convs[i]) {
 			if (sim_debug)
-				pr_info("sim_iio: %s: %llu transfers, %llu bytes done, %llu aborted, %llu cyclic, %llu gap bytes (%llu scans)\n",
+				pr_info("%s: %llu transfers, %llu bytes done, %llu aborted, %llu cyclic, %llu gap bytes (%llu scans)\n",
 					sim_convs[i]->cfg->name, sim_convs[i]->transfers,
 					sim_convs[i]->bytes_done, sim_convs[i]->bytes_aborted,
 					sim_convs[i]->bytes_cyclic, sim_convs[i]->gap_bytes,
@@ -115,7 +118,7 @@ static int __init sim_iio_init(void)
 
 	ret = sim_parse_board(sim_devices_text ?: sim_default_devices, &sim_board);
 	if (ret) {
-		pr_err("sim_iio: the board cannot be built (%d); not loading\n", ret);
+		pr_err("the board cannot be built (%d); not loading\n", ret);
 		return ret;
 	}
 
@@ -165,12 +168,12 @@ static int __init sim_iio_init(void)
 		else
 			ret = sim_dummy_register(sim_dummies[i]);
 		if (ret) {
-			pr_err("sim_iio: registering %s failed (%d)\n", sim_board.dev[i]->name, ret);
+			pr_err("registering %s failed (%d)\n", sim_board.dev[i]->name, ret);
 			goto fail;
 		}
 		sim_registered[i] = true;
 	}
-	pr_info("sim_iio: %u device(s) registered\n", sim_board.ndev);
+	pr_info("%u device(s) registered\n", sim_board.ndev);
 	return 0;
 
 fail:

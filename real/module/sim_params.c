@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sim_iio: the `devices` module parameter. The grammar is documented in README.md; every refusal is a
- * pr_err() naming what cannot be expressed, and the module then refuses to load (-EINVAL).
+ * sim_iio: the `devices` module parameter. The grammar is documented in README.md; every refusal is
+ * a pr_err() naming what cannot be expressed, and the module then refuses to load (-EINVAL).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -53,8 +55,9 @@ static const struct {
 	int mod;
 } sim_mod_names[] = {
 	{ "x", IIO_MOD_X }, { "y", IIO_MOD_Y }, { "z", IIO_MOD_Z },
-	{ "both", IIO_MOD_LIGHT_BOTH }, { "ir", IIO_MOD_LIGHT_IR }, { "clear", IIO_MOD_LIGHT_CLEAR },
-	{ "red", IIO_MOD_LIGHT_RED }, { "green", IIO_MOD_LIGHT_GREEN }, { "blue", IIO_MOD_LIGHT_BLUE },
+	{ "both", IIO_MOD_LIGHT_BOTH }, { "ir", IIO_MOD_LIGHT_IR },
+	{ "clear", IIO_MOD_LIGHT_CLEAR }, { "red", IIO_MOD_LIGHT_RED },
+	{ "green", IIO_MOD_LIGHT_GREEN }, { "blue", IIO_MOD_LIGHT_BLUE },
 	{ "uv", IIO_MOD_LIGHT_UV }, { "uva", IIO_MOD_LIGHT_UVA }, { "uvb", IIO_MOD_LIGHT_UVB },
 	{ "duv", IIO_MOD_LIGHT_DUV }, { "quaternion", IIO_MOD_QUATERNION },
 	{ "ambient", IIO_MOD_TEMP_AMBIENT }, { "object", IIO_MOD_TEMP_OBJECT },
@@ -179,8 +182,12 @@ static int parse_name(const char *s, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
-/* TYPE := ("le"|"be") ":" ("s"|"u") INT "/" INT ["X" INT] ">>" INT, checked as parseScanType() does. */
-static int parse_scan_type(struct sim_cur *c, struct sim_scan_type *st, const char *dev, const char *ch)
+/*
+ * TYPE := ("le"|"be") ":" ("s"|"u") INT "/" INT ["X" INT] ">>" INT, checked as parseScanType()
+ * does.
+ */
+static int parse_scan_type(struct sim_cur *c, struct sim_scan_type *st, const char *dev,
+			   const char *ch)
 {
 	s64 realbits, storagebits, shift, repeat = 1;
 
@@ -219,15 +226,15 @@ static int parse_scan_type(struct sim_cur *c, struct sim_scan_type *st, const ch
 	if (cur_int(c, &shift))
 		goto bad;
 	if (storagebits != 8 && storagebits != 16 && storagebits != 32 && storagebits != 64) {
-		pr_err("sim_iio: device '%s' channel '%s': storagebits must be 8, 16, 32 or 64\n", dev, ch);
+		pr_err("device '%s' channel '%s': storagebits must be 8, 16, 32 or 64\n", dev, ch);
 		return -EINVAL;
 	}
 	if (realbits < 1 || shift < 0 || realbits + shift > storagebits) {
-		pr_err("sim_iio: device '%s' channel '%s': realbits + shift must fit in storagebits\n", dev, ch);
+		pr_err("device '%s' channel '%s': realbits + shift must fit in storagebits\n", dev, ch);
 		return -EINVAL;
 	}
 	if (repeat < 1 || repeat > 255) {
-		pr_err("sim_iio: device '%s' channel '%s': repeat %lld is not expressible (1..255)\n", dev, ch,
+		pr_err("device '%s' channel '%s': repeat %lld is not expressible (1..255)\n", dev, ch,
 		       repeat);
 		return -EOPNOTSUPP;
 	}
@@ -237,7 +244,7 @@ static int parse_scan_type(struct sim_cur *c, struct sim_scan_type *st, const ch
 	st->repeat = repeat;
 	return 0;
 bad:
-	pr_err("sim_iio: device '%s' channel '%s': scan type is not of the form le:s12/16>>0\n", dev, ch);
+	pr_err("device '%s' channel '%s': scan type is not of the form le:s12/16>>0\n", dev, ch);
 	return -EINVAL;
 }
 
@@ -254,11 +261,12 @@ static int parse_signal(struct sim_cur *c, struct sim_signal *sig, const char *d
 	if (n == 4 && !memcmp(c->p, "ramp", 4)) {
 		c->p += 4;
 		sig->kind = SIM_SIG_RAMP;
-		if (!cur_eat(c, ":") || cur_int(c, &sig->a) || !cur_eat(c, ":") || cur_int(c, &sig->b))
+		if (!cur_eat(c, ":") || cur_int(c, &sig->a) || !cur_eat(c, ":") ||
+		    cur_int(c, &sig->b))
 			goto bad;
 		if (sig->a < -SIM_MAX_SAFE || sig->a > SIM_MAX_SAFE || sig->b < -SIM_MAX_SAFE ||
 		    sig->b > SIM_MAX_SAFE) {
-			pr_err("sim_iio: device '%s' channel '%s': ramp step and offset must be safe integers\n",
+			pr_err("device '%s' channel '%s': ramp step and offset must be safe integers\n",
 			       dev, ch);
 			return -EINVAL;
 		}
@@ -270,32 +278,33 @@ static int parse_signal(struct sim_cur *c, struct sim_signal *sig, const char *d
 	} else if (n == 6 && !memcmp(c->p, "square", 6)) {
 		c->p += 6;
 		sig->kind = SIM_SIG_SQUARE;
-		if (!cur_eat(c, ":") || cur_int(c, &sig->a) || !cur_eat(c, ":") || cur_int(c, &sig->b) ||
-		    !cur_eat(c, ":") || cur_int(c, &sig->c) || !cur_eat(c, ":") || cur_int(c, &sig->d))
+		if (!cur_eat(c, ":") || cur_int(c, &sig->a) || !cur_eat(c, ":") ||
+		    cur_int(c, &sig->b) || !cur_eat(c, ":") || cur_int(c, &sig->c) ||
+		    !cur_eat(c, ":") || cur_int(c, &sig->d))
 			goto bad;
 		if (sig->c < 1 || sig->c > SIM_MAX_SAFE) {
-			pr_err("sim_iio: device '%s' channel '%s': square periodSamples must be >= 1\n", dev, ch);
+			pr_err("device '%s' channel '%s': square periodSamples must be >= 1\n", dev, ch);
 			return -EINVAL;
 		}
 		if (sig->d < 0 || sig->d > sig->c) {
-			pr_err("sim_iio: device '%s' channel '%s': square high count must be in [0, period]\n",
+			pr_err("device '%s' channel '%s': square high count must be in [0, period]\n",
 			       dev, ch);
 			return -EINVAL;
 		}
 	} else if (n == 5 && !memcmp(c->p, "noise", 5)) {
 		c->p += 5;
 		sig->kind = SIM_SIG_NOISE;
-		if (!cur_eat(c, ":") || cur_int(c, &sig->a) || !cur_eat(c, ":") || cur_int(c, &sig->b) ||
-		    !cur_eat(c, ":") || cur_int(c, &sig->c))
+		if (!cur_eat(c, ":") || cur_int(c, &sig->a) || !cur_eat(c, ":") ||
+		    cur_int(c, &sig->b) || !cur_eat(c, ":") || cur_int(c, &sig->c))
 			goto bad;
 		if (sig->a < 0 || sig->a >= (1 << 20)) {
-			pr_err("sim_iio: device '%s' channel '%s': noise amplitude %lld is not expressible (0..1048575: the simulator's floating-point scaling is exact only there)\n",
+			pr_err("device '%s' channel '%s': noise amplitude %lld is not expressible (0..1048575: the simulator's floating-point scaling is exact only there)\n",
 			       dev, ch, sig->a);
 			return -EOPNOTSUPP;
 		}
 		if (sig->c < -SIM_MAX_SAFE || sig->c > SIM_MAX_SAFE || sig->b < -SIM_MAX_SAFE ||
 		    sig->b > SIM_MAX_SAFE) {
-			pr_err("sim_iio: device '%s' channel '%s': noise seed and offset must be safe integers\n",
+			pr_err("device '%s' channel '%s': noise seed and offset must be safe integers\n",
 			       dev, ch);
 			return -EINVAL;
 		}
@@ -318,11 +327,11 @@ static int parse_signal(struct sim_cur *c, struct sim_signal *sig, const char *d
 			count++;
 		}
 		if (!count) {
-			pr_err("sim_iio: device '%s' channel '%s': samples table must not be empty\n", dev, ch);
+			pr_err("device '%s' channel '%s': samples table must not be empty\n", dev, ch);
 			return -EINVAL;
 		}
 		if (count > SIM_MAX_SAMPLES) {
-			pr_err("sim_iio: device '%s' channel '%s': samples table of %u values is not expressible (at most %u)\n",
+			pr_err("device '%s' channel '%s': samples table of %u values is not expressible (at most %u)\n",
 			       dev, ch, count, SIM_MAX_SAMPLES);
 			return -EOPNOTSUPP;
 		}
@@ -338,13 +347,13 @@ static int parse_signal(struct sim_cur *c, struct sim_signal *sig, const char *d
 				goto bad;
 		}
 	} else {
-		pr_err("sim_iio: device '%s' channel '%s': signal kind '%.*s' is not supported (ramp, const, square, noise, samples); the scenario is not expressible\n",
+		pr_err("device '%s' channel '%s': signal kind '%.*s' is not supported (ramp, const, square, noise, samples); the scenario is not expressible\n",
 		       dev, ch, (int)n, c->p);
 		return -EOPNOTSUPP;
 	}
 	return 0;
 bad:
-	pr_err("sim_iio: device '%s' channel '%s': malformed signal\n", dev, ch);
+	pr_err("device '%s' channel '%s': malformed signal\n", dev, ch);
 	return -EINVAL;
 }
 
@@ -392,7 +401,7 @@ static int parse_channel_id(const char *s, size_t n, struct sim_chan_cfg *ch, co
 			}
 		}
 		if (ch->modifier < 0) {
-			pr_err("sim_iio: device '%s' channel '%s': modifier '%s' has no IIO equivalent; not expressible\n",
+			pr_err("device '%s' channel '%s': modifier '%s' has no IIO equivalent; not expressible\n",
 			       dev, ch->id, ch->id + i + 1);
 			return -EOPNOTSUPP;
 		}
@@ -403,11 +412,11 @@ static int parse_channel_id(const char *s, size_t n, struct sim_chan_cfg *ch, co
 			return 0;
 		}
 	}
-	pr_err("sim_iio: device '%s' channel '%s': type '%.*s' has no IIO equivalent; not expressible\n", dev,
+	pr_err("device '%s' channel '%s': type '%.*s' has no IIO equivalent; not expressible\n", dev,
 	       ch->id, (int)t, s);
 	return -EOPNOTSUPP;
 bad:
-	pr_err("sim_iio: device '%s': bad channel id '%.*s': expected a type, an optional index and an optional _modifier\n",
+	pr_err("device '%s': bad channel id '%.*s': expected a type, an optional index and an optional _modifier\n",
 	       dev, (int)n, s);
 	return -EINVAL;
 }
@@ -420,7 +429,7 @@ static int parse_channel(struct sim_cur *c, struct sim_dev_cfg *d)
 	int ret;
 
 	if (d->nch >= SIM_MAX_CHANNELS) {
-		pr_err("sim_iio: device '%s': more than %d channels are not expressible\n", d->name,
+		pr_err("device '%s': more than %d channels are not expressible\n", d->name,
 		       SIM_MAX_CHANNELS);
 		return -EOPNOTSUPP;
 	}
@@ -431,7 +440,7 @@ static int parse_channel(struct sim_cur *c, struct sim_dev_cfg *d)
 		return ret;
 	c->p += n;
 	if (!cur_eat(c, "@")) {
-		pr_err("sim_iio: device '%s' channel '%s': missing @TYPE\n", d->name, ch->id);
+		pr_err("device '%s' channel '%s': missing @TYPE\n", d->name, ch->id);
 		return -EINVAL;
 	}
 	ret = parse_scan_type(c, &ch->st, d->name, ch->id);
@@ -445,7 +454,7 @@ static int parse_channel(struct sim_cur *c, struct sim_dev_cfg *d)
 		ch->has_signal = true;
 	}
 	if (c->p < c->end && *c->p != ',' && *c->p != ';') {
-		pr_err("sim_iio: device '%s' channel '%s': unexpected text after the channel\n", d->name, ch->id);
+		pr_err("device '%s' channel '%s': unexpected text after the channel\n", d->name, ch->id);
 		return -EINVAL;
 	}
 	return 0;
@@ -466,18 +475,18 @@ static int parse_device(struct sim_cur *c, struct sim_dev_cfg *d)
 	else if (n == 5 && !memcmp(c->p, "dummy", 5))
 		d->kind = SIM_DUMMY;
 	else {
-		pr_err("sim_iio: device kind '%.*s' is not adc, dac or dummy\n", (int)n, c->p);
+		pr_err("device kind '%.*s' is not adc, dac or dummy\n", (int)n, c->p);
 		return -EINVAL;
 	}
 	c->p += n;
 	if (!cur_eat(c, ":")) {
-		pr_err("sim_iio: a device needs KIND:NAME\n");
+		pr_err("a device needs KIND:NAME\n");
 		return -EINVAL;
 	}
 	n = cur_span(c, ",;");
 	ret = parse_name(c->p, n, d->name, sizeof(d->name));
 	if (ret) {
-		pr_err("sim_iio: bad device name '%.*s' (1..%d bytes of [A-Za-z0-9._~-] or %%XX)\n", (int)n, c->p,
+		pr_err("bad device name '%.*s' (1..%d bytes of [A-Za-z0-9._~-] or %%XX)\n", (int)n, c->p,
 		       SIM_MAX_NAME - 1);
 		return -EINVAL;
 	}
@@ -502,7 +511,7 @@ static int parse_device(struct sim_cur *c, struct sim_dev_cfg *d)
 
 		c->p += k;
 		if (!cur_eat(c, "=")) {
-			pr_err("sim_iio: device '%s': property '%.*s' needs =VALUE\n", d->name, (int)k, key);
+			pr_err("device '%s': property '%.*s' needs =VALUE\n", d->name, (int)k, key);
 			return -EINVAL;
 		}
 #define KEY(s) (k == strlen(s) && !memcmp(key, s, k))
@@ -534,33 +543,33 @@ static int parse_device(struct sim_cur *c, struct sim_dev_cfg *d)
 			ret = parse_name(c->p, n, d->loopback, sizeof(d->loopback));
 			c->p += n;
 		} else {
-			pr_err("sim_iio: device '%s': unknown property '%.*s' for a %s\n", d->name, (int)k, key,
+			pr_err("device '%s': unknown property '%.*s' for a %s\n", d->name, (int)k, key,
 			       d->kind == SIM_ADC ? "adc" : d->kind == SIM_DAC ? "dac" : "dummy");
 			return -EINVAL;
 		}
 #undef KEY
 		if (ret) {
-			pr_err("sim_iio: device '%s': bad value of '%.*s'\n", d->name, (int)k, key);
+			pr_err("device '%s': bad value of '%.*s'\n", d->name, (int)k, key);
 			return -EINVAL;
 		}
 		if (c->p < c->end && *c->p != ',' && *c->p != ';') {
-			pr_err("sim_iio: device '%s': unexpected text after '%.*s'\n", d->name, (int)k, key);
+			pr_err("device '%s': unexpected text after '%.*s'\n", d->name, (int)k, key);
 			return -EINVAL;
 		}
 	}
 	if (d->kind == SIM_DUMMY) {
 		if (d->rate > INT_MAX || d->max_rate > INT_MAX) {
-			pr_err("sim_iio: device '%s': rates above %d Hz are not expressible\n", d->name, INT_MAX);
+			pr_err("device '%s': rates above %d Hz are not expressible\n", d->name, INT_MAX);
 			return -EOPNOTSUPP;
 		}
 		return 0;
 	}
 	if (!have_rate) {
-		pr_err("sim_iio: device '%s': sampleRateHz must be a positive integer\n", d->name);
+		pr_err("device '%s': sampleRateHz must be a positive integer\n", d->name);
 		return -EINVAL;
 	}
 	if (d->rate > INT_MAX) {
-		pr_err("sim_iio: device '%s': rates above %d Hz are not expressible\n", d->name, INT_MAX);
+		pr_err("device '%s': rates above %d Hz are not expressible\n", d->name, INT_MAX);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -597,14 +606,14 @@ static int sim_check_board(struct sim_board *b)
 
 		for (j = 0; j < i; j++) {
 			if (!strcmp(b->dev[j]->name, d->name)) {
-				pr_err("sim_iio: device name '%s' is used twice\n", d->name);
+				pr_err("device name '%s' is used twice\n", d->name);
 				return -EINVAL;
 			}
 		}
 		if (d->kind == SIM_DUMMY)
 			continue;
 		if (!d->nch) {
-			pr_err("sim_iio: device '%s': at least one channel is needed\n", d->name);
+			pr_err("device '%s': at least one channel is needed\n", d->name);
 			return -EINVAL;
 		}
 		if (d->max_rate < 0)
@@ -612,11 +621,11 @@ static int sim_check_board(struct sim_board *b)
 		for (k = 0; k < d->nch; k++)
 			scan_bytes += d->ch[k].st.storagebits / 8;
 		if (d->max_rate > 0 && scan_bytes > div64_u64(U64_MAX, d->max_rate)) {
-			pr_err("sim_iio: device '%s': data rate exceeds the DMA bandwidth\n", d->name);
+			pr_err("device '%s': data rate exceeds the DMA bandwidth\n", d->name);
 			return -EINVAL;
 		}
 		if (scan_bytes * d->max_rate > d->dma_bw) {
-			pr_err("sim_iio: device '%s': %llu bytes/s at %lld Hz exceeds the DMA bandwidth of %llu bytes/s\n",
+			pr_err("device '%s': %llu bytes/s at %lld Hz exceeds the DMA bandwidth of %llu bytes/s\n",
 			       d->name, scan_bytes * d->max_rate, d->max_rate, d->dma_bw);
 			return -EINVAL;
 		}
@@ -624,9 +633,9 @@ static int sim_check_board(struct sim_board *b)
 			struct sim_chan_cfg *ch = &d->ch[k];
 
 			if (d->kind != SIM_ADC)
-				continue;	/* a DAC channel's signal is ignored, as in the simulator */
+				continue;	/* a DAC channel's signal is ignored */
 			if (ch->st.realbits > 53) {
-				pr_err("sim_iio: device '%s' channel '%s': realbits must be an integer in 1..53 for an ADC signal\n",
+				pr_err("device '%s' channel '%s': realbits must be an integer in 1..53 for an ADC signal\n",
 				       d->name, ch->id);
 				return -EINVAL;
 			}
@@ -650,7 +659,7 @@ static int sim_check_board(struct sim_board *b)
 			if (!strcmp(b->dev[j]->name, d->loopback))
 				break;
 		if (j == b->ndev || b->dev[j]->kind != SIM_DAC) {
-			pr_err("sim_iio: device '%s': loopbackFrom '%s' is not a DAC\n", d->name, d->loopback);
+			pr_err("device '%s': loopbackFrom '%s' is not a DAC\n", d->name, d->loopback);
 			return -EINVAL;
 		}
 		d->loopback_idx = j;
@@ -674,7 +683,7 @@ int sim_parse_board(const char *text, struct sim_board *board)
 		struct sim_dev_cfg *d;
 
 		if (board->ndev >= SIM_MAX_DEVICES) {
-			pr_err("sim_iio: more than %d devices are not expressible\n", SIM_MAX_DEVICES);
+			pr_err("more than %d devices are not expressible\n", SIM_MAX_DEVICES);
 			ret = -EOPNOTSUPP;
 			goto fail;
 		}
@@ -690,7 +699,7 @@ int sim_parse_board(const char *text, struct sim_board *board)
 		if (c.p == c.end)
 			break;
 		if (!cur_eat(&c, ";")) {
-			pr_err("sim_iio: device '%s': expected ';' before the next device, found '%c'\n", d->name,
+			pr_err("device '%s': expected ';' before the next device, found '%c'\n", d->name,
 			       *c.p);
 			ret = -EINVAL;
 			goto fail;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sim_iio: signal generators, scan encoding and sample-clock arithmetic, written to give bit-identical results
- * to the simulator's src/hw/signal.ts, src/hw/scan.ts, src/hw/rng.ts and src/hw/timing.ts.
+ * sim_iio: signal generators, scan encoding and sample-clock arithmetic, written to give
+ * bit-identical results to the simulator's src/hw/signal.ts, src/hw/scan.ts, src/hw/rng.ts and
+ * src/hw/timing.ts.
  */
 #include <linux/kernel.h>
 #include <linux/math64.h>
@@ -16,7 +17,9 @@
 
 /* ---- sample clock (timing.ts) ---- */
 
-/* Time (ns) at which scan k of a run started at t0 is complete: t0 + floor((k + 1) * 1e9 / rate). */
+/*
+ * Time (ns) at which scan k of a run started at t0 is complete: t0 + floor((k + 1) * 1e9 / rate).
+ */
 s64 sim_scan_time(s64 t0, u32 rate, u64 k)
 {
 	return t0 + (s64)mul_u64_u64_div_u64(k + 1, NSEC_PER_SEC, rate);
@@ -35,7 +38,10 @@ u64 sim_scans_by(s64 t0, u32 rate, s64 t)
 	return q + (r ? 1 : 0) - 1;
 }
 
-/* ---- hash32 (rng.ts): murmur3 word mixing of each value's 64-bit two's complement, then fmix32 ---- */
+/*
+ * ---- hash32 (rng.ts): murmur3 word mixing of each value's 64-bit two's complement, then fmix32
+ * ----
+ */
 
 static u32 sim_mix_word(u32 h, u32 k)
 {
@@ -124,7 +130,10 @@ s64 sim_signal_sample(const struct sim_signal *sig, u64 n)
 
 	switch (sig->kind) {
 	case SIM_SIG_RAMP:
-		/* (n * step + offset) mod 2^r, minus 2^(r-1) when signed; exact modulo a power of two */
+		/*
+		 * (n * step + offset) mod 2^r, minus 2^(r-1) when signed; exact modulo a power of
+		 * two
+		 */
 		m = 1ULL << sig->realbits;
 		p = (n & (m - 1)) * (u64)sig->a + (u64)sig->b;
 		return (s64)(p & (m - 1)) - (sig->is_signed ? (s64)(m / 2) : 0);
@@ -148,8 +157,8 @@ s64 sim_signal_sample(const struct sim_signal *sig, u64 n)
 /* ---- scan encoding (scan.ts) ---- */
 
 /*
- * The storage word of a raw value: cut to realbits, sign-extended (s) or zero-extended (u), shifted left by
- * shift, cut to storagebits. `le:s12/16>>0` stores -2048 as 0xf800.
+ * The storage word of a raw value: cut to realbits, sign-extended (s) or zero-extended (u), shifted
+ * left by shift, cut to storagebits. `le:s12/16>>0` stores -2048 as 0xf800.
  */
 u64 sim_encode(s64 raw, const struct sim_scan_type *st)
 {
@@ -232,8 +241,9 @@ static u32 sim_storage_bytes(const struct sim_scan_type *st)
 }
 
 /*
- * The scan layout of iio_compute_scan_bytes(): enabled channels by ascending scan index (= channel index
- * here), each aligned to its own size, then the timestamp, the total aligned to the largest element.
+ * The scan layout of iio_compute_scan_bytes(): enabled channels by ascending scan index (= channel
+ * index here), each aligned to its own size, then the timestamp, the total aligned to the largest
+ * element.
  */
 void sim_layout_compute(struct sim_layout *l, const struct sim_chan_cfg *ch, u32 nch,
 			const unsigned long *mask, bool timestamp,
@@ -268,8 +278,8 @@ void sim_layout_compute(struct sim_layout *l, const struct sim_chan_cfg *ch, u32
 }
 
 /*
- * Writes one scan: field j gets the storage word of vals[j] (in every element of a repeated field); padding
- * and unused repeat slots are zero.
+ * Writes one scan: field j gets the storage word of vals[j] (in every element of a repeated field);
+ * padding and unused repeat slots are zero.
  */
 void sim_write_scan(u8 *dst, const struct sim_layout *l, const s64 *vals)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * sim_iio: the pure parts (no kernel object involved): scan types, signal generators, scan layout and
- * encoding, sample-clock arithmetic. Kept free of kernel-only headers so that the host's tests can compile
- * sim_signal.c against a few stand-in headers and compare it, value for value, with the simulator.
+ * sim_iio: the pure parts (no kernel object involved): scan types, signal generators, scan layout
+ * and encoding, sample-clock arithmetic. Kept free of kernel-only headers so that the host's tests
+ * can compile sim_signal.c against a few stand-in headers and compare it, value for value, with the
+ * simulator.
  */
 #ifndef SIM_SIGNAL_H
 #define SIM_SIGNAL_H
@@ -40,8 +41,8 @@ enum sim_sig_kind {
 };
 
 /*
- * A channel's signal bound to its code format (the simulator's createSignal()): sample(n) is the raw code
- * at sample index n, already clamped to the code range.
+ * A channel's signal bound to its code format (the simulator's createSignal()): sample(n) is the
+ * raw code at sample index n, already clamped to the code range.
  */
 struct sim_signal {
 	enum sim_sig_kind kind;
@@ -96,7 +97,10 @@ void sim_layout_compute(struct sim_layout *l, const struct sim_chan_cfg *ch, u32
 			const struct sim_scan_type *ts_type, int *ts_offset);
 void sim_write_scan(u8 *dst, const struct sim_layout *l, const s64 *vals);
 
-/* Time of the sample clock: scan k of a run started at t0 is complete at t0 + floor((k + 1) * 1e9 / rate). */
+/*
+ * Time of the sample clock: scan k of a run started at t0 is complete at t0 + floor((k + 1) * 1e9 /
+ * rate).
+ */
 s64 sim_scan_time(s64 t0, u32 rate, u64 k);
 u64 sim_scans_by(s64 t0, u32 rate, s64 t);
 
