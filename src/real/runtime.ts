@@ -71,6 +71,8 @@ export interface RealKernelOptions {
   closeChannel?: boolean;
   /** Receives the executor's LOG frames. */
   log?: (message: string) => void;
+  /** How long to wait for the executor's first answer (a VM still booting), ms (default 120,000). */
+  helloTimeoutMs?: number;
 }
 
 /** Where the test module is and how it is loaded. */
@@ -680,6 +682,11 @@ export class RealKernel {
     };
   }
 
+  /** Sends `sig` to a process from outside, as `kill(1)` would (the simulator's `Simulator.kill`). */
+  kill(pid: number, sig = SIGKILL): void {
+    this.#procs.find((p) => p.pid === pid)?.kill(sig);
+  }
+
   /** Round trip of a PING to the supervisor, ns. */
   async ping(bytes = 0): Promise<number> {
     const t0 = process.hrtime.bigint();
@@ -815,9 +822,25 @@ export function moduleParams(devices: readonly DeviceConfig[] | undefined, seed 
 export async function createRealKernel(options: RealKernelOptions): Promise<RealKernel> {
   const conn = connectionFor(options.channel);
   if (options.log) conn.log = options.log;
-  const hello = decodeHello((await conn.request(FrameType.HELLO, 0)).payload);
+  const helloMs = options.helloTimeoutMs ?? 120_000;
+  let timer: NodeJS.Timeout | undefined;
+  const hello = decodeHello(
+    (
+      await Promise.race([
+        conn.request(FrameType.HELLO, 0),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the executor did not answer HELLO within ${helloMs} ms`)),
+            helloMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer))
+    ).payload,
+  );
   if (hello.version !== PROTO_VERSION)
-    throw new Error(`executor protocol version ${hello.version}, expected ${PROTO_VERSION}`);
+    throw new Error(
+      `executor protocol version ${hello.version}, expected ${PROTO_VERSION}: rebuild the guest (iio-sim kernel setup)`,
+    );
   await conn.request(FrameType.RESET, 0);
   const k = new RealKernel(conn, options, hello);
   if (options.module !== false) {
