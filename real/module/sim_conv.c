@@ -304,8 +304,9 @@ struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *p
 	scan_max = sim_full_scan_bytes(cfg);
 	c->scan_size = max(scan_max, 8u);
 	c->scan = kzalloc(c->scan_size, GFP_KERNEL);
+	c->chunk = kmalloc(max_t(u32, 4096, c->scan_size), GFP_KERNEL);
 	c->chans = kcalloc(cfg->nch, sizeof(*c->chans), GFP_KERNEL);
-	if (!c->scan || !c->chans)
+	if (!c->scan || !c->chunk || !c->chans)
 		goto err_free;
 
 	for (i = 0; i < cfg->nch; i++) {
@@ -367,6 +368,7 @@ err_dev:
 	c->indio = NULL;
 err_free:
 	kfree(c->chans);
+	kfree(c->chunk);
 	kfree(c->scan);
 	kfree(c);
 	return ERR_PTR(-ENOMEM);
@@ -443,6 +445,7 @@ bool sim_conv_destroy(struct sim_conv *c)
 		iio_device_free(c->indio);
 	sim_dma_free_history(c);
 	kfree(c->chans);
+	kfree(c->chunk);
 	kfree(c->scan);
 	kfree(c);
 	return leaked;

@@ -375,10 +375,40 @@ static void sim_adc_scan(struct sim_conv *c, u64 n, u8 *out)
 	sim_write_scan(out, &c->layout, vals);
 }
 
-/* Writes stream bytes [start, start + n) into the block memory from its first byte (Adc.fill()). */
+#define SIM_CHUNK	4096
+
+/* `count` scans from sample `first` into out: fields fed by loopback scan by scan, others field by field. */
+static void sim_adc_scans(struct sim_conv *c, u64 first, u32 count, u8 *out)
+{
+	const struct sim_layout *l = &c->layout;
+	u32 bpd = l->bpd, covered = 0, i, j;
+	bool loop = false;
+
+	for (j = 0; j < l->nfields; j++) {
+		covered += (l->f[j].st->storagebits / 8) * max_t(u32, l->f[j].st->repeat, 1);
+		if (c->loop_src && l->f[j].chan < c->loop_src->cfg->nch)
+			loop = true;
+	}
+	if (loop) {
+		for (i = 0; i < count; i++)
+			sim_adc_scan(c, first + i, out + i * bpd);
+		return;
+	}
+	if (covered != bpd)
+		memset(out, 0, (size_t)count * bpd);	/* padding and unused repeat slots */
+	for (j = 0; j < l->nfields; j++)
+		sim_fill_field(out + l->f[j].offset, bpd, count, &c->cfg->ch[l->f[j].chan].sig, first,
+			       l->f[j].st);
+}
+
+/*
+ * Writes stream bytes [start, start + n) into the block memory from its first byte (Adc.fill()), whole
+ * scans at a time into a chunk that is then copied out.
+ */
 static void sim_adc_fill(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 start, u64 n)
 {
 	u32 bpd = c->layout.bpd;
+	u32 per_chunk = max_t(u32, 1, SIM_CHUNK / bpd);
 	struct sim_mem m;
 	u64 scan;
 	u32 head;
@@ -386,16 +416,16 @@ static void sim_adc_fill(struct sim_conv *c, struct iio_dma_buffer_block *block,
 	scan = div_u64_rem(start, bpd, &head);
 	sim_mem_start(&m, block);
 	while (n) {
-		u32 k = min_t(u64, bpd - head, n);
+		u32 k, scans = min_t(u64, per_chunk, div64_u64(head + n + bpd - 1, bpd));
 
-		sim_adc_scan(c, scan, c->scan);
-		if (!sim_mem_xfer(&m, c->scan + head, k, true))
+		sim_adc_scans(c, scan, scans, c->chunk);
+		k = min_t(u64, scans * bpd - head, n);
+		if (!sim_mem_xfer(&m, c->chunk + head, k, true))
 			break;
 		n -= k;
 		head = 0;
-		scan++;
-		if (!(scan & 0xffff))
-			cond_resched();
+		scan += scans;
+		cond_resched();
 	}
 	if (c->loop_src)
 		sim_dac_prune(c->loop_src);
@@ -558,6 +588,10 @@ void sim_port_start(struct sim_conv *c, const unsigned long *mask)
 			return;
 		c->scan = scan;
 		c->scan_size = c->layout.bpd;
+		kfree(c->chunk);
+		c->chunk = kmalloc(max_t(u32, SIM_CHUNK, c->layout.bpd), GFP_KERNEL);
+		if (WARN_ON(!c->chunk))
+			return;
 	}
 	c->running = true;
 	c->t0 = sim_now;

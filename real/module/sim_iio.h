@@ -107,6 +107,7 @@ struct sim_conv {
 	struct list_head irqs;		/* completed descriptors waiting for their IRQ */
 	u8 *scan;			/* scratch: one scan */
 	u32 scan_size;
+	u8 *chunk;			/* scratch: scans of a fill, max(4096, scan_size) bytes */
 
 	/* loopback */
 	struct sim_conv *loop_src;	/* ADC: the DAC feeding it */

@@ -278,6 +278,45 @@ void sim_layout_compute(struct sim_layout *l, const struct sim_chan_cfg *ch, u32
 }
 
 /*
+ * Writes one field of `count` consecutive scans (samples first .. first + count - 1) at out, out + stride,
+ * ...: what sim_write_scan() writes for that field, produced field by field for speed (the common ramp and
+ * constant cases keep everything but the store out of the loop).
+ */
+void sim_fill_field(u8 *out, u32 stride, u32 count, const struct sim_signal *sig, u64 first,
+		    const struct sim_scan_type *st)
+{
+	u32 reps = st->repeat > 1 ? st->repeat : 1;
+	u32 eb = st->storagebits / 8;
+	u32 i, e;
+
+	if (sig->kind == SIM_SIG_CONST) {
+		u64 w = sim_encode(sig->a, st);
+
+		for (i = 0; i < count; i++, out += stride)
+			for (e = 0; e < reps; e++)
+				sim_store_word(out + e * eb, w, st);
+		return;
+	}
+	if (sig->kind == SIM_SIG_RAMP && reps == 1 && st->storagebits == 16 && !st->big_endian) {
+		u64 m = (1ULL << sig->realbits) - 1;
+		s64 half = sig->is_signed ? (s64)(m / 2 + 1) : 0;
+
+		for (i = 0; i < count; i++, out += stride) {
+			u64 p = (((first + i) & m) * (u64)sig->a + (u64)sig->b) & m;
+
+			put_unaligned_le16((u16)sim_encode((s64)p - half, st), out);
+		}
+		return;
+	}
+	for (i = 0; i < count; i++, out += stride) {
+		u64 w = sim_encode(sim_signal_sample(sig, first + i), st);
+
+		for (e = 0; e < reps; e++)
+			sim_store_word(out + e * eb, w, st);
+	}
+}
+
+/*
  * Writes one scan: field j gets the storage word of vals[j] (in every element of a repeated field);
  * padding and unused repeat slots are zero.
  */

@@ -96,6 +96,8 @@ void sim_layout_compute(struct sim_layout *l, const struct sim_chan_cfg *ch, u32
 			const unsigned long *mask, bool timestamp,
 			const struct sim_scan_type *ts_type, int *ts_offset);
 void sim_write_scan(u8 *dst, const struct sim_layout *l, const s64 *vals);
+void sim_fill_field(u8 *out, u32 stride, u32 count, const struct sim_signal *sig, u64 first,
+		    const struct sim_scan_type *st);
 
 /*
  * Time of the sample clock: scan k of a run started at t0 is complete at t0 + floor((k + 1) * 1e9 /

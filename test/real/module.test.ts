@@ -58,6 +58,8 @@ static inline u64 get_unaligned_be64(const u8 *p) { u64 v = 0; for (int i = 0; i
  *   D signed realbits storagebits shift be byte...            -> the decoded value
  *   T t0 rate k t                                             -> scan_time(k) scans_by(t)
  *   H seed n                                                  -> hash32
+ *   F kind realbits signed a b c d repeat nvals v... signed2 storage shift rep be stride first count
+ *                                                             -> sim_fill_field bytes
  *   L ts nch (signed real storage shift repeat be)... mask n v... -> layout bpd, offsets, then the scan bytes
  */
 const HARNESS = `
@@ -95,6 +97,20 @@ int main(void) {
       s64 t0, rate, k, t;
       rd(&t0); rd(&rate); rd(&k); rd(&t);
       printf("%" PRId64 " %" PRIu64 "\\n", sim_scan_time(t0, rate, k), sim_scans_by(t0, rate, t));
+    } else if (cmd[0] == 'F') {
+      struct sim_signal sig = {0}; struct sim_scan_type st = {0}; s64 k, rb, sg, rep, nv, v, stride, first, count;
+      rd(&k); rd(&rb); rd(&sg); rd(&sig.a); rd(&sig.b); rd(&sig.c); rd(&sig.d); rd(&rep); rd(&nv);
+      sig.kind = (enum sim_sig_kind)k; sig.repeat = rep; sig.nvalues = nv;
+      sig.values = nv ? malloc(nv * sizeof(s64)) : NULL;
+      for (s64 i = 0; i < nv; i++) rd(&sig.values[i]);
+      st.realbits = rb;
+      rd(&v); st.is_signed = v; rd(&v); st.storagebits = v; rd(&v); st.shift = v; rd(&v); st.repeat = v; rd(&v); st.big_endian = v;
+      rd(&stride); rd(&first); rd(&count);
+      sim_signal_bind(&sig, &st);
+      u8 *out = calloc(stride * count, 1);
+      sim_fill_field(out, stride, count, &sig, first, &st);
+      for (s64 i = 0; i < stride * count; i++) printf("%s%u", i ? " " : "", out[i]);
+      printf("\\n"); free(out); free(sig.values);
     } else if (cmd[0] == 'H') {
       s64 seed, n; rd(&seed); rd(&n);
       printf("%u\\n", sim_hash32(seed, n));
@@ -387,6 +403,52 @@ describe.skipIf(!hasCc)('sim_signal.c against the simulator', () => {
         `${bpd} ${tso}${fields.map((f) => ` ${f.channel}:${f.offset}`).join('')} |${[...scan].map((b) => ` ${b}`).join('')}`,
       );
     }
+    expect(run(lines)).toEqual(expected);
+  });
+
+  it('field-by-field generation (the module’s fast path) writes what writeScans() writes', () => {
+    const specs: SignalSpec[] = [
+      { kind: 'ramp', step: 1, offset: 1024 },
+      { kind: 'ramp', step: 5, offset: -3 },
+      { kind: 'constant', value: -77 },
+      { kind: 'square', high: 9, low: -9, periodSamples: 6, dutyCycle: 0.5 },
+      { kind: 'noise', amplitude: 300, seed: 42 },
+      { kind: 'samples', values: [3, 1, 4, 1, 5] },
+    ];
+    const types = [
+      'le:s12/16>>0',
+      'le:u13/16>>0',
+      'be:s12/16>>2',
+      'le:s16/16X3>>0',
+      'le:u8/8>>0',
+      'be:s20/32>>4',
+    ];
+    const lines: string[] = [];
+    const expected: string[] = [];
+    for (const spec of specs)
+      for (const text of types) {
+        const t = parseScanType(text);
+        const rep = t.repeat ?? 1;
+        const len = (t.storagebits / 8) * (rep > 1 ? 2 ** Math.ceil(Math.log2(rep)) : 1);
+        const stride = len + 2;
+        const first = 4090;
+        const count = 12;
+        const a = signalArgs(spec, 7);
+        lines.push(
+          `F ${a.kind} ${t.realbits} ${t.sign === 's' ? 1 : 0} ${a.abcd.join(' ')} ${a.repeat} ${a.values.length} ${a.values.join(' ')} ${t.sign === 's' ? 1 : 0} ${t.storagebits} ${t.shift} ${rep} ${t.endianness === 'be' ? 1 : 0} ${stride} ${first} ${count}`,
+        );
+        const g = createSignal(spec, { signed: t.sign === 's', realbits: t.realbits }, 1_000_000, 7);
+        const out = new Uint8Array(stride * count);
+        writeScans(
+          out,
+          0,
+          { bytesPerScan: stride, fields: [{ channel: 0, offset: 0, type: t }] },
+          first,
+          count,
+          (_c, n) => g.sample(n),
+        );
+        expected.push([...out].join(' '));
+      }
     expect(run(lines)).toEqual(expected);
   });
 
