@@ -188,8 +188,12 @@ export async function kernelCommand(args: readonly string[], io: KernelCommandIo
     switch (command) {
       case 'setup': {
         if (rest.some((a) => a !== '--verbose' && a !== '-v')) break;
-        const result = await runSetup({ log: io.out, verbose: rest.length > 0 });
+        const verbose = rest.length > 0;
+        const result = await runSetup({ log: io.out, verbose });
         if (!result.ok) {
+          // The build tools' own output is what explains a failed build.
+          if (!verbose)
+            for (const line of result.tail.filter((l) => l.startsWith('    ')).slice(-15)) io.err(line);
           io.err(result.error ?? 'kernel setup failed');
           return 1;
         }

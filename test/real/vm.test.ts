@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { realPaths, vmInstancePaths } from '../../src/real/paths.ts';
 import { checkSetup, SETUP_SKIP_MESSAGE } from '../../src/real/setup.ts';
 import {
   attach,
@@ -119,6 +120,8 @@ describe.skipIf(!status.bootable)('a detached VM', () => {
   const instance = `test-${process.pid}`;
   afterAll(async () => {
     await stop({ instance });
+    const files = vmInstancePaths(realPaths(), instance);
+    for (const f of [files.consoleLog, files.qemuLog]) rmSync(f, { force: true });
   }, 30_000);
 
   it('starts once, allows one attached client at a time, and stops', async () => {
