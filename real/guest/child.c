@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -521,6 +523,16 @@ static void track(uint32_t op, const int64_t *a, int64_t ret) {
     uint64_t len = PAGE_ALIGN((uint64_t)(unsigned long)a[1]);
     region_remove((uint64_t)ret, len);
     region_add((uint64_t)ret, len, (a[3] & MAP_ANONYMOUS) != 0);
+    /* A shared mapping of a file: which file and where, so the host can alias its mappings. */
+    int type = (int)(a[3] & 0x0f);
+    struct stat st;
+    if (!(a[3] & MAP_ANONYMOUS) && (type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && fstat((int)a[4], &st) == 0) {
+      put_mop(M_MAPINFO, (uint64_t)ret, (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
+      buf_put64(&out, (uint64_t)st.st_dev);
+      buf_put64(&out, (uint64_t)st.st_ino);
+      buf_put64(&out, (uint64_t)a[5]);
+      buf_put64(&out, (uint64_t)st.st_size);
+    }
   } else if (op == OP_MUNMAP) {
     uint64_t addr = (uint64_t)(unsigned long)a[0];
     uint64_t len = PAGE_ALIGN((uint64_t)(unsigned long)a[1]);
@@ -567,12 +579,12 @@ static void handle_call(const uint8_t *hdr, const uint8_t *p, size_t n) {
   int64_t ret = do_op(op, a, str);
   uint64_t t1 = now_ns();
   free(str);
-  track(op, a, ret);
   frame_begin(&out);
   buf_put64(&out, (uint64_t)ret);
   buf_put64(&out, t1 - t0);
   size_t at = out.len;
   buf_put64(&out, 0);
+  track(op, a, ret);
   diff_all(op);
   put64(out.p + at, (t0 - ts) + (now_ns() - t1));
   frame_end(&out, T_RESULT, 0, proc_id, get32(hdr + 12));
@@ -582,7 +594,9 @@ static void handle_call(const uint8_t *hdr, const uint8_t *p, size_t n) {
 /* Checks that a store sets a page's soft-dirty bit and a clear resets it (CONFIG_MEM_SOFT_DIRTY). */
 static int soft_dirty_works(void) {
   if (pagemap_fd < 0 || clear_refs_fd < 0) return 0;
-  volatile uint8_t *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  /* A page of the arena (mapped over the reservation and reserved again after): no trace outside it. */
+  volatile uint8_t *p = mmap((void *)(uintptr_t)(ARENA_BASE + ARENA_SIZE - PAGE), PAGE, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   if (p == MAP_FAILED) return 0;
   uint64_t e[3] = {0, 0, 0};
   off_t at = (off_t)((uintptr_t)p / PAGE * sizeof(uint64_t));
@@ -591,7 +605,7 @@ static int soft_dirty_works(void) {
   p[0] = 2;
   ok = ok && pread(pagemap_fd, &e[1], 8, at) == 8 && pwrite(clear_refs_fd, "4", 1, 0) == 1 &&
        pread(pagemap_fd, &e[2], 8, at) == 8;
-  munmap((void *)p, PAGE);
+  rereserve((uint64_t)(uintptr_t)p, PAGE);
   return ok && !PM_SOFT_DIRTY(e[0]) && PM_SOFT_DIRTY(e[1]) && !PM_SOFT_DIRTY(e[2]);
 }
 
@@ -615,13 +629,6 @@ static int64_t setup(int stdio, long nofile, const char *name, pid_t parent) {
   chan = (int)top - 1;
   if (dup2(3, chan) < 0) _exit(113);
   close(3);
-  pagemap_fd = high_fd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), chan - 1);
-  clear_refs_fd = high_fd(open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC), chan - 2);
-  if (!soft_dirty_works()) {
-    if (pagemap_fd >= 0) close(pagemap_fd);
-    if (clear_refs_fd >= 0) close(clear_refs_fd);
-    pagemap_fd = clear_refs_fd = -1;
-  }
   close(0);
   close(1);
   close(2);
@@ -655,11 +662,21 @@ static int64_t setup(int stdio, long nofile, const char *name, pid_t parent) {
     munmap(arena, (size_t)ARENA_SIZE);
     return -EEXIST;
   }
+  pagemap_fd = high_fd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), chan - 1);
+  clear_refs_fd = high_fd(open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC), chan - 2);
+  if (!soft_dirty_works()) {
+    if (pagemap_fd >= 0) close(pagemap_fd);
+    if (clear_refs_fd >= 0) close(clear_refs_fd);
+    pagemap_fd = clear_refs_fd = -1;
+  }
   return 0;
 }
 
 int child_main(uint32_t id, uint32_t flags, long nofile, const char *name, pid_t parent) {
   proc_id = id;
+  /* The executor's own memory comes from brk only: mmap is the program's, so its mappings land where they
+   * would in a fresh process and nothing of ours fills the holes it makes. */
+  mallopt(M_MMAP_MAX, 0);
   int64_t st = setup((flags & SPAWN_STDIO) != 0, nofile, name, parent);
   frame_begin(&out);
   buf_put32(&out, (uint32_t)getpid());

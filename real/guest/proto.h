@@ -77,6 +77,8 @@ enum op {
 #define M_DATA 3  /* child -> host: bytes at addr changed */
 #define M_GONE 4  /* child -> host: pages [addr, addr+len) can no longer be read */
 #define M_BACK 5  /* child -> host: pages [addr, addr+len) can be read again */
+#define M_MAPINFO 6 /* child -> host: the new shared mapping [addr, addr+len) shows a file: u64 dev, ino, offset, size follow */
+#define MAPINFO_SIZE 32u
 #define MOP_SIZE 16u
 
 /* The arena sys.mem.alloc() hands out memory from: the simulator's heap bases. */

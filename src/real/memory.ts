@@ -12,7 +12,21 @@ import { SegmentationFault } from '../kernel/mm.ts';
 import type { UserMemory } from '../sim/process.ts';
 import { PAGE_SIZE, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
 import type { Abi, EncodeInput, StructCodec } from '../uapi/struct.ts';
-import { ARENA, encodeMemOpHead, MemOp, type MemOpEntry, REGION_MIRROR_MAX } from './protocol.ts';
+import {
+  ARENA,
+  encodeMemOpHead,
+  type MapInfo,
+  MemOp,
+  type MemOpEntry,
+  REGION_MIRROR_MAX,
+} from './protocol.ts';
+
+/** The bytes of one file shown by several shared mappings: their mirrors and shadows are windows of these. */
+interface SharedFile {
+  readonly key: string;
+  mirror: Uint8Array;
+  shadow: Uint8Array;
+}
 
 /** One mapping the program knows, `[start, end)` page aligned. */
 interface Region {
@@ -33,6 +47,9 @@ interface Region {
   viewHi: number;
   /** An arena block the guest has not mapped yet. */
   pendingAlloc: boolean;
+  /** A shared mapping of a file: the file's bytes it is a window of, from `fileOffset`. */
+  file: SharedFile | null;
+  fileOffset: number;
 }
 
 /** User space ends here (the simulator's TASK_SIZE of each ABI). */
@@ -48,6 +65,7 @@ function pageAlign(n: number): number {
 export class MirrorMemory implements UserMemory {
   readonly abi: Abi;
   readonly #regions: Region[] = [];
+  readonly #files = new Map<string, SharedFile>();
   readonly #arenaBase: number;
   readonly #arenaEnd: number;
   #heapTop: number;
@@ -107,6 +125,8 @@ export class MirrorMemory implements UserMemory {
       viewLo: 0,
       viewHi: 0,
       pendingAlloc,
+      file: null,
+      fileOffset: 0,
     };
   }
 
@@ -123,6 +143,42 @@ export class MirrorMemory implements UserMemory {
       if (r.end > end) kept.push(piece(r, end, r.end));
     }
     this.#regions.splice(0, this.#regions.length, ...kept);
+    for (const key of this.#files.keys()) if (!kept.some((r) => r.file?.key === key)) this.#files.delete(key);
+  }
+
+  /**
+   * Makes the new shared mapping at `addr` a window of its file's bytes, so a store through one mapping
+   * shows in every other mapping of the file at once, as in the simulator (one backing per file).
+   */
+  #link(addr: number, info: MapInfo): void {
+    const r = this.#find(addr);
+    if (!r || r.start !== addr || !r.mirror || info.offset % PAGE_SIZE !== 0) return;
+    const len = r.end - r.start;
+    const need = info.offset + len;
+    let f = this.#files.get(info.file);
+    if (!f) {
+      const size = Math.max(need, pageAlign(info.size));
+      if (size > REGION_MIRROR_MAX) return;
+      f = { key: info.file, mirror: new Uint8Array(size), shadow: new Uint8Array(size) };
+      this.#files.set(info.file, f);
+    } else if (f.mirror.length < need) {
+      if (need > REGION_MIRROR_MAX) return;
+      const mirror = new Uint8Array(need);
+      const shadow = new Uint8Array(need);
+      mirror.set(f.mirror);
+      shadow.set(f.shadow);
+      f.mirror = mirror;
+      f.shadow = shadow;
+      for (const o of this.#regions)
+        if (o.file === f) {
+          o.mirror = mirror.subarray(o.fileOffset, o.fileOffset + (o.end - o.start));
+          o.shadow = shadow.subarray(o.fileOffset, o.fileOffset + (o.end - o.start));
+        }
+    }
+    r.file = f;
+    r.fileOffset = info.offset;
+    r.mirror = f.mirror.subarray(info.offset, need);
+    r.shadow = f.shadow.subarray(info.offset, need);
   }
 
   /** `sys.mem.alloc`: page-granular zeroed blocks upwards from the arena base, stepping over mappings. */
@@ -262,8 +318,10 @@ export class MirrorMemory implements UserMemory {
         r.pendingAlloc = false;
       }
     }
+    // Stores reach the guest through writable mappings only (a view of a read-only one cannot store, and a
+    // shared file's bytes written through another mapping go through that one).
     for (const r of this.#regions) {
-      if (!r.mirror || !r.shadow) continue;
+      if (!r.mirror || !r.shadow || (r.prot & PROT_WRITE) === 0) continue;
       let lo = r.dirtyLo;
       let hi = r.dirtyHi;
       if (r.viewLo < r.viewHi) {
@@ -305,6 +363,8 @@ export class MirrorMemory implements UserMemory {
           }
           done += n;
         }
+      } else if (op.kind === MemOp.MAPINFO && op.info) {
+        this.#link(op.addr, op.info);
       } else if (op.kind === MemOp.GONE || op.kind === MemOp.BACK) {
         for (let a = op.addr; a < op.addr + op.len; a += PAGE_SIZE) {
           const r = this.#find(a);
@@ -351,6 +411,8 @@ function piece(r: Region, start: number, end: number): Region {
     viewLo,
     viewHi,
     pendingAlloc: r.pendingAlloc,
+    file: r.file,
+    fileOffset: r.fileOffset + a,
   };
 }
 

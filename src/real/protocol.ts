@@ -83,7 +83,12 @@ export const MemOp = {
   GONE: 4,
   /** process → host: these pages can be read again. */
   BACK: 5,
+  /** process → host: the new shared mapping at addr shows a file (u64 dev, ino, file offset, size follow). */
+  MAPINFO: 6,
 } as const;
+
+/** Bytes after a MAPINFO header. */
+export const MAPINFO_SIZE = 32;
 
 /** Bytes of a memory operation header: u32 kind, u32 len, u64 addr. */
 export const MOP_SIZE = 16;
@@ -229,12 +234,23 @@ export function encodeMemOpHead(kind: number, addr: number, len: number): Uint8A
   return out;
 }
 
-/** One memory operation read from a frame; `data` only for WRITE and DATA. */
+/** The file a shared mapping shows (MAPINFO). */
+export interface MapInfo {
+  /** `st_dev:st_ino`: the same for every mapping of one file. */
+  readonly file: string;
+  /** Offset in the file of the mapping's first byte. */
+  readonly offset: number;
+  /** `st_size` when it was mapped. */
+  readonly size: number;
+}
+
+/** One memory operation read from a frame; `data` only for WRITE and DATA, `info` only for MAPINFO. */
 export interface MemOpEntry {
   readonly kind: number;
   readonly addr: number;
   readonly len: number;
   readonly data?: Uint8Array;
+  readonly info?: MapInfo;
 }
 
 /** The memory operations from `offset` to the end of `payload`. */
@@ -252,6 +268,17 @@ export function decodeMemOps(payload: Uint8Array, offset: number): MemOpEntry[] 
       if (payload.length - off < len) throw new Error('truncated memory op data');
       ops.push({ kind, addr, len, data: payload.subarray(off, off + len) });
       off += len;
+    } else if (kind === MemOp.MAPINFO) {
+      if (payload.length - off < MAPINFO_SIZE) throw new Error('truncated MAPINFO');
+      const dev = dv.getBigUint64(off, true);
+      const ino = dv.getBigUint64(off + 8, true);
+      const info = {
+        file: `${dev}:${ino}`,
+        offset: Number(dv.getBigUint64(off + 16, true)),
+        size: Number(dv.getBigUint64(off + 24, true)),
+      };
+      ops.push({ kind, addr, len, info });
+      off += MAPINFO_SIZE;
     } else ops.push({ kind, addr, len });
   }
   return ops;

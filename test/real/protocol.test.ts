@@ -206,6 +206,28 @@ describe('MirrorMemory', () => {
     expect(decodeMemOps(concat(m.takeChanges()), 0).map((o) => o.addr - a)).toEqual([0, 2 * PAGE_SIZE]);
   });
 
+  it('two shared mappings of one file (MAPINFO) are windows of the same bytes: a store shows in both at once', () => {
+    const m = new MirrorMemory('lp64');
+    const a = 0x7f0000000000;
+    const b = 0x7f0000100000;
+    const info = (offset: number) => ({ file: '5:77', offset, size: 2 * PAGE_SIZE });
+    m.mapped(a, 2 * PAGE_SIZE, RW);
+    m.applyChanges([{ kind: MemOp.MAPINFO, addr: a, len: 2 * PAGE_SIZE, info: info(0) }]);
+    m.mapped(b, PAGE_SIZE, PROT_READ);
+    m.applyChanges([{ kind: MemOp.MAPINFO, addr: b, len: PAGE_SIZE, info: info(PAGE_SIZE) }]);
+    m.write(a + PAGE_SIZE + 10, new Uint8Array([1, 2, 3]));
+    expect(Array.from(m.read(b + 9, 5))).toEqual([0, 1, 2, 3, 0]);
+    // Sent once, through the mapping that was written.
+    expect(decodeMemOps(concat(m.takeChanges()), 0).map((o) => [o.addr - a, o.len])).toEqual([
+      [PAGE_SIZE + 10, 3],
+    ]);
+    // Guest data through one mapping lands in the other too; munmap of one keeps the other's bytes.
+    m.applyChanges([{ kind: MemOp.DATA, addr: b, len: 1, data: new Uint8Array([9]) }]);
+    expect(m.read(a + PAGE_SIZE, 1)[0]).toBe(9);
+    m.unmapped(a, 2 * PAGE_SIZE);
+    expect(Array.from(m.read(b + 10, 3))).toEqual([1, 2, 3]);
+  });
+
   it('compat: munmap/mmap lengths wrap at 32 bits as the i386 syscall sees them', () => {
     const m = new MirrorMemory('ilp32');
     m.mapped(0x10000000, 2 ** 32 + PAGE_SIZE, RW);

@@ -211,6 +211,21 @@ describe.skipIf(!HAVE_GCC)('real runtime with a local executor', () => {
       });
     });
 
+    it('two shared mappings of one memfd alias at once, without a syscall in between (as one backing in the simulator)', async () => {
+      const v = await same(async (sys) => {
+        const fd = await sys.memfd_create('m', 0);
+        await sys.ftruncate(fd, 2 * PAGE_SIZE);
+        const a = await sys.mmap(0, 2 * PAGE_SIZE, RW, MAP_SHARED, fd, 0);
+        const b = await sys.mmap(0, PAGE_SIZE, PROT_READ, MAP_SHARED, fd, PAGE_SIZE);
+        sys.mem.write(a + PAGE_SIZE + 10, ascii('abc'));
+        const direct = text(sys.mem.read(b + 10, 3));
+        const viewB = sys.mem.view(b, 16);
+        sys.mem.view(a + PAGE_SIZE, 16)[0] = 0x5a;
+        return [direct, viewB[0], await sys.munmap(a, 2 * PAGE_SIZE), text(sys.mem.read(b + 10, 3))];
+      });
+      expect(v).toEqual(['abc', 0x5a, 0, 'abc']);
+    });
+
     // The simulator answers -EFAULT for the first pread (its shmem read does not stop at the fault): this
     // checks what the real kernel does and that the bytes copied before the fault reach the mirror.
     it('pread() into a buffer whose second half is unmapped copies the first half (short read); a wholly bad buffer is -EFAULT', async () => {
