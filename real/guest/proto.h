@@ -35,6 +35,9 @@
 /* HELLO reply feature bits. */
 #define FEAT_EXECUTOR32 1u
 
+/* RMMOD flag (not passed to delete_module): if the module is in use, first disable every IIO buffer. */
+#define RMMOD_DISABLE_IIO_BUFFERS 0x80000000u
+
 /* SPAWN flags. */
 #define SPAWN_COMPAT 1u
 #define SPAWN_STDIO 2u

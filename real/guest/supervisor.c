@@ -240,6 +240,34 @@ static void insmod(uint32_t seq, const uint8_t *p, size_t n) {
   reply_i32(T_INSMOD, 0, seq, r < 0 ? -e : 0);
 }
 
+/* Writes 0 to the enable file of every buffer of every IIO device in sysfs: an enabled triggered buffer holds a
+ * reference on its driver module. */
+static void disable_iio_buffers(void) {
+  const char *root = "/sys/bus/iio/devices";
+  DIR *d = opendir(root);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "iio:device", 10) != 0) continue;
+    char dev[300];
+    snprintf(dev, sizeof dev, "%s/%s", root, e->d_name);
+    DIR *b = opendir(dev);
+    if (!b) continue;
+    struct dirent *f;
+    while ((f = readdir(b))) {
+      if (strncmp(f->d_name, "buffer", 6) != 0) continue;
+      char path[700];
+      snprintf(path, sizeof path, "%s/%s/enable", dev, f->d_name);
+      int fd = open(path, O_WRONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      if (write(fd, "0", 1) < 0 && opts->verbose) fprintf(stderr, "executor: %s: %s\n", path, strerror(errno));
+      close(fd);
+    }
+    closedir(b);
+  }
+  closedir(d);
+}
+
 static void rmmod(uint32_t seq, const uint8_t *p, size_t n) {
   /* u32 flags, u32 wait_ms, name\0 */
   if (n < 9 || p[n - 1] != 0) {
@@ -249,11 +277,18 @@ static void rmmod(uint32_t seq, const uint8_t *p, size_t n) {
   uint32_t flags = get32(p);
   uint32_t wait_ms = get32(p + 4);
   const char *name = (const char *)p + 8;
+  int quiesce = (flags & RMMOD_DISABLE_IIO_BUFFERS) != 0;
+  flags &= ~RMMOD_DISABLE_IIO_BUFFERS;
   long waited = 0;
   int ret;
   for (;;) {
     long r = syscall(SYS_delete_module, (long)name, (long)flags);
     ret = r < 0 ? -errno : 0;
+    if ((ret == -EBUSY || ret == -EAGAIN) && quiesce) {
+      disable_iio_buffers();
+      quiesce = 0;
+      continue;
+    }
     if ((ret != -EBUSY && ret != -EAGAIN && ret != -EWOULDBLOCK) || waited >= (long)wait_ms) break;
     sleep_ms(20);
     waited += 20;

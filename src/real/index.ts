@@ -8,6 +8,7 @@ export { MirrorMemory } from './memory.ts';
 export * as protocol from './protocol.ts';
 export {
   createRealKernel,
+  type LocalExecutor,
   moduleParams,
   RealKernel,
   type RealKernelOptions,
@@ -16,4 +17,20 @@ export {
   type RealRunResult,
   type RealRunStats,
   type RealSpawnOptions,
+  startLocalExecutor,
 } from './runtime.ts';
+export { checkSetup, type SetupStatus } from './setup.ts';
+export {
+  attach,
+  bootVm,
+  type DetachedOptions,
+  QemuMissingError,
+  startDetached,
+  stop,
+  type Vm,
+  type VmAttachment,
+  VmBootError,
+  VmBusyError,
+  VmNotRunningError,
+  type VmOptions,
+} from './vm.ts';

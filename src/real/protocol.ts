@@ -37,6 +37,8 @@ export const FEAT_EXECUTOR32 = 1;
 export const SPAWN_COMPAT = 1;
 /** SPAWN flag: fds 0-2 open on `/dev/null`. */
 export const SPAWN_STDIO = 2;
+/** RMMOD flag (not passed to delete_module): if the module is in use, first write 0 to every IIO buffer's `enable`. */
+export const RMMOD_DISABLE_IIO_BUFFERS = 0x80000000;
 /** CALL flag: the payload carries a string (path or memfd name). */
 export const CALL_HAS_STRING = 1;
 

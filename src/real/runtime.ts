@@ -40,6 +40,7 @@ import {
   type OpCode,
   PROTO_VERSION,
   payloadI32,
+  RMMOD_DISABLE_IIO_BUFFERS,
   SPAWN_COMPAT,
   SPAWN_STDIO,
   u32,
@@ -399,7 +400,7 @@ class RealProcess implements ProcListener {
   }
 
   /** The outcome now (or where the process stands at the time limit). */
-  outcome(atLimit: boolean): ProcessOutcome {
+  outcome(): ProcessOutcome {
     const base = { pid: this.pid, name: this.name, syscalls: this.syscalls, cpuNs: 0, copiedBytes: 0 };
     const e = this.ending;
     if (e) {
@@ -414,7 +415,6 @@ class RealProcess implements ProcListener {
         ...(e.blockedIn === undefined ? {} : { blockedIn: e.blockedIn }),
       };
     }
-    void atLimit;
     return { ...base, status: 'running', exitTime: null, reason: 'still running at the time limit' };
   }
 
@@ -669,7 +669,7 @@ export class RealKernel {
     }
     return {
       time,
-      processes: this.#procs.map((p) => p.outcome(true)),
+      processes: this.#procs.map((p) => p.outcome()),
       stats: {
         syscalls,
         bytesOut,
@@ -706,9 +706,13 @@ export class RealKernel {
     return payloadI32(f.payload);
   }
 
-  /** `delete_module(name, O_NONBLOCK)` in the guest, retried while busy for up to `waitMs`: 0 or -errno. */
+  /**
+   * `delete_module(name, O_NONBLOCK)` in the guest, retried while busy for up to `waitMs`: 0 or -errno. When
+   * the module is in use, every IIO buffer is disabled first (an enabled triggered buffer pins its driver).
+   */
   async rmmod(name: string, waitMs = 5000): Promise<number> {
-    const f = await this.conn.request(FrameType.RMMOD, 0, [u32(0o4000), u32(waitMs), cstr(name)]);
+    const flags = 0o4000 | RMMOD_DISABLE_IIO_BUFFERS;
+    const f = await this.conn.request(FrameType.RMMOD, 0, [u32(flags), u32(waitMs), cstr(name)]);
     return payloadI32(f.payload);
   }
 
