@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2u
+#define PROTO_VERSION 3u
 #define HDR_SIZE 16u
 /* Frames larger than this are a protocol error. */
 #define FRAME_MAX (512u << 20)

@@ -7,7 +7,7 @@
  */
 
 /** Protocol version the executor must report in its HELLO reply. */
-export const PROTO_VERSION = 2;
+export const PROTO_VERSION = 3;
 /** Bytes of a frame header: u32 length (whole frame), u16 type, u16 flags, u32 proc, u32 seq. */
 export const HDR_SIZE = 16;
 /** Largest frame either side accepts. */

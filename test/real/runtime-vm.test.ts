@@ -90,7 +90,7 @@ describe.skipIf(!ready)('real runtime in the 7.3 VM', () => {
 
   it('the executor answers from the 7.3 kernel; a getpid round trip is measured', async () => {
     const k = await createRealKernel({ channel: vm.socket, module: false });
-    expect(k.hello).toMatchObject({ version: 2, release: '7.3-amd64', machine: 'x86_64', executor32: true });
+    expect(k.hello).toMatchObject({ version: 3, release: '7.3-amd64', machine: 'x86_64', executor32: true });
     const pings: number[] = [];
     for (let i = 0; i < 20; i++) pings.push(await k.ping());
     for (const compat of [false, true])
