@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sim_iio: IIO devices mirroring the iio-dmabuf-sim simulator's board, for the real-kernel oracle.
+ *
+ * Load with `devices=<board>` (grammar in README.md; without it: the simulator's default board
+ * sim-adc, sim-dac, sim-dummy). The devices are registered in list order, so they become
+ * iio:device0, 1, ... when no other IIO device exists. A board that cannot be expressed makes the
+ * load fail with -EINVAL (or -EOPNOTSUPP for an unsupported signal, channel type or modifier) and a
+ * pr_err() saying why.
+ *
+ * The DMA of every converter is done by one platform device, "sim-iio", with a 64-bit DMA mask: the
+ * fileio blocks are allocated from it and every DMABUF attachment is mapped for it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/platform_device.h>
+#include <linux/dma-mapping.h>
+
+#include "sim_iio.h"
+
+static char *sim_devices_text;
+
+static int sim_devices_set(const char *val, const struct kernel_param *kp)
+{
+	char *copy = kstrdup(val, GFP_KERNEL);
+
+	if (!copy)
+		return -ENOMEM;
+	kfree(sim_devices_text);
+	sim_devices_text = copy;
+	return 0;
+}
+
+static int sim_devices_get(char *buffer, const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%s\n", sim_devices_text ?: sim_default_devices);
+}
+
+static void sim_devices_free(void *arg)
+{
+	kfree(sim_devices_text);
+	sim_devices_text = NULL;
+}
+
+/* Not a charp: those are limited to 1024 bytes, a board with sample tables is longer. */
+static const struct kernel_param_ops sim_devices_ops = {
+	.set = sim_devices_set,
+	.get = sim_devices_get,
+	.free = sim_devices_free,
+};
+
+module_param_cb(devices, &sim_devices_ops, NULL, 0444);
+MODULE_PARM_DESC(devices, "the board: KIND:NAME,key=value,...;... (see README.md); default: the simulator's default board");
+
+bool sim_debug;
+module_param_named(debug, sim_debug, bool, 0644);
+MODULE_PARM_DESC(debug, "log every converter run's transfer and overflow counts");
+
+static struct platform_device *sim_pdev;
+static struct sim_board sim_board;
+static struct sim_conv *sim_convs[SIM_MAX_DEVICES];
+static struct sim_dummy *sim_dummies[SIM_MAX_DEVICES];
+static bool sim_registered[SIM_MAX_DEVICES];
+
+static void sim_teardown(void)
+{
+	bool leaked = false;
+	int i;
+
+	for (i = SIM_MAX_DEVICES - 1; i >= 0; i--) {
+		if (!sim_registered[i])
+			continue;
+		if (sim_convs[i])
+			sim_conv_unregister(sim_convs[i]);
+		else if (sim_dummies[i])
+			sim_dummy_unregister(sim_dummies[i]);
+		sim_registered[i] = false;
+	}
+	sim_engine_remove_all();
+	sim_engine_stop();
+	for (i = SIM_MAX_DEVICES - 1; i >= 0; i--) {
+		if (sim_convs[i]) {
+			if (sim_debug)
+				pr_info("%s: %llu transfers, %llu bytes done, %llu aborted, %llu cyclic, %llu gap bytes (%llu scans)\n",
+					sim_convs[i]->cfg->name, sim_convs[i]->transfers,
+					sim_convs[i]->bytes_done, sim_convs[i]->bytes_aborted,
+					sim_convs[i]->bytes_cyclic, sim_convs[i]->gap_bytes,
+					sim_convs[i]->gap_scans);
+			leaked |= sim_conv_destroy(sim_convs[i]);
+		}
+		if (sim_dummies[i])
+			sim_dummy_destroy(sim_dummies[i]);
+		sim_convs[i] = NULL;
+		sim_dummies[i] = NULL;
+	}
+	if (sim_pdev) {
+		/* a leaked buffer may still map or allocate through the DMA device: keep it then */
+		if (!leaked)
+			platform_device_unregister(sim_pdev);
+		sim_pdev = NULL;
+	}
+	sim_free_board(&sim_board);
+}
+
+static int __init sim_iio_init(void)
+{
+	struct platform_device_info info = {
+		.name = "sim-iio",
+		.id = PLATFORM_DEVID_AUTO,
+		.dma_mask = DMA_BIT_MASK(64),
+	};
+	u32 i;
+	int ret;
+
+	ret = sim_parse_board(sim_devices_text ?: sim_default_devices, &sim_board);
+	if (ret) {
+		pr_err("the board cannot be built (%d); not loading\n", ret);
+		return ret;
+	}
+
+	sim_pdev = platform_device_register_full(&info);
+	if (IS_ERR(sim_pdev)) {
+		ret = PTR_ERR(sim_pdev);
+		sim_pdev = NULL;
+		goto fail;
+	}
+	ret = sim_engine_start();
+	if (ret)
+		goto fail;
+
+	/* allocate every device first, so that iio:deviceN follows the list order */
+	for (i = 0; i < sim_board.ndev; i++) {
+		const struct sim_dev_cfg *cfg = sim_board.dev[i];
+
+		if (cfg->kind == SIM_DUMMY) {
+			struct sim_dummy *d = sim_dummy_create(cfg, &sim_pdev->dev);
+
+			if (IS_ERR(d)) {
+				ret = PTR_ERR(d);
+				goto fail;
+			}
+			sim_dummies[i] = d;
+		} else {
+			struct sim_conv *c = sim_conv_create(cfg, &sim_pdev->dev);
+
+			if (IS_ERR(c)) {
+				ret = PTR_ERR(c);
+				goto fail;
+			}
+			sim_convs[i] = c;
+		}
+	}
+	for (i = 0; i < sim_board.ndev; i++) {
+		int src = sim_board.dev[i]->loopback_idx;
+
+		if (sim_convs[i] && src >= 0 && sim_convs[src]) {
+			sim_convs[i]->loop_src = sim_convs[src];
+			sim_convs[src]->record = true;
+		}
+	}
+	for (i = 0; i < sim_board.ndev; i++) {
+		if (sim_convs[i])
+			ret = sim_conv_register(sim_convs[i]);
+		else
+			ret = sim_dummy_register(sim_dummies[i]);
+		if (ret) {
+			pr_err("registering %s failed (%d)\n", sim_board.dev[i]->name, ret);
+			goto fail;
+		}
+		sim_registered[i] = true;
+	}
+	pr_info("%u device(s) registered\n", sim_board.ndev);
+	return 0;
+
+fail:
+	sim_teardown();
+	return ret;
+}
+
+static void __exit sim_iio_exit(void)
+{
+	sim_teardown();
+}
+
+module_init(sim_iio_init);
+module_exit(sim_iio_exit);
+
+MODULE_DESCRIPTION("IIO devices mirroring the iio-dmabuf-sim simulator's board");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("IIO_DMA_BUFFER");
