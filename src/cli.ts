@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { ContractChecker } from './check/checker.ts';
+import { KERNEL_USAGE, kernelCommand } from './real/setup.ts';
 import { formatError } from './scenario/errors.ts';
 import { loadScenario } from './scenario/load.ts';
 import { runScenario, scenarioSimulator } from './scenario/run.ts';
@@ -40,7 +41,8 @@ const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [
        iio-sim validate FILE...
        iio-sim list
        iio-sim schema
-       iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]`;
+       iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
+       ${KERNEL_USAGE.replace(/^usage: /, '')}`;
 
 /** Reads a scenario as UTF-8, without a byte-order mark. */
 function readText(file: string): string {
@@ -117,6 +119,8 @@ function parseCommandLine(
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  // The real kernel's commands parse their own options.
+  if (argv[0] === 'kernel') return kernelCommand(argv.slice(1), io);
   const parsed = parseCommandLine(argv, io);
   if (!parsed) return 2;
   const [command, ...files] = parsed.positionals;
