@@ -1,7 +1,14 @@
 /**
- * Shared test helpers: run one program on a fresh simulator and get its result back.
+ * Shared test helpers: run one program (or several) on a fresh simulator and get the result back.
+ *
+ * With `IIO_SIM_TARGET=real` (`npm run test:real`, vitest.real.config.ts) the same helpers run the programs on
+ * Debian's Linux 7.3 in QEMU instead (the oracle, docs/oracle.md): the body gets the real kernel's `Sys`, and
+ * whatever the real side cannot give skips the test with a reason instead of failing it or passing silently:
+ * the `sim` object (simulator internals), run statistics, the v2 ABI, a non-coherent platform, devices the
+ * test module cannot express. {@link simOnly} marks an assertion about virtual time.
  */
-import { expect } from 'vitest';
+import type { Duplex } from 'node:stream';
+import { expect, TestRunner } from 'vitest';
 import {
   createSimulator,
   type Simulator,
@@ -9,7 +16,27 @@ import {
   type SpawnOptions,
   type Sys,
 } from '../src/index.ts';
-import type { ProcessOutcome, RunResult } from '../src/sim/simulator.ts';
+import type { ProcessBody, ProcessOutcome, RunOptions, RunResult } from '../src/sim/simulator.ts';
+
+/** The tests run their programs on the real kernel (`IIO_SIM_TARGET=real`), not on the simulator. */
+export const ORACLE = process.env.IIO_SIM_TARGET === 'real';
+
+/** What a test file's `test.meta` says about its run on the real kernel (read by the oracle reporter). */
+declare module 'vitest' {
+  interface TaskMeta {
+    /** Set when at least one program of the test ran on the real kernel and the test went on. */
+    oracleRuns?: number;
+    /** Assertions {@link simOnly} left out on the real kernel, with their reasons. */
+    oracleSimOnly?: string[];
+  }
+}
+
+/** Options of {@link runOne}: the simulator's, plus how the process is spawned and judged. */
+export type RunOneOptions = SimulatorOptions & {
+  spawn?: SpawnOptions;
+  until?: number;
+  allowAbnormal?: boolean;
+};
 
 /** The outcome of {@link runOne}. */
 export interface RunOne<R> {
@@ -21,17 +48,21 @@ export interface RunOne<R> {
 
 /**
  * Runs `body` as the only process of a new simulator and returns what it returned. Fails the test when the
- * process did not exit normally (crash, kill, blocked), unless `allowAbnormal`.
+ * process did not exit normally (crash, kill, blocked), unless `allowAbnormal`. On the real kernel, the
+ * `sim` argument and `result.sim` are stand-ins whose use skips the test.
  */
 export async function runOne<R>(
   body: (sys: Sys, sim: Simulator) => Promise<R>,
-  options: SimulatorOptions & { spawn?: SpawnOptions; until?: number; allowAbnormal?: boolean } = {},
+  options: RunOneOptions = {},
 ): Promise<RunOne<R>> {
   const { spawn, until, allowAbnormal, ...simOptions } = options;
-  const sim = createSimulator(simOptions);
+  const sim = testSimulator(simOptions);
   // Rule tests count fds from 0: no stdio unless asked for.
   sim.spawn('test', (sys) => body(sys, sim), { stdio: false, ...spawn });
-  const result = await sim.run(until === undefined ? {} : { until });
+  const result = await sim.run({
+    ...(until === undefined ? {} : { until }),
+    ...(allowAbnormal && ORACLE ? { realUntilNs: ABNORMAL_REAL_LIMIT_NS } : {}),
+  });
   const outcome = result.processes[0]!;
   if (!allowAbnormal) {
     if (outcome.status === 'crashed') throw outcome.error;
@@ -43,4 +74,268 @@ export async function runOne<R>(
 /** Bytes of an ASCII string. */
 export function ascii(s: string): Uint8Array {
   return new TextEncoder().encode(s);
+}
+
+/**
+ * An assertion about the simulator's virtual time (exact ns of a wake-up, a CPU cost): runs `check` on the
+ * simulator only. On the real kernel time is real, so the assertion cannot hold exactly; the test goes on and
+ * the reason is noted in its meta (and in the oracle report). Use it only for values that are times; never
+ * for a result that differs because the kernel does something else.
+ */
+export function simOnly(reason: string, check: () => void): void {
+  if (!ORACLE) {
+    check();
+    return;
+  }
+  const test = TestRunner.getCurrentTest();
+  if (test) {
+    test.meta.oracleSimOnly ??= [];
+    if (!test.meta.oracleSimOnly.includes(reason)) test.meta.oracleSimOnly.push(reason);
+  }
+}
+
+/** Skips the running test on the real kernel with `reason`; does nothing on the simulator. */
+export function realSkip(reason: string): void {
+  if (ORACLE) skipTest(reason);
+}
+
+/** A simulator as {@link testSimulator} returns it: the real subset works on both sides. */
+export type TestSimulator = Simulator & {
+  /** Runs; on the real kernel `realUntilNs` is the real-time limit (default 60 s). */
+  run(opts?: RunOptions & { realUntilNs?: number }): Promise<RunResult>;
+};
+
+/**
+ * `createSimulator(options)`, or on the real kernel a stand-in with the same `spawn`, `run`, `kill` and `at`
+ * (`at` in real ns after the run starts). Every other member, and `run()`'s statistics, skip the test.
+ */
+export function testSimulator(options: SimulatorOptions = {}): TestSimulator {
+  if (!ORACLE) return createSimulator(options) as TestSimulator;
+  return realSimulator(options);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The oracle side.
+
+/** Real-time limit of a run whose process may stay blocked forever (allowAbnormal). */
+const ABNORMAL_REAL_LIMIT_NS = 5e9;
+/** Real-time limit of any other run. */
+const REAL_LIMIT_NS = 60e9;
+
+/** Thrown inside a program that touched a simulator-only object; the run's test is then skipped. */
+class OracleSkip extends Error {
+  override readonly name = 'OracleSkip';
+}
+
+function skipTest(reason: string): never {
+  const test = TestRunner.getCurrentTest();
+  if (!test) throw new Error(`oracle: cannot skip outside a test (${reason})`);
+  return test.context.skip(`real kernel: ${reason}`);
+}
+
+/** Why the real kernel cannot run a simulator with these options, or null. */
+function unsupportedOptions(options: SimulatorOptions): string | null {
+  if (options.abi !== undefined && options.abi !== 'mainline')
+    return `the ${options.abi} ABI profile exists only on the simulator`;
+  const p = options.platform;
+  if (typeof p === 'object' && p.coherentDma === false)
+    return 'a non-coherent DMA platform (the x86 guest is cache-coherent)';
+  return null;
+}
+
+/**
+ * A stand-in for a simulator-only object: reading any member records the skip and throws, so the program
+ * (or the test) stops there and the test is reported skipped with `reason`.
+ */
+function skipProxy<T extends object>(what: string, onUse: (reason: string) => never): T {
+  const handler: ProxyHandler<object> = {
+    get(_t, key) {
+      // Promise resolution and inspection probe these; they are no use of the simulator.
+      if (typeof key === 'symbol' || key === 'then' || key === 'toJSON') return undefined;
+      return onUse(`${what} (${String(key)})`);
+    },
+    has: (_t, key) => onUse(`${what} (${String(key)})`),
+    set: (_t, key) => onUse(`${what} (${String(key)})`),
+  };
+  return new Proxy({}, handler) as T;
+}
+
+interface PendingSpawn {
+  name: string;
+  body: ProcessBody;
+  opts: SpawnOptions;
+  pid: number;
+}
+
+function realSimulator(options: SimulatorOptions): TestSimulator {
+  const unsupported = unsupportedOptions(options);
+  if (unsupported) skipTest(unsupported);
+  const spawns: PendingSpawn[] = [];
+  const timers: { time: number; label: string; fn: () => void }[] = [];
+  let skipReason: string | null = null;
+  let kernel: import('../src/real/runtime.ts').RealKernel | null = null;
+  const pendingKills: [number, number | undefined][] = [];
+  const use = (reason: string): never => {
+    skipReason ??= reason;
+    const test = TestRunner.getCurrentTest();
+    // Outside a program (the test itself reads `sim` or `result`): skip at once.
+    if (test && !running) skipTest(reason);
+    throw new OracleSkip(reason);
+  };
+  let running = false;
+  const internals = skipProxy<Simulator>('reads simulator internals', use);
+  const real = {
+    spawn(name: string, body: ProcessBody, opts: SpawnOptions = {}): number {
+      const pid = 100 + spawns.length;
+      spawns.push({ name, body, opts, pid });
+      return pid;
+    },
+    at(time: number, label: string, fn: () => void): void {
+      timers.push({ time, label, fn });
+    },
+    kill(pid: number, sig?: number): void {
+      if (kernel) kernel.kill(pid, sig);
+      else pendingKills.push([pid, sig]);
+    },
+    async run(opts: RunOptions & { realUntilNs?: number } = {}): Promise<RunResult> {
+      if (opts.stopWhen) skipTest('run({ stopWhen }) watches simulator state');
+      const { createRealKernel, moduleParams } = await import('../src/real/runtime.ts');
+      let params: string;
+      try {
+        params = moduleParams(options.devices, options.seed ?? 1);
+      } catch (e) {
+        return skipTest(`devices the test module cannot express: ${(e as Error).message}`);
+      }
+      const channel = await oracleChannel();
+      const k = await createRealKernel({
+        channel,
+        module: { params },
+        ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
+      });
+      kernel = k;
+      for (const s of spawns) {
+        const pid = k.spawn(s.name, (sys) => s.body(sys), {
+          ...(s.opts.compat === undefined ? {} : { compat: s.opts.compat }),
+          ...(s.opts.startAt === undefined ? {} : { startAt: s.opts.startAt }),
+          ...(s.opts.nofile === undefined ? {} : { nofile: s.opts.nofile }),
+          ...(s.opts.stdio === undefined ? {} : { stdio: s.opts.stdio }),
+        });
+        if (pid !== s.pid) throw new Error(`oracle: pid ${pid} where the simulator gives ${s.pid}`);
+      }
+      const handles: NodeJS.Timeout[] = [];
+      running = true;
+      let r: import('../src/real/runtime.ts').RealRunResult;
+      try {
+        const runP = k.run({ untilNs: opts.realUntilNs ?? opts.until ?? REAL_LIMIT_NS });
+        for (const [pid, sig] of pendingKills) k.kill(pid, sig);
+        for (const t of timers)
+          handles.push(
+            setTimeout(() => {
+              try {
+                t.fn();
+              } catch (e) {
+                if (!(e instanceof OracleSkip)) throw e;
+              }
+            }, t.time / 1e6),
+          );
+        r = await runP;
+      } finally {
+        running = false;
+        for (const h of handles) clearTimeout(h);
+        kernel = null;
+        await k.close();
+      }
+      if (skipReason) skipTest(skipReason);
+      noteRealRun();
+      return realResult(r, use);
+    },
+  };
+  return new Proxy(real, {
+    get(target, key, receiver) {
+      if (key in target) return Reflect.get(target, key, receiver);
+      return Reflect.get(internals, key);
+    },
+  }) as unknown as TestSimulator;
+}
+
+/** A simulator RunResult built from a real run: processes and time are real; statistics skip the test. */
+function realResult(
+  r: import('../src/real/runtime.ts').RealRunResult,
+  use: (reason: string) => never,
+): RunResult {
+  const stats = skipProxy<RunResult['stats']>('reads simulator run statistics', use);
+  const liveObjects = skipProxy<RunResult['liveObjects']>('reads the simulator’s live kernel objects', use);
+  return {
+    time: r.time,
+    processes: r.processes,
+    get stats() {
+      return stats;
+    },
+    get liveObjects() {
+      return liveObjects;
+    },
+  };
+}
+
+function noteRealRun(): void {
+  const test = TestRunner.getCurrentTest();
+  if (test) test.meta.oracleRuns = (test.meta.oracleRuns ?? 0) + 1;
+}
+
+// The connection to the oracle VM: one per test file (vitest runs each file in its own process).
+
+interface OracleConnection {
+  channel: Duplex;
+  close(): Promise<void>;
+}
+
+let connection: Promise<OracleConnection> | null = null;
+
+/** The VM instance the global setup started (test/real/global-setup.ts), through `inject`. */
+async function oracleInstance(): Promise<string> {
+  const { inject } = await import('vitest');
+  const instance = inject('oracleInstance' as never) as string | undefined;
+  if (!instance) {
+    const { SETUP_SKIP_MESSAGE } = await import('../src/real/setup.ts');
+    const why =
+      instance === ''
+        ? SETUP_SKIP_MESSAGE
+        : 'no oracle VM: run the real-kernel tests with `npm run test:real` (vitest.real.config.ts)';
+    return skipTest(why);
+  }
+  return instance;
+}
+
+async function connect(): Promise<OracleConnection> {
+  const instance = await oracleInstance();
+  const vm = await import('../src/real/vm.ts');
+  // A VM that died (a guest panic) is started again for the next file's tests.
+  await vm.startDetached({ instance });
+  const a = await vm.attach({ instance });
+  a.socket.on('error', () => {});
+  return { channel: a.socket, close: () => a.close() };
+}
+
+async function oracleChannel(): Promise<Duplex> {
+  connection ??= connect();
+  let c: OracleConnection;
+  try {
+    c = await connection;
+  } catch (e) {
+    connection = null;
+    throw e;
+  }
+  if (c.channel.destroyed) {
+    await c.close();
+    connection = connect();
+    c = await connection;
+  }
+  return c.channel;
+}
+
+/** Lets go of the oracle VM (the worker setup calls it after each file). */
+export async function closeOracle(): Promise<void> {
+  const c = connection;
+  connection = null;
+  if (c) await (await c.catch(() => null))?.close();
 }
