@@ -45,6 +45,7 @@ import {
   SPAWN_STDIO,
   u32,
 } from './protocol.ts';
+import { attach, bootVm, readVmState, type VmOptions } from './vm.ts';
 
 /** A pid no process has (above PID_MAX_LIMIT): kill() of an unknown or dead simulated pid goes there (-ESRCH). */
 const NO_SUCH_PID = 0x3fffffff;
@@ -55,8 +56,16 @@ const EXIT_GRACE_MS = 10_000;
 
 /** Options of {@link createRealKernel}. */
 export interface RealKernelOptions {
-  /** A connected byte stream to the executor's supervisor (the VM's virtio port, or a local executor). */
-  channel: Duplex;
+  /**
+   * A connected byte stream to the executor's supervisor (the VM's virtio port, or a local executor). Without
+   * one, the kernel attaches to the VM `iio-sim kernel start` left running ({@link instance}), or boots a VM of
+   * its own; either is let go of (the booted VM ended) by {@link RealKernel.close}.
+   */
+  channel?: Duplex;
+  /** Without a channel: the detached VM to attach to (default `default`, the one `iio-sim kernel start` runs). */
+  instance?: string;
+  /** Without a channel and no VM running: how to boot one (cache folder, memory...). */
+  vm?: VmOptions;
   /** The board (default: the simulator's default devices), given to the test module. */
   devices?: DeviceConfig[];
   /** Seed of the module's random choices (default 1). */
@@ -555,6 +564,8 @@ export class RealKernel {
   #t0 = process.hrtime.bigint();
   #running = false;
   #closed = false;
+  /** Lets go of a channel the kernel opened itself (attached or booted VM). */
+  #release: (() => Promise<void>) | null = null;
 
   constructor(conn: Connection, options: RealKernelOptions, hello: Hello) {
     this.conn = conn;
@@ -728,10 +739,17 @@ export class RealKernel {
       }
     }
     for (const p of this.#procs) p.closed('the kernel was closed');
-    if (this.options.closeChannel) {
+    if (this.options.closeChannel || this.#release) {
       this.conn.detach();
       this.conn.stream.end();
     }
+    await this.#release?.();
+    this.#release = null;
+  }
+
+  /** Makes {@link close} also run `release` (for a channel the kernel opened itself). */
+  releaseOnClose(release: () => Promise<void>): void {
+    this.#release = release;
   }
 }
 
@@ -819,12 +837,56 @@ export function moduleParams(devices: readonly DeviceConfig[] | undefined, seed 
   return `devices=${devs.map((d, i) => deviceParam(d, i, seed)).join(';')}`;
 }
 
+/** A channel to a guest executor, and how to let go of it. */
+export interface RealChannel {
+  readonly channel: Duplex;
+  /** `attached` to the detached VM `instance`, or `booted` (a VM of this process, ended by {@link close}). */
+  readonly how: 'attached' | 'booted';
+  /** Detaches, or ends the booted VM. */
+  close(): Promise<void>;
+}
+
 /**
- * Connects to the executor on `channel`, kills whatever an earlier kernel left there, reloads the test
- * module (unless `module: false`) and returns a kernel ready to spawn programs.
+ * A channel to a real kernel: the VM `iio-sim kernel start` left running (instance `instance`, default
+ * `default`) if there is one, else a VM booted for this process (`vm` options).
  */
-export async function createRealKernel(options: RealKernelOptions): Promise<RealKernel> {
-  const conn = connectionFor(options.channel);
+export async function openRealChannel(
+  opts: { instance?: string; vm?: VmOptions } = {},
+): Promise<RealChannel> {
+  const instance = opts.instance ?? 'default';
+  if (readVmState({ ...opts.vm, instance }) !== null) {
+    const a = await attach({ ...opts.vm, instance });
+    a.socket.on('error', () => {});
+    return { channel: a.socket, how: 'attached', close: () => a.close() };
+  }
+  const vm = await bootVm(opts.vm ?? {});
+  vm.socket.on('error', () => {});
+  return { channel: vm.socket, how: 'booted', close: () => vm.close() };
+}
+
+/**
+ * Connects to the executor on `channel` (without one: see {@link openRealChannel}), kills whatever an earlier
+ * kernel left there, reloads the test module (unless `module: false`) and returns a kernel ready to spawn
+ * programs.
+ */
+export async function createRealKernel(options: RealKernelOptions = {}): Promise<RealKernel> {
+  if (options.channel) return connectKernel(options.channel, options);
+  const owned = await openRealChannel({
+    ...(options.instance === undefined ? {} : { instance: options.instance }),
+    ...(options.vm === undefined ? {} : { vm: options.vm }),
+  });
+  try {
+    const k = await connectKernel(owned.channel, options);
+    k.releaseOnClose(() => owned.close());
+    return k;
+  } catch (e) {
+    await owned.close();
+    throw e;
+  }
+}
+
+async function connectKernel(channel: Duplex, options: RealKernelOptions): Promise<RealKernel> {
+  const conn = connectionFor(channel);
   if (options.log) conn.log = options.log;
   const helloMs = options.helloTimeoutMs ?? 120_000;
   let timer: NodeJS.Timeout | undefined;

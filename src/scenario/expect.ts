@@ -6,9 +6,11 @@
 import { readScans } from '../hw/scan.ts';
 import { computeScanLayout } from '../kernel/iio/buffer.ts';
 import { channelName } from '../kernel/iio/types.ts';
-import type { Simulator } from '../sim/simulator.ts';
+import type { DeviceConfig } from '../sim/devices.ts';
+import type { SimDevice } from '../sim/drivers.ts';
 import { ERRNO, errnoName } from '../uapi/errno.ts';
 import { StepError } from './actions/define.ts';
+import type { SampleMode } from './target.ts';
 import { bytesOf, type DataCheck, type ExpectObject, parseDuration } from './values.ts';
 
 /** A step's `expect`: `'any'`, the mapping form, or nothing. */
@@ -18,8 +20,11 @@ function showRet(ret: number): string {
   return ret < 0 ? `-${errnoName(-ret) ?? -ret}` : String(ret);
 }
 
-/** Checks a syscall's return and the step's elapsed time against the expectation (default: not an error). */
-export function checkReturn(ret: number, ex: StepExpect, elapsedNs: number): void {
+/**
+ * Checks a syscall's return and the step's elapsed time against the expectation (default: not an error);
+ * `elapsedNs` null: durations are not checked (a real kernel's time is not the simulator's).
+ */
+export function checkReturn(ret: number, ex: StepExpect, elapsedNs: number | null): void {
   if (ex === 'any') return;
   if (ex?.errno !== undefined) {
     const want = -(ERRNO as Record<string, number>)[ex.errno]!;
@@ -29,6 +34,7 @@ export function checkReturn(ret: number, ex: StepExpect, elapsedNs: number): voi
   } else if (ex?.ret !== undefined) {
     if (ret !== ex.ret) throw new StepError(String(ex.ret), showRet(ret));
   } else if (ret < 0) throw new StepError('success (>= 0)', showRet(ret));
+  if (elapsedNs === null) return;
   if (ex?.minNs !== undefined && elapsedNs < parseDuration(ex.minNs)!)
     throw new StepError(`at least ${ex.minNs}`, `${elapsedNs} ns`);
   if (ex?.maxNs !== undefined && elapsedNs > parseDuration(ex.maxNs)!)
@@ -38,13 +44,15 @@ export function checkReturn(ret: number, ex: StepExpect, elapsedNs: number): voi
 /** Where sample checks of one process stand: the next sample index per device and channel list. */
 export type SampleCursors = Map<string, number>;
 
+/** What sample checks need: the board, where the process's earlier checks ended, and how checks chain. */
+export interface SampleContext {
+  device(name: string): SimDevice<DeviceConfig>;
+  readonly cursors: SampleCursors;
+  readonly mode: SampleMode;
+}
+
 /** Checks bytes against a data expectation. */
-export function checkData(
-  bytes: Uint8Array,
-  d: DataCheck | undefined,
-  sim: Simulator,
-  cursors: SampleCursors,
-): void {
+export function checkData(bytes: Uint8Array, d: DataCheck | undefined, ctx: SampleContext): void {
   if (!d) return;
   if (d.text !== undefined) {
     const got = new TextDecoder('latin1').decode(bytes);
@@ -60,17 +68,18 @@ export function checkData(
     const i = bytes.findIndex((b) => b !== d.fill);
     if (i >= 0) throw new StepError(`every byte ${d.fill}`, `byte ${i} is ${bytes[i]}`);
   }
-  if (d.samples) checkSamples(bytes, d.samples, sim, cursors);
+  if (d.samples) checkSamples(bytes, d.samples, ctx);
 }
 
 type SamplesCheck = NonNullable<DataCheck['samples']>;
 
 /**
  * Decodes scans of the given channels and checks them against the device's signals (or a table). The
- * first check finds the sample index (phase) of the first scan; later ones continue from where it ended.
+ * first check finds the sample index (phase) of the first scan; in `continuous` mode later ones continue
+ * exactly from where it ended, in `ordered` mode each finds its own phase at or after that point.
  */
-function checkSamples(bytes: Uint8Array, s: SamplesCheck, sim: Simulator, cursors: SampleCursors): void {
-  const dev = sim.device(s.device);
+function checkSamples(bytes: Uint8Array, s: SamplesCheck, ctx: SampleContext): void {
+  const dev = ctx.device(s.device);
   const chans = s.channels.map((name) => {
     const ch = dev.iio.channels.find(
       (c) => channelName(c) === name || channelName(c).replace(/^(in|out)_/, '') === name,
@@ -89,28 +98,34 @@ function checkSamples(bytes: Uint8Array, s: SamplesCheck, sim: Simulator, cursor
     );
   if (!s.table && !dev.adc) throw new StepError(`an ADC named ${s.device}`, 'not an ADC: give a table');
   const key = `${s.device}:${s.channels.join(',')}`;
-  let n = cursors.get(key) ?? findPhase(scans[0]!, expected, s.table ? s.table[0]!.length : 1 << 22, s);
+  const period = s.table ? s.table[0]!.length : 1 << 22;
+  const cursor = ctx.cursors.get(key);
+  let n =
+    cursor !== undefined && ctx.mode === 'continuous'
+      ? cursor
+      : findPhase(scans[0]!, expected, cursor ?? 0, period, s);
   for (let k = 0; k < count; k++, n++) {
     const e = expected(n);
     if (!e.every((v, i) => v === scans[k]![i]))
       throw new StepError(`scan ${k} = [${e.join(', ')}] (sample ${n})`, `[${scans[k]!.join(', ')}]`);
   }
-  cursors.set(key, n);
+  ctx.cursors.set(key, n);
 }
 
-/** The first sample index below `period` whose expected scan is `first`. */
+/** The first sample index in `[from, from + period)` whose expected scan is `first`. */
 function findPhase(
   first: number[],
   expected: (n: number) => number[],
+  from: number,
   period: number,
   s: SamplesCheck,
 ): number {
-  for (let k = 0; k < period; k++) {
+  for (let k = from; k < from + period; k++) {
     const e = expected(k);
     if (e.every((v, i) => v === first[i])) return k;
   }
   throw new StepError(
     `samples of ${s.channels.join(', ')}`,
-    `scan [${first.join(', ')}] matches no sample index`,
+    `scan [${first.join(', ')}] matches no sample index${from > 0 ? ` from ${from} on` : ''}`,
   );
 }

@@ -1,10 +1,10 @@
 /**
- * Runs a loaded scenario: builds the simulator, schedules the faults, runs each process's steps through the
- * action table, checks every expectation, and reports failures by process, step, expected and got.
+ * Runs a loaded scenario: builds the simulator (or takes another {@link ScenarioTarget}), schedules the faults,
+ * runs each process's steps through the action table, checks every expectation, and reports failures by
+ * process, step, expected and got, with notes for the checks the target skipped.
  */
 import type { Sys } from '../sim/process.ts';
 import { createSimulator, type RunResult, type Simulator } from '../sim/simulator.ts';
-import { SIGKILL } from '../uapi/signal.ts';
 import {
   type ActionRun,
   type Mapping,
@@ -15,7 +15,8 @@ import {
 import { actionNamed } from './actions/table.ts';
 import { checkData, checkReturn, type SampleCursors, type StepExpect } from './expect.ts';
 import type { Scenario } from './schema.ts';
-import { type DataCheck, type ExpectObject, parseDuration, signalNumber } from './values.ts';
+import { type ScenarioTarget, simulatorTarget, type TargetNote, type TargetRun } from './target.ts';
+import { type DataCheck, type ExpectObject, parseDuration } from './values.ts';
 
 /** A step that did not do what the scenario expected. */
 export interface StepFailure {
@@ -27,10 +28,16 @@ export interface StepFailure {
   readonly time: number;
 }
 
-/** What running a scenario produced. */
-export interface ScenarioOutcome {
+/** What running a scenario on a target produced. */
+export interface TargetOutcome<R extends TargetRun = TargetRun> {
   readonly failures: readonly StepFailure[];
-  readonly result: RunResult;
+  readonly result: R;
+  /** Checks and faults the target skipped, each under its comparison rule. */
+  readonly notes: readonly TargetNote[];
+}
+
+/** What running a scenario on the simulator produced. */
+export interface ScenarioOutcome extends TargetOutcome<RunResult> {
   readonly sim: Simulator;
 }
 
@@ -56,16 +63,29 @@ type Vars = ReadonlyMap<string, string>;
 /** One process's interpreter: its named fds and what its steps share. */
 class Interp implements ProcessState {
   readonly sys: Sys;
-  readonly sim: Simulator;
+  readonly target: ScenarioTarget;
+  readonly process: string;
+  readonly pids: ReadonlyMap<string, number>;
+  readonly notes: TargetNote[];
   readonly fds = new Map<string, number>();
   readonly maps = new Map<string, Mapping>();
   readonly buffers = new Map<string, ReadBuffer>();
   readonly cursors: SampleCursors = new Map();
+  readonly cpuAccess = new Set<number>();
   heapFd = -1;
 
-  constructor(sys: Sys, sim: Simulator) {
+  constructor(
+    sys: Sys,
+    target: ScenarioTarget,
+    process: string,
+    pids: ReadonlyMap<string, number>,
+    notes: TargetNote[],
+  ) {
     this.sys = sys;
-    this.sim = sim;
+    this.target = target;
+    this.process = process;
+    this.pids = pids;
+    this.notes = notes;
   }
 
   /** A name with `$var` replaced. */
@@ -102,6 +122,7 @@ class Interp implements ProcessState {
       const name = Object.keys(step).find((k) => k !== 'label' && k !== 'expect')!;
       const label = typeof step.label === 'string' ? ` (${step.label})` : '';
       const here = `${where}[${i}] ${name}${label}`;
+      this.target.stepStarted?.(this.process, here);
       try {
         await actionNamed(name)!.run(
           step[name],
@@ -137,8 +158,8 @@ class StepRun implements ActionRun {
     return this.#interp.sys;
   }
 
-  get sim(): Simulator {
-    return this.#interp.sim;
+  get target(): ScenarioTarget {
+    return this.#interp.target;
   }
 
   get state(): ProcessState {
@@ -146,7 +167,18 @@ class StepRun implements ActionRun {
   }
 
   done(ret: number): void {
-    checkReturn(ret, this.#ex, this.sys.now() - this.#t0);
+    const timed = this.expect?.minNs !== undefined || this.expect?.maxNs !== undefined;
+    if (timed && !this.target.checks.durations)
+      this.note('virtual-time', "the step's duration (minNs/maxNs) is virtual time");
+    checkReturn(ret, this.#ex, this.target.checks.durations ? this.sys.now() - this.#t0 : null);
+  }
+
+  note(rule: string, text: string): void {
+    this.#interp.notes.push({ process: this.#interp.process, where: this.here, rule, text });
+  }
+
+  pidOf(name: string): number {
+    return this.#interp.pids.get(name) ?? -1;
   }
 
   fd(ref: unknown): number {
@@ -170,7 +202,12 @@ class StepRun implements ActionRun {
   }
 
   checkData(bytes: Uint8Array, data: DataCheck | undefined): void {
-    checkData(bytes, data, this.sim, this.#interp.cursors);
+    const target = this.target;
+    checkData(bytes, data, {
+      device: (name) => target.device(name),
+      cursors: this.#interp.cursors,
+      mode: target.checks.samples,
+    });
   }
 
   steps(
@@ -194,19 +231,24 @@ export function scenarioSimulator(s: Scenario): Simulator {
 }
 
 /** Spawns every process of the scenario; a failed step is recorded and ends its process. Returns pids by name. */
-function spawnProcesses(s: Scenario, sim: Simulator, failures: StepFailure[]): Map<string, number> {
+function spawnProcesses(
+  s: Scenario,
+  target: ScenarioTarget,
+  failures: StepFailure[],
+  notes: TargetNote[],
+): Map<string, number> {
   const pids = new Map<string, number>();
   for (const p of s.processes) {
     const body = async (sys: Sys) => {
       try {
-        await new Interp(sys, sim).run(p.steps, 'steps', new Map());
+        await new Interp(sys, target, p.name, pids, notes).run(p.steps, 'steps', new Map());
       } catch (e) {
         if (!(e instanceof StepFailureError)) throw e;
         failures.push({ process: p.name, step: e.step, expected: e.expected, got: e.got, time: sys.now() });
       }
       return 0;
     };
-    const pid = sim.spawn(p.name, body, {
+    const pid = target.spawn(p.name, body, {
       compat: p.compat ?? false,
       startAt: p.startAt === undefined ? 0 : parseDuration(p.startAt)!,
       stdio: p.stdio ?? true,
@@ -216,29 +258,8 @@ function spawnProcesses(s: Scenario, sim: Simulator, failures: StepFailure[]): M
   return pids;
 }
 
-/** Schedules the scenario's faults at their times. */
-function scheduleFaults(s: Scenario, sim: Simulator, pids: ReadonlyMap<string, number>): void {
-  for (const f of s.faults ?? []) {
-    const at = parseDuration(f.at)!;
-    if ('dmaError' in f)
-      sim.at(at, 'fault: dma error', () =>
-        sim.device(f.dmaError.device).dma?.injectError(f.dmaError.residue ?? 0),
-      );
-    else if ('lateIrq' in f)
-      sim.at(at, 'fault: late irq', () =>
-        sim.device(f.lateIrq.device).dma?.delayNextIrq(parseDuration(f.lateIrq.by)!),
-      );
-    else if ('kill' in f)
-      sim.at(at, 'fault: kill', () =>
-        sim.kill(pids.get(f.kill.process)!, signalNumber(f.kill.signal, SIGKILL)),
-      );
-    else if ('removeDevice' in f)
-      sim.at(at, 'fault: remove device', () => sim.removeDevice(f.removeDevice.device));
-  }
-}
-
 /** Crashed processes, and processes whose outcome is not the expected one (exited by default). */
-function outcomeFailures(s: Scenario, result: RunResult): StepFailure[] {
+function outcomeFailures(s: Scenario, result: TargetRun): StepFailure[] {
   const failures: StepFailure[] = [];
   const at = (process: string, step: string, expected: string, got: string, time = result.time) =>
     failures.push({ process, step, expected, got, time });
@@ -257,38 +278,26 @@ function outcomeFailures(s: Scenario, result: RunResult): StepFailure[] {
   return failures;
 }
 
-/** The run-level expectations on lost scans, live kernel objects and blocked reasons. */
-function runExpectFailures(s: Scenario, sim: Simulator, result: RunResult): StepFailure[] {
+/** Runs a scenario on any target: its processes, faults and expectations. */
+export async function runScenarioOn<R extends TargetRun>(
+  s: Scenario,
+  target: ScenarioTarget<R>,
+): Promise<TargetOutcome<R>> {
   const failures: StepFailure[] = [];
-  const at = (process: string, step: string, expected: string, got: string) =>
-    failures.push({ process, step, expected, got, time: result.time });
-  const want = s.expect;
-  for (const [dev, lost] of Object.entries(want?.lost ?? {})) {
-    const got = result.stats.devices[sim.device(dev).config.name]?.scansLost ?? 0;
-    if (got !== lost) at('-', `lost scans of ${dev}`, String(lost), String(got));
+  const notes: TargetNote[] = [];
+  const pids = spawnProcesses(s, target as ScenarioTarget, failures, notes);
+  for (const [i, f] of (s.faults ?? []).entries()) {
+    const note = target.fault(f, i, pids);
+    if (note) notes.push(note);
   }
-  if (want?.liveObjects) {
-    const live = Object.fromEntries(
-      Object.entries(result.liveObjects).filter(([k]) => k !== 'iio_dma_block(fileio)'),
-    );
-    const show = (o: Record<string, number>) => JSON.stringify(o);
-    if (show(live) !== show(Object.fromEntries(Object.entries(want.liveObjects).sort())))
-      at('-', 'live kernel objects', show(want.liveObjects), show(live));
-  }
-  for (const [name, reason] of Object.entries(want?.blockedReason ?? {})) {
-    const p = result.processes.find((x) => x.name === name);
-    if (!p?.blockedIn?.reason.includes(reason))
-      at(name, 'blocked reason', `…${reason}…`, p?.blockedIn?.reason ?? p?.status ?? 'none');
-  }
-  return failures;
+  const result = await target.run(s.until === undefined ? DEFAULT_UNTIL_NS : parseDuration(s.until)!);
+  const atEnd = target.runExpectations(s.expect, result);
+  failures.push(...outcomeFailures(s, result), ...atEnd.failures.map((f) => ({ ...f, time: result.time })));
+  notes.push(...atEnd.notes);
+  return { failures, result, notes };
 }
 
 /** Runs a scenario on `sim` (from {@link scenarioSimulator}, with tracers attached by the caller). */
 export async function runScenario(s: Scenario, sim: Simulator): Promise<ScenarioOutcome> {
-  const failures: StepFailure[] = [];
-  const pids = spawnProcesses(s, sim, failures);
-  scheduleFaults(s, sim, pids);
-  const result = await sim.run({ until: s.until === undefined ? DEFAULT_UNTIL_NS : parseDuration(s.until)! });
-  failures.push(...outcomeFailures(s, result), ...runExpectFailures(s, sim, result));
-  return { failures, result, sim };
+  return { ...(await runScenarioOn(s, simulatorTarget(sim))), sim };
 }

@@ -6,8 +6,8 @@
  */
 import type { z } from 'zod';
 import type { Sys } from '../../sim/process.ts';
-import type { Simulator } from '../../sim/simulator.ts';
 import type { AbiProfile } from '../../uapi/ioctls.ts';
+import type { ScenarioTarget } from '../target.ts';
 import type { DataCheck, ExpectObject } from '../values.ts';
 
 /** A path inside a step's action value (`['arg', 'struct']`); `[]` is the value itself. */
@@ -48,6 +48,8 @@ export interface ActionCheck {
 export interface Mapping {
   readonly addr: number;
   readonly length: number;
+  /** heap_alloc, iio_alloc: the DMABUF's fd (its CPU access is bracketed by SYNC START/END). */
+  readonly dmabuf?: number;
 }
 
 /** A named read buffer (`read: {into}`), reused by later reads of at most its size. */
@@ -64,12 +66,15 @@ export interface ProcessState {
   readonly buffers: Map<string, ReadBuffer>;
   /** `/dev/dma_heap/system` as heap_alloc opened it, or -1 (then the next heap_alloc opens it). */
   heapFd: number;
+  /** DMABUF fds with a SYNC_START open (not yet ended by SYNC_END). */
+  readonly cpuAccess: Set<number>;
 }
 
 /** What an action's run works with: the process, its named objects, and the step's expectation. */
 export interface ActionRun {
   readonly sys: Sys;
-  readonly sim: Simulator;
+  /** The system the process runs on: the simulator or a real kernel. */
+  readonly target: ScenarioTarget;
   /** Where the step is (`steps[3] open (label)`, with loop iterations), as failures show it. */
   readonly here: string;
   /** The step's `expect` mapping, if it has one. */
@@ -89,6 +94,10 @@ export interface ActionRun {
   mapping(ref: string): Mapping;
   /** Checks bytes against a data expectation. */
   checkData(bytes: Uint8Array, data: DataCheck | undefined): void;
+  /** The pid of the scenario's process `name` (-1 when there is none). */
+  pidOf(name: string): number;
+  /** Records that the step skipped a check the target cannot make, under a comparison rule's id. */
+  note(rule: string, text: string): void;
   /** Runs nested steps, reported under `where`, with a foreach variable when given. */
   steps(
     steps: unknown[],

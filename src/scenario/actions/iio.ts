@@ -21,7 +21,7 @@ import { type ActionRun, defineAction } from './define.ts';
 
 /** The sysfs directory of buffer `buffer` (default 0) of a device. */
 function bufferDir(r: ActionRun, device: string, buffer: number | undefined): string {
-  return `${iioSysfsDir(r.sim.device(device).iio.devName)}/buffer${buffer ?? 0}`;
+  return `${iioSysfsDir(r.target.device(device).iio.devName)}/buffer${buffer ?? 0}`;
 }
 
 /** Reads or writes a sysfs attribute (open, read/write, close). */
@@ -97,7 +97,7 @@ export const bufferFd = defineAction({
     c.define(a.chardev);
   },
   run: async (a, r) => {
-    const dev = r.sim.device(String(a.device)).iio;
+    const dev = r.target.device(String(a.device)).iio;
     const b = await openBuffer(r.sys, dev.id, a.index ?? 0, O_RDWR);
     if (typeof b === 'number') return r.done(b);
     // The buffer fd never inherits the char device's flags (GETFD-7): set O_NONBLOCK on it.
@@ -140,7 +140,7 @@ export const heapAlloc = defineAction({
     r.done(0);
     r.bind(a.as, d.fd);
     r.bind(a.heap, state.heapFd);
-    state.maps.set(r.name(String(a.as)), { addr: d.addr, length: d.size });
+    state.maps.set(r.name(String(a.as)), { addr: d.addr, length: d.size, dmabuf: d.fd });
   },
 });
 
@@ -166,7 +166,7 @@ export const iioAlloc = defineAction({
     if (typeof d === 'number') return r.done(d);
     r.done(0);
     r.bind(a.as, d.fd);
-    r.state.maps.set(r.name(String(a.as)), { addr: d.addr, length: d.size });
+    r.state.maps.set(r.name(String(a.as)), { addr: d.addr, length: d.size, dmabuf: d.fd });
   },
 });
 
@@ -211,7 +211,14 @@ export const enqueue = defineAction({
   },
   run: async (a, r) =>
     r.done(
-      await enqueueDmabuf(r.sys, r.sim.abi, r.fd(a.buffer), r.fd(a.dmabuf), a.bytes_used, flagValue(a.flags)),
+      await enqueueDmabuf(
+        r.sys,
+        r.target.abi,
+        r.fd(a.buffer),
+        r.fd(a.dmabuf),
+        a.bytes_used,
+        flagValue(a.flags),
+      ),
     ),
 });
 
@@ -226,5 +233,11 @@ export const sync = defineAction({
     dir: z.enum(['read', 'write', 'rw']),
   }),
   check: (a, c) => c.ref(a.dmabuf, ['dmabuf']),
-  run: async (a, r) => r.done(await syncDmabuf(r.sys, r.fd(a.dmabuf), a.phase, SYNC_DIRECTIONS[a.dir])),
+  run: async (a, r) => {
+    const fd = r.fd(a.dmabuf);
+    const ret = await syncDmabuf(r.sys, fd, a.phase, SYNC_DIRECTIONS[a.dir]);
+    if (ret === 0 && a.phase === 'start') r.state.cpuAccess.add(fd);
+    else if (ret === 0) r.state.cpuAccess.delete(fd);
+    r.done(ret);
+  },
 });

@@ -123,7 +123,7 @@ export const ioctl = defineAction({
     const request =
       typeof a.request === 'number'
         ? a.request
-        : (ioctlRequestNumber(String(a.request), r.sim.abi) as number);
+        : (ioctlRequestNumber(String(a.request), r.target.abi) as number);
     const { addr, after } = buildArg(a.arg, r);
     const ret = await r.sys.ioctl(r.fd(a.fd), request, addr);
     r.done(ret);

@@ -34,6 +34,19 @@ export const check = defineAction({
     const addr = m?.addr ?? b?.addr;
     if (addr === undefined) throw new StepError(`a mapping or read buffer named '${name}'`, 'none');
     const len = a.len ?? m?.length ?? b!.filled;
+    const data = r.expect?.data;
+    if (
+      m?.dmabuf !== undefined &&
+      data &&
+      !r.target.checks.unsyncedData &&
+      !r.state.cpuAccess.has(m.dmabuf)
+    ) {
+      r.note(
+        'unsynced-access',
+        `data of ${name} looked at without SYNC_START: what it holds depends on when the DMA ran and on the platform's caches`,
+      );
+      return;
+    }
     r.checkData(r.sys.mem.read(addr + (a.offset ?? 0), len), r.expect?.data);
   },
 });

@@ -303,8 +303,7 @@ export const kill = defineAction({
     c.signal(a.signal, ['signal']);
   },
   run: async (a, r) => {
-    const target = r.sim.result().processes.find((p) => p.name === a.process);
-    r.done(await r.sys.kill(target?.pid ?? -1, signalNumber(a.signal, SIGKILL)));
+    r.done(await r.sys.kill(r.pidOf(a.process), signalNumber(a.signal, SIGKILL)));
   },
 });
 
