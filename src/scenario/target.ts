@@ -95,11 +95,18 @@ export interface ScenarioTarget<R extends TargetRun = TargetRun> {
   /** Runs the processes until each ended, or `untilNs` (the scenario's `until`) passed. */
   run(untilNs: number): Promise<R>;
   /** The run-level expectations (`lost`, `liveObjects`, `blockedReason`): failures, and notes for those skipped. */
-  runExpectations(want: RunExpect | undefined, result: R): { failures: RunLevelFailure[]; notes: TargetNote[] };
+  runExpectations(
+    want: RunExpect | undefined,
+    result: R,
+  ): { failures: RunLevelFailure[]; notes: TargetNote[] };
 }
 
 /** The run-level expectations on lost scans, live kernel objects and blocked reasons, on the simulator. */
-function simRunExpectFailures(want: RunExpect | undefined, sim: Simulator, result: RunResult): RunLevelFailure[] {
+function simRunExpectFailures(
+  want: RunExpect | undefined,
+  sim: Simulator,
+  result: RunResult,
+): RunLevelFailure[] {
   const failures: RunLevelFailure[] = [];
   const at = (process: string, step: string, expected: string, got: string) =>
     failures.push({ process, step, expected, got });
