@@ -2,11 +2,12 @@
  * `iio-sim`: runs scenario files and prints what a kernel developer reads at once: an strace-style log
  * with simulated timestamps and decoded structs, ftrace-style dma_fence lines, and a summary.
  *
- *   iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT]
+ *   iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT]
  *   iio-sim validate FILE...
  *   iio-sim list
  *   iio-sim schema
  *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
+ *   iio-sim diff FILE... [--vm NAME]
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
@@ -24,6 +25,7 @@ import { runScenario, scenarioSimulator } from './scenario/run.ts';
 import { type Scenario, scenarioJsonSchema } from './scenario/schema.ts';
 import type { CampaignMode } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
+import { exportHtml } from './trace/html.ts';
 import { exportPerfetto } from './trace/perfetto.ts';
 import { recordTrace } from './trace/recorder.ts';
 import { FenceStats, summaryLines } from './trace/summary.ts';
@@ -37,11 +39,12 @@ export interface CliIo {
   err(line: string): void;
 }
 
-const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json]
+const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html]
        iio-sim validate FILE...
        iio-sim list
        iio-sim schema
        iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
+       iio-sim diff FILE... [--vm NAME]
        ${KERNEL_USAGE.replace(/^usage: /, '')}`;
 
 /** Reads a scenario as UTF-8, without a byte-order mark. */
@@ -70,12 +73,14 @@ const OPTIONS = {
   durations: { type: 'boolean', short: 'T' },
   log: { type: 'string' },
   perfetto: { type: 'string' },
+  html: { type: 'string' },
   runs: { type: 'string' },
   seed: { type: 'string' },
   mode: { type: 'string' },
   'max-calls': { type: 'string' },
   out: { type: 'string' },
   path: { type: 'string' },
+  vm: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,6 +105,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   validate: (files, opts, io) => scenarioFiles('validate', files, opts, io),
   run: (files, opts, io) => scenarioFiles('run', files, opts, io),
   fuzz: (_files, opts, io) => fuzz(opts, io),
+  diff: (files, opts, io) => diff(files, opts, io),
 };
 
 /** Splits a command line into positionals and options, or prints why it cannot and returns null. */
@@ -247,6 +253,50 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** `iio-sim diff FILE...`: each scenario on the simulator and on the real kernel, compared call by call. */
+async function diff(files: readonly string[], opts: CliOptions, io: CliIo): Promise<number> {
+  if (files.length === 0) {
+    io.err('iio-sim diff: no scenario file given');
+    io.err(USAGE);
+    return 2;
+  }
+  // Loaded on demand: the other commands need no VM code.
+  const { checkSetup } = await import('./real/setup.ts');
+  const setup = checkSetup();
+  if (!setup.ready) {
+    io.err(
+      `iio-sim diff: the real kernel is not set up (missing ${setup.missing.join('; ')}): run \`npx iio-sim kernel setup\``,
+    );
+    return 2;
+  }
+  const { diffFiles } = await import('./real/diff.ts');
+  const { createRealKernel, openRealChannel } = await import('./real/runtime.ts');
+  const inputs = files.map((name) => ({ name, text: readScenarioFile(name, io) }));
+  const instance = typeof opts.vm === 'string' ? opts.vm : 'default';
+  let channel: Awaited<ReturnType<typeof openRealChannel>>;
+  try {
+    channel = await openRealChannel({ instance });
+  } catch (e) {
+    io.err(`iio-sim diff: no real kernel: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
+  io.out(
+    channel.how === 'attached'
+      ? `iio-sim diff: attached to the running VM '${instance}'`
+      : 'iio-sim diff: booted a VM (`iio-sim kernel start` keeps one running between runs)',
+  );
+  try {
+    return await diffFiles(
+      inputs,
+      (devices, seed) =>
+        createRealKernel({ channel: channel.channel, seed, ...(devices ? { devices } : {}) }),
+      io,
+    );
+  } finally {
+    await channel.close();
+  }
+}
+
 async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: CliIo): Promise<number> {
   const sim = scenarioSimulator(scenario);
   const quiet = opts.quiet === true;
@@ -282,10 +332,26 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
   if (!quiet) for (const line of trace.lines) io.out(line);
   if (opts.perfetto) {
     try {
-      writeFileSync(String(opts.perfetto), exportPerfetto(trace.events));
+      writeFileSync(String(opts.perfetto), exportPerfetto(trace.events, { end: outcome.result.time }));
     } catch (e) {
       io.err(
         `${String(opts.perfetto)}:1:1: cannot write the Perfetto trace (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+      return 2;
+    }
+  }
+  if (opts.html) {
+    const html = exportHtml(trace.events, {
+      title: `${basename(file)}${scenario.title ? `: ${scenario.title}` : ''}`,
+      subtitle: `profile ${sim.abi}, seed ${scenario.seed ?? 1}`,
+      ...(scenario.description === undefined ? {} : { description: scenario.description }),
+      end: outcome.result.time,
+    });
+    try {
+      writeFileSync(String(opts.html), html);
+    } catch (e) {
+      io.err(
+        `${String(opts.html)}:1:1: cannot write the HTML timeline (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
       );
       return 2;
     }

@@ -4,7 +4,6 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { FenceEvents } from '../kernel/dma-buf/fence.ts';
-import type { KernelEvents } from '../kernel/events.ts';
 import type { SimEvents } from '../sim/simulator.ts';
 
 /** One fence trace event. */

@@ -107,6 +107,8 @@ export class Strace {
   #running: Task | null = null;
   /** Notes raised while that syscall runs: shown after its line, as the call's own effects. */
   #held: string[] = [];
+  /** Hears each finished call as one whole line, without timestamp or pid (for timeline exporters). */
+  onCall: ((task: Task, line: string) => void) | null = null;
 
   constructor(
     events: EventEmitter<SimEvents>,
@@ -148,6 +150,12 @@ export class Strace {
   /** Stops tracing. */
   detach(): void {
     for (const f of this.#off.splice(0)) f();
+  }
+
+  /** The call `task` is in, as strace shows one that never returns (`poll(..., -1 <unfinished ...>`), or null. */
+  unfinished(task: Task): string | null {
+    const p = this.#pending.get(task);
+    return p ? `${p.head} <unfinished ...>` : null;
   }
 
   /** Writes a line that is not a syscall (a hardware event, a note) in the log's format, at time `time`. */
@@ -215,6 +223,7 @@ export class Strace {
     const tail = this.#argsAtExit(task, name, args, ret, p?.entry ?? null);
     const dur = this.#opts.durations ? ` <${formatTime(returnTime - enterTime)}>` : '';
     const result = `= ${formatReturn(name, ret)}${this.#resultNote(task, name, args, ret)}${dur}`;
+    this.onCall?.(task, `${p?.head ?? `${name}(`}${tail}) ${result}`);
     this.#flushUnfinished(task);
     if (p?.printedUnfinished) {
       this.#sink(`${this.#prefix(task, returnTime)}<... ${name} resumed>${tail}) ${result}`);

@@ -3,7 +3,6 @@
  * underflow, fence lifetimes and wait latencies, and how each process ended.
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { KernelEvents } from '../kernel/events.ts';
 import type { RunResult, SimEvents } from '../sim/simulator.ts';
 import { formatTime } from './strace.ts';
 
