@@ -100,30 +100,60 @@ function checkSamples(bytes: Uint8Array, s: SamplesCheck, ctx: SampleContext): v
   const key = `${s.device}:${s.channels.join(',')}`;
   const period = s.table ? s.table[0]!.length : 1 << 22;
   const cursor = ctx.cursors.get(key);
-  let n =
-    cursor !== undefined && ctx.mode === 'continuous'
-      ? cursor
-      : findPhase(scans[0]!, expected, cursor ?? 0, period, s);
-  for (let k = 0; k < count; k++, n++) {
-    const e = expected(n);
-    if (!e.every((v, i) => v === scans[k]![i]))
-      throw new StepError(`scan ${k} = [${e.join(', ')}] (sample ${n})`, `[${scans[k]!.join(', ')}]`);
+  const same = (n: number, k: number) => expected(n).every((v, i) => v === scans[k]![i]);
+  /** How many scans from the start follow the signal from sample n on. */
+  const run = (n: number) => {
+    let k = 0;
+    while (k < count && same(n + k, k)) k++;
+    return k;
+  };
+  let start: number;
+  if (cursor !== undefined && ctx.mode === 'continuous') start = cursor;
+  else {
+    // A table may repeat a scan inside its period (a triangle wave): the phase is where every scan follows.
+    start = -1;
+    let best = -1;
+    for (const n of phases(scans[0]!, expected, cursor ?? 0, period, s)) {
+      const k = run(n);
+      if (k === count) {
+        start = n;
+        break;
+      }
+      if (best < 0 || k > run(best)) best = n;
+    }
+    if (start < 0) start = best;
   }
-  ctx.cursors.set(key, n);
+  const k = run(start);
+  if (k < count) {
+    const e = expected(start + k);
+    throw new StepError(`scan ${k} = [${e.join(', ')}] (sample ${start + k})`, `[${scans[k]!.join(', ')}]`);
+  }
+  ctx.cursors.set(key, start + count);
 }
 
-/** The first sample index in `[from, from + period)` whose expected scan is `first`. */
-function findPhase(
+/** Candidate phases tried per check: a table repeats a scan a few times per period, a ramp once per wrap. */
+const MAX_PHASES = 64;
+
+/**
+ * The sample indexes in `[from, from + period)` whose expected scan is `first`, in order (at most
+ * {@link MAX_PHASES}); throws when there is none.
+ */
+function* phases(
   first: number[],
   expected: (n: number) => number[],
   from: number,
   period: number,
   s: SamplesCheck,
-): number {
-  for (let k = from; k < from + period; k++) {
+): Generator<number> {
+  let found = 0;
+  for (let k = from; k < from + period && found < MAX_PHASES; k++) {
     const e = expected(k);
-    if (e.every((v, i) => v === first[i])) return k;
+    if (e.every((v, i) => v === first[i])) {
+      found++;
+      yield k;
+    }
   }
+  if (found > 0) return;
   throw new StepError(
     `samples of ${s.channels.join(', ')}`,
     `scan [${first.join(', ')}] matches no sample index${from > 0 ? ` from ${from} on` : ''}`,
