@@ -16,6 +16,7 @@ import {
   type SpawnOptions,
   type Sys,
 } from '../src/index.ts';
+import type { RealKernel, RealRunResult, RealSpawnOptions } from '../src/real/runtime.ts';
 import type { ProcessBody, ProcessOutcome, RunOptions, RunResult } from '../src/sim/simulator.ts';
 
 /** The tests run their programs on the real kernel (`IIO_SIM_TARGET=real`), not on the simulator. */
@@ -122,6 +123,29 @@ const ABNORMAL_REAL_LIMIT_NS = 5e9;
 /** Real-time limit of any other run. */
 const REAL_LIMIT_NS = 60e9;
 
+/** How long a run may outlast its own time limit before the VM counts as wedged. */
+const WATCHDOG_SLACK_MS = 60_000;
+
+/** The VM did not answer within the watchdog's time. */
+class VmWedged extends Error {
+  override readonly name = 'VmWedged';
+}
+
+/** `p`, or a {@link VmWedged} rejection after `ms`. */
+async function watchdog<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new VmWedged(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Thrown inside a program that touched a simulator-only object; the run's test is then skipped. */
 class OracleSkip extends Error {
   override readonly name = 'OracleSkip';
@@ -167,13 +191,23 @@ interface PendingSpawn {
   pid: number;
 }
 
+/** The simulator's spawn options as the real runtime takes them (`startAt` becomes real ns). */
+function realSpawnOptions(o: SpawnOptions): RealSpawnOptions {
+  return {
+    ...(o.compat === undefined ? {} : { compat: o.compat }),
+    ...(o.startAt === undefined ? {} : { startAt: o.startAt }),
+    ...(o.nofile === undefined ? {} : { nofile: o.nofile }),
+    ...(o.stdio === undefined ? {} : { stdio: o.stdio }),
+  };
+}
+
 function realSimulator(options: SimulatorOptions): TestSimulator {
   const unsupported = unsupportedOptions(options);
   if (unsupported) skipTest(unsupported);
   const spawns: PendingSpawn[] = [];
   const timers: { time: number; label: string; fn: () => void }[] = [];
   let skipReason: string | null = null;
-  let kernel: import('../src/real/runtime.ts').RealKernel | null = null;
+  let kernel: RealKernel | null = null;
   const pendingKills: [number, number | undefined][] = [];
   const use = (reason: string): never => {
     skipReason ??= reason;
@@ -186,6 +220,8 @@ function realSimulator(options: SimulatorOptions): TestSimulator {
   const internals = skipProxy<Simulator>('reads simulator internals', use);
   const real = {
     spawn(name: string, body: ProcessBody, opts: SpawnOptions = {}): number {
+      // A program may spawn others while the run goes on, as on the simulator.
+      if (kernel) return kernel.spawn(name, body, realSpawnOptions(opts));
       const pid = 100 + spawns.length;
       spawns.push({ name, body, opts, pid });
       return pid;
@@ -206,44 +242,59 @@ function realSimulator(options: SimulatorOptions): TestSimulator {
       } catch (e) {
         return skipTest(`devices the test module cannot express: ${(e as Error).message}`);
       }
-      const channel = await oracleChannel();
-      const k = await createRealKernel({
-        channel,
-        module: { params },
-        ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
-      });
-      kernel = k;
-      for (const s of spawns) {
-        const pid = k.spawn(s.name, (sys) => s.body(sys), {
-          ...(s.opts.compat === undefined ? {} : { compat: s.opts.compat }),
-          ...(s.opts.startAt === undefined ? {} : { startAt: s.opts.startAt }),
-          ...(s.opts.nofile === undefined ? {} : { nofile: s.opts.nofile }),
-          ...(s.opts.stdio === undefined ? {} : { stdio: s.opts.stdio }),
+      const untilNs = opts.realUntilNs ?? opts.until ?? REAL_LIMIT_NS;
+      const c = await oracleConnection();
+      const runReal = async (): Promise<RealRunResult> => {
+        const k = await createRealKernel({
+          channel: c.channel,
+          module: { params },
+          ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
         });
-        if (pid !== s.pid) throw new Error(`oracle: pid ${pid} where the simulator gives ${s.pid}`);
-      }
-      const handles: NodeJS.Timeout[] = [];
-      running = true;
-      let r: import('../src/real/runtime.ts').RealRunResult;
+        kernel = k;
+        for (const s of spawns) {
+          const pid = k.spawn(s.name, s.body, realSpawnOptions(s.opts));
+          if (pid !== s.pid) throw new Error(`oracle: pid ${pid} where the simulator gives ${s.pid}`);
+        }
+        const handles: NodeJS.Timeout[] = [];
+        running = true;
+        try {
+          const runP = k.run({ untilNs });
+          for (const [pid, sig] of pendingKills) k.kill(pid, sig);
+          for (const t of timers)
+            handles.push(
+              setTimeout(() => {
+                try {
+                  t.fn();
+                } catch (e) {
+                  if (!(e instanceof OracleSkip)) throw e;
+                }
+              }, t.time / 1e6),
+            );
+          return await runP;
+        } finally {
+          running = false;
+          for (const h of handles) clearTimeout(h);
+          kernel = null;
+          await k.close();
+        }
+      };
+      let r: RealRunResult;
       try {
-        const runP = k.run({ untilNs: opts.realUntilNs ?? opts.until ?? REAL_LIMIT_NS });
-        for (const [pid, sig] of pendingKills) k.kill(pid, sig);
-        for (const t of timers)
-          handles.push(
-            setTimeout(() => {
-              try {
-                t.fn();
-              } catch (e) {
-                if (!(e instanceof OracleSkip)) throw e;
-              }
-            }, t.time / 1e6),
+        r = await watchdog(runReal(), untilNs / 1e6 + WATCHDOG_SLACK_MS);
+      } catch (e) {
+        const broken = await kernelBroken(c);
+        if (broken !== null || e instanceof VmWedged) {
+          await restartOracle();
+          throw new Error(
+            `the guest kernel ${broken === null ? 'stopped answering' : `broke (${broken})`} during this test; the VM was restarted`,
           );
-        r = await runP;
-      } finally {
-        running = false;
-        for (const h of handles) clearTimeout(h);
-        kernel = null;
-        await k.close();
+        }
+        throw e;
+      }
+      const broken = await kernelBroken(c);
+      if (broken !== null) {
+        await restartOracle();
+        throw new Error(`the guest kernel broke during this test (${broken}); the VM was restarted`);
       }
       if (skipReason) skipTest(skipReason);
       noteRealRun();
@@ -286,6 +337,10 @@ function noteRealRun(): void {
 
 interface OracleConnection {
   channel: Duplex;
+  instance: string;
+  /** The guest's serial console (kernel messages), and how far it has been checked. */
+  consoleLog: string;
+  consoleChecked: number;
   close(): Promise<void>;
 }
 
@@ -294,7 +349,7 @@ let connection: Promise<OracleConnection> | null = null;
 /** The VM instance the global setup started (test/real/global-setup.ts), through `inject`. */
 async function oracleInstance(): Promise<string> {
   const { inject } = await import('vitest');
-  const instance = inject('oracleInstance' as never) as string | undefined;
+  const instance = inject('oracleInstance');
   if (!instance) {
     const { SETUP_SKIP_MESSAGE } = await import('../src/real/setup.ts');
     const why =
@@ -306,17 +361,27 @@ async function oracleInstance(): Promise<string> {
   return instance;
 }
 
-async function connect(): Promise<OracleConnection> {
+async function connect(restart = false): Promise<OracleConnection> {
   const instance = await oracleInstance();
   const vm = await import('../src/real/vm.ts');
-  // A VM that died (a guest panic) is started again for the next file's tests.
-  await vm.startDetached({ instance });
+  const { ORACLE_CPU } = await import('./real/global-setup.ts');
+  if (restart) await vm.stop({ instance });
+  // A VM that died (a guest panic) is started again for the next tests.
+  await vm.startDetached({ instance, cpu: ORACLE_CPU });
   const a = await vm.attach({ instance });
   a.socket.on('error', () => {});
-  return { channel: a.socket, close: () => a.close() };
+  const { statSync } = await import('node:fs');
+  const consoleLog = a.state.consoleLogPath;
+  return {
+    channel: a.socket,
+    instance,
+    consoleLog,
+    consoleChecked: statSync(consoleLog).size,
+    close: () => a.close(),
+  };
 }
 
-async function oracleChannel(): Promise<Duplex> {
+async function oracleConnection(): Promise<OracleConnection> {
   connection ??= connect();
   let c: OracleConnection;
   try {
@@ -330,7 +395,42 @@ async function oracleChannel(): Promise<Duplex> {
     connection = connect();
     c = await connection;
   }
-  return c.channel;
+  return c;
+}
+
+/** Kernel log lines that mean the guest kernel can no longer be trusted (the VM is restarted). */
+const KERNEL_BROKEN = /\b(Oops|BUG: |Kernel panic|general protection fault|Fixing recursive fault)/;
+
+/**
+ * The first line of kernel breakage the console shows since the last check, or null. A test whose program
+ * oopses the kernel fails with that line, and the next test gets a fresh VM.
+ */
+async function kernelBroken(c: OracleConnection): Promise<string | null> {
+  const { openSync, readSync, closeSync, fstatSync } = await import('node:fs');
+  const fd = openSync(c.consoleLog, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= c.consoleChecked) return null;
+    const buf = Buffer.alloc(size - c.consoleChecked);
+    readSync(fd, buf, 0, buf.length, c.consoleChecked);
+    c.consoleChecked = size;
+    const line = buf
+      .toString('utf8')
+      .split('\n')
+      .find((l) => KERNEL_BROKEN.test(l));
+    return line?.trim() ?? null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces the VM with a fresh one (after an oops, or when it stopped answering). */
+async function restartOracle(): Promise<void> {
+  const old = connection;
+  connection = null;
+  if (old) await (await old.catch(() => null))?.close();
+  connection = connect(true);
+  await connection;
 }
 
 /** Lets go of the oracle VM (the worker setup calls it after each file). */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createSimulator,
   type DeviceConfig,
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
   DMA_BUF_SYNC_READ,
@@ -24,6 +23,7 @@ import {
   syncDmabuf,
 } from '../../src/user/dmabuf.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../src/user/iio.ts';
+import { testSimulator } from '../helpers.ts';
 
 /** A 16-bit ADC wired to the DAC's outputs, so a test can play a waveform and capture it back. */
 const LOOPBACK: DeviceConfig[] = [
@@ -78,7 +78,7 @@ describe.each(['mainline', 'v2'] as const)(
   'cyclic DAC output read back through loopback, profile %s',
   (abi) => {
     it('the captured samples are exactly the cyclic waveform, period after period, with no gap', async () => {
-      const sim = createSimulator({ abi, devices: LOOPBACK });
+      const sim = testSimulator({ abi, devices: LOOPBACK });
       let captured: [number, number][] = [];
       sim.spawn('player-and-capture', async (sys) => {
         await playCyclic(sys, abi);
@@ -115,7 +115,7 @@ describe.each(['mainline', 'v2'] as const)(
 
 describe('a DMA transfer error', () => {
   it('DMAQ-6: the fence of the failed block still signals without error, the trace shows the hidden error, and the next blocks flow', async () => {
-    const sim = createSimulator();
+    const sim = testSimulator();
     const rec = recordTrace(sim.events, sim.abi);
     const statuses: number[] = [];
     const firsts: number[] = [];

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createSimulator,
   DMA_BUF_SYNC_READ,
   O_RDWR,
   POLLOUT,
@@ -17,6 +16,7 @@ import {
   type UserDmabuf,
 } from '../../src/user/dmabuf.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../src/user/iio.ts';
+import { testSimulator } from '../helpers.ts';
 
 const RAMP = (n: number, c: number) => ((n + 1024 * c) % 4096) - 2048;
 const CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
@@ -73,7 +73,7 @@ async function libiioCapture(
 
 describe.each(['mainline', 'v2'] as const)('DMABUF capture end to end, profile %s', (abi) => {
   it('a libiio-style loop with 4 DMABUFs captures 1,048,576 scans (4,194,304 samples), each matching the ramp, with zero data copies', async () => {
-    const sim = createSimulator({ abi });
+    const sim = testSimulator({ abi });
     let got: { scans: number; bad: number; first: number } | null = null;
     sim.spawn('libiio', async (sys) => {
       got = await libiioCapture(sys, sim, 1 << 20);

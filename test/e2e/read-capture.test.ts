@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createSimulator, type DeviceConfig, EAGAIN, F_SETFL, O_NONBLOCK } from '../../src/index.ts';
+import { type DeviceConfig, EAGAIN, F_SETFL, O_NONBLOCK } from '../../src/index.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../src/user/iio.ts';
+import { testSimulator } from '../helpers.ts';
 
 const RAMP = (n: number, c: number) => ((n + 1024 * c) % 4096) - 2048;
 
 describe('read() capture end to end', () => {
   it('captures 1,048,576 scans (4,194,304 samples) of the default ramp with nothing lost, duplicated or reordered', async () => {
-    const sim = createSimulator();
+    const sim = testSimulator();
     const SCANS = 1 << 20;
     const BLOCK = 16384;
     let mismatches = 0;
@@ -47,7 +48,7 @@ describe('read() capture end to end', () => {
         channels: [{ id: 'voltage0', type: 'le:u32/32>>0', signal: { kind: 'ramp', step: 1, offset: 0 } }],
       },
     ];
-    const sim = createSimulator({ devices, platform: 'ideal' });
+    const sim = testSimulator({ devices, platform: 'ideal' });
     const BLOCK = 8192; // length 4096 scans of 4 bytes: two fileio blocks of 8192 bytes (2048 scans, 2.048 ms)
     const gaps: number[] = [];
     const reported: number[] = [];

@@ -4,11 +4,11 @@
  * without a handler.
  */
 import { describe, expect, it } from 'vitest';
-import { createSimulator, type Sys } from '../../src/index.ts';
+import type { Sys } from '../../src/index.ts';
 import { EINTR, EINVAL, IIO_BUFFER_GET_FD_IOCTL, O_RDWR, POLLIN } from '../../src/uapi/index.ts';
 import { SIGKILL, SIGTERM, SIGUSR1, SIGUSR2 } from '../../src/uapi/signal.ts';
 import { enableChannels, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
-import { runOne } from '../helpers.ts';
+import { runOne, testSimulator } from '../helpers.ts';
 
 const ADC = '/dev/iio:device0';
 const DUMMY = '/dev/iio:device2';
@@ -42,7 +42,7 @@ async function idleAdcBuffer(sys: Sys): Promise<number> {
 
 /** Runs `body` as the only process on the ideal platform, sending `sig` to it at `at` ns. */
 async function runSignalled<R>(body: (sys: Sys) => Promise<R>, at: number, sig = SIGUSR1) {
-  const sim = createSimulator({ platform: 'ideal' });
+  const sim = testSimulator({ platform: 'ideal' });
   let value: R | undefined;
   const pid = sim.spawn('victim', async (sys) => {
     value = await body(sys);
@@ -153,7 +153,7 @@ describe('SIG-1: a blocking buffer read', () => {
   });
 
   it('SIG-1: a second process interrupts the read with kill(2); kill returns 0', async () => {
-    const sim = createSimulator({ platform: 'ideal' });
+    const sim = testSimulator({ platform: 'ideal' });
     const seen: Record<string, number> = {};
     const reader = sim.spawn('reader', async (sys) => {
       const fd = await slowKfifo(sys);
@@ -172,7 +172,7 @@ describe('SIG-1: a blocking buffer read', () => {
   });
 
   it('SIG-1: a second process kills a reader without a handler', async () => {
-    const sim = createSimulator({ platform: 'ideal' });
+    const sim = testSimulator({ platform: 'ideal' });
     const reader = sim.spawn('reader', async (sys) => {
       const fd = await slowKfifo(sys);
       return sys.read(fd, sys.mem.alloc(2), 2);

@@ -4,7 +4,7 @@
  * program makes.
  */
 import { describe, expect, it } from 'vitest';
-import { createSimulator, type Sys } from '../../src/index.ts';
+import type { Sys } from '../../src/index.ts';
 import {
   EACCES,
   EAGAIN,
@@ -54,7 +54,7 @@ import {
   SEEK_SET,
 } from '../../src/uapi/index.ts';
 import { enableChannels, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
-import { ascii, runOne } from '../helpers.ts';
+import { ascii, runOne, testSimulator } from '../helpers.ts';
 
 const ADC = '/dev/iio:device0';
 const DAC = '/dev/iio:device1';
@@ -599,7 +599,7 @@ describe('FD-11: F_SETFL', () => {
 
 describe('FD-12: process exit', () => {
   it('FD-12: exit closes every fd: another process can open the chardev and take the buffer after the first exits', async () => {
-    const sim = createSimulator({ platform: 'ideal' });
+    const sim = testSimulator({ platform: 'ideal' });
     const seen: Record<string, number> = {};
     sim.spawn('holder', async (sys) => {
       const chardev = await sys.open(ADC, O_RDWR);
@@ -636,7 +636,7 @@ describe('FD-12: process exit', () => {
   });
 
   it('FD-12: at exit the fds close in ascending fd order, not in creation order', async () => {
-    const sim = createSimulator({ platform: 'ideal' });
+    const sim = testSimulator({ platform: 'ideal' });
     const closed: string[] = [];
     sim.events.on('iio:buffer-fd', (e) => {
       if (!e.open) closed.push(e.device);
@@ -658,7 +658,7 @@ describe('FD-12: process exit', () => {
   });
 
   it('FD-12: a killed process has its fds closed too', async () => {
-    const sim = createSimulator({ platform: 'ideal' });
+    const sim = testSimulator({ platform: 'ideal' });
     let after = Number.NaN;
     const victim = sim.spawn('victim', async (sys) => {
       await sys.open(ADC, O_RDWR);

@@ -24,7 +24,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createSimulator,
   DMA_BUF_SYNC_READ,
   DMA_BUF_SYNC_RW,
   DMA_BUF_SYNC_WRITE,
@@ -52,6 +51,7 @@ import {
   type UserDmabuf,
 } from '../../../src/user/dmabuf.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
+import { testSimulator } from '../../helpers.ts';
 
 const NON_COHERENT: SimulatorOptions = { platform: { base: 'ideal', coherentDma: false } };
 const COHERENT: SimulatorOptions = { platform: 'ideal' };
@@ -106,7 +106,7 @@ async function run<R>(
   options: SimulatorOptions,
   body: (sys: Sys, sim: Simulator) => Promise<R>,
 ): Promise<{ value: R; cache: CacheEvent[]; sim: Simulator }> {
-  const sim = createSimulator(options);
+  const sim = testSimulator(options);
   const cache: CacheEvent[] = [];
   sim.events.on('dmabuf:cache', (e) => cache.push({ ...e }));
   sim.spawn('prog', (sys) => body(sys, sim), { stdio: false });

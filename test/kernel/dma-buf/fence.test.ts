@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createSimulator,
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
   DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
   DMA_BUF_IOCTL_SYNC,
@@ -62,7 +61,7 @@ import { isSleep, type SysRet } from '../../../src/kernel/wait.ts';
 import * as v2 from '../../../src/uapi/iio-v2.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, testSimulator } from '../../helpers.ts';
 
 type Trace = Parameters<FenceEvents['fence:trace']>[0];
 
@@ -642,7 +641,7 @@ describe('RESV-3: adding a fence', () => {
 describe('RESV-5: the reservation lock', () => {
   it('RESV-5: while an ENQUEUE waits holding the lock (ENQ-12), IMPORT blocks until it is released and a nonblocking ATTACH is -EBUSY (ATT-7)', async () => {
     const owner = { pid: 0, fd: -1 };
-    const sim = createSimulator(IDEAL);
+    const sim = testSimulator(IDEAL);
     sim.spawn(
       'p0',
       async (sys) => {
@@ -950,7 +949,7 @@ describe('TRACE-6: which waits trace', () => {
   });
 
   it('TRACE-6: a SYNC START interrupted by a handled signal traces wait_end at the interruption (dma_fence_wait_timeout always pairs them)', async () => {
-    const sim = createSimulator(IDEAL);
+    const sim = testSimulator(IDEAL);
     const t = record(sim);
     const pid = sim.spawn(
       'victim',
@@ -975,7 +974,7 @@ describe('TRACE-6: which waits trace', () => {
   });
 
   it('TRACE-6: with SA_RESTART the restarted START traces a second wait_start/wait_end pair', async () => {
-    const sim = createSimulator(IDEAL);
+    const sim = testSimulator(IDEAL);
     const t = record(sim);
     const pid = sim.spawn(
       'victim',

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createSimulator,
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
   DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
   DMA_BUF_SYNC_READ,
@@ -40,7 +39,7 @@ import { DmaFence, type DmaFenceOps } from '../../../src/kernel/dma-buf/fence.ts
 import { DMA_RESV_USAGE_BOOKKEEP, DMA_RESV_USAGE_KERNEL } from '../../../src/kernel/dma-buf/resv.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, testSimulator } from '../../helpers.ts';
 
 const MS = 1_000_000;
 const BLOCK = 32768;
@@ -135,7 +134,7 @@ async function runProcs(
   options: SimulatorOptions,
   bodies: ((sys: Sys, sim: Simulator) => Promise<unknown>)[],
 ): Promise<{ values: unknown[]; sim: Simulator }> {
-  const sim = createSimulator(options);
+  const sim = testSimulator(options);
   for (const [i, body] of bodies.entries()) sim.spawn(`p${i}`, (sys) => body(sys, sim), { stdio: false });
   const result = await sim.run();
   for (const o of result.processes) {
@@ -436,7 +435,7 @@ describe('DPOLL-6: poll takes the reservation lock', () => {
 describe('DPOLL-6: the lock wait is uninterruptible', () => {
   it('DPOLL-6: a handled signal does not end the lock wait; the poll pass finishes at the unlock and then reports the pending signal (-EINTR, do_poll)', async () => {
     const owner = { pid: 0, fd: -1 };
-    const sim = createSimulator(IDEAL);
+    const sim = testSimulator(IDEAL);
     sim.spawn(
       'p0',
       async (sys) => {

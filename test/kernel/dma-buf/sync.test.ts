@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createSimulator,
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
   DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
   DMA_BUF_IOCTL_SYNC,
@@ -55,7 +54,7 @@ import { DmaFence, type DmaFenceOps } from '../../../src/kernel/dma-buf/fence.ts
 import { DMA_RESV_USAGE_BOOKKEEP, DMA_RESV_USAGE_KERNEL } from '../../../src/kernel/dma-buf/resv.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, testSimulator } from '../../helpers.ts';
 
 const MS = 1_000_000;
 const BLOCK = 32768;
@@ -170,7 +169,7 @@ async function runProcs(
   bodies: ((sys: Sys, sim: Simulator) => Promise<unknown>)[],
   setup?: (sim: Simulator, pids: number[]) => void,
 ): Promise<{ values: unknown[]; sim: Simulator }> {
-  const sim = createSimulator(options);
+  const sim = testSimulator(options);
   const pids = bodies.map((body, i) => sim.spawn(`p${i}`, (sys) => body(sys, sim), { stdio: false }));
   setup?.(sim, pids);
   const result = await sim.run();

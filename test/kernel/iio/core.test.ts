@@ -3,7 +3,7 @@
  * (CIOC-1..4), IIO_BUFFER_GET_FD_IOCTL (GETFD-1..7) and the legacy read/write/poll on buffer 0 (LEG-1..5).
  */
 import { describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator, type Sys } from '../../../src/index.ts';
+import type { Simulator, Sys } from '../../../src/index.ts';
 import type { IioDev } from '../../../src/kernel/iio/device.ts';
 import { IioBuffer } from '../../../src/kernel/iio/device.ts';
 import { type IioChanSpec, INDIO_BUFFER_SOFTWARE, INDIO_DIRECT_MODE } from '../../../src/kernel/iio/types.ts';
@@ -49,7 +49,7 @@ import {
   SEEK_SET,
 } from '../../../src/uapi/index.ts';
 import { openBuffer, readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, testSimulator } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -221,7 +221,7 @@ describe('CDEV-3..5: open and release', () => {
   });
 
   it('CDEV-3: while another process holds the chardev open, open is -EBUSY; after it exits, open works', async () => {
-    const sim = createSimulator();
+    const sim = testSimulator();
     sim.spawn(
       'holder',
       async (sys) => {
@@ -495,7 +495,7 @@ describe('GETFD-1..7: IIO_BUFFER_GET_FD_IOCTL', () => {
   });
 
   it('GETFD-3: a buffer fd held by another process makes GET_FD -EBUSY; after that process exits it works', async () => {
-    const sim = createSimulator();
+    const sim = testSimulator();
     sim.spawn(
       'holder',
       async (sys) => {

@@ -3,7 +3,7 @@
  * (SCAN-1), both as `computeScanLayout()` on real devices and as programs observe it through reads.
  */
 import { describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator, type Sys } from '../../../src/index.ts';
+import type { Simulator, Sys } from '../../../src/index.ts';
 import { computeScanLayout } from '../../../src/kernel/iio/buffer.ts';
 import type { IioDev, IioDevSpec } from '../../../src/kernel/iio/device.ts';
 import { IioBuffer } from '../../../src/kernel/iio/device.ts';
@@ -28,7 +28,7 @@ import {
   O_RDWR,
 } from '../../../src/uapi/index.ts';
 import { openBuffer, readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, testSimulator } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -567,7 +567,7 @@ describe('EN-10/11: disable and direction', () => {
   });
 
   it('EN-10: disable wakes a blocked reader, which then takes what is there (2 scans of 2 bytes)', async () => {
-    const sim = createSimulator();
+    const sim = testSimulator();
     let readerDone = 0;
     let disabledAt = 0;
     sim.spawn(

@@ -4,7 +4,7 @@
  * `IioEventInterface.push()`, as a driver's interrupt handler would.
  */
 import { describe, expect, it } from 'vitest';
-import { createSimulator, type Simulator, type Sys } from '../../../src/index.ts';
+import type { Simulator, Sys } from '../../../src/index.ts';
 import {
   EAGAIN,
   EBADF,
@@ -32,7 +32,7 @@ import {
   POLLRDNORM,
   PROT_READ,
 } from '../../../src/uapi/index.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, testSimulator } from '../../helpers.ts';
 
 const DEV_DUMMY = '/dev/iio:device2';
 
@@ -111,7 +111,7 @@ describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
   });
 
   it('EVFD-2: the event fd of another process makes GET_EVENT_FD -EBUSY', async () => {
-    const sim = createSimulator();
+    const sim = testSimulator();
     sim.spawn(
       'holder',
       async (sys) => {
