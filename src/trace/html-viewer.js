@@ -18,7 +18,7 @@
   const PAD_R = 18;
   const LANE_PAD = 4;
   const BIN = 3;
-  const MAX_ARROWS = 800;
+  const MAX_ARROWS = 240;
 
   const items = data.items.map((a, i) => ({
     i,
@@ -151,7 +151,7 @@
     data.lanes.forEach((l, n) => {
       const g = layout[n];
       out.push(
-        `<rect class="lane-bg ${n % 2 ? 'b' : 'a'}" x="0" y="${g.top}" width="${state.width}" height="${g.height}"/>`,
+        `<rect class="lane-bg ${n % 2 ? 'b' : 'a'}" data-lane="${esc(l.id)}" data-group="${l.group}" x="0" y="${g.top}" width="${state.width}" height="${g.height}"/>`,
       );
       const multi = g.head > 0;
       const ty = multi ? g.top + LANE_PAD + 11 : g.top + g.height / 2 + 4;
@@ -196,7 +196,8 @@
     }
     const label = it.name;
     if (w > label.length * 6.3 + 8) {
-      const dark = /blk-user|blk-queued|wakeup|fence|sys-sleep/.test(it.style) ? ' dark' : '';
+      const dark =
+        it.kind === 'syscall' ? ' halo' : /blk-user|blk-queued|wakeup|fence/.test(it.style) ? ' dark' : '';
       const lx = Math.max(x0, LABEL_W) + 4;
       out.push(
         `<text class="slice-label${dark}" x="${lx.toFixed(1)}" y="${y + h / 2 + 4}">${esc(label)}</text>`,
@@ -218,49 +219,81 @@
     geo.set(it.i, { x0: x, x1: x, y: y + 5 });
   }
 
-  /** Bins of BIN pixels: the style covering most of each bin, runs merged into one rect. */
-  function drawBins(list, lane, row, out, withKids) {
-    const g = layout[lane];
+  /** Coverage of each BIN-pixel bin by style; time a child (a sleep) covers counts for it, not its parent. */
+  function binCoverage(list, withKids) {
     const nb = Math.ceil(plotW() / BIN) + 1;
     const cov = new Array(nb);
-    const add = (style, a, b) => {
+    const add = (style, a, b, weight) => {
       const x0 = Math.max(0, xOf(a) - LABEL_W);
-      const x1 = Math.min(plotW(), Math.max(x0 + 0.5, xOf(b) - LABEL_W));
+      const x1 = Math.min(plotW(), Math.max(x0, xOf(b) - LABEL_W));
       for (let k = Math.floor(x0 / BIN); k <= Math.floor(x1 / BIN) && k < nb; k++) {
-        const part = Math.min(x1, (k + 1) * BIN) - Math.max(x0, k * BIN) + 0.01;
+        const part = Math.max(0, Math.min(x1, (k + 1) * BIN) - Math.max(x0, k * BIN)) + 0.001;
         cov[k] ??= new Map();
-        cov[k].set(style, (cov[k].get(style) ?? 0) + part);
+        cov[k].set(style, (cov[k].get(style) ?? 0) + part * weight);
       }
     };
     for (const it of list) {
-      add(it.style, it.start, it.end);
-      if (withKids) for (const k of kids.get(it.i) ?? []) add(k.style, k.start, k.end + 1);
+      add(it.style, it.start, it.end, 1);
+      if (withKids)
+        for (const k of kids.get(it.i) ?? []) {
+          add(k.style, k.start, k.end, 1);
+          add(it.style, k.start, k.end, -1);
+        }
     }
+    return cov;
+  }
+
+  /** A bin's mix: up to three styles with their share, rounded to eighths so that equal bins merge. */
+  function binMix(m) {
+    if (!m) return [];
+    const parts = [...m].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const total = parts.reduce((t, [, v]) => t + v, 0);
+    return parts
+      .slice(0, 3)
+      .map(([st, v]) => [st, Math.round((v / total) * 8) / 8])
+      .filter(([, q], n) => q > 0 || n === 0);
+  }
+
+  /**
+   * A row holding more events than pixels, drawn as bins of BIN pixels: each bin stacks the styles that
+   * cover it in proportion (ticks: instants, the most common kind only, as a short mark); equal neighbouring
+   * bins merge into one run.
+   */
+  function drawBins(list, lane, row, out, ticks) {
+    const g = layout[lane];
+    const cov = binCoverage(list, !ticks);
     const y = rowTop(lane, row) + 2;
-    const h = g.rowH - 4;
+    const h = ticks ? 5 : g.rowH - 4;
     let runStart = -1;
-    let runStyle = '';
+    let runMix = [];
+    let runKey = '';
     const flush = (k) => {
       if (runStart < 0) return;
       const x = LABEL_W + runStart * BIN;
-      const a = tOf(x);
-      const b = tOf(LABEL_W + k * BIN);
-      out.push(
-        `<rect class="agg ${runStyle}" data-agg="${lane},${row},${Math.floor(a)},${Math.ceil(b)}" x="${x}" y="${y}" width="${(k - runStart) * BIN}" height="${h}"/>`,
-      );
+      const spec = `${lane},${row},${Math.floor(tOf(x))},${Math.ceil(tOf(LABEL_W + k * BIN))}`;
+      const sum = runMix.reduce((t, [, q]) => t + q, 0) || 1;
+      let top = y;
+      for (const [st, q] of runMix) {
+        const hh = ticks ? h : (h * q) / sum;
+        out.push(
+          `<rect class="agg ${st}" data-agg="${spec}" x="${x}" y="${top.toFixed(1)}" width="${(k - runStart) * BIN}" height="${hh.toFixed(1)}"/>`,
+        );
+        top += hh;
+        if (ticks) break;
+      }
       runStart = -1;
     };
-    for (let k = 0; k < nb; k++) {
-      let best = '';
-      let bestV = 0;
-      for (const [s, v] of cov[k] ?? []) if (v > bestV) [best, bestV] = [s, v];
-      if (best !== runStyle || !best) flush(k);
-      if (best && runStart < 0) {
+    for (let k = 0; k < cov.length; k++) {
+      const mix = binMix(cov[k]);
+      const key = mix.map(([st, q]) => `${st}:${ticks ? 1 : q}`).join('|');
+      if (key !== runKey || !key) flush(k);
+      if (key && runStart < 0) {
         runStart = k;
-        runStyle = best;
+        runMix = mix;
       }
+      runKey = key;
     }
-    flush(nb);
+    flush(cov.length);
   }
 
   function drawCounter(c, out) {
@@ -283,7 +316,7 @@
     let shown = 0;
     for (let k = 0; k < p.length; k += 2) if (p[k] <= state.t1) shown = p[k + 1];
     out.push(
-      `<text class="row-title" x="${LABEL_W - 8}" y="${top + h / 2 + 4}" text-anchor="end">${esc(c.name)}: ${shown}</text>`,
+      `<text class="counter-label" x="${LABEL_W + 6}" y="${top + 11}">${esc(c.name)}: ${shown}</text>`,
     );
   }
 
@@ -355,12 +388,12 @@
         const list = visible(r.slices, r.maxDur);
         if (list.length > plotW() / 4) {
           aggregated += list.length;
-          drawBins(list, lane, row, out, true);
+          drawBins(list, lane, row, out, false);
         } else for (const it of list) drawSlice(it, geo, out);
         const inst = visible(r.instants, 0);
         if (inst.length > plotW() / 6) {
           aggregated += inst.length;
-          drawBins(inst, lane, row, out, false);
+          drawBins(inst, lane, row, out, true);
         } else for (const it of inst) drawInstant(it, geo, out);
       });
     });

@@ -485,11 +485,13 @@ function addFences(b: Builder): void {
     const lane = b.lanes.lane('fences', 'fences', 'dma_fence');
     const key = e.block === null ? 'fences' : `${e.device} block ${e.block}`;
     const derived =
-      e.cause === 'completed'
-        ? 'error 0: its block completed; industrialio-buffer-dma signals completed blocks with 0 whatever the controller said (DMAQ-6)'
-        : e.cause === 'aborted'
-          ? 'error -EINTR: its block was taken back by a disable before the DMA completed it (IFENCE-3)'
-          : null;
+      e.cause === 'completed' && e.dmaError
+        ? 'error 0 although its transfer FAILED: industrialio-buffer-dma does not look at the controller error (DMAQ-6)'
+        : e.cause === 'completed'
+          ? 'error 0: its block completed; industrialio-buffer-dma signals completed blocks with 0 whatever the controller said (DMAQ-6)'
+          : e.cause === 'aborted'
+            ? 'error -EINTR: its block was taken back by a disable before the DMA completed it (IFENCE-3)'
+            : null;
     const item = b.add(
       {
         lane,
@@ -498,8 +500,8 @@ function addFences(b: Builder): void {
         instant: false,
         kind: 'fence',
         name: `fence ${e.context}:${e.seqno}`,
-        title: `fence ${e.context}:${e.seqno} (${e.driver}/${e.timeline}): ${fenceStatus(e)}`,
-        style: `fence${e.end === null ? ' fence-pending' : e.error ? ' fence-error' : ''}`,
+        title: `fence ${e.context}:${e.seqno} (${e.driver}/${e.timeline}): ${fenceStatus(e)}${e.dmaError ? ', although the DMA transfer failed' : ''}`,
+        style: `fence${e.end === null ? ' fence-pending' : e.error ? ' fence-error' : ''}${e.dmaError ? ' fence-masked' : ''}`,
         lines: derived ? [...e.lines, `derived: ${derived}`] : e.lines,
         args: {
           context: e.context,

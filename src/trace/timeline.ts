@@ -100,6 +100,8 @@ export interface FenceEvent {
   errno: number | null;
   /** completed: its block completed; aborted: its block was taken back (disable). */
   cause: 'completed' | 'aborted' | null;
+  /** The transfer that completed its block had failed (the controller reported an error). */
+  dmaError: boolean;
   /** The block it belongs to (bound at ENQUEUE). */
   device: string | null;
   block: number | null;
@@ -282,7 +284,8 @@ function recordSyscalls(on: Subscribe, s: State): void {
       start: e.time,
       end: null,
       kernelEnd: null,
-      line: '',
+      // Until the call returns, the line as strace shows a call in progress.
+      line: s.strace.unfinished(e.task) ?? `${e.name}(`,
       sleeps: [],
       outcome: 'unfinished',
     });
@@ -460,6 +463,7 @@ function recordFences(on: Subscribe, s: State): void {
         error: false,
         errno: null,
         cause: null,
+        dmaError: false,
         device: null,
         block: null,
         lines: [line],
@@ -479,6 +483,9 @@ function recordFences(on: Subscribe, s: State): void {
         f.cause = d.bytesUsed === 0 ? 'aborted' : 'completed';
         f.errno = d.bytesUsed === 0 ? -EINTR : 0;
         f.error = f.errno !== 0;
+        const c = s.cause;
+        const t = c?.kind === 'transfer' && c.time === e.time ? (s.out[c.transfer] as TransferEvent) : null;
+        f.dmaError = t !== null && t.block === f.block && t.device === f.device && t.status === 'error';
       }
       s.cause = { kind: 'fence', fence: key, time: e.time };
     } else if (e.event === 'dma_fence_destroy') {
