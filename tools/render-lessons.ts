@@ -19,14 +19,32 @@ export const PICTURE_DIR = resolve(fileURLToPath(import.meta.url), '..', '..', '
 export interface LessonView {
   readonly t0?: number;
   readonly t1?: number;
-  /** Which item to pin: `kind` and `name` of the model item, and which match (0 = first). */
-  readonly pin?: { readonly kind: string; readonly name: string; readonly nth?: number };
+  /** Which item to pin: `kind` and `name` of the model item, starting at or after `after` ns, and which match (0 = first). */
+  readonly pin?: {
+    readonly kind: string;
+    readonly name: string;
+    readonly after?: number;
+    readonly nth?: number;
+  };
 }
 
 const ms = (x: number) => Math.round(x * 1e6);
 
 /** The view of each lesson, by file name; lessons not listed show their whole run. */
-export const LESSON_VIEWS: Readonly<Record<string, LessonView>> = {};
+export const LESSON_VIEWS: Readonly<Record<string, LessonView>> = {
+  '01-first-capture-read.yaml': { pin: { kind: 'syscall', name: 'read', after: ms(2) } },
+  '02-four-dmabufs.yaml': { t0: 0, t1: ms(17.5), pin: { kind: 'syscall', name: 'ENQUEUE' } },
+  '03-dmabufs-vs-latency.yaml': { t0: ms(5), t1: ms(6.6), pin: { kind: 'gap', name: 'overflow 120' } },
+  '04-cyclic-dac.yaml': { pin: { kind: 'syscall', name: 'ENQUEUE' } },
+  '05-v2-bytes-used-and-flags.yaml': { pin: { kind: 'syscall', name: 'ENQUEUE' } },
+  '06-mainline-bytes-used-and-flags.yaml': { pin: { kind: 'syscall', name: 'ENQUEUE' } },
+  '07-forgetting-sync.yaml': { pin: { kind: 'syscall', name: 'SYNC START' } },
+  '08-closing-in-flight.yaml': { pin: { kind: 'syscall', name: 'nanosleep' } },
+  '09-watermark-never-wakes.yaml': { pin: { kind: 'syscall', name: 'poll' } },
+  '10-compat-32bit.yaml': { pin: { kind: 'syscall', name: 'ENQUEUE', nth: 1 } },
+  '11-dma-error.yaml': { pin: { kind: 'fence', name: 'fence 2:1' } },
+  '12-non-coherent-caches.yaml': { pin: { kind: 'kernel', name: 'cache', nth: 1 } },
+};
 
 const PICTURE_CSS =
   '.desc, #toolbar button, #toolbar label, #toolbar .hint, #hint { display: none !important; }';
@@ -64,10 +82,15 @@ export async function renderLesson(
       const found = await page.evaluate((p) => {
         const api = (
           globalThis as unknown as {
-            iioTimeline: { items: { i: number; kind: string; name: string }[]; pin(i: number): void };
+            iioTimeline: {
+              items: { i: number; kind: string; name: string; start: number }[];
+              pin(i: number): void;
+            };
           }
         ).iioTimeline;
-        const matches = api.items.filter((it) => it.kind === p.kind && it.name === p.name);
+        const matches = api.items.filter(
+          (it) => it.kind === p.kind && it.name === p.name && it.start >= (p.after ?? 0),
+        );
         const it = matches[p.nth ?? 0];
         if (it) api.pin(it.i);
         return it !== undefined;
@@ -107,4 +130,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
         .map((f) => join(SCENARIO_DIR, f));
   for (const p of await renderLessons(files)) process.stdout.write(`${p}\n`);
 }
-void ms;

@@ -296,27 +296,39 @@
     flush(cov.length);
   }
 
+  /** A step counter, scaled to the values it takes in the view so that each step shows. */
   function drawCounter(c, out) {
     const g = layout[c.lane];
     const top = rowTop(c.lane, 0) + 3;
     const h = g.rowH - 6;
     const p = c.points;
-    let max = 0;
-    for (let k = 1; k < p.length; k += 2) max = Math.max(max, p[k]);
-    const yOf = (v) => top + h - (max ? (v / max) * h : 0);
-    const pts = [];
-    let last = 0;
+    const valueAt = (t) => {
+      let v = 0;
+      for (let k = 0; k < p.length && p[k] <= t; k += 2) v = p[k + 1];
+      return v;
+    };
+    let lo = valueAt(state.t0);
+    let hi = lo;
+    for (let k = 0; k < p.length; k += 2)
+      if (p[k] > state.t0 && p[k] <= state.t1) {
+        lo = Math.min(lo, p[k + 1]);
+        hi = Math.max(hi, p[k + 1]);
+      }
+    if (lo === hi) lo = 0;
+    const yOf = (v) => top + h - (hi > lo ? ((v - lo) / (hi - lo)) * h : 0);
+    const pts = [`${LABEL_W},${yOf(valueAt(state.t0)).toFixed(1)}`];
+    let last = valueAt(state.t0);
     for (let k = 0; k < p.length; k += 2) {
-      const x = Math.min(state.width, Math.max(LABEL_W, xOf(p[k])));
-      pts.push(`${x.toFixed(1)},${yOf(last).toFixed(1)}`, `${x.toFixed(1)},${yOf(p[k + 1]).toFixed(1)}`);
+      if (p[k] <= state.t0 || p[k] > state.t1) continue;
+      const x = xOf(p[k]).toFixed(1);
+      pts.push(`${x},${yOf(last).toFixed(1)}`, `${x},${yOf(p[k + 1]).toFixed(1)}`);
       last = p[k + 1];
     }
     pts.push(`${state.width},${yOf(last).toFixed(1)}`, `${state.width},${top + h}`, `${LABEL_W},${top + h}`);
     out.push(`<polygon class="counter-line" points="${pts.join(' ')}"/>`);
-    let shown = 0;
-    for (let k = 0; k < p.length; k += 2) if (p[k] <= state.t1) shown = p[k + 1];
+    const gained = last - valueAt(state.t0);
     out.push(
-      `<text class="counter-label" x="${LABEL_W + 6}" y="${top + 11}">${esc(c.name)}: ${shown}</text>`,
+      `<text class="counter-label" x="${LABEL_W + 6}" y="${top + 11}">${esc(c.name)}: ${last}${gained ? ` (+${gained} in view)` : ''}</text>`,
     );
   }
 
@@ -406,7 +418,10 @@
     svg.setAttribute('viewBox', `0 0 ${state.width} ${totalH}`);
     svg.innerHTML = out.join('');
     svg.classList.toggle('dim', state.pinned >= 0);
-    for (const i of hl.set) svg.querySelector(`[data-i="${i}"]`)?.classList.add('hl');
+    for (const i of hl.set) {
+      svg.querySelector(`[data-i="${i}"]`)?.classList.add('hl');
+      for (const k of kids.get(i) ?? []) svg.querySelector(`[data-i="${k.i}"]`)?.classList.add('hl-kid');
+    }
     if (state.pinned >= 0) svg.querySelector(`[data-i="${state.pinned}"]`)?.classList.add('pinned');
     rangeEl.textContent = `${fmtSeconds(Math.round(state.t0))} – ${fmtSeconds(Math.round(state.t1))} (${fmtDur(Math.round(span()))} shown)`;
     hintEl.textContent =

@@ -178,6 +178,8 @@ class Builder {
   /** Wake-up items, by the record index of their syscall, in sleep order. */
   readonly wakeups = new Map<number, { item: number; sleep: SyscallEvent['sleeps'][number] }[]>();
   readonly fenceIndex = new Map<string, number>();
+  /** Block-phase items of each block, by `device:block`, in time order. */
+  readonly blockItems = new Map<string, number[]>();
 
   constructor(events: readonly TimelineEvent[], end: number) {
     this.events = events;
@@ -452,7 +454,7 @@ function addBlocks(b: Builder): void {
       const p = PHASES[e.state];
       const to = list[i + 1]?.time ?? b.end;
       if (!p || to <= e.time) return;
-      b.add(
+      const bi = b.add(
         {
           lane,
           start: e.time,
@@ -468,6 +470,7 @@ function addBlocks(b: Builder): void {
         },
         rowKey,
       );
+      b.blockItems.set(key, [...(b.blockItems.get(key) ?? []), bi]);
     });
   }
 }
@@ -553,6 +556,16 @@ function addKernel(b: Builder): void {
   }
 }
 
+/** The phases of an ENQUEUE's block from the call to the end of its chain join the chain (no arrows). */
+function addBlockPhases(b: Builder, c: ModelChain, en: EnqueueEvent): void {
+  if (en.block === null) return;
+  const until = Math.max(...c.links.map((l) => l.toTime), en.time);
+  for (const i of b.blockItems.get(`${en.device}:${en.block}`) ?? []) {
+    const it = b.items[i]!;
+    if (it.end > en.time && it.start < until) c.items.push(i);
+  }
+}
+
 /** Chains: ENQUEUE -> transfer -> IRQ -> fence -> wake-ups, and transfer -> IRQ -> wake-ups without a fence. */
 function addChains(b: Builder): ModelChain[] {
   const chains: ModelChain[] = [];
@@ -598,7 +611,10 @@ function addChains(b: Builder): ModelChain[] {
       else c.items.push(fitem);
       chainOfFence.set(fi, c);
     }
-    if (c.items.length > 1) chains.push(c);
+    if (c.items.length > 1) {
+      chains.push(c);
+      addBlockPhases(b, c, en);
+    }
   });
   for (const wakeups of b.wakeups.values()) {
     for (const w of wakeups) {
