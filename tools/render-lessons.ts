@@ -77,7 +77,7 @@ export async function renderLesson(
         (globalThis as unknown as { document: { body: { scrollHeight: number } } }).document.body
           .scrollHeight,
     );
-    await page.setViewportSize({ width: 1600, height: height + (view.pin ? 190 : 0) });
+    await page.setViewportSize({ width: 1600, height });
     if (view.pin) {
       const found = await page.evaluate((p) => {
         const api = (
@@ -96,6 +96,14 @@ export async function renderLesson(
         return it !== undefined;
       }, view.pin);
       if (!found) throw new Error(`${file}: no ${view.pin.kind} named ${view.pin.name} to pin`);
+      // Room under the timeline for the pinned event's card, which sits at the bottom of the window.
+      const tip = await page.locator('#tip').boundingBox();
+      await page.setViewportSize({ width: 1600, height: height + Math.ceil(tip?.height ?? 0) + 32 });
+      await page.evaluate(() => {
+        const api = (globalThis as unknown as { iioTimeline: { pinned(): number; pin(i: number): void } })
+          .iioTimeline;
+        api.pin(api.pinned());
+      });
     }
     const out = join(outDir, `${basename(file).replace(/\.ya?ml$/, '')}.png`);
     await page.screenshot({ path: out });

@@ -470,7 +470,7 @@
       : `${fmtSeconds(it.start)} → ${fmtSeconds(it.end)} (${fmtDur(it.end - it.start)})`;
     const lines = it.lines.length ? `<pre>${it.lines.map(esc).join('\n')}</pre>` : '';
     const args = Object.entries(it.args)
-      .filter(([k]) => k !== 'strace')
+      .filter(([k]) => k !== 'strace' && k !== 'ftrace' && k !== 'log')
       .map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`)
       .join('');
     return `<b>${esc(it.title)}</b><div>${when}</div>${lines}${args ? `<table>${args}</table>` : ''}`;
@@ -617,6 +617,7 @@
       render();
     },
     pin: (i) => pin(i, null),
+    pinned: () => state.pinned,
     unpin,
     find: (pred) => items.filter(pred).map((it) => it.i),
   };

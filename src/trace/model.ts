@@ -271,13 +271,14 @@ function addSyscall(b: Builder, e: SyscallEvent, index: number): void {
     name,
     title,
     style: syscallStyle(e),
-    lines: [line || `${e.name}(...)`],
+    lines: [line || `${e.name}(...)`, ...e.ftrace],
     args: {
       syscall: e.name,
       ...(e.request === null ? {} : { request: e.request }),
       ret: e.ret === null ? '?' : e.ret < 0 ? errnoText(e.ret) : e.ret,
       outcome,
       strace: line,
+      ...(e.ftrace.length ? { ftrace: e.ftrace.join('\n') } : {}),
     },
     parent: null,
   });

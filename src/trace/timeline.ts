@@ -53,6 +53,8 @@ export interface SyscallEvent {
   kernelEnd: number | null;
   /** The strace line, without timestamp: `ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {...}) = 0`. */
   line: string;
+  /** ftrace lines the task traced during the call (the fence an ENQUEUE made, a SYNC's fence wait). */
+  ftrace: string[];
   sleeps: SleepRecord[];
   /** returned; killed: the task died inside it; unfinished: still in it when the recording stopped. */
   outcome: 'returned' | 'killed' | 'unfinished';
@@ -286,6 +288,7 @@ function recordSyscalls(on: Subscribe, s: State): void {
       kernelEnd: null,
       // Until the call returns, the line as strace shows a call in progress.
       line: s.strace.unfinished(e.task) ?? `${e.name}(`,
+      ftrace: [],
       sleeps: [],
       outcome: 'unfinished',
     });
@@ -449,6 +452,7 @@ function recordFences(on: Subscribe, s: State): void {
   on('fence:trace', (e) => {
     const key = `${e.context}:${e.seqno}`;
     const line = formatFtrace(e);
+    if (e.task) call(s, e.task)?.ftrace.push(line);
     if (e.event === 'dma_fence_init') {
       const f: FenceEvent = {
         kind: 'fence',

@@ -122,7 +122,7 @@ describe.runIf(available)('HTML timeline in headless Chromium', () => {
     await page.close();
   });
 
-  it('hovering shows the strace line of a syscall and the ftrace line of a fence', async () => {
+  it("hovering shows the strace line of a syscall, the ftrace line of the fence it made, and a fence's lines", async () => {
     const page = await browser.newPage(1400, 900);
     await openTimeline(page, lesson2);
     await page.evaluate(() =>
@@ -131,6 +131,14 @@ describe.runIf(available)('HTML timeline in headless Chromium', () => {
     await page.locator('#timeline rect[data-name="SYNC START"]').first().hover();
     expect(await page.locator('#tip').textContent()).toContain(
       'ioctl(6, DMA_BUF_IOCTL_SYNC, {flags=DMA_BUF_SYNC_START|DMA_BUF_SYNC_READ}) = 0',
+    );
+    await page.locator('#timeline rect[data-name="ENQUEUE"]').first().hover();
+    const enqueueTip = await page.locator('#tip').textContent();
+    expect(enqueueTip).toContain(
+      'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=6, flags=0, bytes_used=32768}) = 0',
+    );
+    expect(enqueueTip).toContain(
+      'capture-100 [000] .....     0.004156: dma_fence_init: driver=iio timeline=iio context=1 seqno=2',
     );
     await page.locator('#timeline rect[data-name="fence 1:2"]').hover();
     expect(await page.locator('#tip').textContent()).toContain(

@@ -43,6 +43,7 @@ describe('timeline model', () => {
     const enq = syscalls.find((i) => i.name === 'ENQUEUE')!;
     expect(enq.lines).toEqual([
       'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=6, flags=0, bytes_used=32768}) = 0',
+      '           capture-100 [000] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
     ]);
     expect(enq.args).toMatchObject({ syscall: 'ioctl', request: 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL', ret: 0 });
   });
