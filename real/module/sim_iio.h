@@ -57,6 +57,7 @@ void sim_engine_lock(void);
 void sim_engine_unlock(void);
 void sim_engine_kick(void);
 s64 sim_engine_catch_up(void);
+int sim_engine_advance(u64 ns);
 void sim_engine_add_conv(struct sim_conv *c);
 void sim_engine_add_dummy(struct sim_dummy *d);
 void sim_engine_remove_all(void);
@@ -151,5 +152,7 @@ void sim_dummy_destroy(struct sim_dummy *d);
 void sim_dummy_fire(struct sim_dummy *d, s64 due);
 
 extern bool sim_debug;
+/* manual_clock=1: the engine's time moves only by sim_engine_advance() (the advance_ns parameter). */
+extern bool sim_manual_clock;
 
 #endif /* SIM_IIO_H */

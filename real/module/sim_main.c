@@ -60,6 +60,27 @@ bool sim_debug;
 module_param_named(debug, sim_debug, bool, 0644);
 MODULE_PARM_DESC(debug, "log every converter run's transfer and overflow counts");
 
+bool sim_manual_clock;
+module_param_named(manual_clock, sim_manual_clock, bool, 0444);
+MODULE_PARM_DESC(manual_clock, "time moves only when advance_ns is written (deterministic runs), not in real time");
+
+static int sim_advance_set(const char *val, const struct kernel_param *kp)
+{
+	u64 ns;
+	int ret = kstrtou64(val, 0, &ns);
+
+	if (ret)
+		return ret;
+	return sim_engine_advance(ns);
+}
+
+static const struct kernel_param_ops sim_advance_ops = {
+	.set = sim_advance_set,
+};
+
+module_param_cb(advance_ns, &sim_advance_ops, NULL, 0200);
+MODULE_PARM_DESC(advance_ns, "with manual_clock=1: write N to let N ns pass (events processed in the writer's context)");
+
 static struct platform_device *sim_pdev;
 static struct sim_board sim_board;
 static struct sim_conv *sim_convs[SIM_MAX_DEVICES];

@@ -14,6 +14,7 @@ import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
 import { formatPollEvents } from '../uapi/names.ts';
 import { writeAttr } from '../user/iio.ts';
 import { callIoctl } from '../user/ioctl.ts';
+import type { KernelCallResult, KernelSide } from './against-real.ts';
 import type { DrivenProcess, Driver } from './driver.ts';
 import { checkStepInvariants } from './invariants.ts';
 import type { ContractModel, FileKind, ModelRequest } from './model.ts';
@@ -49,6 +50,8 @@ export interface ContractSystem {
   readonly maps: { addr: number; len: number; name: string }[];
   readonly history: HistoryEntry[];
   mapCounter: number;
+  /** Against the real kernel: every call also runs there, and must give the simulator's results. */
+  readonly kernel?: KernelSide | undefined;
 }
 
 /** A difference between the simulator and the model, or a broken invariant, with the run's history. */
@@ -127,6 +130,56 @@ function describePick(p: FdPick): string {
   return `open fd #${p.any}`;
 }
 
+/**
+ * Against the real kernel: the calls the kernel made for a step must be the simulator's, with the same results
+ * (compare.ts); else the run fails with both results in its history.
+ */
+function checkKernel(
+  r: ContractSystem,
+  kernel: KernelSide,
+  text: string,
+  time: number,
+  res: KernelCallResult<unknown>,
+): void {
+  if (!res.done) {
+    r.history.push({ time, text: `${text} = ? on the kernel <${res.blocked}>`, step: {} });
+    throw new ContractViolation(`${text} never returned on the kernel (${res.blocked})`, r.history);
+  }
+  const d = kernel.compare();
+  if (!d) return;
+  r.history.push({ time, text: `${text} (on the kernel: ${d.calls.join('; ') || 'no call'})`, step: {} });
+  throw new ContractViolation(`the kernel differs: ${d.message}`, r.history);
+}
+
+/** Against the real kernel, after an advance: every mapping must hold the same bytes on both sides. */
+async function checkKernelData(r: ContractSystem, kernel: KernelSide): Promise<void> {
+  for (const m of r.maps) {
+    const sim = await r.driver.call(r.proc, async (s) => {
+      try {
+        return s.mem.read(m.addr, m.len);
+      } catch {
+        return null;
+      }
+    });
+    const simBytes = sim.done ? sim.value : null;
+    const kernBytes = await kernel.read(m.addr, m.len);
+    if (simBytes === null && kernBytes === null) continue;
+    const at = simBytes === null || kernBytes === null ? 0 : simBytes.findIndex((b, i) => b !== kernBytes[i]);
+    if (at < 0) continue;
+    const show = (b: Uint8Array | null) =>
+      b === null ? 'unreadable' : Buffer.from(b.subarray(at, at + 16)).toString('hex');
+    r.history.push({
+      time: r.driver.sim.now,
+      text: `  (mapping ${m.name}: byte ${at}: the simulator ${show(simBytes)}, the kernel ${show(kernBytes)})`,
+      step: {},
+    });
+    throw new ContractViolation(
+      `the kernel differs: mapping ${m.name} (${m.len} bytes at 0x${m.addr.toString(16)}) differs from byte ${at} on`,
+      r.history,
+    );
+  }
+}
+
 /** Base of every contract command: runs the real call, compares, records history, checks invariants. */
 abstract class ContractCommand implements fc.AsyncCommand<ContractModel, ContractSystem> {
   check(_m: Readonly<ContractModel>): boolean {
@@ -147,10 +200,12 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
     compare: (ret: number) => boolean = (ret) => ret === expected,
   ): Promise<number> {
     const time = r.driver.sim.now;
-    const res = await r.driver.call(r.proc, op, {
+    const kernel = r.kernel ? await r.kernel.call(op) : null;
+    const res = await r.driver.call(r.proc, r.kernel ? r.kernel.onSimulator(op) : op, {
       interruptAfterNs: INTERRUPT_AFTER_NS,
       limitNs: 1_000_000_000,
     });
+    if (r.kernel && kernel) checkKernel(r, r.kernel, text, time, kernel);
     if (!res.done) {
       r.history.push({ time, text: `${text} = ? <${res.blocked}>`, step });
       throw new ContractViolation(
@@ -626,6 +681,7 @@ export class EnableCommand extends ContractCommand {
 export class AdvanceCommand extends ContractCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
     const time = r.driver.sim.now;
+    const moved = await r.kernel?.advance(ADVANCE_NS);
     await r.driver.advance(ADVANCE_NS);
     m.complete();
     r.history.push({
@@ -633,6 +689,11 @@ export class AdvanceCommand extends ContractCommand {
       text: `... ${ADVANCE_NS / 1e6} ms pass`,
       step: { sleep: `${ADVANCE_NS / 1e6}ms` },
     });
+    if (r.kernel) {
+      if (moved !== String(ADVANCE_NS).length)
+        throw new ContractViolation(`the kernel's clock did not move: advance_ns gave ${moved}`, r.history);
+      await checkKernelData(r, r.kernel);
+    }
     this.settle(m, r);
   }
   toString(): string {

@@ -5,10 +5,12 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import type { Sys } from '../sim/process.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import { O_RDWR } from '../uapi/fcntl.ts';
 import type { AbiProfile } from '../uapi/ioctls.ts';
 import { enableChannels, writeAttr } from '../user/iio.ts';
+import type { KernelSide } from './against-real.ts';
 import {
   ADVANCE_NS,
   type ContractSystem,
@@ -30,6 +32,11 @@ export interface ContractOptions {
   compat?: boolean;
   /** Called with each new simulator before the commands run (tests use it to inject kernel bugs). */
   prepare?: (sim: Simulator) => void;
+  /**
+   * Against the real kernel: a fresh kernel side per run (see {@link KernelSide.start}); every call then also
+   * runs there and must give the simulator's results (mainline only).
+   */
+  kernel?: (compat: boolean) => Promise<KernelSide>;
 }
 
 /** Channels the setup enables so that every buffer can be enabled (EN-1). */
@@ -47,18 +54,28 @@ export async function setupContract(
   const driver = new Driver({ abi: profile });
   options.prepare?.(driver.sim);
   const proc = await driver.spawn('contract', options.compat ?? false);
-  const res = await driver.call(proc, async (sys) => {
+  const setup = async (sys: Sys) => {
     const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
     for (const [dev, chans] of SETUP_CHANNELS.entries()) {
       const r = await enableChannels(sys, dev, chans);
       if (r < 0) return r;
     }
     return heap;
-  });
-  if (!res.done || res.value !== 0) throw new Error(`contract setup failed: ${JSON.stringify(res)}`);
+  };
+  const kernel = options.kernel ? await options.kernel(options.compat ?? false) : undefined;
+  try {
+    const onKernel = kernel ? await kernel.call(setup) : null;
+    const res = await driver.call(proc, kernel ? kernel.onSimulator(setup) : setup);
+    if (!res.done || res.value !== 0) throw new Error(`contract setup failed: ${JSON.stringify(res)}`);
+    if (onKernel && (!onKernel.done || onKernel.value !== 0 || kernel!.compare()))
+      throw new Error(`contract setup failed on the kernel: ${JSON.stringify(onKernel)}`);
+  } catch (e) {
+    await kernel?.close();
+    throw e;
+  }
   const model = new ContractModel(profile);
   model.openHeap();
-  return { model, real: { driver, proc, profile, maps: [], history: [], mapCounter: 0 } };
+  return { model, real: { driver, proc, profile, maps: [], history: [], mapCounter: 0, kernel } };
 }
 
 /**
@@ -66,16 +83,26 @@ export async function setupContract(
  * (mappings removed, fds closed). Checks the quiescent invariants against the model.
  */
 export async function teardownContract(model: ContractModel, real: ContractSystem): Promise<void> {
+  const kernel = real.kernel;
   for (let dev = 0; dev < 3; dev++) {
     const path = `/sys/bus/iio/devices/iio:device${dev}/buffer0/enable`;
     const want = model.setEnabled(dev, false);
-    const res = await real.driver.call(real.proc, (sys) => writeAttr(sys, path, '0'));
+    const disable = (sys: Sys) => writeAttr(sys, path, '0');
+    const onKernel = kernel ? await kernel.call(disable) : null;
+    const res = await real.driver.call(real.proc, kernel ? kernel.onSimulator(disable) : disable);
     if (!res.done || res.value !== want)
       throw new ContractViolation(
         `teardown: disabling iio:device${dev} gave ${JSON.stringify(res)}`,
         real.history,
       );
+    const d = kernel?.compare();
+    if (onKernel && (!onKernel.done || d))
+      throw new ContractViolation(
+        `teardown: disabling iio:device${dev} on the kernel: ${d ? d.message : JSON.stringify(onKernel)}`,
+        real.history,
+      );
   }
+  await kernel?.close();
   await real.driver.advance(ADVANCE_NS);
   model.complete();
   for (const { fd } of model.openFds()) model.close(fd);
@@ -95,8 +122,12 @@ export async function runContract(
   options: ContractOptions = {},
 ): Promise<void> {
   const { model, real } = await setupContract(options);
-  await fc.asyncModelRun(() => ({ model, real }), cmds);
-  await teardownContract(model, real);
+  try {
+    await fc.asyncModelRun(() => ({ model, real }), cmds);
+    await teardownContract(model, real);
+  } finally {
+    await real.kernel?.close();
+  }
 }
 
 /** The property: any sequence of contract commands gives the model's results and keeps the invariants. */
@@ -117,6 +148,8 @@ export interface ContractReport {
   readonly runs: number;
   /** Syscalls made by the commands of all runs. */
   readonly syscalls: number;
+  /** Against the real kernel: the syscalls the kernel's driven processes made. */
+  readonly kernelSyscalls: number;
   /** On failure: what differs, the shrunk history, and a scenario reproducing it. */
   readonly failure?: {
     readonly message: string;
@@ -124,6 +157,8 @@ export interface ContractReport {
     readonly text: string;
     readonly scenario: string;
     readonly path: string | undefined;
+    /** fast-check's replay path of the commands (with `path`, replays the case exactly). */
+    readonly replayPath: string | undefined;
   };
 }
 
@@ -131,14 +166,24 @@ export interface ContractReport {
  * Runs `runs` random command sequences from `seed` (fast-check shrinks a failure to a minimal one).
  */
 export async function checkContract(
-  options: ContractOptions & { runs?: number; seed?: number; maxCommands?: number } = {},
+  options: ContractOptions & {
+    runs?: number;
+    seed?: number;
+    maxCommands?: number;
+    /** Replays the case at this fast-check path (with {@link replayPath}: from a failure report). */
+    path?: string;
+    /** fast-check's record of which commands of that case ran. */
+    replayPath?: string;
+  } = {},
 ): Promise<ContractReport> {
   const seed = options.seed ?? 1;
   let syscalls = 0;
+  let kernelSyscalls = 0;
   const counted = fc.asyncProperty(
     fc.commands(contractCommands(options.profile ?? 'mainline'), {
       maxCommands: options.maxCommands ?? 200,
       size: 'max',
+      ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
     }),
     async (c) => {
       const { model, real } = await setupContract(options);
@@ -147,26 +192,38 @@ export async function checkContract(
         await teardownContract(model, real);
       } finally {
         syscalls += real.driver.opSyscalls;
+        kernelSyscalls += real.kernel?.syscalls ?? 0;
+        await real.kernel?.close();
       }
     },
   );
-  const result = await fc.check(counted, { seed, numRuns: options.runs ?? 100 });
-  if (!result.failed) return { ok: true, seed, runs: result.numRuns, syscalls };
+  const result = await fc.check(counted, {
+    seed,
+    numRuns: options.runs ?? 100,
+    ...(options.path === undefined ? {} : { path: options.path }),
+  });
+  if (!result.failed) return { ok: true, seed, runs: result.numRuns, syscalls, kernelSyscalls };
   const error = result.errorInstance;
   const history = error instanceof ContractViolation ? error.history : [];
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   const scenario = historyToScenario(history, options, message);
+  const meta = (
+    result.counterexample?.[0] as { metadataForReplay?: () => string } | undefined
+  )?.metadataForReplay?.();
+  const replayPath = meta ? (JSON.parse(meta.replace(/^replayPath=/, '')) as string) : undefined;
   return {
     ok: false,
     seed,
     runs: result.numRuns,
     syscalls,
+    kernelSyscalls,
     failure: {
       message,
       history,
-      text: `seed ${seed}, path ${result.counterexamplePath}: ${message}\n${formatHistory(history)}`,
+      text: `seed ${seed}, path ${result.counterexamplePath}${replayPath ? `, replay path ${replayPath}` : ''}: ${message}\n${formatHistory(history)}`,
       scenario,
       path: result.counterexamplePath ?? undefined,
+      replayPath,
     },
   };
 }
