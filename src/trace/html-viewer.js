@@ -473,7 +473,19 @@
       .filter(([k]) => k !== 'strace' && k !== 'ftrace' && k !== 'log')
       .map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`)
       .join('');
-    return `<b>${esc(it.title)}</b><div>${when}</div>${lines}${args ? `<table>${args}</table>` : ''}`;
+    return `<b>${esc(it.title)}</b><div>${when}</div>${lines}${args ? `<table>${args}</table>` : ''}${sameSpot(it)}`;
+  }
+
+  /** Other events drawn on the same pixels as `it` (calls of no duration at one instant): named, to zoom for. */
+  function sameSpot(it) {
+    if (it.parent >= 0 || xOf(it.end) - xOf(it.start) > 3) return '';
+    const r = rows[it.lane][it.row];
+    const x = xOf(it.start);
+    const near = [...r.slices, ...r.instants].filter((o) => o !== it && Math.abs(xOf(o.start) - x) < 3);
+    if (!near.length) return '';
+    const names = near.slice(0, 8).map((o) => esc(o.name));
+    const more = near.length > 8 ? `, … (${near.length} in all)` : '';
+    return `<div class="hint">also here: ${names.join(', ')}${more}${near.some((o) => o.start !== it.start) ? ' (zoom in to separate them)' : ' (same instant)'}</div>`;
   }
 
   function aggHtml(spec) {
