@@ -33,7 +33,7 @@ declare module 'vitest' {
 }
 
 /** Options of {@link runOne}: the simulator's, plus how the process is spawned and judged. */
-export type RunOneOptions = SimulatorOptions & {
+export type RunOneOptions = TestSimulatorOptions & {
   spawn?: SpawnOptions;
   until?: number;
   allowAbnormal?: boolean;
@@ -88,6 +88,37 @@ export function simOnly(reason: string, check: () => void): void {
     check();
     return;
   }
+  noteSimOnly(reason);
+}
+
+/**
+ * How much later than in virtual time an event may be seen on the real kernel, in real ns: a few syscall round
+ * trips to the VM under load. Divided by the run's time scale, it is the slack of {@link vtime}.
+ */
+export const REAL_SLACK_NS = 300e6;
+
+/** The time scale of the test's last real run (vtime's slack is in the devices' time). */
+let lastTimescale = 1;
+
+/**
+ * A time (ns since the run started, as `sys.now()` gives it) in an expected value. On the simulator it is
+ * exactly `ns`. On the real kernel every syscall is a round trip to the VM, so events are seen later than in
+ * virtual time, never earlier: there it matches any time in `[ns, ns + slack]`, the slack being
+ * {@link REAL_SLACK_NS} of real time in the devices' time (or `slackNs` of the devices' time), and notes that
+ * the exact value was left to the simulator.
+ */
+export function vtime(ns: number, slackNs = REAL_SLACK_NS / lastTimescale): number {
+  if (!ORACLE) return ns;
+  noteSimOnly('exact virtual time (real time checked as a lower bound with slack)');
+  const low = ns;
+  const high = ns + slackNs;
+  return expect.toSatisfy(
+    (t: unknown) => typeof t === 'number' && t >= low && t <= high,
+    `a real time in [${low}, ${high}] ns`,
+  ) as unknown as number;
+}
+
+function noteSimOnly(reason: string): void {
   const test = TestRunner.getCurrentTest();
   if (test) {
     test.meta.oracleSimOnly ??= [];
@@ -110,8 +141,9 @@ export type TestSimulator = Simulator & {
  * `createSimulator(options)`, or on the real kernel a stand-in with the same `spawn`, `run`, `kill` and `at`
  * (`at` in real ns after the run starts). Every other member, and `run()`'s statistics, skip the test.
  */
-export function testSimulator(options: SimulatorOptions = {}): TestSimulator {
-  if (!ORACLE) return createSimulator(options) as TestSimulator;
+export function testSimulator(options: TestSimulatorOptions = {}): TestSimulator {
+  const { realTimescale, ...simOptions } = options;
+  if (!ORACLE) return createSimulator(simOptions) as TestSimulator;
   return realSimulator(options);
 }
 
@@ -122,9 +154,15 @@ export function testSimulator(options: SimulatorOptions = {}): TestSimulator {
 const ABNORMAL_REAL_LIMIT_NS = 5e9;
 /** Real-time limit of any other run. */
 const REAL_LIMIT_NS = 60e9;
-
 /** How long a run may outlast its own time limit before the VM counts as wedged. */
 const WATCHDOG_SLACK_MS = 60_000;
+/**
+ * How many times slower than real time the devices run on the real kernel (the module's `timescale`), unless a
+ * test says otherwise. The rule tests are written against virtual time, in which a syscall costs about 1 µs,
+ * while a syscall sent to the VM takes milliseconds: slowed down 100 times, the devices see a program's calls
+ * about as close together as in virtual time (real/module/README.md, docs/oracle.md).
+ */
+const DEFAULT_TIMESCALE = Number(process.env.IIO_SIM_ORACLE_TIMESCALE ?? 100);
 
 /** The VM did not answer within the watchdog's time. */
 class VmWedged extends Error {
@@ -184,6 +222,41 @@ function skipProxy<T extends object>(what: string, onUse: (reason: string) => ne
   return new Proxy({}, handler) as T;
 }
 
+/**
+ * The program's view of a real process whose devices run `k` times slower than real time: its clock, its
+ * sleeps, its poll timeouts and its CPU time are in the devices' time, as they are in virtual time.
+ */
+function scaledSys(sys: Sys, k: number): Sys {
+  if (k === 1) return sys;
+  const ms = (timeout: number) => (timeout > 0 ? Math.min(timeout * k, 0x7fffffff) : timeout);
+  const over: Partial<Sys> = {
+    now: () => Math.round(sys.now() / k),
+    nanosleep: (ns) => sys.nanosleep(Number.isFinite(ns) && ns > 0 ? ns * k : ns),
+    poll: (addr, nfds, timeout) => sys.poll(addr, nfds, ms(timeout)),
+    pollfds: (entries, timeout) => sys.pollfds(entries, ms(timeout)),
+    compute: (ns) => sys.compute(ns * k),
+  };
+  return new Proxy(sys, { get: (t, key) => (key in over ? over[key as keyof Sys] : Reflect.get(t, key)) });
+}
+
+/** A real outcome in the devices' time. */
+function scaledOutcome(o: ProcessOutcome, k: number): ProcessOutcome {
+  const t = (ns: number) => Math.round(ns / k);
+  return {
+    ...o,
+    exitTime: o.exitTime === null ? null : t(o.exitTime),
+    ...(o.blockedIn
+      ? {
+          blockedIn: {
+            ...o.blockedIn,
+            since: t(o.blockedIn.since),
+            sleepingSince: t(o.blockedIn.sleepingSince),
+          },
+        }
+      : {}),
+  };
+}
+
 interface PendingSpawn {
   name: string;
   body: ProcessBody;
@@ -191,46 +264,68 @@ interface PendingSpawn {
   pid: number;
 }
 
-/** The simulator's spawn options as the real runtime takes them (`startAt` becomes real ns). */
-function realSpawnOptions(o: SpawnOptions): RealSpawnOptions {
-  return {
-    ...(o.compat === undefined ? {} : { compat: o.compat }),
-    ...(o.startAt === undefined ? {} : { startAt: o.startAt }),
-    ...(o.nofile === undefined ? {} : { nofile: o.nofile }),
-    ...(o.stdio === undefined ? {} : { stdio: o.stdio }),
-  };
-}
+/** Options of {@link testSimulator}: the simulator's, and how fast the devices run on the real kernel. */
+export type TestSimulatorOptions = SimulatorOptions & {
+  /**
+   * On the real kernel, how many times slower than real time the devices and the program's clock run (default
+   * 100). 1 for a test that measures a kernel time limit (the 5 s fence wait of ENQUEUE, memfd's 150 ms of
+   * seal retries), which does not slow down with the devices.
+   */
+  realTimescale?: number;
+};
 
-function realSimulator(options: SimulatorOptions): TestSimulator {
+function realSimulator(options: TestSimulatorOptions): TestSimulator {
   const unsupported = unsupportedOptions(options);
   if (unsupported) skipTest(unsupported);
+  const k = options.realTimescale ?? DEFAULT_TIMESCALE;
   const spawns: PendingSpawn[] = [];
-  const timers: { time: number; label: string; fn: () => void }[] = [];
+  const timers: { time: number; fn: () => void }[] = [];
+  const handles: NodeJS.Timeout[] = [];
+  const pendingKills: [number, number | undefined][] = [];
   let skipReason: string | null = null;
   let kernel: RealKernel | null = null;
-  const pendingKills: [number, number | undefined][] = [];
+  let running = false;
   const use = (reason: string): never => {
     skipReason ??= reason;
-    const test = TestRunner.getCurrentTest();
     // Outside a program (the test itself reads `sim` or `result`): skip at once.
-    if (test && !running) skipTest(reason);
+    if (!running) skipTest(reason);
     throw new OracleSkip(reason);
   };
-  let running = false;
   const internals = skipProxy<Simulator>('reads simulator internals', use);
+  const spawnOptions = (o: SpawnOptions): RealSpawnOptions => ({
+    ...(o.compat === undefined ? {} : { compat: o.compat }),
+    ...(o.startAt === undefined ? {} : { startAt: o.startAt * k }),
+    ...(o.nofile === undefined ? {} : { nofile: o.nofile }),
+    ...(o.stdio === undefined ? {} : { stdio: o.stdio }),
+  });
+  /** Runs `fn` at device time `time` (ns after the run started). */
+  const schedule = (time: number, fn: () => void) => {
+    const delayMs = Math.max(0, (time * k - (kernel?.now() ?? 0)) / 1e6);
+    handles.push(
+      setTimeout(() => {
+        try {
+          fn();
+        } catch (e) {
+          if (!(e instanceof OracleSkip)) throw e;
+        }
+      }, delayMs),
+    );
+  };
   const real = {
     spawn(name: string, body: ProcessBody, opts: SpawnOptions = {}): number {
+      const scaled = (sys: Sys) => body(scaledSys(sys, k));
       // A program may spawn others while the run goes on, as on the simulator.
-      if (kernel) return kernel.spawn(name, body, realSpawnOptions(opts));
+      if (running && kernel) return kernel.spawn(name, scaled, spawnOptions(opts));
       const pid = 100 + spawns.length;
-      spawns.push({ name, body, opts, pid });
+      spawns.push({ name, body: scaled, opts, pid });
       return pid;
     },
-    at(time: number, label: string, fn: () => void): void {
-      timers.push({ time, label, fn });
+    at(time: number, _label: string, fn: () => void): void {
+      if (running) schedule(time, fn);
+      else timers.push({ time, fn });
     },
     kill(pid: number, sig?: number): void {
-      if (kernel) kernel.kill(pid, sig);
+      if (running && kernel) kernel.kill(pid, sig);
       else pendingKills.push([pid, sig]);
     },
     async run(opts: RunOptions & { realUntilNs?: number } = {}): Promise<RunResult> {
@@ -242,40 +337,32 @@ function realSimulator(options: SimulatorOptions): TestSimulator {
       } catch (e) {
         return skipTest(`devices the test module cannot express: ${(e as Error).message}`);
       }
-      const untilNs = opts.realUntilNs ?? opts.until ?? REAL_LIMIT_NS;
+      if (k !== 1) params += ` timescale=${k}`;
+      lastTimescale = k;
+      const untilNs = opts.realUntilNs ?? (opts.until === undefined ? REAL_LIMIT_NS : opts.until * k);
       const c = await oracleConnection();
       const runReal = async (): Promise<RealRunResult> => {
-        const k = await createRealKernel({
+        const kn = await createRealKernel({
           channel: c.channel,
           module: { params },
           ...(options.nofile === undefined ? {} : { nofile: options.nofile }),
         });
-        kernel = k;
+        kernel = kn;
         for (const s of spawns) {
-          const pid = k.spawn(s.name, s.body, realSpawnOptions(s.opts));
+          const pid = kn.spawn(s.name, s.body, spawnOptions(s.opts));
           if (pid !== s.pid) throw new Error(`oracle: pid ${pid} where the simulator gives ${s.pid}`);
         }
-        const handles: NodeJS.Timeout[] = [];
-        running = true;
         try {
-          const runP = k.run({ untilNs });
-          for (const [pid, sig] of pendingKills) k.kill(pid, sig);
-          for (const t of timers)
-            handles.push(
-              setTimeout(() => {
-                try {
-                  t.fn();
-                } catch (e) {
-                  if (!(e instanceof OracleSkip)) throw e;
-                }
-              }, t.time / 1e6),
-            );
+          const runP = kn.run({ untilNs });
+          running = true;
+          for (const [pid, sig] of pendingKills) kn.kill(pid, sig);
+          for (const t of timers) schedule(t.time, t.fn);
           return await runP;
         } finally {
           running = false;
           for (const h of handles) clearTimeout(h);
           kernel = null;
-          await k.close();
+          await kn.close();
         }
       };
       let r: RealRunResult;
@@ -298,7 +385,7 @@ function realSimulator(options: SimulatorOptions): TestSimulator {
       }
       if (skipReason) skipTest(skipReason);
       noteRealRun();
-      return realResult(r, use);
+      return realResult(r, k, use);
     },
   };
   return new Proxy(real, {
@@ -310,15 +397,12 @@ function realSimulator(options: SimulatorOptions): TestSimulator {
 }
 
 /** A simulator RunResult built from a real run: processes and time are real; statistics skip the test. */
-function realResult(
-  r: import('../src/real/runtime.ts').RealRunResult,
-  use: (reason: string) => never,
-): RunResult {
+function realResult(r: RealRunResult, k: number, use: (reason: string) => never): RunResult {
   const stats = skipProxy<RunResult['stats']>('reads simulator run statistics', use);
   const liveObjects = skipProxy<RunResult['liveObjects']>('reads the simulator’s live kernel objects', use);
   return {
-    time: r.time,
-    processes: r.processes,
+    time: Math.round(r.time / k),
+    processes: r.processes.map((o) => scaledOutcome(o, k)),
     get stats() {
       return stats;
     },

@@ -95,8 +95,9 @@ static void sim_dummy_setup_signals(struct sim_dummy *d)
 }
 
 /*
- * The time a scan was due (monotonic ns), on the device's timestamp clock
- * (current_timestamp_clock).
+ * The time a scan was due (the devices' time, which is monotonic ns at timescale 1), on the device's
+ * timestamp clock (current_timestamp_clock): consecutive scans differ by the sample period whatever the
+ * timescale.
  */
 static s64 sim_dummy_due_ts(struct iio_dev *indio, s64 due)
 {
@@ -111,7 +112,7 @@ static s64 sim_dummy_due_ts(struct iio_dev *indio, s64 due)
 		return ktime_to_ns(ktime_mono_to_any(ns_to_ktime(due), TK_OFFS_TAI));
 	default:
 		/* raw and coarse clocks: now, less how late the scan is */
-		return iio_get_time_ns(indio) - (ktime_get_ns() - due);
+		return iio_get_time_ns(indio) - (sim_engine_clock() - due);
 	}
 }
 

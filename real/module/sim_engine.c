@@ -74,6 +74,31 @@ static LIST_HEAD(sim_dummy_list);
 static struct task_struct *sim_task;
 static atomic_t sim_kicked = ATOMIC_INIT(0);
 static s64 sim_now;
+/* CLOCK_MONOTONIC at the engine's start: the devices' time equals it there, then runs timescale times slower. */
+static s64 sim_epoch;
+
+/* The devices' time that corresponds to CLOCK_MONOTONIC `real`. */
+static s64 sim_engine_time_of(s64 real)
+{
+	return sim_epoch + div_s64(real - sim_epoch, sim_timescale);
+}
+
+/* CLOCK_MONOTONIC when the devices' time reaches `t`. */
+static s64 sim_real_time_of(s64 t)
+{
+	if (t - sim_epoch > div_s64(KTIME_MAX - sim_epoch, sim_timescale))
+		return KTIME_MAX;
+	return sim_epoch + (t - sim_epoch) * (s64)sim_timescale;
+}
+
+/*
+ * The devices' time now, without processing anything: the real-time clock slowed down by timescale,
+ * or the manual clock.
+ */
+s64 sim_engine_clock(void)
+{
+	return sim_manual_clock ? READ_ONCE(sim_now) : sim_engine_time_of(ktime_get_ns());
+}
 
 void sim_engine_lock(void)
 {
@@ -766,7 +791,7 @@ static void sim_advance(s64 target)
 /* Processes what is due and moves the engine's time to now; returns now. Engine lock held. */
 s64 sim_engine_catch_up(void)
 {
-	s64 now = sim_manual_clock ? sim_now : ktime_get_ns();
+	s64 now = sim_engine_clock();
 
 	if (now < sim_now)
 		now = sim_now;
@@ -817,7 +842,7 @@ static int sim_thread_fn(void *arg)
 			/* on the manual clock only advance_ns moves time: nothing to wait for */
 			schedule();
 		} else {
-			ktime_t expires = ns_to_ktime(next);
+			ktime_t expires = ns_to_ktime(sim_real_time_of(next));
 
 			schedule_hrtimeout_range(&expires, 0, HRTIMER_MODE_ABS);
 		}
@@ -829,7 +854,8 @@ int sim_engine_start(void)
 {
 	struct task_struct *t;
 
-	sim_now = ktime_get_ns();
+	sim_epoch = ktime_get_ns();
+	sim_now = sim_epoch;
 	t = kthread_run(sim_thread_fn, NULL, "sim_iio");
 	if (IS_ERR(t))
 		return PTR_ERR(t);

@@ -57,6 +57,7 @@ void sim_engine_lock(void);
 void sim_engine_unlock(void);
 void sim_engine_kick(void);
 s64 sim_engine_catch_up(void);
+s64 sim_engine_clock(void);
 int sim_engine_advance(u64 ns);
 void sim_engine_add_conv(struct sim_conv *c);
 void sim_engine_add_dummy(struct sim_dummy *d);
@@ -154,5 +155,7 @@ void sim_dummy_fire(struct sim_dummy *d, s64 due);
 extern bool sim_debug;
 /* manual_clock=1: the engine's time moves only by sim_engine_advance() (the advance_ns parameter). */
 extern bool sim_manual_clock;
+/* timescale=K: on the real-time clock, the devices' time runs K times slower than CLOCK_MONOTONIC. */
+extern unsigned int sim_timescale;
 
 #endif /* SIM_IIO_H */

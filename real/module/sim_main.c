@@ -64,6 +64,29 @@ bool sim_manual_clock;
 module_param_named(manual_clock, sim_manual_clock, bool, 0444);
 MODULE_PARM_DESC(manual_clock, "time moves only when advance_ns is written (deterministic runs), not in real time");
 
+unsigned int sim_timescale = 1;
+
+static int sim_timescale_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int k;
+	int ret = kstrtouint(val, 0, &k);
+
+	if (ret)
+		return ret;
+	if (k < 1 || k > 1000000)
+		return -EINVAL;
+	sim_timescale = k;
+	return 0;
+}
+
+static const struct kernel_param_ops sim_timescale_ops = {
+	.set = sim_timescale_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(timescale, &sim_timescale_ops, &sim_timescale, 0444);
+MODULE_PARM_DESC(timescale, "the devices run K times slower than real time (1..1000000, default 1): K real ns per device ns");
+
 static int sim_advance_set(const char *val, const struct kernel_param *kp)
 {
 	u64 ns;
