@@ -7,6 +7,7 @@
  *   iio-sim list
  *   iio-sim schema
  *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
+ *   iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R] [--vm NAME]
  *   iio-sim diff FILE... [--vm NAME]
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
@@ -23,7 +24,7 @@ import { formatError } from './scenario/errors.ts';
 import { loadScenario } from './scenario/load.ts';
 import { runScenario, scenarioSimulator } from './scenario/run.ts';
 import { type Scenario, scenarioJsonSchema } from './scenario/schema.ts';
-import type { CampaignMode } from './testing/campaign.ts';
+import type { CampaignMode, CampaignPart } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
 import { exportHtml } from './trace/html.ts';
 import { exportPerfetto } from './trace/perfetto.ts';
@@ -44,6 +45,7 @@ const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [
        iio-sim list
        iio-sim schema
        iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
+       iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R] [--vm NAME]
        iio-sim diff FILE... [--vm NAME]
        ${KERNEL_USAGE.replace(/^usage: /, '')}`;
 
@@ -81,6 +83,9 @@ const OPTIONS = {
   out: { type: 'string' },
   path: { type: 'string' },
   vm: { type: 'string' },
+  against: { type: 'string' },
+  part: { type: 'string' },
+  'replay-path': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -202,6 +207,7 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
   const maxCalls = intOption(opts, 'max-calls', 200, 1);
   const mode = (opts.mode ?? 'all') as CampaignMode;
   const path = opts.path === undefined ? undefined : String(opts.path);
+  if (opts.against !== undefined) return fuzzAgainstReal(opts, io, { runs, seed, maxCalls, path });
   if (path !== undefined && (mode !== 'syscalls' || !/^\d+(:\d+)*$/.test(path))) {
     io.err(
       'iio-sim fuzz: --path takes the path of a syscall fuzzing failure (digits and colons) and needs --mode syscalls',
@@ -239,14 +245,8 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
     },
   });
   const failed = report.parts.find((p) => !p.ok);
-  if (failed) {
-    io.out(failed.failure ?? '');
-    if (failed.scenario) {
-      const out = typeof opts.out === 'string' ? opts.out : `fuzz-failure-seed${seed}.yaml`;
-      writeFileSync(out, failed.scenario);
-      io.out(`a scenario reproducing it: ${out} (iio-sim run ${out})`);
-    }
-  }
+  if (failed)
+    reportFailure(failed, typeof opts.out === 'string' ? opts.out : `fuzz-failure-seed${seed}.yaml`, io);
   io.out(
     `total: ${report.syscalls.toLocaleString('en-US')} syscalls, ${failed ? 1 : 0} failures (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
@@ -292,6 +292,95 @@ async function diff(files: readonly string[], opts: CliOptions, io: CliIo): Prom
         createRealKernel({ channel: channel.channel, seed, ...(devices ? { devices } : {}) }),
       io,
     );
+  } finally {
+    await channel.close();
+  }
+}
+
+/** Prints a failed part, and writes its scenario file. */
+function reportFailure(p: CampaignPart, out: string, io: CliIo): void {
+  io.out(p.failure ?? '');
+  if (p.scenario) {
+    writeFileSync(out, p.scenario);
+    io.out(`a scenario reproducing it on the simulator: ${out} (iio-sim run ${out})`);
+  }
+}
+
+/**
+ * `iio-sim fuzz --against real`: the mainline contract parts (LP64, ILP32), every history also on the real
+ * kernel (module on its manual clock), compared call for call; prints each part's throughput.
+ */
+async function fuzzAgainstReal(
+  opts: CliOptions,
+  io: CliIo,
+  o: { runs: number | null; seed: number | null; maxCalls: number | null; path: string | undefined },
+): Promise<number> {
+  const part = opts.part === undefined ? undefined : String(opts.part);
+  const replayPath = opts['replay-path'] === undefined ? undefined : String(opts['replay-path']);
+  const { runs, seed, maxCalls, path } = o;
+  if (
+    opts.against !== 'real' ||
+    runs === null ||
+    seed === null ||
+    maxCalls === null ||
+    (part !== undefined && part !== 'lp64' && part !== 'ilp32') ||
+    (path !== undefined && (part === undefined || replayPath === undefined || !/^\d+(:\d+)*$/.test(path)))
+  ) {
+    io.err(
+      'iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R]: a replay (--path) needs the part and the replay path of the failure report',
+    );
+    return 2;
+  }
+  const { checkSetup } = await import('./real/setup.ts');
+  const setup = checkSetup();
+  if (!setup.ready) {
+    io.err(
+      `iio-sim fuzz --against real: the real kernel is not set up (missing ${setup.missing.join('; ')}): run \`npx iio-sim kernel setup\``,
+    );
+    return 2;
+  }
+  const { createRealKernel, openRealChannel } = await import('./real/runtime.ts');
+  const { KernelSide } = await import('./testing/against-real.ts');
+  const { runCampaign } = await import('./testing/campaign.ts');
+  const channel = await openRealChannel(typeof opts.vm === 'string' ? { instance: opts.vm } : {});
+  io.out(
+    `iio-sim fuzz against the real kernel (${channel.how === 'attached' ? 'attached to the running VM' : 'booted a VM'}): seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`,
+  );
+  const t0 = performance.now();
+  let last = t0;
+  try {
+    const report = await runCampaign({
+      runs,
+      seed,
+      maxCalls,
+      mode: 'contract',
+      kernel: (compat) =>
+        KernelSide.start(compat, (m) => createRealKernel({ channel: channel.channel, ...m })),
+      ...(part === undefined ? {} : { part: part as 'lp64' | 'ilp32' }),
+      ...(path === undefined ? {} : { path }),
+      ...(replayPath === undefined ? {} : { replayPath }),
+      onPart: (p) => {
+        const now = performance.now();
+        const secs = (now - last) / 1000;
+        io.out(
+          `${p.name.padEnd(30)} ${String(p.runs).padStart(6)} runs ${p.syscalls.toLocaleString('en-US').padStart(9)} syscalls on each side  ${p.ok ? 'ok' : 'FAILED'}  (${secs.toFixed(1)} s: ${(p.runs / secs).toFixed(2)} histories/s, ${Math.round(p.syscalls / secs)} syscalls/s)`,
+        );
+        last = now;
+      },
+    });
+    const failed = report.parts.find((p) => !p.ok);
+    if (failed)
+      reportFailure(
+        failed,
+        typeof opts.out === 'string' ? opts.out : `fuzz-real-failure-seed${seed}.yaml`,
+        io,
+      );
+    const runsDone = report.parts.reduce((n, p) => n + p.runs, 0);
+    const secs = (performance.now() - t0) / 1000;
+    io.out(
+      `total: ${runsDone} histories, ${report.syscalls.toLocaleString('en-US')} syscalls on each side, ${failed ? 1 : 0} divergences (${secs.toFixed(1)} s: ${(runsDone / secs).toFixed(2)} histories/s)`,
+    );
+    return failed ? 1 : 0;
   } finally {
     await channel.close();
   }

@@ -7,6 +7,7 @@
  */
 
 import type { AbiProfile } from '../uapi/ioctls.ts';
+import type { KernelSide } from './against-real.ts';
 import { checkContract } from './contract.ts';
 import { fuzzCampaign } from './fuzz.ts';
 
@@ -24,6 +25,15 @@ export interface CampaignOptions {
   readonly path?: string;
   /** Called after each part. */
   readonly onPart?: (part: CampaignPart) => void;
+  /**
+   * Against the real kernel (`--against real`): the mainline contract parts only, every history also run on a
+   * fresh kernel side from this factory (see {@link KernelSide.start}) and compared call for call.
+   */
+  readonly kernel?: (compat: boolean) => Promise<KernelSide>;
+  /** Against the real kernel: only this part (`lp64` or `ilp32`), with `seed` as its own seed (replays). */
+  readonly part?: 'lp64' | 'ilp32';
+  /** Contract parts: replay the case at `path` with fast-check's replay path of its commands. */
+  readonly replayPath?: string;
 }
 
 /** The outcome of one part of a campaign. */
@@ -36,6 +46,8 @@ export interface CampaignPart {
   readonly failure?: string;
   /** Contract parts: a scenario file reproducing the failure. */
   readonly scenario?: string;
+  /** Against the real kernel: the syscalls the kernel's process made. */
+  readonly kernelSyscalls?: number;
 }
 
 /** The outcome of a campaign. */
@@ -61,6 +73,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     options.onPart?.(p);
     return p.ok;
   };
+  if (options.kernel) return againstReal(options, done);
   let ok = true;
   if (mode !== 'syscalls')
     for (const [i, { profile, compat }] of CONTRACT_PARTS.entries()) {
@@ -98,4 +111,45 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     });
   }
   return { parts, syscalls: parts.reduce((n, p) => n + p.syscalls, 0), ok };
+}
+
+/** The mainline contract parts against the real kernel (the syscall fuzzer and v2 have no kernel to compare). */
+async function againstReal(
+  options: CampaignOptions,
+  done: (p: CampaignPart) => boolean,
+): Promise<CampaignReport> {
+  const parts: CampaignPart[] = [];
+  const which = CONTRACT_PARTS.filter(
+    (p) =>
+      p.profile === 'mainline' && (options.part === undefined || p.compat === (options.part === 'ilp32')),
+  );
+  for (const [i, { compat }] of which.entries()) {
+    const seed = options.part === undefined ? options.seed + i : options.seed;
+    const maxCalls = options.maxCalls ?? 200;
+    const r = await checkContract({
+      profile: 'mainline',
+      compat,
+      runs: options.runs,
+      seed,
+      maxCommands: maxCalls,
+      kernel: options.kernel!,
+      ...(options.path === undefined ? {} : { path: options.path }),
+      ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
+    });
+    const f = r.failure;
+    const replay = f
+      ? `iio-sim fuzz --against real --part ${compat ? 'ilp32' : 'lp64'} --seed ${seed} --max-calls ${maxCalls} --path ${f.path} --replay-path '${f.replayPath}'`
+      : '';
+    const part: CampaignPart = {
+      name: `against real: mainline ${compat ? 'ILP32' : 'LP64'}`,
+      runs: r.runs,
+      syscalls: r.syscalls,
+      kernelSyscalls: r.kernelSyscalls,
+      ok: r.ok,
+      ...(f ? { failure: `${f.text}\nreplay it with: ${replay}`, scenario: f.scenario } : {}),
+    };
+    parts.push(part);
+    if (!done(part)) break;
+  }
+  return { parts, syscalls: parts.reduce((n, p) => n + p.syscalls, 0), ok: parts.every((p) => p.ok) };
 }
