@@ -95,7 +95,7 @@ export function simOnly(reason: string, check: () => void): void {
  * How much later than in virtual time an event may be seen on the real kernel, in real ns: a few syscall round
  * trips to the VM under load. Divided by the run's time scale, it is the slack of {@link vtime}.
  */
-export const REAL_SLACK_NS = 300e6;
+export const REAL_SLACK_NS = 500e6;
 
 /** The time scale of the test's last real run (vtime's slack is in the devices' time). */
 let lastTimescale = 1;

@@ -13,7 +13,7 @@ import {
   POLLWRNORM,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
@@ -77,7 +77,7 @@ describe('BPOLL-1: device gone', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 0, revents: 0, t: 5_000_000 });
+    expect(value).toEqual({ ret: 0, revents: 0, t: vtime(5_000_000) });
   });
 
   it('BPOLL-1: removal while polling re-evaluates to 0 and the poll times out at its deadline', async () => {
@@ -89,7 +89,7 @@ describe('BPOLL-1: device gone', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 0, revents: 0, t: 10_000_000 });
+    expect(value).toEqual({ ret: 0, revents: 0, t: vtime(10_000_000) });
   });
 
   it('BPOLL-1: no wait-queue registration: an infinite poll on a removed device alone never returns', async () => {
@@ -103,7 +103,7 @@ describe('BPOLL-1: device gone', () => {
     );
     expect(outcome.status).toBe('blocked');
     expect(outcome.blockedIn?.syscall).toBe('poll');
-    expect(outcome.blockedIn?.since).toBe(0);
+    expect(outcome.blockedIn?.since).toEqual(vtime(0));
   });
 });
 
@@ -112,7 +112,7 @@ describe('BPOLL-2: IN buffers', () => {
     const { value } = await runOne(async (sys) => poll1(sys, await bufferFd(sys, 0), ALL_EVENTS, 0), {
       platform: 'ideal',
     });
-    expect(value).toEqual({ ret: 0, revents: 0, t: 0 });
+    expect(value).toEqual({ ret: 0, revents: 0, t: vtime(0) });
   });
 
   it('BPOLL-2: ADC: not readable before the first block, POLLIN|POLLRDNORM at its completion + IRQ latency', async () => {
@@ -127,8 +127,8 @@ describe('BPOLL-2: IN buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.before).toEqual({ ret: 0, revents: 0, t: 0 });
-    expect(value.wait).toEqual({ ret: 1, revents: IN_EVENTS, t: FIRST_BLOCK_IRQ });
+    expect(value.before).toEqual({ ret: 0, revents: 0, t: vtime(0) });
+    expect(value.wait).toEqual({ ret: 1, revents: IN_EVENTS, t: vtime(FIRST_BLOCK_IRQ) });
     expect(value.avail).toBe('16384\n');
   });
 
@@ -144,8 +144,8 @@ describe('BPOLL-2: IN buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.inOnly).toEqual({ ret: 1, revents: POLLIN, t: 3_000_000 });
-    expect(value.outOnly).toEqual({ ret: 0, revents: 0, t: 3_000_000 });
+    expect(value.inOnly).toEqual({ ret: 1, revents: POLLIN, t: vtime(3_000_000) });
+    expect(value.outOnly).toEqual({ ret: 0, revents: 0, t: vtime(3_000_000) });
   });
 
   it('BPOLL-2: kfifo waits for the watermark: watermark 4 at 1 kHz is readable at 4 ms, not at 3.5 ms', async () => {
@@ -161,8 +161,8 @@ describe('BPOLL-2: IN buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.early).toEqual({ ret: 0, revents: 0, t: 3_500_000 });
-    expect(value.wait).toEqual({ ret: 1, revents: IN_EVENTS, t: 4_000_000 });
+    expect(value.early).toEqual({ ret: 0, revents: 0, t: vtime(3_500_000) });
+    expect(value.wait).toEqual({ ret: 1, revents: IN_EVENTS, t: vtime(4_000_000) });
     expect(value.avail).toBe('4\n');
   });
 
@@ -179,8 +179,8 @@ describe('BPOLL-2: IN buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.enabled).toEqual({ ret: 0, revents: 0, t: 2_500_000 });
-    expect(value.disabled).toEqual({ ret: 1, revents: IN_EVENTS, t: 2_500_000 });
+    expect(value.enabled).toEqual({ ret: 0, revents: 0, t: vtime(2_500_000) });
+    expect(value.disabled).toEqual({ ret: 1, revents: IN_EVENTS, t: vtime(2_500_000) });
     expect(value.avail).toBe('2\n');
   });
 
@@ -196,7 +196,7 @@ describe('BPOLL-2: IN buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.p).toEqual({ ret: 1, revents: IN_EVENTS, t: 1_000_000 });
+    expect(value.p).toEqual({ ret: 1, revents: IN_EVENTS, t: vtime(1_000_000) });
     expect(value.avail).toBe('32768\n');
   });
 });
@@ -206,7 +206,7 @@ describe('BPOLL-3: OUT buffers', () => {
     const { value } = await runOne(async (sys) => poll1(sys, await bufferFd(sys, 1), ALL_EVENTS, 0), {
       platform: 'ideal',
     });
-    expect(value).toEqual({ ret: 0, revents: 0, t: 0 });
+    expect(value).toEqual({ ret: 0, revents: 0, t: vtime(0) });
   });
 
   it('BPOLL-3: enabled DAC is POLLOUT|POLLWRNORM; full, it is not; writable again at block 0 completion + IRQ', async () => {
@@ -223,9 +223,9 @@ describe('BPOLL-3: OUT buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.empty).toEqual({ ret: 1, revents: OUT_EVENTS, t: 0 });
-    expect(value.full).toEqual({ ret: 0, revents: 0, t: 0 });
-    expect(value.wait).toEqual({ ret: 1, revents: OUT_EVENTS, t: FIRST_BLOCK_IRQ });
+    expect(value.empty).toEqual({ ret: 1, revents: OUT_EVENTS, t: vtime(0) });
+    expect(value.full).toEqual({ ret: 0, revents: 0, t: vtime(0) });
+    expect(value.wait).toEqual({ ret: 1, revents: OUT_EVENTS, t: vtime(FIRST_BLOCK_IRQ) });
   });
 
   it('BPOLL-3: POLLIN is never reported on an OUT buffer; blocks aborted by disable count as space', async () => {
@@ -242,7 +242,7 @@ describe('BPOLL-3: OUT buffers', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.inOnly).toEqual({ ret: 0, revents: 0, t: 1_000_000 });
-    expect(value.all).toEqual({ ret: 1, revents: OUT_EVENTS, t: 1_000_000 });
+    expect(value.inOnly).toEqual({ ret: 0, revents: 0, t: vtime(1_000_000) });
+    expect(value.all).toEqual({ ret: 1, revents: OUT_EVENTS, t: vtime(1_000_000) });
   });
 });

@@ -24,7 +24,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, simOnly, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
@@ -166,7 +166,7 @@ describe('BREAD: device gone, direction, bpd 0', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ blocking: 0, zero: 0, nonblock: 0, t: 0 });
+    expect(value).toEqual({ blocking: 0, zero: 0, nonblock: 0, t: vtime(0) });
   });
 
   it('BREAD-3: an enable that fails at EN-1 (empty scan mask) leaves bpd 0: read is still EOF', async () => {
@@ -180,7 +180,7 @@ describe('BREAD: device gone, direction, bpd 0', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ enable: -EINVAL, ret: 0, t: 0 });
+    expect(value).toEqual({ enable: -EINVAL, ret: 0, t: vtime(0) });
   });
 
   it('BREAD-3: sim-dummy (kfifo) with bpd 0 reads 0 at once too', async () => {
@@ -192,7 +192,7 @@ describe('BREAD: device gone, direction, bpd 0', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 0, t: 0 });
+    expect(value).toEqual({ ret: 0, t: vtime(0) });
   });
 });
 
@@ -208,9 +208,9 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value.t0).toBe(0);
+    expect(value.t0).toEqual(vtime(0));
     expect(value.ret).toBe(16384);
-    expect(value.t).toBe(FIRST_BLOCK_IRQ);
+    expect(value.t).toEqual(vtime(FIRST_BLOCK_IRQ));
     expect(value.samples).toEqual(adcScans(0, 2048));
   });
 
@@ -228,11 +228,14 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       const ret = await sys.read(fd, buf, 16384);
       return { tEnable, enableCost: tAfterEnable - tEnable, ret, dt: sys.now() - tEnable };
     });
-    // Syscall 1000 ns + 670 ps per byte copied: 1 byte → 1001 ns; 16384 bytes → 1000 + 10978 ns.
-    expect(value.enableCost).toBe(1_001);
     expect(value.ret).toBe(16384);
-    expect(value.dt).toBe(FIRST_BLOCK_IRQ + 20_000 + 1_000 + 10_978);
-    expect(outcome.cpuNs).toBeGreaterThan(0);
+    expect(value.dt).toBeGreaterThanOrEqual(FIRST_BLOCK_IRQ);
+    simOnly('the zcu102 cost model: syscall, copy and wake-up costs in virtual time', () => {
+      // Syscall 1000 ns + 670 ps per byte copied: 1 byte → 1001 ns; 16384 bytes → 1000 + 10978 ns.
+      expect(value.enableCost).toBe(1_001);
+      expect(value.dt).toBe(FIRST_BLOCK_IRQ + 20_000 + 1_000 + 10_978);
+      expect(outcome.cpuNs).toBeGreaterThan(0);
+    });
   });
 
   it('BREAD-4: to_wait = min(n / bpd, watermark): an 8-byte read waits for the first block all the same', async () => {
@@ -245,7 +248,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 8, t: FIRST_BLOCK_IRQ, samples: adcScans(0, 1) });
+    expect(value).toEqual({ ret: 8, t: vtime(FIRST_BLOCK_IRQ), samples: adcScans(0, 1) });
   });
 
   it('BREAD-4: a read larger than the watermark waits for the watermark only (one block)', async () => {
@@ -259,7 +262,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       { platform: 'ideal' },
     );
     expect(value.ret).toBe(16384);
-    expect(value.t).toBe(FIRST_BLOCK_IRQ);
+    expect(value.t).toEqual(vtime(FIRST_BLOCK_IRQ));
     expect(value.samples).toEqual(adcScans(0, 2048));
   });
 
@@ -277,7 +280,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       { platform: 'ideal', devices },
     );
     // Scan 0 is converted at 1000 ns; the IRQ follows 2000 ns later.
-    expect(value).toEqual({ ret: 8, t: 3_000, samples: adcScans(0, 1) });
+    expect(value).toEqual({ ret: 8, t: vtime(3_000), samples: adcScans(0, 1) });
   });
 
   it('BREAD-5: on a disabled buffer one DONE block is enough (kfifo: 2 scans satisfy watermark 4)', async () => {
@@ -292,7 +295,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 4, t: 2_500_000, samples: [0, 1] });
+    expect(value).toEqual({ ret: 4, t: vtime(2_500_000), samples: [0, 1] });
   });
 
   it('BREAD-6: a signal (handler without SA_RESTART) ends a sleeping read with -EINTR at that time', async () => {
@@ -307,7 +310,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -EINTR, t: 1_000_000 });
+    expect(value).toEqual({ ret: -EINTR, t: vtime(1_000_000) });
   });
 
   it('BREAD-6: with SA_RESTART the interrupted read restarts and returns the first block', async () => {
@@ -322,7 +325,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 16384, t: FIRST_BLOCK_IRQ, samples: adcScans(0, 2) });
+    expect(value).toEqual({ ret: 16384, t: vtime(FIRST_BLOCK_IRQ), samples: adcScans(0, 2) });
   });
 
   it('BREAD-7: nonblocking read is -EAGAIN until the first block completes (1 ns before its IRQ), then data', async () => {
@@ -342,9 +345,14 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       { platform: 'ideal' },
     );
     expect(value.atStart).toBe(-EAGAIN);
-    expect(value.before).toBe(-EAGAIN);
-    expect(value.tBefore).toBe(FIRST_BLOCK_IRQ - 1);
-    expect(value.after).toBe(16384);
+    // A read 1 ns before the IRQ: no real clock and no syscall round trip to the VM hits that window, so on
+    // the real kernel that read may already come after the IRQ and take block 0 itself.
+    simOnly('a read 1 ns before the IRQ', () => {
+      expect(value.before).toBe(-EAGAIN);
+      expect(value.tBefore).toBe(FIRST_BLOCK_IRQ - 1);
+      expect(value.after).toBe(16384);
+    });
+    expect([value.before, value.after]).toContain(16384);
     expect(value.samples).toEqual(adcScans(0, 2048));
   });
 
@@ -370,8 +378,10 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
     // forever on the empty disabled buffer (BREAD-10).
     expect(outcome.status).toBe('blocked');
     expect(outcome.blockedIn?.syscall).toBe('read');
-    expect(outcome.blockedIn?.since).toBe(0);
-    expect(outcome.blockedIn?.sleepingSince).toBe(1_000_000);
+    expect(outcome.blockedIn?.since).toEqual(vtime(0));
+    simOnly('when a sleeping call last went back to sleep (scheduler bookkeeping)', () =>
+      expect(outcome.blockedIn?.sleepingSince).toBe(1_000_000),
+    );
     expect(result.processes[1]?.status).toBe('exited');
     expect(result.processes[1]?.value).toBe('0\n');
   });
@@ -389,7 +399,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ blocking: -EINVAL, zero: -EINVAL, nonblock: -EINVAL, t: 0 });
+    expect(value).toEqual({ blocking: -EINVAL, zero: -EINVAL, nonblock: -EINVAL, t: vtime(0) });
   });
 
   it('BREAD-8: kfifo: n < bpd is -EINVAL at once', async () => {
@@ -404,7 +414,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -EINVAL, t: 0 });
+    expect(value).toEqual({ ret: -EINVAL, t: vtime(0) });
   });
 
   it('BREAD-9: a blocking read returns at most the rest of one block (8 bytes, then 16376 at once)', async () => {
@@ -429,10 +439,10 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
       { platform: 'ideal' },
     );
     expect(value.first).toBe(8);
-    expect(value.t1).toBe(FIRST_BLOCK_IRQ);
+    expect(value.t1).toEqual(vtime(FIRST_BLOCK_IRQ));
     expect(value.a).toEqual(adcScans(0, 1));
     expect(value.second).toBe(16376);
-    expect(value.t2).toBe(FIRST_BLOCK_IRQ);
+    expect(value.t2).toEqual(vtime(FIRST_BLOCK_IRQ));
     expect(value.b).toEqual(adcScans(1, 2047));
   });
 
@@ -455,7 +465,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
     );
     expect(outcome.status).toBe('blocked');
     expect(outcome.blockedIn?.syscall).toBe('read');
-    expect(outcome.blockedIn?.since).toBe(5_000_000);
+    expect(outcome.blockedIn?.since).toEqual(vtime(5_000_000));
   });
 
   it('BREAD-10: kfifo disabled and empty: blocking read sleeps forever', async () => {
@@ -470,7 +480,7 @@ describe('BREAD: wait target, readiness, timing (DMA)', () => {
     );
     expect(outcome.status).toBe('blocked');
     expect(outcome.blockedIn?.syscall).toBe('read');
-    expect(outcome.blockedIn?.since).toBe(0);
+    expect(outcome.blockedIn?.since).toEqual(vtime(0));
   });
 });
 
@@ -487,7 +497,7 @@ describe('BREAD: kfifo wait target and wake-ups', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 8, t: 4_000_000, samples: [0, 1, 2, 3] });
+    expect(value).toEqual({ ret: 8, t: vtime(4_000_000), samples: [0, 1, 2, 3] });
   });
 
   it('BREAD-4: kfifo blocking read of 2 scans with watermark 4 returns at the 2nd scan (2 ms)', async () => {
@@ -502,7 +512,7 @@ describe('BREAD: kfifo wait target and wake-ups', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 4, t: 2_000_000, samples: [0, 1] });
+    expect(value).toEqual({ ret: 4, t: vtime(2_000_000), samples: [0, 1] });
   });
 
   it('BREAD-9: kfifo read returns at most n / bpd scans (3 bytes → 1 scan)', async () => {
@@ -539,7 +549,7 @@ describe('BREAD: kfifo wait target and wake-ups', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 6, t: 3_500_000, samples: [0, 1, 2] });
+    expect(value).toEqual({ ret: 6, t: vtime(3_500_000), samples: [0, 1, 2] });
   });
 });
 
@@ -675,8 +685,10 @@ describe('BREL: buffer fd release', () => {
     expect(value.enable).toBe('1\n');
     expect(value.avail).toBe('32768\n');
     expect(value.ret).toBe(16384);
-    expect(value.t).toBe(5_000_000);
+    expect(value.t).toEqual(vtime(5_000_000));
     expect(value.samples).toEqual(adcScans(0, 2048));
-    expect(result.stats.devices['sim-adc']?.transfers).toBe(2);
+    simOnly('the simulated DMA controller’s transfer count', () =>
+      expect(result.stats.devices['sim-adc']?.transfers).toBe(2),
+    );
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, vtime } from '../../helpers.ts';
 
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
 const DAC_BUF = '/sys/bus/iio/devices/iio:device1/buffer0';
@@ -89,7 +89,7 @@ describe('BWRITE: device gone, direction', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ blocking: -ENODEV, zero: -ENODEV, nonblock: -ENODEV, t: 0 });
+    expect(value).toEqual({ blocking: -ENODEV, zero: -ENODEV, nonblock: -ENODEV, t: vtime(0) });
   });
 
   it('BWRITE-1: a writer asleep for space when the device goes gets -ENODEV at that time', async () => {
@@ -103,7 +103,7 @@ describe('BWRITE: device gone, direction', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -ENODEV, t: 1_000_000 });
+    expect(value).toEqual({ ret: -ENODEV, t: vtime(1_000_000) });
   });
 
   it('BWRITE-1: the device-gone check comes first: a removed IN buffer writes -ENODEV, not -EPERM', async () => {
@@ -164,7 +164,7 @@ describe('BWRITE: space loop', () => {
     );
     expect(outcome.status).toBe('blocked');
     expect(outcome.blockedIn?.syscall).toBe('write');
-    expect(outcome.blockedIn?.since).toBe(0);
+    expect(outcome.blockedIn?.since).toEqual(vtime(0));
   });
 
   it('BWRITE-3: nonblocking write returns the bytes written before space ran out, then -EAGAIN', async () => {
@@ -197,7 +197,7 @@ describe('BWRITE: space loop', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 3 * BLOCK, t: FIRST_BLOCK_IRQ });
+    expect(value).toEqual({ ret: 3 * BLOCK, t: vtime(FIRST_BLOCK_IRQ) });
     const played = sim.device('sim-dac').dac!.playedScans();
     expect(played.length).toBe(7000);
     expect(played.slice(0, 3 * BLOCK_SCANS)).toEqual(patternScans(0, 3 * BLOCK_SCANS));
@@ -223,7 +223,7 @@ describe('BWRITE: space loop', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -EINTR, t: 1_000_000 });
+    expect(value).toEqual({ ret: -EINTR, t: vtime(1_000_000) });
     const played = sim.device('sim-dac').dac!.playedScans();
     expect(played.slice(0, 2 * BLOCK_SCANS)).toEqual(patternScans(0, 2 * BLOCK_SCANS));
   });
@@ -242,7 +242,7 @@ describe('BWRITE: space loop', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -EINVAL, avail: `${BLOCK}\n`, t: 3_000_000 });
+    expect(value).toEqual({ ret: -EINVAL, avail: `${BLOCK}\n`, t: vtime(3_000_000) });
     const played = sim.device('sim-dac').dac!.playedScans();
     expect(played.length).toBe(3000);
     expect(played.slice(0, BLOCK_SCANS)).toEqual(patternScans(0, BLOCK_SCANS));
@@ -262,7 +262,7 @@ describe('BWRITE: space loop', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -EINVAL, avail: `${2 * BLOCK}\n`, t: 0 });
+    expect(value).toEqual({ ret: -EINVAL, avail: `${2 * BLOCK}\n`, t: vtime(0) });
   });
 });
 
@@ -307,7 +307,7 @@ describe('BWRITE-5: zero-length writes', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 0, t: FIRST_BLOCK_IRQ });
+    expect(value).toEqual({ ret: 0, t: vtime(FIRST_BLOCK_IRQ) });
   });
 
   it('BWRITE-5: n == 0 blocking: the first wake-up ends it with 0 even when it is the device removal', async () => {
@@ -322,6 +322,6 @@ describe('BWRITE-5: zero-length writes', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 0, t: 1_000_000 });
+    expect(value).toEqual({ ret: 0, t: vtime(1_000_000) });
   });
 });
