@@ -1,5 +1,6 @@
 /**
- * `iio-sim fuzz` (the campaign of docs/testing.md) and the contract checker in `iio-sim run`.
+ * `iio-sim fuzz` (the campaign of docs/testing.md), the options of `fuzz --against real` and `diff` (their
+ * runs are in test/real/), and the contract checker in `iio-sim run`.
  */
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.ts';
@@ -67,6 +68,28 @@ it('iio-sim fuzz --mode syscalls --path runs just that program', async () => {
   const r = await cli(['fuzz', '--mode', 'syscalls', '--seed', '2', '--path', '3', '--max-calls', '20']);
   expect(r.code).toBe(0);
   expect(r.out[1]).toMatch(/^syscall fuzzing\s+1 runs/);
+});
+
+it.each([
+  [['--against', 'qemu']],
+  [['--against', 'real', '--part', 'x32']],
+  [['--against', 'real', '--runs', '0']],
+  [['--against', 'real', '--path', '1:2']],
+  [['--against', 'real', '--part', 'lp64', '--path', '1:2']],
+  [['--against', 'real', '--part', 'lp64', '--path', 'x', '--replay-path', 'AB']],
+])('iio-sim fuzz refuses %j: --against real, and a replay needs the part and both paths', async (args) => {
+  const r = await cli(['fuzz', ...args]);
+  expect(r.code).toBe(2);
+  expect(r.err).toEqual([
+    'iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R]: a replay (--path) needs the part and the replay path of the failure report',
+  ]);
+});
+
+it('iio-sim diff without a file is a usage error', async () => {
+  const r = await cli(['diff']);
+  expect(r.code).toBe(2);
+  expect(r.err[0]).toBe('iio-sim diff: no scenario file given');
+  expect(r.err[1]).toMatch(/^usage: /);
 });
 
 describe('iio-sim run: the contract checker', () => {
