@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sys } from '../../../src/index.ts';
 import { EAGAIN, EINVAL, ENOMEM, F_GETFL, F_SETFL, O_NONBLOCK } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, simOnly } from '../../helpers.ts';
 
 const DUMMY_BUF = '/sys/bus/iio/devices/iio:device2/buffer0';
 const MS = 1_000_000;
@@ -281,7 +281,8 @@ describe('KFIFO: overflow, read, data_available', () => {
         const c = await readU16(sys, fd, 100);
         return { a, b, c: c.ret };
       },
-      { platform: 'ideal' },
+      // The sleeps end half a sample period before the next scan; the syscalls around them must not reach it.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({ a: { ret: 4, samples: [0, 1] }, b: { ret: 2, samples: [2] }, c: -EAGAIN });
   });
@@ -302,19 +303,29 @@ describe('KFIFO: overflow, read, data_available', () => {
         const bytes = sys.mem.read(buf, Math.max(0, ret));
         const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const scans = [];
-        for (let k = 0; k * 16 < bytes.length; k++)
-          scans.push([
-            v.getUint16(k * 16, true),
-            v.getInt16(k * 16 + 2, true),
-            v.getInt16(k * 16 + 4, true),
-            Number(v.getBigInt64(k * 16 + 8, true)),
-          ]);
-        return { ret, scans };
+        const stamps: bigint[] = [];
+        for (let k = 0; k * 16 < bytes.length; k++) {
+          scans.push([v.getUint16(k * 16, true), v.getInt16(k * 16 + 2, true), v.getInt16(k * 16 + 4, true)]);
+          stamps.push(v.getBigInt64(k * 16 + 8, true));
+        }
+        return {
+          ret,
+          scans,
+          stamps: stamps.map(Number),
+          periods: stamps.slice(1).map((t, k) => Number(t - stamps[k]!)),
+        };
       },
-      { platform: 'ideal' },
+      // The sleeps end half a sample period before the next scan; the syscalls around them must not reach it.
+      { platform: 'ideal', realTimescale: 1000 },
     );
-    const expected = [0, 1, 2].map((k) => [k, ((3 * k + 1000) % 4096) - 2048, 34, (k + 1) * MS]);
-    expect(value).toEqual({ ret: 48, scans: expected });
+    const expected = [0, 1, 2].map((k) => [k, ((3 * k + 1000) % 4096) - 2048, 34]);
+    expect(value.ret).toBe(48);
+    expect(value.scans).toEqual(expected);
+    // Each timestamp is the time its scan was due: one sample period apart, on either kernel.
+    expect(value.periods).toEqual([MS, MS]);
+    simOnly('timestamps on the virtual clock (the real ones are CLOCK_REALTIME)', () =>
+      expect(value.stamps).toEqual([1, 2, 3].map((k) => k * MS)),
+    );
   });
 
   it('KFIFO-8: data_available counts scans, not bytes (3 scans of 16 bytes → 3)', async () => {
@@ -333,7 +344,8 @@ describe('KFIFO: overflow, read, data_available', () => {
         out.push(await attr(sys, 'data_available'));
         return out;
       },
-      { platform: 'ideal' },
+      // The sleeps end half a sample period before the next scan; the syscalls around them must not reach it.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual(['0\n', '1\n', '3\n', '3\n']);
   });
