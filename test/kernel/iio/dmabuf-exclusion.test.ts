@@ -19,7 +19,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGKILL, SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
-import { realSkip, runOne } from '../../helpers.ts';
+import { realSkip, runOne, vtime } from '../../helpers.ts';
 
 import {
   ADC_BUF,
@@ -105,7 +105,7 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ att: -EBUSY, enq: -EPERM, ret: 16384, t: BLOCK_NS + IRQ, ok: true });
+    expect(value).toEqual({ att: -EBUSY, enq: -EPERM, ret: 16384, t: vtime(BLOCK_NS + IRQ), ok: true });
   });
 
   it('XCL-3: ATTACH while disabled frees the fileio blocks at once: data_available 0, the unread data is lost', async () => {
@@ -174,7 +174,7 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ small: -EINVAL, smallNb: -EINVAL, big: -EINTR, t: 1 * MS });
+    expect(value).toEqual({ small: -EINVAL, smallNb: -EINVAL, big: -EINTR, t: vtime(1 * MS) });
   });
 
   it('XCL-4: after an ATTACH since the last fileio enable (buffer disabled), a blocking read sleeps until a signal (-EINTR), never -EBUSY', async () => {
@@ -193,7 +193,7 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -EINTR, t: 6 * MS });
+    expect(value).toEqual({ ret: -EINTR, t: vtime(6 * MS) });
   });
 
   it('XCL-4: a blocking read without fileio blocks sleeps until the device is unregistered: -ENODEV', async () => {
@@ -210,7 +210,7 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: -ENODEV, t: 1 * MS });
+    expect(value).toEqual({ ret: -ENODEV, t: vtime(1 * MS) });
   });
 
   it('XCL-5: a nonblocking read (n >= bpd > 0) without fileio blocks oopses: the caller is killed as by SIGKILL and an oops is logged', async () => {
@@ -328,7 +328,7 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ nb: -EAGAIN, blocking: -EINTR, t: 1 * MS });
+    expect(value).toEqual({ nb: -EAGAIN, blocking: -EINTR, t: vtime(1 * MS) });
   });
 
   it('XCL-7: buffer-fd poll without fileio blocks is never ready, even while DMABUF transfers complete; data_available stays 0', async () => {
@@ -358,7 +358,7 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 0, t: 2 * MS, revents: [0, 0], a: '0\n', d: '0\n' });
+    expect(value).toEqual({ ret: 0, t: vtime(2 * MS), revents: [0, 0], a: '0\n', d: '0\n' });
   });
 
   it('XCL-8: once every dma-buf is detached (and the worker ran) the next enable is back in fileio mode', async () => {
@@ -381,6 +381,6 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ ret: 16384, dt: BLOCK_NS + IRQ, ok: true });
+    expect(value).toEqual({ ret: 16384, dt: vtime(BLOCK_NS + IRQ), ok: true });
   });
 });

@@ -21,7 +21,7 @@ import {
   sync_file_info,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, vtime } from '../../helpers.ts';
 import {
   adcBuffer,
   attach,
@@ -165,7 +165,7 @@ describe('IFENCE: how fences end', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ t: 100 * US, status: -EINTR });
+    expect(value).toEqual({ t: vtime(100 * US), status: -EINTR });
   });
 
   it('IFENCE-3: disable while the block is on the active list signals -EINTR at the disable', async () => {
@@ -236,7 +236,7 @@ describe('IFENCE: how fences end', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ pending: 0, t: 10 * MS + T_512, status: 1 });
+    expect(value).toEqual({ pending: 0, t: vtime(10 * MS + T_512), status: 1 });
   });
 
   it('IFENCE-6: never signalled: an orphaned QUEUED block, a block enqueued after removal, a cyclic block before its disable', async () => {
@@ -301,7 +301,7 @@ describe('IFENCE: how fences end', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ afterDetach: 1, atSignal: [1, T_512], t: T_512, afterWork: 0 });
+    expect(value).toEqual({ afterDetach: 1, atSignal: [1, vtime(T_512)], t: vtime(T_512), afterWork: 0 });
   });
 
   it('IFENCE-8: an error fence is signalled for poll and SYNC; only the sync_file exported while it was pending shows -EINTR', async () => {
@@ -341,7 +341,7 @@ describe('IFENCE: how fences end', () => {
       ready: 1,
       after: POLLIN | POLLOUT,
       syncRet: 0,
-      t: 100 * US,
+      t: vtime(100 * US),
     });
   });
 });

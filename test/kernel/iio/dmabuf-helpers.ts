@@ -28,6 +28,7 @@ import {
   sync_file_info,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer } from '../../../src/user/iio.ts';
+import { simExact } from '../../helpers.ts';
 
 export const US = 1_000;
 
@@ -51,6 +52,25 @@ export function adcScans(first: number, count: number): number[] {
   const out: number[] = [];
   for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
   return out;
+}
+
+/**
+ * The scan number (modulo the ramp's period of 4096) at which `samples` (four channels, memory order) is an
+ * unbroken stretch of sim-adc's ramp, or -1.
+ */
+export function rampStart(samples: readonly number[]): number {
+  if (samples.length < 4 || samples.length % 4 !== 0) return -1;
+  const n = (samples[0]! + 2048) % 4096;
+  return samples.join() === adcScans(n, samples.length / 4).join() ? n : -1;
+}
+
+/**
+ * The expected {@link rampStart} of a DMABUF transfer queued while the ADC runs, which begins at the first scan
+ * not yet converted: `n` in virtual time; on the real kernel any scan from `n` on, since the scans converted
+ * while the ENQUEUE travels to the VM are lost (DMAQ-13).
+ */
+export function rampFrom(n: number): number {
+  return simExact(n, (a) => a >= n, `an unbroken ramp from scan ${n} or later`);
 }
 
 export function s16(bytes: Uint8Array): number[] {
