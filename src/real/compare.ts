@@ -50,7 +50,7 @@ export const COMPARISON_RULES = [
   {
     id: 'virtual-time',
     scope: 'expectation',
-    rule: 'A step’s `minNs`/`maxNs`, and every duration and timestamp, are not compared; `sys.now()` and `until` are real time on the kernel.',
+    rule: 'A step’s `minNs`/`maxNs`, and every duration and timestamp (when exactly a poll or a blocking read or SYNC woke), are not compared, only what the call returned; `sys.now()` and `until` are real time on the kernel.',
     why: 'The simulator’s clock is virtual and platform-modelled (syscall cost, wake-up latency); the guest runs under TCG emulation, tens of times slower than the hardware the platforms describe.',
   },
   {
