@@ -1,7 +1,8 @@
 /**
  * `iio-sim diff` against Debian's Linux 7.3 in QEMU: every bundled mainline lesson runs on the simulator and on
  * the kernel and agrees call for call (under the comparison rules of docs/oracle.md), the v2 lesson is not
- * comparable, and a real difference is reported with the call, its arguments and both results. Needs the
+ * comparable, and a real difference is reported with the call, its arguments and both results; and
+ * createRealKernel() without a channel (the VM it boots itself). Needs the
  * setup (`iio-sim kernel setup`); skipped with one line otherwise.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIO_DIR } from '../../src/cli.ts';
 import { diffFiles, diffScenario, formatDiff, type KernelFactory } from '../../src/real/diff.ts';
+import { realPaths } from '../../src/real/paths.ts';
 import { createRealKernel } from '../../src/real/runtime.ts';
 import { checkSetup, SETUP_SKIP_MESSAGE } from '../../src/real/setup.ts';
 import { bootVm, type Vm } from '../../src/real/vm.ts';
@@ -133,5 +135,22 @@ expect:
       'unsynced-access',
       'virtual-time',
     ]);
+  }, 300_000);
+
+  it('createRealKernel() without a channel boots a VM of its own when none runs, and ends it at close()', async () => {
+    const sockets = () =>
+      readdirSync(realPaths().vmDir)
+        .filter((f) => f.startsWith(`vm-${process.pid}-`))
+        .sort();
+    const before = sockets();
+    const k = await createRealKernel({ instance: 'iio-sim-test-no-such-vm' });
+    expect(sockets().length).toBe(before.length + 1);
+    k.spawn('p', async (sys) => sys.getpid(), { stdio: false });
+    const r = await k.run({ untilNs: 60e9 });
+    expect(r.processes.map((p) => [p.status, p.value])).toEqual([['exited', 100]]);
+    expect(r.release).toBe('7.3-amd64');
+    await k.close();
+    expect(sockets()).toEqual(before);
+    expect(() => k.spawn('q', async () => 0)).toThrow('spawn() on a closed RealKernel');
   }, 300_000);
 });
