@@ -19,7 +19,7 @@ import {
   POLLOUT,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, vtime } from '../../helpers.ts';
 import {
   adcBuffer,
   attach,
@@ -408,9 +408,9 @@ describe('CYC: cyclic transfers (OUT only)', () => {
     expect(value).toEqual({
       polls: [1, 0],
       revents: [POLLIN, 0],
-      read: [0, 0],
-      write: [0, 10 * MS],
-      rw: [0, 20 * MS],
+      read: [0, vtime(0)],
+      write: [0, vtime(10 * MS)],
+      rw: [0, vtime(20 * MS)],
     });
   });
 
