@@ -119,6 +119,22 @@ export function vtime(ns: number, slackNs = REAL_SLACK_NS / lastTimescale): numb
 }
 
 /**
+ * Like {@link vtime}, for a duration measured from a point that may come after what starts the wait (the
+ * return of the call that enabled a device, whose events count from inside that call): on the real kernel it
+ * may be shorter by the slack as well as longer.
+ */
+export function vspan(ns: number, slackNs = REAL_SLACK_NS / lastTimescale): number {
+  if (!ORACLE) return ns;
+  noteSimOnly('exact virtual time (a real duration checked within the slack)');
+  const low = ns - slackNs;
+  const high = ns + slackNs;
+  return expect.toSatisfy(
+    (t: unknown) => typeof t === 'number' && t >= low && t <= high,
+    `a real duration in [${low}, ${high}] ns`,
+  ) as unknown as number;
+}
+
+/**
  * An expected value that only virtual time makes exact: `expected` on the simulator; on the real kernel any
  * value for which `onReal` holds (described by `what`), with the exact value noted as left to the simulator.
  * For values that depend on when a call reaches the kernel, such as the first scan of a transfer queued
@@ -310,18 +326,25 @@ function realSimulator(options: TestSimulatorOptions): TestSimulator {
     ...(o.nofile === undefined ? {} : { nofile: o.nofile }),
     ...(o.stdio === undefined ? {} : { stdio: o.stdio }),
   });
-  /** Runs `fn` at device time `time` (ns after the run started). */
+  /**
+   * Runs `fn` at device time `time` after the run started. The real run's clock starts once every process is
+   * ready (its `now()` is 0 until then), so the timer waits for that first.
+   */
   const schedule = (time: number, fn: () => void) => {
-    const delayMs = Math.max(0, (time * k - (kernel?.now() ?? 0)) / 1e6);
-    handles.push(
-      setTimeout(() => {
-        try {
-          fn();
-        } catch (e) {
-          if (!(e instanceof OracleSkip)) throw e;
-        }
-      }, delayMs),
-    );
+    const check = () => {
+      const now = kernel?.now() ?? 0;
+      const left = time * k - now;
+      if (now === 0 || left > 0) {
+        handles.push(setTimeout(check, now === 0 ? 1 : Math.max(1, left / 1e6)));
+        return;
+      }
+      try {
+        fn();
+      } catch (e) {
+        if (!(e instanceof OracleSkip)) throw e;
+      }
+    };
+    check();
   };
   const real = {
     spawn(name: string, body: ProcessBody, opts: SpawnOptions = {}): number {

@@ -1,9 +1,10 @@
 /**
  * sysfs attribute files as kernfs serves them: a show that formats the whole value at the first read, a
- * store that sees the written bytes, and the access checks of kernfs_fop_open (rules SYSFS-1..5, 7).
+ * store that sees the written bytes, the access checks of kernfs_fop_open (rules SYSFS-1..5, 7) and
+ * kernfs_generic_poll's change event (POLL-6, docs/quirks.md).
  */
 import { EACCES, EFAULT, EINVAL, ENODEV } from '../uapi/errno.ts';
-import { DEFAULT_POLLMASK } from '../uapi/poll.ts';
+import { DEFAULT_POLLMASK, POLLERR, POLLPRI } from '../uapi/poll.ts';
 import type { PathTree } from './vfs.ts';
 import { type File, type FileOperations, newInode } from './vfs.ts';
 import type { Sleep } from './wait.ts';
@@ -26,7 +27,15 @@ interface OpenAttr {
   readonly alive: () => boolean;
   /** The text shown at the first read of this open file (kernfs seq_file buffer). */
   text: string | null;
+  /**
+   * The change count this open file last showed (`kernfs_open_file.event`): 0 until its first show, while the
+   * attribute's count starts at 1 (`kernfs_get_open_node`) and nothing here notifies a change.
+   */
+  event: number;
 }
+
+/** `kernfs_open_node.event` of every attribute: 1 from the first open on (nothing calls sysfs_notify). */
+const ATTR_EVENT = 1;
 
 const decoder = new TextDecoder('latin1');
 const encoder = new TextEncoder();
@@ -43,13 +52,17 @@ const kernfsFops: FileOperations = {
     const mode = a.attr.mode ?? (a.attr.store ? 0o644 : 0o444);
     if (file.canWrite && ((mode & 0o222) === 0 || !a.attr.store)) return -EACCES;
     if (file.canRead && (mode & 0o444) === 0) return -EACCES;
-    file.privateData = { attr: a.attr, alive: a.alive, text: null } satisfies OpenAttr;
+    file.privateData = { attr: a.attr, alive: a.alive, text: null, event: 0 } satisfies OpenAttr;
     return 0;
   },
   read(file, buf, count, task) {
     const o = file.privateData as OpenAttr;
+    // seq_read_iter() returns before anything for an empty read.
+    if (count === 0) return 0;
     if (!o.alive()) return -ENODEV;
     if (file.pos === 0 || o.text === null) {
+      // kernfs_seq_show() records the change count before the attribute's show runs, whatever it returns.
+      o.event = ATTR_EVENT;
       const shown = o.attr.show();
       if (typeof shown !== 'string') return shown;
       o.text = shown;
@@ -72,7 +85,14 @@ const kernfsFops: FileOperations = {
     if (typeof ret !== 'number') return ret;
     return ret < 0 ? ret : n;
   },
-  poll() {
+  /**
+   * Mirrors `kernfs_fop_poll()` and `kernfs_generic_poll()`: readable and writable, plus POLLERR|POLLPRI ("the
+   * value changed, read it again") while this open file has not shown the current value: before its first
+   * read, and once the attribute is gone.
+   */
+  poll(file) {
+    const o = file.privateData as OpenAttr;
+    if (!o.alive() || o.event !== ATTR_EVENT) return DEFAULT_POLLMASK | POLLERR | POLLPRI;
     return DEFAULT_POLLMASK;
   },
   llseek(file, offset, whence) {
