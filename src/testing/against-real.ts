@@ -103,9 +103,14 @@ function mapsOf(log: ProcessLog): { addr: number; len: number }[] {
   return maps;
 }
 
+/** A call's result as reports show it: `0 {fd=5}`, `-1 EPERM`, `?` while it runs. */
+function resultOf(c: CallRecord): string {
+  return `${c.ret === null ? '?' : showRet(c.ret)}${c.out ? ` ${c.out}` : ''}`;
+}
+
 /** A call as the history shows it: `ioctl(3, ...) = 0 {fd=5}`. */
 function callLine(c: CallRecord): string {
-  return `${c.text} = ${c.ret === null ? '?' : showRet(c.ret)}${c.out ? ` ${c.out}` : ''}`;
+  return `${c.text} = ${resultOf(c)}`;
 }
 
 /**
@@ -250,7 +255,7 @@ export class KernelSide {
       const v = compareCall(s, k);
       if (v.kind === 'differ')
         return {
-          message: `${s.text}: ${v.what}: the simulator ${callLine(s).slice(s.text.length + 1)}, the kernel ${callLine(k).slice(k.text.length + 1)}`,
+          message: `${s.text}: ${v.what}: the simulator ${resultOf(s)}, the kernel ${resultOf(k)}`,
           calls,
         };
     }

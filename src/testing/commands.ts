@@ -15,7 +15,7 @@ import { formatPollEvents } from '../uapi/names.ts';
 import { writeAttr } from '../user/iio.ts';
 import { callIoctl } from '../user/ioctl.ts';
 import type { KernelCallResult, KernelSide } from './against-real.ts';
-import type { DrivenProcess, Driver } from './driver.ts';
+import type { CallResult, DrivenProcess, Driver } from './driver.ts';
 import { checkStepInvariants } from './invariants.ts';
 import type { ContractModel, FileKind, ModelRequest } from './model.ts';
 
@@ -140,6 +140,7 @@ function checkKernel(
   text: string,
   time: number,
   res: KernelCallResult<unknown>,
+  sim: CallResult<number>,
 ): void {
   if (!res.done) {
     r.history.push({ time, text: `${text} = ? on the kernel <${res.blocked}>`, step: {} });
@@ -147,7 +148,11 @@ function checkKernel(
   }
   const d = kernel.compare();
   if (!d) return;
-  r.history.push({ time, text: `${text} (on the kernel: ${d.calls.join('; ') || 'no call'})`, step: {} });
+  r.history.push({
+    time,
+    text: `${text} = ${sim.done ? formatRet(sim.value) : '?'} on the simulator; on the kernel: ${d.calls.join('; ') || 'no call'}`,
+    step: {},
+  });
   throw new ContractViolation(`the kernel differs: ${d.message}`, r.history);
 }
 
@@ -205,7 +210,7 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
       interruptAfterNs: INTERRUPT_AFTER_NS,
       limitNs: 1_000_000_000,
     });
-    if (r.kernel && kernel) checkKernel(r, r.kernel, text, time, kernel);
+    if (r.kernel && kernel) checkKernel(r, r.kernel, text, time, kernel, res);
     if (!res.done) {
       r.history.push({ time, text: `${text} = ? <${res.blocked}>`, step });
       throw new ContractViolation(

@@ -78,6 +78,7 @@ describe.skipIf(!ready)('contract histories against Linux 7.3', () => {
     });
     expect(report.ok).toBe(false);
     const f = report.failure!;
+    console.info(f.text);
     expect(f.message).toMatch(
       /^the kernel differs: ioctl\(\d+, IIO_BUFFER_DMABUF_DETACH_IOCTL, \[\d+\]\): different results: the simulator 0, the kernel -1 EPERM$/,
     );
