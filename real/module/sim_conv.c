@@ -410,14 +410,14 @@ bool sim_conv_destroy(struct sim_conv *c)
 {
 	bool leaked = false;
 	struct iio_buffer *buf;
-	int tries;
+	unsigned int tries;
 
 	if (!c)
 		return false;
 	if (c->q) {
 		buf = &c->q->queue.buffer;
 		iio_dma_buffer_exit(&c->q->queue);
-		for (tries = 0; tries < 100 && !sim_buffer_idle(buf); tries++)
+		for (tries = 0; tries < DIV_ROUND_UP(sim_unload_wait_ms, 10) && !sim_buffer_idle(buf); tries++)
 			msleep(10);
 		if (!sim_buffer_idle(buf)) {
 			struct iio_buffer_access_funcs *ops;

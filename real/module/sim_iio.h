@@ -153,6 +153,8 @@ void sim_dummy_destroy(struct sim_dummy *d);
 void sim_dummy_fire(struct sim_dummy *d, s64 due);
 
 extern bool sim_debug;
+/* How long unloading waits per DMA device for industrialio-buffer-dma's deferred releases, ms. */
+extern unsigned int sim_unload_wait_ms;
 /* manual_clock=1: the engine's time moves only by sim_engine_advance() (the advance_ns parameter). */
 extern bool sim_manual_clock;
 /* timescale=K: on the real-time clock, the devices' time runs K times slower than CLOCK_MONOTONIC. */

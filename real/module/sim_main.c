@@ -60,6 +60,10 @@ bool sim_debug;
 module_param_named(debug, sim_debug, bool, 0644);
 MODULE_PARM_DESC(debug, "log every converter run's transfer and overflow counts");
 
+unsigned int sim_unload_wait_ms = 1000;
+module_param_named(unload_wait_ms, sim_unload_wait_ms, uint, 0644);
+MODULE_PARM_DESC(unload_wait_ms, "how long unloading waits per DMA device for deferred block releases before leaking a referenced buffer (default 1000)");
+
 bool sim_manual_clock;
 module_param_named(manual_clock, sim_manual_clock, bool, 0444);
 MODULE_PARM_DESC(manual_clock, "time moves only when advance_ns is written (deterministic runs), not in real time");

@@ -166,7 +166,10 @@ export class KernelSide {
     compat: boolean,
     connect: (o: { module: { params: string } }) => Promise<RealKernel> = (o) => createRealKernel(o),
   ): Promise<KernelSide> {
-    const k = await connect({ module: { params: `${moduleParams(undefined, 1)} manual_clock=1` } });
+    // Blocks orphaned by a history (ATT-12) keep their buffer referenced for good: do not wait 1 s at unload.
+    const k = await connect({
+      module: { params: `${moduleParams(undefined, 1)} manual_clock=1 unload_wait_ms=50` },
+    });
     return new KernelSide(k, compat);
   }
 
