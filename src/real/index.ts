@@ -4,12 +4,33 @@
  *
  * @packageDocumentation
  */
+export {
+  type CallDifference,
+  type CallVerdict,
+  COMPARISON_RULES,
+  type ComparisonRule,
+  compareCall,
+  compareProcess,
+  type ProcessComparison,
+} from './compare.ts';
+export {
+  diffFiles,
+  diffScenario,
+  formatDiff,
+  type KernelFactory,
+  notComparable,
+  type ProcessDiff,
+  type ScenarioDiff,
+} from './diff.ts';
+export { type CallRecord, type ProcessLog, recordingSys, SideLog } from './diff-record.ts';
 export { MirrorMemory } from './memory.ts';
 export * as protocol from './protocol.ts';
 export {
   createRealKernel,
   type LocalExecutor,
   moduleParams,
+  openRealChannel,
+  type RealChannel,
   RealKernel,
   type RealKernelOptions,
   type RealModuleOptions,
