@@ -76,6 +76,7 @@ import {
 } from '../../src/uapi/index.ts';
 import { enableChannels, setBufferEnabled } from '../../src/user/iio.ts';
 import { runOne } from '../helpers.ts';
+import { fenceName } from './iio/dmabuf-helpers.ts';
 
 type Profile = 'mainline' | 'v2';
 
@@ -631,7 +632,7 @@ describe('COMPAT-6: pointers', () => {
       ret: 0,
       pointerKept: true,
       small: true,
-      head: { name: 'iio-iio1-1', status: 0, num_fences: 1 },
+      head: { name: fenceName('iio-iio1-1'), status: 0, num_fences: 1 },
       entry: { obj: 'iio', drv: 'iio', status: 0 },
     });
   });

@@ -3,7 +3,7 @@
  * UDMABUF_CREATE and UDMABUF_CREATE_LIST; the pages stay shared both ways with the memfd. Rules UDMA-1..11,
  * DMMAP-2, SYNC-4, SYNC-5.
  */
-import { EBADFD, EFAULT, EINVAL, EMFILE, ENOTTY } from '../../uapi/errno.ts';
+import { EBADFD, EFAULT, EINVAL, EMFILE, ENOMEM, ENOTTY } from '../../uapi/errno.ts';
 import { F_SEAL_FUTURE_WRITE, F_SEAL_SHRINK, F_SEAL_WRITE, O_CLOEXEC, O_RDWR } from '../../uapi/fcntl.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import {
@@ -28,6 +28,11 @@ import { type DmaBufCore, type DmaBufOps, dmaBufExport, dmaBufFd } from './dma-b
 export const UDMABUF_LIST_LIMIT = 1024;
 /** `size_limit_mb` module parameter (INT_MAX), in pages. */
 const PAGE_LIMIT = (BigInt(0x7fffffff) * 1024n * 1024n) >> 12n;
+/**
+ * Most pages whose per-page arrays `init_udmabuf()` can allocate: kvmalloc refuses more than INT_MAX bytes,
+ * and each array holds one 8-byte pointer per page.
+ */
+const KVMALLOC_PAGE_LIMIT = BigInt(0x7fffffff) / 8n;
 
 interface Item {
   memfd: number;
@@ -70,7 +75,11 @@ const udmabufOps: DmaBufOps = {
   attach: () => 0,
 };
 
-/** `udmabuf_create()` (UDMA-4..11). */
+/**
+ * `udmabuf_create()` (UDMA-4..11): pass 1 over the items, then `init_udmabuf()`'s two arrays of one pointer
+ * per page (-ENOMEM past what kvmalloc allows, before any fd is looked at: UDMA-4 in docs/quirks.md), then the
+ * memfds.
+ */
 function udmabufCreate(dmabufs: DmaBufCore, task: Caller, flags: number, items: readonly Item[]): number {
   let pages = 0n;
   for (const it of items) {
@@ -80,6 +89,7 @@ function udmabufCreate(dmabufs: DmaBufCore, task: Caller, flags: number, items: 
     if (pages > PAGE_LIMIT) return -EINVAL;
   }
   if (pages === 0n) return -EINVAL;
+  if (pages > KVMALLOC_PAGE_LIMIT) return -ENOMEM;
   const pieces: Udmabuf['pieces'] = [];
   const undo = () => {
     for (const p of pieces) {

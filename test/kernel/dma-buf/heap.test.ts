@@ -500,6 +500,9 @@ describe('HEAP-6..9: argument checks, in order, before any allocation', () => {
     expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL]);
   });
 
+  // The same 1 TiB with valid fields is HEAP-10's -ENOMEM on the simulator. On the real kernel nothing refuses
+  // it up front: the system heap takes pages until the OOM killer kills the allocating process, which is why
+  // that case is not part of this test (docs/quirks.md, HEAP-10).
   it('HEAP-6..9: the checks run before the allocation: a huge len with a bad field is -EINVAL, not -ENOMEM', async () => {
     const { value } = await runOne(async (sys) => {
       const heap = await sys.open(HEAP, O_RDWR);
@@ -508,10 +511,9 @@ describe('HEAP-6..9: argument checks, in order, before any allocation', () => {
         (await heapAlloc(sys, heap, { len: huge, fd: 5 })).ret,
         (await heapAlloc(sys, heap, { len: huge, fd_flags: O_NONBLOCK })).ret,
         (await heapAlloc(sys, heap, { len: huge, heap_flags: 2 })).ret,
-        (await heapAlloc(sys, heap, { len: huge })).ret,
       ];
     });
-    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL, -ENOMEM]);
+    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL]);
   });
 });
 

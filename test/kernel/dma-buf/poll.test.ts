@@ -39,7 +39,7 @@ import { DmaFence, type DmaFenceOps } from '../../../src/kernel/dma-buf/fence.ts
 import { DMA_RESV_USAGE_BOOKKEEP, DMA_RESV_USAGE_KERNEL } from '../../../src/kernel/dma-buf/resv.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne, testSimulator } from '../../helpers.ts';
+import { runOne, testSimulator, vtime } from '../../helpers.ts';
 
 const MS = 1_000_000;
 const BLOCK = 32768;
@@ -159,8 +159,8 @@ describe('DPOLL-1: neither EPOLLIN nor EPOLLOUT requested', () => {
         return [await poll1(sys, fd, ev, 0), await poll1(sys, fd, ev, 5)];
       }, IDEAL);
       expect(value).toEqual([
-        [0, 0, 0],
-        [0, 0, 5 * MS],
+        [0, 0, vtime(0)],
+        [0, 0, vtime(5 * MS)],
       ]);
     },
   );
@@ -177,9 +177,9 @@ describe('DPOLL-2/DPOLL-3: what each direction waits for', () => {
       ];
     }, IDEAL);
     expect(value).toEqual([
-      [1, POLLIN, 0],
-      [1, POLLOUT, 0],
-      [1, INOUT, 0],
+      [1, POLLIN, vtime(0)],
+      [1, POLLOUT, vtime(0)],
+      [1, INOUT, vtime(0)],
     ]);
   });
 
@@ -195,10 +195,10 @@ describe('DPOLL-2/DPOLL-3: what each direction waits for', () => {
       ];
     }, IDEAL);
     expect(value).toEqual([
-      [0, 0, 0],
-      [0, 0, 0],
-      [1, INOUT, ADC_DONE],
-      [1, INOUT, ADC_DONE],
+      [0, 0, vtime(0)],
+      [0, 0, vtime(0)],
+      [1, INOUT, vtime(ADC_DONE)],
+      [1, INOUT, vtime(ADC_DONE)],
     ]);
   });
 
@@ -208,7 +208,7 @@ describe('DPOLL-2/DPOLL-3: what each direction waits for', () => {
       expect(await enqueue(sys, adc)).toBe(0);
       return poll1(sys, adc.dmabuf, POLLIN, -1);
     }, IDEAL);
-    expect(value).toEqual([1, POLLIN, ADC_DONE]);
+    expect(value).toEqual([1, POLLIN, vtime(ADC_DONE)]);
   });
 
   it('DPOLL-2/DPOLL-3: a pending DAC (READ-usage) fence: POLLIN ready at once, POLLOUT only when it signals', async () => {
@@ -222,9 +222,9 @@ describe('DPOLL-2/DPOLL-3: what each direction waits for', () => {
       ];
     }, IDEAL);
     expect(value).toEqual([
-      [1, POLLIN, 0],
-      [1, POLLIN, 0],
-      [1, POLLOUT, DAC_DONE],
+      [1, POLLIN, vtime(0)],
+      [1, POLLIN, vtime(0)],
+      [1, POLLOUT, vtime(DAC_DONE)],
     ]);
   });
 
@@ -246,9 +246,9 @@ describe('DPOLL-2/DPOLL-3: what each direction waits for', () => {
       return [await poll1(sys, b, INOUT, 0), await poll1(sys, a, INOUT, 0), await poll1(sys, a, INOUT, -1)];
     }, IDEAL);
     expect(value).toEqual([
-      [1, INOUT, 0],
-      [0, 0, 0],
-      [1, INOUT, 3 * MS],
+      [1, INOUT, vtime(0)],
+      [0, 0, vtime(0)],
+      [1, INOUT, vtime(3 * MS)],
     ]);
   });
 
@@ -268,9 +268,9 @@ describe('DPOLL-2/DPOLL-3: what each direction waits for', () => {
       ];
     }, IDEAL);
     expect(value).toEqual([
-      [1, POLLIN, 0],
-      [0, 0, 0],
-      [1, POLLOUT, ADC_DONE],
+      [1, POLLIN, vtime(0)],
+      [0, 0, vtime(0)],
+      [1, POLLOUT, vtime(ADC_DONE)],
     ]);
   });
 });
@@ -283,8 +283,8 @@ describe('DPOLL-4: what is reported', () => {
       return [await poll1(sys, fd, all, 0), await poll1(sys, fd, POLLIN | POLLRDNORM, 0)];
     }, IDEAL);
     expect(value).toEqual([
-      [1, INOUT, 0],
-      [1, POLLIN, 0],
+      [1, INOUT, vtime(0)],
+      [1, POLLIN, vtime(0)],
     ]);
   });
 
@@ -298,8 +298,8 @@ describe('DPOLL-4: what is reported', () => {
       return [before, await poll1(sys, adc.dmabuf, INOUT | POLLERR | POLLHUP, 0)];
     }, IDEAL);
     expect(value).toEqual([
-      [0, 0, 0],
-      [1, INOUT, 1 * MS],
+      [0, 0, vtime(0)],
+      [1, INOUT, vtime(1 * MS)],
     ]);
   });
 
@@ -315,7 +315,7 @@ describe('DPOLL-4: what is reported', () => {
         return setBufferEnabled(sys, 0, false);
       },
     ]);
-    expect(values).toEqual([[1, POLLIN, 2 * MS], 1]);
+    expect(values).toEqual([[1, POLLIN, vtime(2 * MS)], 1]);
   });
 });
 
@@ -343,12 +343,12 @@ describe('DPOLL-5: the one-shot armed callback', () => {
       ];
     }, IDEAL);
     expect(value).toEqual([
-      [0, 0, 0],
-      [1, INOUT, 0],
-      [0, 0, 0],
-      [1, POLLIN, 0],
-      [1, POLLOUT, DAC_DONE],
-      [1, POLLOUT, DAC_DONE],
+      [0, 0, vtime(0)],
+      [1, INOUT, vtime(0)],
+      [0, 0, vtime(0)],
+      [1, POLLIN, vtime(0)],
+      [1, POLLOUT, vtime(DAC_DONE)],
+      [1, POLLOUT, vtime(DAC_DONE)],
     ]);
   });
 
@@ -368,10 +368,10 @@ describe('DPOLL-5: the one-shot armed callback', () => {
       },
     ]);
     expect(values).toEqual([
-      [1, INOUT, ADC_DONE],
+      [1, INOUT, vtime(ADC_DONE)],
       [
-        [0, 0, 1 * MS],
-        [1, POLLOUT, ADC_DONE],
+        [0, 0, vtime(1 * MS)],
+        [1, POLLOUT, vtime(ADC_DONE)],
       ],
     ]);
   });
@@ -423,10 +423,10 @@ describe('DPOLL-6: poll takes the reservation lock', () => {
       },
     ]);
     expect(values).toEqual([
-      [0, ADC_DONE],
+      [0, vtime(ADC_DONE)],
       [
-        [0, 0, ADC_DONE],
-        [1, INOUT, 2 * ADC_DONE],
+        [0, 0, vtime(ADC_DONE)],
+        [1, INOUT, vtime(2 * ADC_DONE)],
       ],
     ]);
   });
@@ -481,11 +481,11 @@ describe('SFILE-4: poll on a sync_file', () => {
       ];
     }, IDEAL);
     expect(value).toEqual([
-      [0, 0, 0],
-      [0, 0, 1 * MS],
-      [1, POLLIN, ADC_DONE],
-      [1, POLLIN, ADC_DONE],
-      [0, 0, ADC_DONE],
+      [0, 0, vtime(0)],
+      [0, 0, vtime(1 * MS)],
+      [1, POLLIN, vtime(ADC_DONE)],
+      [1, POLLIN, vtime(ADC_DONE)],
+      [0, 0, vtime(ADC_DONE)],
     ]);
   });
 
@@ -502,8 +502,8 @@ describe('SFILE-4: poll on a sync_file', () => {
       return r;
     }, IDEAL);
     expect(value).toEqual([
-      [1, POLLIN, 0],
-      [1, POLLIN, 1 * MS],
+      [1, POLLIN, vtime(0)],
+      [1, POLLIN, vtime(1 * MS)],
     ]);
   });
 
@@ -514,6 +514,6 @@ describe('SFILE-4: poll on a sync_file', () => {
       await sys.close(sf);
       return poll1(sys, sf, POLLIN, 0);
     }, IDEAL);
-    expect(value).toEqual([1, POLLNVAL, 0]);
+    expect(value).toEqual([1, POLLNVAL, vtime(0)]);
   });
 });

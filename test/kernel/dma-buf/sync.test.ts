@@ -54,7 +54,8 @@ import { DmaFence, type DmaFenceOps } from '../../../src/kernel/dma-buf/fence.ts
 import { DMA_RESV_USAGE_BOOKKEEP, DMA_RESV_USAGE_KERNEL } from '../../../src/kernel/dma-buf/resv.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne, testSimulator } from '../../helpers.ts';
+import { runOne, type TestSimulatorOptions, testSimulator, vspan, vtime } from '../../helpers.ts';
+import { fenceName } from '../iio/dmabuf-helpers.ts';
 
 const MS = 1_000_000;
 const BLOCK = 32768;
@@ -165,7 +166,7 @@ function dmabufOf(sim: Simulator, sys: Sys, fd: number): DmaBuf {
 
 /** Runs several processes on one simulator; returns their values (all must exit normally). */
 async function runProcs(
-  options: SimulatorOptions,
+  options: TestSimulatorOptions,
   bodies: ((sys: Sys, sim: Simulator) => Promise<unknown>)[],
   setup?: (sim: Simulator, pids: number[]) => void,
 ): Promise<{ values: unknown[]; sim: Simulator }> {
@@ -183,8 +184,11 @@ async function runProcs(
 describe('SYNC-1..3: argument checks', () => {
   it('SYNC-1: an unreadable or partly readable 8-byte argument is -EFAULT', async () => {
     const { value } = await runOne(async (sys) => {
-      const fd = await heapAlloc(sys, 4096);
-      const map = await sys.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      const fd = await heapAlloc(sys, 8192);
+      const map = await sys.mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      // The page after the argument must be unmapped: a first mapping in a real process lands right below
+      // the vDSO's readable vvar pages.
+      expect(await sys.munmap(map + 4096, 4096)).toBe(0);
       return [
         await sys.ioctl(fd, DMA_BUF_IOCTL_SYNC, 0),
         await sys.ioctl(fd, DMA_BUF_IOCTL_SYNC, map + 4096 - 4),
@@ -233,7 +237,7 @@ describe('SYNC-4/SYNC-5: exporter begin/end_cpu_access', () => {
       await setBufferEnabled(sys, 0, false);
       return r;
     }, IDEAL);
-    expect(value).toEqual([0, 0, 0, 0]);
+    expect(value).toEqual([0, 0, vtime(0), 0]);
   });
 
   it('SYNC-4/SYNC-5: udmabuf END is -EINVAL until a first START, then 0 for good (SYNC-8: the only state kept)', async () => {
@@ -269,7 +273,7 @@ describe('SYNC-4/SYNC-5: exporter begin/end_cpu_access', () => {
         sys.now(),
       ];
     }, IDEAL);
-    expect(value).toEqual([0, 0, 0]);
+    expect(value).toEqual([0, 0, vtime(0)]);
   });
 });
 
@@ -284,7 +288,7 @@ describe('SYNC-6: which fences START waits for', () => {
       expect(await enqueue(sys, adc)).toBe(0);
       return [await sync(sys, adc.dmabuf, dir), sys.now()];
     }, IDEAL);
-    expect(value).toEqual([0, ADC_DONE]);
+    expect(value).toEqual([0, vtime(ADC_DONE)]);
   });
 
   it('SYNC-6: START READ ignores the DAC (READ-usage) fence; START WRITE and RW wait for it', async () => {
@@ -299,9 +303,10 @@ describe('SYNC-6: which fences START waits for', () => {
       return [read, write, rw];
     }, IDEAL);
     expect(value).toEqual([
-      [0, 0],
-      [0, DAC_DONE],
-      [0, DAC_DONE],
+      [0, vtime(0)],
+      [0, vtime(DAC_DONE)],
+      // Measured from after the second ENQUEUE returned: its transfer started inside that call.
+      [0, vspan(DAC_DONE)],
     ]);
   });
 
@@ -343,8 +348,8 @@ describe('SYNC-6: which fences START waits for', () => {
       return [a, b];
     }, IDEAL);
     expect(value).toEqual([
-      [0, 0],
-      [0, ADC_DONE],
+      [0, vtime(0)],
+      [0, vtime(ADC_DONE)],
     ]);
   });
 });
@@ -357,11 +362,12 @@ describe('SYNC-7: the START wait', () => {
       expect(await enqueue(sys, adc)).toBe(0);
       return [await sync(sys, adc.dmabuf, DMA_BUF_SYNC_READ), sys.now()];
     }, IDEAL);
-    expect(value).toEqual([0, ADC_DONE]);
+    expect(value).toEqual([0, vtime(ADC_DONE)]);
   });
 
   it('SYNC-7: no timeout: a fence of a block queued on a disabled buffer is waited for 10 s, until another process enables it', async () => {
-    const { values } = await runProcs(IDEAL, [
+    // Ten seconds of real time, not a thousand: the devices run at real speed for this one.
+    const { values } = await runProcs({ ...IDEAL, realTimescale: 1 }, [
       async (sys) => {
         const adc = await stream(sys, 0, false);
         expect(await enqueue(sys, adc)).toBe(0);
@@ -372,7 +378,7 @@ describe('SYNC-7: the START wait', () => {
         return setBufferEnabled(sys, 0, true);
       },
     ]);
-    expect(values).toEqual([[0, 10_000 * MS + ADC_DONE], 1]);
+    expect(values).toEqual([[0, vtime(10_000 * MS + ADC_DONE)], 1]);
   });
 
   it('SYNC-7: a handled signal without SA_RESTART ends the wait with -EINTR at the signal (SIG-1)', async () => {
@@ -392,8 +398,8 @@ describe('SYNC-7: the START wait', () => {
     );
     expect(values).toEqual([
       [
-        [-EINTR, 1 * MS],
-        [0, ADC_DONE],
+        [-EINTR, vtime(1 * MS)],
+        [0, vtime(ADC_DONE)],
       ],
     ]);
   });
@@ -411,11 +417,13 @@ describe('SYNC-7: the START wait', () => {
       ],
       (sim, [pid]) => sim.at(1 * MS, 'SIGUSR1', () => sim.kill(pid!, SIGUSR1)),
     );
-    expect(values).toEqual([[0, ADC_DONE]]);
+    expect(values).toEqual([[0, vtime(ADC_DONE)]]);
   });
 
   it('SYNC-7: returns 0 when the fence signals with an error (disable while in flight, IFENCE-3)', async () => {
-    const { values } = await runProcs(IDEAL, [
+    // The other process disables 1 ms in, when the first has long enqueued: at time scale 1000 its dozen
+    // setup calls take a fraction of that on the real kernel too.
+    const { values } = await runProcs({ ...IDEAL, realTimescale: 1000 }, [
       async (sys) => {
         const adc = await stream(sys, 0);
         expect(await enqueue(sys, adc)).toBe(0);
@@ -428,7 +436,7 @@ describe('SYNC-7: the START wait', () => {
         return setBufferEnabled(sys, 0, false);
       },
     ]);
-    expect(values).toEqual([[0, 1 * MS, -EINTR], 1]);
+    expect(values).toEqual([[0, vtime(1 * MS), -EINTR], 1]);
   });
 });
 
@@ -494,7 +502,7 @@ describe('SFILE-2: which fence the sync_file gets', () => {
       const after = await fileInfo(sys, sf);
       return [before, [after.ret, after.status, after.num_fences]];
     }, IDEAL);
-    expect(value).toEqual([{ ret: 0, name: 'iio-iio1-1', status: 0, num_fences: 1 }, [0, 1, 1]]);
+    expect(value).toEqual([{ ret: 0, name: fenceName('iio-iio1-1'), status: 0, num_fences: 1 }, [0, 1, 1]]);
   });
 
   it('SFILE-2: READ takes fences of usage <= WRITE, WRITE/RW take <= READ: a DAC READ fence is seen only by WRITE and RW', async () => {
@@ -508,8 +516,8 @@ describe('SFILE-2: which fence the sync_file gets', () => {
     }, IDEAL);
     expect(value).toEqual([
       [1, 1, 'stub'],
-      [0, 1, 'iio-iio1-1'],
-      [0, 1, 'iio-iio1-1'],
+      [0, 1, fenceName('iio-iio1-1')],
+      [0, 1, fenceName('iio-iio1-1')],
     ]);
   });
 
@@ -532,15 +540,17 @@ describe('SFILE-2: which fence the sync_file gets', () => {
       return out;
     }, IDEAL);
     expect(value).toEqual([
-      { ret: 0, name: 'iio-iio1-1', status: 0, num_fences: 1 },
-      { ret: 0, name: 'dma_fence_array-unbound3-1', status: 0, num_fences: 2 },
+      { ret: 0, name: fenceName('iio-iio1-1'), status: 0, num_fences: 1 },
+      { ret: 0, name: fenceName('dma_fence_array-unbound3-1'), status: 0, num_fences: 2 },
       0,
       [0, 1, 2],
     ]);
   });
 
   it('SFILE-2: an array carries the error of a member that failed (ADC disabled while in flight), once all signalled', async () => {
-    const { values } = await runProcs(IDEAL, [
+    // The other process disables 1 ms in, when the first has long enqueued: at time scale 1000 its dozen
+    // setup calls take a fraction of that on the real kernel too.
+    const { values } = await runProcs({ ...IDEAL, realTimescale: 1000 }, [
       async (sys) => {
         const adc = await stream(sys, 0);
         const dac = await stream(sys, 1);
@@ -567,7 +577,7 @@ describe('SFILE-2: which fence the sync_file gets', () => {
         return setBufferEnabled(sys, 0, false);
       },
     ]);
-    expect(values).toEqual([[0, DAC_DONE, -EINTR], 1]);
+    expect(values).toEqual([[0, vtime(DAC_DONE), -EINTR], 1]);
   });
 });
 
@@ -667,7 +677,10 @@ describe('SFILE-5: SYNC_IOC_FILE_INFO', () => {
       const after = await fileInfo(sys, sf);
       return [before, [after.ret, after.status, after.num_fences]];
     }, IDEAL);
-    expect(value).toEqual([{ ret: 0, name: 'iio-iio1-1', status: 0, num_fences: 1 }, [0, -EINTR, 1]]);
+    expect(value).toEqual([
+      { ret: 0, name: fenceName('iio-iio1-1'), status: 0, num_fences: 1 },
+      [0, -EINTR, 1],
+    ]);
   });
 
   it('SFILE-5: name = "<driver>-<timeline><context>-<seqno>" cut by snprintf to 31 chars + NUL; a signalled fence names detached-driver/signaled-timeline (mainline)', async () => {
@@ -679,7 +692,7 @@ describe('SFILE-5: SYNC_IOC_FILE_INFO', () => {
       await sys.nanosleep(5 * MS);
       return [pending, (await fileInfo(sys, sf)).name];
     }, IDEAL);
-    expect(value).toEqual(['iio-iio1-1', 'detached-driver-signaled-timeli']);
+    expect(value).toEqual([fenceName('iio-iio1-1'), 'detached-driver-signaled-timeli']);
   });
 
   it('SFILE-5: the stub (context 0, seqno 0) is a signalled fence and is named like one: detached-driver-signaled-timeli(ne0-0)', async () => {

@@ -130,6 +130,18 @@ export async function enqueue(
   return sys.ioctl(buf, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, arg);
 }
 
+/**
+ * A sync_file fence name `<driver>-<timeline><context>-<seqno>` in an expected value: exact on the simulator,
+ * whose contexts count from 1 in every run. On the real kernel `dma_fence_context_alloc()` counts since boot,
+ * across every earlier test in the VM, so there the name matches with any context number.
+ */
+export function fenceName(name: string): string {
+  const m = /^(.*\D)(\d+)-(\d+)$/.exec(name);
+  if (!m) return name;
+  const pattern = new RegExp(`^${m[1]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+-${m[3]}$`);
+  return simExact(name, (a) => pattern.test(a), `${m[1]}<any context>-${m[3]}`);
+}
+
 /** DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the dma-buf's current fences; returns its fd. */
 export async function exportSync(sys: Sys, fd: number, flags = DMA_BUF_SYNC_RW): Promise<number> {
   const arg = sys.mem.allocStruct(dma_buf_export_sync_file, { flags, fd: 0 });
