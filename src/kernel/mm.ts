@@ -174,6 +174,27 @@ export class MM {
     return out;
   }
 
+  /**
+   * `copy_from_user` that stops at the first unreadable byte (what copy_from_iter does in a write_iter): the
+   * bytes before it.
+   */
+  copyFromUserPrefix(addr: number, len: number): Uint8Array {
+    let done = 0;
+    const out = new Uint8Array(len);
+    while (done < len) {
+      const vma = this.findVma(addr + done);
+      if (!vma || (vma.prot & PROT_READ) === 0 || !this.accessOk(addr + done, 1)) break;
+      const from = vma.offset + (addr + done - vma.start);
+      const n = Math.min(len - done, vma.end - (addr + done), vma.backing.length - from);
+      if (n <= 0) break;
+      vma.onAccess?.(addr + done, n, false);
+      out.set(this.#bytes(vma, from, n, false), done);
+      done += n;
+    }
+    this.#copied += done;
+    return out.subarray(0, done);
+  }
+
   /** Reads user memory for a tracer: no fault, no copy accounting; null when unreadable. */
   peek(addr: number, len: number): Uint8Array | null {
     const out = new Uint8Array(len);

@@ -122,13 +122,18 @@ export function shmemOf(file: File): ShmemInode | null {
 }
 
 const shmemFops: FileOperations = {
+  /**
+   * `shmem_file_read_iter()`: a copy that faults part-way ends the read with the bytes copied before the fault
+   * (-EFAULT only when there are none: UACC-2 in docs/quirks.md).
+   */
   read(file, buf, count, task) {
     const sh = shmemOf(file)!;
     const n = Math.max(0, Math.min(count, sh.size - file.pos));
     if (n === 0) return 0;
-    if (!task.mm.copyToUser(buf, sh.view(file.pos, n))) return -EFAULT;
-    file.pos += n;
-    return n;
+    const copied = task.mm.copyToUserPrefix(buf, sh.view(file.pos, n));
+    if (copied === 0) return -EFAULT;
+    file.pos += copied;
+    return copied;
   },
   write(file, buf, count, task) {
     const sh = shmemOf(file)!;
@@ -137,16 +142,18 @@ const shmemFops: FileOperations = {
     if (sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
     const end = file.pos + count;
     if (end > sh.size && sh.seals & F_SEAL_GROW) return -EPERM;
-    const data = task.mm.copyFromUser(buf, count);
-    if (!data) return -EFAULT;
-    if (end > sh.size) {
-      const r = sh.resize(end);
+    // generic_perform_write(): a source that faults part-way writes what came before the fault.
+    const data = task.mm.copyFromUserPrefix(buf, count);
+    if (data.length === 0) return -EFAULT;
+    const stop = file.pos + data.length;
+    if (stop > sh.size) {
+      const r = sh.resize(stop);
       if (r) return r;
     }
-    sh.view(file.pos, count).set(data);
-    sh.touch(file.pos, count);
-    file.pos = end;
-    return count;
+    sh.view(file.pos, data.length).set(data);
+    sh.touch(file.pos, data.length);
+    file.pos = stop;
+    return data.length;
   },
   llseek(file, offset, whence) {
     const sh = shmemOf(file)!;
@@ -239,6 +246,27 @@ export function memfdCreate(deps: ShmemDeps, task: Caller, name: string | number
   file.positional = true;
   task.files.install(fd, file, (flags & MFD_CLOEXEC) !== 0);
   return fd;
+}
+
+/**
+ * `shmem_tmpfile()`: the unnamed regular file `open(dir, O_TMPFILE | ...)` makes in a tmpfs directory (the
+ * simulated `/dev` and `/` stand for devtmpfs and the initramfs's rootfs). Like a memfd it is shmem, but it is
+ * no memfd: its seals are `F_SEAL_SEAL` from the start. `fflags` are the open file's flags, `__O_TMPFILE`
+ * included; 0644 is 0666 under the usual umask.
+ */
+export function shmemTmpfile(deps: ShmemDeps, dir: string, fflags: number): File {
+  const sh = new ShmemInode(deps.pages, '', F_SEAL_SEAL, 0o644);
+  sh.hold();
+  const ino = deps.paths.allocIno();
+  const file = new File(
+    deps.census,
+    newInode(ino, 'reg', 0o644, shmemFops, sh),
+    fflags,
+    `${dir}/#${ino} (deleted)`,
+  );
+  file.opened = true;
+  file.positional = true;
+  return file;
 }
 
 /** `memfd_add_seals()` (SEAL-1..8). */

@@ -73,7 +73,7 @@ import type { Census } from './kref.ts';
 import { pageAlign } from './mm.ts';
 import type { PagePool } from './pages.ts';
 import type { Sched } from './sched.ts';
-import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTruncate } from './shmem.ts';
+import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
 import { getUserInt, putUserInt } from './uaccess.ts';
 import { File, type Inode, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
@@ -113,6 +113,16 @@ export interface SyscallDeps {
 }
 
 /**
+ * The open file's `f_flags` from the open flags: f_flags never keeps the open-time-only bits, and a 64-bit
+ * open forces O_LARGEFILE (FD-10 / COMPAT-5) at the syscall's entry, before build_open_how() cuts an O_PATH
+ * open down to O_PATH_FLAGS, which drop it again (FD-10 in docs/quirks.md).
+ */
+function openFileFlags(task: Task, flags: number): number {
+  const fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+  return !task.compat && !(flags & O_PATH) ? fflags | O_LARGEFILE : fflags;
+}
+
+/**
  * The syscalls of one kernel, each taking the calling task first and returning what the kernel's entry
  * point returns (or a `Sleep` the scheduler turns into blocking).
  */
@@ -140,16 +150,14 @@ export class Syscalls {
     const inode = this.#deps.paths.lookup(path);
     if (!inode) return flags & O_CREAT ? -EACCES : -ENOENT;
     if (flags & O_CREAT && flags & O_EXCL) return -EEXIST;
-    // do_open()/do_tmpfile(): O_DIRECTORY (O_TMPFILE includes it) needs a directory; the simulated /dev
-    // and /sys have no ->tmpfile op, so an unnamed temporary file cannot be made in them.
+    // do_open()/do_tmpfile(): O_DIRECTORY (O_TMPFILE includes it) needs a directory; sysfs has no ->tmpfile
+    // op, the tmpfs of /dev and / does.
     if (flags & O_DIRECTORY && inode.kind !== 'dir') return -ENOTDIR;
-    if (flags & __O_TMPFILE) return -EOPNOTSUPP;
+    if (flags & __O_TMPFILE) return this.#tmpfile(task, fd, normalize(path), flags);
     // may_open(): a directory refuses write access, which O_TRUNC asks for too (not with O_PATH).
     if (inode.kind === 'dir' && !(flags & O_PATH) && ((flags & O_ACCMODE) !== 0 || flags & O_TRUNC))
       return -EISDIR;
-    // FD-10 / COMPAT-5: a 64-bit open forces O_LARGEFILE; f_flags never keeps the open-time-only bits.
-    let fflags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
-    if (!task.compat) fflags |= O_LARGEFILE;
+    const fflags = openFileFlags(task, flags);
     const file = new File(this.#deps.census, inode, fflags, normalize(path));
     const err = inode.fops.open?.(inode, file, task) ?? 0;
     if (err < 0) {
@@ -158,6 +166,15 @@ export class Syscalls {
     }
     file.opened = true;
     file.positional = !inode.fops.nonseekable;
+    task.files.install(fd, file, (flags & O_CLOEXEC) !== 0);
+    return fd;
+  }
+
+  /** `do_tmpfile()`: an unnamed shmem file in a tmpfs directory, -EOPNOTSUPP in sysfs (no ->tmpfile). */
+  #tmpfile(task: Task, fd: number, dir: string, flags: number): SysRet {
+    if (dir === '/sys' || dir.startsWith('/sys/') || dir === '/proc' || dir.startsWith('/proc/'))
+      return -EOPNOTSUPP;
+    const file = shmemTmpfile(this.#deps, dir === '/' ? '' : dir, openFileFlags(task, flags));
     task.files.install(fd, file, (flags & O_CLOEXEC) !== 0);
     return fd;
   }

@@ -12,7 +12,9 @@ import {
   ENOENT,
   ENOTDIR,
   EOPNOTSUPP,
+  F_GET_SEALS,
   F_GETFL,
+  F_SEAL_SEAL,
   O_CLOEXEC,
   O_DIRECTORY,
   O_DSYNC,
@@ -126,14 +128,24 @@ describe('build_open_flags(): __O_TMPFILE checks', () => {
     expect(value).toEqual([-ENOENT, -EINVAL, -EINVAL]);
   });
 
-  it('open()/do_tmpfile(): O_TMPFILE on a non-directory is -ENOTDIR, on /dev -EOPNOTSUPP (no ->tmpfile); plain O_DIRECTORY on a device is -ENOTDIR', async () => {
-    const { value } = await runOne(async (sys) => [
-      await sys.open('/dev/null', O_TMPFILE | O_RDWR),
-      await sys.open('/dev', O_TMPFILE | O_RDWR),
-      await sys.open('/dev/null', O_DIRECTORY | O_RDONLY),
-      await sys.open('/dev', O_DIRECTORY | O_RDONLY),
-    ]);
-    expect(value).toEqual([-ENOTDIR, -EOPNOTSUPP, -ENOTDIR, 0]);
+  it('open()/do_tmpfile(): O_TMPFILE on a non-directory is -ENOTDIR, in sysfs -EOPNOTSUPP (no ->tmpfile), in /dev (devtmpfs) an unnamed shmem file; plain O_DIRECTORY on a device is -ENOTDIR', async () => {
+    const { value } = await runOne(async (sys) => {
+      const out: (number | string)[] = [
+        await sys.open('/dev/null', O_TMPFILE | O_RDWR),
+        await sys.open('/sys', O_TMPFILE | O_RDWR),
+        await sys.open('/dev/null', O_DIRECTORY | O_RDONLY),
+      ];
+      const tmp = await sys.open('/dev', O_TMPFILE | O_RDWR);
+      const buf = sys.mem.alloc(8);
+      sys.mem.write(buf, new TextEncoder().encode('hello'));
+      out.push(tmp, (await sys.fcntl(tmp, F_GETFL)).toString(8), await sys.fcntl(tmp, F_GET_SEALS));
+      out.push(await sys.write(tmp, buf, 5), await sys.pread(tmp, buf, 8, 0));
+      out.push(await sys.open('/dev', O_DIRECTORY | O_RDONLY));
+      return out;
+    });
+    // The tmpfile keeps O_TMPFILE (with O_DIRECTORY) in f_flags; as a shmem file that is no memfd it is sealed
+    // against seals (F_SEAL_SEAL).
+    expect(value).toEqual([-ENOTDIR, -EOPNOTSUPP, -ENOTDIR, 0, '20300002', F_SEAL_SEAL, 5, 5, 1]);
   });
 
   it('open()/build_open_how(): O_EMPTYPATH (1 << 26) is a known flag in 7.3 and stays in F_GETFL', async () => {
@@ -157,8 +169,9 @@ describe('build_open_flags(): __O_TMPFILE checks', () => {
       const fd = await sys.open('/dev/null', O_PATH | O_RDWR | O_TRUNC | 0o4000 | O_NOFOLLOW | O_CLOEXEC);
       return [fd, await sys.fcntl(fd, F_GETFL)];
     });
-    // F_GETFL never shows O_CLOEXEC (FD-9), and O_LARGEFILE is forced on LP64 (FD-10).
-    expect(value).toEqual([0, O_PATH | O_NOFOLLOW | O_LARGEFILE]);
+    // F_GETFL never shows O_CLOEXEC (FD-9); the O_LARGEFILE an LP64 open forces (FD-10) is added before
+    // O_PATH_FLAGS are applied, so it is gone too (FD-10 in docs/quirks.md).
+    expect(value).toEqual([0, O_PATH | O_NOFOLLOW]);
   });
 
   it('open()/build_open_flags(): __O_SYNC alone implies O_DSYNC (F_GETFL shows O_SYNC)', async () => {
