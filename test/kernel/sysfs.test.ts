@@ -13,13 +13,15 @@ import {
   EINVAL,
   ENODEV,
   ENOENT,
+  EPERM,
   ERANGE,
+  IIO_GET_EVENT_FD_IOCTL,
   O_RDONLY,
   O_RDWR,
   O_WRONLY,
   SEEK_SET,
 } from '../../src/uapi/index.ts';
-import { readAttr, writeAttr } from '../../src/user/iio.ts';
+import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
 import { ascii, runOne } from '../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
@@ -306,6 +308,71 @@ describe('SYSFS-5: write result and file offset', () => {
       return [await sys.pwrite(fd, addr, 2, 100), await readAttr(sys, `${DUMMY}/buffer0/length`)];
     });
     expect(value).toEqual([2, '16\n']);
+  });
+});
+
+describe('SYSFS-1 / SYSFS-5: the trigger files of sim-dummy', () => {
+  it('SYSFS-1 SYSFS-5: trigger/current_trigger is 0644 (open for write works); a write is -EPERM (immutable trigger), -EBUSY while the triggered buffer runs', async () => {
+    const { value } = await runOne(async (sys) => {
+      const path = `${DUMMY}/trigger/current_trigger`;
+      const fd = await sys.open(path, O_WRONLY);
+      const out: (number | string)[] = [Math.min(fd, 0), await put(sys, fd, 'sim-dummy-dev2-trigger\n')];
+      out.push(await put(sys, fd, 'x'), await put(sys, fd, '\n'));
+      expect(await enableChannels(sys, 2, ['in_voltage0'])).toBe(0);
+      expect(await setBufferEnabled(sys, 2, true)).toBe(1);
+      out.push(await put(sys, fd, 'x'));
+      expect(await setBufferEnabled(sys, 2, false)).toBe(1);
+      out.push(await readAttr(sys, path));
+      return out;
+    });
+    expect(value).toEqual([0, -EPERM, -EPERM, -EPERM, -EBUSY, 'sim-dummy-dev2-trigger\n']);
+  });
+
+  it('SYSFS-2: the trigger has its own directory, /sys/bus/iio/devices/trigger0, whose name is the current_trigger', async () => {
+    const { value } = await runOne(async (sys) => [
+      await readAttr(sys, '/sys/bus/iio/devices/trigger0/name'),
+      await readAttr(sys, '/sys/bus/iio/devices/trigger1/name'),
+    ]);
+    expect(value).toEqual(['sim-dummy-dev2-trigger\n', -ENOENT]);
+  });
+
+  it('SYSFS-2 SYSFS-5: a device with a timestamp channel or events has current_timestamp_clock: realtime; a store names a settable clock (-EINVAL), -EBUSY while the buffer runs or the event fd is open', async () => {
+    const { value } = await runOne(async (sys) => {
+      const path = `${DUMMY}/current_timestamp_clock`;
+      const out: (number | string)[] = [
+        await readAttr(sys, path),
+        await readAttr(sys, `${ADC}/current_timestamp_clock`),
+      ];
+      out.push(
+        await writeAttr(sys, path, 'sgi_cycle'),
+        await writeAttr(sys, path, 'nope'),
+        await writeAttr(sys, path, 'monotonic\n'),
+        await readAttr(sys, path),
+      );
+      expect(await enableChannels(sys, 2, ['in_voltage0'])).toBe(0);
+      expect(await setBufferEnabled(sys, 2, true)).toBe(1);
+      out.push(await writeAttr(sys, path, 'boottime'));
+      expect(await setBufferEnabled(sys, 2, false)).toBe(1);
+      const chardev = await sys.open('/dev/iio:device2', O_RDONLY);
+      const arg = sys.mem.alloc(4);
+      expect(await sys.ioctl(chardev, IIO_GET_EVENT_FD_IOCTL, arg)).toBe(0);
+      out.push(await writeAttr(sys, path, 'tai'));
+      expect(await sys.close(sys.mem.readInt(arg))).toBe(0);
+      out.push(await writeAttr(sys, path, 'tai'), await readAttr(sys, path));
+      return out;
+    });
+    expect(value).toEqual([
+      'realtime\n',
+      -ENOENT,
+      -EINVAL,
+      -EINVAL,
+      10,
+      'monotonic\n',
+      -EBUSY,
+      -EBUSY,
+      3,
+      'tai\n',
+    ]);
   });
 });
 

@@ -3,7 +3,7 @@
  * `/dev/iio:deviceN` and sysfs directory, the char device's open/release/ioctl, and the legacy path on
  * which the char device reads and writes buffer 0. Rules CDEV-*, CIOC-*, LEG-*, ATTR-1..3.
  */
-import { EBUSY, EINVAL, ENODEV } from '../../uapi/errno.ts';
+import { EBUSY, EINVAL, ENODEV, EPERM } from '../../uapi/errno.ts';
 import { IIO_BUFFER_GET_FD_IOCTL, IIO_GET_EVENT_FD_IOCTL } from '../../uapi/iio.ts';
 import { formatIioValue, IIO_VAL_INT_PLUS_MICRO } from '../lib/format.ts';
 import { iioStrToFixpoint, kstrtoint } from '../lib/kstrtox.ts';
@@ -20,6 +20,7 @@ import {
 } from './buffer.ts';
 import { IioDev, type IioDevBufferPair, type IioDevSpec, type IioServices } from './device.ts';
 import { IioEventInterface } from './event.ts';
+import { INDIO_BUFFER_TRIGGERED } from './types.ts';
 
 /** The char device major of IIO devices, as on a typical board. */
 export const IIO_MAJOR = 241;
@@ -46,14 +47,17 @@ export class IioBus {
     const dev = new IioDev(this.services, this.devices.length, spec);
     if (spec.events) dev.events = new IioEventInterface(dev.devName, dev, this.services.census);
     build(dev);
-    iioDeviceRegister(dev);
+    iioDeviceRegister(dev, this.devices.filter((d) => d.trigger !== null).length);
     this.devices.push(dev);
     return dev;
   }
 }
 
-/** `iio_device_register()`: the char device (CDEV-1, CDEV-2) and the sysfs files. */
-function iioDeviceRegister(dev: IioDev): void {
+/**
+ * `iio_device_register()`: the char device (CDEV-1, CDEV-2) and the sysfs files; with the device's own
+ * trigger, that trigger's `triggerN` directory (`iio_trigger_register()`, N in registration order).
+ */
+function iioDeviceRegister(dev: IioDev, triggerId: number): void {
   const { paths } = dev.iio;
   const dir = dev.sysfsDir;
   const g = new SysfsGroup(paths);
@@ -62,7 +66,13 @@ function iioDeviceRegister(dev: IioDev): void {
   g.add(`${dir}/dev`, { show: () => `${IIO_MAJOR}:${dev.id}\n` });
   for (const attr of dev.info!.sharedAttrs) g.add(`${dir}/${attr}`, infoAttribute(dev, attr));
   for (const b of dev.buffers) registerBufferSysfs(dev, b, g, dir);
-  if (dev.trigger) g.add(`${dir}/trigger/current_trigger`, { show: () => `${dev.trigger?.name ?? ''}\n` });
+  if (dev.trigger) {
+    g.add(`${dir}/trigger/current_trigger`, currentTriggerAttribute(dev));
+    const name = dev.trigger.name;
+    g.add(`/sys/bus/iio/devices/trigger${triggerId}/name`, { show: () => `${name}\n` });
+  }
+  if (dev.channels.some((c) => c.type === 'timestamp') || dev.events)
+    g.add(`${dir}/current_timestamp_clock`, timestampClockAttribute(dev));
   if (dev.buffers.length > 0 || dev.events) {
     const fops = dev.buffers.length > 0 ? iioBufferChrdevFops : iioEventChrdevFops;
     paths.add(
@@ -85,6 +95,61 @@ export function iioDeviceUnregister(dev: IioDev): void {
   dev.sysfs?.removeAll();
   for (const b of dev.buffers) b.pollq.wake();
   dev.events?.wait.wake();
+}
+
+/**
+ * `current_trigger` (`current_trigger_show/store()`, industrialio-trigger.c): always 0644. The simulated
+ * devices' triggers are immutable (`iio_trigger_set_immutable()`), so a write is -EBUSY while the triggered
+ * buffer runs and -EPERM otherwise, whatever it names.
+ */
+function currentTriggerAttribute(dev: IioDev): Attribute {
+  return {
+    mode: 0o644,
+    show: () => `${dev.trigger?.name ?? ''}\n`,
+    store: () => (dev.currentMode === INDIO_BUFFER_TRIGGERED ? -EBUSY : -EPERM),
+  };
+}
+
+/** `clock_names[]` of industrialio-core.c, indexed by clockid. */
+const CLOCK_NAMES = [
+  'realtime',
+  'monotonic',
+  'process_cputime_id',
+  'thread_cputime_id',
+  'monotonic_raw',
+  'realtime_coarse',
+  'monotonic_coarse',
+  'boottime',
+  'realtime_alarm',
+  'boottime_alarm',
+  'sgi_cycle',
+  'tai',
+] as const;
+
+/** The clocks `current_timestamp_clock_store()` accepts (by clockid). */
+const SETTABLE_CLOCKS = new Set([0, 1, 4, 5, 6, 7, 11]);
+
+/**
+ * `current_timestamp_clock` of a device with a timestamp channel or an event interface
+ * (`iio_device_register_sysfs()`): the clock's name; a store must name a settable clock (-EINVAL) and is
+ * -EBUSY while a buffer is enabled or the event fd is open (`iio_device_set_clock()`). The simulator's
+ * timestamps are virtual time whichever clock is chosen.
+ */
+function timestampClockAttribute(dev: IioDev): Attribute {
+  let clock = 0;
+  return {
+    show: () => `${CLOCK_NAMES[clock]}\n`,
+    store: (text: string) => {
+      // sysfs_match_string(): a single trailing newline is ignored.
+      const id = CLOCK_NAMES.indexOf(
+        (text.endsWith('\n') ? text.slice(0, -1) : text) as (typeof CLOCK_NAMES)[number],
+      );
+      if (id < 0 || !SETTABLE_CLOCKS.has(id)) return -EINVAL;
+      if (dev.events?.busy || dev.currentMode !== 0) return -EBUSY;
+      clock = id;
+      return 0;
+    },
+  };
 }
 
 /** A channel-info attribute shared by all channels (ATTR-2, ATTR-3). */
