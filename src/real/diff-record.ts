@@ -43,6 +43,8 @@ export interface CallRecord {
   out: string | undefined;
   /** The bytes a read returned. */
   data: Uint8Array | undefined;
+  /** poll: each entry's fd kind and the revents it got back (for the poll-readiness rule). */
+  poll?: { readonly kinds: readonly (FdKind | undefined)[]; revents: number[] };
   /** Place of the call's start and end in the side's order of events. */
   readonly startSeq: number;
   endSeq: number | null;
@@ -483,10 +485,10 @@ function pollCalls(c: Ctx): SysCalls<'poll' | 'pollfds'> {
       `poll([${list}], ${nfds}, ${timeout})`,
       () => sys.poll(addr, nfds, timeout),
       (ret, r) => {
-        if (ret >= 0)
-          r.out = `[${read()
-            .map((e) => `{fd=${e.fd}, revents=${formatPollEvents(e.revents)}}`)
-            .join(', ')}]`;
+        if (ret < 0) return;
+        const out = read();
+        r.out = `[${out.map((e) => `{fd=${e.fd}, revents=${formatPollEvents(e.revents)}}`).join(', ')}]`;
+        r.poll = { kinds: out.map((e) => rec.kindOf(e.fd)), revents: out.map((e) => e.revents & 0xffff) };
       },
     );
   };

@@ -13,7 +13,7 @@ import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../src/uapi/d
 import { EAGAIN, EBADF } from '../../src/uapi/errno.ts';
 import { F_SETFL, O_NONBLOCK, O_RDWR } from '../../src/uapi/fcntl.ts';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/uapi/mman.ts';
-import { POLLIN, POLLOUT } from '../../src/uapi/poll.ts';
+import { POLLERR, POLLIN, POLLOUT } from '../../src/uapi/poll.ts';
 import { openBuffer } from '../../src/user/iio.ts';
 
 function rec(over: Partial<CallRecord> & Pick<CallRecord, 'call'>): CallRecord {
@@ -103,6 +103,23 @@ describe('the comparison rules', () => {
       'differ',
     );
     expect(compareCall(r, { ...r, ret: -EBADF }).kind).toBe('differ');
+  });
+
+  it('poll-readiness: IIO buffers readable or writable on one side only are tolerated, nothing else', () => {
+    const poll = (ret: number, revents: number[], kinds = ['iio-buffer', 'dmabuf'] as const) =>
+      rec({ call: 'poll', ret, out: JSON.stringify(revents), poll: { kinds: [...kinds], revents } });
+    expect(compareCall(poll(0, [0, 0]), poll(1, [POLLIN, 0]))).toEqual({
+      kind: 'tolerated',
+      rule: 'poll-readiness',
+    });
+    expect(compareCall(poll(1, [POLLOUT, 0]), poll(0, [0, 0]))).toEqual({
+      kind: 'tolerated',
+      rule: 'poll-readiness',
+    });
+    // A DMABUF's readiness (its fences) is not the converter's progress; POLLERR is never tolerated.
+    expect(compareCall(poll(0, [0, 0]), poll(1, [0, POLLIN])).kind).toBe('differ');
+    expect(compareCall(poll(0, [0, 0]), poll(1, [POLLERR, 0])).kind).toBe('differ');
+    expect(compareCall(poll(0, [0, 0]), poll(2, [POLLIN, 0])).kind).toBe('differ');
   });
 
   it('compareProcess stops at the first difference and counts the rules it used', () => {
