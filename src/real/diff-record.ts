@@ -19,7 +19,16 @@ import { formatIoctlFallback, ioctlRequestName } from '../uapi/names.ts';
 import { decodePollfds, encodePollfds, formatPollEvents } from '../uapi/poll.ts';
 
 /** What an fd refers to, as far as the calls that made it tell. */
-export type FdKind = 'iio-chardev' | 'iio-buffer' | 'dmabuf' | 'heap' | 'sysfs' | 'memfd' | 'file';
+export type FdKind =
+  | 'iio-chardev'
+  | 'iio-buffer'
+  | 'dmabuf'
+  | 'heap'
+  /** A buffer's `data_available` attribute: how much data the device has produced so far. */
+  | 'iio-level'
+  | 'sysfs'
+  | 'memfd'
+  | 'file';
 
 /** One recorded syscall. */
 export interface CallRecord {
@@ -269,6 +278,7 @@ function describeArg(
 function openKind(path: string): FdKind {
   if (/^\/dev\/iio:device\d+$/.test(path)) return 'iio-chardev';
   if (path.startsWith('/dev/dma_heap/')) return 'heap';
+  if (path.startsWith('/sys/') && path.endsWith('/data_available')) return 'iio-level';
   if (path.startsWith('/sys/')) return 'sysfs';
   return 'file';
 }

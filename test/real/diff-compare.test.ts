@@ -93,6 +93,18 @@ describe('the comparison rules', () => {
     expect(compareCall(r, { ...r, ret: 8 }).kind).toBe('differ');
   });
 
+  it('data-available: two counts agree whatever their values; anything else is compared exactly', () => {
+    const level = (text: string) =>
+      rec({ call: 'read', fdKind: 'iio-level', ret: text.length, data: new TextEncoder().encode(text) });
+    expect(compareCall(level('1\n'), level('4\n'))).toEqual({ kind: 'agree', rules: ['data-available'] });
+    expect(compareCall(level('1\n'), level('1\n'))).toEqual({ kind: 'agree', rules: [] });
+    expect(compareCall(level('1\n'), level('x\n')).kind).toBe('differ');
+    expect(compareCall(level('12\n'), level('4\n'))).toEqual({ kind: 'agree', rules: ['data-available'] });
+    expect(compareCall(level('12\n'), { ...level('12\n'), ret: -EBADF, data: undefined }).kind).toBe(
+      'differ',
+    );
+  });
+
   it('nonblocking-read: -EAGAIN against data on an O_NONBLOCK IIO buffer is tolerated, nowhere else', () => {
     const r = rec({ call: 'read', fdKind: 'iio-buffer', nonblock: true, ret: 4096 });
     expect(compareCall(r, { ...r, ret: -EAGAIN })).toEqual({ kind: 'tolerated', rule: 'nonblocking-read' });
