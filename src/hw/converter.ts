@@ -8,7 +8,7 @@
  */
 import type { VirtualClock } from './clock.ts';
 import type { DmaChannel, StreamPort } from './dma.ts';
-import { readScans, type ScanLayout, type ScanType, writeScans } from './scan.ts';
+import { encodeScans, readScanField, readScans, type ScanLayout, type ScanType } from './scan.ts';
 import { createSignal, type SignalGenerator, type SignalSpec } from './signal.ts';
 import { type SampleClock, scansBy, scanTime } from './timing.ts';
 
@@ -103,10 +103,76 @@ export interface AdcInput {
   valueAt(t: number): number | undefined;
 }
 
-/** A simulated ADC: channel values from deterministic signal generators, or from a loopback input. */
+/** Scans generated per step of a block: bounds the per-channel value arrays (4096 x 8 bytes each). */
+const CHUNK_SCANS = 4096;
+/** Largest copy tile of a periodic stream: periods longer than this are generated block by block. */
+const MAX_TILE_BYTES = 4 << 20;
+/** A tile holds whole periods and at least this much, so that copies from it are long. */
+const MIN_TILE_BYTES = 64 << 10;
+
+/**
+ * The stream of a run whose every enabled channel repeats: whole periods of scans, encoded as they are first
+ * needed and then copied. `ready` bytes from the start are encoded.
+ */
+interface Tile {
+  readonly layout: ScanLayout;
+  readonly bytes: Uint8Array;
+  ready: number;
+}
+
+/** Least common multiple of the periods of a layout's fields, or null when one has none or it is too long. */
+function scanPeriod(layout: ScanLayout, signals: readonly SignalGenerator[]): number | null {
+  let p = 1;
+  for (const f of layout.fields) {
+    const q = signals[f.channel]?.period ?? null;
+    if (q === null) return null;
+    let a = p;
+    let b = q;
+    while (b !== 0) {
+      const r = a % b;
+      a = b;
+      b = r;
+    }
+    p = (p / a) * q;
+    if (p * layout.bytesPerScan > MAX_TILE_BYTES) return null;
+  }
+  return p;
+}
+
+/** Whether two layouts give the same bytes for the same samples. */
+function sameLayout(a: ScanLayout, b: ScanLayout): boolean {
+  if (a === b) return true;
+  if (a.bytesPerScan !== b.bytesPerScan || a.fields.length !== b.fields.length) return false;
+  return a.fields.every((f, i) => {
+    const g = b.fields[i]!;
+    const t = f.type;
+    const u = g.type;
+    return (
+      f.channel === g.channel &&
+      f.offset === g.offset &&
+      t.sign === u.sign &&
+      t.realbits === u.realbits &&
+      t.storagebits === u.storagebits &&
+      t.shift === u.shift &&
+      t.endianness === u.endianness &&
+      (t.repeat ?? 1) === (u.repeat ?? 1)
+    );
+  });
+}
+
+/**
+ * A simulated ADC: channel values from deterministic signal generators, or from a loopback input. Blocks are
+ * generated a chunk of scans at a time through typed arrays; when every enabled channel's signal repeats,
+ * one tile of whole periods is encoded once per layout and the stream is copied from it.
+ */
 export class Adc extends Converter {
   readonly #signals: SignalGenerator[];
   readonly #inputs: (AdcInput | null)[];
+  /** Per-field raw values of one chunk of scans. */
+  #values: Float64Array[] = [];
+  /** Encoded scans of a chunk, for blocks that start or end inside a scan. */
+  #scratch = new Uint8Array(0);
+  #tile: Tile | null = null;
 
   constructor(
     clock: VirtualClock,
@@ -121,7 +187,7 @@ export class Adc extends Converter {
         ch.signal ?? { kind: 'constant', value: 0 },
         { signed: ch.type.sign === 's', realbits: ch.type.realbits },
         sampleRateHz,
-        (seed + i * 0x9e3779b1) >>> 0,
+        channelSeed(seed, i),
       ),
     );
     this.#inputs = channels.map(() => null);
@@ -130,6 +196,7 @@ export class Adc extends Converter {
   /** Wires channel `index` to an external input (a DAC output); null restores its signal generator. */
   setInput(index: number, input: AdcInput | null): void {
     this.#inputs[index] = input;
+    this.#tile = null;
   }
 
   /** Raw code of channel `channel` at scan `n` of the current run. */
@@ -141,18 +208,95 @@ export class Adc extends Converter {
 
   fill(dest: Uint8Array, destOffset: number, streamByte: number, length: number): void {
     const layout = this.layout!;
-    const bpd = layout.bytesPerScan;
-    const first = Math.floor(streamByte / bpd);
-    const head = streamByte - first * bpd;
-    if (head === 0 && length % bpd === 0) {
-      writeScans(dest, destOffset, layout, first, length / bpd, this.sampleOf);
+    const tile = this.#tileFor(layout);
+    if (tile) {
+      this.#copyTile(tile, dest, destOffset, streamByte, length);
       return;
     }
-    const last = Math.floor((streamByte + length - 1) / bpd);
-    const tmp = new Uint8Array((last - first + 1) * bpd);
-    writeScans(tmp, 0, layout, first, last - first + 1, this.sampleOf);
-    dest.set(tmp.subarray(head, head + length), destOffset);
+    const bpd = layout.bytesPerScan;
+    if (bpd === 0) return;
+    let first = Math.floor(streamByte / bpd);
+    let head = streamByte - first * bpd;
+    let done = 0;
+    while (done < length) {
+      if (head === 0 && length - done >= bpd) {
+        const count = Math.min(CHUNK_SCANS, Math.floor((length - done) / bpd));
+        this.#encode(dest, destOffset + done, layout, first, count);
+        first += count;
+        done += count * bpd;
+        continue;
+      }
+      // A partial scan at either end: encode whole scans aside and copy the part asked for.
+      const count = Math.min(CHUNK_SCANS, Math.ceil((head + length - done) / bpd));
+      if (this.#scratch.length < count * bpd) this.#scratch = new Uint8Array(CHUNK_SCANS * bpd);
+      this.#encode(this.#scratch, 0, layout, first, count);
+      const n = Math.min(count * bpd - head, length - done);
+      dest.set(this.#scratch.subarray(head, head + n), destOffset + done);
+      done += n;
+      first += Math.floor((head + n) / bpd);
+      head = (head + n) % bpd;
+    }
   }
+
+  /** Encodes scans [first, first + count) at dest[offset..] (count <= CHUNK_SCANS). */
+  #encode(dest: Uint8Array, offset: number, layout: ScanLayout, first: number, count: number): void {
+    const fields = layout.fields;
+    while (this.#values.length < fields.length) this.#values.push(new Float64Array(CHUNK_SCANS));
+    for (let j = 0; j < fields.length; j++) {
+      const ch = fields[j]!.channel;
+      const out = this.#values[j]!;
+      const input = this.#inputs[ch];
+      if (input) for (let i = 0; i < count; i++) out[i] = input.valueAt(this.scanTime(first + i)) ?? 0;
+      else this.#signals[ch]!.fill(out, first, count);
+    }
+    encodeScans(dest, offset, layout, count, this.#values);
+  }
+
+  /** The tile of the current run when every enabled channel's signal repeats, else null. */
+  #tileFor(layout: ScanLayout): Tile | null {
+    const t = this.#tile;
+    if (t && sameLayout(t.layout, layout)) return t;
+    if (layout.fields.some((f) => this.#inputs[f.channel])) return null;
+    const period = scanPeriod(layout, this.#signals);
+    if (period === null || layout.bytesPerScan === 0) return null;
+    const periodBytes = period * layout.bytesPerScan;
+    const size = Math.max(1, Math.ceil(MIN_TILE_BYTES / periodBytes)) * periodBytes;
+    this.#tile = { layout, bytes: new Uint8Array(size), ready: 0 };
+    return this.#tile;
+  }
+
+  /** Copies stream bytes [streamByte, streamByte + length) from the tile, encoding what it lacks first. */
+  #copyTile(tile: Tile, dest: Uint8Array, destOffset: number, streamByte: number, length: number): void {
+    const size = tile.bytes.length;
+    const bpd = tile.layout.bytesPerScan;
+    let at = streamByte % size;
+    let done = 0;
+    while (done < length) {
+      const n = Math.min(size - at, length - done);
+      if (at + n > tile.ready) {
+        const to = Math.ceil((at + n) / bpd) * bpd;
+        for (let b = tile.ready; b < to; ) {
+          const count = Math.min(CHUNK_SCANS, (to - b) / bpd);
+          this.#encode(tile.bytes, b, tile.layout, b / bpd, count);
+          b += count * bpd;
+        }
+        tile.ready = to;
+      }
+      dest.set(tile.bytes.subarray(at, at + n), destOffset + done);
+      done += n;
+      at = 0;
+    }
+  }
+}
+
+/**
+ * The seed of channel i's signal (noise without a seed of its own): the device seed's low 32 bits mixed with
+ * the channel, and its bits above 32 kept, so that every bit of a 53-bit seed counts.
+ */
+function channelSeed(seed: number, i: number): number {
+  if (seed < 4294967296) return (seed + i * 0x9e3779b1) >>> 0;
+  const high = Math.floor(seed / 4294967296);
+  return high * 4294967296 + (((seed % 4294967296) + i * 0x9e3779b1) >>> 0);
 }
 
 /** A stretch of DAC output: `bytes` played from stream byte `start` up to `end` (repeating when cyclic). */
@@ -229,14 +373,16 @@ export class Dac extends Converter {
     const { run, scan } = at;
     const bpd = run.layout.bytesPerScan;
     const byte = scan * bpd;
-    const field = run.layout.fields.findIndex((f) => f.channel === channel);
-    if (field < 0) return undefined;
+    const fields = run.layout.fields;
+    let field = 0;
+    while (field < fields.length && fields[field]!.channel !== channel) field++;
+    if (field === fields.length) return undefined;
     for (let i = run.segments.length - 1; i >= 0; i--) {
       const seg = run.segments[i]!;
       if (byte < seg.start || byte + bpd > seg.end) continue;
       const rel = (byte - seg.start) % seg.bytes.length;
       if (rel + bpd > seg.bytes.length) return undefined;
-      return readScans(seg.bytes, rel, run.layout, 1)[0]![field];
+      return readScanField(seg.bytes, rel, run.layout, field);
     }
     return undefined;
   }

@@ -169,3 +169,15 @@ export function hash32(seed: number, ...values: number[]): number {
   for (const v of values) h = mixNumber(h, v);
   return fmix32(h ^ values.length);
 }
+
+/**
+ * `n => hash32(seed, n)` with the seed mixed in once: the same values, for hashing a stream of indices
+ * (noise samples) without an argument list per call.
+ */
+export function hash32Of(seed: number): (n: number) => number {
+  const h = mixNumber(0x3c6ef372, seed);
+  return (n) =>
+    fmix32(
+      (Number.isInteger(n) ? mixWord(mixWord(h, n >>> 0), Math.floor(n / TWO32) | 0) : mixNumber(h, n)) ^ 1,
+    );
+}

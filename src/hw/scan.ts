@@ -186,6 +186,47 @@ function coversScan(layout: ScanLayout): boolean {
   return covered.every((b) => b === 1);
 }
 
+/** A layout compiled once: its field plans, whether it covers its scans, and the 16-bit fast path's tables. */
+interface LayoutPlan {
+  readonly bps: number;
+  readonly fields: readonly FieldPlan[];
+  readonly covers: boolean;
+  /** Every field a single le16 word: the fast path's offsets, shifts, sign-extension shifts and masks. */
+  readonly le16: {
+    /** Every field at an even offset, so that a scan at an even address is a run of aligned words. */
+    readonly aligned: boolean;
+    readonly offsets: Int32Array;
+    readonly shifts: Int32Array;
+    readonly ups: Int32Array;
+    readonly masks: Int32Array;
+  } | null;
+}
+
+/**
+ * Compiled layouts, by layout object: the simulator builds one layout per buffer enable and fills many blocks
+ * with it. A layout is treated as immutable once used.
+ */
+const compiled = new WeakMap<ScanLayout, LayoutPlan>();
+
+/** The compiled form of a layout (checked and compiled on first use). */
+function layoutPlan(layout: ScanLayout): LayoutPlan {
+  const hit = compiled.get(layout);
+  if (hit && hit.bps === layout.bytesPerScan && hit.fields.length === layout.fields.length) return hit;
+  const fields = planOf(layout);
+  const le16 = fields.every((f) => f.repeat === 1 && f.kind === K_LE16)
+    ? {
+        aligned: fields.every((f) => f.offset % 2 === 0),
+        offsets: Int32Array.from(fields, (f) => f.offset),
+        shifts: Int32Array.from(fields, (f) => f.shift),
+        ups: Int32Array.from(fields, (f) => f.up),
+        masks: Int32Array.from(fields, (f) => f.writeMask),
+      }
+    : null;
+  const plan: LayoutPlan = { bps: layout.bytesPerScan, fields, covers: coversScan(layout), le16 };
+  compiled.set(layout, plan);
+  return plan;
+}
+
 // Scratch words of the 64-bit encoder, so that the hot path allocates nothing.
 let wordLo = 0;
 let wordHi = 0;
@@ -258,22 +299,14 @@ export function writeScans(
   count: number,
   sampleOf: (channel: number, n: number) => number,
 ): void {
-  const plan = planOf(layout);
-  const bps = layout.bytesPerScan;
-  if (!Number.isSafeInteger(count) || count < 0)
-    throw new RangeError(`scan count must be >= 0, got ${count}`);
-  const end = destOffset + count * bps;
-  if (!Number.isSafeInteger(destOffset) || destOffset < 0 || end > dest.length) {
-    throw new RangeError(
-      `${count} scans of ${bps} bytes at offset ${destOffset} overflow ${dest.length} bytes`,
-    );
-  }
+  const lp = layoutPlan(layout);
+  const plan = lp.fields;
+  const bps = lp.bps;
+  const end = checkDest(dest, destOffset, bps, count);
   if (count === 0) return;
-  if (!coversScan(layout)) dest.fill(0, destOffset, end);
-
-  const simple = plan.every((f) => f.repeat === 1);
-  if (simple && plan.every((f) => f.kind === K_LE16)) {
-    writeLe16Scans(dest, destOffset, bps, plan, firstSample, count, sampleOf);
+  if (!lp.covers) dest.fill(0, destOffset, end);
+  if (lp.le16) {
+    writeLe16Scans(dest, destOffset, bps, plan, lp.le16, firstSample, count, sampleOf);
     return;
   }
   const view = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
@@ -293,30 +326,90 @@ export function writeScans(
   }
 }
 
+/** Checks that `count` scans of `bps` bytes fit in dest at destOffset; returns the end offset. */
+function checkDest(dest: Uint8Array, destOffset: number, bps: number, count: number): number {
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new RangeError(`scan count must be >= 0, got ${count}`);
+  const end = destOffset + count * bps;
+  if (!Number.isSafeInteger(destOffset) || destOffset < 0 || end > dest.length) {
+    throw new RangeError(
+      `${count} scans of ${bps} bytes at offset ${destOffset} overflow ${dest.length} bytes`,
+    );
+  }
+  return end;
+}
+
 /** writeScans for layouts made only of 16-bit little-endian fields (the common ADC case). */
 function writeLe16Scans(
   dest: Uint8Array,
   destOffset: number,
   bps: number,
   plan: readonly FieldPlan[],
+  t: NonNullable<LayoutPlan['le16']>,
   firstSample: number,
   count: number,
   sampleOf: (channel: number, n: number) => number,
 ): void {
   const nf = plan.length;
-  const channels = Int32Array.from(plan, (f) => f.channel);
-  const offsets = Int32Array.from(plan, (f) => f.offset);
-  const shifts = Int32Array.from(plan, (f) => f.shift);
-  const ups = Int32Array.from(plan, (f) => f.up);
-  const masks = Int32Array.from(plan, (f) => f.writeMask);
+  const { offsets, shifts, ups, masks } = t;
   const view = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
   let base = destOffset;
   for (let i = 0; i < count; i++, base += bps) {
     const n = firstSample + i;
     for (let j = 0; j < nf; j++) {
       const up = ups[j]!;
-      const w = (((sampleOf(channels[j]!, n) << up) >> up) << shifts[j]!) & masks[j]!;
+      const w = (((sampleOf(plan[j]!.channel, n) << up) >> up) << shifts[j]!) & masks[j]!;
       view.setUint16(base + offsets[j]!, w, true);
+    }
+  }
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Block form of {@link writeScans}: fills `count` scans at `dest[destOffset..]` from raw values given per
+ * field, `values[j][i]` being field j's raw value in scan i (as `sampleOf(field j's channel, first + i)`
+ * would give it). The bytes are exactly those writeScans writes; 16-bit little-endian layouts are stored
+ * through a typed array with every check made once per block.
+ * @throws RangeError on an invalid layout, if the scans do not fit in dest, or a value array is too short.
+ */
+export function encodeScans(
+  dest: Uint8Array,
+  destOffset: number,
+  layout: ScanLayout,
+  count: number,
+  values: readonly Float64Array[],
+): void {
+  const lp = layoutPlan(layout);
+  const plan = lp.fields;
+  const bps = lp.bps;
+  const end = checkDest(dest, destOffset, bps, count);
+  if (values.length < plan.length || values.some((v, j) => j < plan.length && v.length < count))
+    throw new RangeError(`encodeScans needs ${count} values for each of ${plan.length} fields`);
+  if (count === 0) return;
+  if (!lp.covers) dest.fill(0, destOffset, end);
+  const at = dest.byteOffset + destOffset;
+  if (lp.le16?.aligned && LITTLE_ENDIAN_HOST && at % 2 === 0 && bps % 2 === 0) {
+    const words = new Uint16Array(dest.buffer, at, (count * bps) / 2);
+    const stride = bps / 2;
+    const { offsets, shifts, ups, masks } = lp.le16;
+    for (let j = 0; j < plan.length; j++) {
+      const v = values[j]!;
+      const up = ups[j]!;
+      const shift = shifts[j]!;
+      const mask = masks[j]!;
+      for (let i = 0, w = offsets[j]! / 2; i < count; i++, w += stride)
+        words[w] = (((v[i]! << up) >> up) << shift) & mask;
+    }
+    return;
+  }
+  const view = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
+  for (let j = 0; j < plan.length; j++) {
+    const f = plan[j]!;
+    const v = values[j]!;
+    for (let i = 0, base = destOffset + f.offset; i < count; i++, base += bps) {
+      if (f.repeat === 1) writeField(view, base, f, v[i]!);
+      else for (let e = 0; e < f.repeat; e++) writeField(view, base + e * f.elementBytes, f, v[i]!);
     }
   }
 }
@@ -342,6 +435,11 @@ function decodeWith(view: DataView, at: number, f: FieldPlan): number {
     default:
       return decode64(view.getBigUint64(at, f.kind === K_LE64), f);
   }
+  return decodeWord(word, f);
+}
+
+/** The value of a storage word of at most 32 bits: shift undone, masked, sign-extended from realbits. */
+function decodeWord(word: number, f: FieldPlan): number {
   if (f.mask === 0) return 0;
   const v = (word & f.mask) >>> f.shift;
   if (f.signed && f.realbits < 32) {
@@ -364,8 +462,7 @@ function decode64(word: bigint, f: FieldPlan): number {
  * @throws RangeError on an invalid layout or if the scans lie outside src.
  */
 export function readScans(src: Uint8Array, srcOffset: number, layout: ScanLayout, count: number): number[][] {
-  const plan = planOf(layout);
-  const bps = layout.bytesPerScan;
+  const { fields: plan, bps } = layoutPlan(layout);
   if (!Number.isSafeInteger(count) || count < 0)
     throw new RangeError(`scan count must be >= 0, got ${count}`);
   if (!Number.isSafeInteger(srcOffset) || srcOffset < 0 || srcOffset + count * bps > src.length) {
@@ -386,6 +483,43 @@ export function readScans(src: Uint8Array, srcOffset: number, layout: ScanLayout
     scans[i] = values;
   }
   return scans;
+}
+
+/**
+ * Decodes field `field` (an index into `layout.fields`) of the scan at `src[scanOffset..]`: the value
+ * {@link readScans} gives for it, without building the scan's array.
+ * @throws RangeError on an invalid layout or field index, or if the field lies outside src.
+ */
+export function readScanField(
+  src: Uint8Array,
+  scanOffset: number,
+  layout: ScanLayout,
+  field: number,
+): number {
+  const f = layoutPlan(layout).fields[field];
+  if (!f) throw new RangeError(`no field ${field} in a layout of ${layout.fields.length}`);
+  const at = scanOffset + f.offset;
+  checkBounds(src, at, f.elementBytes);
+  switch (f.kind) {
+    case K_U8:
+      return decodeWord(src[at]!, f);
+    case K_LE16:
+      return decodeWord(src[at]! | (src[at + 1]! << 8), f);
+    case K_BE16:
+      return decodeWord((src[at]! << 8) | src[at + 1]!, f);
+    case K_LE32:
+      return decodeWord(
+        (src[at]! | (src[at + 1]! << 8) | (src[at + 2]! << 16) | (src[at + 3]! << 24)) >>> 0,
+        f,
+      );
+    case K_BE32:
+      return decodeWord(
+        ((src[at]! << 24) | (src[at + 1]! << 16) | (src[at + 2]! << 8) | src[at + 3]!) >>> 0,
+        f,
+      );
+    default:
+      return decodeWith(new DataView(src.buffer, src.byteOffset, src.byteLength), at, f);
+  }
 }
 
 /**

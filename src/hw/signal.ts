@@ -4,7 +4,7 @@
  * of n (random access, no state), so a block of samples can be produced for any n in any order.
  */
 
-import { hash32 } from './rng.ts';
+import { hash32Of } from './rng.ts';
 
 /** What a channel carries. Integer-valued fields must be safe integers. */
 export type SignalSpec =
@@ -38,6 +38,18 @@ export interface SignalGenerator {
    * @throws RangeError if n is not an integer in [0, 2^53].
    */
   sample(n: number): number;
+  /**
+   * The block form of {@link SignalGenerator.sample}: writes `sample(first + i)` into `out[i]` for i < count,
+   * the same values, with the index checks done once.
+   * @throws RangeError if first or first + count - 1 is not an integer in [0, 2^53], or out is too short.
+   */
+  fill(out: Float64Array, first: number, count: number): void;
+  /**
+   * Samples after which the signal repeats exactly, from n = 0 on: `sample(n + period) === sample(n)` for
+   * every n. Null when the signal does not repeat (noise, a table that holds its last value, a sine whose
+   * phase is not reduced exactly).
+   */
+  readonly period: number | null;
 }
 
 const TWO26 = 67108864;
@@ -124,25 +136,58 @@ interface Bound {
 type SignalKind = SignalSpec['kind'];
 type SpecOf<K extends SignalKind> = Extract<SignalSpec, { kind: K }>;
 
-/** Builds the per-sample function of one signal kind, checking its parameters first. */
-type Factory<K extends SignalKind> = (spec: SpecOf<K>, b: Bound) => (n: number) => number;
+/**
+ * What a factory builds: the code at sample n for an index already checked, the period, and the block fill
+ * (each kind has its own loop, so that its calls stay monomorphic).
+ */
+interface Gen {
+  readonly at: (n: number) => number;
+  readonly period: number | null;
+  readonly fill: (out: Float64Array, first: number, count: number) => void;
+}
 
-function ramp(spec: SpecOf<'ramp'>, { format }: Bound): (n: number) => number {
+/** Builds the per-sample function of one signal kind, checking its parameters first. */
+type Factory<K extends SignalKind> = (spec: SpecOf<K>, b: Bound) => Gen;
+
+/** Greatest common divisor of two non-negative safe integers. */
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+function ramp(spec: SpecOf<'ramp'>, { format }: Bound): Gen {
   const r = format.realbits;
   const m = 2 ** r;
   const half = format.signed ? m / 2 : 0;
   const step = mod(checkInt('ramp step', spec.step ?? 1), m);
   const offset = mod(checkInt('ramp offset', spec.offset ?? 0), m);
-  return (n) => {
-    checkIndex(n);
+  const at = (n: number): number => {
     const a = n % m;
     const p = a * step + offset;
     if (p <= MAX_SAFE) return (p % m) - half;
     return addMod(mulModPow2(a, step, m, r), offset, m) - half;
   };
+  // m is a power of two: gcd(step, m) is the largest power of two dividing step (m itself for step 0).
+  let g = 1;
+  while (g < m && step % (g * 2) === 0) g *= 2;
+  return {
+    at,
+    period: m / g,
+    fill: (out, first, count) => {
+      let v = at(first) + half;
+      for (let i = 0; i < count; i++) {
+        out[i] = v - half;
+        v = addMod(v, step, m);
+      }
+    },
+  };
 }
 
-function sine(spec: SpecOf<'sine'>, b: Bound): (n: number) => number {
+function sine(spec: SpecOf<'sine'>, b: Bound): Gen {
   const rate = b.sampleRateHz;
   if (!(rate > 0 && Number.isFinite(rate))) {
     throw new RangeError(`sine needs a positive sample rate, got ${rate}`);
@@ -160,13 +205,19 @@ function sine(spec: SpecOf<'sine'>, b: Bound): (n: number) => number {
         const x = (n * f) / rate;
         return x - Math.floor(x);
       };
-  return (n) => {
-    checkIndex(n);
-    return b.clamp(Math.round(offset + amplitude * Math.sin(2 * Math.PI * cycles(n) + phase)));
+  const { clamp } = b;
+  const at = (n: number) => clamp(Math.round(offset + amplitude * Math.sin(2 * Math.PI * cycles(n) + phase)));
+  return {
+    at,
+    // cycles(n) depends on n * fMod mod rate only: it repeats after rate / gcd(fMod, rate) samples.
+    period: exact ? rate / gcd(fMod, rate) : null,
+    fill: (out, first, count) => {
+      for (let i = 0; i < count; i++) out[i] = at(first + i);
+    },
   };
 }
 
-function square(spec: SpecOf<'square'>, { clamp }: Bound): (n: number) => number {
+function square(spec: SpecOf<'square'>, { clamp }: Bound): Gen {
   const high = clamp(checkInt('square high', spec.high));
   const low = clamp(checkInt('square low', spec.low));
   const period = checkInt('square periodSamples', spec.periodSamples);
@@ -174,43 +225,52 @@ function square(spec: SpecOf<'square'>, { clamp }: Bound): (n: number) => number
   const duty = checkFinite('square dutyCycle', spec.dutyCycle ?? 0.5);
   if (duty < 0 || duty > 1) throw new RangeError(`square dutyCycle must be in [0, 1], got ${duty}`);
   const highCount = duty * period;
-  return (n) => {
-    checkIndex(n);
-    return n % period < highCount ? high : low;
+  const at = (n: number) => (n % period < highCount ? high : low);
+  return {
+    at,
+    period,
+    fill: (out, first, count) => {
+      for (let i = 0; i < count; i++) out[i] = at(first + i);
+    },
   };
 }
 
-function constant(spec: SpecOf<'constant'>, { clamp }: Bound): (n: number) => number {
+function constant(spec: SpecOf<'constant'>, { clamp }: Bound): Gen {
   const value = clamp(checkInt('constant value', spec.value));
-  return (n) => {
-    checkIndex(n);
-    return value;
-  };
+  return { at: () => value, period: 1, fill: (out, _first, count) => out.fill(value, 0, count) };
 }
 
-function noise(spec: SpecOf<'noise'>, { clamp, seed }: Bound): (n: number) => number {
+function noise(spec: SpecOf<'noise'>, { clamp, seed }: Bound): Gen {
   const amplitude = checkInt('noise amplitude', spec.amplitude);
   if (amplitude < 0) throw new RangeError(`noise amplitude must be >= 0, got ${amplitude}`);
   const offset = checkInt('noise offset', spec.offset ?? 0);
   const noiseSeed = checkFinite('noise seed', spec.seed ?? seed);
   const base = offset - amplitude;
   const span = 2 * amplitude + 1;
-  return (n) => {
-    checkIndex(n);
-    return clamp(base + Math.floor((hash32(noiseSeed, n) / 4294967296) * span));
+  const hash = hash32Of(noiseSeed);
+  const at = (n: number) => clamp(base + Math.floor((hash(n) / 4294967296) * span));
+  return {
+    at,
+    period: null,
+    fill: (out, first, count) => {
+      for (let i = 0; i < count; i++) out[i] = at(first + i);
+    },
   };
 }
 
-function samples(spec: SpecOf<'samples'>, { clamp }: Bound): (n: number) => number {
+function samples(spec: SpecOf<'samples'>, { clamp }: Bound): Gen {
   if (spec.values.length === 0) throw new RangeError('samples table must not be empty');
   const values = spec.values.map((v, i) => clamp(checkInt(`samples value [${i}]`, v)));
   const len = values.length;
   const last = values[len - 1]!;
   const repeat = spec.repeat ?? true;
-  return (n) => {
-    checkIndex(n);
-    if (repeat) return values[n % len]!;
-    return n < len ? values[n]! : last;
+  const at = repeat ? (n: number) => values[n % len]! : (n: number) => (n < len ? values[n]! : last);
+  return {
+    at,
+    period: repeat ? len : null,
+    fill: (out, first, count) => {
+      for (let i = 0; i < count; i++) out[i] = at(first + i);
+    },
   };
 }
 
@@ -242,5 +302,21 @@ export function createSignal(
     ? (FACTORIES[spec.kind] as Factory<SignalKind>)
     : undefined;
   if (!factory) throw new RangeError(`unknown signal kind ${(spec as { kind: string }).kind}`);
-  return { spec, sample: factory(spec as never, { format, sampleRateHz, seed, clamp }) };
+  const { at, period, fill } = factory(spec as never, { format, sampleRateHz, seed, clamp });
+  return {
+    spec,
+    period,
+    sample: (n) => {
+      checkIndex(n);
+      return at(n);
+    },
+    fill: (out, first, count) => {
+      if (!Number.isSafeInteger(count) || count < 0 || count > out.length)
+        throw new RangeError(`cannot fill ${count} samples into ${out.length}`);
+      if (count === 0) return;
+      checkIndex(first);
+      checkIndex(first + count - 1);
+      fill(out, first, count);
+    },
+  };
 }

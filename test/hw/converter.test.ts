@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/hw/clock.ts';
 import { Adc, type ChannelSpec, Dac } from '../../src/hw/converter.ts';
 import { DmaChannel, type DmaDirection } from '../../src/hw/dma.ts';
-import { readScans, type ScanLayout, type ScanType } from '../../src/hw/scan.ts';
+import { readScans, type ScanLayout, type ScanType, writeScans } from '../../src/hw/scan.ts';
+import type { SignalSpec } from '../../src/hw/signal.ts';
 
 const S12: ScanType = { sign: 's', realbits: 12, storagebits: 16, shift: 0, endianness: 'le' };
 const LAYOUT: ScanLayout = {
@@ -185,6 +187,76 @@ describe('Adc samples', () => {
     dma.submit(dma.prep(mem, 64, false, null, 'a')!);
     clock.runUntil(16_000);
     expect(readScans(mem, 0, LAYOUT, 16)).toEqual(Array.from({ length: 16 }, (_, n) => rampScan(n)));
+  });
+});
+
+describe('Adc block generation', () => {
+  const periodic: SignalSpec[] = [
+    { kind: 'ramp', step: 1, offset: 0 },
+    { kind: 'square', high: 100, low: -100, periodSamples: 10 },
+    { kind: 'constant', value: 7 },
+    { kind: 'samples', values: [3, -4, 5] },
+  ];
+  const aperiodic: SignalSpec[] = [
+    { kind: 'noise', amplitude: 1000 },
+    { kind: 'sine', amplitude: 900, frequencyHz: 333.3 },
+  ];
+  const S16: ScanType = { sign: 's', realbits: 16, storagebits: 16, shift: 0, endianness: 'be' };
+
+  it('fill gives the bytes of writeScans over sampleOf for any stream range, periodic or not', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...periodic, ...aperiodic),
+        fc.constantFrom(...periodic, ...aperiodic),
+        fc.constantFrom(S12, S16),
+        fc.array(fc.tuple(fc.nat(300_000), fc.nat(6_000)), { minLength: 1, maxLength: 3 }),
+        (a, b, type, ranges) => {
+          const specs: ChannelSpec[] = [
+            { id: 'voltage0', type, signal: a },
+            { id: 'voltage1', type, signal: b },
+          ];
+          const layout: ScanLayout = {
+            bytesPerScan: 4,
+            fields: [
+              { channel: 0, offset: 0, type },
+              { channel: 1, offset: 2, type },
+            ],
+          };
+          const adc = new Adc(new VirtualClock(), 'adc', specs, 1_000_000, 3);
+          adc.start(layout);
+          for (const [from, len] of ranges) {
+            const first = Math.floor(from / 4);
+            const scans = Math.ceil((from + len) / 4) - first + 1;
+            const ref = new Uint8Array(scans * 4);
+            writeScans(ref, 0, layout, first, scans, adc.sampleOf);
+            const got = new Uint8Array(len + 2).fill(0xee);
+            adc.fill(got, 1, from, len);
+            expect(got[0]).toBe(0xee);
+            expect(got[len + 1]).toBe(0xee);
+            expect(got.subarray(1, len + 1)).toEqual(ref.subarray(from - first * 4, from - first * 4 + len));
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a later run with another layout, and a loopback input, are generated afresh', () => {
+    const clock = new VirtualClock();
+    const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
+    adc.start(LAYOUT);
+    const a = new Uint8Array(16);
+    adc.fill(a, 0, 0, 16);
+    adc.stop();
+    adc.start(LAYOUT_CH1);
+    const b = new Uint8Array(8);
+    adc.fill(b, 0, 0, 8);
+    expect(readScans(b, 0, LAYOUT_CH1, 4)).toEqual([0, 1, 2, 3].map((n) => [rampScan(n)[1]]));
+    adc.stop();
+    adc.setInput(1, { valueAt: () => 77 });
+    adc.start(LAYOUT);
+    adc.fill(a, 0, 0, 16);
+    expect(readScans(a, 0, LAYOUT, 4)).toEqual([0, 1, 2, 3].map((n) => [rampScan(n)[0], 77]));
   });
 });
 

@@ -4,6 +4,8 @@ import {
   decodeField,
   decodeFieldBigInt,
   encodeSample,
+  encodeScans,
+  readScanField,
   readScans,
   type ScanField,
   type ScanLayout,
@@ -355,5 +357,76 @@ describe('round trip', () => {
       expect(mismatches).toBe(0);
       expect(scans[0]).toEqual(first === 0 ? [-2048, -1024, 0, 1024] : [2045, -1027, -3, 1021]);
     }
+  });
+});
+
+describe('encodeScans (block form of writeScans)', () => {
+  it('writes the bytes writeScans writes, for any layout, offset and count', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbType, { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer(),
+        (types, count, destOffset, byteOffset, seed) => {
+          const layout = layoutOf(types);
+          const sampleOf = (c: number, n: number): number => {
+            const x = Math.sin(seed + 31 * c + 7 * n) * 10_000;
+            return rawIn(types[c]!, x - Math.floor(x));
+          };
+          const size = destOffset + count * layout.bytesPerScan + 2;
+          const a = new Uint8Array(byteOffset + size).fill(0xa5).subarray(byteOffset);
+          const b = new Uint8Array(byteOffset + size).fill(0xa5).subarray(byteOffset);
+          writeScans(a, destOffset, layout, 5, count, sampleOf);
+          const values = layout.fields.map((f) =>
+            Float64Array.from({ length: count }, (_, i) => sampleOf(f.channel, 5 + i)),
+          );
+          encodeScans(b, destOffset, layout, count, values);
+          expect(b).toEqual(a);
+        },
+      ),
+    );
+  });
+
+  it('le:s12/16 scans at an odd address go through the byte path and match', () => {
+    const layout = layoutOf([S12LE, S12LE]);
+    const a = new Uint8Array(9).subarray(1);
+    const b = new Uint8Array(9).subarray(1);
+    writeScans(a, 0, layout, 0, 2, (c, n) => c * 1000 - n - 2048);
+    encodeScans(b, 0, layout, 2, [Float64Array.of(-2048, -2049), Float64Array.of(-1048, -1049)]);
+    expect([...b]).toEqual([...a]);
+  });
+
+  it('rejects value arrays shorter than the count', () => {
+    const layout = layoutOf([S12LE]);
+    expect(() => encodeScans(new Uint8Array(8), 0, layout, 3, [new Float64Array(2)])).toThrow(RangeError);
+    expect(() => encodeScans(new Uint8Array(4), 0, layout, 3, [new Float64Array(3)])).toThrow(RangeError);
+  });
+});
+
+describe('readScanField', () => {
+  it('gives what readScans gives for each field', () => {
+    fc.assert(
+      fc.property(fc.array(arbType, { minLength: 1, maxLength: 5 }), fc.integer(), (types, seed) => {
+        const layout = layoutOf(types);
+        const dest = new Uint8Array(layout.bytesPerScan * 2 + 1).subarray(1);
+        writeScans(dest, 0, layout, 0, 2, (c, n) => {
+          const x = Math.sin(seed + 31 * c + 7 * n) * 10_000;
+          return rawIn(types[c]!, x - Math.floor(x));
+        });
+        const scans = readScans(dest, 0, layout, 2);
+        for (let i = 0; i < 2; i++)
+          layout.fields.forEach((_, j) => {
+            expect(readScanField(dest, i * layout.bytesPerScan, layout, j)).toBe(scans[i]![j]);
+          });
+      }),
+    );
+  });
+
+  it('rejects a field index or offset outside the scan', () => {
+    const layout = layoutOf([S12LE]);
+    expect(() => readScanField(new Uint8Array(2), 0, layout, 1)).toThrow(RangeError);
+    expect(() => readScanField(new Uint8Array(2), 1, layout, 0)).toThrow(RangeError);
   });
 });

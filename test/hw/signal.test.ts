@@ -259,3 +259,42 @@ describe('validation', () => {
     expect(rawCodeRange({ signed: false, realbits: 53 })).toEqual({ min: 0, max: 2 ** 53 - 1 });
   });
 });
+
+describe('fill and period', () => {
+  const SPECS: [string, SignalSpec, RawFormat, number | null][] = [
+    ['default ramp', defaultAdcSignal(2), S12, 4096],
+    ['ramp of step 6 (period 2048)', { kind: 'ramp', step: 6, offset: 5 }, U12, 2048],
+    ['ramp of step 0', { kind: 'ramp', step: 0, offset: 7 }, S12, 1],
+    ['53-bit ramp', { kind: 'ramp', step: 3, offset: 2 ** 52 + 1 }, { signed: true, realbits: 53 }, 2 ** 53],
+    ['sine of integer frequency', { kind: 'sine', amplitude: 1000, frequencyHz: 1250 }, S12, 800],
+    ['sine of fractional frequency', { kind: 'sine', amplitude: 1000, frequencyHz: 1234.5 }, S12, null],
+    ['square', { kind: 'square', high: 100, low: -100, periodSamples: 7, dutyCycle: 0.3 }, S12, 7],
+    ['constant', { kind: 'constant', value: -3 }, S12, 1],
+    ['noise', { kind: 'noise', amplitude: 500, seed: 9 }, S12, null],
+    ['repeated table', { kind: 'samples', values: [1, 2, 3] }, S12, 3],
+    ['table holding its last value', { kind: 'samples', values: [1, 2, 3], repeat: false }, S12, null],
+  ];
+
+  it.each(SPECS)('%s: fill() gives sample() for every index, period is exact', (_, spec, format, period) => {
+    const g = createSignal(spec, format, 1_000_000, 11);
+    expect(g.period).toBe(period);
+    for (const first of [0, 1, 4093, 2 ** 40 + 5, 2 ** 53 - 300]) {
+      const out = new Float64Array(300);
+      g.fill(out, first, 300);
+      expect([...out]).toEqual(Array.from({ length: 300 }, (_, i) => g.sample(first + i)));
+    }
+    if (period !== null && period < 2 ** 40)
+      for (const n of [0, 1, 17, 999, 4095, 123_456])
+        expect([g.sample(n + period), g.sample(n + 3 * period)]).toEqual([g.sample(n), g.sample(n)]);
+  });
+
+  it('fill() checks its first and last index and the room in out', () => {
+    const g = createSignal(defaultAdcSignal(0), S12, 1, 0);
+    expect(() => g.fill(new Float64Array(4), -1, 2)).toThrow(RangeError);
+    expect(() => g.fill(new Float64Array(4), 2 ** 53 - 1, 4)).toThrow(RangeError);
+    expect(() => g.fill(new Float64Array(4), 0, 5)).toThrow(RangeError);
+    const out = new Float64Array(1).fill(9);
+    g.fill(out, 0, 0);
+    expect(out[0]).toBe(9);
+  });
+});
