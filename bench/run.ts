@@ -1,128 +1,182 @@
 /**
- * Benchmarks of the simulator itself (wall-clock speed, not simulated speed). Prints simulated syscalls
- * per wall second and simulated device bytes per wall second for each data path.
+ * Benchmarks of the simulator itself (wall-clock speed, not simulated speed), as ratios to references timed
+ * in the same run on the same machine, so that figures from a loaded or a different machine compare:
+ *  - a native C loop of the real syscalls each path stands for (bench/native.c, built with the system's `cc`;
+ *    skipped with a note when there is none): wall time per simulated syscall over the native one;
+ *  - a Node memcpy (`Uint8Array.set`) of 64 MiB between two arrays larger than the caches: device bytes per
+ *    wall second over memcpy bytes per second;
+ *  - memory: peak RSS of a capture 16 times as long (in simulated time) over the 1x one, each in a child
+ *    process, through the API helpers and through `iio-sim run` of a scenario.
+ * Every path is warmed up first, then timed BENCH_RUNS times (default 3, the median is shown); every captured
+ * byte is checked against the ramp sim-adc generates.
  * Run: npm run bench
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  type AbiProfile,
-  createSimulator,
-  DMA_BUF_SYNC_READ,
-  O_RDWR,
-  POLLOUT,
-  type Sys,
-} from '../src/index.ts';
-import {
-  allocHeapDmabuf,
-  allocIioDmabufV2,
-  attachDmabuf,
-  enqueueDmabuf,
-  syncDmabuf,
-  type UserDmabuf,
-} from '../src/user/dmabuf.ts';
-import { enableChannels, openBuffer, setBufferEnabled } from '../src/user/iio.ts';
+import { fileURLToPath } from 'node:url';
+import type { AbiProfile, Sys } from '../src/index.ts';
+import { dmabufCapture, type PathRun, readCapture, timeCapture } from './paths.ts';
 
-interface BenchResult {
-  readonly name: string;
-  readonly wallMs: number;
-  readonly syscalls: number;
-  readonly deviceBytes: number;
-  readonly copiedBytes: number;
-  readonly simulatedMs: number;
+const HERE = dirname(fileURLToPath(import.meta.url));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const MiB = 1 << 20;
+
+interface Native {
+  readonly read512: number;
+  readonly read16k: number;
+  readonly dmabufLoop: number;
 }
 
-async function bench(
-  name: string,
-  body: (sys: Sys) => Promise<number>,
-  abi: AbiProfile = 'mainline',
-): Promise<BenchResult> {
-  const sim = createSimulator({ abi });
-  sim.spawn('bench', body, { stdio: false });
-  const t0 = performance.now();
-  const r = await sim.run();
-  const wallMs = performance.now() - t0;
-  const p = r.processes[0]!;
-  if (p.status !== 'exited') throw new Error(`${name}: ${p.reason}`);
+/** Builds and runs bench/native.c; null (with the reason) when there is no C compiler or it fails. */
+function native(dir: string): { ns: Native | null; note: string } {
+  const exe = join(dir, 'native');
+  try {
+    execFileSync('cc', ['-O2', '-o', exe, join(HERE, 'native.c')], { stdio: 'pipe' });
+  } catch (e) {
+    return {
+      ns: null,
+      note: `native reference skipped: cc failed or is absent (${(e as Error).message.split('\n')[0]})`,
+    };
+  }
+  const ns = JSON.parse(execFileSync(exe, ['100000'], { encoding: 'utf8' })) as Native;
   return {
-    name,
-    wallMs,
-    syscalls: r.stats.syscalls,
-    deviceBytes: r.stats.devices['sim-adc']!.bytesDone,
-    copiedBytes: r.stats.dataCopiedBytes,
-    simulatedMs: r.time / 1e6,
+    ns,
+    note: 'native: read(2) from /dev/zero; DMABUF loop = poll(2) on a ready eventfd + 3 ioctl(FIONREAD)',
   };
 }
 
-/** Captures `total` bytes from sim-adc (all four channels) with read() calls of `chunk` bytes. */
-function readCapture(total: number, chunk: number) {
-  return async (sys: Sys) => {
-    await enableChannels(sys, 0, ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3']);
-    const b = await openBuffer(sys, 0);
-    if (typeof b === 'number') throw new Error(`openBuffer ${b}`);
-    await setBufferEnabled(sys, 0, true);
-    const buf = sys.mem.alloc(chunk);
-    let got = 0;
-    while (got < total) {
-      const n = await sys.read(b.fd, buf, chunk);
-      if (n <= 0) throw new Error(`read ${n}`);
-      got += n;
-    }
-    return got;
-  };
+/** Bytes per second of `Uint8Array.set` of 64 MiB between two pre-faulted arrays (median of 5). */
+function memcpy(): number {
+  const n = 64 * MiB;
+  const src = new Uint8Array(n).fill(1);
+  const dst = new Uint8Array(n).fill(2);
+  const rates: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    dst.set(src);
+    const ms = performance.now() - t0;
+    if (i > 0) rates.push((n / ms) * 1000);
+  }
+  return median(rates);
 }
 
-/** Captures `total` bytes with 4 DMABUFs of `block` bytes in the libiio loop (no data copies). */
-function dmabufCapture(total: number, block: number, abi: AbiProfile) {
-  return async (sys: Sys) => {
-    await enableChannels(sys, 0, ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3']);
-    const b = await openBuffer(sys, 0);
-    if (typeof b === 'number') throw new Error(`openBuffer ${b}`);
-    const heap = abi === 'mainline' ? await sys.open('/dev/dma_heap/system', O_RDWR) : -1;
-    const bufs: UserDmabuf[] = [];
-    for (let i = 0; i < 4; i++) {
-      const d =
-        abi === 'v2' ? await allocIioDmabufV2(sys, b.fd, block) : await allocHeapDmabuf(sys, heap, block);
-      if (typeof d === 'number') throw new Error(`alloc ${d}`);
-      if (abi === 'mainline') await attachDmabuf(sys, b.fd, d.fd);
-      bufs.push(d);
-    }
-    await setBufferEnabled(sys, 0, true);
-    for (const d of bufs) await enqueueDmabuf(sys, abi, b.fd, d.fd, block);
-    let got = 0;
-    for (let i = 0; got < total; i = (i + 1) % 4) {
-      const d = bufs[i]!;
-      await sys.pollfds([{ fd: d.fd, events: POLLOUT }], -1);
-      await syncDmabuf(sys, d.fd, 'start', DMA_BUF_SYNC_READ);
-      got += block;
-      await syncDmabuf(sys, d.fd, 'end', DMA_BUF_SYNC_READ);
-      await enqueueDmabuf(sys, abi, b.fd, d.fd, block);
-    }
-    return got;
-  };
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+interface PathSpec {
+  readonly name: string;
+  readonly abi: AbiProfile;
+  readonly body: (scale: number) => (sys: Sys) => Promise<number>;
+  /** Which native time a syscall of this path compares with. */
+  readonly native: keyof Native;
+}
+
+const PATHS: readonly PathSpec[] = [
+  {
+    name: 'read() 16 KiB, 64 MiB',
+    abi: 'mainline',
+    body: (s) => readCapture(64 * MiB * s, 16384),
+    native: 'read16k',
+  },
+  {
+    name: 'read() 512 B, 8 MiB',
+    abi: 'mainline',
+    body: (s) => readCapture(8 * MiB * s, 512),
+    native: 'read512',
+  },
+  {
+    name: 'DMABUF mainline 4 x 64 KiB, 64 MiB',
+    abi: 'mainline',
+    body: (s) => dmabufCapture(64 * MiB * s, 65536, 'mainline'),
+    native: 'dmabufLoop',
+  },
+  {
+    name: 'DMABUF v2 4 x 64 KiB, 64 MiB',
+    abi: 'v2',
+    body: (s) => dmabufCapture(64 * MiB * s, 65536, 'v2'),
+    native: 'dmabufLoop',
+  },
+  {
+    name: 'DMABUF mainline 4 x 4 KiB, 8 MiB',
+    abi: 'mainline',
+    body: (s) => dmabufCapture(8 * MiB * s, 4096, 'mainline'),
+    native: 'dmabufLoop',
+  },
+];
+
+/** Peak RSS (KiB) of `tsx bench/memory.ts kind scale` in a child process. */
+function childRss(kind: string, scale: number, file: string): number {
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(HERE, 'memory.ts'), kind, String(scale), file],
+    {
+      encoding: 'utf8',
+      cwd: join(HERE, '..'),
+      maxBuffer: 1 << 24,
+    },
+  );
+  return (JSON.parse(out.trim().split('\n').pop()!) as { maxRssKiB: number }).maxRssKiB;
 }
 
 function fmt(n: number): string {
-  return n >= 1e9
-    ? `${(n / 1e9).toFixed(2)} G`
-    : n >= 1e6
-      ? `${(n / 1e6).toFixed(2)} M`
-      : `${(n / 1e3).toFixed(1)} k`;
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  return `${(n / 1e3).toFixed(1)} k`;
 }
 
-const results: BenchResult[] = [];
-// Warm-up so JIT compilation does not count against the first path.
-await bench('warm-up', readCapture(1 << 20, 16384));
-results.push(await bench('read() 16 KiB, 64 MiB', readCapture(64 << 20, 16384)));
-results.push(await bench('read() 512 B, 8 MiB', readCapture(8 << 20, 512)));
-results.push(await bench('DMABUF mainline 64 KiB, 64 MiB', dmabufCapture(64 << 20, 65536, 'mainline')));
-results.push(await bench('DMABUF v2 64 KiB, 64 MiB', dmabufCapture(64 << 20, 65536, 'v2'), 'v2'));
-results.push(await bench('DMABUF mainline 4 KiB, 8 MiB', dmabufCapture(8 << 20, 4096, 'mainline')));
+function ratio(x: number): string {
+  return x >= 1 ? x.toFixed(2) : `1/${(1 / x).toFixed(1)}`;
+}
 
-console.log(
-  'path                             wall ms   syscalls/s   device B/s   data copied B per captured B',
-);
-for (const r of results) {
+const dir = mkdtempSync(join(tmpdir(), 'iio-bench-'));
+try {
+  const nat = native(dir);
+  const copyRate = memcpy();
+
+  // Warm-up: every path once at a quarter of its size, so no row pays for JIT compilation.
+  for (const p of PATHS) await timeCapture(p.body(0.25), p.abi);
+
+  const rows: string[] = [];
+  for (const p of PATHS) {
+    const runs: PathRun[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await timeCapture(p.body(1), p.abi));
+    const r = runs.find((x) => x.wallMs === median(runs.map((y) => y.wallMs)))!;
+    const nsPerCall = (r.wallMs * 1e6) / r.syscalls;
+    const devRate = (r.deviceBytes / r.wallMs) * 1000;
+    const vsNative = nat.ns ? ratio(nsPerCall / nat.ns[p.native]) : 'n/a';
+    rows.push(
+      `| ${p.name} | ${r.wallMs.toFixed(0)} | ${fmt((r.syscalls / r.wallMs) * 1000)} | ${nsPerCall.toFixed(0)} | ${vsNative} | ${fmt(devRate)} | ${ratio(devRate / copyRate)} | ${(r.dataCopiedBytes / r.deviceBytes).toFixed(3)} |`,
+    );
+  }
+
+  const file = join(dir, 'scenario.yaml');
+  const mem = (kind: string) => {
+    const one = childRss(kind, 1, file);
+    const sixteen = childRss(kind, 16, file);
+    return `${(one / 1024).toFixed(0)} MiB -> ${(sixteen / 1024).toFixed(0)} MiB: x${(sixteen / one).toFixed(2)}`;
+  };
+  const memApi = mem('api');
+  const memCli = mem('cli');
+
+  console.log(`references: memcpy ${fmt(copyRate)}B/s; ${nat.note}`);
+  if (nat.ns)
+    console.log(
+      `native ns per syscall: read 512 B ${nat.ns.read512.toFixed(0)}, read 16 KiB ${nat.ns.read16k.toFixed(0)}, DMABUF loop ${nat.ns.dmabufLoop.toFixed(0)}`,
+    );
+  console.log(`median of ${RUNS} runs per path, after a warm-up of every path\n`);
   console.log(
-    `${r.name.padEnd(31)} ${r.wallMs.toFixed(0).padStart(8)}   ${fmt((r.syscalls / r.wallMs) * 1000).padStart(9)}   ${fmt((r.deviceBytes / r.wallMs) * 1000).padStart(9)}   ${(r.copiedBytes / r.deviceBytes).toFixed(3).padStart(6)}`,
+    '| Path | wall ms | syscalls/s | wall ns per syscall | per syscall vs native | device B/s | device B/s vs memcpy | data bytes copied per captured byte |',
   );
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+  console.log(`\npeak RSS, 16x the simulated duration over 1x (child processes):`);
+  console.log(`  API helpers (DMABUF 4 x 4 KiB, 16 MiB at 1x): ${memApi}`);
+  console.log(`  iio-sim run of a scenario (DMABUF 4 x 4 KiB, 1024 blocks at 1x): ${memCli}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
