@@ -57,7 +57,7 @@ import {
   sync_file_info,
 } from '../src/uapi/index.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../src/user/iio.ts';
-import { runOne } from './helpers.ts';
+import { runOne, vtime } from './helpers.ts';
 
 type Profile = 'mainline' | 'v2';
 
@@ -531,7 +531,7 @@ describe('Seed point 2: "No flags available right now?"', () => {
       poll: [1, POLLOUT],
       status: [0, -EINTR],
       start: 0,
-      t: 5 * MS,
+      t: vtime(5 * MS),
     });
     const one = dacScans(0, 2048);
     expect(sim.device('sim-dac').dac!.playedScans().slice(0, 4096)).toEqual([...one, ...one]);

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { type DeviceConfig, EAGAIN, F_SETFL, O_NONBLOCK } from '../../src/index.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../src/user/iio.ts';
-import { testSimulator } from '../helpers.ts';
+import { simOnly, testSimulator } from '../helpers.ts';
 
 const RAMP = (n: number, c: number) => ((n + 1024 * c) % 4096) - 2048;
 
 describe('read() capture end to end', () => {
   it('captures 1,048,576 scans (4,194,304 samples) of the default ramp with nothing lost, duplicated or reordered', async () => {
-    const sim = testSimulator();
+    // On the real kernel the ADC runs 40 times slower (42 s): a read and its 16 KiB travel to the host and back.
+    const sim = testSimulator({ realTimescale: 40 });
     const SCANS = 1 << 20;
     const BLOCK = 16384;
     let mismatches = 0;
@@ -34,8 +35,11 @@ describe('read() capture end to end', () => {
     expect(r.processes[0]!.status).toBe('exited');
     expect(scans).toBe(SCANS);
     expect(mismatches).toBe(0);
-    expect(r.stats.devices['sim-adc']!.scansLost).toBe(0);
-    expect(r.stats.devices['sim-adc']!.bytesGap).toBe(0);
+    // The data already shows nothing was lost (every scan number in turn); these are the controller's counters.
+    simOnly('the simulated DMA controller’s overflow counters', () => {
+      expect(r.stats.devices['sim-adc']!.scansLost).toBe(0);
+      expect(r.stats.devices['sim-adc']!.bytesGap).toBe(0);
+    });
   });
 
   it('a reader that computes 5 ms per 2 ms block loses samples, and the reported count equals the gaps in the data', async () => {
