@@ -20,6 +20,7 @@ import {
   ENOTTY,
   EOPNOTSUPP,
   EOVERFLOW,
+  EPERM,
   ERESTARTNOHAND,
   ESPIPE,
   ESRCH,
@@ -66,6 +67,7 @@ import {
   MAP_SHARED_VALIDATE,
   MAP_TYPE,
   PAGE_SIZE,
+  PROT_EXEC,
   PROT_WRITE,
 } from '../uapi/mman.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
@@ -538,7 +540,10 @@ export class Syscalls {
   }
 }
 
-/** `do_mmap()`'s checks of a file mapping : whether it is shared, or -errno. */
+/**
+ * `do_mmap()`'s checks of a file mapping: whether it is shared, or -errno. Mirrors `do_mmap()` (mm/mmap.c),
+ * rules MMAP-7..10 (with PROT_EXEC on a noexec filesystem between MMAP-9 and MMAP-10).
+ */
 function fileMappingType(
   file: File,
   off: bigint,
@@ -555,6 +560,9 @@ function fileMappingType(
   const shared = type !== MAP_PRIVATE;
   if (shared && prot & PROT_WRITE && !file.canWrite) return -EACCES;
   if (!file.canRead) return -EACCES;
+  // path_noexec(): sysfs and the pseudo filesystems of dma-bufs and anonymous inodes are SB_I_NOEXEC
+  // (MMAP-9, a correction from the running kernel: docs/quirks.md).
+  if (prot & PROT_EXEC && (file.inode.kind === 'anon' || file.inode.kind === 'attr')) return -EPERM;
   if (!file.fops.mmap) return -ENODEV;
   return shared;
 }

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Sys } from '../../src/index.ts';
 import {
+  DMA_HEAP_IOCTL_ALLOC,
+  dma_heap_allocation_data,
   EACCES,
   EBADF,
   EFAULT,
@@ -14,6 +16,7 @@ import {
   ENOMEM,
   EOPNOTSUPP,
   EOVERFLOW,
+  EPERM,
   FIONBIO,
   IIO_BUFFER_GET_FD_IOCTL,
   IIO_GET_EVENT_FD_IOCTL,
@@ -30,6 +33,7 @@ import {
   O_RDWR,
   O_WRONLY,
   PAGE_SIZE,
+  PROT_EXEC,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
@@ -301,6 +305,39 @@ describe('MMAP-7..11: the file checks', () => {
       ];
     });
     expect(value).toEqual([-ENODEV, -ENODEV, -ENODEV, -ENODEV, -ENODEV, -ENODEV, -ENODEV]);
+  });
+
+  it('MMAP-9: PROT_EXEC on a file of a noexec filesystem (sysfs; the dma-buf and anonymous-inode pseudo filesystems) is -EPERM, after the access checks and before MMAP-10', async () => {
+    const { value } = await runOne(async (sys) => {
+      const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
+      const req = sys.mem.allocStruct(dma_heap_allocation_data, { len: PAGE_SIZE, fd_flags: O_RDWR });
+      await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, req);
+      const dmabuf = sys.mem.readStruct(req, dma_heap_allocation_data).fd;
+      const adc = await sys.open(ADC, O_RDWR);
+      const buffer = await bufferFd(sys, adc);
+      const attr = await sys.open(ADC_NAME, O_RDONLY);
+      const wo = await sys.open(ADC_ENABLE, O_WRONLY);
+      const memfd = await sys.memfd_create('x', 0);
+      await sys.ftruncate(memfd, PAGE_SIZE);
+      const map = async (prot: number, flags: number, fd: number) => {
+        const r = await sys.mmap(0, PAGE_SIZE, prot, flags, fd, 0);
+        return r < 0 ? r : 'mapped';
+      };
+      return [
+        await map(PROT_READ | PROT_EXEC, MAP_SHARED, dmabuf),
+        await map(PROT_EXEC, MAP_PRIVATE, dmabuf),
+        await map(PROT_READ, MAP_SHARED, dmabuf),
+        await map(PROT_READ | PROT_EXEC, MAP_SHARED, buffer),
+        await map(PROT_READ | PROT_EXEC, MAP_PRIVATE, attr),
+        await map(RW | PROT_EXEC, MAP_SHARED, attr),
+        await map(PROT_READ | PROT_EXEC, MAP_PRIVATE, wo),
+        await map(PROT_READ | PROT_EXEC, MAP_SHARED, adc),
+        await map(PROT_READ | PROT_EXEC, MAP_SHARED, memfd),
+      ];
+    });
+    // The write-access check of a shared mapping (MMAP-8) and the read-access check (MMAP-9) come first; a
+    // chardev in /dev (devtmpfs) and a memfd may be mapped executable.
+    expect(value).toEqual([-EPERM, -EPERM, 'mapped', -EPERM, -EPERM, -EACCES, -EACCES, -ENODEV, 'mapped']);
   });
 
   it('MMAP-11: a map type other than 1, 2, 3 is -EINVAL, instead of MMAP-7..10', async () => {
