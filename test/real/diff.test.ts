@@ -60,6 +60,19 @@ describe.skipIf(!ready)('iio-sim diff against Linux 7.3', () => {
     expect(status).toBe(0);
   }, 900_000);
 
+  it('the edge-case probes of test/real/diff-probes agree (sysfs, DAC writes, odd reads, kfifo, files)', async () => {
+    const dir = new URL('./diff-probes/', import.meta.url);
+    const names = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    const out: string[] = [];
+    const status = await diffFiles(
+      names.map((n) => ({ name: n, text: readFileSync(new URL(n, dir), 'utf8') })),
+      kernel,
+      { out: (l) => out.push(l), err: (l) => out.push(l) },
+    );
+    expect(out.at(-1), out.join('\n')).toBe(`diff: ${names.length} agree, 0 differ, 0 not comparable`);
+    expect(status).toBe(0);
+  }, 600_000);
+
   it('a difference (the real char device number in sysfs) is the first differing call with both results', async () => {
     const d = await diffScenario(
       scenario(`
