@@ -3,10 +3,10 @@
  * store that sees the written bytes, the access checks of kernfs_fop_open (rules SYSFS-1..5, 7) and
  * kernfs_generic_poll's change event (POLL-6, docs/quirks.md).
  */
-import { EACCES, EFAULT, EINVAL, ENODEV } from '../uapi/errno.ts';
+import { EACCES, EFAULT, ENODEV } from '../uapi/errno.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLPRI } from '../uapi/poll.ts';
 import type { PathTree } from './vfs.ts';
-import { type File, type FileOperations, newInode } from './vfs.ts';
+import { type File, type FileOperations, genericFileLlseek, newInode } from './vfs.ts';
 import type { Sleep } from './wait.ts';
 
 /** A device attribute (`struct device_attribute`). */
@@ -19,7 +19,7 @@ export interface Attribute {
   mode?: number;
 }
 
-/** Largest write a store sees (PAGE_SIZE, rule SYSFS-4). */
+/** Largest write a store sees (PAGE_SIZE, rule SYSFS-4), also the size of every text attribute's inode. */
 const SYSFS_MAX_WRITE = 4096;
 
 interface OpenAttr {
@@ -95,11 +95,9 @@ const kernfsFops: FileOperations = {
     if (!o.alive() || o.event !== ATTR_EVENT) return DEFAULT_POLLMASK | POLLERR | POLLPRI;
     return DEFAULT_POLLMASK;
   },
-  llseek(file, offset, whence) {
-    if (whence !== 0 || offset < 0) return -EINVAL;
-    file.pos = offset;
-    return offset;
-  },
+  // kernfs_fop_llseek(): sysfs attributes have no llseek op, so generic_file_llseek() over the inode's
+  // size, which sysfs sets to PAGE_SIZE for every text attribute.
+  llseek: (file, offset, whence) => genericFileLlseek(file, offset, whence, SYSFS_MAX_WRITE),
 };
 
 /** A group of attribute files under one directory, removable together (device unregistration). */

@@ -9,7 +9,7 @@
  * memory and delegates.
  */
 
-import { EISDIR, EMFILE, ENOIOCTLCMD } from '../uapi/errno.ts';
+import { EINVAL, EISDIR, EMFILE, ENOIOCTLCMD, ENXIO } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import type { CpuCache } from './cpu-cache.ts';
 import { type Census, Refcounted } from './kref.ts';
@@ -280,7 +280,50 @@ interface Dentry {
   readonly children: Map<string, Dentry> | null;
 }
 
-const dirFops: FileOperations = { read: () => -EISDIR };
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
+const SEEK_END = 2;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
+/**
+ * `generic_file_llseek_size()` (fs/read_write.c) for a file that ends at `eof`: SEEK_END counts from it,
+ * SEEK_DATA and SEEK_HOLE see one data run up to it (`-ENXIO` at or past it), a negative position is
+ * `-EINVAL`. What kernfs gives sysfs attributes (`eof` PAGE_SIZE) and directories (`eof` 0); a correction from
+ * the running kernel (docs/quirks.md).
+ */
+export function genericFileLlseek(file: File, offset: number, whence: number, eof: number): number {
+  let pos = offset;
+  if (whence === SEEK_END) pos = eof + offset;
+  else if (whence === SEEK_CUR) {
+    if (offset === 0) return file.pos;
+    pos = file.pos + offset;
+  } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+    // The offset is compared as an unsigned number: a negative one is past the end too.
+    if (offset < 0 || offset >= eof) return -ENXIO;
+    if (whence === SEEK_HOLE) pos = eof;
+  }
+  if (pos < 0) return -EINVAL;
+  file.pos = pos;
+  return pos;
+}
+
+/** kernfs directories (sysfs): `generic_file_llseek()` over their size, 0. */
+const sysfsDirFops: FileOperations = {
+  read: () => -EISDIR,
+  llseek: (file, offset, whence) => genericFileLlseek(file, offset, whence, 0),
+};
+
+/** Directories of devtmpfs (`/dev`) and of the root filesystem: `offset_dir_llseek()`, SEEK_SET and SEEK_CUR only. */
+const dirFops: FileOperations = {
+  read: () => -EISDIR,
+  llseek: (file, offset, whence) => {
+    const pos = whence === SEEK_CUR ? file.pos + offset : offset;
+    if ((whence !== SEEK_SET && whence !== SEEK_CUR) || pos < 0) return -EINVAL;
+    file.pos = pos;
+    return pos;
+  },
+};
 
 /** The path tree: `/dev` nodes and `/sys` attribute files, created by drivers at registration. */
 export class PathTree {
@@ -345,10 +388,12 @@ export class PathTree {
 
   #mkdirs(parts: string[]): Dentry {
     let d = this.#root;
+    // /sys and everything below it is sysfs (kernfs); the rest is devtmpfs or the root filesystem.
+    const fops = parts[0] === 'sys' ? sysfsDirFops : dirFops;
     for (const p of parts) {
       let next = d.children!.get(p);
       if (!next) {
-        next = { inode: newInode(this.allocIno(), 'dir', 0o755, dirFops, null), children: new Map() };
+        next = { inode: newInode(this.allocIno(), 'dir', 0o755, fops, null), children: new Map() };
         d.children!.set(p, next);
       }
       if (!next.children) throw new Error(`not a directory: ${p}`);

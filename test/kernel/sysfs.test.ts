@@ -13,12 +13,18 @@ import {
   EINVAL,
   ENODEV,
   ENOENT,
+  ENXIO,
   EPERM,
   ERANGE,
   IIO_GET_EVENT_FD_IOCTL,
+  O_DIRECTORY,
   O_RDONLY,
   O_RDWR,
   O_WRONLY,
+  SEEK_CUR,
+  SEEK_DATA,
+  SEEK_END,
+  SEEK_HOLE,
   SEEK_SET,
 } from '../../src/uapi/index.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
@@ -176,6 +182,53 @@ describe('SYSFS-2: read', () => {
       return [first, w, atEnd, seek, await get(sys, fd)];
     });
     expect(value).toEqual(['2\n', 1, '', 0, '8\n']);
+  });
+
+  it('SYSFS-2 (lseek): an attribute seeks as a PAGE_SIZE file (generic_file_llseek): SEEK_CUR, SEEK_END, SEEK_DATA and SEEK_HOLE work, a negative position is -EINVAL, data past 4096 -ENXIO', async () => {
+    const { value } = await runOne(async (sys) => {
+      const fd = await sys.open(`${ADC}/name`, O_RDONLY);
+      const seeks: [number, number][] = [
+        [5, SEEK_SET],
+        [3, SEEK_CUR],
+        [-100, SEEK_CUR],
+        [0, SEEK_END],
+        [-1, SEEK_END],
+        [-5000, SEEK_END],
+        [100, SEEK_DATA],
+        [4096, SEEK_DATA],
+        [100, SEEK_HOLE],
+        [0, SEEK_CUR],
+      ];
+      const out: number[] = [];
+      for (const [off, whence] of seeks) out.push(await sys.lseek(fd, off, whence));
+      await sys.lseek(fd, 2, SEEK_SET);
+      return [...out, await get(sys, fd)];
+    });
+    expect(value).toEqual([5, 8, -EINVAL, 4096, 4095, -EINVAL, 100, -ENXIO, 4096, 4096, 'm-adc\n']);
+  });
+
+  it('lseek on directories: sysfs ones seek as an empty file (SEEK_END from 0, SEEK_DATA/SEEK_HOLE -ENXIO); /dev and / take SEEK_SET and SEEK_CUR only', async () => {
+    const { value } = await runOne(async (sys) => {
+      const out: number[] = [];
+      for (const dir of [ADC, '/sys', '/dev', '/dev/dma_heap', '/']) {
+        const fd = await sys.open(dir, O_RDONLY | O_DIRECTORY);
+        for (const [off, whence] of [
+          [5, SEEK_SET],
+          [3, SEEK_CUR],
+          [-100, SEEK_CUR],
+          [10, SEEK_END],
+          [-1, SEEK_END],
+          [0, SEEK_DATA],
+          [0, SEEK_HOLE],
+        ] as const)
+          out.push(await sys.lseek(fd, off, whence));
+        await sys.close(fd);
+      }
+      return out;
+    });
+    const sysfs = [5, 8, -EINVAL, 10, -EINVAL, -ENXIO, -ENXIO];
+    const tmpfs = [5, 8, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL];
+    expect(value).toEqual([...sysfs, ...sysfs, ...tmpfs, ...tmpfs, ...tmpfs]);
   });
 
   it('SYSFS-2: every attribute of every default device reads as text ending in exactly one "\\n"', async () => {
