@@ -77,6 +77,10 @@ export class MM {
   #copied = 0;
   /** Last VMA hit, checked first: copies on hot paths hit the same mapping again and again. */
   #hint: Vma | null = null;
+  /** Live blocks of {@link MM.allocHeap}: start -> size, for {@link MM.freeHeap}. */
+  readonly #heapBlocks = new Map<number, number>();
+  /** Backings of freed heap blocks by size, handed out again (zeroed): a loop of alloc/free makes none. */
+  readonly #spare = new Map<number, Uint8Array[]>();
 
   constructor(compat: boolean) {
     this.compat = compat;
@@ -159,6 +163,17 @@ export class MM {
     return true;
   }
 
+  /**
+   * The mapping that holds all of `[addr, addr + len)` with `prot`, backed, and seen without a CPU cache: the
+   * common case, served without a walk. Null sends the caller to the walk.
+   */
+  #single(addr: number, len: number, prot: number): Vma | null {
+    if (len <= 0 || !this.accessOk(addr, len)) return null;
+    const vma = this.findVma(addr);
+    if (!vma || vma.cache || (vma.prot & prot) !== prot || addr + len > vma.end) return null;
+    return vma.offset + (addr - vma.start) + len <= vma.backing.length ? vma : null;
+  }
+
   /** The bytes the CPU sees at `[from, from + n)` of a mapping's backing: memory, or its cache. */
   #bytes(vma: Vma, from: number, n: number, write: boolean): Uint8Array {
     if (!vma.cache) return vma.backing.subarray(from, from + n);
@@ -167,6 +182,13 @@ export class MM {
 
   /** `copy_from_user`: the bytes, or null when any byte is unreadable (the caller returns -EFAULT). */
   copyFromUser(addr: number, len: number): Uint8Array | null {
+    const v = this.#single(addr, len, PROT_READ);
+    if (v) {
+      v.onAccess?.(addr, len, false);
+      const from = v.offset + (addr - v.start);
+      this.#copied += len;
+      return v.backing.slice(from, from + len);
+    }
     const out = new Uint8Array(len);
     const ok = this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done));
     if (!ok) return null;
@@ -206,6 +228,15 @@ export class MM {
    * faulting page may have been copied, as in the kernel.
    */
   copyFromUserInto(dest: Uint8Array, destOffset: number, addr: number, len: number): boolean {
+    const v = this.#single(addr, len, PROT_READ);
+    if (v) {
+      v.onAccess?.(addr, len, false);
+      const from = v.offset + (addr - v.start);
+      if (len <= 16) for (let i = 0; i < len; i++) dest[destOffset + i] = v.backing[from + i]!;
+      else dest.set(v.backing.subarray(from, from + len), destOffset);
+      this.#copied += len;
+      return true;
+    }
     const ok = this.#walk(addr, len, PROT_READ, (bytes, done) => dest.set(bytes, destOffset + done));
     if (ok) this.#copied += len;
     return ok;
@@ -213,6 +244,13 @@ export class MM {
 
   /** `copy_to_user`: false when any byte is not writable (the caller returns -EFAULT). */
   copyToUser(addr: number, src: Uint8Array): boolean {
+    const v = this.#single(addr, src.length, PROT_WRITE);
+    if (v) {
+      v.onAccess?.(addr, src.length, true);
+      v.backing.set(src, v.offset + (addr - v.start));
+      this.#copied += src.length;
+      return true;
+    }
     if (!this.#probe(addr, src.length, PROT_WRITE)) return false;
     this.#walk(addr, src.length, PROT_WRITE, (bytes, done) =>
       bytes.set(src.subarray(done, done + bytes.length)),
@@ -247,14 +285,40 @@ export class MM {
 
   /** User-space load (the process touching its memory): throws {@link SegmentationFault} on a bad address. */
   load(addr: number, len: number): Uint8Array {
+    const v = this.#single(addr, len, PROT_READ);
+    if (v) {
+      v.onAccess?.(addr, len, false);
+      const from = v.offset + (addr - v.start);
+      return v.backing.slice(from, from + len);
+    }
     const out = new Uint8Array(len);
     if (!this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done)))
       throw new SegmentationFault(this.#firstBad(addr, len, PROT_READ), 'read');
     return out;
   }
 
+  /** User-space load into `dest` (no new array): throws {@link SegmentationFault} on a bad address. */
+  loadInto(dest: Uint8Array, addr: number): void {
+    const len = dest.length;
+    const v = this.#single(addr, len, PROT_READ);
+    if (v) {
+      v.onAccess?.(addr, len, false);
+      const from = v.offset + (addr - v.start);
+      if (len <= 16) for (let i = 0; i < len; i++) dest[i] = v.backing[from + i]!;
+      else dest.set(v.backing.subarray(from, from + len));
+      return;
+    }
+    dest.set(this.load(addr, len));
+  }
+
   /** User-space store: throws {@link SegmentationFault} on a bad or read-only address. */
   store(addr: number, bytes: Uint8Array): void {
+    const v = this.#single(addr, bytes.length, PROT_WRITE);
+    if (v) {
+      v.onAccess?.(addr, bytes.length, true);
+      v.backing.set(bytes, v.offset + (addr - v.start));
+      return;
+    }
     if (!this.#probe(addr, bytes.length, PROT_WRITE))
       throw new SegmentationFault(this.#firstBad(addr, bytes.length, PROT_WRITE), 'write');
     this.#walk(addr, bytes.length, PROT_WRITE, (dst, done) =>
@@ -299,13 +363,50 @@ export class MM {
       end: start + size,
       prot: PROT_READ | PROT_WRITE,
       shared: false,
-      backing: new Uint8Array(size),
+      backing: this.#spare.get(size)?.pop()?.fill(0) ?? new Uint8Array(size),
       offset: 0,
       name: '[heap]',
       owner: null,
     });
     this.#heapTop += size;
+    this.#heapBlocks.set(start, size);
     return start;
+  }
+
+  /**
+   * Frees a block {@link MM.allocHeap} returned (the program's `free`): its pages are unmapped, so a later
+   * use faults. False (nothing done) when `addr` is not the start of a live block.
+   */
+  freeHeap(addr: number): boolean {
+    const size = this.#heapBlocks.get(addr);
+    if (size === undefined) return false;
+    const v = this.#vmas;
+    let lo = 0;
+    let hi = v.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid]!.start < addr) lo = mid + 1;
+      else hi = mid;
+    }
+    const vma = v[lo];
+    // The block as allocHeap made it (the program neither split nor replaced it): drop it and keep its bytes.
+    if (
+      vma &&
+      vma.start === addr &&
+      vma.end === addr + size &&
+      vma.name === '[heap]' &&
+      vma.backing.length === size
+    ) {
+      v.splice(lo, 1);
+      this.#heapBlocks.delete(addr);
+      if (this.#hint === vma) this.#hint = null;
+      const spare = this.#spare.get(size) ?? [];
+      if (spare.length < 4 && size <= 1 << 16) spare.push(vma.backing);
+      this.#spare.set(size, spare);
+      return true;
+    }
+    this.unmapRange(addr, size);
+    return true;
   }
 
   /** The lowest mapping that overlaps `[start, end)` (binary search: mappings are sorted and disjoint). */
@@ -375,6 +476,8 @@ export class MM {
       if (vma.start < addr) pieces.push({ ...vma, end: addr });
       if (vma.end > end) pieces.push({ ...vma, start: end, offset: vma.offset + (end - vma.start) });
       kept.push(...pieces);
+      // A heap block whose first page goes is no longer one free() can name.
+      if (vma.start >= addr) this.#heapBlocks.delete(vma.start);
       if (vma.owner) {
         vma.owner.pieces += pieces.length - 1;
         if (vma.owner.pieces === 0) gone.push(vma.owner);

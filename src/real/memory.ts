@@ -69,6 +69,8 @@ export class MirrorMemory implements UserMemory {
   readonly #arenaBase: number;
   readonly #arenaEnd: number;
   #heapTop: number;
+  /** Live `alloc` blocks (start -> size), for `free`. */
+  readonly #blocks = new Map<number, number>();
   /** Bytes sent to and received from the guest (for statistics). */
   bytesOut = 0;
   bytesIn = 0;
@@ -190,7 +192,19 @@ export class MirrorMemory implements UserMemory {
     if (start + size > this.#arenaEnd) throw new Error(`out of memory: no room for ${size} bytes`);
     this.#heapTop = start + size;
     this.#insert(this.#newRegion(start, size, PROT_READ | PROT_WRITE, true));
+    this.#blocks.set(start, size);
     return start;
+  }
+
+  /**
+   * `sys.mem.free`: forgets the block, so that using it faults here as on the simulator. The guest keeps
+   * its pages (the arena is bump-allocated on both sides, so later addresses stay the same).
+   */
+  free(addr: number): void {
+    const size = this.#blocks.get(addr);
+    if (size === undefined) throw new Error(`free(0x${addr.toString(16)}): not a block that alloc returned`);
+    this.#blocks.delete(addr);
+    this.#remove(addr, size);
   }
 
   /** Walks `[addr, addr + len)`; false at the first byte without `prot` or on an unreadable page. */

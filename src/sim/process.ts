@@ -5,7 +5,6 @@
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Task } from '../kernel/task.ts';
 import type { SysRet } from '../kernel/wait.ts';
-import { decodePollfds, encodePollfds } from '../uapi/poll.ts';
 import type { Abi, EncodeInput, StructCodec } from '../uapi/struct.ts';
 
 /** A program's view of its memory. Bad addresses raise SIGSEGV (the process dies), as on a real system. */
@@ -14,6 +13,12 @@ export interface UserMemory {
   readonly abi: Abi;
   /** Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. */
   alloc(len: number): number;
+  /**
+   * Frees a block that {@link UserMemory.alloc} (or allocStruct, allocString) returned: its pages are
+   * unmapped, so using it afterwards faults. Throws for an address that is not the start of a live block,
+   * as free() of a wild pointer aborts a C program.
+   */
+  free(addr: number): void;
   /** Copies `len` bytes at `addr` out of the process's memory. */
   read(addr: number, len: number): Uint8Array;
   /** Stores `bytes` at `addr`. */
@@ -159,26 +164,35 @@ interface SysParts {
   readonly task: Task;
   readonly k: Kernel['sys'];
   readonly mm: Task['mm'];
-  readonly abi: Abi;
   readonly call: (name: string, args: readonly unknown[], fn: () => SysRet) => Promise<number>;
 }
 
 /** Truncates a number argument toward zero as the C ABI would (non-finite values become 0). */
 const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
 
+/** One C `int` on its way between a program and its memory (a program is single-threaded). */
+const word = new Uint8Array(4);
+const wordView = new DataView(word.buffer);
+
 /** The process's memory accessors, in its struct ABI. */
 function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
   return {
     abi,
     alloc: (len) => mm.allocHeap(len),
+    free: (addr) => {
+      if (!mm.freeHeap(addr))
+        throw new Error(`free(0x${addr.toString(16)}): not a block that alloc returned`);
+    },
     read: (addr, len) => mm.load(addr, len),
     write: (addr, bytes) => mm.store(addr, bytes),
     view: (addr, len) => mm.view(addr, len),
-    readInt: (addr) => new DataView(mm.load(addr, 4).buffer).getInt32(0, true),
+    readInt: (addr) => {
+      mm.loadInto(word, addr);
+      return wordView.getInt32(0, true);
+    },
     writeInt: (addr, value) => {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setInt32(0, value, true);
-      mm.store(addr, b);
+      wordView.setInt32(0, value, true);
+      mm.store(addr, word);
     },
     allocStruct: (codec, value) => {
       const addr = mm.allocHeap(codec.size(abi));
@@ -223,8 +237,15 @@ function fileSyscalls({ task, k, call }: SysParts) {
   } satisfies Partial<Sys>;
 }
 
-/** Mapping and poll syscalls; `pollfds` marshals its entries through the process's memory. */
-function memoryAndPollSyscalls({ task, k, mm, abi, call }: SysParts) {
+/** `struct pollfd` arrays on their way to and from a program's memory (8 bytes each in both ABIs). */
+let pollBytes = new Uint8Array(64);
+let pollView = new DataView(pollBytes.buffer);
+
+/**
+ * Mapping and poll syscalls. `pollfds` marshals its entries through a block of the program's memory that it
+ * frees after the call: the program's later blocks land where they always did, and memory stays flat.
+ */
+function memoryAndPollSyscalls({ task, k, mm, call }: SysParts) {
   return {
     mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number) =>
       call('mmap', [addr, length, prot, flags, fd, offset], () =>
@@ -235,21 +256,26 @@ function memoryAndPollSyscalls({ task, k, mm, abi, call }: SysParts) {
     poll: (addr: number, nfds: number, timeout: number) =>
       call('poll', [addr, nfds, timeout], () => k.poll(task, int(addr), int(nfds), int(timeout))),
     pollfds: async (entries: PollEntry[], timeout: number) => {
-      const bytes = encodePollfds(
-        entries.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
-        abi,
-      );
-      const addr = mm.allocHeap(Math.max(1, bytes.length));
-      mm.store(addr, bytes);
-      const ret = await call('poll', [addr, entries.length, timeout], () =>
-        k.poll(task, addr, entries.length, int(timeout)),
-      );
-      if (ret >= 0) {
-        const out = decodePollfds(mm.load(addr, bytes.length), entries.length, abi);
-        entries.forEach((e, i) => {
-          e.revents = out[i]!.revents & 0xffff;
-        });
+      const n = entries.length;
+      const len = n * 8;
+      if (pollBytes.length < len) {
+        pollBytes = new Uint8Array(len);
+        pollView = new DataView(pollBytes.buffer);
       }
+      for (let i = 0; i < n; i++) {
+        const e = entries[i]!;
+        pollView.setUint32(i * 8, e.fd >>> 0, true);
+        pollView.setUint16(i * 8 + 4, (e.events >>> 0) & 0xffff, true);
+        pollView.setUint16(i * 8 + 6, 0, true);
+      }
+      const addr = mm.allocHeap(Math.max(1, len));
+      mm.store(addr, len === pollBytes.length ? pollBytes : pollBytes.subarray(0, len));
+      const ret = await call('poll', [addr, n, timeout], () => k.poll(task, addr, n, int(timeout)));
+      if (ret >= 0) {
+        const out = mm.view(addr, len);
+        for (let i = 0; i < n; i++) entries[i]!.revents = out[i * 8 + 6]! | (out[i * 8 + 7]! << 8);
+      }
+      mm.freeHeap(addr);
       return ret;
     },
   } satisfies Partial<Sys>;
@@ -277,18 +303,18 @@ function processSyscalls({ task, k, call }: SysParts) {
 export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
   const task = rt.task;
   const abi: Abi = task.compat ? 'ilp32' : 'lp64';
+  const mem = makeUserMemory(task.mm, abi);
   const parts: SysParts = {
     task,
     k: kernel.sys,
     mm: task.mm,
-    abi,
     call: (name, args, fn) => rt.syscall(name, args, fn),
   };
   return {
     pid: task.pid,
     name: task.comm,
     compat: task.compat,
-    mem: makeUserMemory(task.mm, abi),
+    mem,
     now: () => kernel.clock.now,
     ...fileSyscalls(parts),
     ...memoryAndPollSyscalls(parts),

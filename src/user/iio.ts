@@ -27,6 +27,7 @@ export async function writeAttr(sys: Sys, path: string, text: string): Promise<n
   const addr = sys.mem.alloc(Math.max(1, bytes.length));
   sys.mem.write(addr, bytes);
   const ret = await sys.write(fd, addr, bytes.length);
+  sys.mem.free(addr);
   await sys.close(fd);
   return ret;
 }
@@ -40,12 +41,14 @@ export async function readAttr(sys: Sys, path: string): Promise<string | number>
   for (;;) {
     const n = await sys.read(fd, addr, 4096);
     if (n < 0) {
+      sys.mem.free(addr);
       await sys.close(fd);
       return n;
     }
     if (n === 0) break;
     text += decoder.decode(sys.mem.read(addr, n));
   }
+  sys.mem.free(addr);
   await sys.close(fd);
   return text;
 }

@@ -76,7 +76,8 @@ export function readIoctlArg(sys: Sys, arg: IoctlArg, addr: number): unknown {
 /**
  * `ioctl(fd, def.request, &value)`, marshalled as the table entry `def` says, e.g.
  * `callIoctl(sys, heapFd, ioctlDef('DMA_HEAP_IOCTL_ALLOC'), { len: 4096, fd_flags: O_RDWR })`. Resolves to the
- * raw result and, when the call succeeded and the kernel writes the argument back, its new value.
+ * raw result and, when the call succeeded and the kernel writes the argument back, its new value. The
+ * argument's memory is freed after the call, so that a loop of calls keeps the program's memory flat.
  */
 export async function callIoctl<D extends IoctlDef>(
   sys: Sys,
@@ -88,5 +89,6 @@ export async function callIoctl<D extends IoctlDef>(
   const ret = await sys.ioctl(fd, def.request, addr);
   const writesBack = 'dir' in def.arg && def.arg.dir !== 'in';
   const out = ret >= 0 && writesBack ? readIoctlArg(sys, def.arg, addr) : undefined;
+  if (addr !== 0) sys.mem.free(addr);
   return { ret, out: out as IoctlArgOut<D['arg']> | undefined };
 }

@@ -98,3 +98,67 @@ describe.each(ABIS)('MM.allocHeap: $name', ({ compat, heapBase }) => {
     expect(value).toMatchObject({ filled: true, fixedKept: 'mine' });
   });
 });
+
+describe.each(ABIS)('sys.mem.free: $name', ({ compat, heapBase }) => {
+  it('MM.freeHeap: a freed block faults; the next block is the next one up, zeroed', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const p = sys.mem.alloc(100);
+        sys.mem.write(p, ascii('dirty'));
+        sys.mem.free(p);
+        let faulted = false;
+        try {
+          sys.mem.read(p, 1);
+        } catch {
+          faulted = true;
+        }
+        const q = sys.mem.alloc(100);
+        return { p, q, faulted, zeroed: sys.mem.read(q, 4096).every((b) => b === 0) };
+      },
+      { spawn: { compat } },
+    );
+    expect(value).toEqual({ p: heapBase, q: heapBase + PAGE_SIZE, faulted: true, zeroed: true });
+  });
+
+  it('MM.freeHeap: freeing an address alloc did not return (or twice) throws', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const p = sys.mem.alloc(2 * PAGE_SIZE);
+        const errors: string[] = [];
+        for (const a of [p + PAGE_SIZE, p, p])
+          try {
+            sys.mem.free(a);
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
+        return errors;
+      },
+      { spawn: { compat } },
+    );
+    expect(value).toEqual([
+      `free(0x${(heapBase + PAGE_SIZE).toString(16)}): not a block that alloc returned`,
+      `free(0x${heapBase.toString(16)}): not a block that alloc returned`,
+    ]);
+  });
+
+  it('MM.freeHeap: a block the program partly unmapped is freed whole', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const p = sys.mem.alloc(3 * PAGE_SIZE);
+        const un = await sys.munmap(p + PAGE_SIZE, PAGE_SIZE);
+        sys.mem.free(p);
+        const faults = [p, p + 2 * PAGE_SIZE].map((a) => {
+          try {
+            sys.mem.read(a, 1);
+            return false;
+          } catch {
+            return true;
+          }
+        });
+        return { un, faults };
+      },
+      { spawn: { compat } },
+    );
+    expect(value).toEqual({ un: 0, faults: [true, true] });
+  });
+});

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Sys } from '../../src/sim/process.ts';
 import { createSimulator } from '../../src/sim/simulator.ts';
+import { DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from '../../src/uapi/dma-buf.ts';
 import { EBADF, ENODEV } from '../../src/uapi/errno.ts';
 import { O_CLOEXEC, O_RDWR } from '../../src/uapi/fcntl.ts';
 import { ioctlDef } from '../../src/uapi/ioctls.ts';
+import { POLLOUT } from '../../src/uapi/poll.ts';
+import { readAttr, writeAttr } from '../../src/user/iio.ts';
 import { callIoctl, placeIoctlArg, readIoctlArg } from '../../src/user/ioctl.ts';
 
 /** Runs `body` as a process of a fresh simulator and resolves to what it returned. */
@@ -79,5 +82,33 @@ describe('callIoctl', () => {
       return [readIoctlArg(sys, arg, addr), Array.from(sys.mem.read(addr, 8))];
     });
     expect(r).toEqual([2 ** 40 + 5, [5, 0, 0, 0, 0, 1, 0, 0]]);
+  });
+});
+
+describe('memory of the helpers', () => {
+  it('a loop of callIoctl, pollfds, writeAttr and readAttr leaves the mappings as they were', async () => {
+    const sim = createSimulator({ platform: 'ideal' });
+    const counts: number[] = [];
+    const addrs: number[] = [];
+    sim.spawn('prog', async (sys) => {
+      const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
+      const d = await callIoctl(sys, heap, ioctlDef('DMA_HEAP_IOCTL_ALLOC'), { len: 4096, fd_flags: O_RDWR });
+      const fd = d.out!.fd;
+      for (let i = 0; i < 300; i++) {
+        await callIoctl(sys, fd, ioctlDef('DMA_BUF_IOCTL_SYNC'), {
+          flags: DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+        });
+        await sys.pollfds([{ fd, events: POLLOUT }], 0);
+        await writeAttr(sys, '/sys/bus/iio/devices/iio:device0/buffer0/in_voltage0_en', '1');
+        await readAttr(sys, '/sys/bus/iio/devices/iio:device0/buffer0/in_voltage0_en');
+        if (i % 100 === 0) counts.push(sim.kernel.tasks.get(sys.pid)!.mm.vmas.length);
+      }
+      addrs.push(sys.mem.alloc(1));
+      return 0;
+    });
+    await sim.run();
+    expect(counts).toEqual([counts[0], counts[0], counts[0]]);
+    // The argument blocks took their addresses as before (each call a fresh block), then went away.
+    expect(addrs[0]).toBe(0x555555554000 + (1 + 300 * 4) * 4096);
   });
 });
