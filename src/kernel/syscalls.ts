@@ -149,8 +149,10 @@ export class Syscalls {
     // do_sys_openat2 reserves the fd before it looks the path up (FD-2 before ENOENT).
     const fd = task.files.allocFd();
     if (fd < 0) return fd;
-    const inode = this.#deps.paths.lookup(path);
-    if (!inode) return flags & O_CREAT ? -EACCES : -ENOENT;
+    const inode = this.#deps.paths.resolve(path);
+    if (inode === -ENOENT) return flags & O_CREAT ? -EACCES : -ENOENT;
+    // A path through a file (`name/x`, `name/`) is -ENOTDIR (a correction from the running kernel).
+    if (typeof inode === 'number') return inode;
     if (flags & O_CREAT && flags & O_EXCL) return -EEXIST;
     // do_open()/do_tmpfile(): O_DIRECTORY (O_TMPFILE includes it) needs a directory; sysfs has no ->tmpfile
     // op, the tmpfs of /dev and / does.

@@ -9,7 +9,7 @@
  * memory and delegates.
  */
 
-import { EINVAL, EISDIR, EMFILE, ENOIOCTLCMD, ENXIO } from '../uapi/errno.ts';
+import { EINVAL, EISDIR, EMFILE, ENOENT, ENOIOCTLCMD, ENOTDIR, ENXIO } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import type { CpuCache } from './cpu-cache.ts';
 import { type Census, Refcounted } from './kref.ts';
@@ -364,6 +364,29 @@ export class PathTree {
   /** The inode at `path`, following `..`, or undefined. */
   lookup(path: string): Inode | undefined {
     return this.#walk(PathTree.components(path))?.inode;
+  }
+
+  /**
+   * `path_lookupat()` as open() sees it: the inode at `path`, `-ENOENT` when a component is missing, or
+   * `-ENOTDIR` when a component that has to be a directory is not one: one followed by more components
+   * (`.` and `..` included), or the last one when the path ends with `/` (`link_path_walk()`).
+   */
+  resolve(path: string): Inode | number {
+    const stack: Dentry[] = [this.#root];
+    for (const p of path.split('/').filter((c) => c !== '')) {
+      const top = stack[stack.length - 1]!;
+      if (!top.children) return -ENOTDIR;
+      if (p === '.') continue;
+      if (p === '..') {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const next = top.children.get(p);
+      if (!next) return -ENOENT;
+      stack.push(next);
+    }
+    const last = stack[stack.length - 1]!;
+    return path.endsWith('/') && !last.children ? -ENOTDIR : last.inode;
   }
 
   /** Names in the directory at `path`, sorted, or undefined when it is not a directory. */

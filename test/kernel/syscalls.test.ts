@@ -15,6 +15,7 @@ import {
   EMFILE,
   ENODEV,
   ENOENT,
+  ENOTDIR,
   ENOTTY,
   ESPIPE,
   F_DUPFD,
@@ -201,6 +202,38 @@ describe('FD-2: RLIMIT_NOFILE', () => {
       { spawn: { nofile: 3 } },
     );
     expect(value).toEqual([-EMFILE, -EMFILE]);
+  });
+
+  it('open() path lookup: a path through a file (name/x, name/, name/., name/..) is -ENOTDIR, a missing directory -ENOENT', async () => {
+    const { value } = await runOne(async (sys) => {
+      const out: number[] = [];
+      for (const p of [
+        `${ADC_NAME}/x`,
+        `${ADC_NAME}/`,
+        `${ADC_NAME}/.`,
+        `${ADC_NAME}/..`,
+        '/dev/null/',
+        `${ADC}/x`,
+      ])
+        out.push(await sys.open(p, O_RDONLY));
+      out.push(
+        await sys.open('/no-such-dir/x', O_RDONLY),
+        await sys.open(`${ADC_NAME}/x`, O_RDONLY | O_CREAT),
+      );
+      const ok = await sys.open('/sys/bus/iio/devices/iio:device0/./name', O_RDONLY);
+      return [...out, ok >= 0];
+    });
+    expect(value).toEqual([
+      -ENOTDIR,
+      -ENOTDIR,
+      -ENOTDIR,
+      -ENOTDIR,
+      -ENOTDIR,
+      -ENOTDIR,
+      -ENOENT,
+      -ENOTDIR,
+      true,
+    ]);
   });
 
   it('FD-2: a failed open does not hold the chardev (busy bit clear afterwards)', async () => {
