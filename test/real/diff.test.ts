@@ -60,7 +60,7 @@ describe.skipIf(!ready)('iio-sim diff against Linux 7.3', () => {
     expect(status).toBe(0);
   }, 900_000);
 
-  it('the edge-case probes of test/real/diff-probes agree (sysfs, DAC writes, odd reads, kfifo, files)', async () => {
+  it('the edge-case probes of test/real/diff-probes agree (sysfs, DAC writes, odd reads, kfifo, files, fds and paths, signals; LP64 and ILP32)', async () => {
     const dir = new URL('./diff-probes/', import.meta.url);
     const names = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
     const out: string[] = [];
