@@ -5,19 +5,46 @@
  * Hardware and kernel code schedule callbacks here; nothing in the simulator reads wall-clock time.
  */
 
+/** What an event is: a string, or a function that builds it when someone reads it (most never are). */
+export type EventLabel = string | (() => string);
+
 /** A scheduled callback. Returned by {@link VirtualClock.at} so that it can be cancelled. */
 export interface SimEvent {
   /** Virtual time at which it runs, in ns. */
   readonly time: number;
   /** Insertion sequence: breaks ties between events of the same time, first scheduled first run. */
   readonly seq: number;
-  /** What the event is, for traces and runaway reports. */
+  /** What the event is, for traces and runaway reports (built on first read when given as a function). */
   readonly label: string;
   /** The callback. It may return a promise that the run loop awaits before the next event. */
   readonly fn: () => void | Promise<void>;
   /** True once cancelled or run; the queue skips it. */
   done: boolean;
 }
+
+/** The events of the queue: the label is resolved on first read. */
+class Ev implements SimEvent {
+  readonly time: number;
+  readonly seq: number;
+  #label: EventLabel;
+  readonly fn: () => void | Promise<void>;
+  done = false;
+
+  constructor(time: number, seq: number, label: EventLabel, fn: () => void | Promise<void>) {
+    this.time = time;
+    this.seq = seq;
+    this.#label = label;
+    this.fn = fn;
+  }
+
+  get label(): string {
+    if (typeof this.#label !== 'string') this.#label = this.#label();
+    return this.#label;
+  }
+}
+
+/** How many of the last events a runaway report names. */
+const RECENT = 16;
 
 /** Thrown when events keep running without virtual time advancing: a livelock in the model or a program. */
 export class RunawayError extends Error {
@@ -56,7 +83,9 @@ export class VirtualClock {
   #heap: SimEvent[] = [];
   #live = 0;
   #sameTimeCount = 0;
-  #recent: string[] = [];
+  /** The last {@link RECENT} events taken, as a ring (their labels are built only for a runaway report). */
+  readonly #recent: (SimEvent | undefined)[] = new Array(RECENT);
+  #recentAt = 0;
   readonly #loopLimit: number;
 
   constructor(options: VirtualClockOptions = {}) {
@@ -74,20 +103,20 @@ export class VirtualClock {
   }
 
   /** Schedules `fn` at absolute time `time` (ns, integer, not in the past). */
-  at(time: number, label: string, fn: () => void | Promise<void>): SimEvent {
+  at(time: number, label: EventLabel, fn: () => void | Promise<void>): SimEvent {
     if (!Number.isSafeInteger(time) || time < this.#now) {
       throw new RangeError(
-        `cannot schedule '${label}' at t=${time} (now ${this.#now}): need an integer ns >= now`,
+        `cannot schedule '${typeof label === 'string' ? label : label()}' at t=${time} (now ${this.#now}): need an integer ns >= now`,
       );
     }
-    const ev: SimEvent = { time, seq: this.#seq++, label, fn, done: false };
+    const ev = new Ev(time, this.#seq++, label, fn);
     this.#push(ev);
     this.#live++;
     return ev;
   }
 
   /** Schedules `fn` after `delay` ns (integer >= 0). */
-  after(delay: number, label: string, fn: () => void | Promise<void>): SimEvent {
+  after(delay: number, label: EventLabel, fn: () => void | Promise<void>): SimEvent {
     return this.at(this.#now + delay, label, fn);
   }
 
@@ -118,13 +147,13 @@ export class VirtualClock {
     this.#live--;
     if (ev.time === this.#now) {
       if (++this.#sameTimeCount > this.#loopLimit)
-        throw new RunawayError(this.#now, this.#loopLimit, this.#recent);
+        throw new RunawayError(this.#now, this.#loopLimit, this.#recentLabels());
     } else {
       this.#sameTimeCount = 1;
       this.#now = ev.time;
     }
-    this.#recent.push(ev.label);
-    if (this.#recent.length > 16) this.#recent.shift();
+    this.#recent[this.#recentAt] = ev;
+    this.#recentAt = (this.#recentAt + 1) % RECENT;
     return ev;
   }
 
@@ -146,6 +175,16 @@ export class VirtualClock {
       if (r) throw new Error(`event '${ev.label}' is asynchronous; use the simulator's run loop`);
     }
     this.advanceTo(limit);
+  }
+
+  /** Labels of the last events taken, oldest first. */
+  #recentLabels(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < RECENT; i++) {
+      const ev = this.#recent[(this.#recentAt + i) % RECENT];
+      if (ev) out.push(ev.label);
+    }
+    return out;
   }
 
   #dropDone(): void {

@@ -187,6 +187,11 @@ export class DmaChannel {
     this.#events = events;
   }
 
+  /** Whether anyone listens to `name`: tested before a payload is built. */
+  #listens(name: keyof DmaEvents): boolean {
+    return this.#events !== null && this.#events.listenerCount(name) > 0;
+  }
+
   /** Connects the converter. */
   connect(port: StreamPort): void {
     this.#port = port;
@@ -277,13 +282,14 @@ export class DmaChannel {
     } else {
       this.stats.bytesAborted += done;
     }
-    this.#events?.emit('dma:abort', {
-      channel: this.spec.name,
-      id: a.desc.id,
-      label: a.desc.label,
-      bytesDone: done,
-      time: this.#clock.now,
-    });
+    if (this.#listens('dma:abort'))
+      this.#events!.emit('dma:abort', {
+        channel: this.spec.name,
+        id: a.desc.id,
+        label: a.desc.label,
+        bytesDone: done,
+        time: this.#clock.now,
+      });
     this.#active = null;
     if (this.#pos !== null) this.#pos = a.startByte + done;
   }
@@ -316,13 +322,14 @@ export class DmaChannel {
     const scans = Math.ceil(upTo / port.bytesPerScan) - Math.floor(pos / port.bytesPerScan);
     this.stats.bytesGap += bytes;
     this.stats.scansGap += scans;
-    this.#events?.emit('dma:gap', {
-      channel: this.spec.name,
-      kind: this.spec.direction === 'dev-to-mem' ? 'overflow' : 'underflow',
-      bytes,
-      scans,
-      time: this.#clock.now,
-    });
+    if (this.#listens('dma:gap'))
+      this.#events!.emit('dma:gap', {
+        channel: this.spec.name,
+        kind: this.spec.direction === 'dev-to-mem' ? 'overflow' : 'underflow',
+        bytes,
+        scans,
+        time: this.#clock.now,
+      });
     this.#pos = upTo;
   }
 
@@ -350,21 +357,24 @@ export class DmaChannel {
     this.#active = a;
     if (this.spec.direction === 'mem-to-dev')
       port.beginPlay?.(gather(desc.vecs, desc.length), startByte, desc.cyclic);
-    this.#events?.emit('dma:start', {
-      channel: this.spec.name,
-      id: desc.id,
-      label: desc.label,
-      streamByte: startByte,
-      length: desc.length,
-      time: this.#clock.now,
-    });
+    if (this.#listens('dma:start'))
+      this.#events!.emit('dma:start', {
+        channel: this.spec.name,
+        id: desc.id,
+        label: desc.label,
+        streamByte: startByte,
+        length: desc.length,
+        time: this.#clock.now,
+      });
     if (desc.cyclic) {
       this.#scheduleCyclicPassEnd(a);
       return;
     }
     const endTime = Math.max(this.#clock.now, port.scanTime(Math.floor((startByte + desc.length - 1) / bpd)));
-    a.endEvent = this.#clock.at(endTime, `${this.spec.name}: transfer ${desc.id} ends`, () =>
-      this.#complete(a),
+    a.endEvent = this.#clock.at(
+      endTime,
+      () => `${this.spec.name}: transfer ${desc.id} ends`,
+      () => this.#complete(a),
     );
   }
 
@@ -382,14 +392,18 @@ export class DmaChannel {
     const passes = Math.max(0, Math.floor((streamNow - a.startByte) / len)) + 1;
     const passEnd = a.startByte + passes * len;
     const endTime = Math.max(this.#clock.now, port.scanTime(Math.floor((passEnd - 1) / bpd)));
-    a.endEvent = this.#clock.at(endTime, `${this.spec.name}: cyclic ${a.desc.id} pass ends`, () => {
-      this.#finish(a, passes * len);
-      this.stats.cyclicPasses += passes;
-      this.stats.bytesCyclic += passes * len;
-      this.#active = null;
-      this.#pos = passEnd;
-      this.#startNext(true);
-    });
+    a.endEvent = this.#clock.at(
+      endTime,
+      () => `${this.spec.name}: cyclic ${a.desc.id} pass ends`,
+      () => {
+        this.#finish(a, passes * len);
+        this.stats.cyclicPasses += passes;
+        this.stats.bytesCyclic += passes * len;
+        this.#active = null;
+        this.#pos = passEnd;
+        this.#startNext(true);
+      },
+    );
   }
 
   /** Moves the data of a transfer that ends after `bytes` bytes of the stream. */
@@ -430,25 +444,31 @@ export class DmaChannel {
     if (a.fail) this.stats.errors++;
     const result: DmaResult = { status: a.fail ? 'error' : 'complete', residue };
     const irqAt = this.#clock.now + this.spec.irqLatencyNs + a.extraIrqNs;
-    this.#events?.emit('dma:done', {
-      channel: this.spec.name,
-      id: desc.id,
-      label: desc.label,
-      status: result.status,
-      residue,
-      time: this.#clock.now,
-      irqAt,
-    });
-    const irq = this.#clock.at(irqAt, `${this.spec.name}: irq for transfer ${desc.id}`, () => {
-      this.#irqs.delete(irq);
-      this.#events?.emit('dma:irq', {
+    if (this.#listens('dma:done'))
+      this.#events!.emit('dma:done', {
         channel: this.spec.name,
         id: desc.id,
         label: desc.label,
+        status: result.status,
+        residue,
         time: this.#clock.now,
+        irqAt,
       });
-      desc.callback?.(result);
-    });
+    const irq = this.#clock.at(
+      irqAt,
+      () => `${this.spec.name}: irq for transfer ${desc.id}`,
+      () => {
+        this.#irqs.delete(irq);
+        if (this.#listens('dma:irq'))
+          this.#events!.emit('dma:irq', {
+            channel: this.spec.name,
+            id: desc.id,
+            label: desc.label,
+            time: this.#clock.now,
+          });
+        desc.callback?.(result);
+      },
+    );
     this.#irqs.add(irq);
     this.#active = null;
     this.#pos = a.startByte + desc.length;

@@ -6,7 +6,7 @@
  * Every task has a CPU of its own: tasks never wait for each other's CPU time, only for the kernel
  * objects they block on.
  */
-import type { VirtualClock } from '../hw/clock.ts';
+import type { EventLabel, VirtualClock } from '../hw/clock.ts';
 import type { Emitter } from '../hw/emitter.ts';
 import type { Rng } from '../hw/rng.ts';
 import { EINTR, ERESTARTNOHAND, ERESTARTSYS } from '../uapi/errno.ts';
@@ -50,6 +50,11 @@ export interface UserRuntime {
   taskGone(task: Task): void;
 }
 
+/** The label of a worker's event for work labelled `label`. */
+function workLabel(label: EventLabel): EventLabel {
+  return typeof label === 'string' ? `work: ${label}` : () => `work: ${label()}`;
+}
+
 /** Hooks the kernel runs when a task exits (closing files, unmapping memory). */
 export type ExitHook = (task: Task) => void;
 
@@ -80,11 +85,15 @@ export class Sched {
 
   /** Starts a task's user code at time `at`. */
   start(task: Task, at: number): void {
-    this.#clock.at(at, `${task.comm}[${task.pid}] starts`, () => {
-      if (!task.alive) return;
-      task.state = 'user';
-      return this.runtime!.returnToUser(task, 0);
-    });
+    this.#clock.at(
+      at,
+      () => `${task.comm}[${task.pid}] starts`,
+      () => {
+        if (!task.alive) return;
+        task.state = 'user';
+        return this.runtime!.returnToUser(task, 0);
+      },
+    );
   }
 
   /** Enters syscall `name`: runs `start` now and handles its result or sleep. */
@@ -124,12 +133,16 @@ export class Sched {
       start: () => 0,
       returnEvent: null,
     };
-    const ev = this.#clock.after(ns, `${task.comm}[${task.pid}] computes`, () => {
-      task.frame = null;
-      task.state = 'user';
-      this.#deliverPending(task);
-      return this.runtime!.returnToUser(task, 0);
-    });
+    const ev = this.#clock.after(
+      ns,
+      () => `${task.comm}[${task.pid}] computes`,
+      () => {
+        task.frame = null;
+        task.state = 'user';
+        this.#deliverPending(task);
+        return this.runtime!.returnToUser(task, 0);
+      },
+    );
     task.frame.returnEvent = ev;
   }
 
@@ -140,31 +153,33 @@ export class Sched {
   }
 
   /** Work a syscall of `task` queued: a worker runs it once the syscall returns or sleeps. */
-  readonly #deferred = new Map<Task, { label: string; fn: () => void }[]>();
+  readonly #deferred = new Map<Task, { label: EventLabel; fn: () => void }[]>();
 
   /**
    * `schedule_work()`: runs `fn` from a worker after whatever runs now has finished: an interrupt or worker
-   * at once (same virtual time), a syscall when it returns to user space or goes to sleep (DMAQ-11).
+   * at once (same virtual time), a syscall when it returns to user space or goes to sleep (DMAQ-11). The
+   * label may be a function, built only when someone reads it.
    */
-  scheduleWork(label: string, fn: () => void): void {
+  scheduleWork(label: EventLabel, fn: () => void): void {
     const task = this.current;
     if (task) this.deferWork(task, label, fn);
-    else this.#clock.after(0, `work: ${label}`, fn);
+    else this.#clock.after(0, workLabel(label), fn);
   }
 
   /** Queues kernel work raised by `task`'s syscall (see {@link Kernel.scheduleWork}). */
-  deferWork(task: Task, label: string, fn: () => void): void {
-    const list = this.#deferred.get(task) ?? [];
-    list.push({ label, fn });
-    this.#deferred.set(task, list);
+  deferWork(task: Task, label: EventLabel, fn: () => void): void {
+    const list = this.#deferred.get(task);
+    if (list) list.push({ label, fn });
+    else this.#deferred.set(task, [{ label, fn }]);
   }
 
   /** Hands `task`'s deferred work to the worker: it runs after everything scheduled for now so far. */
   #flushWork(task: Task): void {
+    if (this.#deferred.size === 0) return;
     const list = this.#deferred.get(task);
     if (!list) return;
     this.#deferred.delete(task);
-    for (const w of list) this.#clock.after(0, `work: ${w.label}`, w.fn);
+    for (const w of list) this.#clock.after(0, workLabel(w.label), w.fn);
   }
 
   #sleep(task: Task, sleep: Sleep): void {
@@ -176,7 +191,7 @@ export class Sched {
     if (sleep.timeoutNs !== null) {
       task.sleeping.timer = this.#clock.after(
         Math.max(0, Math.ceil(sleep.timeoutNs)),
-        `${task.comm}[${task.pid}] timeout`,
+        () => `${task.comm}[${task.pid}] timeout`,
         () => this.#wake(task, true),
       );
     }
@@ -217,14 +232,18 @@ export class Sched {
       });
     if (s.sleep.spinning) task.cpuNs += this.#clock.now - s.since;
     const latency = s.sleep.spinning ? 0 : this.#wakeLatency();
-    s.wakeup = this.#clock.after(latency, `${task.comm}[${task.pid}] wakes`, () => {
-      task.sleeping = null;
-      task.state = 'syscall';
-      this.#handle(
-        task,
-        this.#inTask(task, () => s.sleep.resume(timedOut)),
-      );
-    });
+    s.wakeup = this.#clock.after(
+      latency,
+      () => `${task.comm}[${task.pid}] wakes`,
+      () => {
+        task.sleeping = null;
+        task.state = 'syscall';
+        this.#handle(
+          task,
+          this.#inTask(task, () => s.sleep.resume(timedOut)),
+        );
+      },
+    );
   }
 
   /** Sends signal `sig` (`kill(2)` from another task or from the simulator). */
@@ -249,11 +268,15 @@ export class Sched {
       s.sleep.onAbort?.();
       return 0;
     });
-    s.wakeup = this.#clock.after(this.#wakeLatency(), `${task.comm}[${task.pid}] signalled`, () => {
-      task.sleeping = null;
-      task.state = 'syscall';
-      this.#finish(task, s.sleep.signalRet);
-    });
+    s.wakeup = this.#clock.after(
+      this.#wakeLatency(),
+      () => `${task.comm}[${task.pid}] signalled`,
+      () => {
+        task.sleeping = null;
+        task.state = 'syscall';
+        this.#finish(task, s.sleep.signalRet);
+      },
+    );
   }
 
   /**
@@ -298,7 +321,7 @@ export class Sched {
       });
     frame.returnEvent = this.#clock.at(
       returnTime,
-      `${task.comm}[${task.pid}] returns from ${frame.name}`,
+      () => `${task.comm}[${task.pid}] returns from ${frame.name}`,
       () => {
         task.frame = null;
         task.state = 'user';

@@ -39,7 +39,19 @@ export class WaitQueue {
 
   /** Wakes every entry (`wake_up_poll` with `key`, or `wake_up` with 0). */
   wake(key = 0): void {
-    if (this.#entries.size === 0) return;
+    const n = this.#entries.size;
+    if (n === 0) return;
+    // Entries added by a callback are not woken this time, removed ones still are: a snapshot (of one
+    // entry, the common case, without a copy).
+    if (n === 1) {
+      let only: WaitEntry | undefined;
+      for (const entry of this.#entries) {
+        only = entry;
+        break;
+      }
+      only!.wake(key);
+      return;
+    }
     for (const entry of [...this.#entries]) entry.wake(key);
   }
 }

@@ -162,7 +162,7 @@ export class IioDmaBufferQueue implements IioBufferAccess {
       block.ref.put();
       return;
     }
-    this.iio.sched.scheduleWork(`free block ${block.id}`, () => block.ref.put());
+    this.iio.sched.scheduleWork(() => `free block ${block.id}`, () => block.ref.put());
   }
 
   #wake(): void {
