@@ -8,7 +8,7 @@
  *  - memory: peak RSS of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario.
  * Every path is warmed up first, then timed BENCH_RUNS times (default 3, the median is shown); every captured
- * byte is checked against the ramp sim-adc generates.
+ * byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
  * Run: npm run bench
  */
 import { execFileSync } from 'node:child_process';
@@ -160,8 +160,9 @@ try {
     const sixteen = childRss(kind, 16, file);
     return `${(one / 1024).toFixed(0)} MiB -> ${(sixteen / 1024).toFixed(0)} MiB: x${(sixteen / one).toFixed(2)}`;
   };
-  const memApi = mem('api');
-  const memCli = mem('cli');
+  const withMemory = process.env.BENCH_MEMORY !== '0';
+  const memApi = withMemory ? mem('api') : 'skipped (BENCH_MEMORY=0)';
+  const memCli = withMemory ? mem('cli') : 'skipped (BENCH_MEMORY=0)';
 
   console.log(`references: memcpy ${fmt(copyRate)}B/s; ${nat.note}`);
   if (nat.ns)

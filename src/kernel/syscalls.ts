@@ -11,7 +11,6 @@ import {
   EINTR,
   EINVAL,
   EISDIR,
-  EMFILE,
   ENODEV,
   ENOENT,
   ENOIOCTLCMD,
@@ -78,7 +77,7 @@ import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
 import { getUserInt, putUserInt } from './uaccess.ts';
-import { File, type Inode, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
+import { File, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
 import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
 /** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
@@ -447,70 +446,30 @@ export class Syscalls {
     if (nfds < 0 || nfds > task.files.limit) return -EINVAL;
     const bytes = task.mm.copyFromUser(ufds, nfds * 8);
     if (!bytes) return -EFAULT;
-    const dv = new DataView(bytes.buffer);
-    const fds: number[] = [];
-    const events: number[] = [];
-    for (let i = 0; i < nfds; i++) {
-      fds.push(dv.getInt32(i * 8, true));
-      events.push(dv.getUint16(i * 8 + 4, true));
-    }
     const deadline = timeoutMs < 0 ? null : this.#deps.now() + timeoutMs * 1_000_000;
+    const call = new PollCall(task, bytes, nfds);
+    const reason = () => call.reason();
+    const writeBack = () => {
+      task.mm.copyToUser(ufds, bytes);
+    };
     const pass = (timedOut: boolean): SysRet => {
-      const queues: WaitQueue[] = [];
-      const locks: WaitQueue[] = [];
-      const whys: string[] = [];
-      let count = 0;
-      for (let i = 0; i < nfds; i++) {
-        const revents = this.#pollOne(task, fds[i]!, events[i]!, queues, locks, whys);
-        dv.setUint16(i * 8 + 6, revents, true);
-        if (revents !== 0) count++;
-      }
-      if (locks.length > 0)
-        return sleepOn(locks, `poll: a reservation lock is held (DPOLL-6)`, () => pass(timedOut), {
+      const count = call.pass();
+      if (call.locks.length > 0)
+        return sleepOn(call.locks, `poll: a reservation lock is held (DPOLL-6)`, () => pass(timedOut), {
           interruptible: false,
         });
       if (count > 0 || timedOut || deadline === this.#deps.now()) {
         if (!task.mm.copyToUser(ufds, bytes)) return -EFAULT;
         return count;
       }
-      const reason = () => `poll on fds ${fds.join(',')}${whys.length ? `: ${whys.join('; ')}` : ''}`;
-      return sleepOn(queues, reason, pass, {
+      return sleepOn(call.queues, reason, pass, {
         timeoutNs: deadline === null ? null : deadline - this.#deps.now(),
         signalRet: -ERESTARTNOHAND,
         // do_sys_poll() writes every revents back even when a signal ends the wait.
-        onAbort: () => {
-          task.mm.copyToUser(ufds, bytes);
-        },
+        onAbort: writeBack,
       });
     };
     return pass(false);
-  }
-
-  /** `do_pollfd()`: POLL-3..6. */
-  #pollOne(
-    task: Task,
-    fd: number,
-    events: number,
-    queues: WaitQueue[],
-    locks: WaitQueue[],
-    whys: string[],
-  ): number {
-    if (fd < 0) return 0;
-    const file = task.files.file(fd);
-    if (!file) return POLLNVAL;
-    const key = events | POLLERR | POLLHUP;
-    if (!file.fops.poll) return DEFAULT_POLLMASK & key;
-    const pt: PollTable = {
-      key,
-      wait: (wq) => {
-        if (!queues.includes(wq)) queues.push(wq);
-      },
-      blockOn: (wq) => {
-        if (!locks.includes(wq)) locks.push(wq);
-      },
-      why: (reason) => whys.push(`fd ${fd}: ${reason}`),
-    };
-    return file.fops.poll(file, pt, task) & key;
   }
 
   /** `nanosleep`: sleeps `ns` (interruptible: -EINTR when a handled signal arrives). */
@@ -539,6 +498,73 @@ export class Syscalls {
     if (handler) task.handlers.set(sig, handler);
     else task.handlers.delete(sig);
     return 0;
+  }
+}
+
+/**
+ * One poll() call: its `struct pollfd` array (copied in once) and the poll table every pass hands to the
+ * files, reset from pass to pass, so that passes after the first allocate nothing.
+ */
+class PollCall implements PollTable {
+  readonly #task: Task;
+  readonly #dv: DataView;
+  readonly #nfds: number;
+  /** The queues the files registered in the last pass (the sleep's queues). */
+  readonly queues: WaitQueue[] = [];
+  /** Locks a file must wait for before it can answer (DPOLL-6). */
+  readonly locks: WaitQueue[] = [];
+  readonly #whys: string[] = [];
+  key = 0;
+  #fd = 0;
+
+  constructor(task: Task, bytes: Uint8Array, nfds: number) {
+    this.#task = task;
+    this.#dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    this.#nfds = nfds;
+  }
+
+  /** Evaluates every entry (`do_pollfd()`, POLL-3..6), storing each revents; returns how many are ready. */
+  pass(): number {
+    this.queues.length = 0;
+    this.locks.length = 0;
+    this.#whys.length = 0;
+    let count = 0;
+    for (let i = 0; i < this.#nfds; i++) {
+      const revents = this.#pollOne(this.#dv.getInt32(i * 8, true), this.#dv.getUint16(i * 8 + 4, true));
+      this.#dv.setUint16(i * 8 + 6, revents, true);
+      if (revents !== 0) count++;
+    }
+    return count;
+  }
+
+  #pollOne(fd: number, events: number): number {
+    if (fd < 0) return 0;
+    const file = this.#task.files.file(fd);
+    if (!file) return POLLNVAL;
+    const key = events | POLLERR | POLLHUP;
+    if (!file.fops.poll) return DEFAULT_POLLMASK & key;
+    this.key = key;
+    this.#fd = fd;
+    return file.fops.poll(file, this, this.#task) & key;
+  }
+
+  wait(wq: WaitQueue): void {
+    if (!this.queues.includes(wq)) this.queues.push(wq);
+  }
+
+  blockOn(wq: WaitQueue): void {
+    if (!this.locks.includes(wq)) this.locks.push(wq);
+  }
+
+  why(reason: string): void {
+    this.#whys.push(`fd ${this.#fd}: ${reason}`);
+  }
+
+  /** Why the call sleeps, for traces and the blocked-forever report. */
+  reason(): string {
+    const fds: number[] = [];
+    for (let i = 0; i < this.#nfds; i++) fds.push(this.#dv.getInt32(i * 8, true));
+    return `poll on fds ${fds.join(',')}${this.#whys.length ? `: ${this.#whys.join('; ')}` : ''}`;
   }
 }
 

@@ -21,7 +21,7 @@ import {
   dma_buf_import_sync_file,
 } from '../../uapi/dma-buf.ts';
 import { EBADF, EFAULT, EINVAL, EMFILE, ENOTTY, ERESTARTSYS } from '../../uapi/errno.ts';
-import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SEEK_END, SEEK_SET } from '../../uapi/fcntl.ts';
+import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_END, SEEK_SET } from '../../uapi/fcntl.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import { EPOLLIN, EPOLLOUT } from '../../uapi/poll.ts';
 import { CpuCache } from '../cpu-cache.ts';

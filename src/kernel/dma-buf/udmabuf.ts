@@ -3,7 +3,7 @@
  * UDMABUF_CREATE and UDMABUF_CREATE_LIST; the pages stay shared both ways with the memfd. Rules UDMA-1..11,
  * DMMAP-2, SYNC-4, SYNC-5.
  */
-import { EBADFD, EFAULT, EINVAL, EMFILE, ENOMEM, ENOTTY } from '../../uapi/errno.ts';
+import { EBADFD, EFAULT, EINVAL, ENOMEM, ENOTTY } from '../../uapi/errno.ts';
 import { F_SEAL_FUTURE_WRITE, F_SEAL_SHRINK, F_SEAL_WRITE, O_CLOEXEC, O_RDWR } from '../../uapi/fcntl.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import {

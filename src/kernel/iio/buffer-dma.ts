@@ -162,7 +162,10 @@ export class IioDmaBufferQueue implements IioBufferAccess {
       block.ref.put();
       return;
     }
-    this.iio.sched.scheduleWork(() => `free block ${block.id}`, () => block.ref.put());
+    this.iio.sched.scheduleWork(
+      () => `free block ${block.id}`,
+      () => block.ref.put(),
+    );
   }
 
   #wake(): void {

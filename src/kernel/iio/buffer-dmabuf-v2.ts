@@ -7,7 +7,7 @@
  */
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EPERM } from '../../uapi/errno.ts';
 import { O_CLOEXEC, O_RDWR } from '../../uapi/fcntl.ts';
-import { IIO_BUFFER_DIRECTION_OUT, IIO_IOCTL_UNHANDLED, iio_dmabuf } from '../../uapi/iio.ts';
+import { IIO_IOCTL_UNHANDLED } from '../../uapi/iio.ts';
 import {
   IIO_BUFFER_DMABUF_ALLOC_IOCTL,
   IIO_BUFFER_DMABUF_CYCLIC,

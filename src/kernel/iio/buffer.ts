@@ -24,7 +24,6 @@ import { type Sleep, type SysRet, sleepOn, WaitQueue } from '../wait.ts';
 import type { BufferIoctlHandler, IioBuffer, IioDev, IioDevBufferPair } from './device.ts';
 import {
   channelName,
-  type IioBufferAccess,
   INDIO_BUFFER_HARDWARE,
   INDIO_BUFFER_SOFTWARE,
   INDIO_BUFFER_TRIGGERED,

@@ -156,7 +156,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         const sb = await exportSync(sys, b);
         const tb = await waitFence(sys, sb);
         const statusB = await fenceStatus(sys, sb);
-        expect(await sys.nanosleep(3 * MS - sys.now())).toBe(0);
+        expect(await sys.nanosleep(Math.max(0, 3 * MS - sys.now()))).toBe(0);
         const statusA = await fenceStatus(sys, sa);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
         const scans = played(sim);
@@ -242,7 +242,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         const ret = await enqueue(sys, buf, b, 1024, IIO_BUFFER_DMABUF_CYCLIC);
         const resvB = resvFences(sim, sys, b);
         const again = await enqueue(sys, buf, b, 1024);
-        expect(await sys.nanosleep(2 * MS - sys.now())).toBe(0);
+        expect(await sys.nanosleep(Math.max(0, 2 * MS - sys.now()))).toBe(0);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
         return {
           ret,
@@ -276,7 +276,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         const ret = await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC);
         const t = sys.now();
         const resv = resvFences(sim, sys, a);
-        expect(await sys.nanosleep(2 * MS - sys.now())).toBe(0);
+        expect(await sys.nanosleep(Math.max(0, 2 * MS - sys.now()))).toBe(0);
         const pending = await fenceStatus(sys, sa);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
         return {
@@ -376,7 +376,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
           'disabler',
           async (s2) => {
             expect(await setBufferEnabled(s2, 1, false)).toBe(1);
-            expect(await s2.nanosleep(20 * MS - s2.now())).toBe(0);
+            expect(await s2.nanosleep(Math.max(0, 20 * MS - s2.now()))).toBe(0);
             expect(await setBufferEnabled(s2, 1, false)).toBe(1);
             return 0;
           },

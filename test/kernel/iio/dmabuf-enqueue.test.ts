@@ -522,7 +522,8 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
         return { ret, t, att };
       },
-      { platform: 'ideal' },
+      // The signal comes 100 µs in, after two dozen setup calls: at time scale 10000 they fit in that.
+      { platform: 'ideal', realTimescale: 10_000 },
     );
     expect(value).toEqual({ ret: -EINTR, t: vtime(100 * US), att: 0 });
   });

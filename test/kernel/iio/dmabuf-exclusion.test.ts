@@ -326,7 +326,8 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
         return { nb, blocking, t };
       },
-      { platform: 'ideal' },
+      // The signal comes 1 ms in, after some twenty setup calls: at time scale 1000 they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({ nb: -EAGAIN, blocking: -EINTR, t: vtime(1 * MS) });
   });
