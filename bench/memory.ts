@@ -64,7 +64,12 @@ async function child(kind: string, scale: number, file: string | undefined): Pro
     });
     if (code !== 0) throw new Error(`iio-sim run: exit ${code}: ${lines.join('\n')}`);
   } else throw new Error('usage: tsx bench/memory.ts api|cli SCALE [FILE]');
-  console.log(JSON.stringify({ kind, scale, maxRssKiB: process.resourceUsage().maxRSS, simulatedNs }));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapAfterGcKiB = gc ? Math.round(process.memoryUsage().heapUsed / 1024) : Number.NaN;
+  console.log(
+    JSON.stringify({ kind, scale, maxRssKiB: process.resourceUsage().maxRSS, heapAfterGcKiB, simulatedNs }),
+  );
 }
 
 if (process.argv[1]?.endsWith('memory.ts'))

@@ -5,7 +5,7 @@
  *    skipped with a note when there is none): wall time per simulated syscall over the native one;
  *  - a Node memcpy (`Uint8Array.set`) of 64 MiB between two arrays larger than the caches: device bytes per
  *    wall second over memcpy bytes per second;
- *  - memory: peak RSS of a capture 16 times as long (in simulated time) over the 1x one, each in a child
+ *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario.
  * Every path is warmed up first, then timed BENCH_RUNS times (default 3, the median is shown); every captured
  * byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
@@ -110,17 +110,23 @@ const PATHS: readonly PathSpec[] = [
 ];
 
 /** Peak RSS (KiB) of `tsx bench/memory.ts kind scale` in a child process. */
-function childRss(kind: string, scale: number, file: string): number {
+/** Peak RSS and the heap still in use after a full GC at the end, KiB, of one child run. */
+interface ChildMemory {
+  maxRssKiB: number;
+  heapAfterGcKiB: number;
+}
+
+function childRss(kind: string, scale: number, file: string): ChildMemory {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', join(HERE, 'memory.ts'), kind, String(scale), file],
+    ['--expose-gc', '--import', 'tsx', join(HERE, 'memory.ts'), kind, String(scale), file],
     {
       encoding: 'utf8',
       cwd: join(HERE, '..'),
       maxBuffer: 1 << 24,
     },
   );
-  return (JSON.parse(out.trim().split('\n').pop()!) as { maxRssKiB: number }).maxRssKiB;
+  return JSON.parse(out.trim().split('\n').pop()!) as ChildMemory;
 }
 
 function fmt(n: number): string {
@@ -158,7 +164,13 @@ try {
   const mem = (kind: string) => {
     const one = childRss(kind, 1, file);
     const sixteen = childRss(kind, 16, file);
-    return `${(one / 1024).toFixed(0)} MiB -> ${(sixteen / 1024).toFixed(0)} MiB: x${(sixteen / one).toFixed(2)}`;
+    const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+    const ratio = (a: number, b: number) => `x${(b / a).toFixed(2)}`;
+    return (
+      `peak RSS ${mib(one.maxRssKiB)} -> ${mib(sixteen.maxRssKiB)}: ${ratio(one.maxRssKiB, sixteen.maxRssKiB)}; ` +
+      `heap after GC ${mib(one.heapAfterGcKiB)} -> ${mib(sixteen.heapAfterGcKiB)}: ` +
+      ratio(one.heapAfterGcKiB, sixteen.heapAfterGcKiB)
+    );
   };
   const withMemory = process.env.BENCH_MEMORY !== '0';
   const memApi = withMemory ? mem('api') : 'skipped (BENCH_MEMORY=0)';
@@ -175,7 +187,9 @@ try {
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
-  console.log(`\npeak RSS, 16x the simulated duration over 1x (child processes):`);
+  console.log(
+    `\nmemory, 16x the simulated duration over 1x (child processes; the heap is measured after a full GC):`,
+  );
   console.log(`  API helpers (DMABUF 4 x 4 KiB, 16 MiB at 1x): ${memApi}`);
   console.log(`  iio-sim run of a scenario (DMABUF 4 x 4 KiB, 1024 blocks at 1x): ${memCli}`);
 } finally {

@@ -393,13 +393,18 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
     io.out(
       `# ${basename(file)}${scenario.title ? `: ${scenario.title}` : ''} (profile ${sim.abi}, seed ${scenario.seed ?? 1})`,
     );
-  const trace = recordTrace(sim.events, sim.abi, {
-    durations: opts.durations === true,
-    pids: scenario.processes.length > 1,
-  });
+  // A quiet run with no trace file keeps no trace: its memory must not grow with the run's length.
+  const keepTrace = !quiet || opts.perfetto !== undefined || opts.html !== undefined;
+  const trace = keepTrace
+    ? recordTrace(sim.events, sim.abi, {
+        durations: opts.durations === true,
+        pids: scenario.processes.length > 1,
+      })
+    : { lines: [] as string[], events: [], detach: () => {} };
   const fences = new FenceStats(sim.events);
   const checker = opts['no-check'] ? null : new ContractChecker(sim);
-  const stopFtrace = opts['no-ftrace'] ? () => {} : traceFences(sim.events, (line) => trace.lines.push(line));
+  const stopFtrace =
+    opts['no-ftrace'] || !keepTrace ? () => {} : traceFences(sim.events, (line) => trace.lines.push(line));
   const logger = makeLogger(opts.log as string | undefined, () => sim.now);
   if (logger) {
     sim.events.on('syscall:exit', (e) =>
