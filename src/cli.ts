@@ -9,6 +9,7 @@
  *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
  *   iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R] [--vm NAME]
  *   iio-sim diff FILE... [--vm NAME]
+ *   iio-sim --version
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
@@ -16,8 +17,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import pretty from 'pino-pretty';
+import type { Logger } from 'pino';
 import { ContractChecker } from './check/checker.ts';
 import { KERNEL_USAGE, kernelCommand } from './real/setup.ts';
 import { formatError } from './scenario/errors.ts';
@@ -34,6 +34,11 @@ import { FenceStats, summaryLines } from './trace/summary.ts';
 /** Where bundled lessons live. */
 export const SCENARIO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios');
 
+/** The package's version, as `iio-sim --version` prints it. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 /** Output streams, replaceable in tests. */
 export interface CliIo {
   out(line: string): void;
@@ -47,7 +52,8 @@ const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [
        iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
        iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R] [--vm NAME]
        iio-sim diff FILE... [--vm NAME]
-       ${KERNEL_USAGE.replace(/^usage: /, '')}`;
+       ${KERNEL_USAGE.replace(/^usage: /, '')}
+       iio-sim --version`;
 
 /** Reads a scenario as UTF-8, without a byte-order mark. */
 function readText(file: string): string {
@@ -130,6 +136,10 @@ function parseCommandLine(
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 1 && argv[0] === '--version') {
+    io.out(`iio-sim ${VERSION}`);
+    return 0;
+  }
   // The real kernel's commands parse their own options.
   if (argv[0] === 'kernel') return kernelCommand(argv.slice(1), io);
   const parsed = parseCommandLine(argv, io);
@@ -229,7 +239,9 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
   const t0 = performance.now();
   let last = t0;
   // Loaded on demand: `run` and `validate` need neither fast-check nor the model.
-  const { runCampaign } = await import('./testing/campaign.ts');
+  const campaign = await withFastCheck(() => import('./testing/campaign.ts'), io);
+  if (!campaign) return 2;
+  const { runCampaign } = campaign;
   const report = await runCampaign({
     runs,
     seed,
@@ -341,7 +353,9 @@ async function fuzzAgainstReal(
   }
   const { createRealKernel, openRealChannel } = await import('./real/runtime.ts');
   const { KernelSide } = await import('./testing/against-real.ts');
-  const { runCampaign } = await import('./testing/campaign.ts');
+  const campaign = await withFastCheck(() => import('./testing/campaign.ts'), io);
+  if (!campaign) return 2;
+  const { runCampaign } = campaign;
   const channel = await openRealChannel(typeof opts.vm === 'string' ? { instance: opts.vm } : {});
   io.out(
     `iio-sim fuzz against the real kernel (${channel.how === 'attached' ? 'attached to the running VM' : 'booted a VM'}): seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`,
@@ -405,7 +419,8 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
   const checker = opts['no-check'] ? null : new ContractChecker(sim);
   const stopFtrace =
     opts['no-ftrace'] || !keepTrace ? () => {} : traceFences(sim.events, (line) => trace.lines.push(line));
-  const logger = makeLogger(opts.log as string | undefined, () => sim.now);
+  const logger = await makeLogger(opts.log as string | undefined, () => sim.now, io);
+  if (logger === false) return 2;
   if (logger) {
     sim.events.on('syscall:exit', (e) =>
       logger.info({ pid: e.task.pid, syscall: e.name, ret: e.ret }, 'syscall'),
@@ -463,10 +478,53 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
   return 1;
 }
 
-function makeLogger(kind: string | undefined, now: () => number) {
+/** Whether `e` is Node's error for the package `name` not being installed. */
+function isMissingPackage(e: unknown, name: string): boolean {
+  return (
+    (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+    String((e as Error).message).includes(`'${name}'`)
+  );
+}
+
+/**
+ * Loads a module that needs fast-check, an optional peer dependency of the package (the fuzzer needs it, a
+ * run does not); without it, says how to install it and resolves to null.
+ */
+async function withFastCheck<T>(load: () => Promise<T>, io: CliIo): Promise<T | null> {
+  try {
+    return await load();
+  } catch (e) {
+    if (!isMissingPackage(e, 'fast-check')) throw e;
+    io.err('iio-sim fuzz: needs the package fast-check (npm install fast-check)');
+    return null;
+  }
+}
+
+/**
+ * The `--log` logger, or null without `--log`; false (said on `io`) when `--log pretty` lacks pino-pretty, an
+ * optional peer dependency. pino is loaded only here: most runs do not log.
+ */
+async function makeLogger(
+  kind: string | undefined,
+  now: () => number,
+  io: CliIo,
+): Promise<Logger | null | false> {
   if (kind === undefined) return null;
+  const { pino } = await import('pino');
   const options = { level: 'debug', timestamp: false, base: null, mixin: () => ({ t_ns: now() }) } as const;
-  if (kind === 'pretty') return pino(options, pretty({ sync: true, destination: 2, ignore: 'pid,hostname' }));
+  if (kind === 'pretty') {
+    const pretty = await import('pino-pretty').catch((e: unknown) => {
+      if (!isMissingPackage(e, 'pino-pretty')) throw e;
+      return null;
+    });
+    if (!pretty) {
+      io.err(
+        'iio-sim: --log pretty needs the package pino-pretty (npm install pino-pretty); --log json does not',
+      );
+      return false;
+    }
+    return pino(options, pretty.default({ sync: true, destination: 2, ignore: 'pid,hostname' }));
+  }
   return pino(options, pino.destination({ dest: 2, sync: true }));
 }
 
