@@ -58,6 +58,12 @@ export function build(): number {
       const rewritten = text.replace(TS_SPECIFIER, '$1$2$3.js$2');
       if (rewritten !== text) writeFileSync(path, rewritten);
     }
+    // Node cannot load a `.ts` path and older TypeScript refuses one: none may be left in what ships.
+    const left = filesUnder(out).filter(
+      (f) =>
+        /\.(js|d\.ts)$/.test(f) && new RegExp(TS_SPECIFIER.source).test(readFileSync(join(out, f), 'utf8')),
+    );
+    if (left.length > 0) throw new Error(`.ts import paths left in ${left.join(', ')}`);
     // Stamped with the start of the build: a source saved while tsc ran counts as newer than dist/.
     utimesSync(join(out, 'cli.js'), started, started);
     const old = join(ROOT, `dist.old-${process.pid}`);
