@@ -1,8 +1,10 @@
 /**
- * An strace-style log of a simulation: one line per syscall with decoded arguments, the raw result as
- * strace prints it (`= -1 EINVAL (Invalid argument)`), simulated timestamps (`-ttt`), `[pid N]` prefixes
- * (`-f`), optional durations (`-T`), and `<unfinished ...>` / `<... resumed>` for calls that block while
- * something else happens. Unlike strace it decodes the IIO, dma-buf, heap and udmabuf structs.
+ * An strace-style log of a simulation, in the format of `strace -f --timestamps=unix,ns -T` (strace 6.1): one
+ * line per syscall with decoded arguments, ` = result` at column 40, the raw result as strace prints it
+ * (`= -1 EINVAL (Invalid argument)`), `[pid N]` prefixes, durations `<0.000021>`, and `<unfinished ...>` /
+ * `<... read resumed>` for calls that block while something else happens. Beyond strace 6.1 it decodes the IIO,
+ * dma-buf, heap and udmabuf structs; `compat: 'strace-6.1'` prints exactly what strace 6.1 prints instead
+ * (docs/traces.md).
  */
 
 import type { EventEmitter } from 'eventemitter3';
@@ -17,22 +19,37 @@ import {
   type IoctlStructArg,
   ioctlByRequest,
 } from '../uapi/ioctls.ts';
-import { formatMapFlags, formatOpenFlags, formatProt, ioctlRequestName } from '../uapi/names.ts';
+import {
+  formatIoctlFallback,
+  formatMapFlags,
+  formatOpenFlags,
+  formatProt,
+  ioctlRequestName,
+} from '../uapi/names.ts';
 import { formatPollEvents } from '../uapi/poll.ts';
-import { SIGNAL_NAMES } from '../uapi/signal.ts';
+import { SIGKILL, SIGNAL_NAMES } from '../uapi/signal.ts';
 import type { Abi } from '../uapi/struct.ts';
+import { STRACE_61_IOCTLS } from './strace-compat.ts';
+
+/** Which strace to imitate byte for byte: `strace-6.1` decodes none of the IIO and dma-buf structs. */
+export type StraceCompat = 'strace-6.1';
 
 /** Options of {@link Strace}. */
 export interface StraceOptions {
-  /** Prefix each line with the simulated time in seconds, ns precision (`-ttt`). Default true. */
+  /** Prefix each line with the simulated time as `--timestamps=unix,ns` prints it (`0.002050000`). Default true. */
   timestamps?: boolean;
-  /** Append the time spent in the call, `<0.000021000>` (`-T`). Default false. */
+  /** Append the time spent in the call as `-T` prints it, `<0.000021>` (µs, truncated). Default false. */
   durations?: boolean;
   /** `[pid N]` prefixes: always, never, or once a second process exists (default). */
   pids?: 'auto' | boolean;
   /** Bytes of read/write data shown before `...` (`-s`, default 32). */
   stringLimit?: number;
+  /** Print exactly what this strace prints (no decoding of structs it does not know). Default: decode them. */
+  compat?: StraceCompat | null;
 }
+
+/** The column strace starts ` = result` at (`acolumn`), when the line is shorter. */
+export const RESULT_COLUMN = 40;
 
 const FCNTL_NAMES: Record<number, string> = {
   [F_DUPFD]: 'F_DUPFD',
@@ -43,10 +60,29 @@ const FCNTL_NAMES: Record<number, string> = {
   [F_DUPFD_CLOEXEC]: 'F_DUPFD_CLOEXEC',
 };
 
-/** Seconds with nanosecond precision, as `-ttt` with ns precision prints them. */
+/** What strace prints for a call a signal interrupted (`= ? ERESTARTSYS (...)`), by the call's wait. */
+const RESTART: Record<string, string> = {
+  poll: 'ERESTARTNOHAND (To be restarted if no handler)',
+  pause: 'ERESTARTNOHAND (To be restarted if no handler)',
+  clock_nanosleep: 'ERESTART_RESTARTBLOCK (Interrupted by signal)',
+};
+const RESTART_DEFAULT = 'ERESTARTSYS (To be restarted if SA_RESTART is set)';
+
+/** Seconds with nanosecond precision, as `--timestamps=unix,ns` prints them (`-ttt` with 9 digits). */
 export function formatTime(ns: number): string {
   const s = Math.floor(ns / 1e9);
   return `${s}.${String(ns - s * 1e9).padStart(9, '0')}`;
+}
+
+/** A duration as `-T` prints it: seconds with 6 digits, the nanoseconds truncated (`<0.000020>`). */
+export function formatDuration(ns: number): string {
+  const us = Math.floor(Math.max(0, ns) / 1000);
+  return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+}
+
+/** `line` and its result, ` = ...` starting at column 40 as strace's `tabto()` does, or one space past it. */
+export function withResult(line: string, result: string): string {
+  return `${line}${' '.repeat(Math.max(1, RESULT_COLUMN - line.length))}${result}`;
 }
 
 /** strace's quoting of a byte string: printable ASCII as is, C escapes, octal for the rest. */
@@ -74,21 +110,36 @@ export function quoteBytes(bytes: Uint8Array, limit: number, total = bytes.lengt
   return out;
 }
 
+/** A pointer strace decodes (`printaddr`): `NULL` or hex. */
 function hexAddr(addr: number): string {
   return addr === 0 ? 'NULL' : `0x${addr.toString(16)}`;
+}
+
+/** A value strace prints raw in hex (`PRINT_VAL_X`): `0` or `0x...`, as an ioctl argument it cannot decode. */
+function rawHex(v: number): string {
+  return v === 0 ? '0' : `0x${v.toString(16)}`;
 }
 
 /** strace's rendering of a return value: `= 3`, `= 0x7f...` for mmap, `= -1 ENAME (text)`. */
 export function formatReturn(name: string, ret: number): string {
   if (ret < 0) return `-1 ${errnoName(-ret) ?? String(-ret)} (${strerror(-ret)})`;
-  if (name === 'mmap') return hexAddr(ret);
+  if (name === 'mmap' || name === 'mmap2') return hexAddr(ret);
   return String(ret);
+}
+
+/** What strace prints of a call at its entry, and whether that is all (`RVAL_DECODED`). */
+interface Head {
+  readonly text: string;
+  readonly complete: boolean;
 }
 
 interface Pending {
   readonly task: Task;
+  /** The name strace shows (`clock_nanosleep` for the simulator's `nanosleep`, `mmap2` for ILP32 `mmap`). */
   readonly name: string;
   readonly head: string;
+  /** Nothing is left to print at exit: a death in the call adds no ` <unfinished ...>`. */
+  readonly complete: boolean;
   readonly enterTime: number;
   /** Arguments decoded at entry (input structs). */
   readonly entry: unknown;
@@ -102,6 +153,11 @@ export class Strace {
   readonly #opts: Required<StraceOptions>;
   readonly #pending = new Map<Task, Pending>();
   readonly #pids = new Set<number>();
+  /** Processes announced as `[ Process PID=N runs in 32 bit mode. ]`. */
+  readonly #announced = new Set<number>();
+  /** Who sent a signal by `kill(2)`, by `target:signal`, for the `si_pid` of its delivery. */
+  readonly #senders = new Map<string, number>();
+  readonly #lastSignal = new Map<Task, string>();
   readonly #off: (() => void)[] = [];
   /** The task whose syscall is executing right now (between entry and exit or sleep), if any. */
   #running: Task | null = null;
@@ -118,7 +174,14 @@ export class Strace {
   ) {
     this.#profile = profile;
     this.#sink = sink;
-    this.#opts = { timestamps: true, durations: false, pids: 'auto', stringLimit: 32, ...options };
+    this.#opts = {
+      timestamps: true,
+      durations: false,
+      pids: 'auto',
+      stringLimit: 32,
+      compat: null,
+      ...options,
+    };
     const on = <K extends keyof SimEvents>(n: K, f: SimEvents[K]) => {
       const bus = events as unknown as EventEmitter<Record<string, (...a: never[]) => void>>;
       bus.on(n, f as never);
@@ -129,22 +192,8 @@ export class Strace {
     on('task:sleep', (e) => {
       if (this.#running === e.task) this.#release();
     });
-    on('task:signal', (e) => {
-      if (e.action === 'pending') return;
-      this.#line(
-        e.task,
-        e.time,
-        `--- ${SIGNAL_NAMES[e.signal] ?? e.signal} {si_signo=${SIGNAL_NAMES[e.signal] ?? e.signal}} ---`,
-      );
-    });
-    on('task:exit', (e) => {
-      const x = e.exit;
-      const text =
-        x.signal !== null
-          ? `+++ killed by ${SIGNAL_NAMES[x.signal] ?? x.signal} +++`
-          : `+++ exited with ${x.code} +++`;
-      this.#line(e.task, x.time, text);
-    });
+    on('task:signal', (e) => this.#signal(e.task, e.signal, e.action, e.time));
+    on('task:exit', (e) => this.#taskExit(e.task, e.exit));
   }
 
   /** Stops tracing. */
@@ -156,6 +205,17 @@ export class Strace {
   unfinished(task: Task): string | null {
     const p = this.#pending.get(task);
     return p ? `${p.head} <unfinished ...>` : null;
+  }
+
+  /** The call `task` dies in, as strace shows it (`read(4,  <unfinished ...>) = ?`, `pause() = ?`), or null. */
+  killedIn(task: Task): string | null {
+    const p = this.#pending.get(task);
+    return p ? `${p.head}${p.complete ? '' : ' <unfinished ...>'}) = ?` : null;
+  }
+
+  /** The last signal line printed for `task` (`--- SIGUSR1 {...} ---`), or null. */
+  lastSignal(task: Task): string | null {
+    return this.#lastSignal.get(task) ?? null;
   }
 
   /** Writes a line that is not a syscall (a hardware event, a note) in the log's format, at time `time`. */
@@ -189,6 +249,11 @@ export class Strace {
     this.#sink(`${this.#prefix(task, time)}${text}`);
   }
 
+  /** A call's line with its result at column 40 (the prefix counts, as in strace). */
+  #resultLine(task: Task, time: number, body: string, result: string): void {
+    this.#sink(withResult(`${this.#prefix(task, time)}${body}`, result));
+  }
+
   /** Other output is about to appear: calls still in progress are shown as unfinished. */
   #flushUnfinished(except: Task | null): void {
     for (const p of this.#pending.values()) {
@@ -202,11 +267,33 @@ export class Strace {
     return task.compat ? 'ilp32' : 'lp64';
   }
 
+  /** The name strace shows: glibc's nanosleep() is clock_nanosleep, an ILP32 process maps with mmap2. */
+  #displayName(task: Task, name: string): string {
+    if (name === 'nanosleep') return 'clock_nanosleep';
+    if (name === 'mmap' && task.compat) return 'mmap2';
+    return name;
+  }
+
   #enter(task: Task, name: string, args: readonly unknown[], time: number): void {
+    if (task.compat && !this.#announced.has(task.pid)) {
+      this.#announced.add(task.pid);
+      this.#flushUnfinished(null);
+      this.#sink(`[ Process PID=${task.pid} runs in 32 bit mode. ]`);
+    }
     this.#pids.add(task.pid);
+    if (name === 'kill') this.#senders.set(`${Number(args[0])}:${Number(args[1])}`, task.pid);
     const entry = name === 'ioctl' ? this.#ioctlEntry(task, args) : null;
-    const head = `${name}(${this.#argsAtEntry(task, name, args)}`;
-    this.#pending.set(task, { task, name, head, enterTime: time, entry, printedUnfinished: false });
+    const shown = this.#displayName(task, name);
+    const head = this.#argsAtEntry(task, name, args, entry);
+    this.#pending.set(task, {
+      task,
+      name: shown,
+      head: `${shown}(${head.text}`,
+      complete: head.complete,
+      enterTime: time,
+      entry,
+      printedUnfinished: false,
+    });
     this.#running = task;
   }
 
@@ -220,18 +307,65 @@ export class Strace {
   ): void {
     const p = this.#pending.get(task);
     this.#pending.delete(task);
+    const shown = p?.name ?? this.#displayName(task, name);
+    const head = p?.head ?? `${shown}(`;
     const tail = this.#argsAtExit(task, name, args, ret, p?.entry ?? null);
-    const dur = this.#opts.durations ? ` <${formatTime(returnTime - enterTime)}>` : '';
-    const result = `= ${formatReturn(name, ret)}${this.#resultNote(task, name, args, ret)}${dur}`;
-    this.onCall?.(task, `${p?.head ?? `${name}(`}${tail}) ${result}`);
+    const dur = this.#opts.durations ? ` <${formatDuration(returnTime - enterTime)}>` : '';
+    const result = `= ${formatReturn(shown, ret)}${this.#resultNote(task, name, args, ret)}${dur}`;
+    this.onCall?.(task, `${head}${tail}) ${result}`);
     this.#flushUnfinished(task);
-    if (p?.printedUnfinished) {
-      this.#sink(`${this.#prefix(task, returnTime)}<... ${name} resumed>${tail}) ${result}`);
-    } else {
-      const head = p?.head ?? `${name}(`;
-      this.#sink(`${this.#prefix(task, enterTime)}${head}${tail}) ${result}`);
+    if (p?.printedUnfinished) this.#resultLine(task, returnTime, `<... ${shown} resumed>${tail})`, result);
+    else this.#resultLine(task, enterTime, `${head}${tail})`, result);
+    if (this.#running === task) this.#release();
+  }
+
+  /**
+   * A signal reaches a task. SIGKILL has no signal-delivery-stop: strace prints no line for it. Another fatal
+   * signal ends the call in progress with `= ? ERESTART...` and is printed; a handled one is printed.
+   */
+  #signal(task: Task, sig: number, action: 'kill' | 'interrupt' | 'restart' | 'pending', time: number): void {
+    if (action === 'pending' || (action === 'kill' && sig === SIGKILL)) return;
+    const p = this.#pending.get(task);
+    if (action === 'kill' && p) {
+      const result = `= ? ${RESTART[p.name] ?? RESTART_DEFAULT}`;
+      this.onCall?.(task, `${p.head}) ${result}`);
+      this.#pending.delete(task);
+      this.#flushUnfinished(task);
+      const body = p.printedUnfinished ? `<... ${p.name} resumed>)` : `${p.head})`;
+      this.#resultLine(task, p.printedUnfinished ? time : p.enterTime, body, result);
+    }
+    const name = SIGNAL_NAMES[sig] ?? String(sig);
+    const key = `${task.pid}:${sig}`;
+    const sender = this.#senders.get(key) ?? 0;
+    this.#senders.delete(key);
+    const text = `--- ${name} {si_signo=${name}, si_code=SI_USER, si_pid=${sender}, si_uid=0} ---`;
+    this.#lastSignal.set(task, text);
+    this.#line(task, time, text);
+  }
+
+  /** The task is gone: the call it died in ends with `= ?`, an exit is `exit_group(N) = ?`, then `+++`. */
+  #taskExit(task: Task, x: { code: number | null; signal: number | null; time: number }): void {
+    const p = this.#pending.get(task);
+    if (p) {
+      this.onCall?.(task, this.killedIn(task)!);
+      this.#pending.delete(task);
+      this.#flushUnfinished(task);
+      const unfinished = p.complete ? '' : ' <unfinished ...>';
+      if (p.printedUnfinished) this.#resultLine(task, x.time, `<... ${p.name} resumed>${unfinished})`, '= ?');
+      else this.#resultLine(task, p.enterTime, `${p.head}${unfinished})`, '= ?');
     }
     if (this.#running === task) this.#release();
+    if (x.signal === null) {
+      this.#flushUnfinished(task);
+      this.#resultLine(task, x.time, `exit_group(${x.code})`, '= ?');
+    }
+    this.#line(
+      task,
+      x.time,
+      x.signal !== null
+        ? `+++ killed by ${SIGNAL_NAMES[x.signal] ?? x.signal} +++`
+        : `+++ exited with ${x.code} +++`,
+    );
   }
 
   #resultNote(task: Task, name: string, args: readonly unknown[], ret: number): string {
@@ -243,43 +377,53 @@ export class Strace {
     return '';
   }
 
-  /** The part of the argument list known at entry. */
-  #argsAtEntry(task: Task, name: string, args: readonly unknown[]): string {
+  /** The part of the argument list strace prints at entry (with the `, ` before what it prints at exit). */
+  #argsAtEntry(task: Task, name: string, args: readonly unknown[], entry: unknown): Head {
     const n = (i: number) => Number(args[i]);
+    const done = (text: string): Head => ({ text, complete: true });
     switch (name) {
       case 'openat':
-        return `AT_FDCWD, ${JSON.stringify(String(args[0]))}, ${formatOpenFlags(n(1))}`;
+        return done(`AT_FDCWD, ${JSON.stringify(String(args[0]))}, ${formatOpenFlags(n(1))}`);
       case 'write':
       case 'pwrite64': {
         const data = task.mm.peek(n(1), Math.min(Math.max(0, n(2)), this.#opts.stringLimit));
         const shown = data ? quoteBytes(data, this.#opts.stringLimit, n(2)) : hexAddr(n(1));
-        return `${n(0)}, ${shown}, ${n(2)}${name === 'pwrite64' ? `, ${n(3)}` : ''}`;
+        return done(`${n(0)}, ${shown}, ${n(2)}${name === 'pwrite64' ? `, ${n(3)}` : ''}`);
       }
       case 'ioctl':
-        return `${n(0)}, ${ioctlRequestName(n(1), this.#profile)}`;
+        return this.#ioctlHead(args, entry);
       case 'mmap':
-        return `${hexAddr(n(0))}, ${n(1)}, ${formatProt(n(2))}, ${formatMapFlags(n(3))}, ${n(4)}, ${n(5)}`;
+        return done(
+          `${hexAddr(n(0))}, ${n(1)}, ${formatProt(n(2))}, ${formatMapFlags(n(3))}, ${n(4)}, ${rawHex(n(5))}`,
+        );
       case 'munmap':
-        return `${hexAddr(n(0))}, ${n(1)}`;
+        return done(`${hexAddr(n(0))}, ${n(1)}`);
       case 'poll': {
         const fds = this.#pollfds(task, n(0), n(1), false);
-        return `${fds}, ${n(1)}, ${n(2)}`;
+        return { text: `${fds}, ${n(1)}, ${n(2)}`, complete: false };
       }
       case 'nanosleep': {
         const ns = n(0);
-        return `{tv_sec=${Math.floor(ns / 1e9)}, tv_nsec=${ns % 1e9}}, NULL`;
+        return {
+          text: `CLOCK_REALTIME, 0, {tv_sec=${Math.floor(ns / 1e9)}, tv_nsec=${ns % 1e9}}, `,
+          complete: false,
+        };
       }
       case 'fcntl':
-        return `${n(0)}, ${FCNTL_NAMES[n(1)] ?? n(1)}${[F_GETFD, F_GETFL].includes(n(1)) ? '' : `, ${n(2)}`}`;
+        return done(
+          `${n(0)}, ${FCNTL_NAMES[n(1)] ?? n(1)}${[F_GETFD, F_GETFL].includes(n(1)) ? '' : `, ${n(2)}`}`,
+        );
       case 'kill':
-        return `${n(0)}, ${SIGNAL_NAMES[n(1)] ?? n(1)}`;
+        return done(`${n(0)}, ${SIGNAL_NAMES[n(1)] ?? n(1)}`);
       case 'rt_sigaction':
-        return `${SIGNAL_NAMES[n(0)] ?? n(0)}, ${args[1] ? `{sa_flags=${(args[1] as { restart: boolean }).restart ? 'SA_RESTART' : '0'}}` : 'NULL'}`;
+        return done(
+          `${SIGNAL_NAMES[n(0)] ?? n(0)}, ${args[1] ? `{sa_flags=${(args[1] as { restart: boolean }).restart ? 'SA_RESTART' : '0'}}` : 'NULL'}`,
+        );
       case 'read':
       case 'pread64':
-        return `${n(0)}`;
+        return { text: `${n(0)}, `, complete: false };
       default:
-        return args.map((a) => String(a)).join(', ');
+        return done(args.map((a) => String(a)).join(', '));
     }
   }
 
@@ -289,17 +433,15 @@ export class Strace {
     switch (name) {
       case 'read':
       case 'pread64': {
-        const shown =
-          ret > 0
-            ? (() => {
-                const data = task.mm.peek(n(1), Math.min(ret, this.#opts.stringLimit));
-                return data ? quoteBytes(data, this.#opts.stringLimit, ret) : hexAddr(n(1));
-              })()
-            : hexAddr(n(1));
-        return `, ${shown}, ${n(2)}${name === 'pread64' ? `, ${n(3)}` : ''}`;
+        // strace prints the bytes read, `""` at end of file, and the address only when the call failed.
+        const data = ret >= 0 ? task.mm.peek(n(1), Math.min(ret, this.#opts.stringLimit)) : null;
+        const shown = data ? quoteBytes(data, this.#opts.stringLimit, ret) : hexAddr(n(1));
+        return `${shown}, ${n(2)}${name === 'pread64' ? `, ${n(3)}` : ''}`;
       }
+      case 'nanosleep':
+        return 'NULL';
       case 'ioctl':
-        return this.#ioctlExit(task, args, ret, entry);
+        return this.#ioctlTail(task, args, ret, entry);
       default:
         return '';
     }
@@ -319,10 +461,21 @@ export class Strace {
     return `[${items.join(', ')}]`;
   }
 
-  /** How the argument of request `req` is shown: as the ioctl table describes it, or null for its address. */
+  /**
+   * How the argument of request `req` is shown: as the ioctl table describes it, or null for its raw value.
+   * In strace-6.1 mode, as strace 6.1 decodes it (FIONBIO and friends only).
+   */
   #ioctlArg(req: unknown): IoctlArg | null {
+    if (this.#opts.compat === 'strace-6.1') return STRACE_61_IOCTLS.get(Number(req) >>> 0)?.arg ?? null;
     const def = ioctlByRequest(Number(req), this.#profile);
+    if (def?.arg.kind === 'none') return def.arg;
     return def && def.strace !== 'address' ? def.arg : null;
+  }
+
+  #ioctlName(req: number): string {
+    if (this.#opts.compat === 'strace-6.1')
+      return STRACE_61_IOCTLS.get(req >>> 0)?.name ?? formatIoctlFallback(req);
+    return ioctlRequestName(req, this.#profile);
   }
 
   /** The argument as it is in the task's memory: an int or a decoded struct, or null if unreadable. */
@@ -353,23 +506,41 @@ export class Strace {
     return null;
   }
 
-  /** The argument as strace shows it at exit: the value read at entry, then `=> value written back`. */
-  #ioctlExit(task: Task, args: readonly unknown[], ret: number, entry: unknown): string {
-    const spec = this.#ioctlArg(args[1]);
+  #formatArg(spec: IoctlIntArg | IoctlStructArg, v: unknown): string {
+    return spec.kind === 'int' ? String(v) : spec.codec.format(v);
+  }
+
+  /**
+   * `ioctl(fd, REQUEST, ` and what strace prints at entry: the value read (`{...}`, `[4]`, `"name"`), or the raw
+   * argument of a request it does not decode; nothing yet of an output argument.
+   */
+  #ioctlHead(args: readonly unknown[], entry: unknown): Head {
+    const req = Number(args[1]);
     const addr = Number(args[2]);
-    if (!spec) return `, ${hexAddr(addr)}`;
-    if (spec.kind === 'none') return '';
-    if (spec.kind === 'string') return `, ${entry ?? hexAddr(addr)}`;
-    const format = (v: unknown) => (spec.kind === 'int' ? String(v) : spec.codec.format(v));
-    // strace brackets a pointed-to int: `[4]`, `[0 => 4]`.
-    const shown = (v: string) => (spec.kind === 'int' ? `[${v}]` : v);
-    const before = entry === null ? null : format(entry);
-    if (spec.dir === 'in') return `, ${before === null ? hexAddr(addr) : shown(before)}`;
+    const start = `${Number(args[0])}, ${this.#ioctlName(req)}`;
+    const spec = this.#ioctlArg(req);
+    if (!spec) return { text: `${start}, ${rawHex(addr)}`, complete: true };
+    if (spec.kind === 'none') return { text: start, complete: true };
+    if (spec.kind === 'string') return { text: `${start}, ${entry ?? hexAddr(addr)}`, complete: true };
+    if (spec.dir === 'out') return { text: `${start}, `, complete: false };
+    if (entry === null) return { text: `${start}, ${hexAddr(addr)}`, complete: true };
+    const before = this.#formatArg(spec, entry);
+    if (spec.dir === 'in') return { text: `${start}, ${spec.kind === 'int' ? `[${before}]` : before}`, complete: true };
+    // In and out: strace prints `[0 => 4]` and `{...} => {...}`; the part after the input comes at exit.
+    return { text: `${start}, ${spec.kind === 'int' ? `[${before}` : before}`, complete: false };
+  }
+
+  /** What strace prints of the argument at exit: the value written back (`[4]`, ` => {...}`), if any. */
+  #ioctlTail(task: Task, args: readonly unknown[], ret: number, entry: unknown): string {
+    const spec = this.#ioctlArg(args[1]);
+    if (!spec || spec.kind === 'none' || spec.kind === 'string' || spec.dir === 'in') return '';
+    const addr = Number(args[2]);
     const value = ret < 0 ? null : this.#peekArg(task, spec, addr);
-    const after = value === null ? null : format(value);
-    if (spec.dir === 'out') return `, ${after === null ? hexAddr(addr) : shown(after)}`;
-    if (before === null) return `, ${hexAddr(addr)}`;
-    if (after === null || after === before) return `, ${shown(before)}`;
-    return spec.kind === 'int' ? `, [${before} => ${after}]` : `, ${before} => ${after}`;
+    const after = value === null ? null : this.#formatArg(spec, value);
+    if (spec.dir === 'out') return after === null ? hexAddr(addr) : spec.kind === 'int' ? `[${after}]` : after;
+    if (entry === null) return '';
+    const changed = after !== null && after !== this.#formatArg(spec, entry);
+    if (spec.kind === 'int') return changed ? ` => ${after}]` : ']';
+    return changed ? ` => ${after}` : '';
   }
 }

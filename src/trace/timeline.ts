@@ -19,7 +19,7 @@ import { DMA_BUF_SYNC_END } from '../uapi/dma-buf.ts';
 import { EINTR } from '../uapi/errno.ts';
 import type { AbiProfile } from '../uapi/ioctls.ts';
 import { ioctlRequestName } from '../uapi/names.ts';
-import { SIGNAL_NAMES } from '../uapi/signal.ts';
+import { SIGKILL, SIGNAL_NAMES } from '../uapi/signal.ts';
 import { formatFtrace } from './ftrace.ts';
 import * as notes from './notes.ts';
 import type { Strace } from './strace.ts';
@@ -338,14 +338,19 @@ function recordSignals(on: Subscribe, s: State): void {
       name,
       action: e.action,
       time: e.time,
-      line: `--- ${name} {si_signo=${name}} ---`,
+      // SIGKILL has no signal-delivery-stop: strace prints no line for it.
+      line:
+        e.action === 'kill' && e.signal === SIGKILL
+          ? `(${name}: no line in strace)`
+          : (s.strace.lastSignal(e.task) ?? `--- ${name} {si_signo=${name}, si_code=SI_USER} ---`),
     });
   });
   on('task:exit', (e) => {
     const x = e.exit;
     const c = call(s, e.task);
     if (c) {
-      c.line = `${s.strace.unfinished(e.task) ?? `${c.name}(`}) = ?`;
+      // The strace layer has given the line of the call it died in (onCall), before forgetting the call.
+      if (!c.line.endsWith('= ?') && !c.line.includes(') = ? ')) c.line = `${c.line || `${c.name}(`}) = ?`;
       c.end = x.time;
       c.kernelEnd = x.time;
       c.outcome = 'killed';

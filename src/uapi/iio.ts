@@ -18,7 +18,7 @@ export const IIO_BUFFER_DMABUF_CYCLIC = 1 << 0;
 export const IIO_BUFFER_DMABUF_SUPPORTED_FLAGS = 0x00000001;
 
 function formatDmabufFlags(v: number | bigint): string {
-  return formatFlags(v, [['IIO_BUFFER_DMABUF_CYCLIC', IIO_BUFFER_DMABUF_CYCLIC]]);
+  return formatFlags(v, [['IIO_BUFFER_DMABUF_CYCLIC', IIO_BUFFER_DMABUF_CYCLIC]], 'IIO_BUFFER_DMABUF_???');
 }
 
 /** `struct iio_dmabuf` {fd u32, flags u32, bytes_used u64}: 16 bytes, compat-safe. The ENQUEUE argument. */
