@@ -79,6 +79,7 @@ const OPTIONS = {
   'no-ftrace': { type: 'boolean' },
   'no-check': { type: 'boolean' },
   durations: { type: 'boolean', short: 'T' },
+  'strace-compat': { type: 'boolean' },
   log: { type: 'string' },
   perfetto: { type: 'string' },
   html: { type: 'string' },
@@ -412,6 +413,7 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
   const trace = keepTrace
     ? recordTrace(sim.events, sim.abi, {
         durations: opts.durations === true,
+        compat: opts['strace-compat'] === true ? 'strace-6.1' : null,
         pids: scenario.processes.length > 1,
       })
     : { lines: [] as string[], events: [], detach: () => {} };

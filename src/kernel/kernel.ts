@@ -104,6 +104,7 @@ export class Kernel {
         if (this.trace.enabled('fence:trace')) this.trace.emit('fence:trace', e);
       },
       () => this.sched.current,
+      () => this.sched.bh,
     );
     this.dmaBuf = new DmaBufCore({
       census: this.census,
@@ -129,7 +130,7 @@ export class Kernel {
 
   /** Creates a task (not yet started). */
   createTask(comm: string, compat: boolean, nofile = this.#nofile): Task {
-    const t = new Task(this.#nextPid++, comm, compat, nofile);
+    const t = new Task(this.#nextPid++, comm, compat, nofile, this.tasks.size + 1);
     this.tasks.set(t.pid, t);
     return t;
   }

@@ -68,6 +68,11 @@ export class Sched {
   runtime: UserRuntime | null = null;
   /** The task whose kernel code runs right now (`current`), or null in interrupt and worker context. */
   current: Task | null = null;
+  /**
+   * Where kernel code without a task runs: a tasklet (softirq: dmaengine completion callbacks), a worker, or
+   * null (hard interrupt). Read by tracepoints for the context ftrace prints.
+   */
+  bh: 'softirq' | 'worker' | null = null;
 
   constructor(
     clock: VirtualClock,
@@ -163,7 +168,22 @@ export class Sched {
   scheduleWork(label: EventLabel, fn: () => void): void {
     const task = this.current;
     if (task) this.deferWork(task, label, fn);
-    else this.#clock.after(0, workLabel(label), fn);
+    else this.#clock.after(0, workLabel(label), () => this.#inBh('worker', fn));
+  }
+
+  /** Runs `fn` as a tasklet does (softirq context): how virt-dma runs a dmaengine completion callback. */
+  inSoftirq(fn: () => void): void {
+    this.#inBh('softirq', fn);
+  }
+
+  #inBh(bh: 'softirq' | 'worker', fn: () => void): void {
+    const prev = this.bh;
+    this.bh = bh;
+    try {
+      fn();
+    } finally {
+      this.bh = prev;
+    }
   }
 
   /** Queues kernel work raised by `task`'s syscall (see {@link Kernel.scheduleWork}). */
@@ -179,7 +199,7 @@ export class Sched {
     const list = this.#deferred.get(task);
     if (!list) return;
     this.#deferred.delete(task);
-    for (const w of list) this.#clock.after(0, workLabel(w.label), w.fn);
+    for (const w of list) this.#clock.after(0, workLabel(w.label), () => this.#inBh('worker', w.fn));
   }
 
   #sleep(task: Task, sleep: Sleep): void {

@@ -51,6 +51,8 @@ export class Task implements Caller {
   readonly comm: string;
   /** ILP32 process on a 64-bit kernel (CONFIG_COMPAT). */
   readonly compat: boolean;
+  /** The CPU it runs on (each task has one of its own; CPU 0 takes the interrupts), as ftrace shows it. */
+  readonly cpu: number;
   readonly files: FdTable;
   readonly mm: MM;
   state: TaskState = 'new';
@@ -69,8 +71,9 @@ export class Task implements Caller {
   /** Bytes copied between kernel and user for this task (data and syscall arguments). */
   copiedBytes = 0;
 
-  constructor(pid: number, comm: string, compat: boolean, nofile: number) {
+  constructor(pid: number, comm: string, compat: boolean, nofile: number, cpu = 0) {
     this.pid = pid;
+    this.cpu = cpu;
     this.comm = comm;
     this.compat = compat;
     this.files = new FdTable(nofile);

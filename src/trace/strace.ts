@@ -158,6 +158,9 @@ export class Strace {
   /** Who sent a signal by `kill(2)`, by `target:signal`, for the `si_pid` of its delivery. */
   readonly #senders = new Map<string, number>();
   readonly #lastSignal = new Map<Task, string>();
+  /** Tasks seen, by pid; those whose `exit_group(N) = ?` is printed. */
+  readonly #tasks = new Map<number, Task>();
+  readonly #exited = new Set<Task>();
   readonly #off: (() => void)[] = [];
   /** The task whose syscall is executing right now (between entry and exit or sleep), if any. */
   #running: Task | null = null;
@@ -193,6 +196,7 @@ export class Strace {
       if (this.#running === e.task) this.#release();
     });
     on('task:signal', (e) => this.#signal(e.task, e.signal, e.action, e.time));
+    on('task:exiting', (e) => this.#exitGroup(this.#tasks.get(e.pid), e.time));
     on('task:exit', (e) => this.#taskExit(e.task, e.exit));
   }
 
@@ -281,6 +285,7 @@ export class Strace {
       this.#sink(`[ Process PID=${task.pid} runs in 32 bit mode. ]`);
     }
     this.#pids.add(task.pid);
+    this.#tasks.set(task.pid, task);
     if (name === 'kill') this.#senders.set(`${Number(args[0])}:${Number(args[1])}`, task.pid);
     const entry = name === 'ioctl' ? this.#ioctlEntry(task, args) : null;
     const shown = this.#displayName(task, name);
@@ -355,10 +360,7 @@ export class Strace {
       else this.#resultLine(task, p.enterTime, `${p.head}${unfinished})`, '= ?');
     }
     if (this.#running === task) this.#release();
-    if (x.signal === null) {
-      this.#flushUnfinished(task);
-      this.#resultLine(task, x.time, `exit_group(${x.code})`, '= ?');
-    }
+    if (x.signal === null) this.#exitGroup(task, x.time);
     this.#line(
       task,
       x.time,
@@ -366,6 +368,17 @@ export class Strace {
         ? `+++ killed by ${SIGNAL_NAMES[x.signal] ?? x.signal} +++`
         : `+++ exited with ${x.code} +++`,
     );
+  }
+
+  /**
+   * A program that returns calls `exit_group(N)`: strace prints it at entry, before the kernel closes its files
+   * (the kernel's `task:exiting`), with `= ?` since it never returns.
+   */
+  #exitGroup(task: Task | undefined, time: number): void {
+    if (!task?.exit || task.exit.signal !== null || this.#exited.has(task)) return;
+    this.#exited.add(task);
+    this.#flushUnfinished(task);
+    this.#resultLine(task, time, `exit_group(${task.exit.code})`, '= ?');
   }
 
   #resultNote(task: Task, name: string, args: readonly unknown[], ret: number): string {
@@ -525,7 +538,8 @@ export class Strace {
     if (spec.dir === 'out') return { text: `${start}, `, complete: false };
     if (entry === null) return { text: `${start}, ${hexAddr(addr)}`, complete: true };
     const before = this.#formatArg(spec, entry);
-    if (spec.dir === 'in') return { text: `${start}, ${spec.kind === 'int' ? `[${before}]` : before}`, complete: true };
+    if (spec.dir === 'in')
+      return { text: `${start}, ${spec.kind === 'int' ? `[${before}]` : before}`, complete: true };
     // In and out: strace prints `[0 => 4]` and `{...} => {...}`; the part after the input comes at exit.
     return { text: `${start}, ${spec.kind === 'int' ? `[${before}` : before}`, complete: false };
   }
@@ -537,7 +551,8 @@ export class Strace {
     const addr = Number(args[2]);
     const value = ret < 0 ? null : this.#peekArg(task, spec, addr);
     const after = value === null ? null : this.#formatArg(spec, value);
-    if (spec.dir === 'out') return after === null ? hexAddr(addr) : spec.kind === 'int' ? `[${after}]` : after;
+    if (spec.dir === 'out')
+      return after === null ? hexAddr(addr) : spec.kind === 'int' ? `[${after}]` : after;
     if (entry === null) return '';
     const changed = after !== null && after !== this.#formatArg(spec, entry);
     if (spec.kind === 'int') return changed ? ` => ${after}]` : ']';

@@ -29,6 +29,8 @@ export interface FenceEvents {
     seqno: number;
     /** The task in whose context it happened, or null for interrupt/worker context. */
     task: Task | null;
+    /** Without a task: a tasklet (softirq), a worker, or null for a hard interrupt. */
+    bh: 'softirq' | 'worker' | null;
     time: number;
   }) => void;
 }
@@ -51,17 +53,21 @@ export class FenceDomain {
   readonly #trace: ((e: Parameters<FenceEvents['fence:trace']>[0]) => void) | null;
   /** The task whose syscall runs now, for trace attribution. */
   current: () => Task | null;
+  /** The bottom-half context kernel code without a task runs in (see `Sched.bh`). */
+  readonly bh: () => 'softirq' | 'worker' | null;
 
   constructor(
     census: Census,
     now: () => number,
     trace: ((e: Parameters<FenceEvents['fence:trace']>[0]) => void) | null,
     current: () => Task | null,
+    bh: () => 'softirq' | 'worker' | null = () => null,
   ) {
     this.census = census;
     this.now = now;
     this.#trace = trace;
     this.current = current;
+    this.bh = bh;
   }
 
   #stub: DmaFence | null = null;
@@ -105,6 +111,7 @@ export class FenceDomain {
       context: f.context >>> 0,
       seqno: f.seqno >>> 0,
       task: this.current(),
+      bh: this.bh(),
       time: this.now(),
     });
   }

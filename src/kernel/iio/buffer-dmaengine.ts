@@ -73,7 +73,7 @@ export class DmaengineBuffer extends IioDmaBufferQueue {
       block.vecs!,
       length,
       block.cyclic,
-      block.cyclic ? null : (result) => this.#blockDone(block, result),
+      block.cyclic ? null : (result) => this.iio.sched.inSoftirq(() => this.#blockDone(block, result)),
       `${dev.devName} block ${block.id}`,
       abi.loadEot,
     );
