@@ -138,7 +138,7 @@ describe.runIf(available)('HTML timeline in headless Chromium', () => {
       'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=6, flags=0, bytes_used=32768}) = 0',
     );
     expect(enqueueTip).toContain(
-      'capture-100 [000] .....     0.004156: dma_fence_init: driver=iio timeline=iio context=1 seqno=2',
+      'capture-100     [001] .....     0.004156: dma_fence_init: driver=iio timeline=iio context=1 seqno=2',
     );
     await page.locator('#timeline rect[data-name="fence 1:2"]').hover();
     expect(await page.locator('#tip').textContent()).toContain(

@@ -43,7 +43,7 @@ describe('timeline model', () => {
     const enq = syscalls.find((i) => i.name === 'ENQUEUE')!;
     expect(enq.lines).toEqual([
       'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=6, flags=0, bytes_used=32768}) = 0',
-      '           capture-100 [000] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
+      '         capture-100     [001] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
     ]);
     expect(enq.args).toMatchObject({ syscall: 'ioctl', request: 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL', ret: 0 });
   });
@@ -68,7 +68,7 @@ describe('timeline model', () => {
     expect(fence.name).toBe('fence 1:1');
     expect(fence.args.status).toBe('signalled with 0');
     expect(fence.lines[0]).toBe(
-      '           capture-100 [000] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
+      '         capture-100     [001] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
     );
     const wake = first.items.map((i) => m.items[i]!).find((i) => i.kind === 'wakeup')!;
     expect(m.items[wake.parent!]!.name).toBe('poll');
@@ -104,7 +104,7 @@ describe('timeline model', () => {
     const sleep = m.items.find((i) => i.kind === 'syscall' && i.name === 'nanosleep')!;
     expect(sleep.style).toBe('sys sys-sleep sys-killed');
     expect(sleep.end).toBe(1_000_000);
-    expect(sleep.lines).toEqual(['nanosleep({tv_sec=1, tv_nsec=0}, NULL <unfinished ...>) = ?']);
+    expect(sleep.lines).toEqual(['clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0},  <unfinished ...>) = ?']);
     const exit = m.items.find((i) => i.kind === 'exit' && i.lane === sleep.lane)!;
     expect([exit.start, exit.title, exit.lines[0]]).toEqual([
       1_000_000,
