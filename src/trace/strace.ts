@@ -164,8 +164,13 @@ export class Strace {
   readonly #off: (() => void)[] = [];
   /** The task whose syscall is executing right now (between entry and exit or sleep), if any. */
   #running: Task | null = null;
-  /** Notes raised while that syscall runs: shown after its line, as the call's own effects. */
-  #held: string[] = [];
+  /**
+   * Output raised while that syscall runs (notes, another task's death): shown after its line, as strace sees
+   * the call's effects only once it returns.
+   */
+  #held: (() => void)[] = [];
+  /** Tasks whose interrupted call returns through `rt_sigreturn` (its handler ran). */
+  readonly #sigreturn = new Set<Task>();
   /** Hears each finished call as one whole line, without timestamp or pid (for timeline exporters). */
   onCall: ((task: Task, line: string) => void) | null = null;
 
@@ -225,21 +230,22 @@ export class Strace {
   /** Writes a line that is not a syscall (a hardware event, a note) in the log's format, at time `time`. */
   note(time: number, text: string): void {
     const line = `${this.#opts.timestamps ? `${formatTime(time)} ` : ''}${text}`;
-    if (this.#running) {
-      this.#held.push(line);
-      return;
-    }
-    this.#flushUnfinished(null);
-    this.#sink(line);
+    this.#later(null, () => {
+      this.#flushUnfinished(null);
+      this.#sink(line);
+    });
   }
 
-  /** The running syscall finished or went to sleep: notes it raised are written now. */
+  /** Runs `print` now, or once the syscall running now (not `task`'s) has finished or gone to sleep. */
+  #later(task: Task | null, print: () => void): void {
+    if (this.#running && this.#running !== task) this.#held.push(print);
+    else print();
+  }
+
+  /** The running syscall finished or went to sleep: output it raised is written now. */
   #release(): void {
     this.#running = null;
-    const held = this.#held.splice(0);
-    if (held.length === 0) return;
-    this.#flushUnfinished(null);
-    for (const l of held) this.#sink(l);
+    for (const print of this.#held.splice(0)) print();
   }
 
   #prefix(task: Task, time: number): string {
@@ -312,6 +318,14 @@ export class Strace {
   ): void {
     const p = this.#pending.get(task);
     this.#pending.delete(task);
+    if (this.#sigreturn.delete(task)) {
+      // The handler ran: the interrupted call was printed with `= ? ERESTART...`; its -EINTR comes back
+      // through rt_sigreturn.
+      this.#flushUnfinished(task);
+      this.#resultLine(task, returnTime, 'rt_sigreturn({mask=[]})', `= ${formatReturn('rt_sigreturn', ret)}`);
+      if (this.#running === task) this.#release();
+      return;
+    }
     const shown = p?.name ?? this.#displayName(task, name);
     const head = p?.head ?? `${shown}(`;
     const tail = this.#argsAtExit(task, name, args, ret, p?.entry ?? null);
@@ -330,29 +344,49 @@ export class Strace {
    */
   #signal(task: Task, sig: number, action: 'kill' | 'interrupt' | 'restart' | 'pending', time: number): void {
     if (action === 'pending' || (action === 'kill' && sig === SIGKILL)) return;
-    const p = this.#pending.get(task);
-    if (action === 'kill' && p) {
-      const result = `= ? ${RESTART[p.name] ?? RESTART_DEFAULT}`;
-      this.onCall?.(task, `${p.head}) ${result}`);
-      this.#pending.delete(task);
-      this.#flushUnfinished(task);
-      const body = p.printedUnfinished ? `<... ${p.name} resumed>)` : `${p.head})`;
-      this.#resultLine(task, p.printedUnfinished ? time : p.enterTime, body, result);
-    }
     const name = SIGNAL_NAMES[sig] ?? String(sig);
     const key = `${task.pid}:${sig}`;
     const sender = this.#senders.get(key) ?? 0;
     this.#senders.delete(key);
     const text = `--- ${name} {si_signo=${name}, si_code=SI_USER, si_pid=${sender}, si_uid=0} ---`;
     this.#lastSignal.set(task, text);
-    this.#line(task, time, text);
+    const p = this.#pending.get(task);
+    if (p) this.onCall?.(task, `${p.head}) = ? ${RESTART[p.name] ?? RESTART_DEFAULT}`);
+    this.#later(task, () => {
+      if (p && this.#pending.get(task) === p) this.#interrupted(task, p, action, time);
+      this.#line(task, time, text);
+    });
+  }
+
+  /**
+   * A signal interrupts the call `p`: it ends with `= ? ERESTART...`; then the task dies (fatal signal), its
+   * handler runs and rt_sigreturn returns -EINTR (`interrupt`), or the call starts again (`restart`).
+   */
+  #interrupted(task: Task, p: Pending, action: 'kill' | 'interrupt' | 'restart', time: number): void {
+    this.#pending.delete(task);
+    this.#flushUnfinished(task);
+    const body = p.printedUnfinished ? `<... ${p.name} resumed>)` : `${p.head})`;
+    this.#resultLine(
+      task,
+      p.printedUnfinished ? time : p.enterTime,
+      body,
+      `= ? ${RESTART[p.name] ?? RESTART_DEFAULT}`,
+    );
+    if (action === 'interrupt') this.#sigreturn.add(task);
+    else if (action === 'restart')
+      this.#pending.set(task, { ...p, enterTime: time, printedUnfinished: false });
   }
 
   /** The task is gone: the call it died in ends with `= ?`, an exit is `exit_group(N) = ?`, then `+++`. */
   #taskExit(task: Task, x: { code: number | null; signal: number | null; time: number }): void {
+    const killed = this.killedIn(task);
+    if (killed) this.onCall?.(task, killed);
+    this.#later(task, () => this.#printExit(task, x));
+  }
+
+  #printExit(task: Task, x: { code: number | null; signal: number | null; time: number }): void {
     const p = this.#pending.get(task);
     if (p) {
-      this.onCall?.(task, this.killedIn(task)!);
       this.#pending.delete(task);
       this.#flushUnfinished(task);
       const unfinished = p.complete ? '' : ' <unfinished ...>';

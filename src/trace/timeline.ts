@@ -349,8 +349,8 @@ function recordSignals(on: Subscribe, s: State): void {
     const x = e.exit;
     const c = call(s, e.task);
     if (c) {
-      // The strace layer has given the line of the call it died in (onCall), before forgetting the call.
-      if (!c.line.endsWith('= ?') && !c.line.includes(') = ? ')) c.line = `${c.line || `${c.name}(`}) = ?`;
+      // The strace layer has already given the line of the call it died in (onCall).
+      if (!/\) = \?( |$)/.test(c.line)) c.line = `${c.line || `${c.name}(`}) = ?`;
       c.end = x.time;
       c.kernelEnd = x.time;
       c.outcome = 'killed';
