@@ -420,7 +420,9 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
   const fences = new FenceStats(sim.events);
   const checker = opts['no-check'] ? null : new ContractChecker(sim);
   const stopFtrace =
-    opts['no-ftrace'] || !keepTrace ? () => {} : traceFences(sim.events, (line) => trace.lines.push(line));
+    opts['no-ftrace'] || opts['strace-compat'] || !keepTrace
+      ? () => {}
+      : traceFences(sim.events, (line) => trace.lines.push(line));
   const logger = await makeLogger(opts.log as string | undefined, () => sim.now, io);
   if (logger === false) return 2;
   if (logger) {

@@ -26,7 +26,7 @@ import { recordTimeline, type Subscribe, type TimelineEvent } from './timeline.t
 
 /** What to record besides syscalls. */
 export interface RecorderOptions extends StraceOptions {
-  /** DMA transfers, IRQs, gaps (default true). */
+  /** DMA transfers, IRQs, gaps and kernel notes (default true; false with `compat`, whose log is strace's only). */
   hardware?: boolean;
   /** Block state changes of DMA buffer queues (default false: one line per block per state). */
   blocks?: boolean;
@@ -82,7 +82,7 @@ export function recordTrace(
   };
   const note: Note = (time, text) => strace.note(time, text);
   recordTimeline(on, strace, profile, timeline);
-  if (options.hardware ?? true) {
+  if (options.hardware ?? !options.compat) {
     noteDma(on, note);
     noteKernel(on, note);
   }
