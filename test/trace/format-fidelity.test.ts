@@ -5,6 +5,7 @@
  * kernel/trace). docs/traces.md explains the choices.
  */
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.ts';
 import { createSimulator, O_RDONLY, O_RDWR } from '../../src/index.ts';
 import type { Task } from '../../src/kernel/task.ts';
 import { type FenceTrace, formatFtrace, ns2usecs, traceFences } from '../../src/trace/ftrace.ts';
@@ -107,6 +108,13 @@ describe('strace format (strace 6.1)', () => {
     const sig = await signals();
     expect(sig).toContain(
       '[pid   100] 0.001000000 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0},  <unfinished ...>',
+    );
+    const out: string[] = [];
+    await main(['run', 'scenarios/01-first-capture-read.yaml'], { out: (l) => out.push(l), err: () => {} });
+    const at = out.indexOf('0.000021015 read(4,  <unfinished ...>');
+    expect(at).toBeGreaterThan(0);
+    expect(out.slice(at + 1).find((l) => l.includes('resumed'))).toBe(
+      '0.002100992 <... read resumed>"\\0\\370\\0\\374\\0\\0\\0\\4\\1\\370\\1\\374\\1\\0\\1\\4\\2\\370\\2\\374\\2\\0\\2\\4\\3\\370\\3\\374\\3\\0\\3\\4"..., 16384) = 16384',
     );
   });
 
