@@ -104,7 +104,9 @@ describe('timeline model', () => {
     const sleep = m.items.find((i) => i.kind === 'syscall' && i.name === 'nanosleep')!;
     expect(sleep.style).toBe('sys sys-sleep sys-killed');
     expect(sleep.end).toBe(1_000_000);
-    expect(sleep.lines).toEqual(['clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0},  <unfinished ...>) = ?']);
+    expect(sleep.lines).toEqual([
+      'clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0},  <unfinished ...>) = ?',
+    ]);
     const exit = m.items.find((i) => i.kind === 'exit' && i.lane === sleep.lane)!;
     expect([exit.start, exit.title, exit.lines[0]]).toEqual([
       1_000_000,
