@@ -215,6 +215,20 @@ describe('strace format (strace 6.1)', () => {
     ]);
     expect(lines.some((l) => l.includes('[hw]') || l.includes('[kernel]'))).toBe(false);
   });
+
+  it('iio-sim run --strace-compat prints the strace 6.1 log: _IOC(...) and addresses, no notes, no fence lines', async () => {
+    // Rule: the run option of the compat mode; the header and the summary of `run` stay.
+    const out: string[] = [];
+    const code = await main(['run', '--strace-compat', 'scenarios/06-mainline-bytes-used-and-flags.yaml'], {
+      out: (l) => out.push(l),
+      err: () => {},
+    });
+    expect(code).toBe(0);
+    expect(out).toContain(
+      '0.000000000 ioctl(4, _IOC(_IOC_WRITE, 0x69, 0x94, 0x10), 0x55555555c000) = -1 EINVAL (Invalid argument)',
+    );
+    expect(out.some((l) => /dma_fence_|\[hw\]|\[kernel\]|<unfinished/.test(l))).toBe(false);
+  });
 });
 
 /** A fence event in the context of `task` (null: no task). */
