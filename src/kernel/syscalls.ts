@@ -77,7 +77,7 @@ import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
 import { getUserInt, putUserInt } from './uaccess.ts';
-import { File, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
+import { File, type InodeKind, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
 import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
 /** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
@@ -101,6 +101,16 @@ const MAP_VALIDATE_KNOWN =
 
 /** Status flags F_SETFL may change (SETFL_MASK, rule FD-11). */
 const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
+
+/** `d_type` of each inode kind (`DT_DIR`, `DT_CHR`, `DT_REG`; anonymous inodes never appear in a directory). */
+const DT_DIR = 4;
+const DIRENT_TYPE: Readonly<Record<InodeKind, number>> = {
+  dir: DT_DIR,
+  chr: 2,
+  reg: 8,
+  attr: 8,
+  anon: 0,
+};
 
 /** What the syscall layer needs from the kernel. */
 export interface SyscallDeps {
@@ -429,6 +439,57 @@ export class Syscalls {
     const sh = shmemOf(file);
     if (!sh || !file.canWrite) return -EINVAL;
     return shmemTruncate(sh, length);
+  }
+
+  /**
+   * `getdents64(fd, dirp, count)`: mirrors `ksys_getdents64()` and `filldir64()` (fs/readdir.c) over
+   * `dcache_readdir()`/`kernfs_fop_readdir()`: `.` and `..` first, then the directory's names (in name order
+   * here; kernfs orders by name hash). `f_pos` counts entries; each `struct linux_dirent64` is
+   * `{d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name}` padded to 8 bytes. -EBADF for a bad or O_PATH
+   * fd, -ENOTDIR for a file that is not a directory, -EINVAL when not even the next entry fits.
+   */
+  getdents64(task: Task, fd: number, dirp: number, count: number): SysRet {
+    const file = task.files.file(fd);
+    if (!file || file.flags & O_PATH) return -EBADF;
+    if (file.inode.kind !== 'dir') return -ENOTDIR;
+    const paths = this.#deps.paths;
+    const names = paths.list(file.path) ?? [];
+    const entries: { ino: number; type: number; name: string }[] = [
+      { ino: file.inode.ino, type: DT_DIR, name: '.' },
+      { ino: paths.lookup(`${file.path}/..`)?.ino ?? file.inode.ino, type: DT_DIR, name: '..' },
+    ];
+    for (const name of names) {
+      const inode = paths.lookup(`${file.path}/${name}`);
+      if (inode) entries.push({ ino: inode.ino, type: DIRENT_TYPE[inode.kind], name });
+    }
+    const out: Uint8Array[] = [];
+    let used = 0;
+    let pos = file.pos;
+    for (; pos < entries.length; pos++) {
+      const e = entries[pos]!;
+      const name = new TextEncoder().encode(e.name);
+      const reclen = (19 + name.length + 1 + 7) & ~7;
+      if (used + reclen > count) break;
+      const rec = new Uint8Array(reclen);
+      const v = new DataView(rec.buffer);
+      v.setBigUint64(0, BigInt(e.ino), true);
+      v.setBigInt64(8, BigInt(pos + 1), true);
+      v.setUint16(16, reclen, true);
+      rec[18] = e.type;
+      rec.set(name, 19);
+      out.push(rec);
+      used += reclen;
+    }
+    if (out.length === 0) return pos < entries.length ? -EINVAL : 0;
+    const bytes = new Uint8Array(used);
+    let at = 0;
+    for (const r of out) {
+      bytes.set(r, at);
+      at += r.length;
+    }
+    if (!task.mm.copyToUser(dirp, bytes)) return -EFAULT;
+    file.pos = pos;
+    return used;
   }
 
   /** `munmap(addr, length)` (MUNMAP-1..3). */

@@ -67,6 +67,11 @@ export interface Sys {
   lseek(fd: number, offset: number, whence: number): Promise<number>;
   fcntl(fd: number, cmd: number, arg?: number): Promise<number>;
   ioctl(fd: number, request: number, arg: number): Promise<number>;
+  /**
+   * `getdents64(fd, dirp, count)`: `struct linux_dirent64` records of a directory opened with open().
+   * Simulator only (the real-kernel runtime leaves it out).
+   */
+  getdents64?(fd: number, dirp: number, count: number): Promise<number>;
   mmap(
     addr: number,
     length: number,
@@ -234,6 +239,8 @@ function fileSyscalls({ task, k, call }: SysParts) {
       call('fcntl', [fd, cmd, arg], () => k.fcntl(task, int(fd), int(cmd), int(arg))),
     ioctl: (fd: number, request: number, arg: number) =>
       call('ioctl', [fd, request, arg], () => k.ioctl(task, int(fd), int(request), int(arg))),
+    getdents64: (fd: number, dirp: number, count: number) =>
+      call('getdents64', [fd, dirp, count], () => k.getdents64(task, int(fd), int(dirp), int(count))),
   } satisfies Partial<Sys>;
 }
 
