@@ -34,8 +34,10 @@ function parse(bytes: Uint8Array): Dirent[] {
 
 /** getdents64 of the simulator (skips on the real-kernel runtime, which does not offer it). */
 function getdents(sys: Sys): NonNullable<Sys['getdents64']> {
-  if (!sys.getdents64) return realSkip('getdents64 is offered by the simulator only');
-  return sys.getdents64;
+  if (!sys.getdents64) realSkip('getdents64 is offered by the simulator only');
+  const call = sys.getdents64;
+  if (!call) throw new Error('getdents64 missing');
+  return call;
 }
 
 /** Every entry of the directory at `path`, reading `chunk` bytes at a time. */

@@ -1,0 +1,911 @@
+/*
+ * iio-sim exec: the LD_PRELOAD side of the bridge between a real Linux program and the simulator.
+ *
+ * Calls that touch the simulated world (/dev/iio:deviceN, /dev/dma_heap, /dev/udmabuf, /sys/bus/iio and
+ * every fd the simulator handed out) travel over a stream socket (its fd in IIO_SIM_BRIDGE_FD) to the Node
+ * side, which runs them as syscalls of a simulated process. Everything else goes to the real kernel.
+ *
+ * A simulated fd is backed by a real placeholder fd (/dev/null) so numbers stay unique among real fds; the
+ * Node side maps placeholder numbers to simulated fds. mmap of a simulated fd maps a real memfd the Node side
+ * opens through /proc/PID/fd and copies to and from at the coherence points (docs/exec.md).
+ *
+ * Wire format (little-endian, host order): request {u32 len, u32 op, i64 a[6]} + data; answer
+ * {u32 len, u32 kind, i64 ret, i64 aux} + data, where len counts the bytes after itself.
+ *
+ * C11 + glibc (fopencookie, dlsym RTLD_NEXT). Built by `iio-sim exec` on first use.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+enum {
+  OP_OPEN = 1, OP_CLOSE, OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_LSEEK, OP_IOCTL, OP_MMAP, OP_MUNMAP,
+  OP_POLL, OP_FCNTL, OP_DUP, OP_DUP3, OP_STAT, OP_ACCESS, OP_GETDENTS, OP_MEMFD_CREATE, OP_FTRUNCATE,
+  OP_RESERVED, OP_UNSUPPORTED,
+};
+enum { KIND_RET = 0, KIND_RESERVE = 1, KIND_UNSUPPORTED = 2 };
+
+struct req { uint32_t len; uint32_t op; int64_t a[6]; };
+struct rep { uint32_t len; uint32_t kind; int64_t ret; int64_t aux; };
+
+#define MAX_FD 65536
+#define MAX_MAPS 256
+#define MAX_DIRS 64
+
+static int bridge_fd = -1;
+/* 1: connected; 0: not started under iio-sim exec; -1: started, but this process cannot reach it (child). */
+static int bridge_state;
+static unsigned char sim_fd[MAX_FD];
+static pthread_mutex_t bridge_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { uintptr_t addr; size_t len; } maps[MAX_MAPS];
+
+static long raw_close(int fd) { return syscall(SYS_close, fd); }
+
+static int is_sim(int fd) { return fd >= 0 && fd < MAX_FD && sim_fd[fd]; }
+
+static void fail_msg(const char *what) {
+  char line[512];
+  int n = snprintf(line, sizeof line, "iio-sim bridge: %s\n", what);
+  if (n > 0) syscall(SYS_write, 2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+}
+
+static int full_write(const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    long w = syscall(SYS_write, bridge_fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    c += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int full_read(void *p, size_t n) {
+  char *c = p;
+  while (n > 0) {
+    long r = syscall(SYS_read, bridge_fd, c, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    c += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static void lost_bridge(void) {
+  fail_msg("the simulator went away; exiting");
+  _exit(125);
+}
+
+/*
+ * One call: sends the request, serves the Node side's sub-requests (placeholder fds), and returns the
+ * answer's ret (>= 0 or -errno). `out` receives up to `outcap` bytes of the answer's data.
+ */
+static int64_t bridge_call(uint32_t op, const int64_t a[6], const void *data, size_t dlen, void *out,
+                           size_t outcap, int64_t *aux) {
+  struct req rq = { .len = (uint32_t)(sizeof rq - 4 + dlen), .op = op };
+  memcpy(rq.a, a, sizeof rq.a);
+  if (full_write(&rq, sizeof rq) || (dlen && full_write(data, dlen))) lost_bridge();
+  for (;;) {
+    struct rep rp;
+    if (full_read(&rp, sizeof rp)) lost_bridge();
+    size_t n = rp.len - (sizeof rp - 4);
+    if (rp.kind == KIND_RESERVE) {
+      int ph = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
+      if (ph >= 0 && ph < MAX_FD) sim_fd[ph] = 1;
+      struct req ans = { .len = sizeof ans - 4, .op = OP_RESERVED, .a = { ph < 0 ? -errno : ph } };
+      if (full_write(&ans, sizeof ans)) lost_bridge();
+      continue;
+    }
+    char *buf = NULL;
+    if (n) {
+      buf = malloc(n + 1);
+      if (!buf || full_read(buf, n)) lost_bridge();
+      buf[n] = 0;
+    }
+    if (rp.kind == KIND_UNSUPPORTED) {
+      fail_msg(buf ? buf : "unsupported call");
+      free(buf);
+      return -ENOSYS;
+    }
+    if (out && buf) memcpy(out, buf, n < outcap ? n : outcap);
+    if (aux) *aux = rp.aux;
+    free(buf);
+    return rp.ret;
+  }
+}
+
+static int64_t call_locked(uint32_t op, const int64_t a[6], const void *data, size_t dlen, void *out,
+                           size_t outcap, int64_t *aux) {
+  if (bridge_state != 1) {
+    fail_msg("a call on a simulated fd in a process not connected to the simulator (children of a bridged "
+             "program are not bridged)");
+    return -ENOSYS;
+  }
+  pthread_mutex_lock(&bridge_lock);
+  int64_t r = bridge_call(op, a, data, dlen, out, outcap, aux);
+  pthread_mutex_unlock(&bridge_lock);
+  return r;
+}
+
+/* Converts a raw result into the libc convention. */
+static long ret_errno(int64_t r) {
+  if (r < 0) {
+    errno = (int)-r;
+    return -1;
+  }
+  return (long)r;
+}
+
+/* A call on the simulated world that this process cannot make (no bridge): a message, then ENOSYS. */
+static long unbridged(const char *call, const char *what) {
+  char m[400];
+  snprintf(m, sizeof m, "%s(%s): this process is not connected to the simulator (children of a bridged "
+           "program are not bridged)", call, what);
+  fail_msg(m);
+  errno = ENOSYS;
+  return -1;
+}
+
+__attribute__((constructor)) static void bridge_init(void) {
+  const char *e = getenv("IIO_SIM_BRIDGE_FD");
+  if (!e) return;
+  int fd = atoi(e);
+  if (strcmp(e, "none") == 0 || fd <= 2 || syscall(SYS_fcntl, fd, F_GETFD) < 0) {
+    bridge_state = -1;
+    return;
+  }
+  /* Out of the program's way: it gets the fd numbers it would get without the bridge. */
+  long hi = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 1000);
+  if (hi >= 0) {
+    raw_close(fd);
+    fd = (int)hi;
+  }
+  bridge_fd = fd;
+  bridge_state = 1;
+  setenv("IIO_SIM_BRIDGE_FD", "none", 1);
+}
+
+/* Paths of the simulated world. */
+static int sim_path(const char *p) {
+  if (!p || p[0] != '/' || bridge_state == 0) return 0;
+  static const char *const prefixes[] = { "/sys/bus/iio", "/dev/dma_heap", "/dev/udmabuf" };
+  if (strncmp(p, "/dev/iio:", 9) == 0) return 1;
+  for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+    size_t n = strlen(prefixes[i]);
+    if (strncmp(p, prefixes[i], n) == 0 && (p[n] == 0 || p[n] == '/')) return 1;
+  }
+  return 0;
+}
+
+static void *next_fn(const char *name) { return dlsym(RTLD_NEXT, name); }
+#define REAL(ret, name, ...) \
+  static ret (*real_fn)(__VA_ARGS__); \
+  if (!real_fn) real_fn = (ret(*)(__VA_ARGS__))next_fn(name)
+
+/* ---------------------------------------------------------------------------------------------- open */
+
+static int sim_open(const char *path, int flags, mode_t mode) {
+  if (bridge_state < 0) return (int)unbridged("open", path);
+  int64_t a[6] = { flags, mode };
+  return (int)ret_errno(call_locked(OP_OPEN, a, path, strlen(path), NULL, 0, NULL));
+}
+
+static int mode_arg(int flags, va_list ap) {
+  return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE ? va_arg(ap, int) : 0;
+}
+
+int open(const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  int mode = mode_arg(flags, ap);
+  va_end(ap);
+  if (sim_path(path)) return sim_open(path, flags, (mode_t)mode);
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+int openat(int dirfd, const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  int mode = mode_arg(flags, ap);
+  va_end(ap);
+  if (sim_path(path)) return sim_open(path, flags, (mode_t)mode);
+  if (is_sim(dirfd)) {
+    errno = ENOTSUP;
+    fail_msg("openat() relative to a simulated directory fd is not bridged");
+    return -1;
+  }
+  return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+int __open_2(const char *path, int flags) { return open(path, flags); }
+int __open64_2(const char *path, int flags) { return open(path, flags); }
+int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+int creat(const char *path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
+
+int close(int fd) {
+  if (is_sim(fd)) {
+    int64_t a[6] = { fd };
+    int64_t r = call_locked(OP_CLOSE, a, NULL, 0, NULL, 0, NULL);
+    sim_fd[fd] = 0;
+    raw_close(fd);
+    return (int)ret_errno(r);
+  }
+  return (int)syscall(SYS_close, fd);
+}
+
+/* ------------------------------------------------------------------------------------------ read/write */
+
+/* Largest single transfer; read() and write() may return less, as the kernel's may. */
+#define MAX_IO (4u << 20)
+
+static ssize_t sim_rw(uint32_t op, int fd, void *buf, size_t n, int64_t off) {
+  if (n > MAX_IO) n = MAX_IO;
+  int64_t a[6] = { fd, (int64_t)n, off };
+  if (op == OP_READ || op == OP_PREAD) return ret_errno(call_locked(op, a, NULL, 0, buf, n, NULL));
+  return ret_errno(call_locked(op, a, buf, n, NULL, 0, NULL));
+}
+
+ssize_t read(int fd, void *buf, size_t n) {
+  if (is_sim(fd)) return sim_rw(OP_READ, fd, buf, n, 0);
+  return syscall(SYS_read, fd, buf, n);
+}
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
+  if (n > buflen) abort();
+  return read(fd, buf, n);
+}
+ssize_t write(int fd, const void *buf, size_t n) {
+  if (is_sim(fd)) return sim_rw(OP_WRITE, fd, (void *)buf, n, 0);
+  return syscall(SYS_write, fd, buf, n);
+}
+ssize_t pread(int fd, void *buf, size_t n, off_t off) {
+  if (is_sim(fd)) return sim_rw(OP_PREAD, fd, buf, n, off);
+  return syscall(SYS_pread64, fd, buf, n, off);
+}
+ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen) {
+  if (n > buflen) abort();
+  return pread(fd, buf, n, off);
+}
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+    __attribute__((alias("__pread_chk")));
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
+  if (is_sim(fd)) return sim_rw(OP_PWRITE, fd, (void *)buf, n, off);
+  return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+
+off_t lseek(int fd, off_t off, int whence) {
+  if (is_sim(fd)) {
+    int64_t a[6] = { fd, off, whence };
+    return (off_t)ret_errno(call_locked(OP_LSEEK, a, NULL, 0, NULL, 0, NULL));
+  }
+  return (off_t)syscall(SYS_lseek, fd, off, whence);
+}
+off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
+
+/* ----------------------------------------------------------------------------------------------- ioctl */
+
+int ioctl(int fd, unsigned long req, ...) {
+  va_list ap;
+  va_start(ap, req);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  if (!is_sim(fd)) return (int)syscall(SYS_ioctl, fd, req, arg);
+  size_t size = _IOC_SIZE(req);
+  unsigned dir = _IOC_DIR(req);
+  /* The generic requests predate the _IOC encoding. */
+  if (req == FIONBIO || req == FIOASYNC) size = sizeof(int), dir = _IOC_WRITE;
+  else if (req == FIONREAD) size = sizeof(int), dir = _IOC_READ;
+  else if (req == FIOQSIZE) size = sizeof(loff_t), dir = _IOC_READ;
+  else if (req == FIOCLEX || req == FIONCLEX) size = 0, dir = _IOC_NONE;
+  if (dir == _IOC_NONE) size = 0;
+  unsigned char stackbuf[256];
+  unsigned char *buf = size <= sizeof stackbuf ? stackbuf : malloc(size);
+  if (!buf) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (size) {
+    if (dir & _IOC_WRITE) memcpy(buf, arg, size);
+    else memset(buf, 0, size);
+  }
+  int64_t a[6] = { fd, (int64_t)req, (int64_t)(intptr_t)arg, (int64_t)size, dir };
+  int64_t r = call_locked(OP_IOCTL, a, buf, size, buf, size, NULL);
+  if (size && (dir & _IOC_READ) && r != -ENOSYS) memcpy(arg, buf, size);
+  if (buf != stackbuf) free(buf);
+  return (int)ret_errno(r);
+}
+
+/* ------------------------------------------------------------------------------------------------ mmap */
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if ((flags & MAP_ANONYMOUS) || !is_sim(fd)) return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+  int mfd = (int)syscall(SYS_memfd_create, "iio-sim-mapping", MFD_CLOEXEC);
+  if (mfd < 0) return MAP_FAILED;
+  if (syscall(SYS_ftruncate, mfd, (off_t)len) < 0) {
+    raw_close(mfd);
+    return MAP_FAILED;
+  }
+  /* Shared even for MAP_PRIVATE: the Node side must see the program's stores through the memfd. */
+  int rflags = (flags & ~0x0f) | MAP_SHARED;
+  void *p = (void *)syscall(SYS_mmap, addr, len, prot | PROT_READ, rflags, mfd, 0);
+  if (p == MAP_FAILED) {
+    raw_close(mfd);
+    return MAP_FAILED;
+  }
+  char path[64];
+  int pn = snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), mfd);
+  int64_t a[6] = { (int64_t)len, prot, flags, fd, off, (int64_t)(uintptr_t)p };
+  int64_t r = call_locked(OP_MMAP, a, path, (size_t)pn, NULL, 0, NULL);
+  raw_close(mfd);
+  if (r < 0) {
+    syscall(SYS_munmap, p, len);
+    errno = (int)-r;
+    return MAP_FAILED;
+  }
+  pthread_mutex_lock(&bridge_lock);
+  for (int i = 0; i < MAX_MAPS; i++)
+    if (!maps[i].addr) {
+      maps[i].addr = (uintptr_t)p;
+      maps[i].len = len;
+      break;
+    }
+  pthread_mutex_unlock(&bridge_lock);
+  return p;
+}
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
+
+int munmap(void *addr, size_t len) {
+  int found = -1;
+  pthread_mutex_lock(&bridge_lock);
+  for (int i = 0; i < MAX_MAPS; i++)
+    if (maps[i].addr && (uintptr_t)addr < maps[i].addr + maps[i].len && maps[i].addr < (uintptr_t)addr + len)
+      found = i;
+  if (found >= 0) {
+    int64_t a[6] = { (int64_t)(uintptr_t)addr, (int64_t)len };
+    int64_t r = bridge_call(OP_MUNMAP, a, NULL, 0, NULL, 0, NULL);
+    if (r < 0) {
+      pthread_mutex_unlock(&bridge_lock);
+      return (int)ret_errno(r);
+    }
+    maps[found].addr = 0;
+  }
+  pthread_mutex_unlock(&bridge_lock);
+  return (int)syscall(SYS_munmap, addr, len);
+}
+
+/* ------------------------------------------------------------------------------------------------ poll */
+
+static int real_poll(struct pollfd *fds, nfds_t n, int timeout) {
+  struct timespec ts = { timeout / 1000, (long)(timeout % 1000) * 1000000L };
+  return (int)syscall(SYS_ppoll, fds, n, timeout < 0 ? NULL : &ts, NULL, (size_t)8);
+}
+
+/*
+ * Simulated entries go to the simulator, real ones to the kernel. A mix is polled without blocking on the
+ * real side first; if nothing is ready there, the simulator sleeps (in simulated time) for the whole timeout,
+ * then the real side is checked again: a real fd that becomes ready only while the simulator sleeps is seen
+ * when it wakes (lockstep: real time does not run the simulation).
+ */
+int poll(struct pollfd *fds, nfds_t n, int timeout) {
+  nfds_t nsim = 0;
+  for (nfds_t i = 0; i < n; i++) nsim += is_sim(fds[i].fd);
+  if (nsim == 0) return real_poll(fds, n, timeout);
+  struct pollfd *sim = calloc(nsim, sizeof *sim), *real = calloc(n - nsim + 1, sizeof *real);
+  if (!sim || !real) {
+    free(sim);
+    free(real);
+    errno = ENOMEM;
+    return -1;
+  }
+  nfds_t s = 0, r = 0;
+  for (nfds_t i = 0; i < n; i++) {
+    if (is_sim(fds[i].fd)) sim[s++] = fds[i];
+    else real[r++] = fds[i];
+  }
+  int rready = 0;
+  if (r) {
+    rready = real_poll(real, r, 0);
+    if (rready < 0) goto fail;
+  }
+  int64_t a[6] = { (int64_t)s, rready > 0 ? 0 : timeout };
+  int64_t sret = call_locked(OP_POLL, a, sim, s * sizeof *sim, sim, s * sizeof *sim, NULL);
+  if (sret < 0) {
+    errno = (int)-sret;
+    goto fail;
+  }
+  if (r && rready == 0 && timeout != 0) {
+    rready = real_poll(real, r, 0);
+    if (rready < 0) goto fail;
+  }
+  s = r = 0;
+  for (nfds_t i = 0; i < n; i++) fds[i].revents = is_sim(fds[i].fd) ? sim[s++].revents : real[r++].revents;
+  free(sim);
+  free(real);
+  return (int)sret + rready;
+fail:
+  free(sim);
+  free(real);
+  return -1;
+}
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen) {
+  if (fdslen / sizeof *fds < n) abort();
+  return poll(fds, n, timeout);
+}
+
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
+  nfds_t nsim = 0;
+  for (nfds_t i = 0; i < n; i++) nsim += is_sim(fds[i].fd);
+  if (nsim == 0) return (int)syscall(SYS_ppoll, fds, n, ts, mask, (size_t)8);
+  int timeout = ts ? (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000) : -1;
+  return poll(fds, n, timeout);
+}
+
+int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv) {
+  int any = 0;
+  for (int fd = 0; fd < nfds && !any; fd++)
+    any = is_sim(fd) && ((rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex)));
+  if (!any) {
+    REAL(int, "select", int, fd_set *, fd_set *, fd_set *, struct timeval *);
+    return real_fn(nfds, rd, wr, ex, tv);
+  }
+  struct pollfd *p = calloc((size_t)nfds, sizeof *p);
+  if (!p) {
+    errno = ENOMEM;
+    return -1;
+  }
+  nfds_t n = 0;
+  for (int fd = 0; fd < nfds; fd++) {
+    short ev = (short)(((rd && FD_ISSET(fd, rd)) ? POLLIN : 0) | ((wr && FD_ISSET(fd, wr)) ? POLLOUT : 0) |
+                       ((ex && FD_ISSET(fd, ex)) ? POLLPRI : 0));
+    if (ev) p[n++] = (struct pollfd){ .fd = fd, .events = ev };
+  }
+  int timeout = tv ? (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000) : -1;
+  int ret = poll(p, n, timeout);
+  if (ret < 0) {
+    free(p);
+    return -1;
+  }
+  if (rd) FD_ZERO(rd);
+  if (wr) FD_ZERO(wr);
+  if (ex) FD_ZERO(ex);
+  int count = 0;
+  for (nfds_t i = 0; i < n; i++) {
+    short re = p[i].revents;
+    if (rd && (re & (POLLIN | POLLHUP | POLLERR))) FD_SET(p[i].fd, rd), count++;
+    if (wr && (re & (POLLOUT | POLLERR))) FD_SET(p[i].fd, wr), count++;
+    if (ex && (re & POLLPRI)) FD_SET(p[i].fd, ex), count++;
+  }
+  free(p);
+  return count;
+}
+
+/* ------------------------------------------------------------------------------------- fcntl and dup */
+
+static int sim_newfd(uint32_t op, int64_t a0, int64_t a1, int64_t a2) {
+  int64_t a[6] = { a0, a1, a2 };
+  return (int)ret_errno(call_locked(op, a, NULL, 0, NULL, 0, NULL));
+}
+
+int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  if (!is_sim(fd)) return (int)syscall(SYS_fcntl, fd, cmd, arg);
+  switch (cmd) {
+  case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
+  case F_ADD_SEALS: case F_GET_SEALS:
+    return sim_newfd(OP_FCNTL, fd, cmd, arg);
+  default: {
+    char m[128];
+    snprintf(m, sizeof m, "fcntl(%d, %d): this command is not bridged for simulated fds", fd, cmd);
+    fail_msg(m);
+    errno = ENOSYS;
+    return -1;
+  }
+  }
+}
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+
+int dup(int fd) {
+  if (is_sim(fd)) return sim_newfd(OP_DUP, fd, 0, 0);
+  return (int)syscall(SYS_dup, fd);
+}
+
+int dup3(int old, int new, int flags) {
+  if (old == new) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (is_sim(new) && !is_sim(old)) close(new);
+  if (!is_sim(old)) return (int)syscall(SYS_dup3, old, new, flags);
+  if (new < 0 || new >= MAX_FD) {
+    errno = EBADF;
+    return -1;
+  }
+  int r = sim_newfd(OP_DUP3, old, new, flags);
+  if (r < 0) return r;
+  if (syscall(SYS_dup3, old, new, flags) < 0) return -1;
+  sim_fd[new] = 1;
+  return new;
+}
+
+int dup2(int old, int new) {
+  if (old == new) return syscall(SYS_fcntl, old, F_GETFD) < 0 ? -1 : new;
+  return dup3(old, new, 0);
+}
+
+/* ----------------------------------------------------------------------------------------- stat family */
+
+static void fill_stat(struct stat *st, const int64_t v[6]) {
+  memset(st, 0, sizeof *st);
+  st->st_mode = (mode_t)v[0];
+  st->st_ino = (ino_t)v[1];
+  st->st_rdev = makedev((unsigned)v[2], (unsigned)v[3]);
+  st->st_size = (off_t)v[4];
+  st->st_dev = makedev(0, (unsigned)v[5]);
+  st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+  st->st_uid = getuid();
+  st->st_gid = getgid();
+  st->st_blksize = 4096;
+}
+
+static int sim_stat(const char *path, int fd, struct stat *st) {
+  int64_t a[6] = { fd }, v[6];
+  int64_t r = call_locked(OP_STAT, a, path, path ? strlen(path) : 0, v, sizeof v, NULL);
+  if (r < 0) return (int)ret_errno(r);
+  fill_stat(st, v);
+  return 0;
+}
+
+int stat(const char *path, struct stat *st) {
+  if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("stat", path) : sim_stat(path, -1, st);
+  return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0);
+}
+int lstat(const char *path, struct stat *st) {
+  if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("lstat", path) : sim_stat(path, -1, st);
+  return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+int fstat(int fd, struct stat *st) {
+  if (is_sim(fd)) return sim_stat(NULL, fd, st);
+  return (int)syscall(SYS_fstat, fd, st);
+}
+int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+  if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("fstatat", path) : sim_stat(path, -1, st);
+  if ((flags & AT_EMPTY_PATH) && !*path && is_sim(dirfd)) return sim_stat(NULL, dirfd, st);
+  return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
+}
+/* LP64: struct stat64 is struct stat. */
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "the bridge needs an LP64 struct stat");
+int stat64(const char *path, struct stat64 *st) { return stat(path, (struct stat *)st); }
+int lstat64(const char *path, struct stat64 *st) { return lstat(path, (struct stat *)st); }
+int fstat64(int fd, struct stat64 *st) { return fstat(fd, (struct stat *)st); }
+int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) {
+  return fstatat(dirfd, path, (struct stat *)st, flags);
+}
+/* Binaries built against glibc < 2.33 call these. */
+int __xstat(int ver, const char *path, struct stat *st) { (void)ver; return stat(path, st); }
+int __lxstat(int ver, const char *path, struct stat *st) { (void)ver; return lstat(path, st); }
+int __fxstat(int ver, int fd, struct stat *st) { (void)ver; return fstat(fd, st); }
+int __xstat64(int ver, const char *path, struct stat *st) __attribute__((alias("__xstat")));
+int __lxstat64(int ver, const char *path, struct stat *st) __attribute__((alias("__lxstat")));
+int __fxstat64(int ver, int fd, struct stat *st) __attribute__((alias("__fxstat")));
+
+int access(const char *path, int mode) {
+  if (sim_path(path)) {
+    if (bridge_state < 0) return (int)unbridged("access", path);
+    int64_t a[6] = { mode };
+    return (int)ret_errno(call_locked(OP_ACCESS, a, path, strlen(path), NULL, 0, NULL));
+  }
+  return (int)syscall(SYS_faccessat, AT_FDCWD, path, mode);
+}
+int faccessat(int dirfd, const char *path, int mode, int flags) {
+  if (sim_path(path)) return access(path, mode);
+  return (int)syscall(SYS_faccessat2, dirfd, path, mode, flags);
+}
+
+/* The simulator has no symbolic links: an existing simulated path is not one. */
+ssize_t readlink(const char *path, char *buf, size_t len) {
+  if (sim_path(path)) {
+    struct stat st;
+    if (stat(path, &st) < 0) return -1;
+    errno = EINVAL;
+    return -1;
+  }
+  return syscall(SYS_readlinkat, AT_FDCWD, path, buf, len);
+}
+ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len) {
+  if (sim_path(path)) return readlink(path, buf, len);
+  return syscall(SYS_readlinkat, dirfd, path, buf, len);
+}
+
+/* Lexical normalisation of an absolute simulated path, then a lookup (no links to follow). */
+char *realpath(const char *path, char *resolved) {
+  if (!sim_path(path)) {
+    REAL(char *, "realpath", const char *, char *);
+    return real_fn(path, resolved);
+  }
+  char out[PATH_MAX];
+  size_t o = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    const char *s = p;
+    while (*p && *p != '/') p++;
+    size_t n = (size_t)(p - s);
+    if (n == 0 || (n == 1 && s[0] == '.')) continue;
+    if (n == 2 && s[0] == '.' && s[1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+      continue;
+    }
+    if (o + 1 + n >= sizeof out) {
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
+    out[o++] = '/';
+    memcpy(out + o, s, n);
+    o += n;
+  }
+  if (o == 0) out[o++] = '/';
+  out[o] = 0;
+  struct stat st;
+  if (stat(out, &st) < 0) return NULL;
+  if (resolved) return strcpy(resolved, out);
+  return strdup(out);
+}
+char *__realpath_chk(const char *path, char *resolved, size_t len) {
+  (void)len;
+  return realpath(path, resolved);
+}
+
+/* ----------------------------------------------------------------------------------- memfd, ftruncate */
+
+int memfd_create(const char *name, unsigned flags) {
+  if (bridge_state != 1) return (int)syscall(SYS_memfd_create, name, flags);
+  int64_t a[6] = { flags };
+  return (int)ret_errno(call_locked(OP_MEMFD_CREATE, a, name, strlen(name), NULL, 0, NULL));
+}
+
+int ftruncate(int fd, off_t len) {
+  if (is_sim(fd)) {
+    int64_t a[6] = { fd, len };
+    return (int)ret_errno(call_locked(OP_FTRUNCATE, a, NULL, 0, NULL, 0, NULL));
+  }
+  return (int)syscall(SYS_ftruncate, fd, len);
+}
+int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
+
+/* ----------------------------------------------------------------------------------------- directories */
+
+struct sim_dir {
+  int fd;
+  size_t pos, end;
+  struct dirent ent;
+  char buf[16384];
+};
+static struct sim_dir *dirs[MAX_DIRS];
+
+static struct sim_dir *find_dir(void *d) {
+  for (int i = 0; i < MAX_DIRS; i++)
+    if (dirs[i] && (void *)dirs[i] == d) return dirs[i];
+  return NULL;
+}
+
+static DIR *sim_opendir_fd(int fd) {
+  struct sim_dir *d = calloc(1, sizeof *d);
+  if (!d) return NULL;
+  d->fd = fd;
+  pthread_mutex_lock(&bridge_lock);
+  for (int i = 0; i < MAX_DIRS; i++)
+    if (!dirs[i]) {
+      dirs[i] = d;
+      pthread_mutex_unlock(&bridge_lock);
+      return (DIR *)d;
+    }
+  pthread_mutex_unlock(&bridge_lock);
+  free(d);
+  errno = EMFILE;
+  return NULL;
+}
+
+DIR *opendir(const char *path) {
+  if (!sim_path(path)) {
+    REAL(DIR *, "opendir", const char *);
+    return real_fn(path);
+  }
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  DIR *d = sim_opendir_fd(fd);
+  if (!d) close(fd);
+  return d;
+}
+
+DIR *fdopendir(int fd) {
+  if (!is_sim(fd)) {
+    REAL(DIR *, "fdopendir", int);
+    return real_fn(fd);
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0) return NULL;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return NULL;
+  }
+  return sim_opendir_fd(fd);
+}
+
+struct dirent *readdir(DIR *dir) {
+  struct sim_dir *d = find_dir(dir);
+  if (!d) {
+    REAL(struct dirent *, "readdir", DIR *);
+    return real_fn(dir);
+  }
+  if (d->pos >= d->end) {
+    int64_t a[6] = { d->fd, (int64_t)sizeof d->buf };
+    int64_t r = call_locked(OP_GETDENTS, a, NULL, 0, d->buf, sizeof d->buf, NULL);
+    if (r <= 0) {
+      if (r < 0) errno = (int)-r;
+      return NULL;
+    }
+    d->pos = 0;
+    d->end = (size_t)r;
+  }
+  const char *rec = d->buf + d->pos;
+  uint64_t ino;
+  int64_t off;
+  uint16_t reclen;
+  memcpy(&ino, rec, 8);
+  memcpy(&off, rec + 8, 8);
+  memcpy(&reclen, rec + 16, 2);
+  d->ent.d_ino = ino;
+  d->ent.d_off = off;
+  d->ent.d_type = (unsigned char)rec[18];
+  snprintf(d->ent.d_name, sizeof d->ent.d_name, "%s", rec + 19);
+  d->ent.d_reclen = (unsigned short)(offsetof(struct dirent, d_name) + strlen(d->ent.d_name) + 1);
+  d->pos += reclen;
+  return &d->ent;
+}
+struct dirent64 *readdir64(DIR *dir) {
+  if (!find_dir(dir)) {
+    REAL(struct dirent64 *, "readdir64", DIR *);
+    return real_fn(dir);
+  }
+  return (struct dirent64 *)readdir(dir);
+}
+
+int closedir(DIR *dir) {
+  struct sim_dir *d = find_dir(dir);
+  if (!d) {
+    REAL(int, "closedir", DIR *);
+    return real_fn(dir);
+  }
+  pthread_mutex_lock(&bridge_lock);
+  for (int i = 0; i < MAX_DIRS; i++)
+    if (dirs[i] == d) dirs[i] = NULL;
+  pthread_mutex_unlock(&bridge_lock);
+  int r = close(d->fd);
+  free(d);
+  return r;
+}
+
+int dirfd(DIR *dir) {
+  struct sim_dir *d = find_dir(dir);
+  if (!d) {
+    REAL(int, "dirfd", DIR *);
+    return real_fn(dir);
+  }
+  return d->fd;
+}
+
+void rewinddir(DIR *dir) {
+  struct sim_dir *d = find_dir(dir);
+  if (!d) {
+    REAL(void, "rewinddir", DIR *);
+    real_fn(dir);
+    return;
+  }
+  lseek(d->fd, 0, SEEK_SET);
+  d->pos = d->end = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- stdio */
+
+static ssize_t cookie_read(void *c, char *buf, size_t n) {
+  ssize_t r = read((int)(intptr_t)c, buf, n);
+  return r < 0 ? -1 : r;
+}
+static ssize_t cookie_write(void *c, const char *buf, size_t n) {
+  ssize_t r = write((int)(intptr_t)c, buf, n);
+  /* fopencookie treats 0 as an error; a sysfs store that took nothing is one. */
+  return r < 0 ? 0 : r;
+}
+static int cookie_seek(void *c, off64_t *off, int whence) {
+  off_t r = lseek((int)(intptr_t)c, *off, whence);
+  if (r < 0) return -1;
+  *off = r;
+  return 0;
+}
+static int cookie_close(void *c) { return close((int)(intptr_t)c); }
+
+static FILE *sim_file(int fd, const char *mode) {
+  cookie_io_functions_t io = { cookie_read, cookie_write, cookie_seek, cookie_close };
+  return fopencookie((void *)(intptr_t)fd, mode, io);
+}
+
+static int mode_flags(const char *mode) {
+  int flags = 0;
+  switch (mode[0]) {
+  case 'r': flags = O_RDONLY; break;
+  case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
+  case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
+  default: return -1;
+  }
+  for (const char *m = mode + 1; *m && *m != ','; m++) {
+    if (*m == '+') flags = (flags & ~O_ACCMODE) | O_RDWR;
+    else if (*m == 'e') flags |= O_CLOEXEC;
+    else if (*m == 'x') flags |= O_EXCL;
+  }
+  return flags;
+}
+
+FILE *fopen(const char *path, const char *mode) {
+  if (!sim_path(path)) {
+    REAL(FILE *, "fopen", const char *, const char *);
+    return real_fn(path, mode);
+  }
+  int flags = mode_flags(mode);
+  if (flags < 0) {
+    errno = EINVAL;
+    return NULL;
+  }
+  int fd = open(path, flags, 0666);
+  if (fd < 0) return NULL;
+  FILE *f = sim_file(fd, mode);
+  if (!f) close(fd);
+  return f;
+}
+FILE *fopen64(const char *path, const char *mode) __attribute__((alias("fopen")));
+
+FILE *fdopen(int fd, const char *mode) {
+  if (!is_sim(fd)) {
+    REAL(FILE *, "fdopen", int, const char *);
+    return real_fn(fd, mode);
+  }
+  return sim_file(fd, mode);
+}
+
+/* A forked child has the socket too: it must not talk on it. */
+static void in_child(void) {
+  if (bridge_state == 1) {
+    raw_close(bridge_fd);
+    bridge_fd = -1;
+    bridge_state = -1;
+  }
+}
+__attribute__((constructor)) static void bridge_atfork(void) { pthread_atfork(NULL, NULL, in_child); }

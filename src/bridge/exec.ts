@@ -1,0 +1,227 @@
+/**
+ * `iio-sim exec [options] -- PROGRAM [ARGS...]`: runs a real Linux program on the simulator. The program
+ * runs unmodified with the preload library of bridge/preload; its calls on the simulated world are served by a
+ * simulated process (src/bridge/server.ts) in lockstep with virtual time. Exits with the program's status.
+ *
+ * @packageDocumentation
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { basename } from 'node:path';
+import { ContractChecker } from '../check/checker.ts';
+import type { AbiProfile } from '../kernel/kernel.ts';
+import { formatError } from '../scenario/errors.ts';
+import { loadScenario } from '../scenario/load.ts';
+import { scenarioSimulator } from '../scenario/run.ts';
+import { createSimulator, type Simulator } from '../sim/simulator.ts';
+import { traceFences } from '../trace/ftrace.ts';
+import { exportPerfetto } from '../trace/perfetto.ts';
+import { recordTrace } from '../trace/recorder.ts';
+import { FenceStats, summaryLines } from '../trace/summary.ts';
+import { buildPreload, PreloadBuildError } from './preload.ts';
+import { FrameReader } from './protocol.ts';
+import { BridgeSession } from './server.ts';
+
+/** Output streams (the CLI's). */
+export interface ExecIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** The usage line of `iio-sim exec`. */
+export const EXEC_USAGE =
+  'usage: iio-sim exec [--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] -- PROGRAM [ARGS...]';
+
+/** Parsed options of `iio-sim exec`. */
+export interface ExecOptions {
+  scenario?: string;
+  abi?: AbiProfile;
+  platform?: string;
+  seed?: number;
+  /** strace/ftrace log destination: a file, or `-` for stderr. */
+  trace?: string;
+  ftrace: boolean;
+  check: boolean;
+  perfetto?: string;
+  /** Print the run's summary and the checker's findings on stderr. */
+  summary: boolean;
+  program: string;
+  args: string[];
+}
+
+const VALUE_OPTIONS = new Set(['--scenario', '--abi', '--platform', '--seed', '--trace', '--perfetto']);
+
+/** Parses the command line (after `exec`); a string is the error to print. */
+export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
+  const o: ExecOptions = { ftrace: true, check: true, summary: false, program: '', args: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (!arg.startsWith('--')) break;
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    if (VALUE_OPTIONS.has(name!)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) return `iio-sim exec: ${name} needs a value`;
+      if (name === '--scenario') o.scenario = value;
+      else if (name === '--abi') {
+        if (value !== 'mainline' && value !== 'v2')
+          return `iio-sim exec: --abi takes mainline or v2, not '${value}'`;
+        o.abi = value;
+      } else if (name === '--platform') o.platform = value;
+      else if (name === '--seed') {
+        if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+          return `iio-sim exec: --seed takes a non-negative integer, not '${value}'`;
+        o.seed = Number(value);
+      } else if (name === '--trace') o.trace = value;
+      else o.perfetto = value;
+    } else if (name === '--no-ftrace') o.ftrace = false;
+    else if (name === '--no-check') o.check = false;
+    else if (name === '--summary') o.summary = true;
+    else return `iio-sim exec: unknown option '${arg}'`;
+  }
+  const program = argv[i];
+  if (program === undefined) return 'iio-sim exec: no program given';
+  o.program = program;
+  o.args = argv.slice(i + 1);
+  return o;
+}
+
+function makeSimulator(o: ExecOptions, io: ExecIo): Simulator | null {
+  if (o.scenario !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(o.scenario, 'utf8').replace(/^\uFEFF/, '');
+    } catch (e) {
+      io.err(`${o.scenario}:1:1: cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      return null;
+    }
+    const loaded = loadScenario(text, o.scenario);
+    if (!loaded.ok) {
+      for (const e of loaded.errors) io.err(formatError(e));
+      return null;
+    }
+    const s = loaded.scenario;
+    return scenarioSimulator({
+      ...s,
+      ...(o.abi ? { abi: o.abi } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.platform ? { platform: o.platform as never } : {}),
+    });
+  }
+  try {
+    return createSimulator({
+      ...(o.abi ? { abi: o.abi } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.platform ? { platform: o.platform as never } : {}),
+    });
+  } catch (e) {
+    io.err(`iio-sim exec: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
+}
+
+/** The child's exit status as a shell reports it. */
+function exitStatus(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else if (child.signalCode !== null) resolve(128 + (signalNumber(child.signalCode) ?? 0));
+    else
+      child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (signalNumber(signal) ?? 0) : 0)));
+  });
+}
+
+function signalNumber(name: string): number | undefined {
+  const table: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
+  return table[name];
+}
+
+/** `iio-sim exec ...`: resolves to the exit status (the program's, or 2 for unusable input). */
+export async function execCommand(argv: readonly string[], io: ExecIo): Promise<number> {
+  const o = parseExecArgs(argv);
+  if (typeof o === 'string') {
+    io.err(o);
+    io.err(EXEC_USAGE);
+    return 2;
+  }
+  let lib: string;
+  try {
+    lib = buildPreload();
+  } catch (e) {
+    io.err(`iio-sim exec: ${e instanceof PreloadBuildError ? e.message : String(e)}`);
+    return 2;
+  }
+  const sim = makeSimulator(o, io);
+  if (!sim) return 2;
+  const trace = o.trace !== undefined || o.perfetto !== undefined ? recordTrace(sim.events, sim.abi) : null;
+  const stopFtrace = trace && o.ftrace ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
+  const fences = o.summary ? new FenceStats(sim.events) : null;
+  const checker = o.check ? new ContractChecker(sim) : null;
+
+  const preload = [lib, process.env.LD_PRELOAD].filter(Boolean).join(':');
+  const child = spawn(o.program, o.args, {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    env: { ...process.env, LD_PRELOAD: preload, IIO_SIM_BRIDGE_FD: '3' },
+  });
+  const spawned = await new Promise<Error | null>((resolve) => {
+    child.once('spawn', () => resolve(null));
+    child.once('error', (e) => resolve(e));
+  });
+  if (spawned) {
+    io.err(
+      `iio-sim exec: cannot run '${o.program}': ${(spawned as NodeJS.ErrnoException).code ?? spawned.message}`,
+    );
+    return 127;
+  }
+  const status = exitStatus(child);
+  const socket = child.stdio[3] as Socket;
+  const reader = new FrameReader(socket);
+  sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve());
+  let result: Awaited<ReturnType<Simulator['run']>>;
+  try {
+    result = await sim.run();
+  } catch (e) {
+    child.kill('SIGKILL');
+    io.err(`iio-sim exec: simulator failure: ${e instanceof Error ? e.message : String(e)}`);
+    await status;
+    return 2;
+  }
+  const outcome = result.processes[0]!;
+  if (outcome.status !== 'exited') {
+    child.kill('SIGKILL');
+    io.err(`iio-sim exec: ${o.program}: ${outcome.reason}`);
+  }
+  socket.destroy();
+  const code = await status;
+  checker?.finish(result);
+  checker?.detach();
+  trace?.detach();
+  stopFtrace();
+  if (trace && o.trace !== undefined) {
+    const text = `${trace.lines.join('\n')}\n`;
+    if (o.trace === '-') process.stderr.write(text);
+    else writeFileSync(o.trace, text);
+  }
+  if (trace && o.perfetto !== undefined)
+    writeFileSync(o.perfetto, exportPerfetto(trace.events, { end: result.time }));
+  if (o.summary) {
+    for (const line of summaryLines(result, fences)) io.err(line);
+    if (checker) for (const line of checker.summaryLines()) io.err(line);
+  }
+  return outcome.status === 'exited' ? code : code || 1;
+}

@@ -1,0 +1,459 @@
+/**
+ * The Node side of `iio-sim exec`: one simulated process per bridged program. Its body reads the program's
+ * requests off the socket and makes each call as a syscall of the simulated process, so the strace log, the
+ * contract checker and virtual time see the program exactly as they see a TypeScript program. While the
+ * program computes, the body awaits its next request and the simulator waits with it (lockstep).
+ *
+ * fds: the program knows a simulated fd by its real placeholder number; the session maps placeholder numbers
+ * to simulated fds both ways, and rewrites the fd fields of the ioctls that carry one.
+ *
+ * Memory: a simulated mmap is mirrored by a real memfd mapping in the program, which this side opens through
+ * `/proc/PID/fd`. The two copies meet at the coherence points: before a `DMA_BUF_IOCTL_SYNC` END, before any
+ * ioctl that passes an fd (ENQUEUE, ATTACH, UDMABUF_CREATE...) and before munmap, what the program changed
+ * is stored into the simulated mapping (as the CPU's stores); after a SYNC START, and after a poll reported
+ * the mapped file, what the simulated mapping shows (as the CPU's loads) is copied out. Both directions move
+ * only the cache lines that changed since the last meeting, so neither side's untouched lines are clobbered.
+ *
+ * @packageDocumentation
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import type { Task } from '../kernel/task.ts';
+import type { Inode } from '../kernel/vfs.ts';
+import type { Sys } from '../sim/process.ts';
+import type { Simulator } from '../sim/simulator.ts';
+import {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SYNC_END,
+} from '../uapi/dma-buf.ts';
+import { DMA_HEAP_IOCTL_ALLOC } from '../uapi/dma-heap.ts';
+import { EACCES, EBADF, EINVAL, EIO, ENOENT } from '../uapi/errno.ts';
+import { F_DUPFD, F_DUPFD_CLOEXEC, O_CLOEXEC } from '../uapi/fcntl.ts';
+import {
+  IIO_BUFFER_DMABUF_ATTACH_IOCTL,
+  IIO_BUFFER_DMABUF_DETACH_IOCTL,
+  IIO_BUFFER_DMABUF_ENQUEUE_IOCTL,
+  IIO_BUFFER_GET_FD_IOCTL,
+  IIO_GET_EVENT_FD_IOCTL,
+} from '../uapi/iio.ts';
+import * as v2 from '../uapi/iio-v2.ts';
+import { MAP_FIXED, MAP_FIXED_NOREPLACE } from '../uapi/mman.ts';
+import { UDMABUF_CREATE, UDMABUF_CREATE_LIST } from '../uapi/udmabuf.ts';
+import { answerFrame, type FrameReader, KIND, OP, type Request } from './protocol.ts';
+
+/** Where an ioctl's argument carries fds: byte offsets of fds the kernel reads and writes, and an fd result. */
+interface FdFields {
+  readonly in?: readonly number[];
+  readonly out?: readonly number[];
+  readonly retFd?: boolean;
+}
+
+/** The ioctls whose argument or result is an fd, by request number (all their structs are compat-safe). */
+const FD_IOCTLS: ReadonlyMap<number, FdFields> = new Map<number, FdFields>([
+  [IIO_GET_EVENT_FD_IOCTL, { out: [0] }],
+  [IIO_BUFFER_GET_FD_IOCTL, { out: [0] }],
+  [IIO_BUFFER_DMABUF_ATTACH_IOCTL, { in: [0] }],
+  [IIO_BUFFER_DMABUF_DETACH_IOCTL, { in: [0] }],
+  [IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, { in: [0] }],
+  [v2.IIO_BUFFER_DMABUF_ALLOC_IOCTL, { retFd: true }],
+  [v2.IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, { in: [0] }],
+  [DMA_HEAP_IOCTL_ALLOC, { out: [8] }],
+  [UDMABUF_CREATE, { in: [0], retFd: true }],
+  [DMA_BUF_IOCTL_EXPORT_SYNC_FILE, { out: [4] }],
+  [DMA_BUF_IOCTL_IMPORT_SYNC_FILE, { in: [4] }],
+]);
+
+/** Cache-line granularity of the copies at coherence points. */
+const LINE = 64;
+/** Largest read or write served at once (the C side asks for at most this much). */
+const MAX_IO = 4 << 20;
+/** `_IOC_READ`: the kernel writes the argument. */
+const IOC_READ = 2;
+
+/** A simulated mapping and the program's real copy of it. */
+interface Mirror {
+  readonly realAddr: bigint;
+  readonly simAddr: number;
+  readonly len: number;
+  readonly file: object | undefined;
+  /** This side's fd on the program's memfd. */
+  readonly fd: number;
+  /** The contents both sides agreed on at the last coherence point. */
+  readonly shadow: Uint8Array;
+}
+
+/** What a session reports when its program is gone. */
+export interface SessionEnd {
+  /** Requests served. */
+  readonly requests: number;
+}
+
+const utf8 = new TextDecoder();
+const int32 = (v: bigint) => Number(BigInt.asIntN(32, v));
+
+/** `S_IF*` type bits of an inode kind. */
+function typeBits(i: Inode): number {
+  if (i.kind === 'dir') return 0o040000;
+  if (i.kind === 'chr') return 0o020000;
+  if (i.kind === 'anon') return 0;
+  return 0o100000;
+}
+
+/** One bridged program: its requests, served as syscalls of one simulated process. */
+export class BridgeSession {
+  readonly #sys: Sys;
+  readonly #task: Task;
+  readonly #socket: Socket;
+  readonly #reader: FrameReader;
+  readonly #sim: Simulator;
+  readonly #realToSim = new Map<number, number>();
+  readonly #mirrors: Mirror[] = [];
+  #scratchAddr = 0;
+  #scratchLen = 0;
+  #requests = 0;
+
+  constructor(sim: Simulator, sys: Sys, socket: Socket, reader: FrameReader) {
+    this.#sim = sim;
+    this.#sys = sys;
+    const task = sim.kernel.tasks.get(sys.pid);
+    if (!task) throw new Error(`bridge: no task ${sys.pid}`);
+    this.#task = task;
+    this.#socket = socket;
+    this.#reader = reader;
+  }
+
+  /** Serves requests until the program closes its end. */
+  async serve(): Promise<SessionEnd> {
+    try {
+      for (;;) {
+        const r = await this.#reader.next();
+        if (!r) break;
+        this.#requests++;
+        this.#socket.write(await this.#handle(r));
+      }
+    } finally {
+      for (const m of this.#mirrors.splice(0)) closeSync(m.fd);
+    }
+    return { requests: this.#requests };
+  }
+
+  /** A buffer in the simulated process's memory, reused from call to call. */
+  #scratch(len: number): number {
+    if (len > this.#scratchLen) {
+      if (this.#scratchAddr) this.#sys.mem.free(this.#scratchAddr);
+      this.#scratchLen = Math.max(4096, 2 ** Math.ceil(Math.log2(len)));
+      this.#scratchAddr = this.#sys.mem.alloc(this.#scratchLen);
+    }
+    return this.#scratchAddr;
+  }
+
+  /** The simulated fd behind a placeholder (-1, which the kernel refuses with EBADF, for any other fd). */
+  #fd(real: bigint | number): number {
+    return this.#realToSim.get(Number(real)) ?? -1;
+  }
+
+  /** Asks the program for a placeholder for the new simulated fd `simFd` and returns its number. */
+  async #reserve(simFd: number): Promise<number> {
+    this.#socket.write(answerFrame(KIND.RESERVE, simFd));
+    const r = await this.#reader.next();
+    if (!r || r.op !== OP.RESERVED) throw new Error('bridge: the program did not answer a RESERVE');
+    const real = Number(r.a[0]);
+    if (real >= 0) this.#realToSim.set(real, simFd);
+    return real;
+  }
+
+  /** A syscall result that is a new simulated fd, as the program's placeholder number. */
+  async #newFd(ret: number): Promise<Buffer> {
+    if (ret < 0) return answerFrame(KIND.RET, ret);
+    return answerFrame(KIND.RET, await this.#reserve(ret));
+  }
+
+  #unsupported(what: string): Buffer {
+    return answerFrame(KIND.UNSUPPORTED, -38, new TextEncoder().encode(what));
+  }
+
+  async #handle(r: Request): Promise<Buffer> {
+    const sys = this.#sys;
+    const a = r.a;
+    switch (r.op) {
+      case OP.OPEN:
+        return this.#newFd(await sys.open(utf8.decode(r.data), int32(a[0]!)));
+      case OP.CLOSE: {
+        const ret = await sys.close(this.#fd(a[0]!));
+        this.#realToSim.delete(Number(a[0]));
+        return answerFrame(KIND.RET, ret);
+      }
+      case OP.READ:
+      case OP.PREAD:
+        return this.#read(r);
+      case OP.WRITE:
+      case OP.PWRITE: {
+        const n = r.data.length;
+        const addr = this.#scratch(n);
+        sys.mem.write(addr, r.data);
+        const fd = this.#fd(a[0]!);
+        const ret =
+          r.op === OP.WRITE ? await sys.write(fd, addr, n) : await sys.pwrite(fd, addr, n, Number(a[2]));
+        return answerFrame(KIND.RET, ret);
+      }
+      case OP.LSEEK:
+        return answerFrame(KIND.RET, await sys.lseek(this.#fd(a[0]!), Number(a[1]), int32(a[2]!)));
+      case OP.IOCTL:
+        return this.#ioctl(r);
+      case OP.MMAP:
+        return this.#mmap(r);
+      case OP.MUNMAP:
+        return this.#munmap(r);
+      case OP.POLL:
+        return this.#poll(r);
+      case OP.FCNTL: {
+        const cmd = int32(a[1]!);
+        const ret = await sys.fcntl(this.#fd(a[0]!), cmd, Number(BigInt.asIntN(32, a[2]!)));
+        return cmd === F_DUPFD || cmd === F_DUPFD_CLOEXEC ? this.#newFd(ret) : answerFrame(KIND.RET, ret);
+      }
+      case OP.DUP:
+        return this.#newFd(await sys.dup(this.#fd(a[0]!)));
+      case OP.DUP3:
+        return this.#dup3(r);
+      case OP.STAT:
+        return this.#stat(r);
+      case OP.ACCESS:
+        return this.#access(r);
+      case OP.GETDENTS: {
+        const n = Math.min(Number(a[1]), MAX_IO);
+        const addr = this.#scratch(n);
+        const ret = await sys.getdents64!(this.#fd(a[0]!), addr, n);
+        return answerFrame(KIND.RET, ret, ret > 0 ? sys.mem.read(addr, ret) : undefined);
+      }
+      case OP.MEMFD_CREATE:
+        return this.#newFd(await sys.memfd_create(utf8.decode(r.data), int32(a[0]!)));
+      case OP.FTRUNCATE:
+        return answerFrame(KIND.RET, await sys.ftruncate(this.#fd(a[0]!), Number(a[1])));
+      default:
+        return this.#unsupported(`request ${r.op} is not known to this simulator`);
+    }
+  }
+
+  async #read(r: Request): Promise<Buffer> {
+    const n = Math.min(Number(r.a[1]), MAX_IO);
+    const addr = this.#scratch(Math.max(1, n));
+    const fd = this.#fd(r.a[0]!);
+    const ret =
+      r.op === OP.READ
+        ? await this.#sys.read(fd, addr, n)
+        : await this.#sys.pread(fd, addr, n, Number(r.a[2]));
+    return answerFrame(KIND.RET, ret, ret > 0 ? this.#sys.mem.read(addr, ret) : undefined);
+  }
+
+  async #ioctl(r: Request): Promise<Buffer> {
+    const [realFd, reqBig, argValue, sizeBig, dirBig] = r.a as [bigint, bigint, bigint, bigint, bigint];
+    const req = Number(BigInt.asUintN(32, reqBig));
+    const size = Number(sizeBig);
+    const fd = this.#fd(realFd);
+    if (req === UDMABUF_CREATE_LIST)
+      return this.#unsupported('ioctl(UDMABUF_CREATE_LIST): its flexible array is not bridged yet');
+    const spec = FD_IOCTLS.get(req);
+    const arg = new Uint8Array(r.data);
+    const view = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
+    for (const off of spec?.in ?? [])
+      if (off + 4 <= size) view.setInt32(off, this.#fd(view.getInt32(off, true)), true);
+    const syncFlags = req === DMA_BUF_IOCTL_SYNC && size >= 8 ? Number(view.getBigUint64(0, true)) : null;
+    if ((spec?.in?.length ?? 0) > 0 || (syncFlags !== null && syncFlags & DMA_BUF_SYNC_END)) this.#pushAll();
+    let ret: number;
+    let out: Uint8Array | undefined;
+    if (size > 0) {
+      const addr = this.#scratch(size);
+      this.#sys.mem.write(addr, arg);
+      ret = await this.#sys.ioctl(fd, req, addr);
+      out = this.#sys.mem.read(addr, size);
+    } else ret = await this.#sys.ioctl(fd, req, Number(BigInt.asUintN(32, argValue)));
+    if (syncFlags !== null && ret === 0 && !(syncFlags & DMA_BUF_SYNC_END)) this.#pullFile(fd);
+    if (ret >= 0 && out && spec?.out) {
+      const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      for (const off of spec.out) {
+        const simFd = ov.getInt32(off, true);
+        if (simFd >= 0 && this.#task.files.file(simFd)) ov.setInt32(off, await this.#reserve(simFd), true);
+      }
+    }
+    if (ret >= 0 && spec?.retFd) ret = await this.#reserve(ret);
+    return answerFrame(KIND.RET, ret, out && Number(dirBig) & IOC_READ ? out : undefined);
+  }
+
+  async #mmap(r: Request): Promise<Buffer> {
+    const [lenB, prot, flags, realFd, off, realAddr] = r.a as [
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+    ];
+    const len = Number(lenB);
+    const simFlags = int32(flags) & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
+    const fd = this.#fd(realFd);
+    const ret = await this.#sys.mmap(0, len, int32(prot), simFlags, fd, Number(off));
+    if (ret < 0) return answerFrame(KIND.RET, ret);
+    let hostFd: number;
+    try {
+      hostFd = openSync(utf8.decode(r.data), 'r+');
+    } catch (e) {
+      await this.#sys.munmap(ret, len);
+      return this.#unsupported(
+        `mmap: cannot open the program's memory (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+    }
+    const m: Mirror = {
+      realAddr,
+      simAddr: ret,
+      len,
+      file: this.#task.files.file(fd),
+      fd: hostFd,
+      shadow: new Uint8Array(len),
+    };
+    this.#mirrors.push(m);
+    this.#pull(m);
+    return answerFrame(KIND.RET, 0);
+  }
+
+  async #munmap(r: Request): Promise<Buffer> {
+    const i = this.#mirrors.findIndex((m) => m.realAddr === r.a[0] && m.len === Number(r.a[1]));
+    if (i < 0) return this.#unsupported('munmap of part of a simulated mapping is not bridged');
+    const m = this.#mirrors[i]!;
+    this.#push(m);
+    this.#mirrors.splice(i, 1);
+    closeSync(m.fd);
+    return answerFrame(KIND.RET, await this.#sys.munmap(m.simAddr, m.len));
+  }
+
+  async #poll(r: Request): Promise<Buffer> {
+    const n = Number(r.a[0]);
+    const data = new Uint8Array(r.data);
+    if (data.length !== n * 8) return answerFrame(KIND.RET, -EINVAL);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const sim = new Uint8Array(n * 8);
+    const simView = new DataView(sim.buffer);
+    for (let i = 0; i < n; i++) {
+      simView.setInt32(i * 8, this.#fd(view.getInt32(i * 8, true)), true);
+      simView.setUint16(i * 8 + 4, view.getUint16(i * 8 + 4, true), true);
+    }
+    const addr = this.#scratch(Math.max(8, n * 8));
+    this.#sys.mem.write(addr, sim);
+    const ret = await this.#sys.poll(addr, n, int32(r.a[1]!));
+    if (ret >= 0) {
+      const out = this.#sys.mem.read(addr, n * 8);
+      const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      for (let i = 0; i < n; i++) {
+        const revents = outView.getUint16(i * 8 + 6, true);
+        view.setUint16(i * 8 + 6, revents, true);
+        if (revents) this.#pullFile(simView.getInt32(i * 8, true));
+      }
+    }
+    return answerFrame(KIND.RET, ret, data);
+  }
+
+  async #dup3(r: Request): Promise<Buffer> {
+    const newReal = Number(r.a[1]);
+    const old = this.#fd(r.a[0]!);
+    const cloexec = (int32(r.a[2]!) & O_CLOEXEC) !== 0;
+    const ret = cloexec ? await this.#sys.fcntl(old, F_DUPFD_CLOEXEC, 0) : await this.#sys.dup(old);
+    if (ret < 0) return answerFrame(KIND.RET, ret);
+    const previous = this.#realToSim.get(newReal);
+    if (previous !== undefined) await this.#sys.close(previous);
+    this.#realToSim.set(newReal, ret);
+    return answerFrame(KIND.RET, newReal);
+  }
+
+  /** stat(2) answered from the simulator's path tree or open file (no simulated syscall: it costs no time). */
+  #stat(r: Request): Buffer {
+    const fd = Number(r.a[0]);
+    let inode: Inode | number;
+    let dev = 22;
+    if (fd >= 0) {
+      const f = this.#task.files.file(this.#fd(fd));
+      inode = f ? f.inode : -EBADF;
+      if (f && f.inode.kind === 'anon') dev = 14;
+    } else {
+      const path = utf8.decode(r.data);
+      inode = this.#sim.kernel.paths.resolve(path);
+      if (path.startsWith('/dev')) dev = 5;
+    }
+    if (typeof inode === 'number') return answerFrame(KIND.RET, inode);
+    const v = new DataView(new ArrayBuffer(48));
+    v.setBigInt64(0, BigInt(typeBits(inode) | inode.mode), true);
+    v.setBigInt64(8, BigInt(inode.ino), true);
+    v.setBigInt64(16, BigInt(inode.rdev?.major ?? 0), true);
+    v.setBigInt64(24, BigInt(inode.rdev?.minor ?? 0), true);
+    v.setBigInt64(32, BigInt(inode.kind === 'attr' ? 4096 : 0), true);
+    v.setBigInt64(40, BigInt(dev), true);
+    return answerFrame(KIND.RET, 0, new Uint8Array(v.buffer));
+  }
+
+  /** access(2) from the path tree: the owner's permission bits (sysfs files belong to the caller here). */
+  #access(r: Request): Buffer {
+    const inode = this.#sim.kernel.paths.resolve(utf8.decode(r.data));
+    if (typeof inode === 'number') return answerFrame(KIND.RET, inode === -ENOENT ? -ENOENT : inode);
+    const want = int32(r.a[0]!) & 7;
+    const have = (inode.mode >> 6) & 7;
+    return answerFrame(KIND.RET, (want & ~have) === 0 ? 0 : -EACCES);
+  }
+
+  /** The program's changed lines of every mapping, stored into the simulated mappings. */
+  #pushAll(): void {
+    for (const m of this.#mirrors) this.#push(m);
+  }
+
+  #push(m: Mirror): void {
+    const real = new Uint8Array(m.len);
+    if (readSync(m.fd, real, 0, m.len, 0) !== m.len)
+      throw new Error(`bridge: short read of a mapping (EIO ${EIO})`);
+    this.#merge(real, m.shadow, (start, end) => {
+      this.#task.mm.store(m.simAddr + start, real.subarray(start, end));
+    });
+  }
+
+  /** The simulated mapping's changed lines, copied into the program's mappings of the file behind `simFd`. */
+  #pullFile(simFd: number): void {
+    const file = this.#task.files.file(simFd);
+    if (!file) return;
+    for (const m of this.#mirrors) if (m.file === file) this.#pull(m);
+  }
+
+  #pull(m: Mirror): void {
+    const sim = this.#task.mm.load(m.simAddr, m.len);
+    this.#merge(sim, m.shadow, (start, end) => {
+      writeSync(m.fd, sim, start, end - start, start);
+    });
+  }
+
+  /** Calls `apply` for every run of lines where `now` differs from `shadow`, then makes `shadow` equal `now`. */
+  #merge(now: Uint8Array, shadow: Uint8Array, apply: (start: number, end: number) => void): void {
+    const a = Buffer.from(now.buffer, now.byteOffset, now.byteLength);
+    const b = Buffer.from(shadow.buffer, shadow.byteOffset, shadow.byteLength);
+    const len = now.length;
+    let runStart = -1;
+    const PAGE = 4096;
+    for (let page = 0; page < len; page += PAGE) {
+      const pageEnd = Math.min(len, page + PAGE);
+      if (a.compare(b, page, pageEnd, page, pageEnd) === 0) {
+        if (runStart >= 0) {
+          apply(runStart, page);
+          runStart = -1;
+        }
+        continue;
+      }
+      for (let line = page; line < pageEnd; line += LINE) {
+        const lineEnd = Math.min(pageEnd, line + LINE);
+        const same = a.compare(b, line, lineEnd, line, lineEnd) === 0;
+        if (!same && runStart < 0) runStart = line;
+        else if (same && runStart >= 0) {
+          apply(runStart, line);
+          runStart = -1;
+        }
+      }
+    }
+    if (runStart >= 0) apply(runStart, len);
+    shadow.set(now);
+  }
+}
