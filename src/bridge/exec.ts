@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { ContractChecker } from '../check/checker.ts';
 import type { AbiProfile } from '../kernel/kernel.ts';
@@ -127,28 +128,14 @@ function makeSimulator(o: ExecOptions, io: ExecIo): Simulator | null {
   }
 }
 
-/** The child's exit status as a shell reports it. */
-function exitStatus(child: ChildProcess): Promise<number> {
+/** How the child ended: its exit code, or the number of the signal that killed it. */
+function childExit(child: ChildProcess): Promise<{ code: number | null; signal: number | null }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else if (child.signalCode !== null) resolve(128 + (signalNumber(child.signalCode) ?? 0));
-    else
-      child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (signalNumber(signal) ?? 0) : 0)));
+    const done = (code: number | null, signal: NodeJS.Signals | null) =>
+      resolve({ code: signal ? null : code, signal: signal ? (constants.signals[signal] ?? 0) : null });
+    if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
+    else child.once('exit', done);
   });
-}
-
-function signalNumber(name: string): number | undefined {
-  const table: Record<string, number> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGABRT: 6,
-    SIGKILL: 9,
-    SIGSEGV: 11,
-    SIGPIPE: 13,
-    SIGTERM: 15,
-  };
-  return table[name];
 }
 
 /** `iio-sim exec ...`: resolves to the exit status (the program's, or 2 for unusable input). */
@@ -188,26 +175,27 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     );
     return 127;
   }
-  const status = exitStatus(child);
+  const exited = childExit(child);
   const socket = child.stdio[3] as Socket;
   const reader = new FrameReader(socket);
-  sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve());
+  sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve(exited));
   let result: Awaited<ReturnType<Simulator['run']>>;
   try {
     result = await sim.run();
   } catch (e) {
     child.kill('SIGKILL');
     io.err(`iio-sim exec: simulator failure: ${e instanceof Error ? e.message : String(e)}`);
-    await status;
+    await exited;
     return 2;
   }
   const outcome = result.processes[0]!;
-  if (outcome.status !== 'exited') {
+  if (outcome.status !== 'exited' && outcome.status !== 'killed') {
     child.kill('SIGKILL');
     io.err(`iio-sim exec: ${o.program}: ${outcome.reason}`);
   }
   socket.destroy();
-  const code = await status;
+  const end = await exited;
+  const code = end.signal !== null ? 128 + end.signal : (end.code ?? 1);
   checker?.finish(result);
   checker?.detach();
   trace?.detach();
@@ -223,5 +211,5 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     for (const line of summaryLines(result, fences)) io.err(line);
     if (checker) for (const line of checker.summaryLines()) io.err(line);
   }
-  return outcome.status === 'exited' ? code : code || 1;
+  return outcome.status === 'exited' || outcome.status === 'killed' ? code : code || 1;
 }

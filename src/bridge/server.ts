@@ -10,8 +10,9 @@
  * Memory: a simulated mmap is mirrored by a real memfd mapping in the program, which this side opens through
  * `/proc/PID/fd`. The two copies meet at the coherence points: before a `DMA_BUF_IOCTL_SYNC` END, before any
  * ioctl that passes an fd (ENQUEUE, ATTACH, UDMABUF_CREATE...) and before munmap, what the program changed
- * is stored into the simulated mapping (as the CPU's stores); after a SYNC START, and after a poll reported
- * the mapped file, what the simulated mapping shows (as the CPU's loads) is copied out. Both directions move
+ * is stored into the simulated mapping (as the CPU's stores); after a SYNC START what the simulated mapping
+ * shows is copied out (as the CPU's loads), and on a coherent platform also after a poll reported the mapped
+ * file (as memory is, without a CPU access: the program may read a signalled buffer without SYNC there). Both directions move
  * only the cache lines that changed since the last meeting, so neither side's untouched lines are clobbered.
  *
  * @packageDocumentation
@@ -124,8 +125,11 @@ export class BridgeSession {
     this.#reader = reader;
   }
 
-  /** Serves requests until the program closes its end. */
-  async serve(): Promise<SessionEnd> {
+  /**
+   * Serves requests until the program closes its end; then, when `exited` is given, waits for the program's
+   * exit status and ends the simulated process with it (so the strace log shows the real status).
+   */
+  async serve(exited?: Promise<{ code: number | null; signal: number | null }>): Promise<SessionEnd> {
     try {
       for (;;) {
         const r = await this.#reader.next();
@@ -135,6 +139,11 @@ export class BridgeSession {
       }
     } finally {
       for (const m of this.#mirrors.splice(0)) closeSync(m.fd);
+    }
+    if (exited) {
+      const { code, signal } = await exited;
+      const how = signal !== null ? `killed by signal ${signal}` : `exited with ${code}`;
+      this.#sim.kernel.sched.exit(this.#task, { code, signal, time: this.#sim.now, reason: how });
     }
     return { requests: this.#requests };
   }
@@ -313,7 +322,7 @@ export class BridgeSession {
       shadow: new Uint8Array(len),
     };
     this.#mirrors.push(m);
-    this.#pull(m);
+    this.#pull(m, true);
     return answerFrame(KIND.RET, 0);
   }
 
@@ -347,7 +356,7 @@ export class BridgeSession {
       for (let i = 0; i < n; i++) {
         const revents = outView.getUint16(i * 8 + 6, true);
         view.setUint16(i * 8 + 6, revents, true);
-        if (revents) this.#pullFile(simView.getInt32(i * 8, true));
+        if (revents && this.#sim.platform.coherentDma) this.#pullFile(simView.getInt32(i * 8, true), true);
       }
     }
     return answerFrame(KIND.RET, ret, data);
@@ -414,14 +423,20 @@ export class BridgeSession {
   }
 
   /** The simulated mapping's changed lines, copied into the program's mappings of the file behind `simFd`. */
-  #pullFile(simFd: number): void {
+  #pullFile(simFd: number, quiet = false): void {
     const file = this.#task.files.file(simFd);
     if (!file) return;
-    for (const m of this.#mirrors) if (m.file === file) this.#pull(m);
+    for (const m of this.#mirrors) if (m.file === file) this.#pull(m, quiet);
   }
 
-  #pull(m: Mirror): void {
-    const sim = this.#task.mm.load(m.simAddr, m.len);
+  /**
+   * Copies the simulated mapping out: as the CPU's loads (`mm.load`: caches fill, the checker sees an access),
+   * or `quiet`ly as a tracer reads it, where no CPU access happens in the program's stead (a fresh mapping; a
+   * coherent mapping after its fence signalled, when the program may read it without SYNC).
+   */
+  #pull(m: Mirror, quiet = false): void {
+    const sim = quiet ? this.#task.mm.peek(m.simAddr, m.len) : this.#task.mm.load(m.simAddr, m.len);
+    if (!sim) return;
     this.#merge(sim, m.shadow, (start, end) => {
       writeSync(m.fd, sim, start, end - start, start);
     });
