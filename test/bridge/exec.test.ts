@@ -1,0 +1,191 @@
+/**
+ * `iio-sim exec`: unmodified C programs on the simulator through the preload bridge. The example programs of
+ * examples/c are built here with the system's C compiler; libiio's tools come from Debian's libiio-utils.
+ * Each runs as a real process under `iio-sim exec`; its output, its exit status and the samples are checked.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExecArgs } from '../../src/bridge/exec.ts';
+import { ORACLE } from '../helpers.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'iio-sim.js');
+const has = (cmd: string, args: string[]) => !spawnSync(cmd, args, { stdio: 'ignore' }).error;
+const HAVE_CC = has(process.env.CC || 'cc', ['--version']);
+const HAVE_LIBIIO = has('iio_info', ['-V']) && has('iio_readdev', ['-V']);
+/** Each run starts Node and tsx on a loaded machine: generous limits. */
+const TIMEOUT = 180_000;
+
+let dir = '';
+
+/** Runs `iio-sim exec OPTIONS -- PROGRAM ARGS`; stdout as bytes. */
+function exec(args: string[]): { status: number | null; stdout: Buffer; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, 'exec', ...args], {
+    cwd: ROOT,
+    timeout: TIMEOUT,
+    maxBuffer: 64 << 20,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+/** Mismatches between `bytes` (scans of four le:s12/16 channels) and sim-adc's ramp. */
+function rampMismatches(bytes: Buffer): number {
+  let bad = 0;
+  for (let scan = 0; scan < bytes.length / 8; scan++)
+    for (let c = 0; c < 4; c++) {
+      const want = (scan + 1024 * c - 2048) & 0xfff;
+      if ((bytes.readInt16LE(scan * 8 + c * 2) & 0xfff) !== want) bad++;
+    }
+  return bad;
+}
+
+beforeAll(() => {
+  if (!HAVE_CC || ORACLE) return;
+  dir = mkdtempSync(join(tmpdir(), 'iio-sim-exec-'));
+  for (const name of ['dmabuf-capture', 'read-capture']) {
+    const r = spawnSync(
+      process.env.CC || 'cc',
+      [
+        '-std=c11',
+        '-O2',
+        '-Wall',
+        '-D_GNU_SOURCE',
+        '-o',
+        join(dir, name),
+        join(ROOT, 'examples', 'c', `${name}.c`),
+      ],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`building ${name}: ${r.stderr}`);
+  }
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('parseExecArgs', () => {
+  it('takes options up to -- and the program with its arguments after it', () => {
+    expect(parseExecArgs(['--seed', '7', '--abi=v2', '--trace', 'log', '--', 'prog', '-x', '--y'])).toEqual({
+      seed: 7,
+      abi: 'v2',
+      trace: 'log',
+      ftrace: true,
+      check: true,
+      summary: false,
+      program: 'prog',
+      args: ['-x', '--y'],
+    });
+  });
+
+  it('refuses unknown options, bad values and a missing program with a one-line reason', () => {
+    expect(parseExecArgs(['--bogus', '--', 'x'])).toBe("iio-sim exec: unknown option '--bogus'");
+    expect(parseExecArgs(['--abi', 'v3', '--', 'x'])).toBe(
+      "iio-sim exec: --abi takes mainline or v2, not 'v3'",
+    );
+    expect(parseExecArgs(['--seed', '-1', 'x'])).toBe(
+      "iio-sim exec: --seed takes a non-negative integer, not '-1'",
+    );
+    expect(parseExecArgs(['--seed'])).toBe('iio-sim exec: --seed needs a value');
+    expect(parseExecArgs(['--'])).toBe('iio-sim exec: no program given');
+  });
+});
+
+describe.skipIf(!HAVE_CC || ORACLE)(
+  'our C programs (needs a C compiler: apt-get install gcc libc6-dev)',
+  () => {
+    it(
+      "libiio 1.x's DMABUF loop (dma-heap, ATTACH, ENQUEUE, poll with a cancel eventfd, SYNC) captures 1,000,000 samples of the ramp",
+      () => {
+        const r = exec(['--', join(dir, 'dmabuf-capture'), '1000000', '4096', '4']);
+        expect(r.stderr).toBe('');
+        expect(r.stdout.toString()).toBe(
+          'dmabuf-capture: 1000000 samples (250000 scans of 4 channels) in 4 blocks of 4096 scans: 0 mismatches\n',
+        );
+        expect(r.status).toBe(0);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'a read() capture of 1,000,000 samples gets the ramp',
+      () => {
+        const r = exec(['--', join(dir, 'read-capture'), '1000000']);
+        expect(r.stderr).toBe('');
+        expect(r.stdout.toString()).toBe(
+          'read-capture: 1000000 samples (250000 scans of 4 channels): 0 mismatches\n',
+        );
+        expect(r.status).toBe(0);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'the same program and seed give byte-identical traces, with the checker silent',
+      () => {
+        const logs = [join(dir, 'a.log'), join(dir, 'b.log')];
+        for (const log of logs) {
+          const r = exec(['--trace', log, '--', join(dir, 'dmabuf-capture'), '60000', '1024', '3']);
+          expect(r.status).toBe(0);
+        }
+        const [a, b] = logs.map((l) => readFileSync(l, 'utf8'));
+        expect(a).toBe(b);
+        expect(a).toContain(
+          'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=5, flags=0, bytes_used=8192}) = 0',
+        );
+        expect(a).toContain('<... poll resumed>) = 1 ([{fd=5, revents=POLLOUT}])');
+        expect(a).not.toContain('[check]');
+        expect(a.trimEnd().split('\n').at(-1)).toMatch(/ \+\+\+ exited with 0 \+\+\+$/);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      "exits with the program's status, also in the trace",
+      () => {
+        const r = exec(['--trace', '-', '--', join(dir, 'dmabuf-capture'), '10', '0']);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain('usage: dmabuf-capture');
+        const r2 = exec(['--', join(dir, 'no-such-program')]);
+        expect(r2.status).toBe(127);
+        expect(r2.stderr).toBe(`iio-sim exec: cannot run '${join(dir, 'no-such-program')}': ENOENT\n`);
+      },
+      TIMEOUT,
+    );
+  },
+);
+
+describe.skipIf(!HAVE_LIBIIO || ORACLE)('libiio 0.24 tools (needs apt-get install libiio-utils)', () => {
+  it(
+    'iio_info -u local: lists the devices with their channels and attributes',
+    () => {
+      const r = exec(['--', 'iio_info', '-u', 'local:']);
+      expect(r.status).toBe(0);
+      const out = r.stdout.toString();
+      expect(out).toContain('IIO context has 4 devices:\n');
+      expect(out).toContain('\tiio:device0: sim-adc (buffer capable)\n\t\t4 channels found:\n');
+      expect(out).toContain('\t\t\tvoltage3:  (input, index: 3, format: le:s12/16>>0)\n');
+      expect(out).toContain('\tiio:device1: sim-dac (buffer capable)\n\t\t2 channels found:\n');
+      expect(out).toContain('\t\t\tvoltage1:  (output, index: 1, format: le:S16/16>>0)\n');
+      expect(out).toContain('\tiio:device2: sim-dummy (buffer capable)\n\t\t5 channels found:\n');
+      expect(out).toContain('\t\t\t\tattr  0: sampling_frequency value: 1000000\n');
+      expect(out).toContain('\t\tCurrent trigger: trigger0(sim-dummy-dev2-trigger)\n');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'iio_readdev -u local: -b 4096 -s 200000 sim-adc writes exactly the ramp',
+    () => {
+      const r = exec(['--', 'iio_readdev', '-u', 'local:', '-b', '4096', '-s', '200000', 'sim-adc']);
+      expect(r.status).toBe(0);
+      expect(r.stdout.length).toBe(200000 * 8);
+      expect(rampMismatches(r.stdout)).toBe(0);
+    },
+    TIMEOUT,
+  );
+});
