@@ -132,7 +132,7 @@ describe.skipIf(!HAVE_CC || ORACLE)(
           const r = exec(['--trace', log, '--', join(dir, 'dmabuf-capture'), '60000', '1024', '3']);
           expect(r.status).toBe(0);
         }
-        const [a, b] = logs.map((l) => readFileSync(l, 'utf8'));
+        const [a, b] = logs.map((l) => readFileSync(l, 'utf8')) as [string, string];
         expect(a).toBe(b);
         expect(a).toContain(
           'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=5, flags=0, bytes_used=8192}) = 0',
@@ -140,6 +140,48 @@ describe.skipIf(!HAVE_CC || ORACLE)(
         expect(a).toContain('<... poll resumed>) = 1 ([{fd=5, revents=POLLOUT}])');
         expect(a).not.toContain('[check]');
         expect(a.trimEnd().split('\n').at(-1)).toMatch(/ \+\+\+ exited with 0 \+\+\+$/);
+      },
+      TIMEOUT,
+    );
+    it(
+      'stat, access, realpath, readlink, dup2, fcntl, select, lseek, stdio, memfd + udmabuf + mmap; refused calls say so',
+      () => {
+        const r = exec(['--', join(dir, 'bridge-check')]);
+        expect(r.stdout.toString()).toBe(
+          [
+            'stat(devices) dir = 1',
+            'stat(iio:device0) chr = 1',
+            'stat(nope) = -1 ENOENT',
+            'access(name, R_OK) = 0',
+            'access(name, W_OK) = -1 EACCES',
+            'access(enable, W_OK) = 0',
+            'realpath = /sys/bus/iio/devices/iio:device1/name',
+            'readlink(iio:device0) = -1 EINVAL',
+            'dup2(fd, 10) = 10',
+            'read(10) = 8',
+            'read(10) text = sim-adc',
+            'fcntl(10, F_GETFD) = 0',
+            'close(10) = 0',
+            'fcntl(fd, F_SETLK) = -1 ENOSYS',
+            'select(readable) = 1',
+            'fstat(fd) size = 4096',
+            'lseek(fd, 0, SEEK_END) = 4096',
+            'fscanf(sampling_frequency) = 1000000',
+            'ftruncate(memfd) = 0',
+            'write(memfd) = 5',
+            'F_ADD_SEALS = 0',
+            'UDMABUF_CREATE >= 0 = 1',
+            'udmabuf mapping = hello',
+            'munmap = 0',
+            "child's open refused = 1",
+            '',
+          ].join('\n'),
+        );
+        expect(r.stderr).toBe(
+          'iio-sim bridge: fcntl(3, 6): this command is not bridged for simulated fds\n' +
+            'iio-sim bridge: open(/dev/iio:device0): this process is not connected to the simulator (children of a bridged program are not bridged)\n',
+        );
+        expect(r.status).toBe(0);
       },
       TIMEOUT,
     );
@@ -174,6 +216,17 @@ describe.skipIf(!HAVE_LIBIIO || ORACLE)('libiio 0.24 tools (needs apt-get instal
       expect(out).toContain('\tiio:device2: sim-dummy (buffer capable)\n\t\t5 channels found:\n');
       expect(out).toContain('\t\t\t\tattr  0: sampling_frequency value: 1000000\n');
       expect(out).toContain('\t\tCurrent trigger: trigger0(sim-dummy-dev2-trigger)\n');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'iio_attr reads an attribute, and writes one (the store runs on the simulated device)',
+    () => {
+      const read = exec(['--', 'iio_attr', '-u', 'local:', '-d', 'sim-adc', 'sampling_frequency']);
+      expect([read.status, read.stdout.toString()]).toEqual([0, '1000000\n']);
+      const write = exec(['--', 'iio_attr', '-u', 'local:', '-d', 'sim-adc', 'sampling_frequency', '500000']);
+      expect([write.status, write.stdout.toString()]).toEqual([0, '500000\n']);
     },
     TIMEOUT,
   );
