@@ -46,20 +46,14 @@ function rampMismatches(bytes: Buffer): number {
 beforeAll(() => {
   if (!HAVE_CC || ORACLE) return;
   dir = mkdtempSync(join(tmpdir(), 'iio-sim-exec-'));
-  for (const name of ['dmabuf-capture', 'read-capture']) {
-    const r = spawnSync(
-      process.env.CC || 'cc',
-      [
-        '-std=c11',
-        '-O2',
-        '-Wall',
-        '-D_GNU_SOURCE',
-        '-o',
-        join(dir, name),
-        join(ROOT, 'examples', 'c', `${name}.c`),
-      ],
-      { encoding: 'utf8' },
-    );
+  const sources: Record<string, string> = {
+    'dmabuf-capture': join(ROOT, 'examples', 'c', 'dmabuf-capture.c'),
+    'read-capture': join(ROOT, 'examples', 'c', 'read-capture.c'),
+    'bridge-check': join(ROOT, 'test', 'bridge', 'bridge-check.c'),
+  };
+  for (const [name, source] of Object.entries(sources)) {
+    const args = ['-std=c11', '-O2', '-Wall', '-D_GNU_SOURCE', '-o', join(dir, name), source];
+    const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`building ${name}: ${r.stderr}`);
   }
 });
