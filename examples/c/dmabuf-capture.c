@@ -1,7 +1,8 @@
 /*
  * Captures from sim-adc (iio:device0) the way libiio 1.x's local DMABUF backend does: dma-heap blocks,
  * ATTACH, ENQUEUE, poll on the dma-buf together with a cancel eventfd, SYNC around CPU access. Checks every
- * sample against the ramp. Usage: dmabuf-capture [SAMPLES] [BLOCK_SCANS] [BLOCKS]  (defaults 1000000 4096 4).
+ * sample against the ramp. Usage: dmabuf-capture [SAMPLES] [BLOCK_SCANS] [BLOCKS] [nosync]  (defaults 1000000 4096 4;
+ * `nosync` skips DMA_BUF_IOCTL_SYNC around CPU access: stale data on a platform without coherent DMA).
  * Runs on the simulator with `iio-sim exec -- ./dmabuf-capture`, or on a kernel with the same devices.
  */
 #include <poll.h>
@@ -21,8 +22,10 @@ static void sync_block(int fd, uint64_t flags) {
   if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) < 0) die("DMA_BUF_IOCTL_SYNC");
 }
 
+static int use_sync = 1;
+
 static void enqueue(int buffd, struct block *b, size_t size) {
-  sync_block(b->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+  if (use_sync) sync_block(b->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
   struct iio_dmabuf req = { .fd = (uint32_t)b->fd, .flags = 0, .bytes_used = size };
   while (ioctl(buffd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req) < 0)
     if (errno != EINTR) die("IIO_BUFFER_DMABUF_ENQUEUE_IOCTL");
@@ -32,8 +35,9 @@ int main(int argc, char **argv) {
   unsigned long samples = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000;
   unsigned long block_scans = argc > 2 ? strtoul(argv[2], NULL, 0) : 4096;
   int nblocks = argc > 3 ? atoi(argv[3]) : 4;
+  use_sync = !(argc > 4 && strcmp(argv[4], "nosync") == 0);
   if (nblocks < 1 || nblocks > 64 || block_scans == 0) {
-    fprintf(stderr, "usage: dmabuf-capture [SAMPLES] [BLOCK_SCANS] [BLOCKS<=64]\n");
+    fprintf(stderr, "usage: dmabuf-capture [SAMPLES] [BLOCK_SCANS] [BLOCKS<=64] [nosync]\n");
     return 2;
   }
   size_t size = block_scans * CHANNELS * sizeof(int16_t);
@@ -87,7 +91,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "poll: revents 0x%x\n", p[0].revents);
       return 1;
     }
-    sync_block(blocks[i].fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+    if (use_sync) sync_block(blocks[i].fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
     unsigned long n = scans - got < block_scans ? scans - got : block_scans;
     bad += check_ramp(blocks[i].data, got, n, bits);
     got += n;

@@ -179,6 +179,30 @@ describe.skipIf(!HAVE_CC || ORACLE)(
       },
       TIMEOUT,
     );
+    it(
+      'coherence: without SYNC a program sees stale data on a non-coherent platform and fresh data on a coherent one',
+      () => {
+        const scenario = join(ROOT, 'scenarios', '12-non-coherent-caches.yaml');
+        const prog = join(dir, 'dmabuf-capture');
+        const synced = exec(['--scenario', scenario, '--', prog, '40000', '1024', '4']);
+        expect([synced.status, synced.stdout.toString()]).toEqual([
+          0,
+          'dmabuf-capture: 40000 samples (10000 scans of 4 channels) in 4 blocks of 1024 scans: 0 mismatches\n',
+        ]);
+        const stale = exec(['--scenario', scenario, '--summary', '--', prog, '40000', '1024', '4', 'nosync']);
+        expect([stale.status, stale.stdout.toString()]).toEqual([
+          1,
+          'dmabuf-capture: 40000 samples (10000 scans of 4 channels) in 4 blocks of 1024 scans: 39990 mismatches\n',
+        ]);
+        expect(stale.stderr).toContain('contract check: 4 findings (enqueue-during-cpu-access');
+        const coherent = exec(['--', prog, '40000', '1024', '4', 'nosync']);
+        expect([coherent.status, coherent.stdout.toString()]).toEqual([
+          0,
+          'dmabuf-capture: 40000 samples (10000 scans of 4 channels) in 4 blocks of 1024 scans: 0 mismatches\n',
+        ]);
+      },
+      TIMEOUT,
+    );
 
     it(
       "exits with the program's status, also in the trace",
