@@ -445,6 +445,8 @@ export class Strace {
         );
       case 'munmap':
         return done(`${hexAddr(n(0))}, ${n(1)}`);
+      case 'getdents64':
+        return done(`${n(0)}, ${hexAddr(n(1))}, ${n(2)}`);
       case 'poll': {
         const fds = this.#pollfds(task, n(0), n(1), false);
         return { text: `${fds}, ${n(1)}, ${n(2)}`, complete: false };
