@@ -49,6 +49,7 @@ beforeAll(() => {
   const sources: Record<string, string> = {
     'dmabuf-capture': join(ROOT, 'examples', 'c', 'dmabuf-capture.c'),
     'read-capture': join(ROOT, 'examples', 'c', 'read-capture.c'),
+    'cyclic-dac': join(ROOT, 'examples', 'c', 'cyclic-dac.c'),
     'bridge-check': join(ROOT, 'test', 'bridge', 'bridge-check.c'),
   };
   for (const [name, source] of Object.entries(sources)) {
@@ -112,6 +113,19 @@ describe.skipIf(!HAVE_CC || ORACLE)(
         expect(r.stderr).toBe('');
         expect(r.stdout.toString()).toBe(
           'read-capture: 1000000 samples (250000 scans of 4 channels): 0 mismatches\n',
+        );
+        expect(r.status).toBe(0);
+      },
+      TIMEOUT,
+    );
+    it(
+      'a cyclic DAC waveform written through a real mapping is read back through the loopback ADC',
+      () => {
+        const scenario = join(ROOT, 'scenarios', '04-cyclic-dac.yaml');
+        const r = exec(['--scenario', scenario, '--', join(dir, 'cyclic-dac'), '65536']);
+        expect(r.stderr).toBe('');
+        expect(r.stdout.toString()).toBe(
+          'cyclic-dac: 65536 scans read back through the loopback, period 8: 0 mismatches\n',
         );
         expect(r.status).toBe(0);
       },
