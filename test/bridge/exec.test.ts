@@ -4,8 +4,8 @@
  * Each runs as a real process under `iio-sim exec`; its output, its exit status and the samples are checked.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ const BIN = join(ROOT, 'bin', 'iio-sim.js');
 const has = (cmd: string, args: string[]) => !spawnSync(cmd, args, { stdio: 'ignore' }).error;
 const HAVE_CC = has(process.env.CC || 'cc', ['--version']);
 const HAVE_LIBIIO = has('iio_info', ['-V']) && has('iio_readdev', ['-V']);
+/** The Linux source that ../shared/tools/kernel-source unpacks (tools/iio is built from it). */
+const KERNEL_SRC = process.env.KERNEL_SRC || join(homedir(), '.cache', 'kernel-src');
+const HAVE_TOOLS_IIO = existsSync(join(KERNEL_SRC, 'tools', 'iio', 'lsiio.c'));
 /** Each run starts Node and tsx on a loaded machine: generous limits. */
 const TIMEOUT = 180_000;
 
@@ -56,6 +59,24 @@ beforeAll(() => {
     const args = ['-std=c11', '-O2', '-Wall', '-D_GNU_SOURCE', '-o', join(dir, name), source];
     const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`building ${name}: ${r.stderr}`);
+  }
+  if (HAVE_TOOLS_IIO) {
+    // tools/iio includes the uapi headers as <linux/iio/...>, which Debian's headers may lack or predate.
+    cpSync(join(KERNEL_SRC, 'include', 'uapi', 'linux', 'iio'), join(dir, 'inc', 'linux', 'iio'), {
+      recursive: true,
+    });
+    for (const name of ['lsiio', 'iio_generic_buffer']) {
+      const src = join(KERNEL_SRC, 'tools', 'iio');
+      const args = ['-O2', '-D_GNU_SOURCE', '-I', join(dir, 'inc'), '-o', join(dir, name)];
+      const r = spawnSync(
+        process.env.CC || 'cc',
+        [...args, join(src, `${name}.c`), join(src, 'iio_utils.c')],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (r.status !== 0) throw new Error(`building tools/iio/${name}: ${r.stderr}`);
+    }
   }
 });
 
@@ -274,3 +295,51 @@ describe.skipIf(!HAVE_LIBIIO || ORACLE)('libiio 0.24 tools (needs apt-get instal
     TIMEOUT,
   );
 });
+
+describe.skipIf(!HAVE_CC || !HAVE_TOOLS_IIO || ORACLE)(
+  'tools/iio of Linux 7.3 (needs the kernel source: run ../shared/tools/kernel-source, or set KERNEL_SRC)',
+  () => {
+    it(
+      'lsiio -v lists the devices and the trigger (no channel has a _raw or _input attribute to show)',
+      () => {
+        const r = exec(['--', join(dir, 'lsiio'), '-v']);
+        expect(r.stdout.toString()).toBe(
+          'Device 000: sim-adc\n\nDevice 001: sim-dac\n\nDevice 002: sim-dummy\n\nTrigger 000: sim-dummy-dev2-trigger\n',
+        );
+        expect(r.status).toBe(0);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'iio_generic_buffer captures sim-adc in trigger-less mode: every printed scan follows the ramp',
+      () => {
+        const r = exec([
+          '--',
+          join(dir, 'iio_generic_buffer'),
+          '-n',
+          'sim-adc',
+          '-g',
+          '-a',
+          '-c',
+          '2',
+          '-l',
+          '256',
+        ]);
+        const lines = r.stdout.toString().split('\n');
+        const scans = lines.filter((l) => /^-?\d+\.\d+ /.test(l)).map((l) => l.trim().split(' ').map(Number));
+        expect(scans.length).toBe(256);
+        const bad = scans.filter((v, i) => v.some((x, c) => ((x - (i + 1024 * c - 2048)) & 0xfff) !== 0));
+        expect(bad).toEqual([]);
+        expect(lines.slice(0, 3)).toEqual([
+          'iio device number being used is 0',
+          'trigger-less mode selected',
+          'Enabling: in_voltage0_en',
+        ]);
+        // The tool returns the last poll()'s result, 1, as it does on a real kernel.
+        expect(r.status).toBe(1);
+      },
+      TIMEOUT,
+    );
+  },
+);
