@@ -1,12 +1,13 @@
 /*
  * Exercises the calls of the preload bridge that the capture programs do not: the stat family, access,
  * realpath, readlink, dup2, fcntl, select, lseek, stdio, memfd + udmabuf + mmap, a refused call and a forked
- * child. Prints one line per check; test/bridge/exec.test.ts compares the output.
+ * child. Prints one line per check (`bridge-check block` instead blocks for good in a poll); test/bridge/exec.test.ts compares the output.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/ioctl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +36,15 @@ static void show(const char *what, long r) {
   else printf("%s = %ld\n", what, r);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "block") == 0) {
+    /* Waits for an event of sim-dummy that nothing will raise: blocked for good. */
+    int dev = open("/dev/iio:device2", O_RDONLY);
+    int efd = -1;
+    if (ioctl(dev, _IOR('i', 0x90, int), &efd) < 0) return 3;
+    struct pollfd p = { .fd = efd, .events = POLLIN };
+    return poll(&p, 1, -1);
+  }
   struct stat st;
   show("stat(devices) dir", stat("/sys/bus/iio/devices", &st) == 0 ? S_ISDIR(st.st_mode) : -1);
   show("stat(iio:device0) chr", stat("/dev/iio:device0", &st) == 0 ? S_ISCHR(st.st_mode) : -1);

@@ -240,7 +240,7 @@ describe.skipIf(!HAVE_CC || ORACLE)(
     );
 
     it(
-      "exits with the program's status, also in the trace",
+      "exits with the program's status; a program blocked for good in the simulator is reported and killed",
       () => {
         const r = exec(['--trace', '-', '--', join(dir, 'dmabuf-capture'), '10', '0']);
         expect(r.status).toBe(2);
@@ -248,6 +248,11 @@ describe.skipIf(!HAVE_CC || ORACLE)(
         const r2 = exec(['--', join(dir, 'no-such-program')]);
         expect(r2.status).toBe(127);
         expect(r2.stderr).toBe(`iio-sim exec: cannot run '${join(dir, 'no-such-program')}': ENOENT\n`);
+        const r3 = exec(['--', join(dir, 'bridge-check'), 'block']);
+        expect(r3.stderr).toBe(
+          `iio-sim exec: ${join(dir, 'bridge-check')}: blocked forever in poll: poll on fds 4\n`,
+        );
+        expect(r3.status).toBe(128 + 9);
       },
       TIMEOUT,
     );
