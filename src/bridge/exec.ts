@@ -10,11 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { basename } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { ContractChecker } from '../check/checker.ts';
 import type { AbiProfile } from '../kernel/kernel.ts';
 import { formatError } from '../scenario/errors.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { scenarioSimulator } from '../scenario/run.ts';
+import { type DeviceConfig, DeviceSchema, validateDevices } from '../sim/devices.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { traceFences } from '../trace/ftrace.ts';
 import { exportPerfetto } from '../trace/perfetto.ts';
@@ -32,11 +35,13 @@ export interface ExecIo {
 
 /** The usage line of `iio-sim exec`. */
 export const EXEC_USAGE =
-  'usage: iio-sim exec [--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] -- PROGRAM [ARGS...]';
+  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] -- PROGRAM [ARGS...]';
 
 /** Parsed options of `iio-sim exec`. */
 export interface ExecOptions {
   scenario?: string;
+  /** A YAML (or JSON) list of devices, as a scenario's `devices:`. */
+  devices?: string;
   abi?: AbiProfile;
   platform?: string;
   seed?: number;
@@ -51,7 +56,15 @@ export interface ExecOptions {
   args: string[];
 }
 
-const VALUE_OPTIONS = new Set(['--scenario', '--abi', '--platform', '--seed', '--trace', '--perfetto']);
+const VALUE_OPTIONS = new Set([
+  '--devices',
+  '--scenario',
+  '--abi',
+  '--platform',
+  '--seed',
+  '--trace',
+  '--perfetto',
+]);
 
 /** Parses the command line (after `exec`); a string is the error to print. */
 export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
@@ -71,6 +84,7 @@ export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
       const value = inline ?? argv[++i];
       if (value === undefined) return `iio-sim exec: ${name} needs a value`;
       if (name === '--scenario') o.scenario = value;
+      else if (name === '--devices') o.devices = value;
       else if (name === '--abi') {
         if (value !== 'mainline' && value !== 'v2')
           return `iio-sim exec: --abi takes mainline or v2, not '${value}'`;
@@ -94,7 +108,33 @@ export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
   return o;
 }
 
+/** The devices of a `--devices` file, or null after printing what is wrong with it. */
+function readDevices(file: string, io: ExecIo): DeviceConfig[] | null {
+  let value: unknown;
+  try {
+    value = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    io.err(
+      `${file}:1:1: ${code ? `cannot read the file (${code})` : `not YAML: ${(e as Error).message.split('\n')[0]}`}`,
+    );
+    return null;
+  }
+  const parsed = z.array(DeviceSchema).min(1).safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) io.err(`${file}: [${issue.path.join('.')}]: ${issue.message}`);
+    return null;
+  }
+  const problems = validateDevices(parsed.data);
+  for (const p of problems) io.err(`${file}: [${p.path.join('.')}]: ${p.message}`);
+  return problems.length === 0 ? parsed.data : null;
+}
+
 function makeSimulator(o: ExecOptions, io: ExecIo): Simulator | null {
+  if (o.scenario !== undefined && o.devices !== undefined) {
+    io.err('iio-sim exec: --devices and --scenario both give the board: use one');
+    return null;
+  }
   if (o.scenario !== undefined) {
     let text: string;
     try {
@@ -116,8 +156,11 @@ function makeSimulator(o: ExecOptions, io: ExecIo): Simulator | null {
       ...(o.platform ? { platform: o.platform as never } : {}),
     });
   }
+  const devices = o.devices === undefined ? undefined : readDevices(o.devices, io);
+  if (devices === null) return null;
   try {
     return createSimulator({
+      ...(devices ? { devices } : {}),
       ...(o.abi ? { abi: o.abi } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.platform ? { platform: o.platform as never } : {}),

@@ -4,7 +4,7 @@
  * Each runs as a real process under `iio-sim exec`; its output, its exit status and the samples are checked.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -312,6 +312,27 @@ describe.skipIf(!HAVE_CC || !HAVE_TOOLS_IIO || ORACLE)(
           'Device 000: sim-adc\n\nDevice 001: sim-dac\n\nDevice 002: sim-dummy\n\nTrigger 000: sim-dummy-dev2-trigger\n',
         );
         expect(r.status).toBe(0);
+      },
+      TIMEOUT,
+    );
+    it(
+      '--devices gives the board: lsiio lists it; a bad file is a located error and exit 2',
+      () => {
+        const good = join(dir, 'board.yaml');
+        writeFileSync(
+          good,
+          '- kind: adc\n  name: my-adc\n  sampleRateHz: 500000\n  channels: [{ id: voltage0, type: "le:s16/16>>0" }]\n',
+        );
+        const r = exec(['--devices', good, '--', join(dir, 'lsiio')]);
+        expect([r.status, r.stdout.toString()]).toEqual([0, 'Device 000: my-adc\n']);
+        const bad = join(dir, 'bad.yaml');
+        writeFileSync(
+          bad,
+          '- kind: adc\n  name: x\n  sampleRateHz: 1000\n  channels: [{ id: voltage0, type: "le:s16/16>>0" }]\n  loopbackFrom: nope\n',
+        );
+        const r2 = exec(['--devices', bad, '--', join(dir, 'lsiio')]);
+        expect(r2.status).toBe(2);
+        expect(r2.stderr).toBe(`${bad}: [0.loopbackFrom]: loopbackFrom 'nope' is not a DAC of this board\n`);
       },
       TIMEOUT,
     );
