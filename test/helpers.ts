@@ -146,6 +146,26 @@ export function simExact<T>(expected: T, onReal: (actual: T) => boolean, what: s
   return expect.toSatisfy((a: T) => onReal(a), what) as unknown as T;
 }
 
+/**
+ * Reads simulator internals (trace events, the kernel log, live kernel objects, what a DAC played) that no
+ * syscall shows: `fn()` on the simulator; on the real kernel `fn` is not run and the result is undefined, so
+ * the rest of the program still runs there and its user-space observations are checked. Pair the value with
+ * {@link simState} in the expectation.
+ */
+export function simInternal<T>(fn: () => T): T | undefined {
+  return ORACLE ? undefined : fn();
+}
+
+/**
+ * The expected value of a {@link simInternal} reading: exactly `expected` on the simulator; on the real kernel
+ * the reading was not made (undefined), which is noted with `what` in the oracle report.
+ */
+export function simState<T>(expected: T, what: string): T {
+  if (!ORACLE) return expected;
+  noteSimOnly(`kernel state no syscall shows: ${what}`);
+  return expect.toSatisfy((a: unknown) => a === undefined, `not read on the real kernel: ${what}`) as T;
+}
+
 function noteSimOnly(reason: string): void {
   const test = TestRunner.getCurrentTest();
   if (test) {
