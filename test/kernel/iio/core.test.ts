@@ -376,6 +376,19 @@ describe('CIOC-1..4: chardev ioctls', () => {
     ]);
   });
 
+  it('CIOC-3: GET_EVENT_FD on sim-dummy, which has events, is 0 with the new fd written back; again after a close', async () => {
+    const { value } = await runOne(async (sys) => {
+      const d = await sys.open(DEV_DUMMY, O_RDWR);
+      const first = await getEventFd(sys, d);
+      expect(await sys.close(first[1])).toBe(0);
+      return [first, await getEventFd(sys, d)];
+    });
+    expect(value).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
+  });
+
   it('CIOC-3: GET_EVENT_FD on a device with events reaches EVFD (0, fd written back)', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const ev = addDevice(sim, 0, true);
