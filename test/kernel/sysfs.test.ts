@@ -743,6 +743,33 @@ describe('PARSE-6/7: channel-info values through sampling_frequency', () => {
     expect(value).toEqual([text.length, [[i, f]], shown]);
   });
 
+  it('PARSE-7: sim-adc has no write_raw_get_fmt: its sampling_frequency takes (int, micro) text, the integer part is the rate', async () => {
+    const { value } = await runOne(async (sys) => {
+      const freq = '/sys/bus/iio/devices/iio:device0/sampling_frequency';
+      const out: (number | string)[] = [];
+      for (const text of [
+        '1000\n',
+        '2500.75',
+        '+300',
+        '1.1234567',
+        '0x10',
+        '1e3',
+        ' 7',
+        '1,5',
+        '1.2.3',
+        '7\n\n',
+      ]) {
+        out.push(await writeAttr(sys, freq, text), await readAttr(sys, freq));
+      }
+      return out;
+    });
+    // Each text, then the rate read back: a refused text leaves the last one.
+    expect(value).toEqual([
+      ...[5, '1000\n', 7, '2500\n', 4, '300\n', 9, '1\n'],
+      ...[-EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n'],
+    ]);
+  });
+
   it.each(['1.2.3', '1\n\n', '\n1', ' 1', '1e3', '0x10', '1,5', 'abc', '--1'])(
     'PARSE-7: without write_raw_get_fmt, %j is -EINVAL',
     async (text) => {
