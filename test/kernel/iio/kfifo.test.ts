@@ -240,7 +240,8 @@ describe('KFIFO: overflow, read, data_available', () => {
         const second = await readU16(sys, fd, 64);
         return { first, second };
       },
-      { platform: 'ideal' },
+      // The disable must come before scan 9 (at 10 ms): 0.5 ms of margin is 0.5 s of real time at scale 1000.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({
       first: { ret: 8, samples: [0, 1, 2, 3] },
