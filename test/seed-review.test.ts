@@ -614,7 +614,8 @@ describe('Seed point 3: "Wouldn\'t be error prone to have 0 defined like this?" 
         expect(await enable(sys, 1, false)).toBe(1);
         return { zero, afterZero, idle, ok, seqno: name.slice(name.lastIndexOf('-') + 1), inits };
       },
-      { abi: 'mainline', ...IDEAL },
+      // The export must come while the 2 ms transfer is in flight: 2 s at time scale 1000.
+      { abi: 'mainline', ...IDEAL, realTimescale: 1000 },
     );
     expect(value).toEqual({
       zero: -EINVAL,

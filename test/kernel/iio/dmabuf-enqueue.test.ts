@@ -37,7 +37,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
+import { realSkip, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 import {
   ADC_BUF,
   ADC_CHANNELS,
@@ -260,7 +260,8 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
           signaled: log?.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
         };
       },
-      { platform: 'ideal' },
+      // The nonblocking ENQUEUE must come while the first transfer (514 µs) is in flight: 5 s at scale 10000.
+      { platform: 'ideal', realTimescale: 10_000 },
     );
     expect(value).toEqual({
       rets: [0, -EBUSY, -EINVAL, -EINVAL, -EINVAL, 0],
@@ -1112,6 +1113,9 @@ describe('DMAQ: DMABUF mode of the block queue', () => {
   });
 
   it('DMAQ-11: the block count drops in a deferred worker, so an enable right after the last DETACH still chooses DMABUF mode', async () => {
+    realSkip(
+      'the window between DETACH and the deferred release: on Linux 7.3 the worker runs before the next call from the host arrives (fileio mode, data_available 32768)',
+    );
     const { value } = await runOne(
       async (sys, sim) => {
         const buf = await adcBuffer(sys);
