@@ -57,7 +57,7 @@ import {
   sync_file_info,
 } from '../src/uapi/index.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../src/user/iio.ts';
-import { ORACLE, runOne, simExact, simInternal, simOnly, simState, vtime } from './helpers.ts';
+import { ORACLE, runOne, simExact, simInternal, simOnly, simState } from './helpers.ts';
 import { rampFrom, rampStart } from './kernel/iio/dmabuf-helpers.ts';
 
 type Profile = 'mainline' | 'v2';
