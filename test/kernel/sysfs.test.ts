@@ -28,7 +28,7 @@ import {
   SEEK_SET,
 } from '../../src/uapi/index.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
-import { ascii, runOne } from '../helpers.ts';
+import { ascii, removeDevice, runOne } from '../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -528,7 +528,7 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
       const length = await sys.open(`${ADC}/buffer0/length`, O_RDWR);
       const en = await sys.open(`${ADC}/scan_elements/in_voltage0_en`, O_WRONLY);
       const freq = await sys.open(`${ADC}/sampling_frequency`, O_RDWR);
-      sim.removeDevice('sim-adc');
+      await removeDevice(sys, sim, 'sim-adc');
       return [
         await get(sys, name),
         await get(sys, length),
@@ -547,7 +547,7 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
     const { value } = await runOne(async (sys, sim) => {
       const fd = await sys.open(`${DUMMY}/name`, O_RDONLY);
       const head = await get(sys, fd, 3);
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-dummy');
       return [head, await get(sys, fd, 3)];
     });
     expect(value).toEqual(['sim', -ENODEV]);
@@ -556,7 +556,7 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
   it('SYSFS-7: write of 0 bytes on a removed device is -ENODEV too (the device check comes first)', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const fd = await sys.open(`${DUMMY}/buffer0/length`, O_WRONLY);
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-dummy');
       return sys.write(fd, sys.mem.alloc(1), 0);
     });
     expect(value).toBe(-ENODEV);
@@ -564,7 +564,7 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
 
   it('SYSFS-7: after removal the files are gone (-ENOENT) while other devices are untouched', async () => {
     const { value } = await runOne(async (sys, sim) => {
-      sim.removeDevice('sim-adc');
+      await removeDevice(sys, sim, 'sim-adc');
       return [
         await sys.open(`${ADC}/name`, O_RDONLY),
         await sys.open(`${ADC}/buffer0/length`, O_RDONLY),

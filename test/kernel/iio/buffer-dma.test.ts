@@ -27,7 +27,7 @@ import {
   POLLRDNORM,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { realSkip, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
+import { realSkip, removeDevice, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
@@ -761,7 +761,7 @@ describe('FILEIO: read/write mechanics', () => {
         await adcFd(sys);
         expect(await sys.nanosleep(3_000_000)).toBe(0);
         const before = sim.kernel.census.live()['iio_dma_block(fileio)'];
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         expect(await sys.nanosleep(1_000_000)).toBe(0);
         return before;
       },

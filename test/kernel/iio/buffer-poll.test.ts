@@ -13,7 +13,7 @@ import {
   POLLWRNORM,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, vtime } from '../../helpers.ts';
+import { removeDevice, runOne, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
@@ -72,7 +72,7 @@ describe('BPOLL-1: device gone', () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const fd = await adcFd(sys);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         return poll1(sys, fd, ALL_EVENTS, 5);
       },
       { platform: 'ideal' },
@@ -96,7 +96,7 @@ describe('BPOLL-1: device gone', () => {
     const { outcome } = await runOne(
       async (sys, sim) => {
         const fd = await adcFd(sys);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         return poll1(sys, fd, ALL_EVENTS, -1);
       },
       { platform: 'ideal', allowAbnormal: true },

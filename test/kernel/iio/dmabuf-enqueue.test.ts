@@ -37,7 +37,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { realSkip, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
+import { realSkip, removeDevice, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 import {
   ADC_BUF,
   ADC_CHANNELS,
@@ -1055,7 +1055,7 @@ describe('ENQ: the block state decides', () => {
         expect(await attach(sys, buf, y)).toBe(0);
         expect(await enqueue(sys, buf, y, 4096)).toBe(0);
         const sy = await exportSync(sys, y);
-        sim.removeDevice('sim-dac');
+        await removeDevice(sys, sim, 'sim-dac');
         const ret = await enqueue(sys, buf, x, 4096);
         const sx = await exportSync(sys, x);
         expect(await sys.nanosleep(10 * MS)).toBe(0);
