@@ -87,7 +87,8 @@ describe('BPOLL-1: device gone', () => {
         sim.at(1_000_000, 'unbind sim-adc', () => sim.removeDevice('sim-adc'));
         return poll1(sys, fd, ALL_EVENTS, 10);
       },
-      { platform: 'ideal' },
+      // The removal comes 1 ms in, after the setup calls: at time scale 1000 (1 s of real time) they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({ ret: 0, revents: 0, t: vtime(10_000_000) });
   });

@@ -101,7 +101,8 @@ describe('BWRITE: device gone, direction', () => {
         const ret = await sys.write(fd, buf, 3 * BLOCK);
         return { ret, t: sys.now() };
       },
-      { platform: 'ideal' },
+      // The removal comes 1 ms in, after the setup calls: at time scale 1000 (1 s of real time) they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({ ret: -ENODEV, t: vtime(1_000_000) });
   });
