@@ -106,9 +106,13 @@ const kernfsFops: FileOperations = {
     if (!o.alive() || o.event !== ATTR_EVENT) return DEFAULT_POLLMASK | POLLERR | POLLPRI;
     return DEFAULT_POLLMASK;
   },
-  // kernfs_fop_llseek(): sysfs attributes have no llseek op, so generic_file_llseek() over the inode's
-  // size, which sysfs sets to PAGE_SIZE for every text attribute.
-  llseek: (file, offset, whence) => genericFileLlseek(file, offset, whence, SYSFS_MAX_WRITE),
+  // kernfs_fop_llseek(): the active-reference check first (-ENODEV once the device is gone, SYSFS-7); then,
+  // sysfs attributes having no llseek op, generic_file_llseek() over the inode's size, which sysfs sets to
+  // PAGE_SIZE for every text attribute.
+  llseek(file, offset, whence) {
+    if (!(file.privateData as OpenAttr).alive()) return -ENODEV;
+    return genericFileLlseek(file, offset, whence, SYSFS_MAX_WRITE);
+  },
 };
 
 /** A group of attribute files under one directory, removable together (device unregistration). */
