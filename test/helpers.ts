@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { expect, TestRunner } from 'vitest';
 import {
   createSimulator,
+  O_WRONLY,
   type Simulator,
   type SimulatorOptions,
   type SpawnOptions,
@@ -146,12 +147,59 @@ export function simExact<T>(expected: T, onReal: (actual: T) => boolean, what: s
   return expect.toSatisfy((a: T) => onReal(a), what) as unknown as T;
 }
 
+/**
+ * Reads simulator internals (trace events, the kernel log, live kernel objects, what a DAC played) that no
+ * syscall shows: `fn()` on the simulator; on the real kernel `fn` is not run and the result is undefined, so
+ * the rest of the program still runs there and its user-space observations are checked. Pair the value with
+ * {@link simState} in the expectation.
+ */
+export function simInternal<T>(fn: () => T): T | undefined {
+  return ORACLE ? undefined : fn();
+}
+
+/**
+ * The expected value of a {@link simInternal} reading: exactly `expected` on the simulator; on the real kernel
+ * the reading was not made, so undefined is expected (toEqual then wants the property absent or undefined, as
+ * the reading left it), which is noted with `what` in the oracle report.
+ */
+export function simState<T>(expected: T, what: string): T {
+  if (!ORACLE) return expected;
+  noteSimOnly(`kernel state no syscall shows: ${what}`);
+  return undefined as T;
+}
+
 function noteSimOnly(reason: string): void {
   const test = TestRunner.getCurrentTest();
   if (test) {
     test.meta.oracleSimOnly ??= [];
     if (!test.meta.oracleSimOnly.includes(reason)) test.meta.oracleSimOnly.push(reason);
   }
+}
+
+/** The test module's parameter that unregisters a device (real/module/README.md). */
+const REMOVE_PARAM = '/sys/module/sim_iio/parameters/remove';
+
+/** Writes `name` to the test module's `remove` parameter through `sys`: the device is unregistered. */
+async function writeRemove(sys: Sys, name: string): Promise<void> {
+  const fd = await sys.open(REMOVE_PARAM, O_WRONLY);
+  if (fd < 0) throw new Error(`oracle: open ${REMOVE_PARAM}: ${fd}`);
+  const bytes = new TextEncoder().encode(name);
+  const buf = sys.mem.alloc(bytes.length);
+  sys.mem.write(buf, bytes);
+  const ret = await sys.write(fd, buf, bytes.length);
+  await sys.close(fd);
+  if (ret !== bytes.length) throw new Error(`oracle: removing ${name}: ${ret}`);
+}
+
+/**
+ * Removes (unbinds) the device `name` before the program's next call: `sim.removeDevice(name)` on the
+ * simulator; on the real kernel the program itself writes the name to the test module's `remove` parameter,
+ * which unregisters the IIO device as an unbind does. (`sim.removeDevice()` inside `sim.at()` works on both:
+ * there a short-lived process of its own writes the parameter.)
+ */
+export async function removeDevice(sys: Sys, sim: Simulator, name: string): Promise<void> {
+  if (ORACLE) await writeRemove(sys, name);
+  else sim.removeDevice(name);
 }
 
 /** Skips the running test on the real kernel with `reason`; does nothing on the simulator. */
@@ -367,6 +415,11 @@ function realSimulator(options: TestSimulatorOptions): TestSimulator {
     kill(pid: number, sig?: number): void {
       if (running && kernel) kernel.kill(pid, sig);
       else pendingKills.push([pid, sig]);
+    },
+    removeDevice(name: string): void {
+      // From a timer of the test (sim.at): a process of its own writes the module's remove parameter.
+      if (running && kernel) kernel.spawn('remove-device', (sys) => writeRemove(sys, name), { stdio: false });
+      else use('removeDevice outside a running program: use removeDevice(sys, sim, name)');
     },
     async run(opts: RunOptions & { realUntilNs?: number } = {}): Promise<RunResult> {
       if (opts.stopWhen) skipTest('run({ stopWhen }) watches simulator state');

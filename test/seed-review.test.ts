@@ -57,7 +57,8 @@ import {
   sync_file_info,
 } from '../src/uapi/index.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../src/user/iio.ts';
-import { runOne, vtime } from './helpers.ts';
+import { ORACLE, runOne, simExact, simInternal, simOnly, simState } from './helpers.ts';
+import { rampFrom, rampStart } from './kernel/iio/dmabuf-helpers.ts';
 
 type Profile = 'mainline' | 'v2';
 
@@ -185,6 +186,17 @@ async function syncFileStatus(sys: Sys, fd: number): Promise<[number, number]> {
   return [ret, sys.mem.readStruct(info, sync_file_info).status];
 }
 
+/** A time in an expected value: exactly `ns` on the simulator, `ns` or later on the real kernel. */
+function atLeast(ns: number): number {
+  return simExact(ns, (t) => t >= ns, `a time at or after ${ns} ns`);
+}
+
+async function syncFileName(sys: Sys, fd: number): Promise<string> {
+  const info = sys.mem.allocStruct(sync_file_info, {});
+  expect(await sys.ioctl(fd, SYNC_IOC_FILE_INFO, info)).toBe(0);
+  return sys.mem.readStruct(info, sync_file_info).name;
+}
+
 function dmabufOf(sim: Simulator, sys: Sys, fd: number): DmaBuf {
   return sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
 }
@@ -203,9 +215,10 @@ const IDEAL = { platform: 'ideal' } as const satisfies SimulatorOptions;
 // The programs of SEED-2 and SEED-3: run unchanged by an LP64 and an ILP32 process.
 
 interface ProgramResult {
-  rets: Record<string, number | string>;
+  rets: Record<string, number | string | undefined>;
   adc: number[];
-  dac: (readonly number[] | null)[];
+  /** What the DAC played: read on the simulator only (undefined on the real kernel). */
+  dac: (readonly number[] | null)[] | undefined;
 }
 
 /** A libiio-like v2 program: ALLOC, mmap, SYNC, ENQUEUE (incl. refusals), poll, read the data, DAC output. */
@@ -257,7 +270,7 @@ async function v2Program(sys: Sys, sim: Simulator): Promise<ProgramResult> {
 
 /** The same with the mainline API: heap dma-bufs, ATTACH/DETACH/ENQUEUE, SYNC, a sync_file, SET_NAME. */
 async function mainlineProgram(sys: Sys, sim: Simulator): Promise<ProgramResult> {
-  const r: Record<string, number | string> = {};
+  const r: Record<string, number | string | undefined> = {};
   const adc = await buffer(sys, 0);
   const dac = await buffer(sys, 1);
   Object.assign(r, { adcChardev: adc.chardev, adcBuf: adc.fd, dacChardev: dac.chardev, dacBuf: dac.fd });
@@ -268,7 +281,8 @@ async function mainlineProgram(sys: Sys, sim: Simulator): Promise<ProgramResult>
   Object.assign(r, { heap, a, b, c });
   r.end = await sys.lseek(c, 0, SEEK_END);
   r.setName = await sys.ioctl(a, DMA_BUF_SET_NAME(sys.mem.abi), sys.mem.allocString('adc-block-a'));
-  r.name = dmabufOf(sim, sys, a).name;
+  // The name shows through fdinfo and readlink, which Sys does not have: read on the simulator only.
+  r.name = simInternal(() => dmabufOf(sim, sys, a).name);
   const addrA = await mapShared(sys, a, 16384);
   const addrB = await mapShared(sys, b, 16384);
   const addrC = await mapShared(sys, c, 8192);
@@ -305,7 +319,8 @@ async function mainlineProgram(sys: Sys, sim: Simulator): Promise<ProgramResult>
   r.detachA = await detach(sys, adc.fd, a);
   r.detachAgain = await detach(sys, adc.fd, a);
   r.disableDac = await enable(sys, 1, false);
-  return { rets: r, adc: [...dataA, ...dataB], dac: sim.device('sim-dac').dac!.playedScans() };
+  const played = simInternal(() => sim.device('sim-dac').dac!.playedScans());
+  return { rets: r, adc: [...dataA, ...dataB], dac: played };
 }
 
 async function runProgram(abi: Profile, compat: boolean): Promise<ProgramResult> {
@@ -359,7 +374,9 @@ describe('Seed point 1: "Is this member always available?" (.compat_ioctl = comp
         runOne(
           async (sys, sim) => {
             const b = await buffer(sys, 0);
-            const hasCompat = typeof sim.kernel.tasks.get(sys.pid)!.files.file(b.fd)!.fops.compatIoctl;
+            const hasCompat = simInternal(
+              () => typeof sim.kernel.tasks.get(sys.pid)!.files.file(b.fd)!.fops.compatIoctl,
+            );
             const unknown = await sys.ioctl(b.fd, 0x12345678, sys.mem.alloc(16));
             const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
             const d = abi === 'v2' ? await v2Alloc(sys, b.fd, 4096) : await heapAlloc(sys, heap, 4096);
@@ -373,7 +390,7 @@ describe('Seed point 1: "Is this member always available?" (.compat_ioctl = comp
       expect(ilp32).toEqual({ ...lp64, compat: true });
       expect(lp64).toEqual({
         compat: false,
-        hasCompat: 'function',
+        hasCompat: simState('function', 'file operations'),
         unknown: abi === 'v2' ? 1 : -EINVAL,
         d: 3,
         own: 0,
@@ -398,15 +415,26 @@ describe('Seed point 1: "Is this member always available?" (.compat_ioctl = comp
       nonblockRead: -EBUSY,
     });
     expect(lp64.adc).toEqual(adcScans(0, 4096));
-    expect(lp64.dac.slice(0, 1500)).toEqual(dacScans(0, 1500));
+    expect(lp64.dac?.slice(0, 1500)).toEqual(dacScans(0, 1500));
   });
 
   it('SEED-3: mainline: an ILP32 process running ATTACH/DETACH/ENQUEUE/SYNC/sync_file gets the same results, fds and data as an LP64 one; SET_NAME _A (ILP32) and _B (LP64) both work', async () => {
     const lp64 = await runProgram('mainline', false);
     const ilp32 = await runProgram('mainline', true);
-    expect(ilp32).toEqual(lp64);
+    // On the real kernel times are real and the ADC's first scan depends on when ENQUEUE came after the
+    // enable: the two runs compare without them, and each run's data is checked on its own.
+    const untimed = ({ rets: { tA, tB, tC, ...rets }, adc, ...rest }: ProgramResult) =>
+      ORACLE ? { ...rest, rets } : { ...rest, rets: { ...rets, tA, tB, tC }, adc };
+    expect(untimed(ilp32)).toEqual(untimed(lp64));
+    expect(rampStart(ilp32.adc)).toEqual(rampFrom(0));
     expect(lp64.rets).toEqual({
       ...COMMON_RETS,
+      name: simState('adc-block-a', 'the dma-buf name (fdinfo, readlink)'),
+      // From the start of the run: on the real kernel the setup calls before the enable take real time, so
+      // only the lower bound holds there.
+      tA: atLeast(BLOCK_NS + IRQ),
+      tB: atLeast(2 * BLOCK_NS + IRQ),
+      tC: atLeast(2 * BLOCK_NS + IRQ + 1_500_000 + IRQ),
       heap: 4,
       a: 5,
       b: 6,
@@ -425,8 +453,11 @@ describe('Seed point 1: "Is this member always available?" (.compat_ioctl = comp
       detachA: 0,
       detachAgain: -EPERM,
     });
-    expect(lp64.adc).toEqual(adcScans(0, 4096));
-    expect(lp64.dac.slice(0, 1500)).toEqual(dacScans(0, 1500));
+    if (ORACLE) expect(rampStart(lp64.adc)).toEqual(rampFrom(0));
+    else expect(lp64.adc).toEqual(adcScans(0, 4096));
+    simOnly('the scans the simulated DAC played', () =>
+      expect(lp64.dac?.slice(0, 1500)).toEqual(dacScans(0, 1500)),
+    );
     expect(DMA_BUF_SET_NAME('ilp32')).toBe(DMA_BUF_SET_NAME_A);
     expect(DMA_BUF_SET_NAME('lp64')).toBe(DMA_BUF_SET_NAME_B);
     expect([DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B]).toEqual([0x40046201, 0x40086201]);
@@ -531,10 +562,13 @@ describe('Seed point 2: "No flags available right now?"', () => {
       poll: [1, POLLOUT],
       status: [0, -EINTR],
       start: 0,
-      t: vtime(5 * MS),
+      // The end of the 5 ms sleep, counted from the run start: on the real kernel the setup calls add to it.
+      t: atLeast(5 * MS),
     });
     const one = dacScans(0, 2048);
-    expect(sim.device('sim-dac').dac!.playedScans().slice(0, 4096)).toEqual([...one, ...one]);
+    simOnly('the scans the simulated DAC played', () =>
+      expect(sim.device('sim-dac').dac!.playedScans().slice(0, 4096)).toEqual([...one, ...one]),
+    );
   });
 });
 
@@ -567,7 +601,7 @@ describe('Seed point 3: "Wouldn\'t be error prone to have 0 defined like this?" 
   it('SEED-6: mainline: bytes_used 0 is -EINVAL, publishes nothing and consumes no seqno (the next ENQUEUE gets seqno 1)', async () => {
     const { value, sim } = await runOne(
       async (sys, sim) => {
-        const inits = fenceInits(sim);
+        const inits = simInternal(() => fenceInits(sim));
         const dac = await buffer(sys, 1);
         const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
         const d = await heapAlloc(sys, heap, 8192);
@@ -575,24 +609,34 @@ describe('Seed point 3: "Wouldn\'t be error prone to have 0 defined like this?" 
         expect(await attach(sys, dac.fd, d)).toBe(0);
         expect(await enable(sys, 1, true)).toBe(1);
         const zero = await mlEnqueue(sys, dac.fd, d, 0);
-        const afterZero = { inits: [...inits], slots: dmabufOf(sim, sys, d).resv.slots.length };
+        const afterZero = simInternal(() => ({
+          inits: [...inits!],
+          slots: dmabufOf(sim, sys, d).resv.slots.length,
+        }));
         const idle = await pollOne(sys, d, POLLOUT, 0);
         const ok = await mlEnqueue(sys, dac.fd, d, 8192);
+        // What user space sees of the seqno: the sync_file name of the fence just published ends in "-1".
+        const [, sf] = await exportSyncFile(sys, d);
+        const name = await syncFileName(sys, sf);
         expect(await sys.nanosleep(3 * MS)).toBe(0);
         expect(await enable(sys, 1, false)).toBe(1);
-        return { zero, afterZero, idle, ok, inits };
+        return { zero, afterZero, idle, ok, seqno: name.slice(name.lastIndexOf('-') + 1), inits };
       },
-      { abi: 'mainline', ...IDEAL },
+      // The export must come while the 2 ms transfer is in flight: 2 s at time scale 1000.
+      { abi: 'mainline', ...IDEAL, realTimescale: 1000 },
     );
     expect(value).toEqual({
       zero: -EINVAL,
-      afterZero: { inits: [], slots: 0 },
+      afterZero: simState({ inits: [], slots: 0 }, 'fence tracepoints and the reservation object'),
       idle: [1, POLLOUT],
       ok: 0,
-      inits: [[1, 1]],
+      seqno: '1',
+      inits: simState([[1, 1]], 'fence tracepoints'),
     });
-    const played = sim.device('sim-dac').dac!.playedScans();
-    expect(played.slice(0, 2048)).toEqual(dacScans(0, 2048));
+    simOnly('the scans the simulated DAC played', () => {
+      const played = sim.device('sim-dac').dac!.playedScans();
+      expect(played.slice(0, 2048)).toEqual(dacScans(0, 2048));
+    });
   });
 
   it('SEED-7: v2: the bound is the unrounded ALLOC size: size 5000 rejects 8192 (its PAGE_ALIGN) and 5001, accepts 5000', async () => {
@@ -659,29 +703,33 @@ describe('XPROF: the nr 0x92/0x93 collision between the profiles', () => {
     expect(all.size).toBe(5);
   });
 
-  it('XPROF-1: the kernels dispatch on the full value: an argument valid for both readings is not taken for the other profile', async () => {
-    // First 4 bytes = a dma-buf fd (an ATTACH argument), whole 16 bytes = {size 5, resv 0} (an ALLOC argument).
-    const run = (abi: Profile, cmd: number) =>
-      runOne(
-        async (sys) => {
-          const b = await buffer(sys, 0);
-          const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
-          const d = await heapAlloc(sys, heap, 4096);
-          const arg = sys.mem.allocStruct(v2.iio_dmabuf_alloc_req, { size: d, resv: 0 });
-          const ret = await sys.ioctl(b.fd, cmd, arg);
-          const next = await sys.dup(0);
-          const attachNow = abi === 'mainline' ? await attach(sys, b.fd, d) : null;
-          return { d, ret, next, attachNow };
-        },
-        { abi, ...IDEAL },
-      );
-    expect((await run('mainline', v2.IIO_BUFFER_DMABUF_ALLOC_IOCTL)).value).toEqual({
+  // First 4 bytes = a dma-buf fd (an ATTACH argument), whole 16 bytes = {size 5, resv 0} (an ALLOC argument).
+  const fullValueRun = (abi: Profile, cmd: number) =>
+    runOne(
+      async (sys) => {
+        const b = await buffer(sys, 0);
+        const heap = await sys.open('/dev/dma_heap/system', O_RDWR);
+        const d = await heapAlloc(sys, heap, 4096);
+        const arg = sys.mem.allocStruct(v2.iio_dmabuf_alloc_req, { size: d, resv: 0 });
+        const ret = await sys.ioctl(b.fd, cmd, arg);
+        const next = await sys.dup(0);
+        const attachNow = abi === 'mainline' ? await attach(sys, b.fd, d) : null;
+        return { d, ret, next, attachNow };
+      },
+      { abi, ...IDEAL },
+    );
+
+  it('XPROF-1: the mainline kernel dispatches on the full value: ALLOC on an argument that is also a valid ATTACH is -EINVAL, nothing attached', async () => {
+    expect((await fullValueRun('mainline', v2.IIO_BUFFER_DMABUF_ALLOC_IOCTL)).value).toEqual({
       d: 3,
       ret: -EINVAL,
       next: 4,
       attachNow: 0,
     });
-    expect((await run('v2', IIO_BUFFER_DMABUF_ATTACH_IOCTL)).value).toEqual({
+  });
+
+  it('XPROF-1: the v2 kernel dispatches on the full value: ATTACH on an argument that is also a valid ALLOC is no ALLOC (1, no new fd)', async () => {
+    expect((await fullValueRun('v2', IIO_BUFFER_DMABUF_ATTACH_IOCTL)).value).toEqual({
       d: 3,
       ret: 1,
       next: 4,

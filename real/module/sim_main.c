@@ -114,6 +114,39 @@ static struct sim_conv *sim_convs[SIM_MAX_DEVICES];
 static struct sim_dummy *sim_dummies[SIM_MAX_DEVICES];
 static bool sim_registered[SIM_MAX_DEVICES];
 
+/*
+ * remove=NAME unregisters that device while the module stays loaded, as an unbind does: the oracle's
+ * device-removal tests (the simulator's removeDevice()). Its fds stay open and see the IIO core's -ENODEV;
+ * the objects are freed at unload like the others.
+ */
+static int sim_remove_set(const char *val, const struct kernel_param *kp)
+{
+	char buf[SIM_MAX_NAME + 2];
+	char *name;
+	u32 i;
+
+	strscpy(buf, val, sizeof(buf));
+	name = strim(buf);
+	for (i = 0; i < sim_board.ndev; i++) {
+		if (!sim_registered[i] || strcmp(sim_board.dev[i]->name, name))
+			continue;
+		if (sim_convs[i])
+			sim_conv_unregister(sim_convs[i]);
+		else
+			sim_dummy_unregister(sim_dummies[i]);
+		sim_registered[i] = false;
+		return 0;
+	}
+	return -ENODEV;
+}
+
+static const struct kernel_param_ops sim_remove_ops = {
+	.set = sim_remove_set,
+};
+
+module_param_cb(remove, &sim_remove_ops, NULL, 0200);
+MODULE_PARM_DESC(remove, "write a device's name to unregister it (device removal while the module stays loaded)");
+
 static void sim_teardown(void)
 {
 	bool leaked = false;

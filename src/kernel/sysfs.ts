@@ -27,6 +27,8 @@ interface OpenAttr {
   readonly alive: () => boolean;
   /** The text shown at the first read of this open file (kernfs seq_file buffer). */
   text: string | null;
+  /** Where the last read ended (`seq_file.read_pos`): the buffer's rest is served from there. */
+  readPos: number;
   /**
    * The change count this open file last showed (`kernfs_open_file.event`): 0 until its first show, while the
    * attribute's count starts at 1 (`kernfs_get_open_node`) and nothing here notifies a change.
@@ -52,26 +54,35 @@ const kernfsFops: FileOperations = {
     const mode = a.attr.mode ?? (a.attr.store ? 0o644 : 0o444);
     if (file.canWrite && ((mode & 0o222) === 0 || !a.attr.store)) return -EACCES;
     if (file.canRead && (mode & 0o444) === 0) return -EACCES;
-    file.privateData = { attr: a.attr, alive: a.alive, text: null, event: 0 } satisfies OpenAttr;
+    file.privateData = { attr: a.attr, alive: a.alive, text: null, readPos: 0, event: 0 } satisfies OpenAttr;
     return 0;
   },
+  /**
+   * Mirrors `seq_read_iter()` over kernfs' seq ops: the first read shows the whole value into the buffer, later
+   * reads continue from it. Only a read that needs a new show (nothing left in the buffer, or the position was
+   * moved) goes through `kernfs_seq_start()`, whose active-reference check is the -ENODEV of a removed device
+   * (SYSFS-7): the rest of a value partly read before the removal still comes back (docs/quirks.md).
+   */
   read(file, buf, count, task) {
     const o = file.privateData as OpenAttr;
     // seq_read_iter() returns before anything for an empty read.
     if (count === 0) return 0;
-    if (!o.alive()) return -ENODEV;
-    if (file.pos === 0 || o.text === null) {
+    if (!o.alive()) {
+      const buffered = o.text !== null && o.readPos === file.pos ? o.text.length - file.pos : 0;
+      if (buffered <= 0) return -ENODEV;
+    } else if (file.pos === 0 || o.text === null) {
       // kernfs_seq_show() records the change count before the attribute's show runs, whatever it returns.
       o.event = ATTR_EVENT;
       const shown = o.attr.show();
       if (typeof shown !== 'string') return shown;
       o.text = shown;
     }
-    const bytes = latin1Bytes(o.text.slice(file.pos, file.pos + count));
+    const bytes = latin1Bytes((o.text ?? '').slice(file.pos, file.pos + count));
     if (bytes.length === 0) return 0;
     const n = task.mm.copyToUserPrefix(buf, bytes);
     if (n === 0) return -EFAULT;
     file.pos += n;
+    o.readPos = file.pos;
     return n;
   },
   write(file, buf, count, task) {
@@ -95,9 +106,13 @@ const kernfsFops: FileOperations = {
     if (!o.alive() || o.event !== ATTR_EVENT) return DEFAULT_POLLMASK | POLLERR | POLLPRI;
     return DEFAULT_POLLMASK;
   },
-  // kernfs_fop_llseek(): sysfs attributes have no llseek op, so generic_file_llseek() over the inode's
-  // size, which sysfs sets to PAGE_SIZE for every text attribute.
-  llseek: (file, offset, whence) => genericFileLlseek(file, offset, whence, SYSFS_MAX_WRITE),
+  // kernfs_fop_llseek(): the active-reference check first (-ENODEV once the device is gone, SYSFS-7); then,
+  // sysfs attributes having no llseek op, generic_file_llseek() over the inode's size, which sysfs sets to
+  // PAGE_SIZE for every text attribute.
+  llseek(file, offset, whence) {
+    if (!(file.privateData as OpenAttr).alive()) return -ENODEV;
+    return genericFileLlseek(file, offset, whence, SYSFS_MAX_WRITE);
+  },
 };
 
 /** A group of attribute files under one directory, removable together (device unregistration). */

@@ -28,7 +28,7 @@ import {
   SEEK_SET,
 } from '../../src/uapi/index.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
-import { ascii, runOne } from '../helpers.ts';
+import { ascii, removeDevice, runOne } from '../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -528,7 +528,7 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
       const length = await sys.open(`${ADC}/buffer0/length`, O_RDWR);
       const en = await sys.open(`${ADC}/scan_elements/in_voltage0_en`, O_WRONLY);
       const freq = await sys.open(`${ADC}/sampling_frequency`, O_RDWR);
-      sim.removeDevice('sim-adc');
+      await removeDevice(sys, sim, 'sim-adc');
       return [
         await get(sys, name),
         await get(sys, length),
@@ -543,20 +543,34 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
     expect(value).toEqual([-ENODEV, -ENODEV, -ENODEV, -ENODEV, -ENODEV, -ENODEV, 0, 0]);
   });
 
-  it('SYSFS-7: a partly read file gives -ENODEV for the rest', async () => {
+  it('SYSFS-7: a partly read file still gives the rest its first read showed (the seq_file buffer), then -ENODEV', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const fd = await sys.open(`${DUMMY}/name`, O_RDONLY);
       const head = await get(sys, fd, 3);
-      sim.removeDevice('sim-dummy');
-      return [head, await get(sys, fd, 3)];
+      await removeDevice(sys, sim, 'sim-dummy');
+      return [head, await get(sys, fd, 3), await get(sys, fd, 16), await get(sys, fd, 3)];
     });
-    expect(value).toEqual(['sim', -ENODEV]);
+    // 'sim-dummy\n': the rest comes from the buffer (even a read asking for more returns just that), and only
+    // the read that would show the value again meets the removal.
+    expect(value).toEqual(['sim', '-du', 'mmy\n', -ENODEV]);
+  });
+
+  it('SYSFS-7: after the removal a file read to its end is -ENODEV, lseek is -ENODEV, and a buffered rest still reads', async () => {
+    const { value } = await runOne(async (sys, sim) => {
+      const a = await sys.open(`${DUMMY}/name`, O_RDONLY);
+      const b = await sys.open(`${DUMMY}/sampling_frequency`, O_RDONLY);
+      const whole = [await get(sys, a), await get(sys, b, 2)];
+      await removeDevice(sys, sim, 'sim-dummy');
+      return [...whole, await get(sys, a), await sys.lseek(b, 0, SEEK_SET), await get(sys, b)];
+    });
+    // kernfs_fop_llseek() checks the active reference too: the position stays, and the rest of '1000\n' reads.
+    expect(value).toEqual(['sim-dummy\n', '10', -ENODEV, -ENODEV, '00\n']);
   });
 
   it('SYSFS-7: write of 0 bytes on a removed device is -ENODEV too (the device check comes first)', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const fd = await sys.open(`${DUMMY}/buffer0/length`, O_WRONLY);
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-dummy');
       return sys.write(fd, sys.mem.alloc(1), 0);
     });
     expect(value).toBe(-ENODEV);
@@ -564,7 +578,7 @@ describe('SYSFS-7: attribute files opened before the device was unregistered', (
 
   it('SYSFS-7: after removal the files are gone (-ENOENT) while other devices are untouched', async () => {
     const { value } = await runOne(async (sys, sim) => {
-      sim.removeDevice('sim-adc');
+      await removeDevice(sys, sim, 'sim-adc');
       return [
         await sys.open(`${ADC}/name`, O_RDONLY),
         await sys.open(`${ADC}/buffer0/length`, O_RDONLY),
@@ -741,6 +755,33 @@ describe('PARSE-6/7: channel-info values through sampling_frequency', () => {
       ];
     });
     expect(value).toEqual([text.length, [[i, f]], shown]);
+  });
+
+  it('PARSE-7: sim-adc has no write_raw_get_fmt: its sampling_frequency takes (int, micro) text, the integer part is the rate', async () => {
+    const { value } = await runOne(async (sys) => {
+      const freq = '/sys/bus/iio/devices/iio:device0/sampling_frequency';
+      const out: (number | string)[] = [];
+      for (const text of [
+        '1000\n',
+        '2500.75',
+        '+300',
+        '1.1234567',
+        '0x10',
+        '1e3',
+        ' 7',
+        '1,5',
+        '1.2.3',
+        '7\n\n',
+      ]) {
+        out.push(await writeAttr(sys, freq, text), await readAttr(sys, freq));
+      }
+      return out;
+    });
+    // Each text, then the rate read back: a refused text leaves the last one.
+    expect(value).toEqual([
+      ...[5, '1000\n', 7, '2500\n', 4, '300\n', 9, '1\n'],
+      ...[-EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n', -EINVAL, '1\n'],
+    ]);
   });
 
   it.each(['1.2.3', '1\n\n', '\n1', ' 1', '1e3', '0x10', '1,5', 'abc', '--1'])(

@@ -59,7 +59,7 @@ import {
 import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
 import * as v2 from '../../../src/uapi/iio-v2.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { ascii, runOne, simOnly, vtime } from '../../helpers.ts';
+import { ascii, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 import { rampFrom, rampStart } from '../iio/dmabuf-helpers.ts';
 
 const KiB = 1024;
@@ -380,29 +380,33 @@ describe('DLIFE-1/DLIFE-2: the buffer lives while anything holds it', () => {
 
   it('DLIFE-1: each of two mappings holds the buffer; it goes with the last munmap', async () => {
     const { value } = await runOne(async (sys, sim) => {
-      const k = sim.kernel;
+      const liveBufs = () => simInternal(() => sim.kernel.dmaBuf.live.size);
       const fd = await newDmabuf(sys, 8192);
       const a = await sys.mmap(0, 8192, RW, MAP_SHARED, fd, 0);
       const b = await sys.mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 4096);
-      await sys.close(fd);
-      await sys.munmap(a, 8192);
-      const mid = k.dmaBuf.live.size;
-      await sys.munmap(b, 4096);
-      return [mid, k.dmaBuf.live.size];
+      expect(await sys.close(fd)).toBe(0);
+      // What user space sees: with no fd left, bytes written through one mapping show through the other.
+      sys.mem.write(a + 4096, ascii('held'));
+      expect(await sys.munmap(a, 8192)).toBe(0);
+      const seen = new TextDecoder().decode(sys.mem.read(b, 4));
+      const mid = liveBufs();
+      expect(await sys.munmap(b, 4096)).toBe(0);
+      return [seen, mid, liveBufs()];
     });
-    expect(value).toEqual([1, 0]);
+    expect(value).toEqual(['held', simState(1, 'live dma-bufs'), simState(0, 'live dma-bufs')]);
   });
 
   it('DLIFE-1: a dup keeps the buffer after the original fd is closed', async () => {
     const { value } = await runOne(async (sys, sim) => {
+      const liveBufs = () => simInternal(() => sim.kernel.dmaBuf.live.size);
       const fd = await newDmabuf(sys, 4096);
       const dup = await sys.dup(fd);
       await sys.close(fd);
-      const mid = [sim.kernel.dmaBuf.live.size, await sys.lseek(dup, 0, SEEK_END)];
+      const mid = [liveBufs(), await sys.lseek(dup, 0, SEEK_END)];
       await sys.close(dup);
-      return [...mid, sim.kernel.dmaBuf.live.size];
+      return [...mid, liveBufs()];
     });
-    expect(value).toEqual([1, 4096, 0]);
+    expect(value).toEqual([simState(1, 'live dma-bufs'), 4096, simState(0, 'live dma-bufs')]);
   });
 
   it('DLIFE-1: an IIO attachment holds the buffer after its fd is closed; closing the buffer fd (BREL-2) frees it (DLIFE-2)', async () => {

@@ -65,7 +65,7 @@ import {
   SEEK_SET,
   UDMABUF_CREATE,
 } from '../../../src/uapi/index.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, simInternal, simState } from '../../helpers.ts';
 
 const HEAP = '/dev/dma_heap/system';
 /** An address below every mapping: reading or writing it faults. */
@@ -552,9 +552,12 @@ describe('HEAP-11: no free fd', () => {
       async (sys, sim) => {
         const heap = await sys.open(HEAP, O_RDWR);
         await sys.open(HEAP, O_RDWR);
-        const before = sim.kernel.pages.available();
+        const before = simInternal(() => sim.kernel.pages.available());
         const r = await heapAlloc(sys, heap, { len: 65536 });
-        const after = { taken: before - sim.kernel.pages.available(), live: sim.kernel.dmaBuf.live.size };
+        const after = simInternal(() => ({
+          taken: before! - sim.kernel.pages.available(),
+          live: sim.kernel.dmaBuf.live.size,
+        }));
         await sys.close(1);
         const again = await heapAlloc(sys, heap, { len: 65536 });
         return { r, after, again };
@@ -563,7 +566,7 @@ describe('HEAP-11: no free fd', () => {
     );
     expect(value).toEqual({
       r: { ret: -EMFILE, fd: 0 },
-      after: { taken: 0, live: 0 },
+      after: simState({ taken: 0, live: 0 }, 'heap pages and live dma-bufs'),
       again: { ret: 0, fd: 1 },
     });
   });
@@ -578,20 +581,21 @@ describe('HEAP-12: copy-out', () => {
       const src = sys.mem.allocStruct(dma_heap_allocation_data, { len: 8192, fd_flags: O_RDWR });
       await sys.write(memfd, src, 24);
       const ro = await sys.mmap(0, PAGE_SIZE, PROT_READ, MAP_SHARED, memfd, 0);
-      const before = sim.kernel.pages.available();
+      const before = simInternal(() => sim.kernel.pages.available());
       const ret = await sys.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, ro);
-      const state = {
-        taken: before - sim.kernel.pages.available(),
+      const freed = simInternal(() => ({
+        taken: before! - sim.kernel.pages.available(),
         live: sim.kernel.dmaBuf.live.size,
-        fd2: await sys.fcntl(2, F_GETFD),
-      };
+      }));
+      const fd2 = await sys.fcntl(2, F_GETFD);
       const next = await heapAlloc(sys, heap, { len: 4096 });
-      return { ret, fdField: sys.mem.readStruct(ro, dma_heap_allocation_data).fd, state, next };
+      return { ret, fdField: sys.mem.readStruct(ro, dma_heap_allocation_data).fd, freed, fd2, next };
     });
     expect(value).toEqual({
       ret: -EFAULT,
       fdField: 0,
-      state: { taken: 0, live: 0, fd2: -EBADF },
+      freed: simState({ taken: 0, live: 0 }, 'heap pages and live dma-bufs'),
+      fd2: -EBADF,
       next: { ret: 0, fd: 2 },
     });
   });

@@ -735,6 +735,18 @@ describe('ATTR-21..25: <ch>_en', () => {
     expect(value).toEqual([1, 1, -EINVAL, '1\n', '0\n']);
   });
 
+  it('ATTR-23: on the default devices, storing 1 on a bit already set succeeds and keeps it set', async () => {
+    const { value } = await runOne(async (sys) => [
+      await writeAttr(sys, `${ADC}/buffer0/in_voltage1_en`, '1'),
+      await writeAttr(sys, `${ADC}/buffer0/in_voltage1_en`, '1'),
+      await writeAttr(sys, `${DUMMY}/buffer0/in_voltage0_en`, '1'),
+      await writeAttr(sys, `${DUMMY}/buffer0/in_voltage0_en`, '1'),
+      await readAttr(sys, `${ADC}/buffer0/in_voltage1_en`),
+      await readAttr(sys, `${DUMMY}/buffer0/in_voltage0_en`),
+    ]);
+    expect(value).toEqual([1, 1, 1, 1, '1\n', '1\n']);
+  });
+
   it('ATTR-23: the driver validate_scan_mask sees the trial mask; a refusal is -EINVAL', async () => {
     const seen: number[][] = [];
     const { value } = await runOne(async (sys, sim) => {

@@ -27,7 +27,7 @@ import {
   POLLRDNORM,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { realSkip, runOne, vtime } from '../../helpers.ts';
+import { realSkip, removeDevice, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
@@ -187,28 +187,42 @@ describe('DMAQ: enable, completion, re-queue, disable', () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const states: [number, string, number, number][] = [];
-        sim.events.on('iio:block', (e) => {
-          if (e.device === 'iio:device0') states.push([e.block, e.state, e.bytesUsed, e.time]);
-        });
+        simInternal(() =>
+          sim.events.on('iio:block', (e) => {
+            if (e.device === 'iio:device0') states.push([e.block, e.state, e.bytesUsed, e.time]);
+          }),
+        );
         const fd = await adcFd(sys);
-        expect((await readS16(sys, fd, 16384)).ret).toBe(16384);
+        const first = await readS16(sys, fd, 16384);
         expect(await sys.nanosleep(Math.max(0, 3_000_000 - sys.now()))).toBe(0);
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
-        return states;
+        const seen = simInternal(() => [...states]);
+        // What user space sees of the states: the DONE block read at t1, then both blocks DONE (empty) after
+        // the disable: counted by data_available, nothing to read.
+        await setNonblock(sys, fd);
+        const afterDisable = [await avail(sys), (await readS16(sys, fd, 16384)).ret];
+        return { first: [first.ret, first.t], afterDisable, states: seen };
       },
       { platform: 'ideal' },
     );
     const t1 = BLOCK_NS + IRQ;
-    expect(value).toEqual([
-      [1, 'QUEUED', 16384, 0],
-      [2, 'QUEUED', 16384, 0],
-      [1, 'ACTIVE', 16384, 0],
-      [2, 'ACTIVE', 16384, 0],
-      [1, 'DONE', 16384, t1],
-      [1, 'ACTIVE', 16384, t1],
-      [2, 'DONE', 0, 3_000_000],
-      [1, 'DONE', 0, 3_000_000],
-    ]);
+    expect(value).toEqual({
+      first: [16384, vtime(t1)],
+      afterDisable: ['32768\n', -EAGAIN],
+      states: simState(
+        [
+          [1, 'QUEUED', 16384, 0],
+          [2, 'QUEUED', 16384, 0],
+          [1, 'ACTIVE', 16384, 0],
+          [2, 'ACTIVE', 16384, 0],
+          [1, 'DONE', 16384, t1],
+          [1, 'ACTIVE', 16384, t1],
+          [2, 'DONE', 0, 3_000_000],
+          [1, 'DONE', 0, 3_000_000],
+        ],
+        'block states',
+      ),
+    });
   });
 
   it('DMAQ-3: enable submits both fileio blocks in FIFO order: block 0 has scans 0..2047, block 1 2048..4095', async () => {
@@ -246,13 +260,15 @@ describe('DMAQ: enable, completion, re-queue, disable', () => {
       expect(value[i]!.t).toEqual(vtime((i + 1) * BLOCK_NS + IRQ));
       expect(value[i]!.samples).toEqual(adcScans(i * 2048, 2048));
     }
-    const s = result.stats.devices['sim-adc']!;
-    expect(s.transfers).toBe(4);
-    expect(s.bytesDone).toBe(4 * 16384);
-    expect(s.scansLost).toBe(0);
-    expect(s.bytesGap).toBe(0);
-    // The fifth transfer (block 0 again, from 8.192 ms) was cut by the disable at 8.194 ms: 2 scans.
-    expect(s.bytesAborted).toBe(16);
+    simOnly('the simulated DMA controller’s transfer counts', () => {
+      const s = result.stats.devices['sim-adc']!;
+      expect(s.transfers).toBe(4);
+      expect(s.bytesDone).toBe(4 * 16384);
+      expect(s.scansLost).toBe(0);
+      expect(s.bytesGap).toBe(0);
+      // The fifth transfer (block 0 again, from 8.192 ms) was cut by the disable at 8.194 ms: 2 scans.
+      expect(s.bytesAborted).toBe(16);
+    });
   });
 
   it('DMAQ-6: a transfer error is ignored: bytes_used -= residue, the block completes DONE', async () => {
@@ -323,9 +339,11 @@ describe('DMAQ: enable, completion, re-queue, disable', () => {
       { platform: 'ideal', devices: withAdcDma({ maxSegmentSize: 4 }) },
     );
     expect(value).toEqual({ a: '0\n', r: -EAGAIN, afterDisable: '0\n', r2: -EAGAIN });
-    const s = result.stats.devices['sim-adc']!;
-    expect(s.transfers).toBe(0);
-    expect(s.scansLost).toBe(5000);
+    simOnly('the simulated DMA controller’s transfer counts', () => {
+      const s = result.stats.devices['sim-adc']!;
+      expect(s.transfers).toBe(0);
+      expect(s.scansLost).toBe(5000);
+    });
   });
 
   it('DMAQ-8: after device removal nothing is submitted or completed any more; read is -ENODEV', async () => {
@@ -336,12 +354,15 @@ describe('DMAQ: enable, completion, re-queue, disable', () => {
         expect(await sys.nanosleep(10_000_000)).toBe(0);
         return (await readS16(sys, fd, 16384)).ret;
       },
-      { platform: 'ideal' },
+      // The removal comes 3 ms in, after the setup calls: at time scale 1000 (3 s of real time) they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toBe(-ENODEV);
-    const s = result.stats.devices['sim-adc']!;
-    expect(s.transfers).toBe(1);
-    expect(s.bytesDone).toBe(16384);
+    simOnly('the simulated DMA controller’s transfer counts', () => {
+      const s = result.stats.devices['sim-adc']!;
+      expect(s.transfers).toBe(1);
+      expect(s.bytesDone).toBe(16384);
+    });
   });
 });
 
@@ -575,10 +596,12 @@ describe('FILEIO: block sizes, transfer lengths, data_available', () => {
     );
     // DMAQ-5: the wedged blocks stay ACTIVE on no list; disable does not give them back.
     expect(value).toEqual({ w0: 8192, a0: '8192\n', w1: 8192, a1: '0\n', w2: -EAGAIN, a2: '0\n' });
-    expect(sim.device('sim-dac').dac!.playedScans()).toEqual(new Array(5000).fill(null));
-    const s = result.stats.devices['sim-dac']!;
-    expect(s.transfers).toBe(0);
-    expect(s.scansLost).toBe(5000);
+    simOnly('what the simulated DAC played and its transfer counts', () => {
+      expect(sim.device('sim-dac').dac!.playedScans()).toEqual(new Array(5000).fill(null));
+      const s = result.stats.devices['sim-dac']!;
+      expect(s.transfers).toBe(0);
+      expect(s.scansLost).toBe(5000);
+    });
   });
 
   it('FILEIO-5: data_available is bytes: full size of the block being read (however far) + each other DONE block', async () => {
@@ -741,7 +764,7 @@ describe('FILEIO: read/write mechanics', () => {
         await adcFd(sys);
         expect(await sys.nanosleep(3_000_000)).toBe(0);
         const before = sim.kernel.census.live()['iio_dma_block(fileio)'];
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         expect(await sys.nanosleep(1_000_000)).toBe(0);
         return before;
       },

@@ -13,7 +13,7 @@ import {
   POLLWRNORM,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, vtime } from '../../helpers.ts';
+import { removeDevice, runOne, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
@@ -72,7 +72,7 @@ describe('BPOLL-1: device gone', () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const fd = await adcFd(sys);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         return poll1(sys, fd, ALL_EVENTS, 5);
       },
       { platform: 'ideal' },
@@ -87,7 +87,8 @@ describe('BPOLL-1: device gone', () => {
         sim.at(1_000_000, 'unbind sim-adc', () => sim.removeDevice('sim-adc'));
         return poll1(sys, fd, ALL_EVENTS, 10);
       },
-      { platform: 'ideal' },
+      // The removal comes 1 ms in, after the setup calls: at time scale 1000 (1 s of real time) they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({ ret: 0, revents: 0, t: vtime(10_000_000) });
   });
@@ -96,7 +97,7 @@ describe('BPOLL-1: device gone', () => {
     const { outcome } = await runOne(
       async (sys, sim) => {
         const fd = await adcFd(sys);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         return poll1(sys, fd, ALL_EVENTS, -1);
       },
       { platform: 'ideal', allowAbnormal: true },

@@ -24,7 +24,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, simOnly, vtime } from '../../helpers.ts';
+import { removeDevice, runOne, simOnly, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const ADC_BUF = '/sys/bus/iio/devices/iio:device0/buffer0';
@@ -97,7 +97,7 @@ describe('BREAD: device gone, direction, bpd 0', () => {
       async (sys, sim) => {
         const fd = await adcFd(sys);
         const buf = sys.mem.alloc(16384);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         const blocking = await sys.read(fd, buf, 16384);
         const zero = await sys.read(fd, buf, 0);
         await setNonblock(sys, fd);
@@ -106,7 +106,7 @@ describe('BREAD: device gone, direction, bpd 0', () => {
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ blocking: -ENODEV, zero: -ENODEV, nonblock: -ENODEV, t: 0 });
+    expect(value).toEqual({ blocking: -ENODEV, zero: -ENODEV, nonblock: -ENODEV, t: vtime(0) });
   });
 
   it('BREAD-1: a reader asleep when the device goes is woken and gets -ENODEV at that time', async () => {
@@ -118,16 +118,17 @@ describe('BREAD: device gone, direction, bpd 0', () => {
         const ret = await sys.read(fd, buf, 16384);
         return { ret, t: sys.now() };
       },
-      { platform: 'ideal' },
+      // The removal comes 1 ms in, after the setup calls: at time scale 1000 (1 s of real time) they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
-    expect(value).toEqual({ ret: -ENODEV, t: 1_000_000 });
+    expect(value).toEqual({ ret: -ENODEV, t: vtime(1_000_000) });
   });
 
   it('BREAD-1: the device-gone check comes first: a removed OUT buffer reads -ENODEV, not -EPERM', async () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const { fd } = await bufferFd(sys, 1);
-        sim.removeDevice('sim-dac');
+        await removeDevice(sys, sim, 'sim-dac');
         const buf = sys.mem.alloc(16);
         return sys.read(fd, buf, 16);
       },
@@ -579,7 +580,7 @@ describe('BIOC: buffer fd ioctl, mmap, lseek', () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const { fd } = await bufferFd(sys, 0);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         const arg = sys.mem.alloc(4);
         return [await sys.ioctl(fd, IIO_BUFFER_GET_FD_IOCTL, arg), await sys.ioctl(fd, 0x1234, arg)];
       },

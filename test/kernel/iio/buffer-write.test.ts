@@ -17,7 +17,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne, vtime } from '../../helpers.ts';
+import { removeDevice, runOne, vtime } from '../../helpers.ts';
 
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
 const DAC_BUF = '/sys/bus/iio/devices/iio:device1/buffer0';
@@ -80,7 +80,7 @@ describe('BWRITE: device gone, direction', () => {
       async (sys, sim) => {
         const fd = await dacFd(sys);
         const buf = put(sys, patternBytes(0, BLOCK_SCANS));
-        sim.removeDevice('sim-dac');
+        await removeDevice(sys, sim, 'sim-dac');
         const blocking = await sys.write(fd, buf, BLOCK);
         const zero = await sys.write(fd, buf, 0);
         await setNonblock(sys, fd);
@@ -101,7 +101,8 @@ describe('BWRITE: device gone, direction', () => {
         const ret = await sys.write(fd, buf, 3 * BLOCK);
         return { ret, t: sys.now() };
       },
-      { platform: 'ideal' },
+      // The removal comes 1 ms in, after the setup calls: at time scale 1000 (1 s of real time) they fit in that.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual({ ret: -ENODEV, t: vtime(1_000_000) });
   });
@@ -110,7 +111,7 @@ describe('BWRITE: device gone, direction', () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const fd = await bufferFd(sys, 0);
-        sim.removeDevice('sim-adc');
+        await removeDevice(sys, sim, 'sim-adc');
         const buf = sys.mem.alloc(16);
         return sys.write(fd, buf, 16);
       },

@@ -49,7 +49,7 @@ import {
   SEEK_SET,
 } from '../../../src/uapi/index.ts';
 import { openBuffer, readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, testSimulator } from '../../helpers.ts';
+import { removeDevice, runOne, testSimulator } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -337,8 +337,8 @@ describe('CIOC-1..4: chardev ioctls', () => {
     const { value } = await runOne(async (sys, sim) => {
       const a = await sys.open(DEV_ADC, O_RDWR);
       const d = await sys.open(DEV_DUMMY, O_RDWR);
-      sim.removeDevice('sim-adc');
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-adc');
+      await removeDevice(sys, sim, 'sim-dummy');
       return [
         await getFd(sys, a, 0),
         await sys.ioctl(a, IIO_BUFFER_GET_FD_IOCTL, 0),
@@ -356,7 +356,7 @@ describe('CIOC-1..4: chardev ioctls', () => {
       const d = await sys.open(DEV_DUMMY, O_RDWR);
       const [, bfd] = await getFd(sys, d, 0);
       const [, efd] = await getEventFd(sys, d);
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-dummy');
       return [await sys.fcntl(bfd, F_GETFD), await sys.close(bfd), await sys.close(efd), await sys.close(d)];
     });
     expect(value).toEqual([FD_CLOEXEC, 0, 0, 0]);
@@ -373,6 +373,19 @@ describe('CIOC-1..4: chardev ioctls', () => {
       [0, 1],
       [0, 3],
       [0, 5],
+    ]);
+  });
+
+  it('CIOC-3: GET_EVENT_FD on sim-dummy, which has events, is 0 with the new fd written back; again after a close', async () => {
+    const { value } = await runOne(async (sys) => {
+      const d = await sys.open(DEV_DUMMY, O_RDWR);
+      const first = await getEventFd(sys, d);
+      expect(await sys.close(first[1])).toBe(0);
+      return [first, await getEventFd(sys, d)];
+    });
+    expect(value).toEqual([
+      [0, 1],
+      [0, 1],
     ]);
   });
 
@@ -633,7 +646,7 @@ describe('LEG-1..5: legacy read/write/poll on the chardev', () => {
     const { value } = await runOne(async (sys, sim) => {
       const cd = await sys.open(DEV_ADC, O_RDWR);
       const [, fd] = await getFd(sys, cd, 0);
-      sim.removeDevice('sim-adc');
+      await removeDevice(sys, sim, 'sim-adc');
       const busy = [await readN(sys, cd, 64), await writeN(sys, cd, 64)];
       const closed = await sys.close(fd);
       return [...busy, closed, await readN(sys, cd, 64), await writeN(sys, cd, 64)];
@@ -696,7 +709,7 @@ describe('LEG-1..5: legacy read/write/poll on the chardev', () => {
   it('LEG-2: after removal without a buffer fd, legacy read and write are -ENODEV', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const cd = await sys.open(DEV_DUMMY, O_RDWR);
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-dummy');
       return [await readN(sys, cd, 64), await writeN(sys, cd, 64)];
     });
     expect(value).toEqual([-ENODEV, -ENODEV]);
@@ -773,7 +786,7 @@ describe('LEG-1..5: legacy read/write/poll on the chardev', () => {
       await sys.nanosleep(5_000_000);
       const cd = await sys.open(DEV_DUMMY, O_RDWR);
       const before = await poll1(sys, cd, POLLIN, 0);
-      sim.removeDevice('sim-dummy');
+      await removeDevice(sys, sim, 'sim-dummy');
       return [before, await poll1(sys, cd, POLLIN | POLLOUT, 0)];
     });
     expect(value).toEqual([

@@ -19,7 +19,7 @@ import {
   POLLOUT,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne, vtime } from '../../helpers.ts';
+import { runOne, simInternal, simState, vtime } from '../../helpers.ts';
 import {
   adcBuffer,
   attach,
@@ -127,17 +127,22 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         const pending = await fenceStatus(sys, sync);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
         const status = await fenceStatus(sys, sync);
-        const scans = played(sim);
+        const scans = simInternal(() => played(sim));
         return {
           pending,
           status,
-          count: scans.length,
-          ok: JSON.stringify(scans) === JSON.stringify(dacScans(A_SEED, 256, 0, 10_000)),
+          count: scans?.length,
+          ok: simInternal(() => JSON.stringify(scans) === JSON.stringify(dacScans(A_SEED, 256, 0, 10_000))),
         };
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ pending: 0, status: -EINTR, count: 10_000, ok: true });
+    expect(value).toEqual({
+      pending: 0,
+      status: -EINTR,
+      count: simState(10_000, 'the scans the DAC played'),
+      ok: simState(true, 'the scans the DAC played'),
+    });
   });
 
   it('CYC-4: a non-cyclic block enqueued while a cyclic one repeats ends it at the pass boundary, runs once and completes (fence 0)', async () => {
@@ -159,7 +164,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         expect(await sys.nanosleep(Math.max(0, 3 * MS - sys.now()))).toBe(0);
         const statusA = await fenceStatus(sys, sa);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
-        const scans = played(sim);
+        const scans = simInternal(() => played(sim));
         const expected = [
           ...dacScans(A_SEED, 256, 0, 1024),
           ...dacScans(B_SEED, 512, 0, 512),
@@ -170,19 +175,25 @@ describe('CYC: cyclic transfers (OUT only)', () => {
           statusB,
           statusA,
           afterDisable: await fenceStatus(sys, sa),
-          ok: JSON.stringify(scans) === JSON.stringify(expected),
+          ok: simInternal(() => JSON.stringify(scans) === JSON.stringify(expected)),
         };
       },
       { platform: 'ideal' },
     );
     // The pass running at 1000 µs ends at scan 1024; b plays scans 1024..1535, its IRQ at 1538 µs.
-    expect(value).toEqual({ tb: 1538 * US, statusB: 1, statusA: 0, afterDisable: -EINTR, ok: true });
+    expect(value).toEqual({
+      tb: vtime(1538 * US),
+      statusB: 1,
+      statusA: 0,
+      afterDisable: -EINTR,
+      ok: simState(true, 'the scans the DAC played'),
+    });
   });
 
   it('CYC-5: the cyclic block ended by CYC-4 stays ACTIVE: re-ENQUEUE -EBUSY, a new cyclic block is refused (-EBUSY fence, log), its fence -EINTR only at the disable', async () => {
     const { value } = await runOne(
       async (sys, sim) => {
-        const log = kernelLog(sim);
+        const log = simInternal(() => kernelLog(sim));
         const buf = await dacBuffer(sys);
         const a = await filledBuf(sys, dacBytes(A_SEED, 256));
         const b = await filledBuf(sys, dacBytes(B_SEED, 512));
@@ -197,20 +208,20 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         const reA = await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC);
         const cyclicC = await enqueue(sys, buf, c, 1024, IIO_BUFFER_DMABUF_CYCLIC);
         const tc = sys.now();
-        const resvC = resvFences(sim, sys, c);
+        const resvC = simInternal(() => resvFences(sim, sys, c));
         expect(await sys.nanosleep(1 * MS)).toBe(0);
         const statusA = await fenceStatus(sys, sa);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
-        const scans = played(sim);
+        const scans = simInternal(() => played(sim));
         return {
           reA,
           cyclicC,
           resvC,
-          log: log.filter(([m]) => m.includes('cyclic')),
+          log: log?.filter(([m]) => m.includes('cyclic')),
           tc,
           statusA,
           afterDisable: await fenceStatus(sys, sa),
-          silentAfterB: scans.slice(1536).every((s) => s === null),
+          silentAfterB: scans?.slice(1536).every((s) => s === null),
         };
       },
       { platform: 'ideal' },
@@ -218,19 +229,19 @@ describe('CYC: cyclic transfers (OUT only)', () => {
     expect(value).toEqual({
       reA: -EBUSY,
       cyclicC: 0,
-      resvC: [[1, USAGE_READ, -EBUSY]],
-      log: [['cyclic DMA transfer already active', 1538 * US]],
-      tc: 1538 * US,
+      resvC: simState([[1, USAGE_READ, -EBUSY]], 'a fence signalled inside the ioctl (IFENCE-8)'),
+      log: simState([['cyclic DMA transfer already active', 1538 * US]], 'the kernel log'),
+      tc: vtime(1538 * US),
       statusA: 0,
       afterDisable: -EINTR,
-      silentAfterB: true,
+      silentAfterB: simState(true, 'the scans the DAC played'),
     });
   });
 
   it('CYC-2 / ENQ-21: a second cyclic block while one repeats: ioctl 0, its fence -EBUSY, "cyclic DMA transfer already active"; wedged (re-ENQUEUE -EBUSY); only the first plays', async () => {
     const { value } = await runOne(
       async (sys, sim) => {
-        const log = kernelLog(sim);
+        const log = simInternal(() => kernelLog(sim));
         const buf = await dacBuffer(sys);
         const a = await filledBuf(sys, dacBytes(A_SEED, 256));
         const b = await filledBuf(sys, dacBytes(B_SEED, 256));
@@ -240,7 +251,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         expect(await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC)).toBe(0);
         expect(await sys.nanosleep(100 * US)).toBe(0);
         const ret = await enqueue(sys, buf, b, 1024, IIO_BUFFER_DMABUF_CYCLIC);
-        const resvB = resvFences(sim, sys, b);
+        const resvB = simInternal(() => resvFences(sim, sys, b));
         const again = await enqueue(sys, buf, b, 1024);
         expect(await sys.nanosleep(Math.max(0, 2 * MS - sys.now()))).toBe(0);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
@@ -248,18 +259,20 @@ describe('CYC: cyclic transfers (OUT only)', () => {
           ret,
           resvB,
           again,
-          log: log.filter(([m]) => m.includes('cyclic')),
-          ok: JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 2000)),
+          log: log?.filter(([m]) => m.includes('cyclic')),
+          ok: simInternal(
+            () => JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 2000)),
+          ),
         };
       },
       { platform: 'ideal' },
     );
     expect(value).toEqual({
       ret: 0,
-      resvB: [[1, USAGE_READ, -EBUSY]],
+      resvB: simState([[1, USAGE_READ, -EBUSY]], 'a fence signalled inside the ioctl (IFENCE-8)'),
       again: -EBUSY,
-      log: [['cyclic DMA transfer already active', 100 * US]],
-      ok: true,
+      log: simState([['cyclic DMA transfer already active', 100 * US]], 'the kernel log'),
+      ok: simState(true, 'the scans the DAC played'),
     });
   });
 
@@ -275,7 +288,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         expect(await sys.nanosleep(100 * US)).toBe(0);
         const ret = await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC);
         const t = sys.now();
-        const resv = resvFences(sim, sys, a);
+        const resv = simInternal(() => resvFences(sim, sys, a));
         expect(await sys.nanosleep(Math.max(0, 2 * MS - sys.now()))).toBe(0);
         const pending = await fenceStatus(sys, sa);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
@@ -285,18 +298,20 @@ describe('CYC: cyclic transfers (OUT only)', () => {
           resv,
           pending,
           end: await fenceStatus(sys, sa),
-          ok: JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 2000)),
+          ok: simInternal(
+            () => JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 2000)),
+          ),
         };
       },
       { platform: 'ideal' },
     );
     expect(value).toEqual({
       ret: -EBUSY,
-      t: 100 * US,
-      resv: [[2, USAGE_READ, -EBUSY]],
+      t: vtime(100 * US),
+      resv: simState([[2, USAGE_READ, -EBUSY]], 'a fence signalled inside the ioctl (IFENCE-8)'),
       pending: 0,
       end: -EINTR,
-      ok: true,
+      ok: simState(true, 'the scans the DAC played'),
     });
   });
 
@@ -304,9 +319,11 @@ describe('CYC: cyclic transfers (OUT only)', () => {
     const { value } = await runOne(
       async (sys, sim) => {
         const signaled: [number, number][] = [];
-        sim.events.on('fence:trace', (e) => {
-          if (e.event === 'dma_fence_signaled') signaled.push([e.seqno, e.time]);
-        });
+        simInternal(() =>
+          sim.events.on('fence:trace', (e) => {
+            if (e.event === 'dma_fence_signaled') signaled.push([e.seqno, e.time]);
+          }),
+        );
         const buf = await dacBuffer(sys);
         const a = await filledBuf(sys, dacBytes(A_SEED, 256));
         expect(await attach(sys, buf, a)).toBe(0);
@@ -315,17 +332,26 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         expect(await sys.nanosleep(100 * US)).toBe(0);
         const ret = await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC);
         expect(await sys.nanosleep(100 * US)).toBe(0);
+        // What user space sees: the refused fence took the place of the cyclic one in the dma-buf (same context),
+        // so POLLOUT is ready at once; only the kernel still holds the first fence, and the disable signals it.
+        const writable = async () => sys.pollfds([{ fd: a, events: POLLOUT }], 0);
+        const before = await writable();
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
-        return { ret, signaled: [...signaled] };
+        return { ret, before, after: await writable(), signaled: simInternal(() => [...signaled]) };
       },
       { platform: 'ideal' },
     );
     expect(value).toEqual({
       ret: -EBUSY,
-      signaled: [
-        [2, 100 * US],
-        [1, 200 * US],
-      ],
+      before: 1,
+      after: 1,
+      signaled: simState(
+        [
+          [2, 100 * US],
+          [1, 200 * US],
+        ],
+        'fence tracepoints',
+      ),
     });
   });
 
@@ -354,7 +380,9 @@ describe('CYC: cyclic transfers (OUT only)', () => {
           statuses,
           again,
           end: [await fenceStatus(sys, sa), await fenceStatus(sys, sb)],
-          ok: JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 2000)),
+          ok: simInternal(
+            () => JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 2000)),
+          ),
         };
       },
       { platform: 'ideal' },
@@ -365,7 +393,7 @@ describe('CYC: cyclic transfers (OUT only)', () => {
       statuses: [0, -EBUSY],
       again: -EBUSY,
       end: [-EINTR, -EBUSY],
-      ok: true,
+      ok: simState(true, 'the scans the DAC played'),
     });
   });
 
@@ -428,17 +456,25 @@ describe('CYC: cyclic transfers (OUT only)', () => {
         expect(await sys.nanosleep(1 * MS)).toBe(0);
         expect(await sys.close(buf)).toBe(0);
         expect(await sys.nanosleep(3 * MS)).toBe(0);
-        const before = [await fenceStatus(sys, sa), live(sim, 'iio_dmabuf_attachment')];
+        const before = [await fenceStatus(sys, sa), simInternal(() => live(sim, 'iio_dmabuf_attachment'))];
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
         return {
           det,
           before,
-          after: [await fenceStatus(sys, sa), live(sim, 'iio_dmabuf_attachment')],
-          ok: JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 5000)),
+          after: [await fenceStatus(sys, sa), simInternal(() => live(sim, 'iio_dmabuf_attachment'))],
+          ok: simInternal(
+            () => JSON.stringify(played(sim)) === JSON.stringify(dacScans(A_SEED, 256, 0, 5000)),
+          ),
         };
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ det: 0, before: [0, 1], after: [-EINTR, 0], ok: true });
+    const attachments = (n: number) => simState(n, 'live attachments');
+    expect(value).toEqual({
+      det: 0,
+      before: [0, attachments(1)],
+      after: [-EINTR, attachments(0)],
+      ok: simState(true, 'the scans the DAC played'),
+    });
   });
 });

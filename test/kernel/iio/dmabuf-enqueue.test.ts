@@ -37,7 +37,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, vtime } from '../../helpers.ts';
+import { realSkip, removeDevice, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 import {
   ADC_BUF,
   ADC_CHANNELS,
@@ -49,6 +49,7 @@ import {
   detach,
   enqueue,
   exportSync,
+  fenceId,
   fenceLog,
   fenceStatus,
   heapBuf,
@@ -234,42 +235,56 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
   it('ENQ-9: seqno = ++counter from 1; failures after ENQ-9 (-EBUSY nonblock) leave gaps; earlier failures do not; dma_fence_init traced', async () => {
     const { value } = await runOne(
       async (sys, sim) => {
-        const log = fenceLog(sim);
+        const log = simInternal(() => fenceLog(sim));
         const buf = await adcBuffer(sys);
         const x = await heapBuf(sys);
         expect(await attach(sys, buf, x)).toBe(0);
         expect(await setBufferEnabled(sys, 0, true)).toBe(1);
         const rets = [await enqueue(sys, buf, x, 4096)];
+        // User space sees a published fence's [context, seqno] in the name of a sync_file holding it.
+        const sync = await exportSync(sys, x);
+        const ids = [await fenceId(sys, sync)];
         await setNonblock(sys, buf);
         rets.push(await enqueue(sys, buf, x, 4096));
         rets.push(await enqueue(sys, buf, x, 4096, 2));
         rets.push(await enqueue(sys, buf, x, 0));
         rets.push(await enqueue(sys, buf, x, 4097));
-        const sync = await exportSync(sys, x);
         await waitFence(sys, sync);
         rets.push(await enqueue(sys, buf, x, 4096));
+        ids.push(await fenceId(sys, await exportSync(sys, x)));
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
-        const ctx = log[0]![1];
         return {
           rets,
-          inits: log.filter((e) => e[0] === 'init').map((e) => [e[1] - ctx, e[2], e[3]]),
-          signaled: log.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
+          seqnos: ids.map(([ctx, seq]) => [ctx - ids[0]![0], seq]),
+          inits: log?.filter((e) => e[0] === 'init').map((e) => [e[1] - log[0]![1], e[2], e[3]]),
+          signaled: log?.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
         };
       },
-      { platform: 'ideal' },
+      // The nonblocking ENQUEUE must come while the first transfer (514 µs) is in flight: 5 s at scale 10000.
+      { platform: 'ideal', realTimescale: 10_000 },
     );
     expect(value).toEqual({
       rets: [0, -EBUSY, -EINVAL, -EINVAL, -EINVAL, 0],
-      inits: [
-        [0, 1, 0],
-        [0, 2, 0],
-        [0, 3, T_512],
+      seqnos: [
+        [0, 1],
+        [0, 3],
       ],
+      inits: simState(
+        [
+          [0, 1, 0],
+          [0, 2, 0],
+          [0, 3, T_512],
+        ],
+        'fence tracepoints',
+      ),
       // seqno 2 was never published nor signalled; seqno 3 is aborted by the disable (IFENCE-3).
-      signaled: [
-        [1, T_512],
-        [3, T_512],
-      ],
+      signaled: simState(
+        [
+          [1, T_512],
+          [3, T_512],
+        ],
+        'fence tracepoints',
+      ),
     });
   });
 
@@ -531,7 +546,7 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
   it('ENQ-14: with SA_RESTART the ENQUEUE restarts from scratch (a new seqno) and succeeds when the fence signals', async () => {
     const { value } = await runOne(
       async (sys, sim) => {
-        const log = fenceLog(sim);
+        const log = simInternal(() => fenceLog(sim));
         const buf = await adcBuffer(sys);
         const x = await heapBuf(sys);
         expect(await sys.sigaction(SIGUSR1, { restart: true })).toBe(0);
@@ -541,19 +556,26 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
         sim.at(100 * US, 'SIGUSR1', () => sim.kill(sys.pid, SIGUSR1));
         const ret = await enqueue(sys, buf, x, 4096);
         const t = sys.now();
+        // The restarted call's fence, as user space sees it: seqno 3 (the interrupted call took seqno 2).
+        const [, seqno] = await fenceId(sys, await exportSync(sys, x));
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
-        return { ret, t, inits: log.filter((e) => e[0] === 'init').map((e) => [e[2], e[3]]) };
+        return { ret, t, seqno, inits: log?.filter((e) => e[0] === 'init').map((e) => [e[2], e[3]]) };
       },
-      { platform: 'ideal' },
+      // The signal comes 100 µs in, after a dozen setup calls: at time scale 10000 they fit in that.
+      { platform: 'ideal', realTimescale: 10_000 },
     );
     expect(value).toEqual({
       ret: 0,
-      t: T_512,
-      inits: [
-        [1, 0],
-        [2, 0],
-        [3, 100 * US],
-      ],
+      t: vtime(T_512),
+      seqno: 3,
+      inits: simState(
+        [
+          [1, 0],
+          [2, 0],
+          [3, 100 * US],
+        ],
+        'fence tracepoints',
+      ),
     });
   });
 
@@ -615,7 +637,7 @@ describe('ENQ: the block state decides', () => {
   it('ENQ-18 / ENQ-24: OUT, block QUEUED (disabled): a second ENQUEUE is -EPERM at once; its fence is signalled -EPERM', async () => {
     const { value } = await runOne(
       async (sys, sim) => {
-        const log = fenceLog(sim);
+        const log = simInternal(() => fenceLog(sim));
         const buf = await dacBuffer(sys);
         const x = await heapBuf(sys);
         expect(await attach(sys, buf, x)).toBe(0);
@@ -626,9 +648,9 @@ describe('ENQ: the block state decides', () => {
         return {
           ret,
           t: sys.now(),
-          resv: resvFences(sim, sys, x),
+          resv: simInternal(() => resvFences(sim, sys, x)),
           firstStatus: await fenceStatus(sys, sync),
-          signaled: log.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
+          signaled: log?.filter((e) => e[0] === 'signaled').map((e) => [e[2], e[3]]),
         };
       },
       { platform: 'ideal' },
@@ -636,10 +658,10 @@ describe('ENQ: the block state decides', () => {
     // The -EPERM fence (seqno 2) replaced seqno 1 in the same-context slot (RESV-3); seqno 1 stays pending.
     expect(value).toEqual({
       ret: -EPERM,
-      t: 100 * US,
-      resv: [[2, USAGE_READ, -EPERM]],
+      t: vtime(100 * US),
+      resv: simState([[2, USAGE_READ, -EPERM]], 'a fence signalled inside the ioctl (IFENCE-8)'),
       firstStatus: 0,
-      signaled: [[2, 100 * US]],
+      signaled: simState([[2, 100 * US]], 'fence tracepoints'),
     });
   });
 
@@ -674,7 +696,7 @@ describe('ENQ: the block state decides', () => {
         expect(await sys.nanosleep(100 * US)).toBe(0);
         const ret = await enqueue(sys, buf, x, 4096);
         const t = sys.now();
-        const resv = resvFences(sim, sys, x);
+        const resv = simInternal(() => resvFences(sim, sys, x));
         const tFirst = await waitFence(sys, sync);
         const firstStatus = await fenceStatus(sys, sync);
         expect(await setBufferEnabled(sys, 1, false)).toBe(1);
@@ -684,9 +706,9 @@ describe('ENQ: the block state decides', () => {
     );
     expect(value).toEqual({
       ret: -EBUSY,
-      t: 100 * US,
-      resv: [[2, USAGE_READ, -EBUSY]],
-      tFirst: 1026 * US,
+      t: vtime(100 * US),
+      resv: simState([[2, USAGE_READ, -EBUSY]], 'a fence signalled inside the ioctl (IFENCE-8)'),
+      tFirst: vtime(1026 * US),
       firstStatus: 1,
     });
   });
@@ -1033,7 +1055,7 @@ describe('ENQ: the block state decides', () => {
         expect(await attach(sys, buf, y)).toBe(0);
         expect(await enqueue(sys, buf, y, 4096)).toBe(0);
         const sy = await exportSync(sys, y);
-        sim.removeDevice('sim-dac');
+        await removeDevice(sys, sim, 'sim-dac');
         const ret = await enqueue(sys, buf, x, 4096);
         const sx = await exportSync(sys, x);
         expect(await sys.nanosleep(10 * MS)).toBe(0);
@@ -1042,7 +1064,9 @@ describe('ENQ: the block state decides', () => {
       { platform: 'ideal' },
     );
     expect(value).toEqual({ ret: 0, x: 0, y: 0 });
-    expect(result.stats.devices['sim-dac']?.transfers).toBe(0);
+    simOnly('the simulated DMA controller’s transfer count', () =>
+      expect(result.stats.devices['sim-dac']?.transfers).toBe(0),
+    );
   });
 });
 
@@ -1077,17 +1101,23 @@ describe('DMAQ: DMABUF mode of the block queue', () => {
         expect(await setBufferEnabled(sys, 0, true)).toBe(1);
         expect(await sys.nanosleep(5 * MS)).toBe(0);
         const avail = await readAttr(sys, `${ADC_BUF}/data_available`);
-        const fileio = live(sim, 'iio_dma_block(fileio)');
+        const fileio = simInternal(() => live(sim, 'iio_dma_block(fileio)'));
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
         return { avail, fileio };
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ avail: '0\n', fileio: 0 });
-    expect(result.stats.devices['sim-adc']?.transfers).toBe(0);
+    // In fileio mode 5 ms of the ADC would show as data_available; in DMABUF mode nothing is captured.
+    expect(value).toEqual({ avail: '0\n', fileio: simState(0, 'live fileio blocks') });
+    simOnly('the simulated DMA controller’s transfer count', () =>
+      expect(result.stats.devices['sim-adc']?.transfers).toBe(0),
+    );
   });
 
   it('DMAQ-11: the block count drops in a deferred worker, so an enable right after the last DETACH still chooses DMABUF mode', async () => {
+    realSkip(
+      'the window between DETACH and the deferred release: on Linux 7.3 the worker runs before the next call from the host arrives (fileio mode, data_available 32768)',
+    );
     const { value } = await runOne(
       async (sys, sim) => {
         const buf = await adcBuffer(sys);
@@ -1100,12 +1130,12 @@ describe('DMAQ: DMABUF mode of the block queue', () => {
         const enable = await sys.write(enableFd, one, 1);
         expect(await sys.nanosleep(5 * MS)).toBe(0);
         const avail = await readAttr(sys, `${ADC_BUF}/data_available`);
-        const fileio = live(sim, 'iio_dma_block(fileio)');
+        const fileio = simInternal(() => live(sim, 'iio_dma_block(fileio)'));
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
         return { enable, avail, fileio };
       },
       { platform: 'ideal' },
     );
-    expect(value).toEqual({ enable: 1, avail: '0\n', fileio: 0 });
+    expect(value).toEqual({ enable: 1, avail: '0\n', fileio: simState(0, 'live fileio blocks') });
   });
 });

@@ -19,7 +19,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGKILL, SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
-import { realSkip, runOne, vtime } from '../../helpers.ts';
+import { realSkip, runOne, simInternal, simState, vspan, vtime } from '../../helpers.ts';
 
 import {
   ADC_BUF,
@@ -115,10 +115,10 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
         expect(await setBufferEnabled(sys, 0, true)).toBe(1);
         expect(await sys.nanosleep(5 * MS)).toBe(0);
         expect(await setBufferEnabled(sys, 0, false)).toBe(1);
-        const before = [await avail(sys), live(sim, 'iio_dma_block(fileio)')];
+        const before = [await avail(sys), simInternal(() => live(sim, 'iio_dma_block(fileio)'))];
         const x = await heapBuf(sys);
         expect(await attach(sys, buf, x)).toBe(0);
-        const after = [await avail(sys), live(sim, 'iio_dma_block(fileio)')];
+        const after = [await avail(sys), simInternal(() => live(sim, 'iio_dma_block(fileio)'))];
         expect(await detach(sys, buf, x)).toBe(0);
         // Next fileio session: nothing of the old one is left to read; the first block arrives 2.05 ms in.
         const t0 = sys.now();
@@ -130,10 +130,10 @@ describe('XCL: fileio and DMABUF modes exclude each other', () => {
       { platform: 'ideal' },
     );
     expect(value).toEqual({
-      before: ['32768\n', 2],
-      after: ['0\n', 0],
+      before: ['32768\n', simState(2, 'live fileio blocks')],
+      after: ['0\n', simState(0, 'live fileio blocks')],
       ret: 16384,
-      dt: BLOCK_NS + IRQ,
+      dt: vspan(BLOCK_NS + IRQ),
     });
   });
 

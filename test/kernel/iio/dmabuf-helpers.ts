@@ -156,6 +156,19 @@ export async function fenceStatus(sys: Sys, syncFd: number): Promise<number> {
   return sys.mem.readStruct(arg, sync_file_info).status;
 }
 
+/**
+ * The [context, seqno] of the one fence a sync_file holds, from its name `<driver>-<timeline><context>-<seqno>`
+ * (sync_file_get_name()): what user space sees of a fence's identity.
+ */
+export async function fenceId(sys: Sys, syncFd: number): Promise<[number, number]> {
+  const arg = sys.mem.allocStruct(sync_file_info, {});
+  expect(await sys.ioctl(syncFd, SYNC_IOC_FILE_INFO, arg)).toBe(0);
+  const name = sys.mem.readStruct(arg, sync_file_info).name;
+  const m = /(\d+)-(\d+)$/.exec(name);
+  if (!m) throw new Error(`not a single fence's name: ${name}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
 /** Blocks until the sync_file's fence has signalled; returns the time. */
 export async function waitFence(sys: Sys, syncFd: number): Promise<number> {
   expect(await sys.pollfds([{ fd: syncFd, events: POLLIN }], -1)).toBe(1);

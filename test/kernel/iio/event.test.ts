@@ -316,6 +316,22 @@ describe('EVFD-5: event fd poll', () => {
     ]);
   });
 
+  it('EVFD-5: with no event queued poll is 0 whatever is asked, and a timed poll runs out', async () => {
+    const { value } = await runOne(async (sys) => {
+      const [, fd] = await openEvents(sys);
+      return [
+        await poll1(sys, fd, POLLIN | POLLRDNORM | POLLOUT, 0),
+        await poll1(sys, fd, POLLIN, 0),
+        await poll1(sys, fd, POLLIN, 5),
+      ];
+    });
+    expect(value).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+  });
+
   it('EVFD-5: a poll waiting on an empty queue is woken by the next event', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
