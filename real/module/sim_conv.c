@@ -201,15 +201,39 @@ static const struct iio_dev_attr *sim_buffer_attrs[] = {
 	NULL,
 };
 
+/*
+ * Reference voltage of the ADCs, mV (SIM_ADC_VREF_MV of src/kernel/drivers/sim-converter.ts): the scale
+ * of a channel is vref / 2^realbits, or vref / 2^(realbits - 1) for signed (bipolar) codes.
+ */
+#define SIM_ADC_VREF_MV	2500
+
 static int sim_conv_read_raw(struct iio_dev *indio, struct iio_chan_spec const *chan, int *val,
 			     int *val2, long mask)
 {
 	struct sim_conv *c = sim_conv_of(indio);
+	s64 now;
 
-	if (mask != IIO_CHAN_INFO_SAMP_FREQ)
+	switch (mask) {
+	case IIO_CHAN_INFO_SAMP_FREQ:
+		*val = READ_ONCE(c->rate);
+		return IIO_VAL_INT;
+	case IIO_CHAN_INFO_SCALE:
+		*val = SIM_ADC_VREF_MV;
+		*val2 = chan->scan_type.realbits - (chan->scan_type.sign == 's' ? 1 : 0);
+		return IIO_VAL_FRACTIONAL_LOG2;
+	case IIO_CHAN_INFO_RAW:
+		/* no direct reads while the buffer runs */
+		if (!iio_device_claim_direct(indio))
+			return -EBUSY;
+		sim_engine_lock();
+		now = sim_engine_catch_up();
+		*val = (int)sim_adc_direct_sample(c, chan->scan_index, now);
+		sim_engine_unlock();
+		iio_device_release_direct(indio);
+		return IIO_VAL_INT;
+	default:
 		return -EINVAL;
-	*val = READ_ONCE(c->rate);
-	return IIO_VAL_INT;
+	}
 }
 
 static int sim_conv_write_raw(struct iio_dev *indio, struct iio_chan_spec const *chan, int val,
@@ -331,6 +355,9 @@ struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *p
 		s->scan_type.repeat = ch->st.repeat;
 		s->scan_type.endianness = ch->st.big_endian ? IIO_BE : IIO_LE;
 		s->info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ);
+		/* in_<channel>_raw and in_<channel>_scale, 0644 as every info attribute */
+		if (cfg->kind == SIM_ADC)
+			s->info_mask_separate = BIT(IIO_CHAN_INFO_RAW) | BIT(IIO_CHAN_INFO_SCALE);
 	}
 
 	indio = iio_device_alloc(parent, sizeof(struct sim_conv_priv));

@@ -390,6 +390,21 @@ static s64 sim_adc_sample(struct sim_conv *c, u32 ch, u64 n)
 	return sim_signal_sample(&c->cfg->ch[ch].sig, n);
 }
 
+/*
+ * The code a direct read (`in_<channel>_raw`) of ADC channel ch sees at time t, converter running or
+ * not (Adc.directSample()): the looped-back DAC output at t (0 when silent), else the signal's sample
+ * at index sim_scans_by(0, rate, t). Called with the engine lock held.
+ */
+s64 sim_adc_direct_sample(struct sim_conv *c, u32 ch, s64 t)
+{
+	struct sim_conv *src = c->loop_src;
+	s64 v;
+
+	if (src && ch < src->cfg->nch)
+		return sim_dac_value_at(src, ch, t, &v) ? v : 0;
+	return sim_signal_sample(&c->cfg->ch[ch].sig, sim_scans_by(0, READ_ONCE(c->rate), t));
+}
+
 static void sim_adc_scan(struct sim_conv *c, u64 n, u8 *out)
 {
 	s64 vals[SIM_MAX_CHANNELS + 1];

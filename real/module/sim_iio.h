@@ -70,6 +70,7 @@ void sim_port_start(struct sim_conv *c, const unsigned long *mask);
 void sim_port_stop(struct sim_conv *c);
 void sim_dma_free_history(struct sim_conv *c);
 bool sim_dma_has_active_cyclic(struct sim_conv *c);
+s64 sim_adc_direct_sample(struct sim_conv *c, u32 ch, s64 t);
 
 /* sim_conv.c */
 struct sim_queue {

@@ -199,6 +199,17 @@ export class Adc extends Converter {
     this.#tile = null;
   }
 
+  /**
+   * The code a direct read (sysfs `in_voltageN_raw`) of channel `channel` sees at time `t`, converter running
+   * or not: the loopback input's value at `t` (0 when it is silent), else the signal's sample at index
+   * `scansBy({ t0: 0, rate }, t)`, the samples the channel would have converted since boot at the current rate.
+   */
+  directSample(channel: number, t: number): number {
+    const input = this.#inputs[channel];
+    if (input) return input.valueAt(t) ?? 0;
+    return this.#signals[channel]!.sample(scansBy({ t0: 0, rate: this.sampleRateHz }, t));
+  }
+
   /** Raw code of channel `channel` at scan `n` of the current run. */
   sampleOf = (channel: number, n: number): number => {
     const input = this.#inputs[channel];

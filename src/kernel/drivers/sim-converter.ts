@@ -12,7 +12,7 @@ import { DmaengineBuffer } from '../iio/buffer-dmaengine.ts';
 import type { IioBus } from '../iio/core.ts';
 import { IioBuffer, type IioDev } from '../iio/device.ts';
 import { type IioChanSpec, INDIO_BUFFER_HARDWARE, INDIO_DIRECT_MODE } from '../iio/types.ts';
-import { IIO_VAL_INT } from '../lib/format.ts';
+import { IIO_VAL_FRACTIONAL_LOG2, IIO_VAL_INT } from '../lib/format.ts';
 
 /** DMA buffer length at probe: PAGE_SIZE scans (DMAQ-2). */
 const DEFAULT_LENGTH = 4096;
@@ -27,6 +27,19 @@ export function parseChannelId(id: string): {
   if (!m)
     throw new Error(`bad channel id '${id}': expected a type, an optional index and an optional _modifier`);
   return { type: m[1]!, channel: m[2] === undefined ? null : Number(m[2]), modifier: m[3] ?? null };
+}
+
+/** Reference voltage of the simulated ADCs, mV: what `in_<channel>_scale` divides. */
+export const SIM_ADC_VREF_MV = 2500;
+
+/**
+ * `in_<channel>_scale` of an ADC channel, mV per code: `SIM_ADC_VREF_MV / 2^realbits` for unsigned codes,
+ * `SIM_ADC_VREF_MV / 2^(realbits - 1)` for signed (bipolar, ±Vref) ones, shown as IIO_VAL_FRACTIONAL_LOG2
+ * the way ad7476-style drivers show theirs (`2500 / 2^11` is `1.220703125`).
+ */
+function adcScale(chan: IioChanSpec): { type: number; vals: number[] } {
+  const t = chan.scanType;
+  return { type: IIO_VAL_FRACTIONAL_LOG2, vals: [SIM_ADC_VREF_MV, t.realbits - (t.sign === 's' ? 1 : 0)] };
 }
 
 /** Parameters of a DMA converter driver. */
@@ -59,8 +72,16 @@ export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
       modes: INDIO_DIRECT_MODE | INDIO_BUFFER_HARDWARE,
       info: {
         sharedAttrs: ['sampling_frequency'],
-        readRaw: () => ({ type: IIO_VAL_INT, vals: [conv.sampleRateHz] }),
-        writeRaw: (_attr, integer) => {
+        separateAttrs: () => (output ? [] : ['raw', 'scale']),
+        readRaw: (attr, chan) => {
+          if (attr === 'sampling_frequency') return { type: IIO_VAL_INT, vals: [conv.sampleRateHz] };
+          if (attr === 'scale') return adcScale(chan!);
+          // iio_device_claim_direct(): no direct reads while a buffer runs.
+          if (dev.currentMode !== 0) return -EBUSY;
+          return { type: IIO_VAL_INT, vals: [(conv as Adc).directSample(chan!.hwChannel, bus.services.clock.now)] };
+        },
+        writeRaw: (attr, integer) => {
+          if (attr !== 'sampling_frequency') return -EINVAL;
           if (isActive()) return -EBUSY;
           if (integer <= 0 || integer > p.maxSampleRateHz) return -EINVAL;
           conv.sampleRateHz = integer;

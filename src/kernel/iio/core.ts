@@ -20,7 +20,7 @@ import {
 } from './buffer.ts';
 import { IioDev, type IioDevBufferPair, type IioDevSpec, type IioServices } from './device.ts';
 import { IioEventInterface } from './event.ts';
-import { INDIO_BUFFER_TRIGGERED } from './types.ts';
+import { channelName, type IioChanSpec, INDIO_BUFFER_TRIGGERED } from './types.ts';
 
 /** The char device major of IIO devices, as on a typical board. */
 export const IIO_MAJOR = 241;
@@ -64,6 +64,9 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
   dev.sysfs = g;
   g.add(`${dir}/name`, { show: () => `${dev.name}\n` });
   g.add(`${dir}/dev`, { show: () => `${IIO_MAJOR}:${dev.id}\n` });
+  for (const chan of dev.channels)
+    for (const attr of dev.info!.separateAttrs?.(chan) ?? [])
+      g.add(`${dir}/${channelName(chan)}_${attr}`, infoAttribute(dev, attr, chan));
   for (const attr of dev.info!.sharedAttrs) g.add(`${dir}/${attr}`, infoAttribute(dev, attr));
   for (const b of dev.buffers) registerBufferSysfs(dev, b, g, dir);
   if (dev.trigger) {
@@ -152,27 +155,30 @@ function timestampClockAttribute(dev: IioDev): Attribute {
   };
 }
 
-/** A channel-info attribute shared by all channels (ATTR-2, ATTR-3). */
-function infoAttribute(dev: IioDev, attr: string): Attribute {
+/**
+ * A channel-info attribute, shared by all channels or of one channel `chan` (ATTR-2, ATTR-3): 0644 whatever
+ * the driver's write_raw does, as `iio_device_add_info_mask_type()` gives every one a store.
+ */
+function infoAttribute(dev: IioDev, attr: string, chan?: IioChanSpec): Attribute {
   return {
     show: () => {
       if (!dev.info) return -ENODEV;
-      const v = dev.info.readRaw(attr);
+      const v = dev.info.readRaw(attr, chan);
       if (typeof v === 'number') return v;
       return `${formatIioValue(v.type, v.vals)}\n`;
     },
     store: (text: string) => {
       if (!dev.info) return -ENODEV;
       if (!dev.info.writeRaw) return -EINVAL;
-      const fmt = dev.info.writeFormat?.(attr) ?? IIO_VAL_INT_PLUS_MICRO;
+      const fmt = dev.info.writeFormat?.(attr, chan) ?? IIO_VAL_INT_PLUS_MICRO;
       if (fmt === IIO_VAL_INT_PLUS_MICRO) {
         const r = iioStrToFixpoint(text, 100000);
         if (!r.ok) return r.errno;
-        return dev.info.writeRaw(attr, r.value.integer, r.value.fract);
+        return dev.info.writeRaw(attr, r.value.integer, r.value.fract, chan);
       }
       const r = kstrtoint(text, 0);
       if (!r.ok) return r.errno;
-      return dev.info.writeRaw(attr, r.value, 0);
+      return dev.info.writeRaw(attr, r.value, 0, chan);
     },
   };
 }

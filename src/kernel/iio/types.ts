@@ -113,14 +113,22 @@ export interface IioInfoValue {
   readonly vals: readonly number[];
 }
 
-/** Driver callbacks for channel info (`struct iio_info`), reduced to device-wide attributes. */
+/**
+ * Driver callbacks for channel info (`struct iio_info`): device-wide attributes (`info_mask_shared_by_all`)
+ * and per-channel ones (`info_mask_separate`).
+ */
 export interface IioInfo {
   /** Shared-by-all info attributes the device has, e.g. `sampling_frequency`. */
   readonly sharedAttrs: readonly string[];
-  /** `read_raw` for one attribute: a value or -errno. */
-  readRaw(attr: string): IioInfoValue | number;
+  /**
+   * Per-channel info attributes (`raw`, `scale`) of the channels that have them, by channel: each becomes
+   * `<channel name>_<attr>`, e.g. `in_voltage0_raw`.
+   */
+  readonly separateAttrs?: (chan: IioChanSpec) => readonly string[];
+  /** `read_raw` for one attribute (of `chan` for a per-channel one): a value or -errno. */
+  readRaw(attr: string, chan?: IioChanSpec): IioInfoValue | number;
   /** `write_raw`: 0 or -errno; absent means read-only (ATTR-3: store -EINVAL). */
-  writeRaw?(attr: string, integer: number, micro: number): number;
+  writeRaw?(attr: string, integer: number, micro: number, chan?: IioChanSpec): number;
   /** `write_raw_get_fmt` for `attr`: the format the store parses with (default INT_PLUS_MICRO). */
-  writeFormat?(attr: string): number;
+  writeFormat?(attr: string, chan?: IioChanSpec): number;
 }
