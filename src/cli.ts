@@ -2,14 +2,20 @@
  * `iio-sim`: runs scenario files and prints what a kernel developer reads at once: an strace-style log
  * with simulated timestamps and decoded structs, ftrace-style dma_fence lines, and a summary.
  *
- *   iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT]
+ *   iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT] [--until T] [--seed S] [--abi P] [--platform P]
  *   iio-sim validate FILE...
+ *   iio-sim info [--devices FILE]
+ *   iio-sim capture [DEVICE [CHANNEL...]] [-b N] [-s N] [--dmabuf [-n N]] [--csv] [-o FILE]
+ *   iio-sim play [DEVICE [CHANNEL...]] [-i FILE] [-b N] [--dmabuf [-n N]] [--csv]
  *   iio-sim list
  *   iio-sim schema
  *   iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
  *   iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R] [--vm NAME]
  *   iio-sim diff FILE... [--vm NAME]
  *   iio-sim --version
+ *
+ * `iio-sim --help` explains every command and option (src/cli/help.ts); commands other than run and the
+ * fuzzers live in src/cli/.
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
@@ -19,6 +25,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ContractChecker } from './check/checker.ts';
+import type { CliIo, CliOptions } from './cli/board.ts';
+import { captureCommand, playCommand, STREAM_OPTIONS } from './cli/capture.ts';
+import { helpText, packageVersion } from './cli/help.ts';
+import { infoCommand } from './cli/info.ts';
+import {
+  applyRunOverrides,
+  cliStdio,
+  defaultUntilWarning,
+  findScenario,
+  showProgress,
+} from './cli/run-options.ts';
 import { KERNEL_USAGE, kernelCommand } from './real/setup.ts';
 import { formatError } from './scenario/errors.ts';
 import { loadScenario } from './scenario/load.ts';
@@ -40,13 +57,13 @@ export const VERSION: string = (
 ).version;
 
 /** Output streams, replaceable in tests. */
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { CliIo } from './cli/board.ts';
 
-const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html]
+const USAGE = `usage: iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html] [--until T] [--seed S] [--abi P] [--platform P]
        iio-sim validate FILE...
+       iio-sim info [--devices FILE] [--abi P] [--seed S] [--platform P]
+       iio-sim capture [DEVICE [CHANNEL...]] [-b N] [-s N] [--dmabuf [-n N]] [--csv] [-o FILE] [--devices FILE]
+       iio-sim play [DEVICE [CHANNEL...]] [-i FILE] [-b N] [--dmabuf [-n N]] [--csv] [--devices FILE]
        iio-sim list
        iio-sim schema
        iio-sim fuzz [--runs N] [--seed S] [--mode all|contract|syscalls] [--max-calls N] [--out FILE] [--path P]
@@ -70,9 +87,6 @@ function readScenarioFile(file: string, io: CliIo): string | null {
   }
 }
 
-/** Options and positionals of one command line. */
-type CliOptions = Record<string, string | boolean | undefined>;
-
 /** What `iio-sim` accepts after the command name. */
 const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
@@ -93,7 +107,10 @@ const OPTIONS = {
   against: { type: 'string' },
   part: { type: 'string' },
   'replay-path': { type: 'string' },
+  until: { type: 'string' },
+  ...STREAM_OPTIONS,
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** One `iio-sim` command: its positionals and options in, the exit status out. */
@@ -118,6 +135,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   run: (files, opts, io) => scenarioFiles('run', files, opts, io),
   fuzz: (_files, opts, io) => fuzz(opts, io),
   diff: (files, opts, io) => diff(files, opts, io),
+  info: infoCommand,
+  capture: (args, opts, io) => captureCommand(args, opts, io),
+  play: (args, opts, io) => playCommand(args, opts, io),
 };
 
 /** Splits a command line into positionals and options, or prints why it cannot and returns null. */
@@ -148,9 +168,17 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (!parsed) return 2;
   const [command, ...files] = parsed.positionals;
   const { opts } = parsed;
-  if (opts.help || command === undefined) {
+  if (opts.version) {
+    io.out(`iio-sim ${packageVersion()}`);
+    return 0;
+  }
+  if (opts.help) {
+    io.out(helpText());
+    return 0;
+  }
+  if (command === undefined) {
     io.out(USAGE);
-    return command === undefined && !opts.help ? 2 : 0;
+    return 2;
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!run) {
@@ -178,7 +206,14 @@ async function scenarioFiles(
     return 2;
   }
   let status = 0;
-  for (const file of files) {
+  for (const arg of files) {
+    const found = command === 'run' ? findScenario(arg, SCENARIO_DIR) : { file: arg };
+    if ('error' in found) {
+      io.err(`iio-sim run: ${found.error}`);
+      status = 2;
+      continue;
+    }
+    const { file } = found;
     const text = readScenarioFile(file, io);
     if (text === null) {
       status = 2;
@@ -194,7 +229,12 @@ async function scenarioFiles(
       io.out(`${file}: ok`);
       continue;
     }
-    const s = await runOne(file, loaded.scenario, opts, io);
+    const scenario = applyRunOverrides(loaded.scenario, opts);
+    if (typeof scenario === 'string') {
+      io.err(`iio-sim run: ${scenario}`);
+      return 2;
+    }
+    const s = await runOne(file, scenario, opts, io);
     if (s > status) status = s;
   }
   return status;
@@ -403,7 +443,8 @@ async function fuzzAgainstReal(
 }
 
 async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: CliIo): Promise<number> {
-  const sim = scenarioSimulator(scenario);
+  const stdio = cliStdio(io);
+  const sim = scenarioSimulator(scenario, stdio);
   const quiet = opts.quiet === true;
   if (!quiet)
     io.out(
@@ -438,7 +479,10 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
     );
     sim.events.on('kernel:log', (e) => logger.warn({ device: e.device }, e.message));
   }
+  const stopProgress = showProgress(sim, basename(file), io);
   const outcome = await runScenario(scenario, sim);
+  stopProgress();
+  stdio.flush();
   checker?.finish(outcome.result);
   checker?.detach();
   trace.detach();
@@ -472,6 +516,8 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
   }
   if (!quiet) for (const line of summaryLines(outcome.result, fences)) io.out(line);
   if (!quiet && checker) for (const line of checker.summaryLines()) io.out(line);
+  const warning = defaultUntilWarning(file, scenario, outcome.result);
+  if (warning) io.err(warning);
   if (outcome.failures.length === 0) {
     io.out(`${file}: PASS`);
     return 0;
@@ -535,9 +581,17 @@ async function makeLogger(
 
 /** Entry point of the `iio-sim` bin. */
 export async function cliEntry(): Promise<void> {
+  // A closed pipe (`iio-sim run ... | head`) ends the output quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   const code = await main(process.argv.slice(2), {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
+    outBytes: (b) => process.stdout.write(b),
+    errIsTty: process.stderr.isTTY === true,
+    progress: (l) => process.stderr.write(l === null ? '\r\x1b[K' : `\r${l}\x1b[K`),
   });
   process.exitCode = code;
 }

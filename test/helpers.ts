@@ -372,7 +372,7 @@ function realSimulator(options: TestSimulatorOptions): TestSimulator {
     ...(o.compat === undefined ? {} : { compat: o.compat }),
     ...(o.startAt === undefined ? {} : { startAt: o.startAt * k }),
     ...(o.nofile === undefined ? {} : { nofile: o.nofile }),
-    ...(o.stdio === undefined ? {} : { stdio: o.stdio }),
+    ...(o.stdio === undefined ? {} : { stdio: o.stdio !== false }),
   });
   /**
    * Runs `fn` at device time `time` after the run started. The real run's clock starts once every process is

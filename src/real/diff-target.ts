@@ -265,7 +265,8 @@ export function realTarget(o: RealTargetOptions): RealTarget {
         {
           ...(opts.compat === undefined ? {} : { compat: opts.compat }),
           ...(opts.startAt === undefined ? {} : { startAt: opts.startAt }),
-          ...(opts.stdio === undefined ? {} : { stdio: opts.stdio }),
+          // The real kernel's executor has no host terminal: inherited streams are /dev/null there.
+          ...(opts.stdio === undefined ? {} : { stdio: opts.stdio !== false }),
         },
       );
       pids.set(name, pid);

@@ -5,6 +5,7 @@
  */
 import type { Sys } from '../sim/process.ts';
 import { createSimulator, type RunResult, type Simulator } from '../sim/simulator.ts';
+import type { HostStdio } from '../sim/stdio.ts';
 import {
   type ActionRun,
   type Mapping,
@@ -220,9 +221,13 @@ class StepRun implements ActionRun {
   }
 }
 
-/** Builds the simulator a scenario describes (devices, profile, platform, seed). */
-export function scenarioSimulator(s: Scenario): Simulator {
+/**
+ * Builds the simulator a scenario describes (devices, profile, platform, seed); `host` is where processes
+ * with `stdio: inherit` write.
+ */
+export function scenarioSimulator(s: Scenario, host?: HostStdio): Simulator {
   return createSimulator({
+    ...(host === undefined ? {} : { hostStdio: host }),
     abi: s.abi ?? 'mainline',
     seed: s.seed ?? 1,
     ...(s.platform === undefined ? {} : { platform: s.platform as never }),

@@ -45,8 +45,11 @@ const Process = z.strictObject({
     .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a process name of 1 to 15 letters, digits, _ . or -')
     .refine((n) => !['constructor', 'prototype'].includes(n), 'this name is reserved'),
   compat: z.boolean().optional(),
-  /** Start with /dev/null on fds 0, 1 and 2 (default true); false: the first fd opened is 0. */
-  stdio: z.boolean().optional(),
+  /**
+   * Start with /dev/null on fds 0, 1 and 2 (default true); false: the first fd opened is 0; inherit: writes
+   * to fds 1 and 2 go to the run's stdout and stderr.
+   */
+  stdio: z.union([z.boolean(), z.literal('inherit')]).optional(),
   startAt: Duration.optional(),
   steps: z.array(z.any()).min(1),
 });

@@ -18,6 +18,7 @@ import { SIGKILL, SIGSEGV } from '../uapi/signal.ts';
 import { buildDevices, type DeviceConfig, defaultDevices, deviceStats } from './devices.ts';
 import type { DeviceStats, SimDevice } from './drivers.ts';
 import { makeSys, ProcessRuntime, type Sys } from './process.ts';
+import { type HostStdio, installInheritedStdio, PROCESS_STDIO } from './stdio.ts';
 
 // Part of the run result's types; defined with the device-driver interface that computes it.
 export type { DeviceStats } from './drivers.ts';
@@ -39,6 +40,8 @@ export interface SimulatorOptions {
   nofile?: number;
   /** Events allowed at one virtual time before the run is declared a runaway (default 1,000,000). */
   loopLimit?: number;
+  /** Where processes spawned with `stdio: 'inherit'` write fds 1 and 2 (default: this Node process's streams). */
+  hostStdio?: HostStdio;
 }
 
 /** Options of {@link Simulator.spawn}. */
@@ -49,8 +52,11 @@ export interface SpawnOptions {
   startAt?: number;
   /** RLIMIT_NOFILE soft limit of this process. */
   nofile?: number;
-  /** Start with `/dev/null` on fds 0, 1 and 2, as a shell would give a program (default true). */
-  stdio?: boolean;
+  /**
+   * Start with `/dev/null` on fds 0, 1 and 2, as a shell would give a program (default true); `'inherit'`:
+   * fds 1 and 2 write to the simulator's `hostStdio`.
+   */
+  stdio?: boolean | 'inherit';
 }
 
 /** A program: an async function of its syscall interface. Its resolved value is reported by `run()`. */
@@ -202,7 +208,10 @@ export class Simulator {
   /** Adds a process running `body`. Returns its pid. */
   spawn<R>(name: string, body: ProcessBody<R>, opts: SpawnOptions = {}): number {
     const task = this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
-    if (opts.stdio ?? true) for (let i = 0; i < 3; i++) this.kernel.sys.open(task, '/dev/null', O_RDWR);
+    const stdio = opts.stdio ?? true;
+    if (stdio === 'inherit')
+      installInheritedStdio(this.kernel, task, this.options.hostStdio ?? PROCESS_STDIO);
+    else if (stdio) for (let i = 0; i < 3; i++) this.kernel.sys.open(task, '/dev/null', O_RDWR);
     const rt = new ProcessRuntime(this.kernel, task, (e) => {
       this.#fatal ??= e;
     });

@@ -78,7 +78,10 @@ export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
           if (attr === 'scale') return adcScale(chan!);
           // iio_device_claim_direct(): no direct reads while a buffer runs.
           if (dev.currentMode !== 0) return -EBUSY;
-          return { type: IIO_VAL_INT, vals: [(conv as Adc).directSample(chan!.hwChannel, bus.services.clock.now)] };
+          return {
+            type: IIO_VAL_INT,
+            vals: [(conv as Adc).directSample(chan!.hwChannel, bus.services.clock.now)],
+          };
         },
         writeRaw: (attr, integer) => {
           if (attr !== 'sampling_frequency') return -EINVAL;
