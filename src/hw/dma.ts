@@ -120,6 +120,8 @@ export interface DmaStats {
   bytesGap: number;
   /** The same gaps counted in scans (a scan partly in a gap counts). */
   scansGap: number;
+  /** Of those, scans lost before the first transfer of a converter run (between its start and the first block). */
+  scansGapAtStart: number;
   /** Cyclic passes played. */
   cyclicPasses: number;
   /** Completions whose error status was reported. */
@@ -176,6 +178,7 @@ export class DmaChannel {
     bytesCyclic: 0,
     bytesGap: 0,
     scansGap: 0,
+    scansGapAtStart: 0,
     cyclicPasses: 0,
     errors: 0,
     streamBytes: 0,
@@ -322,6 +325,7 @@ export class DmaChannel {
     const scans = Math.ceil(upTo / port.bytesPerScan) - Math.floor(pos / port.bytesPerScan);
     this.stats.bytesGap += bytes;
     this.stats.scansGap += scans;
+    if (pos === 0) this.stats.scansGapAtStart += scans;
     if (this.#listens('dma:gap'))
       this.#events!.emit('dma:gap', {
         channel: this.spec.name,

@@ -279,6 +279,7 @@ function dmaStats(dev: SimDevice): DeviceStats {
     bytesDone: s.bytesDone,
     bytesGap: s.bytesGap,
     scansLost: s.scansGap,
+    scansLostAtStart: s.scansGapAtStart,
     bytesAborted: s.bytesAborted,
     bytesFailed: s.bytesFailed,
     bytesCyclic: s.bytesCyclic,

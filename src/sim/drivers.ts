@@ -36,6 +36,8 @@ export interface DeviceStats {
   readonly bytesGap: number;
   /** ADC overflow / DAC underflow in scans. */
   readonly scansLost: number;
+  /** Of those, scans lost at the start of a run: converted (or due) before the first block was transferring. */
+  readonly scansLostAtStart?: number;
   readonly bytesAborted: number;
   readonly bytesFailed: number;
   readonly bytesCyclic: number;

@@ -42,6 +42,12 @@ function stat(xs: readonly number[]): string {
   return `${xs.length}, min ${us(sorted[0]!)}, mean ${us(mean)}, max ${us(sorted[sorted.length - 1]!)}`;
 }
 
+/** Where scans lost at the start of a run went: the enable started the converter before any block was queued. */
+function atStart(lost: number, start: number): string {
+  if (start === 0) return '';
+  return ` (${start === lost ? 'all' : start} at the start: converted or due between the buffer enable and the first queued block)`;
+}
+
 /** The summary as text lines. */
 export function summaryLines(r: RunResult, fences: FenceStats | null): string[] {
   const secs = r.time / 1e9;
@@ -52,7 +58,7 @@ export function summaryLines(r: RunResult, fences: FenceStats | null): string[] 
     const rate = secs > 0 ? `${(moved / secs / 1e6).toFixed(3)} MB/s` : '-';
     out.push(
       `${name}: ${moved} bytes in ${d.transfers} blocks${d.bytesCyclic ? ` (+ cyclic)` : ''}, ${rate}; ` +
-        `lost ${d.scansLost} scans${d.bytesAborted ? `, ${d.bytesAborted} bytes cut by disable` : ''}` +
+        `lost ${d.scansLost} scans${atStart(d.scansLost, d.scansLostAtStart ?? 0)}${d.bytesAborted ? `, ${d.bytesAborted} bytes cut by disable` : ''}` +
         `${d.dmaErrors ? `, ${d.dmaErrors} DMA errors` : ''}${d.kfifoOverflow ? `, kfifo overflow ${d.kfifoOverflow}` : ''}`,
     );
   }
@@ -64,8 +70,14 @@ export function summaryLines(r: RunResult, fences: FenceStats | null): string[] 
     out.push(`fence waits (SYNC START, ENQUEUE): ${stat(fences.waits)}`);
   }
   for (const p of r.processes) out.push(`process ${p.name}[${p.pid}]: ${p.status}: ${p.reason}`);
+  // The fileio blocks belong to the buffer: allocated at the first enable and freed with the device, so
+  // after a clean exit they are the device's, not a leak.
   const live = Object.entries(r.liveObjects);
-  if (live.length > 0)
-    out.push(`kernel objects still alive: ${live.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const owned = live.filter(([k]) => k.endsWith('(fileio)'));
+  const rest = live.filter(([k]) => !k.endsWith('(fileio)'));
+  const list = (l: [string, number][]) => l.map(([k, n]) => `${k} ${n}`).join(', ');
+  if (owned.length > 0)
+    out.push(`kernel objects owned by the devices (freed with their buffers, not leaked): ${list(owned)}`);
+  if (rest.length > 0) out.push(`kernel objects still alive: ${list(rest)}`);
   return out;
 }
