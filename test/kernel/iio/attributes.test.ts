@@ -28,7 +28,7 @@ import {
   O_WRONLY,
 } from '../../../src/uapi/index.ts';
 import { readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { runOne, simOnly } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -840,6 +840,89 @@ describe('ATTR-21..25: <ch>_en', () => {
     const { value } = await runOne(async (sys) => [
       await sys.open(`${ADC}/buffer0/in_timestamp_en`, O_RDONLY),
       await sys.open(`${DAC}/scan_elements/in_timestamp_en`, O_RDONLY),
+    ]);
+    expect(value).toEqual([-ENOENT, -ENOENT]);
+  });
+});
+
+describe('ATTR-2, ATTR-3: the ADC channels raw and scale (info_mask_separate)', () => {
+  const constantAdc = (value: number, type = 'le:s12/16>>0'): DeviceConfig[] => [
+    {
+      kind: 'adc',
+      name: 'sim-adc',
+      sampleRateHz: 1_000_000,
+      channels: [
+        { id: 'voltage0', type, signal: { kind: 'constant', value } },
+        { id: 'voltage1', type: 'le:u16/16>>0', signal: { kind: 'constant', value: 65535 } },
+      ],
+    },
+  ];
+
+  it('ATTR-2: in_voltage0_scale of a signed 12-bit channel is 2500 mV / 2^11 (IIO_VAL_FRACTIONAL_LOG2)', async () => {
+    const { value } = await runOne(async (sys) => [
+      await readAttr(sys, `${ADC}/in_voltage0_scale`),
+      await readAttr(sys, `${ADC}/in_voltage3_scale`),
+    ]);
+    expect(value).toEqual(['1.220703125\n', '1.220703125\n']);
+  });
+
+  it('ATTR-2: an unsigned 16-bit channel scales by 2500 mV / 2^16; raw shows the constant signal', async () => {
+    const { value } = await runOne(
+      async (sys) => [
+        await readAttr(sys, `${ADC}/in_voltage1_scale`),
+        await readAttr(sys, `${ADC}/in_voltage0_raw`),
+        await readAttr(sys, `${ADC}/in_voltage1_raw`),
+      ],
+      { devices: constantAdc(-123) },
+    );
+    expect(value).toEqual(['0.038146972\n', '-123\n', '65535\n']);
+  });
+
+  it('ATTR-2: in_voltageN_raw is the ramp sample of the current time, converter stopped', async () => {
+    const { value } = await runOne(async (sys) => {
+      const before = sys.now();
+      const text = await readAttr(sys, `${ADC}/in_voltage2_raw`);
+      return { before, after: sys.now(), text };
+    });
+    const raw = Number(value.text);
+    expect(value.text).toMatch(/^-?\d+\n$/);
+    expect(raw).toBeGreaterThanOrEqual(-2048);
+    expect(raw).toBeLessThanOrEqual(2047);
+    simOnly('the sample index is the virtual time in µs at 1 MHz', () => {
+      // Ramp of channel 2: code (n + 2048) mod 4096 - 2048, n = µs since boot.
+      const at = (t: number) => ((Math.floor(t / 1000) + 2048) % 4096) - 2048;
+      expect(raw).toBeGreaterThanOrEqual(at(value.before));
+      expect(raw).toBeLessThanOrEqual(at(value.after));
+    });
+  });
+
+  it('ATTR-2: reading raw while the buffer is enabled is -EBUSY (iio_device_claim_direct), and works after', async () => {
+    const { value } = await runOne(
+      async (sys) => [
+        ...(await enableAdc(sys)),
+        await readAttr(sys, `${ADC}/in_voltage0_raw`),
+        await readAttr(sys, `${ADC}/in_voltage0_scale`),
+        await writeAttr(sys, `${ADC}/buffer0/enable`, '0'),
+        await readAttr(sys, `${ADC}/in_voltage0_raw`),
+      ],
+      { devices: constantAdc(7) },
+    );
+    expect(value).toEqual([1, 1, -EBUSY, '1.220703125\n', 1, '7\n']);
+  });
+
+  it('ATTR-3: raw and scale are 0644, and a store is -EINVAL (write_raw handles only sampling_frequency)', async () => {
+    const { value } = await runOne(async (sys) => [
+      await writeAttr(sys, `${ADC}/in_voltage0_raw`, '5'),
+      await writeAttr(sys, `${ADC}/in_voltage0_scale`, '1.5'),
+      await writeAttr(sys, `${ADC}/in_voltage0_raw`, 'x'),
+    ]);
+    expect(value).toEqual([-EINVAL, -EINVAL, -EINVAL]);
+  });
+
+  it('ATTR-2: the DAC channels have no raw or scale attribute (open is -ENOENT)', async () => {
+    const { value } = await runOne(async (sys) => [
+      await sys.open(`${DAC}/out_voltage0_raw`, O_RDONLY),
+      await sys.open(`${DAC}/out_voltage0_scale`, O_RDONLY),
     ]);
     expect(value).toEqual([-ENOENT, -ENOENT]);
   });
