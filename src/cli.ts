@@ -87,8 +87,8 @@ function readScenarioFile(file: string, io: CliIo): string | null {
   }
 }
 
-/** What `iio-sim` accepts after the command name. */
-const OPTIONS = {
+/** What `iio-sim` accepts after the command name (`--help` explains each). */
+export const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   'no-ftrace': { type: 'boolean' },
   'no-check': { type: 'boolean' },
@@ -116,8 +116,8 @@ const OPTIONS = {
 /** One `iio-sim` command: its positionals and options in, the exit status out. */
 type Command = (files: readonly string[], opts: CliOptions, io: CliIo) => number | Promise<number>;
 
-/** The commands, by name. */
-const COMMANDS: Readonly<Record<string, Command>> = {
+/** The commands, by name (`kernel` parses its own command line). */
+export const COMMANDS: Readonly<Record<string, Command>> = {
   schema: (_files, _opts, io) => {
     io.out(JSON.stringify(scenarioJsonSchema(), null, 2));
     return 0;

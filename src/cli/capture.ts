@@ -21,6 +21,14 @@ import {
   type StreamSetup,
 } from './stream.ts';
 
+/** What a caller of {@link captureCommand} or {@link playCommand} may watch. */
+export interface StreamHooks {
+  /** Each block as it is consumed (capture) or queued (play): throughput measurements. */
+  readonly onBlock?: BlockHook;
+  /** The simulator once the run is over (tests read the DAC's recorded output from it). */
+  readonly onSimulator?: (sim: Simulator) => void;
+}
+
 /** Options of `capture` and `play` in the CLI's option table. */
 export const STREAM_OPTIONS = {
   'buffer-size': { type: 'string', short: 'b' },
@@ -122,7 +130,7 @@ export async function captureCommand(
   args: readonly string[],
   opts: CliOptions,
   io: CliIo,
-  onBlock?: BlockHook,
+  hooks: StreamHooks = {},
 ): Promise<number> {
   const so = streamOptions('capture', args, opts, 'sim-adc');
   if (typeof so === 'string') {
@@ -138,7 +146,7 @@ export async function captureCommand(
   let lastBlock = 0;
   const hook: BlockHook = (b) => {
     lastBlock = b.time;
-    onBlock?.(b);
+    hooks.onBlock?.(b);
   };
   const got = await runProgram<CaptureData>(
     sim,
@@ -147,6 +155,7 @@ export async function captureCommand(
     'capture',
     io,
   );
+  hooks.onSimulator?.(sim);
   if (!got) return 1;
   const { setup, data } = got;
   if (!writeOutput(opts, io, setup, data)) return 2;
@@ -254,7 +263,7 @@ export async function playCommand(
   args: readonly string[],
   opts: CliOptions,
   io: CliIo,
-  onBlock?: BlockHook,
+  hooks: StreamHooks = {},
 ): Promise<number> {
   const so = streamOptions('play', args, opts, 'sim-dac');
   if (typeof so === 'string') {
@@ -290,10 +299,11 @@ export async function playCommand(
   const got = await runProgram<PlayResult>(
     sim,
     'iio_writedev',
-    (sys) => playProgram(sys, sim, so, toScans, onBlock),
+    (sys) => playProgram(sys, sim, so, toScans, hooks.onBlock),
     'play',
     io,
   );
+  hooks.onSimulator?.(sim);
   if (!got) return inputError ? 2 : 1;
   const padded = new Uint8Array(got.scans * got.setup.layout.bytesPerScan);
   padded.set(queued);

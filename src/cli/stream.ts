@@ -146,6 +146,12 @@ async function openStream(
   let heap = -1;
   if (!opts.dmabuf) return { ...b, heap, bufs };
   const size = opts.blockScans * setup.layout.bytesPerScan;
+  // A length the DMA cannot transfer gets no descriptor: the block would be wedged with its fence in error.
+  const align = await readAttr(sys, `${sysfs}/buffer0/length_align_bytes`);
+  if (typeof align === 'string' && size % Number(align.trim()) !== 0)
+    return {
+      error: `a DMABUF of ${opts.blockScans} scans is ${size} bytes, not a multiple of the DMA's ${align.trim()}-byte length alignment (buffer0/length_align_bytes): choose another -b`,
+    };
   if (sim.abi === 'mainline') {
     heap = await sys.open('/dev/dma_heap/system', O_RDWR);
     if (heap < 0) return fail('open /dev/dma_heap/system', heap);
