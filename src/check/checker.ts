@@ -13,7 +13,7 @@
  *   multiple of the buffer's scan size: a controller that needs bus-width lengths refuses the block (it is
  *   wedged and its fence carries the error, ENQ-21), one that takes it cuts the last scan.
  * - `fd-leaked-at-exit`, `dmabuf-leaked-at-exit`: a program that returned still had fds open (stdio
- *   excepted), DMABUFs among them.
+ *   excepted, inherited or not), DMABUFs among them.
  * - `blocked-forever`: a process sleeps with nothing left that could wake it, with the reason.
  *
  * Each finding is reported once per (kind, process, DMABUF); repeats are counted. Findings go to the
@@ -131,7 +131,8 @@ export class ContractChecker {
   #onExiting(e: Event<'task:exiting'>): void {
     for (const key of [...this.#open.keys()]) if (key.startsWith(`${e.pid}:`)) this.#open.delete(key);
     if (!e.returned) return;
-    const leaked = e.fds.filter((f) => !(f.fd <= 2 && f.path === '/dev/null'));
+    // The stdio the process started with: /dev/null, or the host terminal of `stdio: inherit`.
+    const leaked = e.fds.filter((f) => !(f.fd <= 2 && (f.path === '/dev/null' || f.path === '/dev/pts/0')));
     const dmabufs = leaked.filter((f) => f.dmabuf !== null);
     const others = leaked.filter((f) => f.dmabuf === null);
     if (others.length > 0)

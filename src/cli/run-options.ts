@@ -4,7 +4,7 @@
  * runs, the warning for a run cut by the default time limit, and the sink of processes' inherited stdio.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { DEFAULT_UNTIL_NS } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { parseDuration } from '../scenario/values.ts';
@@ -12,23 +12,31 @@ import type { RunResult, Simulator } from '../sim/simulator.ts';
 import type { HostStdio } from '../sim/stdio.ts';
 import { type CliIo, type CliOptions, systemOptions } from './board.ts';
 
+/** `path` relative to the working directory when it lies below it (`scenarios/01-...yaml`), else as is. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
 /**
  * The file `arg` names: an existing path as it is; else a bundled lesson of `dir` by number (`1`, `01`) or
  * by the start or a word of its name (`01-first-capture-read`, `cyclic`). A name matching no lesson or
  * several is an error line.
  */
 export function findScenario(arg: string, dir: string): { file: string } | { error: string } {
-  if (existsSync(arg) || arg.includes('/') || /\.(ya?ml|json)$/.test(arg)) return { file: arg };
+  if (existsSync(arg) || arg.includes('/')) return { file: arg };
   const lessons = readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort();
   const stem = (f: string) => f.replace(/\.ya?ml$/, '');
+  const bundled = lessons.find((f) => f === arg);
+  if (bundled) return { file: shortPath(join(dir, bundled)) };
+  if (/\.(ya?ml|json)$/.test(arg)) return { file: arg };
   const matches = /^\d+$/.test(arg)
     ? lessons.filter((f) => Number(/^(\d+)-/.exec(f)?.[1] ?? Number.NaN) === Number(arg))
     : lessons.filter((f) => stem(f) === arg || stem(f).startsWith(arg) || stem(f).split('-').includes(arg));
-  const exact = matches.find((f) => stem(f) === arg);
-  if (exact) return { file: join(dir, exact) };
-  if (matches.length === 1) return { file: join(dir, matches[0]!) };
+  const exact = matches.find((f) => stem(f) === arg) ?? (matches.length === 1 ? matches[0] : undefined);
+  if (exact) return { file: shortPath(join(dir, exact)) };
   if (matches.length === 0)
     return {
       error: `no scenario file or bundled lesson '${arg}' (lessons: ${lessons.map((f) => /^\d+/.exec(f)?.[0] ?? stem(f)).join(', ')}; see iio-sim list)`,
