@@ -118,6 +118,10 @@ function channelList(setup: StreamSetup): string {
   return setup.elements.map((e) => e.name).join(', ');
 }
 
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 function ms(ns: number): string {
   return `${(ns / 1e6).toFixed(3)} ms`;
 }
@@ -163,7 +167,7 @@ export async function captureCommand(
     .filter((g) => g.channel === `${setup.name}-dma` && g.time <= lastBlock)
     .reduce((n, g) => n + g.scans, 0);
   io.err(
-    `iio-sim capture: ${so.scans} scans of ${setup.layout.bytesPerScan} bytes (${channelList(setup)}) from ${setup.name} (${setup.node}) via ${so.dmabuf ? `${Math.min(so.blocks, got.blocks)} DMABUFs` : 'read()'}, ${got.blocks} blocks of up to ${so.blockScans} scans; ${lost} scans lost to overflow during the capture; ${ms(sim.now)} of simulated time`,
+    `iio-sim capture: ${so.scans} scans of ${setup.layout.bytesPerScan} bytes (${channelList(setup)}) from ${setup.name} (${setup.node}) via ${so.dmabuf ? plural(Math.min(so.blocks, got.blocks), 'DMABUF') : 'read()'}, ${plural(got.blocks, 'block')} of up to ${so.blockScans} scans; ${lost} scans lost to overflow during the capture; ${ms(sim.now)} of simulated time`,
   );
   return 0;
 }
@@ -308,7 +312,7 @@ export async function playCommand(
   const padded = new Uint8Array(got.scans * got.setup.layout.bytesPerScan);
   padded.set(queued);
   const check = checkPlayed(sim, got.setup, padded);
-  const what = `${queued.length / got.setup.layout.bytesPerScan} scans (${channelList(got.setup)}) to ${got.setup.name} (${got.setup.node}) via ${so.dmabuf ? 'DMABUFs' : 'write()'}, ${got.blocks} blocks of up to ${so.blockScans} scans${got.padding ? ` (the last filled up with ${got.padding} zero scans)` : ''}`;
+  const what = `${queued.length / got.setup.layout.bytesPerScan} scans (${channelList(got.setup)}) to ${got.setup.name} (${got.setup.node}) via ${so.dmabuf ? 'DMABUFs' : 'write()'}, ${plural(got.blocks, 'block')} of up to ${so.blockScans} scans${got.padding ? ` (the last filled up with ${plural(got.padding, 'zero scan')})` : ''}`;
   if (!check.ok) {
     io.err(`iio-sim play: ${what}; FAIL: ${check.message}`);
     return 1;
