@@ -229,3 +229,21 @@ describe('the progress line', () => {
     expect(lines.at(-1)).toBe(null);
   });
 });
+
+describe('the summaries of lessons 01 and 02', () => {
+  it('lesson 01: the two fileio blocks are named as the device’s, not as a leak', async () => {
+    const r = await cli(['run', '01']);
+    expect(r.out).toContain(
+      'kernel objects owned by the devices (freed with their buffers, not leaked): iio_dma_block(fileio) 2',
+    );
+    expect(r.out.some((l) => l.startsWith('kernel objects still alive'))).toBe(false);
+  });
+
+  it('lesson 02: the 3 scans lost between the enable and the first ENQUEUE are said to be lost at the start', async () => {
+    const r = await cli(['run', '02']);
+    expect(r.out).toContain('0.000035185 [hw] sim-adc-dma: overflow of 3 scans (24 bytes)');
+    expect(r.out).toContain(
+      'sim-adc: 524288 bytes in 16 blocks, 7.991 MB/s; lost 3 scans (all at the start: converted or due between the buffer enable and the first queued block), 216 bytes cut by disable',
+    );
+  });
+});

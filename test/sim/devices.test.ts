@@ -171,6 +171,7 @@ describe('probing (createSimulator)', () => {
       bytesDone: 0,
       bytesGap: 0,
       scansLost: 0,
+      scansLostAtStart: 0,
       bytesAborted: 0,
       bytesFailed: 0,
       bytesCyclic: 0,
