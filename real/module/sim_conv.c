@@ -2,8 +2,9 @@
 /*
  * sim_iio: the DMA converters (sim-adc, sim-dac), in the manner of ADI's axi-adc/axi-dac drivers on
  * an industrialio-buffer-dmaengine buffer (the simulator's src/kernel/drivers/sim-converter.ts and
- * src/kernel/iio/buffer-dmaengine.ts): one IIO device, one DMA buffer, `sampling_frequency`, the
- * converter started at postenable and stopped at postdisable.
+ * src/kernel/iio/buffer-dmaengine.ts): one IIO device, one DMA buffer, `sampling_frequency`, on ADC
+ * channels `in_<channel>_raw` and `in_<channel>_scale`, the converter started at postenable and stopped
+ * at postdisable.
  *
  * The block queue is industrialio-buffer-dma itself; this file supplies what
  * industrialio-buffer-dmaengine would (submit with its length rules, abort, the active list,
