@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import { ContractChecker } from './check/checker.ts';
 import type { CliIo, CliOptions } from './cli/board.ts';
 import { captureCommand, playCommand, STREAM_OPTIONS } from './cli/capture.ts';
-import { helpText, packageVersion } from './cli/help.ts';
+import { helpText } from './cli/help.ts';
 import { infoCommand } from './cli/info.ts';
 import {
   applyRunOverrides,
@@ -70,7 +70,7 @@ const USAGE = `usage: iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-c
        iio-sim fuzz --against real [--runs N] [--seed S] [--max-calls N] [--part lp64|ilp32 --path P --replay-path R] [--vm NAME]
        iio-sim diff FILE... [--vm NAME]
        ${KERNEL_USAGE.replace(/^usage: /, '')}
-       iio-sim --version`;
+       iio-sim --help | --version`;
 
 /** Reads a scenario as UTF-8, without a byte-order mark. */
 function readText(file: string): string {
@@ -169,11 +169,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const [command, ...files] = parsed.positionals;
   const { opts } = parsed;
   if (opts.version) {
-    io.out(`iio-sim ${packageVersion()}`);
+    io.out(`iio-sim ${VERSION}`);
     return 0;
   }
   if (opts.help) {
-    io.out(helpText());
+    io.out(helpText(VERSION));
     return 0;
   }
   if (command === undefined) {
@@ -465,20 +465,7 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
     opts['no-ftrace'] || opts['strace-compat'] || !keepTrace
       ? () => {}
       : traceFences(sim.events, (line) => trace.lines.push(line));
-  const logger = await makeLogger(opts.log as string | undefined, () => sim.now, io);
-  if (logger === false) return 2;
-  if (logger) {
-    sim.events.on('syscall:exit', (e) =>
-      logger.info({ pid: e.task.pid, syscall: e.name, ret: e.ret }, 'syscall'),
-    );
-    sim.events.on('fence:trace', (e) =>
-      logger.debug({ event: e.event, context: e.context, seqno: e.seqno }, 'fence'),
-    );
-    sim.events.on('dma:gap', (e) =>
-      logger.warn({ channel: e.channel, kind: e.kind, scans: e.scans }, 'data lost'),
-    );
-    sim.events.on('kernel:log', (e) => logger.warn({ device: e.device }, e.message));
-  }
+  if (!(await attachLogger(sim, opts.log as string | undefined, io))) return 2;
   const stopProgress = showProgress(sim, basename(file), io);
   const outcome = await runScenario(scenario, sim);
   stopProgress();
@@ -527,6 +514,31 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
       `${file}: FAIL: process ${f.process}, ${f.step}: expected ${f.expected}, got ${f.got} (at ${(f.time / 1e6).toFixed(3)} ms)`,
     );
   return 1;
+}
+
+/**
+ * `--log json|pretty`: syscalls, fences, data loss and kernel messages as pino lines on stderr. False (said on
+ * `io`) when the logger cannot be made.
+ */
+async function attachLogger(
+  sim: ReturnType<typeof scenarioSimulator>,
+  kind: string | undefined,
+  io: CliIo,
+): Promise<boolean> {
+  const logger = await makeLogger(kind, () => sim.now, io);
+  if (logger === false) return false;
+  if (!logger) return true;
+  sim.events.on('syscall:exit', (e) =>
+    logger.info({ pid: e.task.pid, syscall: e.name, ret: e.ret }, 'syscall'),
+  );
+  sim.events.on('fence:trace', (e) =>
+    logger.debug({ event: e.event, context: e.context, seqno: e.seqno }, 'fence'),
+  );
+  sim.events.on('dma:gap', (e) =>
+    logger.warn({ channel: e.channel, kind: e.kind, scans: e.scans }, 'data lost'),
+  );
+  sim.events.on('kernel:log', (e) => logger.warn({ device: e.device }, e.message));
+  return true;
 }
 
 /** Whether `e` is Node's error for the package `name` not being installed. */

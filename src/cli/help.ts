@@ -1,15 +1,6 @@
 /**
- * `iio-sim --help`: every command and every option, and `iio-sim --version`.
+ * `iio-sim --help`: every command and every option (the version comes from package.json, read in cli.ts).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The version in the package's package.json. */
-export function packageVersion(): string {
-  const file = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-}
 
 /** One command of the help: its synopsis and what it does. */
 export interface HelpCommand {
@@ -107,10 +98,10 @@ real kernel in QEMU.`,
   },
 ];
 
-/** The full `--help` text. */
-export function helpText(): string {
+/** The full `--help` text, headed by the package's `version`. */
+export function helpText(version: string): string {
   const lines = [
-    `iio-sim ${packageVersion()}: a deterministic simulator of the Linux IIO DMABUF interface`,
+    `iio-sim ${version}: a deterministic simulator of the Linux IIO DMABUF interface`,
     '',
     'usage: iio-sim COMMAND [OPTION...]',
     '       iio-sim --help | -h     this text',

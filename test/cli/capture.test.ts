@@ -207,7 +207,7 @@ describe('iio-sim play', () => {
       },
     );
     expect(code).toBe(0);
-    expect(o.errs.at(-1)).toMatch(/3 scans \(out_voltage1\) .* \(the last filled up with 1 zero scans\)/);
+    expect(o.errs.at(-1)).toMatch(/3 scans \(out_voltage1\) .* \(the last filled up with 1 zero scan\)/);
     expect(playedFrom(sim!, 4)).toEqual([[5], [-6], [7], [0]]);
   });
 

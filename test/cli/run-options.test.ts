@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/board.ts';
 import { HELP_COMMANDS, helpText } from '../../src/cli/help.ts';
 import { findScenario, showProgress } from '../../src/cli/run-options.ts';
-import { COMMANDS, main, OPTIONS, SCENARIO_DIR } from '../../src/cli.ts';
+import { COMMANDS, main, OPTIONS, SCENARIO_DIR, VERSION } from '../../src/cli.ts';
 import { createSimulator } from '../../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iio-sim-run-'));
@@ -41,7 +41,7 @@ describe('--help and --version', () => {
   });
 
   it('--help explains every option iio-sim accepts', () => {
-    const text = helpText();
+    const text = helpText(VERSION);
     for (const [name, o] of Object.entries(OPTIONS)) {
       expect(text, name).toContain(`--${name}`);
       if ('short' in o) expect(text, name).toContain(`-${o.short}`);
