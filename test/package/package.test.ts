@@ -319,7 +319,10 @@ console.log(result.processes[0]?.status, result.processes[0]?.value, JSON.parse(
     );
     expect(version.result.stdout).toBe(`iio-sim ${PKG.version}\n`);
     expect(npx.stdout).toBe(`iio-sim ${PKG.version}\n`);
-    expect(help.result.stdout).toMatch(/^usage: iio-sim run FILE/);
+    expect(help.result.stdout).toMatch(
+      /^iio-sim \d+\.\d+\.\d+: a deterministic simulator .*\n\nusage: iio-sim COMMAND/,
+    );
+    expect(help.result.stdout).toContain('\niio-sim capture ');
     // Half a second on a machine where Node itself starts in well under that; a loaded one only adds its delay.
     expect(version.ms).toBeLessThan(Math.max(500, node.ms + 250));
     const lesson = run(
