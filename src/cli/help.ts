@@ -25,6 +25,7 @@ still running.
   --no-ftrace           no dma_fence lines
   --no-check            no contract checker
   -T, --durations       each syscall's duration, as strace -T
+  --strace-compat       the trace as strace 6.1 prints it (no dma_fence lines), for diffing with real strace
   --log json|pretty     also log syscalls, fences and data loss as pino JSON or pretty lines on stderr
   --perfetto OUT.json   write a Perfetto (Chrome JSON) trace
   --html OUT.html       write a self-contained HTML timeline
@@ -90,6 +91,13 @@ real kernel in QEMU.`,
     name: 'diff',
     synopsis: 'diff FILE... [--vm NAME]',
     text: 'Runs each scenario on the simulator and on the real kernel (QEMU) and compares them call by call.',
+  },
+  {
+    name: 'exec',
+    synopsis:
+      'exec [--devices FILE|--scenario FILE] [--abi P] [--platform P] [--seed S] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] -- PROGRAM [ARGS...]',
+    text: `Runs a real Linux program unmodified on the simulated board (a preload library forwards its calls on the
+simulated world to a simulated process, in lockstep with virtual time); exits with the program's status.`,
   },
   {
     name: 'kernel',
