@@ -361,7 +361,8 @@ export class Sched {
     const copied = task.mm.takeCopied();
     task.copiedBytes += copied;
     const cost =
-      syscallCost(this.platform, copied, copied > 0 ? this.contention() : 1) + Math.ceil(task.pendingPs / 1000);
+      syscallCost(this.platform, copied, copied > 0 ? this.contention() : 1) +
+      Math.ceil(task.pendingPs / 1000);
     task.pendingPs = 0;
     task.cpuNs += cost;
     const frame = task.frame!;

@@ -10,11 +10,11 @@
 import type { AdcConfig } from '../sim/drivers-converter.ts';
 import { DMA_BUF_SYNC_END, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START } from '../uapi/dma-buf.ts';
 import { O_RDWR } from '../uapi/fcntl.ts';
+import { ioctlDef } from '../uapi/ioctls.ts';
 import { POLLOUT } from '../uapi/poll.ts';
 import { allocHeapDmabuf, attachDmabuf, enqueueDmabuf, type UserDmabuf } from '../user/dmabuf.ts';
 import { enableChannels, iioSysfsDir, openBuffer, setBufferEnabled, writeAttr } from '../user/iio.ts';
 import { callIoctl } from '../user/ioctl.ts';
-import { ioctlDef } from '../uapi/ioctls.ts';
 import type { DeviceConfig } from './devices.ts';
 import type { Sys } from './process.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from './simulator.ts';
@@ -39,7 +39,10 @@ export function ad9361Adc(name = 'ad9361-rx', sampleRateHz = AD9361_RATE_HZ): Ad
     name,
     sampleRateHz,
     maxSampleRateHz: AD9361_RATE_HZ,
-    channels: ['voltage0_i', 'voltage0_q', 'voltage1_i', 'voltage1_q'].map((id) => ({ id, type: 'le:s12/16>>0' })),
+    channels: ['voltage0_i', 'voltage0_q', 'voltage1_i', 'voltage1_q'].map((id) => ({
+      id,
+      type: 'le:s12/16>>0',
+    })),
   };
 }
 
@@ -93,7 +96,15 @@ export interface ThroughputResult {
   readonly reports: readonly ThroughputReport[];
 }
 
-type Meter = { start: number; bytes: number; lastAt: number; lastBytes: number; end: number };
+type Meter = {
+  start: number;
+  bytes: number;
+  lastAt: number;
+  lastBytes: number;
+  end: number;
+  /** Next report time, on a grid from the start. */
+  nextAt: number;
+};
 
 function checkOptions(o: ThroughputOptions): void {
   const intOpt = (name: string, v: number | undefined, min: number) => {
@@ -103,7 +114,9 @@ function checkOptions(o: ThroughputOptions): void {
         code: 'ERR_INVALID_ARG_TYPE',
       });
     if (v < min)
-      throw Object.assign(new RangeError(`${name} must be >= ${min}, got ${v}`), { code: 'ERR_OUT_OF_RANGE' });
+      throw Object.assign(new RangeError(`${name} must be >= ${min}, got ${v}`), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
   };
   if (o.path !== 'read' && o.path !== 'dmabuf')
     throw Object.assign(new TypeError(`path must be 'read' or 'dmabuf', got ${String(o.path)}`), {
@@ -116,12 +129,16 @@ function checkOptions(o: ThroughputOptions): void {
 }
 
 /**
- * Runs the benchmark on a fresh simulator and returns the MiB/s received in simulated time (deterministic:
- * same options, same figures). Throws (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE) on malformed options and
- * with the errno when a syscall of the benchmark fails.
+ * Runs the benchmark on a fresh simulator and resolves to the MiB/s received in simulated time
+ * (deterministic: same options, same figures). Throws synchronously on malformed options
+ * (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE); rejects with the errno when a syscall of the benchmark fails.
  */
-export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
+export function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   checkOptions(options);
+  return run(options);
+}
+
+async function run(options: ThroughputOptions): Promise<ThroughputResult> {
   const devices = options.devices ?? [ad9361Adc()];
   const adcIndex = devices.findIndex((d) => d.kind === 'adc');
   if (adcIndex < 0) throw new Error('measureThroughput: the board has no ADC');
@@ -145,7 +162,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
     onReport: options.onReport,
   };
   const reports: ThroughputReport[] = [];
-  const meter: Meter = { start: 0, bytes: 0, lastAt: 0, lastBytes: 0, end: 0 };
+  const meter: Meter = { start: 0, bytes: 0, lastAt: 0, lastBytes: 0, end: 0, nextAt: 0 };
   const body = options.path === 'read' ? readLoop : dmabufLoop;
   let failure: Error | null = null;
   sim.spawn('iio_rwdev', async (sys) => {
@@ -199,7 +216,7 @@ function must(what: string, ret: number): number {
 function count(meter: Meter, cfg: RunConfig, reports: ThroughputReport[], n: number, now: number): boolean {
   meter.bytes += n;
   meter.end = now;
-  if (now - meter.lastAt >= cfg.reportEveryNs) {
+  if (now >= meter.nextAt) {
     const t = now - meter.start;
     const r: ThroughputReport = {
       timeNs: t,
@@ -210,8 +227,15 @@ function count(meter: Meter, cfg: RunConfig, reports: ThroughputReport[], n: num
     cfg.onReport?.(r);
     meter.lastAt = now;
     meter.lastBytes = meter.bytes;
+    while (meter.nextAt <= now) meter.nextAt += cfg.reportEveryNs;
   }
   return now - meter.start >= cfg.durationNs;
+}
+
+/** The measurement starts at the buffer enable. */
+function startMeter(meter: Meter, cfg: RunConfig, now: number): void {
+  meter.start = meter.lastAt = meter.end = now;
+  meter.nextAt = now + cfg.reportEveryNs;
 }
 
 /** The CPU reads `n` received bytes (cacheable memory, streaming). */
@@ -243,7 +267,7 @@ async function readLoop(
   await setLength(sys, cfg, cfg.blockSamples * cfg.blocks);
   const buf = sys.mem.alloc(cfg.blockBytes);
   must('enable', await setBufferEnabled(sys, cfg.device, true));
-  meter.start = meter.lastAt = meter.end = sys.now();
+  startMeter(meter, cfg, sys.now());
   for (let done = false; !done; ) {
     let got = 0;
     while (got < cfg.blockBytes) got += must('read', await sys.read(fd, buf + got, cfg.blockBytes - got));
@@ -294,7 +318,7 @@ async function dmabufLoop(
   };
   for (const d of bufs) await enqueue(d);
   must('enable', await setBufferEnabled(sys, cfg.device, true));
-  meter.start = meter.lastAt = meter.end = sys.now();
+  startMeter(meter, cfg, sys.now());
   for (let i = 0, done = false; !done; i = (i + 1) % bufs.length) {
     const d = bufs[i]!;
     must('poll', await sys.pollfds([{ fd: d.fd, events: POLLOUT }], -1));
