@@ -69,6 +69,14 @@ describe('measureThroughput: the seed mail performance argument on zcu102 (iio_r
     expect(within(r.mibPerSecond, 468.75, 0.01)).toBe(true);
   });
 
+  it('256-sample blocks (the sweep of docs/why-dmabuf.md): DMABUF falls behind, its per-block CPU time above the 4.2 µs a block lasts; read() pays its syscall per 2 KiB', async () => {
+    const opts = { blockSamples: 256, durationNs: 20_000_000 };
+    const read = await measureThroughput({ path: 'read', ...opts });
+    const dmabuf = await measureThroughput({ path: 'dmabuf', ...opts });
+    expect([read.mibPerSecond.toFixed(1), dmabuf.mibPerSecond.toFixed(1)]).toEqual(['109.5', '385.6']);
+    expect(dmabuf.lostScans).toBe(217_492);
+  });
+
   it('reports about every 100 ms of simulated time by default, like iio_rwdev -B', async () => {
     const seen: number[] = [];
     const r = await measureThroughput({
