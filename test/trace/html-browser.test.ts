@@ -213,6 +213,8 @@ describe.runIf(available)('HTML timeline in headless Chromium', () => {
 /** Lesson 02's loop for 10 simulated seconds: 2400 blocks of 32 KiB through four DMABUFs. */
 const LONG_CAPTURE = `title: ten seconds
 abi: mainline
+# The capture as it rendered before zcu102 became non-coherent: no cache-maintenance markers.
+platform: { base: zcu102, coherentDma: true }
 until: 11s
 processes:
   - name: capture
