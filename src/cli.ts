@@ -164,6 +164,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   // The real kernel's commands parse their own options.
   if (argv[0] === 'kernel') return kernelCommand(argv.slice(1), io);
   if (argv[0] === 'exec') return (await import('./bridge/exec.ts')).execCommand(argv.slice(1), io);
+  if (argv[0] === 'throughput')
+    return (await import('./cli/throughput.ts')).throughputCommand(argv.slice(1), io);
   const parsed = parseCommandLine(argv, io);
   if (!parsed) return 2;
   const [command, ...files] = parsed.positionals;

@@ -33,4 +33,12 @@ export {
   type SimulatorOptions,
   type SpawnOptions,
 } from './sim/simulator.ts';
+export {
+  AD9361_RATE_HZ,
+  ad9361Adc,
+  measureThroughput,
+  type ThroughputOptions,
+  type ThroughputReport,
+  type ThroughputResult,
+} from './sim/throughput.ts';
 export * from './uapi/index.ts';

@@ -44,6 +44,11 @@ export const LESSON_VIEWS: Readonly<Record<string, LessonView>> = {
   '10-compat-32bit.yaml': { pin: { kind: 'syscall', name: 'ENQUEUE', nth: 1 } },
   '11-dma-error.yaml': { pin: { kind: 'fence', name: 'fence 2:1' } },
   '12-non-coherent-caches.yaml': { pin: { kind: 'kernel', name: 'cache', nth: 1 } },
+  '13-why-dmabuf.yaml': {
+    t0: ms(16.6),
+    t1: ms(18.6),
+    pin: { kind: 'syscall', name: 'read', after: ms(16.9) },
+  },
 };
 
 const PICTURE_CSS =

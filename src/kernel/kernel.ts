@@ -112,6 +112,8 @@ export class Kernel {
       trace: this.trace,
       fences: this.fences,
       coherentDma: options.platform.coherentDma,
+      platform: () => this.sched.platform,
+      charge: (ps, memoryBound) => this.sched.charge(ps, memoryBound),
       abi: this.abi.dmaBuf,
     });
     this.iio = new IioBus({

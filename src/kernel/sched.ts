@@ -12,7 +12,7 @@ import type { Rng } from '../hw/rng.ts';
 import { EINTR, ERESTARTNOHAND, ERESTARTSYS } from '../uapi/errno.ts';
 import { SIGKILL, SIGNAL_NAMES } from '../uapi/signal.ts';
 import { KernelBug } from './bug.ts';
-import { type PlatformProfile, syscallCost } from './platform.ts';
+import { memoryContention, type PlatformProfile, syscallCost } from './platform.ts';
 import type { Task, TaskExit } from './task.ts';
 import { isSleep, type Sleep, type SysRet, type WaitEntry } from './wait.ts';
 
@@ -73,6 +73,8 @@ export class Sched {
    * null (hard interrupt). Read by tracepoints for the context ftrace prints.
    */
   bh: 'softirq' | 'worker' | null = null;
+  /** What each DMA master streams now, bytes/s (see {@link Sched.addMemoryLoad}). */
+  readonly #memoryLoads: (() => number)[] = [];
 
   constructor(
     clock: VirtualClock,
@@ -86,6 +88,39 @@ export class Sched {
     this.#rng = rng;
     this.platform = platform;
     this.#exitHook = exitHook;
+  }
+
+  /** Registers a DMA master's current memory traffic in bytes/s (0 while it is stopped). */
+  addMemoryLoad(load: () => number): void {
+    this.#memoryLoads.push(load);
+  }
+
+  /** Factor on memory-bound CPU costs now, from the DMA traffic sharing DRAM ({@link memoryContention}). */
+  contention(): number {
+    if (this.#memoryLoads.length === 0 || this.platform.memoryBytesPerSecond <= 0) return 1;
+    let load = 0;
+    for (const l of this.#memoryLoads) load += l();
+    return memoryContention(this.platform, load);
+  }
+
+  /**
+   * Charges `ps` of CPU time to the task whose kernel code runs now, paid when its syscall returns; kernel
+   * work in interrupt or worker context (no `current`) costs no process anything. `memoryBound` work is
+   * slowed by the DMA's share of DRAM ({@link Sched.contention}).
+   */
+  charge(ps: number, memoryBound: boolean): void {
+    const task = this.current;
+    if (!task || ps <= 0) return;
+    task.pendingPs += memoryBound ? ps * this.contention() : ps;
+  }
+
+  /**
+   * copy_to_user just read `bytes` from Normal Non-Cacheable memory: charges what such a read costs beyond
+   * the cacheable copy the syscall already pays for ({@link PlatformProfile.uncachedReadPsPerByte}).
+   */
+  chargeUncachedRead(bytes: number): void {
+    const p = this.platform;
+    this.charge(bytes * Math.max(0, p.uncachedReadPsPerByte - p.copyPsPerByte), true);
   }
 
   /** Starts a task's user code at time `at`. */
@@ -325,7 +360,10 @@ export class Sched {
     if (ret < 0 && !Number.isInteger(ret)) throw new KernelBug(`syscall ${task.frame!.name} returned ${ret}`);
     const copied = task.mm.takeCopied();
     task.copiedBytes += copied;
-    const cost = syscallCost(this.platform, copied);
+    const cost =
+      syscallCost(this.platform, copied, copied > 0 ? this.contention() : 1) +
+      Math.ceil(task.pendingPs / 1000);
+    task.pendingPs = 0;
     task.cpuNs += cost;
     const frame = task.frame!;
     const returnTime = this.#clock.now + cost;

@@ -70,6 +70,11 @@ export class Task implements Caller {
   cpuNs = 0;
   /** Bytes copied between kernel and user for this task (data and syscall arguments). */
   copiedBytes = 0;
+  /**
+   * CPU time (ps) the syscall in progress spent beyond its entry and its cacheable copies (uncached reads,
+   * cache maintenance, DMA mapping): charged with the syscall's cost when it returns.
+   */
+  pendingPs = 0;
 
   constructor(pid: number, comm: string, compat: boolean, nofile: number, cpu = 0) {
     this.pid = pid;

@@ -90,7 +90,7 @@ const UNION_FORMS: Record<string, string> = {
     'a fault: {at, dmaError: {device, residue?}}, {at, lateIrq: {device, by}}, {at, kill: {process, signal?}} or {at, removeDevice: {device}}',
   arg: 'an ioctl arg: null, a number, {int, out?}, {struct, value?, out?}, {string} or {unmapped: true}',
   platform:
-    'a platform: zcu102, pluto, laptop, ideal, or {base?, syscallNs?, copyPsPerByte?, wakeLatencyNs?, wakeJitterNs?}',
+    'a platform: zcu102, pluto, laptop, ideal, or {base?, syscallNs?, copyPsPerByte?, uncachedReadPsPerByte?, cpuReadPsPerByte?, cacheCleanNsPerLine?, cacheInvalidateNsPerLine?, dmaMapNsPerPage?, memoryBytesPerSecond?, wakeLatencyNs?, wakeJitterNs?, coherentDma?}',
   devices: "'default' or a list of devices",
   expect: "'any' or {ret?, errno?, revents?, data?, minNs?, maxNs?}",
   data: 'a string, {hex} or {fill, len}',

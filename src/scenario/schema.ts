@@ -14,6 +14,12 @@ const Platform = z.union([
     base: z.enum(['zcu102', 'pluto', 'laptop', 'ideal']).optional(),
     syscallNs: z.number().int().nonnegative().optional(),
     copyPsPerByte: z.number().int().nonnegative().optional(),
+    uncachedReadPsPerByte: z.number().int().nonnegative().optional(),
+    cpuReadPsPerByte: z.number().int().nonnegative().optional(),
+    cacheCleanNsPerLine: z.number().int().nonnegative().optional(),
+    cacheInvalidateNsPerLine: z.number().int().nonnegative().optional(),
+    dmaMapNsPerPage: z.number().int().nonnegative().optional(),
+    memoryBytesPerSecond: z.number().int().nonnegative().optional(),
     wakeLatencyNs: z.number().int().nonnegative().optional(),
     wakeJitterNs: z.number().int().nonnegative().optional(),
     /** false: the CPU sees mapped DMABUFs through caches only DMA_BUF_IOCTL_SYNC maintains. */

@@ -627,6 +627,27 @@ processes:
     expect(o.result.time).toBe(1_000_000);
   });
 
+  it("a loop's expect bounds the duration of all its iterations (minNs/maxNs), as lesson 13 states throughput", async () => {
+    const text = (min: string, max: string) => `
+platform: ideal
+processes:
+  - name: p
+    steps:
+      - loop:
+          count: 4
+          steps:
+            - compute: 250us
+        expect: { minNs: ${min}, maxNs: ${max} }
+`;
+    await passes(text('1ms', '1ms'));
+    expect(failuresOf(await run(text('1ms', '999us')))).toEqual([
+      { process: 'p', step: 'steps[0] loop', expected: 'at most 999us', got: '1000000 ns' },
+    ]);
+    expect(failuresOf(await run(text('1001us', '2ms')))).toEqual([
+      { process: 'p', step: 'steps[0] loop', expected: 'at least 1001us', got: '1000000 ns' },
+    ]);
+  });
+
   it('a failure inside loop and foreach names the iteration', async () => {
     const loop = await run(`
 platform: ideal

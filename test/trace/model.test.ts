@@ -43,7 +43,7 @@ describe('timeline model', () => {
     const enq = syscalls.find((i) => i.name === 'ENQUEUE')!;
     expect(enq.lines).toEqual([
       'ioctl(4, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=6, flags=0, bytes_used=32768}) = 0',
-      '         capture-100     [001] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
+      '         capture-100     [001] .....     0.000057: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
     ]);
     expect(enq.args).toMatchObject({ syscall: 'ioctl', request: 'IIO_BUFFER_DMABUF_ENQUEUE_IOCTL', ret: 0 });
   });
@@ -54,21 +54,21 @@ describe('timeline model', () => {
     expect(full).toHaveLength(16);
     const first = full[0]!;
     expect(first.links.map((l) => [l.fromTime, l.toTime])).toEqual([
-      [35185, 35185],
-      [4131178, 4133178],
-      [4133178, 4133178],
-      [4133178, 4133178],
+      [57265, 57265],
+      [4153162, 4155162],
+      [4155162, 4155162],
+      [4155162, 4155162],
     ]);
     const phases = first.items.map((i) => m.items[i]!).filter((i) => i.kind === 'block');
     expect(phases.map((p) => [p.name, p.start, p.end])).toEqual([
-      ['DMA', 35185, 4131178],
-      ['IRQ', 4131178, 4133178],
+      ['DMA', 57265, 4153162],
+      ['IRQ', 4153162, 4155162],
     ]);
     const fence = first.items.map((i) => m.items[i]!).find((i) => i.kind === 'fence')!;
     expect(fence.name).toBe('fence 1:1');
     expect(fence.args.status).toBe('signalled with 0');
     expect(fence.lines[0]).toBe(
-      '         capture-100     [001] .....     0.000035: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
+      '         capture-100     [001] .....     0.000057: dma_fence_init: driver=iio timeline=iio context=1 seqno=1',
     );
     const wake = first.items.map((i) => m.items[i]!).find((i) => i.kind === 'wakeup')!;
     expect(m.items[wake.parent!]!.name).toBe('poll');
@@ -81,7 +81,7 @@ describe('timeline model', () => {
     const m = await lessonModel('02-four-dmabufs.yaml');
     expect(m.counters).toHaveLength(1);
     expect(m.counters[0]!.name).toBe('overflow scans');
-    expect(m.counters[0]!.points[1]).toEqual([35185, 3]);
+    expect(m.counters[0]!.points[1]).toEqual([57265, 7]);
   });
 
   it('lesson 09: the poll on the buffer fd is blocked to the end of the run', async () => {

@@ -86,7 +86,7 @@ describe('Perfetto export', () => {
     expect(enq).toHaveLength(20);
     expect(enq[0]).toMatchObject({
       ph: 'X',
-      ts: 35.185,
+      ts: 57.265,
       dur: 1.011,
       pid: 100,
       tid: 100,

@@ -24,8 +24,9 @@ import { EBADF, EFAULT, EINVAL, EMFILE, ENOTTY, ERESTARTSYS } from '../../uapi/e
 import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_END, SEEK_SET } from '../../uapi/fcntl.ts';
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import { EPOLLIN, EPOLLOUT } from '../../uapi/poll.ts';
-import { CpuCache } from '../cpu-cache.ts';
+import { CACHE_LINE, CpuCache } from '../cpu-cache.ts';
 import type { Census } from '../kref.ts';
+import type { PlatformProfile } from '../platform.ts';
 import type { Tracepoints } from '../tracepoints.ts';
 import {
   type Caller,
@@ -87,6 +88,10 @@ export interface DmaBufServices {
   readonly fences: FenceDomain;
   /** DMA is cache-coherent on this platform: mapped buffers need no cache model. */
   readonly coherentDma: boolean;
+  /** The platform's costs (cache maintenance per line, mapping per page). */
+  readonly platform: () => PlatformProfile;
+  /** Charges CPU time (ps) to the task whose syscall runs now (`Sched.charge`). */
+  readonly charge: (ps: number, memoryBound: boolean) => void;
   readonly abi: DmaBufAbi;
 }
 
@@ -186,9 +191,16 @@ export class DmaBuf {
    * is to-device; `arch_sync_dma_for_device()` cleans whatever the direction (since Linux 5.19).
    */
   syncCaches(forCpu: boolean, dir: DmaDataDirection): void {
-    if (this.#caches.size === 0) return;
     const op = forCpu ? (dir === 'to-device' ? null : 'invalidate') : 'clean';
     if (op === null) return;
+    const { services } = this.core;
+    if (!services.coherentDma && !this.ops.coherentMemory) {
+      // dcache_by_line_op over the whole buffer through the linear map, whether the CPU touched it or not.
+      const p = services.platform();
+      const perLine = op === 'clean' ? p.cacheCleanNsPerLine : p.cacheInvalidateNsPerLine;
+      services.charge(Math.ceil(this.size / CACHE_LINE) * perLine * 1000, false);
+    }
+    if (this.#caches.size === 0) return;
     let lines = 0;
     for (const c of this.#caches.values()) lines += op === 'clean' ? c.clean() : c.invalidate();
     const { trace, now } = this.core.services;
@@ -294,11 +306,19 @@ export function dmaBufDetach(dmabuf: DmaBuf): void {
 
 /** `dma_buf_map_attachment()` (ATT-9): the exporter maps the pages for the device, with its cache maintenance. */
 export function dmaBufMapAttachment(dmabuf: DmaBuf, dir: DmaDataDirection): void {
+  chargeMapping(dmabuf);
   dmabuf.ops.mapAttachment?.(dmabuf, dir);
+}
+
+/** The scatter list's bookkeeping of `dma_map_sgtable()`/`dma_unmap_sgtable()`, per page, to the caller. */
+function chargeMapping(dmabuf: DmaBuf): void {
+  const { services } = dmabuf.core;
+  services.charge(Math.ceil(dmabuf.size / PAGE_SIZE) * services.platform().dmaMapNsPerPage * 1000, false);
 }
 
 /** `dma_buf_unmap_attachment()`: the reverse of {@link dmaBufMapAttachment}. */
 export function dmaBufUnmapAttachment(dmabuf: DmaBuf, dir: DmaDataDirection): void {
+  chargeMapping(dmabuf);
   dmabuf.ops.unmapAttachment?.(dmabuf, dir);
 }
 

@@ -65,6 +65,8 @@ export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
   }));
   let dev!: IioDev;
   const isActive = () => dev.buffers[0]!.active;
+  // The converter's stream shares DRAM with the CPU while it runs.
+  bus.services.sched.addMemoryLoad(() => (conv.running ? conv.sampleRateHz * conv.bytesPerScan : 0));
   return bus.register(
     {
       name: p.name,

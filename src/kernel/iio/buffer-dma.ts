@@ -365,6 +365,8 @@ export class IioDmaBufferQueue implements IioBufferAccess {
       ? task.mm.copyFromUserInto(mem, at, ubuf, n)
       : task.mm.copyToUser(ubuf, mem.subarray(at, at + n));
     if (!ok) return -EFAULT;
+    // The block is dma_alloc_coherent() memory: Normal Non-Cacheable for a device that is not coherent.
+    if (!fromUser && !this.iio.sched.platform.coherentDma) this.iio.sched.chargeUncachedRead(n);
     this.fileio.pos += n;
     if (this.fileio.pos === block.bytesUsed) {
       this.fileio.activeBlock = null;

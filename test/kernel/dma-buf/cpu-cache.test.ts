@@ -361,7 +361,7 @@ describe('coherentDma: false, ADC capture into an attached heap DMABUF', () => {
     ]);
   });
 
-  it('coherentDma: true (the default): the same program sees the samples after poll with no SYNC at all, and no cache maintenance happens', async () => {
+  it('coherentDma: true (laptop, ideal; zcu102 and pluto are not): the same program sees the samples after poll with no SYNC at all, and no cache maintenance happens', async () => {
     const { value, cache } = await run(COHERENT, async (sys, sim) => capture(sys, sim, async () => {}));
     expect(value.done).toBe(ADC_DONE);
     expect(value.before).toEqual(ZEROS);

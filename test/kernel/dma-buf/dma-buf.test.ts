@@ -62,6 +62,13 @@ import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/
 import { ascii, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 import { rampFrom, rampStart } from '../iio/dmabuf-helpers.ts';
 
+/**
+ * The udmabuf's mapping and the memfd are two CPU views of the same pages, which real caches keep coherent
+ * with each other; the simulator's cache model (src/kernel/cpu-cache.ts) only covers CPU versus DMA and
+ * would show them apart on a non-coherent board, so these tests ask for a coherent one.
+ */
+const COHERENT = { platform: { base: 'zcu102', coherentDma: true } } as const;
+
 const KiB = 1024;
 const MiB = 1024 * 1024;
 const MS = 1_000_000;
@@ -653,7 +660,7 @@ describe('DMMAP-4: mappings are the buffer memory', () => {
       const dst = sys.mem.alloc(16);
       expect(await sys.pread(memfd, dst, 8, 4096 + 32)).toBe(8);
       return [viaMap, new TextDecoder().decode(sys.mem.read(dst, 8))];
-    });
+    }, COHERENT);
     expect(value).toEqual(['from-memfd', 'from-map']);
   });
 
