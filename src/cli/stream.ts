@@ -340,7 +340,7 @@ export async function playProgram(
         if (err) return err;
       }
       const chunk = data.subarray(at, at + blockBytes);
-      sys.mem.view(d.addr, chunk.length).set(chunk);
+      sys.mem.write(d.addr, chunk);
       const q = await queueDmabuf(sys, sim, s, d, chunk.length, DMA_BUF_SYNC_WRITE);
       if (q) return q;
       inFlight.add(d);

@@ -78,7 +78,7 @@ describe('run LESSON', () => {
       code: 2,
       out: [],
       err: [
-        "iio-sim run: no scenario file or bundled lesson '99' (lessons: 01, 02, 03, 04, 05, 06, 07, 08, 09, 10, 11, 12; see iio-sim list)",
+        "iio-sim run: no scenario file or bundled lesson '99' (lessons: 01, 02, 03, 04, 05, 06, 07, 08, 09, 10, 11, 12, 13; see iio-sim list)",
       ],
     });
     expect((await cli(['run', 'nonsense'])).err[0]).toMatch(
@@ -241,11 +241,11 @@ describe('the summaries of lessons 01 and 02', () => {
     expect(r.out.some((l) => l.startsWith('kernel objects still alive'))).toBe(false);
   });
 
-  it('lesson 02: the 3 scans lost between the enable and the first ENQUEUE are said to be lost at the start', async () => {
+  it('lesson 02: the 7 scans lost between the enable and the first ENQUEUE are said to be lost at the start', async () => {
     const r = await cli(['run', '02']);
-    expect(r.out).toContain('0.000035185 [hw] sim-adc-dma: overflow of 3 scans (24 bytes)');
+    expect(r.out).toContain('0.000057265 [hw] sim-adc-dma: overflow of 7 scans (56 bytes)');
     expect(r.out).toContain(
-      'sim-adc: 524288 bytes in 16 blocks, 7.991 MB/s; lost 3 scans (all at the start: converted or due between the buffer enable and the first queued block), 216 bytes cut by disable',
+      'sim-adc: 524288 bytes in 16 blocks, 7.985 MB/s; lost 7 scans (all at the start: converted or due between the buffer enable and the first queued block), 280 bytes cut by disable',
     );
   });
 });
