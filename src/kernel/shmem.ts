@@ -143,7 +143,11 @@ const shmemFops: FileOperations = {
     const end = file.pos + count;
     if (end > sh.size && sh.seals & F_SEAL_GROW) return -EPERM;
     // generic_perform_write(): a source that faults part-way writes what came before the fault.
-    const data = task.mm.copyFromUserPrefix(buf, count);
+    // Copying more than fits under the size limit would only end in -EFBIG: one byte past it says so.
+    const data = task.mm.copyFromUserPrefix(
+      buf,
+      Math.min(count, Math.max(0, SHMEM_MAX_BYTES - file.pos) + 1),
+    );
     if (data.length === 0) return -EFAULT;
     const stop = file.pos + data.length;
     if (stop > sh.size) {

@@ -412,6 +412,9 @@ export class Syscalls {
     }
     const shared = file ? fileMappingType(file, off, len, flags, prot) : anonMappingType(flags);
     if (typeof shared === 'number') return shared;
+    // mmap_region() -> __vm_enough_memory(): more anonymous memory than the machine has is -ENOMEM (MMAP-6;
+    // the simulator's limit is ANON_MAX_BYTES per process, docs/limits-api.md).
+    if (!file && !task.mm.anonFits(len)) return -ENOMEM;
     const req: VmaRequest = { start, length: len, prot, shared, offset: Number(off) };
     if (file) {
       const err = file.fops.mmap!(file, req, task);
@@ -685,6 +688,7 @@ function installMapping(task: Task, req: VmaRequest, file: File | undefined): vo
       name,
       cache: req.caches?.[i] ?? null,
       onAccess: req.onAccess ?? null,
+      ...(file ? {} : { anon: true }),
     };
     at += p.length;
     return part;

@@ -215,28 +215,36 @@ export interface FdEntry {
   cloexec: boolean;
 }
 
+/** `fs.nr_open`: the largest RLIMIT_NOFILE Linux lets a process have (1,048,576 by default). */
+export const NR_OPEN = 1 << 20;
+
 /**
  * A process's fd table (`struct files_struct`). New fds take the lowest free number (rule FD-1) below the
- * RLIMIT_NOFILE soft limit, else -EMFILE (FD-2).
+ * RLIMIT_NOFILE soft limit, else -EMFILE (FD-2). The table is sparse: it costs memory and time per open fd,
+ * never per unused slot below the limit (a `dup2(0, 1048575)` is one entry).
  */
 export class FdTable {
-  readonly #slots: (FdEntry | undefined)[] = [];
-  /** RLIMIT_NOFILE soft limit. */
+  readonly #slots = new Map<number, FdEntry>();
+  /** RLIMIT_NOFILE soft limit (at most {@link NR_OPEN}). */
   limit: number;
 
   constructor(limit: number) {
+    if (!Number.isSafeInteger(limit) || limit < 0 || limit > NR_OPEN)
+      throw new RangeError(`RLIMIT_NOFILE ${limit} is not in 0..${NR_OPEN} (fs.nr_open)`);
     this.limit = limit;
   }
 
   /** `alloc_fd(start)`: the lowest free fd >= `start`, or -EMFILE. The slot stays free until installed. */
   allocFd(start = 0): number {
-    for (let fd = start; fd < this.limit; fd++) if (this.#slots[fd] === undefined) return fd;
-    return -EMFILE;
+    // Steps over open fds only: as many steps as there are open fds at worst.
+    let fd = start;
+    while (fd < this.limit && this.#slots.has(fd)) fd++;
+    return fd < this.limit ? fd : -EMFILE;
   }
 
   /** `fd_install`: puts `file` (whose reference the table now owns) at `fd`. */
   install(fd: number, file: File, cloexec: boolean): void {
-    this.#slots[fd] = { file, cloexec };
+    this.#slots.set(fd, { file, cloexec });
   }
 
   /** `get_unused_fd_flags` + `fd_install` in one step: the new fd or -EMFILE (the caller keeps its reference then). */
@@ -248,29 +256,24 @@ export class FdTable {
 
   /** The entry at `fd`, or undefined when it is not open (also for negative or huge numbers). */
   entry(fd: number): FdEntry | undefined {
-    return Number.isInteger(fd) && fd >= 0 ? this.#slots[fd] : undefined;
+    return this.#slots.get(fd);
   }
 
   /** The file at `fd` without taking a reference. */
   file(fd: number): File | undefined {
-    return this.entry(fd)?.file;
+    return this.#slots.get(fd)?.file;
   }
 
   /** Empties slot `fd` and returns what it held; the caller drops the file reference. */
   remove(fd: number): FdEntry | undefined {
-    const e = this.entry(fd);
-    if (e) {
-      this.#slots[fd] = undefined;
-      while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.pop();
-    }
+    const e = this.#slots.get(fd);
+    if (e) this.#slots.delete(fd);
     return e;
   }
 
   /** Open fds in ascending order. */
   openFds(): number[] {
-    const out: number[] = [];
-    for (let fd = 0; fd < this.#slots.length; fd++) if (this.#slots[fd]) out.push(fd);
-    return out;
+    return [...this.#slots.keys()].sort((x, y) => x - y);
   }
 }
 
