@@ -11,6 +11,7 @@ import {
   EINTR,
   EINVAL,
   EISDIR,
+  ENAMETOOLONG,
   ENODEV,
   ENOENT,
   ENOIOCTLCMD,
@@ -77,7 +78,15 @@ import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
 import { getUserInt, putUserInt } from './uaccess.ts';
-import { File, type InodeKind, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
+import {
+  File,
+  type InodeKind,
+  PATH_MAX,
+  type PathTree,
+  type PollTable,
+  utf8Length,
+  type VmaRequest,
+} from './vfs.ts';
 import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
 /** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
@@ -150,8 +159,10 @@ export class Syscalls {
     // build_open_flags() checks O_TMPFILE and makes O_SYNC imply O_DSYNC.
     flags = (flags & VALID_OPEN_FLAGS) >>> 0;
     if (flags & O_PATH) flags = (flags & O_PATH_FLAGS) >>> 0;
-    // getname(): an empty path is -ENOENT unless O_EMPTYPATH asks for the directory itself.
+    // getname(): an empty path is -ENOENT unless O_EMPTYPATH asks for the directory itself; PATH_MAX bytes or
+    // more (the NUL included) is -ENAMETOOLONG.
     if (path === '' && !(flags & O_EMPTYPATH)) return -ENOENT;
+    if (path.length >= PATH_MAX / 3 && utf8Length(path) >= PATH_MAX) return -ENAMETOOLONG;
     if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
     if (flags & __O_TMPFILE && (!(flags & O_DIRECTORY) || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
     if (flags & __O_SYNC) flags |= O_DSYNC;

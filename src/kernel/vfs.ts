@@ -9,7 +9,7 @@
  * memory and delegates.
  */
 
-import { EINVAL, EISDIR, EMFILE, ENOENT, ENOIOCTLCMD, ENOTDIR, ENXIO } from '../uapi/errno.ts';
+import { EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENOENT, ENOIOCTLCMD, ENOTDIR, ENXIO } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import type { CpuCache } from './cpu-cache.ts';
 import { type Census, Refcounted } from './kref.ts';
@@ -215,6 +215,37 @@ export interface FdEntry {
   cloexec: boolean;
 }
 
+/** PATH_MAX: the bytes of a path with its terminating NUL; a longer one is -ENAMETOOLONG (`getname()`). */
+export const PATH_MAX = 4096;
+
+/** NAME_MAX: the bytes of one path component; a longer missing one is -ENAMETOOLONG in tmpfs (`simple_lookup()`). */
+export const NAME_MAX = 255;
+
+/** Bytes of `s` in UTF-8, as a C string holds it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The largest file position (`s_maxbytes`): 2^53-1, the largest integer a JavaScript number holds exactly. Linux
+ * allows MAX_LFS_FILESIZE (2^63-1) for tmpfs; a seek past this limit is -EINVAL, as past s_maxbytes in
+ * `vfs_setpos()` (docs/limits-api.md).
+ */
+export const MAX_POS = Number.MAX_SAFE_INTEGER;
+
 /** `fs.nr_open`: the largest RLIMIT_NOFILE Linux lets a process have (1,048,576 by default). */
 export const NR_OPEN = 1 << 20;
 
@@ -306,7 +337,7 @@ export function genericFileLlseek(file: File, offset: number, whence: number, eo
     if (offset < 0 || offset >= eof) return -ENXIO;
     if (whence === SEEK_HOLE) pos = eof;
   }
-  if (pos < 0) return -EINVAL;
+  if (pos < 0 || pos > MAX_POS) return -EINVAL;
   file.pos = pos;
   return pos;
 }
@@ -322,7 +353,7 @@ const dirFops: FileOperations = {
   read: () => -EISDIR,
   llseek: (file, offset, whence) => {
     const pos = whence === SEEK_CUR ? file.pos + offset : offset;
-    if ((whence !== SEEK_SET && whence !== SEEK_CUR) || pos < 0) return -EINVAL;
+    if ((whence !== SEEK_SET && whence !== SEEK_CUR) || pos < 0 || pos > MAX_POS) return -EINVAL;
     file.pos = pos;
     return pos;
   },
@@ -372,7 +403,9 @@ export class PathTree {
   /**
    * `path_lookupat()` as open() sees it: the inode at `path`, `-ENOENT` when a component is missing, or
    * `-ENOTDIR` when a component that has to be a directory is not one: one followed by more components
-   * (`.` and `..` included), or the last one when the path ends with `/` (`link_path_walk()`).
+   * (`.` and `..` included), or the last one when the path ends with `/` (`link_path_walk()`). A missing
+   * component longer than NAME_MAX is `-ENAMETOOLONG` in a tmpfs directory (`/`, `/dev`: `simple_lookup()`)
+   * and `-ENOENT` in sysfs (`kernfs_iop_lookup()` does not check the length).
    */
   resolve(path: string): Inode | number {
     const stack: Dentry[] = [this.#root];
@@ -385,7 +418,7 @@ export class PathTree {
         continue;
       }
       const next = top.children.get(p);
-      if (!next) return -ENOENT;
+      if (!next) return top.inode.fops !== sysfsDirFops && p.length * 3 > NAME_MAX && utf8Length(p) > NAME_MAX ? -ENAMETOOLONG : -ENOENT;
       stack.push(next);
     }
     const last = stack[stack.length - 1]!;
