@@ -209,10 +209,11 @@ const word = new Uint8Array(4);
 const wordView = new DataView(word.buffer);
 
 const INT32: ArgSpec = { name: 'value', kind: 'bits' };
+const ADDR: ArgSpec = { name: 'addr', kind: 'ptr' };
 
 /** A pointer argument of a `mem` helper (`addr`). */
 function memAddr(call: string, v: unknown): number {
-  return checkInteger(call, 'addr', v, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return checkArg(call, ADDR, v) as number;
 }
 
 /** A length argument of a `mem` helper: 0 .. {@link MEM_MAX_BYTES}. */

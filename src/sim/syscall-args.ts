@@ -23,11 +23,14 @@ export const MEM_MAX_BYTES = ANON_MAX_BYTES;
  * - `int`: C `int` (fds, signal numbers, pids, `whence`, the fcntl command, poll's timeout): -2^31 .. 2^31-1.
  * - `bits`: a 32-bit flag word or ioctl request, written signed or unsigned (`O_CLOEXEC | ...`, `0xc0046992`):
  *   -2^31 .. 2^32-1, handed on as the unsigned 32-bit value.
- * - `long`, `ptr`, `size`, `off`: C `unsigned long`/`long`, pointers, `size_t`, `off_t`: the safe integers
- *   (|v| < 2^53). A negative pointer or size is the huge unsigned value C would pass, which the kernel refuses
- *   with its errno (-EFAULT, -ENOMEM, -EINVAL).
- * - `nfds`: poll's `nfds_t` (`unsigned long`), a safe integer, cut to the kernel's `unsigned int` parameter.
- * - `ns`: a duration in ns (nanosleep's timespec, compute): a safe integer.
+ * - `long`, `ptr`, `size`: C `unsigned long`/`long`, pointers, `size_t`: a 64-bit value written signed or
+ *   unsigned, -2^63 .. 2^64-1 (a number above 2^53 is the exact integer it holds, as `2 ** 62` is). A negative
+ *   pointer or size is the huge unsigned value C would pass, which the kernel refuses with its errno (-EFAULT,
+ *   -ENOMEM, -EINVAL).
+ * - `off`: `off_t`/`loff_t`, the same range, handed on signed: `2 ** 63` is -2^63, as in C.
+ * - `nfds`: poll's `nfds_t` (`unsigned long`), the same range, cut to the kernel's `unsigned int` parameter.
+ * - `ns`: a duration in ns (nanosleep's timespec, compute), the same range: a negative one is -EINVAL, one past
+ *   the end of virtual time (2^53-1 ns) never ends (docs/limits-api.md).
  *
  * Other kinds: `path` (a string, cut at its first NUL as the kernel reads a C string), `name` (a string or a
  * pointer), `handler` (`{ restart: boolean }` or null), `pollfds` (an array of `{ fd, events }`).
@@ -140,6 +143,9 @@ export function outOfRange(call: string, name: string, range: string, v: number 
 const INT_MIN = -(2 ** 31);
 const INT_MAX = 2 ** 31 - 1;
 const UINT_MAX = 2 ** 32 - 1;
+const LONG_MIN = -(2 ** 63);
+/** The largest number below 2^64 (2^64 - 2048): every integer number of the 64-bit range. */
+const ULONG_MAX = 2 ** 64 - 2048;
 
 /**
  * Checks one integer: a number, an integer, within `[min, max]`; -0 is 0. Throws the Node-style error
@@ -164,11 +170,15 @@ export function checkArg(call: string, spec: ArgSpec, v: unknown): unknown {
     case 'long':
     case 'ptr':
     case 'size':
-    case 'off':
     case 'ns':
-      return checkInteger(call, name, v, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      return checkInteger(call, name, v, LONG_MIN, ULONG_MAX);
+    case 'off': {
+      const off = checkInteger(call, name, v, LONG_MIN, ULONG_MAX);
+      // Exact: a number in [2^63, 2^64) is a multiple of 2048.
+      return off >= 2 ** 63 ? off - 2 ** 64 : off;
+    }
     case 'nfds':
-      return checkInteger(call, name, v, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) >>> 0;
+      return checkInteger(call, name, v, LONG_MIN, ULONG_MAX) >>> 0;
     case 'path':
       return cString(call, name, v);
     case 'name':
