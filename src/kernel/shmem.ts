@@ -27,7 +27,15 @@ import {
 import { PROT_WRITE } from '../uapi/mman.ts';
 import type { Census } from './kref.ts';
 import type { PagePool } from './pages.ts';
-import { type Caller, File, type FileOperations, MAX_POS, newInode, type PathTree, utf8Length } from './vfs.ts';
+import {
+  type Caller,
+  File,
+  type FileOperations,
+  MAX_POS,
+  newInode,
+  type PathTree,
+  utf8Length,
+} from './vfs.ts';
 import { type SysRet, sleepOn } from './wait.ts';
 
 /** Largest memfd the simulation keeps (its buffer's reserved size): beyond it ftruncate/write fail -EFBIG. */

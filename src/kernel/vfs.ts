@@ -418,7 +418,10 @@ export class PathTree {
         continue;
       }
       const next = top.children.get(p);
-      if (!next) return top.inode.fops !== sysfsDirFops && p.length * 3 > NAME_MAX && utf8Length(p) > NAME_MAX ? -ENAMETOOLONG : -ENOENT;
+      if (!next)
+        return top.inode.fops !== sysfsDirFops && p.length * 3 > NAME_MAX && utf8Length(p) > NAME_MAX
+          ? -ENAMETOOLONG
+          : -ENOENT;
       stack.push(next);
     }
     const last = stack[stack.length - 1]!;

@@ -242,7 +242,7 @@ function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
     free: (addr) => {
       if (!mm.freeHeap(memAddr('mem.free', addr)))
         throw codedError(
-          new Error(`mem.free(0x${addr.toString(16)}): not a block that alloc returned`),
+          new Error(`free(0x${addr.toString(16)}): not a block that alloc returned`),
           'ERR_SIM_BAD_FREE',
         );
     },

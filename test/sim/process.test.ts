@@ -80,7 +80,9 @@ describe('RLIMIT_NOFILE and the fd table', () => {
     expect(codeOf(() => createSimulator({ nofile: 2 ** 31 }))).toBe('ERR_OUT_OF_RANGE');
     expect(codeOf(() => createSimulator({ nofile: NR_OPEN + 1 }))).toBe('ERR_OUT_OF_RANGE');
     expect(codeOf(() => createSimulator({ nofile: 1.5 }))).toBe('ERR_OUT_OF_RANGE');
-    expect(codeOf(() => createSimulator().spawn('t', async () => 0, { nofile: -1 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => createSimulator().spawn('t', async () => 0, { nofile: -1 }))).toBe(
+      'ERR_OUT_OF_RANGE',
+    );
   });
 
   it('FD-8 FD-1 FD-2: at nofile = nr_open, dup2 to the last fd and the lowest-free search cost per open fd, not per slot', async () => {

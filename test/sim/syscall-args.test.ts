@@ -45,10 +45,21 @@ function thrown(fn: () => unknown): { name: string; code: unknown; message: stri
 describe('integer arguments: Node-style caller errors', () => {
   it('close(NaN), close(Infinity), close(1.9) are ERR_OUT_OF_RANGE and close(3n) ERR_INVALID_ARG_TYPE, synchronously; no fd is closed', async () => {
     const v = await run(async (sys) => {
-      const errs = [NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.9, 3n, '1', null, undefined, {}].map(
-        (x) => thrown(() => sys.close(x as number)),
-      );
-      return { errs, open: [await sys.fcntl(0, F_GETFD), await sys.fcntl(1, F_GETFD), await sys.fcntl(2, F_GETFD)] };
+      const errs = [
+        NaN,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        1.9,
+        3n,
+        '1',
+        null,
+        undefined,
+        {},
+      ].map((x) => thrown(() => sys.close(x as number)));
+      return {
+        errs,
+        open: [await sys.fcntl(0, F_GETFD), await sys.fcntl(1, F_GETFD), await sys.fcntl(2, F_GETFD)],
+      };
     });
     expect(v.errs.map((e) => e.code)).toEqual([
       'ERR_OUT_OF_RANGE',
@@ -116,7 +127,13 @@ describe('integer arguments: Node-style caller errors', () => {
       thrown(() => sys.pollfds([{ fd: 0, events: 1 }], 1e12)).code,
       thrown(() => sys.nanosleep(1.5)).code,
     ]);
-    expect(v).toEqual(['ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE']);
+    expect(v).toEqual([
+      'ERR_OUT_OF_RANGE',
+      'ERR_OUT_OF_RANGE',
+      'ERR_OUT_OF_RANGE',
+      'ERR_OUT_OF_RANGE',
+      'ERR_OUT_OF_RANGE',
+    ]);
   });
 
   it('open and memfd_create take a string (cut at its first NUL, as the kernel reads it); sigaction a handler or null', async () => {
@@ -135,7 +152,15 @@ describe('integer arguments: Node-style caller errors', () => {
 
   it('pollfds checks every entry, naming it', async () => {
     const v = await run(async (sys) => [
-      thrown(() => sys.pollfds([{ fd: 0, events: 1 }, { fd: 1.5, events: 1 }], 0)).message,
+      thrown(() =>
+        sys.pollfds(
+          [
+            { fd: 0, events: 1 },
+            { fd: 1.5, events: 1 },
+          ],
+          0,
+        ),
+      ).message,
       thrown(() => sys.pollfds('x' as unknown as [], 0)).code,
       thrown(() => sys.pollfds([null as unknown as { fd: number; events: number }], 0)).code,
     ]);
@@ -168,13 +193,21 @@ describe('integer arguments: Node-style caller errors', () => {
 describe('sys.mem: caller errors', () => {
   it('mem.alloc(NaN), (-1), (1.5), (2^40) throw ERR_OUT_OF_RANGE and leave the allocator working', async () => {
     const v = await run(async (sys) => {
-      const errs = [Number.NaN, -1, 1.5, 2 ** 40, '8'].map((x) => thrown(() => sys.mem.alloc(x as number)).code);
+      const errs = [Number.NaN, -1, 1.5, 2 ** 40, '8'].map(
+        (x) => thrown(() => sys.mem.alloc(x as number)).code,
+      );
       const a = sys.mem.alloc(16);
       sys.mem.write(a, new Uint8Array([1, 2, 3]));
       return { errs, bytes: [...sys.mem.read(a, 3)], aligned: a % 4096 };
     });
     expect(v).toEqual({
-      errs: ['ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE'],
+      errs: [
+        'ERR_OUT_OF_RANGE',
+        'ERR_OUT_OF_RANGE',
+        'ERR_OUT_OF_RANGE',
+        'ERR_OUT_OF_RANGE',
+        'ERR_INVALID_ARG_TYPE',
+      ],
       bytes: [1, 2, 3],
       aligned: 0,
     });
