@@ -29,8 +29,8 @@ export const MEM_MAX_BYTES = ANON_MAX_BYTES;
  *   -ENOMEM, -EINVAL).
  * - `off`: `off_t`/`loff_t`, the same range, handed on signed: `2 ** 63` is -2^63, as in C.
  * - `nfds`: poll's `nfds_t` (`unsigned long`), the same range, cut to the kernel's `unsigned int` parameter.
- * - `ns`: a duration in ns (nanosleep's timespec, compute), the same range: a negative one is -EINVAL, one past
- *   the end of virtual time (2^53-1 ns) never ends (docs/limits-api.md).
+ * - `ns`: a duration in ns (nanosleep's timespec, compute), the same range, signed like `off`: a negative one is
+ *   -EINVAL, one past the end of virtual time (2^53-1 ns) never ends (docs/limits-api.md).
  *
  * Other kinds: `path` (a string, cut at its first NUL as the kernel reads a C string), `name` (a string or a
  * pointer), `handler` (`{ restart: boolean }` or null), `pollfds` (an array of `{ fd, events }`).
@@ -170,9 +170,9 @@ export function checkArg(call: string, spec: ArgSpec, v: unknown): unknown {
     case 'long':
     case 'ptr':
     case 'size':
-    case 'ns':
       return checkInteger(call, name, v, LONG_MIN, ULONG_MAX);
-    case 'off': {
+    case 'off':
+    case 'ns': {
       const off = checkInteger(call, name, v, LONG_MIN, ULONG_MAX);
       // Exact: a number in [2^63, 2^64) is a multiple of 2048.
       return off >= 2 ** 63 ? off - 2 ** 64 : off;

@@ -5,6 +5,7 @@
  * the largest position). These run on the real kernel too, except the simulator's own limits (marked).
  */
 import { describe, expect, it } from 'vitest';
+import type { PollEntry } from '../../src/index.ts';
 import {
   EBADF,
   EFAULT,
@@ -54,7 +55,7 @@ describe('integers a C int cannot mean as an fd', () => {
   it('POLL-8: the largest int timeout (2^31-1 ms) on a ready file returns at once', async () => {
     const { value } = await runOne(async (sys) => {
       const fd = await sys.open('/dev/null', O_RDONLY);
-      const fds = [{ fd, events: POLLIN }];
+      const fds: PollEntry[] = [{ fd, events: POLLIN }];
       return [await sys.pollfds(fds, 2 ** 31 - 1), fds[0]!.revents];
     });
     expect(value).toEqual([1, POLLIN]);

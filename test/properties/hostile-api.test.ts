@@ -93,7 +93,12 @@ function plausible(kind: ArgKind): fc.Arbitrary<unknown> {
     case 'ns':
       return fc.integer({ min: 0, max: 1_000_000 });
     case 'path':
-      return fc.constantFrom('/dev/null', '/dev/iio:device0', '/sys/bus/iio/devices/iio:device0/name', '/nope');
+      return fc.constantFrom(
+        '/dev/null',
+        '/dev/iio:device0',
+        '/sys/bus/iio/devices/iio:device0/name',
+        '/nope',
+      );
     case 'name':
       return fc.constantFrom('m', BUF);
     case 'handler':
@@ -173,7 +178,8 @@ describe('hostile values in every argument of every call', () => {
         const t0 = performance.now();
         const r = await runHostile(calls);
         for (const o of r.outcomes) {
-          if ('threw' in o) expect(o.threw, JSON.stringify(o)).toMatch(/^ERR_(INVALID_ARG_TYPE|OUT_OF_RANGE)$/);
+          if ('threw' in o)
+            expect(o.threw, JSON.stringify(o)).toMatch(/^ERR_(INVALID_ARG_TYPE|OUT_OF_RANGE)$/);
           else if ('ret' in o) expect(isErrno(o.ret), String(o.ret)).toBe(true);
           else expect.fail(`a call rejected instead of throwing: ${String(o.rejected)}`);
         }

@@ -56,7 +56,9 @@ describe('strace-style formatting', () => {
       'munmap(0xfffffffffffff000, 4096) = -1 EINVAL (Invalid argument)',
       'nanosleep({tv_sec=-1, tv_nsec=999999999}, NULL) = -1 EINVAL (Invalid argument)',
     ]);
-    expect(lines[3]).toBe(`openat(AT_FDCWD, "/${'x'.repeat(4094)}"..., O_RDONLY) = -1 ENAMETOOLONG (File name too long)`);
+    expect(lines[3]).toBe(
+      `openat(AT_FDCWD, "/${'x'.repeat(4094)}"..., O_RDONLY) = -1 ENAMETOOLONG (File name too long)`,
+    );
   });
 
   it('logs a short program line by line with decoded arguments and simulated timestamps', async () => {
