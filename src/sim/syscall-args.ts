@@ -20,7 +20,9 @@ export const MEM_MAX_BYTES = ANON_MAX_BYTES;
 /**
  * The kinds of argument. Integer kinds take a JavaScript number that is an integer in the range of the C type
  * as a program would write it:
- * - `int`: C `int` (fds, signal numbers, pids, `whence`, the fcntl command, poll's timeout): -2^31 .. 2^31-1.
+ * - `int`: C `int` (signal numbers, pids, `whence`, the fcntl command, poll's timeout): -2^31 .. 2^31-1.
+ * - `fd`: a file descriptor: the kernel's parameter is `unsigned int`, so both spellings of the 32-bit value,
+ *   -2^31 .. 2^32-1, handed on as the signed `int` (`0xffffffff` is -1: -EBADF).
  * - `bits`: a 32-bit flag word or ioctl request, written signed or unsigned (`O_CLOEXEC | ...`, `0xc0046992`):
  *   -2^31 .. 2^32-1, handed on as the unsigned 32-bit value.
  * - `long`, `ptr`, `size`: C `unsigned long`/`long`, pointers, `size_t`: a 64-bit value written signed or
@@ -37,6 +39,7 @@ export const MEM_MAX_BYTES = ANON_MAX_BYTES;
  */
 export type ArgKind =
   | 'int'
+  | 'fd'
   | 'bits'
   | 'long'
   | 'ptr'
@@ -62,24 +65,24 @@ const a = (name: string, kind: ArgKind, optional = false): ArgSpec =>
 /** The argument kinds of every call of the simulated process API (`Sys`), in order. */
 export const SYSCALL_ARGS = {
   open: [a('pathname', 'path'), a('flags', 'bits')],
-  close: [a('fd', 'int')],
-  dup: [a('oldfd', 'int')],
-  dup2: [a('oldfd', 'int'), a('newfd', 'int')],
-  dup3: [a('oldfd', 'int'), a('newfd', 'int'), a('flags', 'bits')],
-  read: [a('fd', 'int'), a('buf', 'ptr'), a('count', 'size')],
-  write: [a('fd', 'int'), a('buf', 'ptr'), a('count', 'size')],
-  pread: [a('fd', 'int'), a('buf', 'ptr'), a('count', 'size'), a('offset', 'off')],
-  pwrite: [a('fd', 'int'), a('buf', 'ptr'), a('count', 'size'), a('offset', 'off')],
-  lseek: [a('fd', 'int'), a('offset', 'off'), a('whence', 'int')],
-  fcntl: [a('fd', 'int'), a('cmd', 'int'), a('arg', 'long', true)],
-  ioctl: [a('fd', 'int'), a('request', 'bits'), a('arg', 'long')],
-  getdents64: [a('fd', 'int'), a('dirp', 'ptr'), a('count', 'size')],
+  close: [a('fd', 'fd')],
+  dup: [a('oldfd', 'fd')],
+  dup2: [a('oldfd', 'fd'), a('newfd', 'fd')],
+  dup3: [a('oldfd', 'fd'), a('newfd', 'fd'), a('flags', 'bits')],
+  read: [a('fd', 'fd'), a('buf', 'ptr'), a('count', 'size')],
+  write: [a('fd', 'fd'), a('buf', 'ptr'), a('count', 'size')],
+  pread: [a('fd', 'fd'), a('buf', 'ptr'), a('count', 'size'), a('offset', 'off')],
+  pwrite: [a('fd', 'fd'), a('buf', 'ptr'), a('count', 'size'), a('offset', 'off')],
+  lseek: [a('fd', 'fd'), a('offset', 'off'), a('whence', 'int')],
+  fcntl: [a('fd', 'fd'), a('cmd', 'int'), a('arg', 'long', true)],
+  ioctl: [a('fd', 'fd'), a('request', 'bits'), a('arg', 'long')],
+  getdents64: [a('fd', 'fd'), a('dirp', 'ptr'), a('count', 'size')],
   mmap: [
     a('addr', 'ptr'),
     a('length', 'size'),
     a('prot', 'bits'),
     a('flags', 'bits'),
-    a('fd', 'int'),
+    a('fd', 'fd'),
     a('offset', 'off'),
   ],
   munmap: [a('addr', 'ptr'), a('length', 'size')],
@@ -87,7 +90,7 @@ export const SYSCALL_ARGS = {
   pollfds: [a('fds', 'pollfds'), a('timeout', 'int')],
   nanosleep: [a('ns', 'ns')],
   memfd_create: [a('name', 'name'), a('flags', 'bits')],
-  ftruncate: [a('fd', 'int'), a('length', 'off')],
+  ftruncate: [a('fd', 'fd'), a('length', 'off')],
   kill: [a('pid', 'int'), a('sig', 'int')],
   sigaction: [a('sig', 'int'), a('handler', 'handler')],
   getpid: [],
@@ -165,6 +168,8 @@ export function checkArg(call: string, spec: ArgSpec, v: unknown): unknown {
   switch (kind) {
     case 'int':
       return checkInteger(call, name, v, INT_MIN, INT_MAX);
+    case 'fd':
+      return checkInteger(call, name, v, INT_MIN, UINT_MAX) | 0;
     case 'bits':
       return checkInteger(call, name, v, INT_MIN, UINT_MAX) >>> 0;
     case 'long':
@@ -217,7 +222,7 @@ function checkPollfds(call: string, name: string, v: unknown): CheckedPollfd[] {
       throw invalidArgType(call, `${name}[${i}]`, 'an object { fd, events }', e);
     const { fd, events } = e as { fd?: unknown; events?: unknown };
     out.push({
-      fd: checkInteger(call, `${name}[${i}].fd`, fd, INT_MIN, INT_MAX),
+      fd: checkInteger(call, `${name}[${i}].fd`, fd, INT_MIN, UINT_MAX) | 0,
       // `short events`: the C struct keeps the low 16 bits.
       events: checkInteger(call, `${name}[${i}].events`, events, INT_MIN, UINT_MAX) & 0xffff,
     });

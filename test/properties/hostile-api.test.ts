@@ -78,6 +78,7 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
 function plausible(kind: ArgKind): fc.Arbitrary<unknown> {
   switch (kind) {
     case 'int':
+    case 'fd':
       return fc.integer({ min: -1, max: 6 });
     case 'bits':
       return fc.constantFrom(0, 1, 2, 3, O_RDWR | O_NONBLOCK, MAP_PRIVATE | MAP_ANONYMOUS, 0xc0046992);

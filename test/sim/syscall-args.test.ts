@@ -85,15 +85,21 @@ describe('integer arguments: Node-style caller errors', () => {
     expect(v.open).toEqual([0, 0, 0]);
   });
 
-  it('an int argument outside C int (2^31, -2^31-1) is ERR_OUT_OF_RANGE naming the range; -0 is 0', async () => {
+  it('an fd takes both spellings of 32 bits (the kernel reads unsigned int): 2^31 and 0xffffffff are -EBADF; 2^32 and -2^31-1 are ERR_OUT_OF_RANGE naming the range; -0 is 0', async () => {
     const v = await run(async (sys) => [
-      thrown(() => sys.close(2 ** 31)).message,
+      await sys.close(2 ** 31),
+      await sys.close(0xffffffff),
+      thrown(() => sys.close(2 ** 32)).message,
       thrown(() => sys.dup2(0, -(2 ** 31) - 1)).code,
+      thrown(() => sys.kill(2 ** 31, 0)).code,
       await sys.close(-0),
       await sys.fcntl(0, F_GETFD),
     ]);
     expect(v).toEqual([
-      'close(): The value of "fd" is out of range. It must be >= -2147483648 && <= 2147483647. Received 2147483648',
+      -EBADF,
+      -EBADF,
+      'close(): The value of "fd" is out of range. It must be >= -2147483648 && <= 4294967295. Received 4294967296',
+      'ERR_OUT_OF_RANGE',
       'ERR_OUT_OF_RANGE',
       0,
       -EBADF,
