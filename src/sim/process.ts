@@ -22,7 +22,10 @@ import {
 export interface UserMemory {
   /** ABI of the process's structs: `lp64`, or `ilp32` for compat processes. */
   readonly abi: Abi;
-  /** Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. */
+  /**
+   * Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. Throws
+   * `ERR_SIM_OUT_OF_MEMORY` past the process's 1 GiB of anonymous memory (docs/limits-api.md).
+   */
   alloc(len: number): number;
   /**
    * Frees a block that {@link UserMemory.alloc} (or allocStruct, allocString) returned: its pages are
@@ -57,7 +60,12 @@ export interface PollEntry {
   revents?: number;
 }
 
-/** The syscall interface of a simulated process. Every call resolves to the raw kernel return value. */
+/**
+ * The syscall interface of a simulated process. Every call resolves to the raw kernel return value. Arguments are
+ * checked against `SYSCALL_ARGS` (src/sim/syscall-args.ts): a caller's type error throws synchronously with
+ * `code` `ERR_INVALID_ARG_TYPE` or `ERR_OUT_OF_RANGE`; a call after the process exited throws
+ * `ERR_SIM_PROCESS_EXITED` (docs/limits-api.md).
+ */
 export interface Sys {
   readonly pid: number;
   readonly name: string;
