@@ -52,9 +52,9 @@ describe('strace-style formatting', () => {
     );
     await sim.run();
     expect(lines.slice(0, 3)).toEqual([
-      'read(0, 0xffffffffffffffff, 1) = -1 EBADF (Bad file descriptor)',
-      'munmap(0xfffffffffffff000, 4096) = -1 EINVAL (Invalid argument)',
-      'nanosleep({tv_sec=-1, tv_nsec=999999999}, NULL) = -1 EINVAL (Invalid argument)',
+      'read(0, 0xffffffffffffffff, 1)          = -1 EBADF (Bad file descriptor)',
+      'munmap(0xfffffffffffff000, 4096)        = -1 EINVAL (Invalid argument)',
+      'clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=-1, tv_nsec=999999999}, NULL) = -1 EINVAL (Invalid argument)',
     ]);
     expect(lines[3]).toBe(
       `openat(AT_FDCWD, "/${'x'.repeat(4094)}"..., O_RDONLY) = -1 ENAMETOOLONG (File name too long)`,
