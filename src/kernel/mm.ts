@@ -33,7 +33,17 @@ export interface Vma {
   cache?: CpuCache | null;
   /** Told of every CPU access (user loads and stores, kernel copies) to the mapping, for the checker. */
   onAccess?: ((addr: number, len: number, write: boolean) => void) | null;
+  /** Anonymous memory of the process (heap blocks, MAP_ANONYMOUS): counted against {@link ANON_MAX_BYTES}. */
+  anon?: boolean;
 }
+
+/**
+ * Most anonymous memory (heap blocks and MAP_ANONYMOUS mappings, whose bytes the simulator allocates up front) one
+ * process may have: 1 GiB, the memory of the oracle's VM. Linux's overcommit heuristic refuses a request larger
+ * than the machine's memory with -ENOMEM; the simulator refuses the same way once a process's total would pass
+ * this (docs/limits-api.md).
+ */
+export const ANON_MAX_BYTES = 1 << 30;
 
 /** Counts the pieces of one original mapping so the owner hears about the last one only. */
 export interface VmaOwnerRef {
@@ -81,6 +91,8 @@ export class MM {
   readonly #heapBlocks = new Map<number, number>();
   /** Backings of freed heap blocks by size, handed out again (zeroed): a loop of alloc/free makes none. */
   readonly #spare = new Map<number, Uint8Array[]>();
+  /** Bytes of anonymous memory mapped (see {@link ANON_MAX_BYTES}). */
+  #anonBytes = 0;
 
   constructor(compat: boolean) {
     this.compat = compat;
@@ -91,6 +103,16 @@ export class MM {
   /** TASK_SIZE: first address beyond user space. */
   get taskSize(): number {
     return this.#layout.taskSize;
+  }
+
+  /** Bytes of anonymous memory the process has mapped. */
+  get anonBytes(): number {
+    return this.#anonBytes;
+  }
+
+  /** Whether `len` more bytes of anonymous memory fit under {@link ANON_MAX_BYTES}. */
+  anonFits(len: number): boolean {
+    return len <= ANON_MAX_BYTES - this.#anonBytes;
   }
 
   /** All mappings, sorted by address. */
@@ -349,14 +371,18 @@ export class MM {
     return addr;
   }
 
-  /** Allocates zeroed read-write anonymous memory for the program's own data (its malloc). */
+  /**
+   * Allocates zeroed read-write anonymous memory for the program's own data (its malloc); -1 when the process's
+   * anonymous memory would pass {@link ANON_MAX_BYTES} or user space is full (malloc's NULL).
+   */
   allocHeap(len: number): number {
     const size = pageAlign(Math.max(1, len));
+    if (!Number.isSafeInteger(size) || !this.anonFits(size)) return -1;
     // Like malloc falling back to fresh pages, it steps over whatever the program mapped there itself.
     let start = this.#heapTop;
     for (let v = this.#firstOverlap(start, start + size); v; v = this.#firstOverlap(start, start + size))
       start = v.end;
-    if (start + size > this.#layout.taskSize) throw new Error(`out of memory: no room for ${size} bytes`);
+    if (start + size > this.#layout.taskSize) return -1;
     this.#heapTop = start;
     this.#insert({
       start,
@@ -367,6 +393,7 @@ export class MM {
       offset: 0,
       name: '[heap]',
       owner: null,
+      anon: true,
     });
     this.#heapTop += size;
     this.#heapBlocks.set(start, size);
@@ -399,6 +426,7 @@ export class MM {
     ) {
       v.splice(lo, 1);
       this.#heapBlocks.delete(addr);
+      this.#anonBytes -= size;
       if (this.#hint === vma) this.#hint = null;
       const spare = this.#spare.get(size) ?? [];
       if (spare.length < 4 && size <= 1 << 16) spare.push(vma.backing);
@@ -457,6 +485,7 @@ export class MM {
     if ((prev && prev.end > vma.start) || (next && next.start < vma.end))
       throw new KernelBug(`overlapping mapping at 0x${vma.start.toString(16)}`);
     v.splice(i, 0, vma);
+    if (vma.anon) this.#anonBytes += vma.end - vma.start;
   }
 
   /**
@@ -476,6 +505,7 @@ export class MM {
       if (vma.start < addr) pieces.push({ ...vma, end: addr });
       if (vma.end > end) pieces.push({ ...vma, start: end, offset: vma.offset + (end - vma.start) });
       kept.push(...pieces);
+      if (vma.anon) this.#anonBytes -= Math.min(vma.end, end) - Math.max(vma.start, addr);
       // A heap block whose first page goes is no longer one free() can name.
       if (vma.start >= addr) this.#heapBlocks.delete(vma.start);
       if (vma.owner) {

@@ -27,7 +27,15 @@ import {
 import { PROT_WRITE } from '../uapi/mman.ts';
 import type { Census } from './kref.ts';
 import type { PagePool } from './pages.ts';
-import { type Caller, File, type FileOperations, newInode, type PathTree } from './vfs.ts';
+import {
+  type Caller,
+  File,
+  type FileOperations,
+  MAX_POS,
+  newInode,
+  type PathTree,
+  utf8Length,
+} from './vfs.ts';
 import { type SysRet, sleepOn } from './wait.ts';
 
 /** Largest memfd the simulation keeps (its buffer's reserved size): beyond it ftruncate/write fail -EFBIG. */
@@ -143,7 +151,11 @@ const shmemFops: FileOperations = {
     const end = file.pos + count;
     if (end > sh.size && sh.seals & F_SEAL_GROW) return -EPERM;
     // generic_perform_write(): a source that faults part-way writes what came before the fault.
-    const data = task.mm.copyFromUserPrefix(buf, count);
+    // Copying more than fits under the size limit would only end in -EFBIG: one byte past it says so.
+    const data = task.mm.copyFromUserPrefix(
+      buf,
+      Math.min(count, Math.max(0, SHMEM_MAX_BYTES - file.pos) + 1),
+    );
     if (data.length === 0) return -EFAULT;
     const stop = file.pos + data.length;
     if (stop > sh.size) {
@@ -165,7 +177,7 @@ const shmemFops: FileOperations = {
     }
     const base =
       whence === SEEK_SET ? 0 : whence === SEEK_CUR ? file.pos : whence === SEEK_END ? sh.size : null;
-    if (base === null || base + offset < 0) return -EINVAL;
+    if (base === null || base + offset < 0 || base + offset > MAX_POS) return -EINVAL;
     file.pos = base + offset;
     return file.pos;
   },
@@ -225,7 +237,8 @@ export function memfdCreate(deps: ShmemDeps, task: Caller, name: string | number
     }
     text = String.fromCharCode(...bytes);
   }
-  if (text.length > MFD_NAME_MAX_LEN) return -EINVAL;
+  // strnlen_user() counts bytes: a name of 250 UTF-8 bytes is too long even in fewer characters.
+  if (utf8Length(text) > MFD_NAME_MAX_LEN) return -EINVAL;
   const fd = task.files.allocFd();
   if (fd < 0) return fd;
   let seals = flags & MFD_ALLOW_SEALING ? 0 : F_SEAL_SEAL;

@@ -11,6 +11,7 @@ import {
   EINTR,
   EINVAL,
   EISDIR,
+  ENAMETOOLONG,
   ENODEV,
   ENOENT,
   ENOIOCTLCMD,
@@ -77,7 +78,15 @@ import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
 import { getUserInt, putUserInt } from './uaccess.ts';
-import { File, type InodeKind, type PathTree, type PollTable, type VmaRequest } from './vfs.ts';
+import {
+  File,
+  type InodeKind,
+  PATH_MAX,
+  type PathTree,
+  type PollTable,
+  utf8Length,
+  type VmaRequest,
+} from './vfs.ts';
 import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
 /** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
@@ -150,8 +159,10 @@ export class Syscalls {
     // build_open_flags() checks O_TMPFILE and makes O_SYNC imply O_DSYNC.
     flags = (flags & VALID_OPEN_FLAGS) >>> 0;
     if (flags & O_PATH) flags = (flags & O_PATH_FLAGS) >>> 0;
-    // getname(): an empty path is -ENOENT unless O_EMPTYPATH asks for the directory itself.
+    // getname(): an empty path is -ENOENT unless O_EMPTYPATH asks for the directory itself; PATH_MAX bytes or
+    // more (the NUL included) is -ENAMETOOLONG.
     if (path === '' && !(flags & O_EMPTYPATH)) return -ENOENT;
+    if (path.length >= PATH_MAX / 3 && utf8Length(path) >= PATH_MAX) return -ENAMETOOLONG;
     if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
     if (flags & __O_TMPFILE && (!(flags & O_DIRECTORY) || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
     if (flags & __O_SYNC) flags |= O_DSYNC;
@@ -412,6 +423,9 @@ export class Syscalls {
     }
     const shared = file ? fileMappingType(file, off, len, flags, prot) : anonMappingType(flags);
     if (typeof shared === 'number') return shared;
+    // mmap_region() -> __vm_enough_memory(): more anonymous memory than the machine has is -ENOMEM (MMAP-6;
+    // the simulator's limit is ANON_MAX_BYTES per process, docs/limits-api.md).
+    if (!file && !task.mm.anonFits(len)) return -ENOMEM;
     const req: VmaRequest = { start, length: len, prot, shared, offset: Number(off) };
     if (file) {
       const err = file.fops.mmap!(file, req, task);
@@ -685,6 +699,7 @@ function installMapping(task: Task, req: VmaRequest, file: File | undefined): vo
       name,
       cache: req.caches?.[i] ?? null,
       onAccess: req.onAccess ?? null,
+      ...(file ? {} : { anon: true }),
     };
     at += p.length;
     return part;

@@ -9,7 +9,7 @@
  * memory and delegates.
  */
 
-import { EINVAL, EISDIR, EMFILE, ENOENT, ENOIOCTLCMD, ENOTDIR, ENXIO } from '../uapi/errno.ts';
+import { EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENOENT, ENOIOCTLCMD, ENOTDIR, ENXIO } from '../uapi/errno.ts';
 import { O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY } from '../uapi/fcntl.ts';
 import type { CpuCache } from './cpu-cache.ts';
 import { type Census, Refcounted } from './kref.ts';
@@ -215,28 +215,67 @@ export interface FdEntry {
   cloexec: boolean;
 }
 
+/** PATH_MAX: the bytes of a path with its terminating NUL; a longer one is -ENAMETOOLONG (`getname()`). */
+export const PATH_MAX = 4096;
+
+/** NAME_MAX: the bytes of one path component; a longer missing one is -ENAMETOOLONG in tmpfs (`simple_lookup()`). */
+export const NAME_MAX = 255;
+
+/** Bytes of `s` in UTF-8, as a C string holds it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The largest file position (`s_maxbytes`): 2^53-1, the largest integer a JavaScript number holds exactly. Linux
+ * allows MAX_LFS_FILESIZE (2^63-1) for tmpfs; a seek past this limit is -EINVAL, as past s_maxbytes in
+ * `vfs_setpos()` (docs/limits-api.md).
+ */
+export const MAX_POS = Number.MAX_SAFE_INTEGER;
+
+/** `fs.nr_open`: the largest RLIMIT_NOFILE Linux lets a process have (1,048,576 by default). */
+export const NR_OPEN = 1 << 20;
+
 /**
  * A process's fd table (`struct files_struct`). New fds take the lowest free number (rule FD-1) below the
- * RLIMIT_NOFILE soft limit, else -EMFILE (FD-2).
+ * RLIMIT_NOFILE soft limit, else -EMFILE (FD-2). The table is sparse: it costs memory and time per open fd,
+ * never per unused slot below the limit (a `dup2(0, 1048575)` is one entry).
  */
 export class FdTable {
-  readonly #slots: (FdEntry | undefined)[] = [];
-  /** RLIMIT_NOFILE soft limit. */
+  readonly #slots = new Map<number, FdEntry>();
+  /** RLIMIT_NOFILE soft limit (at most {@link NR_OPEN}). */
   limit: number;
 
   constructor(limit: number) {
+    if (!Number.isSafeInteger(limit) || limit < 0 || limit > NR_OPEN)
+      throw new RangeError(`RLIMIT_NOFILE ${limit} is not in 0..${NR_OPEN} (fs.nr_open)`);
     this.limit = limit;
   }
 
   /** `alloc_fd(start)`: the lowest free fd >= `start`, or -EMFILE. The slot stays free until installed. */
   allocFd(start = 0): number {
-    for (let fd = start; fd < this.limit; fd++) if (this.#slots[fd] === undefined) return fd;
-    return -EMFILE;
+    // Steps over open fds only: as many steps as there are open fds at worst.
+    let fd = start;
+    while (fd < this.limit && this.#slots.has(fd)) fd++;
+    return fd < this.limit ? fd : -EMFILE;
   }
 
   /** `fd_install`: puts `file` (whose reference the table now owns) at `fd`. */
   install(fd: number, file: File, cloexec: boolean): void {
-    this.#slots[fd] = { file, cloexec };
+    this.#slots.set(fd, { file, cloexec });
   }
 
   /** `get_unused_fd_flags` + `fd_install` in one step: the new fd or -EMFILE (the caller keeps its reference then). */
@@ -248,29 +287,24 @@ export class FdTable {
 
   /** The entry at `fd`, or undefined when it is not open (also for negative or huge numbers). */
   entry(fd: number): FdEntry | undefined {
-    return Number.isInteger(fd) && fd >= 0 ? this.#slots[fd] : undefined;
+    return this.#slots.get(fd);
   }
 
   /** The file at `fd` without taking a reference. */
   file(fd: number): File | undefined {
-    return this.entry(fd)?.file;
+    return this.#slots.get(fd)?.file;
   }
 
   /** Empties slot `fd` and returns what it held; the caller drops the file reference. */
   remove(fd: number): FdEntry | undefined {
-    const e = this.entry(fd);
-    if (e) {
-      this.#slots[fd] = undefined;
-      while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.pop();
-    }
+    const e = this.#slots.get(fd);
+    if (e) this.#slots.delete(fd);
     return e;
   }
 
   /** Open fds in ascending order. */
   openFds(): number[] {
-    const out: number[] = [];
-    for (let fd = 0; fd < this.#slots.length; fd++) if (this.#slots[fd]) out.push(fd);
-    return out;
+    return [...this.#slots.keys()].sort((x, y) => x - y);
   }
 }
 
@@ -303,7 +337,7 @@ export function genericFileLlseek(file: File, offset: number, whence: number, eo
     if (offset < 0 || offset >= eof) return -ENXIO;
     if (whence === SEEK_HOLE) pos = eof;
   }
-  if (pos < 0) return -EINVAL;
+  if (pos < 0 || pos > MAX_POS) return -EINVAL;
   file.pos = pos;
   return pos;
 }
@@ -319,7 +353,7 @@ const dirFops: FileOperations = {
   read: () => -EISDIR,
   llseek: (file, offset, whence) => {
     const pos = whence === SEEK_CUR ? file.pos + offset : offset;
-    if ((whence !== SEEK_SET && whence !== SEEK_CUR) || pos < 0) return -EINVAL;
+    if ((whence !== SEEK_SET && whence !== SEEK_CUR) || pos < 0 || pos > MAX_POS) return -EINVAL;
     file.pos = pos;
     return pos;
   },
@@ -369,7 +403,9 @@ export class PathTree {
   /**
    * `path_lookupat()` as open() sees it: the inode at `path`, `-ENOENT` when a component is missing, or
    * `-ENOTDIR` when a component that has to be a directory is not one: one followed by more components
-   * (`.` and `..` included), or the last one when the path ends with `/` (`link_path_walk()`).
+   * (`.` and `..` included), or the last one when the path ends with `/` (`link_path_walk()`). A missing
+   * component longer than NAME_MAX is `-ENAMETOOLONG` in a tmpfs directory (`/`, `/dev`: `simple_lookup()`)
+   * and `-ENOENT` in sysfs (`kernfs_iop_lookup()` does not check the length).
    */
   resolve(path: string): Inode | number {
     const stack: Dentry[] = [this.#root];
@@ -382,7 +418,10 @@ export class PathTree {
         continue;
       }
       const next = top.children.get(p);
-      if (!next) return -ENOENT;
+      if (!next)
+        return top.inode.fops !== sysfsDirFops && p.length * 3 > NAME_MAX && utf8Length(p) > NAME_MAX
+          ? -ENAMETOOLONG
+          : -ENOENT;
       stack.push(next);
     }
     const last = stack[stack.length - 1]!;

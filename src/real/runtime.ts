@@ -20,6 +20,7 @@ import { SegmentationFault } from '../kernel/mm.ts';
 import { type DeviceConfig, defaultDevices } from '../sim/devices.ts';
 import type { PollEntry, Sys } from '../sim/process.ts';
 import type { ProcessBody, ProcessOutcome } from '../sim/simulator.ts';
+import { type CheckedPollfd, checkArgs, outOfRange, type SysCallName } from '../sim/syscall-args.ts';
 import { errnoName } from '../uapi/errno.ts';
 import { decodePollfds, encodePollfds } from '../uapi/poll.ts';
 import { SIGKILL, SIGNAL_NAMES, SIGSEGV } from '../uapi/signal.ts';
@@ -489,7 +490,8 @@ class RealProcess implements ProcListener {
   }
 
   #makeSys(): Sys {
-    const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
+    // The same argument table as the simulator's Sys: the same caller errors, the same C values.
+    const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args) as number[];
     const mem = this.mem;
     const abi = mem.abi;
     const call = (op: OpCode, name: string, args: readonly number[], str: string | null = null) =>
@@ -501,30 +503,34 @@ class RealProcess implements ProcListener {
       compat: this.compat,
       mem,
       now: () => k.now(),
-      open: (path, flags) => call(Op.OPENAT, 'openat', [int(flags), 0o666], String(path)),
-      close: (fd) => call(Op.CLOSE, 'close', [int(fd)]),
-      dup: (fd) => call(Op.DUP, 'dup', [int(fd)]),
-      dup2: (o, n) => call(Op.DUP2, 'dup2', [int(o), int(n)]),
-      dup3: (o, n, f) => call(Op.DUP3, 'dup3', [int(o), int(n), int(f)]),
-      read: (fd, addr, len) => call(Op.READ, 'read', [int(fd), int(addr), int(len)]),
-      write: (fd, addr, len) => call(Op.WRITE, 'write', [int(fd), int(addr), int(len)]),
-      pread: (fd, addr, len, off) => call(Op.PREAD64, 'pread64', [int(fd), int(addr), int(len), int(off)]),
-      pwrite: (fd, addr, len, off) => call(Op.PWRITE64, 'pwrite64', [int(fd), int(addr), int(len), int(off)]),
-      lseek: (fd, off, whence) => call(Op.LSEEK, 'lseek', [int(fd), int(off), int(whence)]),
-      fcntl: (fd, cmd, arg = 0) => call(Op.FCNTL, 'fcntl', [int(fd), int(cmd), int(arg)]),
-      ioctl: (fd, request, arg) => call(Op.IOCTL, 'ioctl', [int(fd), int(request), int(arg)]),
+      open: (path, flags) => {
+        const [p, f] = checkArgs('open', [path, flags]) as [string, number];
+        return call(Op.OPENAT, 'openat', [f, 0o666], p);
+      },
+      close: (fd) => call(Op.CLOSE, 'close', A('close', [fd])),
+      dup: (fd) => call(Op.DUP, 'dup', A('dup', [fd])),
+      dup2: (o, n) => call(Op.DUP2, 'dup2', A('dup2', [o, n])),
+      dup3: (o, n, f) => call(Op.DUP3, 'dup3', A('dup3', [o, n, f])),
+      read: (fd, addr, len) => call(Op.READ, 'read', A('read', [fd, addr, len])),
+      write: (fd, addr, len) => call(Op.WRITE, 'write', A('write', [fd, addr, len])),
+      pread: (fd, addr, len, off) => call(Op.PREAD64, 'pread64', A('pread', [fd, addr, len, off])),
+      pwrite: (fd, addr, len, off) => call(Op.PWRITE64, 'pwrite64', A('pwrite', [fd, addr, len, off])),
+      lseek: (fd, off, whence) => call(Op.LSEEK, 'lseek', A('lseek', [fd, off, whence])),
+      fcntl: (fd, cmd, arg) => call(Op.FCNTL, 'fcntl', A('fcntl', [fd, cmd, arg])),
+      ioctl: (fd, request, arg) => call(Op.IOCTL, 'ioctl', A('ioctl', [fd, request, arg])),
       mmap: (addr, length, prot, flags, fd, offset) =>
-        call(Op.MMAP, 'mmap', [int(addr), int(length), int(prot), int(flags), int(fd), int(offset)]),
-      munmap: (addr, length) => call(Op.MUNMAP, 'munmap', [int(addr), int(length)]),
-      poll: (addr, nfds, timeout) => call(Op.POLL, 'poll', [int(addr), int(nfds), int(timeout)]),
-      pollfds: async (entries: PollEntry[], timeout: number) => {
+        call(Op.MMAP, 'mmap', A('mmap', [addr, length, prot, flags, fd, offset])),
+      munmap: (addr, length) => call(Op.MUNMAP, 'munmap', A('munmap', [addr, length])),
+      poll: (addr, nfds, timeout) => call(Op.POLL, 'poll', A('poll', [addr, nfds, timeout])),
+      pollfds: async (entries: PollEntry[], timeoutMs: number) => {
+        const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs]) as [CheckedPollfd[], number];
         const bytes = encodePollfds(
-          entries.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
+          fds.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
           abi,
         );
         const addr = this.#scratchFor(Math.max(1, bytes.length));
         mem.write(addr, bytes);
-        const ret = await call(Op.POLL, 'poll', [addr, entries.length, int(timeout)]);
+        const ret = await call(Op.POLL, 'poll', [addr, entries.length, timeout]);
         if (ret >= 0) {
           const out = decodePollfds(mem.read(addr, bytes.length), entries.length, abi);
           entries.forEach((e, i) => {
@@ -533,21 +539,29 @@ class RealProcess implements ProcListener {
         }
         return ret;
       },
-      nanosleep: (ns) => call(Op.NANOSLEEP, 'nanosleep', [Number.isFinite(ns) ? Math.ceil(ns) : -1]),
-      memfd_create: (name, flags) =>
-        typeof name === 'string'
-          ? call(Op.MEMFD_CREATE, 'memfd_create', [0, int(flags)], name)
-          : call(Op.MEMFD_CREATE, 'memfd_create', [int(name), int(flags)]),
-      ftruncate: (fd, length) => call(Op.FTRUNCATE, 'ftruncate', [int(fd), int(length)]),
-      kill: (pid, sig) => call(Op.KILL, 'kill', [k.realPidOf(int(pid)), int(sig)]),
-      sigaction: (sig, handler) =>
-        call(Op.SIGACTION, 'rt_sigaction', [int(sig), handler ? (handler.restart ? 2 : 1) : 0]),
+      nanosleep: (ns) => call(Op.NANOSLEEP, 'nanosleep', A('nanosleep', [ns])),
+      memfd_create: (name, flags) => {
+        const [nm, f] = checkArgs('memfd_create', [name, flags]) as [string | number, number];
+        return typeof nm === 'string'
+          ? call(Op.MEMFD_CREATE, 'memfd_create', [0, f], nm)
+          : call(Op.MEMFD_CREATE, 'memfd_create', [nm, f]);
+      },
+      ftruncate: (fd, length) => call(Op.FTRUNCATE, 'ftruncate', A('ftruncate', [fd, length])),
+      kill: (pid, sig) => {
+        const [p, sg] = A('kill', [pid, sig]);
+        return call(Op.KILL, 'kill', [k.realPidOf(p!), sg!]);
+      },
+      sigaction: (sig, handler) => {
+        const [sg, h] = checkArgs('sigaction', [sig, handler]) as [number, { restart: boolean } | null];
+        return call(Op.SIGACTION, 'rt_sigaction', [sg, h ? (h.restart ? 2 : 1) : 0]);
+      },
       getpid: async () => k.simPidOf(await call(Op.GETPID, 'getpid', [])),
       pause: () => call(Op.PAUSE, 'pause', []),
-      compute: async (ns) => {
-        if (!Number.isSafeInteger(ns) || ns < 0)
-          throw new RangeError(`compute(${ns}): need an integer number of ns >= 0`);
-        await call(Op.COMPUTE, 'compute', [ns]);
+      compute: (ns) => {
+        const [t] = A('compute', [ns]);
+        if (t! < 0 || t! > Number.MAX_SAFE_INTEGER)
+          throw outOfRange('compute', 'ns', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, t!);
+        return call(Op.COMPUTE, 'compute', [t!]).then(() => {});
       },
     };
   }

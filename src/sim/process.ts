@@ -6,12 +6,26 @@ import type { Kernel } from '../kernel/kernel.ts';
 import type { Task } from '../kernel/task.ts';
 import type { SysRet } from '../kernel/wait.ts';
 import type { Abi, EncodeInput, StructCodec } from '../uapi/struct.ts';
+import {
+  type ArgSpec,
+  type CheckedPollfd,
+  checkArg,
+  checkArgs,
+  checkInteger,
+  codedError,
+  invalidArgType,
+  MEM_MAX_BYTES,
+  outOfRange,
+} from './syscall-args.ts';
 
 /** A program's view of its memory. Bad addresses raise SIGSEGV (the process dies), as on a real system. */
 export interface UserMemory {
   /** ABI of the process's structs: `lp64`, or `ilp32` for compat processes. */
   readonly abi: Abi;
-  /** Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. */
+  /**
+   * Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. Throws
+   * `ERR_SIM_OUT_OF_MEMORY` past the process's 1 GiB of anonymous memory (docs/limits-api.md).
+   */
   alloc(len: number): number;
   /**
    * Frees a block that {@link UserMemory.alloc} (or allocStruct, allocString) returned: its pages are
@@ -46,7 +60,12 @@ export interface PollEntry {
   revents?: number;
 }
 
-/** The syscall interface of a simulated process. Every call resolves to the raw kernel return value. */
+/**
+ * The syscall interface of a simulated process. Every call resolves to the raw kernel return value. Arguments are
+ * checked against `SYSCALL_ARGS` (src/sim/syscall-args.ts): a caller's type error throws synchronously with
+ * `code` `ERR_INVALID_ARG_TYPE` or `ERR_OUT_OF_RANGE`; a call after the process exited throws
+ * `ERR_SIM_PROCESS_EXITED` (docs/limits-api.md).
+ */
 export interface Sys {
   readonly pid: number;
   readonly name: string;
@@ -134,10 +153,19 @@ export class ProcessRuntime {
   /** Enters the kernel: the returned promise resolves with the syscall's result. */
   syscall(name: string, args: readonly unknown[], start: () => SysRet): Promise<number> {
     const task = this.task;
-    if (!task.alive) return new Promise<number>(() => {});
+    if (!task.alive)
+      throw codedError(
+        new Error(
+          `${task.comm}[${task.pid}] has exited: its ${name}() cannot run (a Sys object works only while its process lives)`,
+        ),
+        'ERR_SIM_PROCESS_EXITED',
+      );
     if (this.#resolveSyscall || task.state !== 'user')
-      throw new Error(
-        `${task.comm}[${task.pid}] made a syscall (${name}) while another was in progress: a simulated process is single-threaded; await each call`,
+      throw codedError(
+        new Error(
+          `${task.comm}[${task.pid}] made a syscall (${name}) while another was in progress: a simulated process is single-threaded; await each call`,
+        ),
+        'ERR_SIM_SYSCALL_IN_PROGRESS',
       );
     return new Promise<number>((resolve) => {
       this.#resolveSyscall = resolve;
@@ -150,13 +178,25 @@ export class ProcessRuntime {
     });
   }
 
-  /** Busy user-space time. */
+  /**
+   * Busy user-space time: `ns` is a checked integer; time past the end of virtual time (2^53-1 ns) is
+   * `ERR_OUT_OF_RANGE`.
+   */
   compute(ns: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (!Number.isSafeInteger(ns) || ns < 0) {
-        reject(new RangeError(`compute(${ns}): need an integer number of ns >= 0`));
-        return;
-      }
+    const task = this.task;
+    if (!task.alive)
+      throw codedError(
+        new Error(`${task.comm}[${task.pid}] has exited: it cannot compute`),
+        'ERR_SIM_PROCESS_EXITED',
+      );
+    if (this.#resolveSyscall || task.state !== 'user')
+      throw codedError(
+        new Error(`${task.comm}[${task.pid}] computed while a syscall was in progress; await each call`),
+        'ERR_SIM_SYSCALL_IN_PROGRESS',
+      );
+    const room = Number.MAX_SAFE_INTEGER - this.#kernel.clock.now;
+    if (ns < 0 || ns > room) throw outOfRange('compute', 'ns', `>= 0 && <= ${room}`, ns);
+    return new Promise<void>((resolve) => {
       this.#resolveSyscall = () => resolve();
       this.#kernel.sched.compute(this.task, ns);
       this.park();
@@ -172,75 +212,137 @@ interface SysParts {
   readonly call: (name: string, args: readonly unknown[], fn: () => SysRet) => Promise<number>;
 }
 
-/** Truncates a number argument toward zero as the C ABI would (non-finite values become 0). */
-const int = (v: number) => (Number.isFinite(v) ? Math.trunc(v) : 0);
-
 /** One C `int` on its way between a program and its memory (a program is single-threaded). */
 const word = new Uint8Array(4);
 const wordView = new DataView(word.buffer);
 
-/** The process's memory accessors, in its struct ABI. */
+const INT32: ArgSpec = { name: 'value', kind: 'bits' };
+const ADDR: ArgSpec = { name: 'addr', kind: 'ptr' };
+
+/** A pointer argument of a `mem` helper (`addr`). */
+function memAddr(call: string, v: unknown): number {
+  return checkArg(call, ADDR, v) as number;
+}
+
+/** A length argument of a `mem` helper: 0 .. {@link MEM_MAX_BYTES}. */
+function memLen(call: string, v: unknown): number {
+  return checkInteger(call, 'len', v, 0, MEM_MAX_BYTES);
+}
+
+/** `mem.alloc` as malloc: the block, or an `ERR_SIM_OUT_OF_MEMORY` error when the process has no room left. */
+function allocChecked(mm: Task['mm'], call: string, len: number): number {
+  const addr = mm.allocHeap(len);
+  if (addr < 0)
+    throw codedError(
+      new Error(
+        `${call}(${len}): out of memory (a process's anonymous memory is at most ${MEM_MAX_BYTES} bytes)`,
+      ),
+      'ERR_SIM_OUT_OF_MEMORY',
+    );
+  return addr;
+}
+
+/** The process's memory accessors, in its struct ABI. Caller errors throw as {@link checkArgs} does. */
 function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
   return {
     abi,
-    alloc: (len) => mm.allocHeap(len),
+    alloc: (len) => allocChecked(mm, 'mem.alloc', memLen('mem.alloc', len)),
     free: (addr) => {
-      if (!mm.freeHeap(addr))
-        throw new Error(`free(0x${addr.toString(16)}): not a block that alloc returned`);
+      if (!mm.freeHeap(memAddr('mem.free', addr)))
+        throw codedError(
+          new Error(`free(0x${addr.toString(16)}): not a block that alloc returned`),
+          'ERR_SIM_BAD_FREE',
+        );
     },
-    read: (addr, len) => mm.load(addr, len),
-    write: (addr, bytes) => mm.store(addr, bytes),
-    view: (addr, len) => mm.view(addr, len),
+    read: (addr, len) => mm.load(memAddr('mem.read', addr), memLen('mem.read', len)),
+    write: (addr, bytes) => {
+      const at = memAddr('mem.write', addr);
+      if (!(bytes instanceof Uint8Array)) throw invalidArgType('mem.write', 'bytes', 'a Uint8Array', bytes);
+      mm.store(at, bytes);
+    },
+    view: (addr, len) => mm.view(memAddr('mem.view', addr), memLen('mem.view', len)),
     readInt: (addr) => {
-      mm.loadInto(word, addr);
+      mm.loadInto(word, memAddr('mem.readInt', addr));
       return wordView.getInt32(0, true);
     },
     writeInt: (addr, value) => {
-      wordView.setInt32(0, value, true);
-      mm.store(addr, word);
+      const at = memAddr('mem.writeInt', addr);
+      wordView.setInt32(0, checkArg('mem.writeInt', INT32, value) as number, true);
+      mm.store(at, word);
     },
     allocStruct: (codec, value) => {
-      const addr = mm.allocHeap(codec.size(abi));
-      mm.store(addr, codec.encode(value, abi));
+      const bytes = codec.encode(value, abi);
+      const addr = allocChecked(mm, 'mem.allocStruct', codec.size(abi));
+      mm.store(addr, bytes);
       return addr;
     },
-    readStruct: (addr, codec) => codec.decode(mm.load(addr, codec.size(abi)), abi),
-    writeStruct: (addr, codec, value) => mm.store(addr, codec.encode(value, abi)),
+    readStruct: (addr, codec) => codec.decode(mm.load(memAddr('mem.readStruct', addr), codec.size(abi)), abi),
+    writeStruct: (addr, codec, value) => mm.store(memAddr('mem.writeStruct', addr), codec.encode(value, abi)),
     allocString: (s) => {
+      if (typeof s !== 'string') throw invalidArgType('mem.allocString', 's', 'of type string', s);
       const bytes = new TextEncoder().encode(`${s}\0`);
-      const addr = mm.allocHeap(bytes.length);
+      const addr = allocChecked(mm, 'mem.allocString', bytes.length);
       mm.store(addr, bytes);
       return addr;
     },
   };
 }
 
-/** File descriptor and I/O syscalls. */
+/** File descriptor and I/O syscalls. Arguments are checked against {@link SYSCALL_ARGS}. */
 function fileSyscalls({ task, k, call }: SysParts) {
   return {
-    open: (path: string, flags: number) =>
-      call('openat', [path, flags], () => k.open(task, String(path), int(flags))),
-    close: (fd: number) => call('close', [fd], () => k.close(task, int(fd))),
-    dup: (fd: number) => call('dup', [fd], () => k.dup(task, int(fd))),
-    dup2: (o: number, n: number) => call('dup2', [o, n], () => k.dup2(task, int(o), int(n))),
-    dup3: (o: number, n: number, f: number) =>
-      call('dup3', [o, n, f], () => k.dup3(task, int(o), int(n), int(f))),
-    read: (fd: number, addr: number, len: number) =>
-      call('read', [fd, addr, len], () => k.read(task, int(fd), int(addr), int(len))),
-    write: (fd: number, addr: number, len: number) =>
-      call('write', [fd, addr, len], () => k.write(task, int(fd), int(addr), int(len))),
-    pread: (fd: number, addr: number, len: number, off: number) =>
-      call('pread64', [fd, addr, len, off], () => k.pread(task, int(fd), int(addr), int(len), int(off))),
-    pwrite: (fd: number, addr: number, len: number, off: number) =>
-      call('pwrite64', [fd, addr, len, off], () => k.pwrite(task, int(fd), int(addr), int(len), int(off))),
-    lseek: (fd: number, off: number, whence: number) =>
-      call('lseek', [fd, off, whence], () => k.lseek(task, int(fd), int(off), int(whence))),
-    fcntl: (fd: number, cmd: number, arg = 0) =>
-      call('fcntl', [fd, cmd, arg], () => k.fcntl(task, int(fd), int(cmd), int(arg))),
-    ioctl: (fd: number, request: number, arg: number) =>
-      call('ioctl', [fd, request, arg], () => k.ioctl(task, int(fd), int(request), int(arg))),
-    getdents64: (fd: number, dirp: number, count: number) =>
-      call('getdents64', [fd, dirp, count], () => k.getdents64(task, int(fd), int(dirp), int(count))),
+    open: (path: string, flags: number) => {
+      const [p, f] = checkArgs('open', [path, flags]) as [string, number];
+      return call('openat', [p, f], () => k.open(task, p, f));
+    },
+    close: (fd: number) => {
+      const [f] = checkArgs('close', [fd]) as number[];
+      return call('close', [f], () => k.close(task, f!));
+    },
+    dup: (fd: number) => {
+      const [f] = checkArgs('dup', [fd]) as number[];
+      return call('dup', [f], () => k.dup(task, f!));
+    },
+    dup2: (o: number, n: number) => {
+      const v = checkArgs('dup2', [o, n]) as number[];
+      return call('dup2', v, () => k.dup2(task, v[0]!, v[1]!));
+    },
+    dup3: (o: number, n: number, f: number) => {
+      const v = checkArgs('dup3', [o, n, f]) as number[];
+      return call('dup3', v, () => k.dup3(task, v[0]!, v[1]!, v[2]!));
+    },
+    read: (fd: number, addr: number, len: number) => {
+      const v = checkArgs('read', [fd, addr, len]) as number[];
+      return call('read', v, () => k.read(task, v[0]!, v[1]!, v[2]!));
+    },
+    write: (fd: number, addr: number, len: number) => {
+      const v = checkArgs('write', [fd, addr, len]) as number[];
+      return call('write', v, () => k.write(task, v[0]!, v[1]!, v[2]!));
+    },
+    pread: (fd: number, addr: number, len: number, off: number) => {
+      const v = checkArgs('pread', [fd, addr, len, off]) as number[];
+      return call('pread64', v, () => k.pread(task, v[0]!, v[1]!, v[2]!, v[3]!));
+    },
+    pwrite: (fd: number, addr: number, len: number, off: number) => {
+      const v = checkArgs('pwrite', [fd, addr, len, off]) as number[];
+      return call('pwrite64', v, () => k.pwrite(task, v[0]!, v[1]!, v[2]!, v[3]!));
+    },
+    lseek: (fd: number, off: number, whence: number) => {
+      const v = checkArgs('lseek', [fd, off, whence]) as number[];
+      return call('lseek', v, () => k.lseek(task, v[0]!, v[1]!, v[2]!));
+    },
+    fcntl: (fd: number, cmd: number, arg?: number) => {
+      const v = checkArgs('fcntl', [fd, cmd, arg]) as number[];
+      return call('fcntl', v, () => k.fcntl(task, v[0]!, v[1]!, v[2]!));
+    },
+    ioctl: (fd: number, request: number, arg: number) => {
+      const v = checkArgs('ioctl', [fd, request, arg]) as number[];
+      return call('ioctl', v, () => k.ioctl(task, v[0]!, v[1]!, v[2]!));
+    },
+    getdents64: (fd: number, dirp: number, count: number) => {
+      const v = checkArgs('getdents64', [fd, dirp, count]) as number[];
+      return call('getdents64', v, () => k.getdents64(task, v[0]!, v[1]!, v[2]!));
+    },
   } satisfies Partial<Sys>;
 }
 
@@ -254,53 +356,84 @@ let pollView = new DataView(pollBytes.buffer);
  */
 function memoryAndPollSyscalls({ task, k, mm, call }: SysParts) {
   return {
-    mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number) =>
-      call('mmap', [addr, length, prot, flags, fd, offset], () =>
-        k.mmap(task, int(addr), int(length), int(prot), int(flags), int(fd), int(offset)),
-      ),
-    munmap: (addr: number, length: number) =>
-      call('munmap', [addr, length], () => k.munmap(task, int(addr), int(length))),
-    poll: (addr: number, nfds: number, timeout: number) =>
-      call('poll', [addr, nfds, timeout], () => k.poll(task, int(addr), int(nfds), int(timeout))),
-    pollfds: async (entries: PollEntry[], timeout: number) => {
-      const n = entries.length;
-      const len = n * 8;
-      if (pollBytes.length < len) {
-        pollBytes = new Uint8Array(len);
-        pollView = new DataView(pollBytes.buffer);
-      }
-      for (let i = 0; i < n; i++) {
-        const e = entries[i]!;
-        pollView.setUint32(i * 8, e.fd >>> 0, true);
-        pollView.setUint16(i * 8 + 4, (e.events >>> 0) & 0xffff, true);
-        pollView.setUint16(i * 8 + 6, 0, true);
-      }
-      const addr = mm.allocHeap(Math.max(1, len));
-      mm.store(addr, len === pollBytes.length ? pollBytes : pollBytes.subarray(0, len));
-      const ret = await call('poll', [addr, n, timeout], () => k.poll(task, addr, n, int(timeout)));
-      if (ret >= 0) {
-        const out = mm.view(addr, len);
-        for (let i = 0; i < n; i++) entries[i]!.revents = out[i * 8 + 6]! | (out[i * 8 + 7]! << 8);
-      }
-      mm.freeHeap(addr);
-      return ret;
+    mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number) => {
+      const v = checkArgs('mmap', [addr, length, prot, flags, fd, offset]) as number[];
+      return call('mmap', v, () => k.mmap(task, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!));
+    },
+    munmap: (addr: number, length: number) => {
+      const v = checkArgs('munmap', [addr, length]) as number[];
+      return call('munmap', v, () => k.munmap(task, v[0]!, v[1]!));
+    },
+    poll: (addr: number, nfds: number, timeout: number) => {
+      const v = checkArgs('poll', [addr, nfds, timeout]) as number[];
+      return call('poll', v, () => k.poll(task, v[0]!, v[1]!, v[2]!));
+    },
+    pollfds: (entries: PollEntry[], timeoutMs: number) => {
+      const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs]) as [CheckedPollfd[], number];
+      const n = fds.length;
+      // Past RLIMIT_NOFILE the kernel refuses before it reads the array (POLL-1): nothing to marshal.
+      if (n > task.files.limit) return call('poll', [0, n, timeout], () => k.poll(task, 0, n, timeout));
+      return pollThroughMemory(task, k, mm, call, entries, fds, timeout);
     },
   } satisfies Partial<Sys>;
+}
+
+/** `pollfds`: the entries through a block of the program's memory, revents written back into them. */
+async function pollThroughMemory(
+  task: Task,
+  k: Kernel['sys'],
+  mm: Task['mm'],
+  call: SysParts['call'],
+  entries: PollEntry[],
+  fds: readonly CheckedPollfd[],
+  timeout: number,
+): Promise<number> {
+  const n = fds.length;
+  const len = n * 8;
+  if (pollBytes.length < len) {
+    pollBytes = new Uint8Array(len);
+    pollView = new DataView(pollBytes.buffer);
+  }
+  for (let i = 0; i < n; i++) {
+    const e = fds[i]!;
+    pollView.setInt32(i * 8, e.fd, true);
+    pollView.setUint16(i * 8 + 4, e.events, true);
+    pollView.setUint16(i * 8 + 6, 0, true);
+  }
+  const addr = allocChecked(mm, 'pollfds', Math.max(1, len));
+  mm.store(addr, len === pollBytes.length ? pollBytes : pollBytes.subarray(0, len));
+  const ret = await call('poll', [addr, n, timeout], () => k.poll(task, addr, n, timeout));
+  if (ret >= 0) {
+    const out = mm.view(addr, len);
+    for (let i = 0; i < n; i++) entries[i]!.revents = out[i * 8 + 6]! | (out[i * 8 + 7]! << 8);
+  }
+  mm.freeHeap(addr);
+  return ret;
 }
 
 /** Time, memfd, signal and process syscalls. */
 function processSyscalls({ task, k, call }: SysParts) {
   return {
-    nanosleep: (ns: number) => call('nanosleep', [ns], () => k.nanosleep(task, ns)),
-    memfd_create: (name: string | number, flags: number) =>
-      call('memfd_create', [name, flags], () =>
-        k.memfdCreate(task, typeof name === 'string' ? name : int(name), int(flags)),
-      ),
-    ftruncate: (fd: number, length: number) =>
-      call('ftruncate', [fd, length], () => k.ftruncate(task, int(fd), int(length))),
-    kill: (pid: number, sig: number) => call('kill', [pid, sig], () => k.kill(task, int(pid), int(sig))),
-    sigaction: (sig: number, handler: { restart: boolean } | null) =>
-      call('rt_sigaction', [sig, handler], () => k.sigaction(task, int(sig), handler)),
+    nanosleep: (ns: number) => {
+      const [t] = checkArgs('nanosleep', [ns]) as number[];
+      return call('nanosleep', [t], () => k.nanosleep(task, t!));
+    },
+    memfd_create: (name: string | number, flags: number) => {
+      const [nm, f] = checkArgs('memfd_create', [name, flags]) as [string | number, number];
+      return call('memfd_create', [nm, f], () => k.memfdCreate(task, nm, f));
+    },
+    ftruncate: (fd: number, length: number) => {
+      const v = checkArgs('ftruncate', [fd, length]) as number[];
+      return call('ftruncate', v, () => k.ftruncate(task, v[0]!, v[1]!));
+    },
+    kill: (pid: number, sig: number) => {
+      const v = checkArgs('kill', [pid, sig]) as number[];
+      return call('kill', v, () => k.kill(task, v[0]!, v[1]!));
+    },
+    sigaction: (sig: number, handler: { restart: boolean } | null) => {
+      const [s, h] = checkArgs('sigaction', [sig, handler]) as [number, { restart: boolean } | null];
+      return call('rt_sigaction', [s, h], () => k.sigaction(task, s, h));
+    },
     getpid: () => call('getpid', [], () => task.pid),
     pause: () => call('pause', [], () => k.pause(task)),
   } satisfies Partial<Sys>;
@@ -326,6 +459,6 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
     ...fileSyscalls(parts),
     ...memoryAndPollSyscalls(parts),
     ...processSyscalls(parts),
-    compute: (ns) => rt.compute(ns),
+    compute: (ns) => rt.compute(checkArgs('compute', [ns])[0] as number),
   };
 }

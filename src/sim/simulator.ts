@@ -19,6 +19,7 @@ import { buildDevices, type DeviceConfig, defaultDevices, deviceStats } from './
 import type { DeviceStats, SimDevice } from './drivers.ts';
 import { makeSys, ProcessRuntime, type Sys } from './process.ts';
 import { type HostStdio, installInheritedStdio, PROCESS_STDIO } from './stdio.ts';
+import { checkInteger, codedError, NR_OPEN } from './syscall-args.ts';
 
 // Part of the run result's types; defined with the device-driver interface that computes it.
 export type { DeviceStats } from './drivers.ts';
@@ -152,8 +153,11 @@ export class Simulator {
   #eventCount = 0;
   /** Sample bytes read()/write() moved between IIO buffers and user memory (the `iio:data` tracepoint). */
   #dataCopiedBytes = 0;
+  /** A run() is in progress: a second one is refused. */
+  #running = false;
 
   constructor(options: SimulatorOptions = {}) {
+    if (options.nofile !== undefined) checkInteger('createSimulator', 'nofile', options.nofile, 0, NR_OPEN);
     this.options = options;
     const seed = options.seed ?? 1;
     this.clock = new VirtualClock(options.loopLimit === undefined ? {} : { loopLimit: options.loopLimit });
@@ -207,6 +211,7 @@ export class Simulator {
 
   /** Adds a process running `body`. Returns its pid. */
   spawn<R>(name: string, body: ProcessBody<R>, opts: SpawnOptions = {}): number {
+    if (opts.nofile !== undefined) checkInteger('spawn', 'nofile', opts.nofile, 0, NR_OPEN);
     const task = this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
     const stdio = opts.stdio ?? true;
     if (stdio === 'inherit')
@@ -287,9 +292,24 @@ export class Simulator {
 
   /**
    * Runs until every process has ended, the remaining ones are blocked with nothing scheduled that could
-   * wake them, or `until` is reached. Simulator bugs (broken invariants) are thrown.
+   * wake them, or `until` is reached. Simulator bugs (broken invariants) are thrown. One run at a time: a call
+   * while another is in progress rejects with `code: 'ERR_SIM_RUN_IN_PROGRESS'`.
    */
   async run(opts: RunOptions = {}): Promise<RunResult> {
+    if (this.#running)
+      throw codedError(
+        new Error('run(): this simulator is already running (await the run in progress before the next)'),
+        'ERR_SIM_RUN_IN_PROGRESS',
+      );
+    this.#running = true;
+    try {
+      return await this.#run(opts);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run(opts: RunOptions): Promise<RunResult> {
     const until = opts.until ?? Number.POSITIVE_INFINITY;
     for (;;) {
       if (this.#fatal) throw this.#fatal;

@@ -110,14 +110,27 @@ export function quoteBytes(bytes: Uint8Array, limit: number, total = bytes.lengt
   return out;
 }
 
-/** A pointer strace decodes (`printaddr`): `NULL` or hex. */
-function hexAddr(addr: number): string {
-  return addr === 0 ? 'NULL' : `0x${addr.toString(16)}`;
+/** A path as strace prints it: whole up to PATH_MAX - 1 characters, then `...` (a 1 MiB path is one short line). */
+function quotePath(path: string): string {
+  return path.length < 4096 ? JSON.stringify(path) : `${JSON.stringify(path.slice(0, 4095))}...`;
+}
+
+/**
+ * A pointer strace decodes (`printaddr`): `NULL`, or the unsigned 64-bit value in hex (a negative JavaScript
+ * number is the address C would pass: -1 is `0xffffffffffffffff`, never `0x-1`).
+ */
+export function hexAddr(addr: number): string {
+  if (addr === 0) return 'NULL';
+  if (addr > 0 || !Number.isSafeInteger(addr)) return `0x${addr.toString(16)}`;
+  return `0x${BigInt.asUintN(64, BigInt(addr)).toString(16)}`;
 }
 
 /** A value strace prints raw in hex (`PRINT_VAL_X`): `0` or `0x...`, as an ioctl argument it cannot decode. */
 function rawHex(v: number): string {
-  return v === 0 ? '0' : `0x${v.toString(16)}`;
+  if (v === 0) return '0';
+  return v > 0 || !Number.isSafeInteger(v)
+    ? `0x${v.toString(16)}`
+    : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
 }
 
 /** strace's rendering of a return value: `= 3`, `= 0x7f...` for mmap, `= -1 ENAME (text)`. */
@@ -430,7 +443,7 @@ export class Strace {
     const done = (text: string): Head => ({ text, complete: true });
     switch (name) {
       case 'openat':
-        return done(`AT_FDCWD, ${JSON.stringify(String(args[0]))}, ${formatOpenFlags(n(1))}`);
+        return done(`AT_FDCWD, ${quotePath(String(args[0]))}, ${formatOpenFlags(n(1))}`);
       case 'write':
       case 'pwrite64': {
         const data = task.mm.peek(n(1), Math.min(Math.max(0, n(2)), this.#opts.stringLimit));
@@ -454,7 +467,7 @@ export class Strace {
       case 'nanosleep': {
         const ns = n(0);
         return {
-          text: `CLOCK_REALTIME, 0, {tv_sec=${Math.floor(ns / 1e9)}, tv_nsec=${ns % 1e9}}, `,
+          text: `CLOCK_REALTIME, 0, {tv_sec=${Math.floor(ns / 1e9)}, tv_nsec=${((ns % 1e9) + 1e9) % 1e9}}, `,
           complete: false,
         };
       }

@@ -13,7 +13,7 @@ import {
   POLLIN,
   UDMABUF_CREATE_LIST,
 } from '../../src/index.ts';
-import { formatReturn, formatTime, quoteBytes, Strace } from '../../src/trace/strace.ts';
+import { formatReturn, formatTime, hexAddr, quoteBytes, Strace } from '../../src/trace/strace.ts';
 import * as v2 from '../../src/uapi/iio-v2.ts';
 import { allocHeapDmabuf } from '../../src/user/dmabuf.ts';
 import { openBuffer } from '../../src/user/iio.ts';
@@ -31,6 +31,34 @@ describe('strace-style formatting', () => {
     expect(formatReturn('read', -EBADF)).toBe('-1 EBADF (Bad file descriptor)');
     expect(formatReturn('mmap', 0x7fc665f0a000)).toBe('0x7fc665f0a000');
     expect(formatTime(2_096_988)).toBe('0.002096988');
+  });
+
+  it('prints a negative pointer as the unsigned 64-bit address C passes (never 0x-1) and cuts a path at PATH_MAX', async () => {
+    expect(hexAddr(-1)).toBe('0xffffffffffffffff');
+    expect(hexAddr(-4096)).toBe('0xfffffffffffff000');
+    expect(hexAddr(0)).toBe('NULL');
+    const sim = createSimulator({ platform: 'ideal' });
+    const lines: string[] = [];
+    new Strace(sim.events, sim.abi, (l) => lines.push(l), { timestamps: false });
+    sim.spawn(
+      'prog',
+      async (sys) => {
+        await sys.read(0, -1, 1);
+        await sys.munmap(-4096, 4096);
+        await sys.nanosleep(-1);
+        await sys.open(`/${'x'.repeat(1 << 20)}`, 0);
+      },
+      { stdio: false },
+    );
+    await sim.run();
+    expect(lines.slice(0, 3)).toEqual([
+      'read(0, 0xffffffffffffffff, 1)          = -1 EBADF (Bad file descriptor)',
+      'munmap(0xfffffffffffff000, 4096)        = -1 EINVAL (Invalid argument)',
+      'clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=-1, tv_nsec=999999999}, NULL) = -1 EINVAL (Invalid argument)',
+    ]);
+    expect(lines[3]).toBe(
+      `openat(AT_FDCWD, "/${'x'.repeat(4094)}"..., O_RDONLY) = -1 ENAMETOOLONG (File name too long)`,
+    );
   });
 
   it('logs a short program line by line with decoded arguments and simulated timestamps', async () => {
