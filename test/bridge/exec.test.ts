@@ -230,7 +230,7 @@ describe.skipIf(!HAVE_CC || ORACLE)(
           'dmabuf-capture: 40000 samples (10000 scans of 4 channels) in 4 blocks of 1024 scans: 39990 mismatches\n',
         ]);
         expect(stale.stderr).toContain('contract check: 4 findings (enqueue-during-cpu-access');
-        const coherent = exec(['--', prog, '40000', '1024', '4', 'nosync']);
+        const coherent = exec(['--platform', 'laptop', '--', prog, '40000', '1024', '4', 'nosync']);
         expect([coherent.status, coherent.stdout.toString()]).toEqual([
           0,
           'dmabuf-capture: 40000 samples (10000 scans of 4 channels) in 4 blocks of 1024 scans: 0 mismatches\n',
@@ -305,11 +305,13 @@ describe.skipIf(!HAVE_CC || !HAVE_TOOLS_IIO || ORACLE)(
   'tools/iio of Linux 7.3 (needs the kernel source: run ../shared/tools/kernel-source, or set KERNEL_SRC)',
   () => {
     it(
-      'lsiio -v lists the devices and the trigger (no channel has a _raw or _input attribute to show)',
+      'lsiio -v lists the devices, the ADC channels with a _raw attribute, and the trigger',
       () => {
         const r = exec(['--', join(dir, 'lsiio'), '-v']);
         expect(r.stdout.toString()).toBe(
-          'Device 000: sim-adc\n\nDevice 001: sim-dac\n\nDevice 002: sim-dummy\n\nTrigger 000: sim-dummy-dev2-trigger\n',
+          'Device 000: sim-adc\n' +
+            '   in_voltage0_raw\n   in_voltage1_raw\n   in_voltage2_raw\n   in_voltage3_raw\n' +
+            '\nDevice 001: sim-dac\n\nDevice 002: sim-dummy\n\nTrigger 000: sim-dummy-dev2-trigger\n',
         );
         expect(r.status).toBe(0);
       },
@@ -355,7 +357,10 @@ describe.skipIf(!HAVE_CC || !HAVE_TOOLS_IIO || ORACLE)(
         const lines = r.stdout.toString().split('\n');
         const scans = lines.filter((l) => /^-?\d+\.\d+ /.test(l)).map((l) => l.trim().split(' ').map(Number));
         expect(scans.length).toBe(256);
-        const bad = scans.filter((v, i) => v.some((x, c) => ((x - (i + 1024 * c - 2048)) & 0xfff) !== 0));
+        // The tool prints (raw + offset) * scale with 6 decimals; in_voltageN_scale is 2500 / 2048.
+        const bad = scans.filter((v, i) =>
+          v.some((x, c) => Math.abs(x - ((i + 1024 * c - 2048) * 2500) / 2048) > 1e-6),
+        );
         expect(bad).toEqual([]);
         expect(lines.slice(0, 3)).toEqual([
           'iio device number being used is 0',
