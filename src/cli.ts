@@ -2,7 +2,7 @@
  * `iio-sim`: runs scenario files and prints what a kernel developer reads at once: an strace-style log
  * with simulated timestamps and decoded structs, ftrace-style dma_fence lines, and a summary.
  *
- *   iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT]
+ *   iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT] [--max-steps N]
  *   iio-sim validate FILE...
  *   iio-sim list
  *   iio-sim schema
@@ -13,7 +13,7 @@
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,9 +21,10 @@ import type { Logger } from 'pino';
 import { ContractChecker } from './check/checker.ts';
 import { KERNEL_USAGE, kernelCommand } from './real/setup.ts';
 import { formatError } from './scenario/errors.ts';
-import { loadScenario } from './scenario/load.ts';
-import { runScenario, scenarioSimulator } from './scenario/run.ts';
-import { type Scenario, scenarioJsonSchema } from './scenario/schema.ts';
+import { type LoadResult, loadScenario } from './scenario/load.ts';
+import { readScenarioFile } from './scenario/read-file.ts';
+import { DEFAULT_RUN_LIMITS, type RunLimits, runScenario, scenarioSimulator } from './scenario/run.ts';
+import { scenarioJsonSchema } from './scenario/schema.ts';
 import type { CampaignMode, CampaignPart } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
 import { exportHtml } from './trace/html.ts';
@@ -45,7 +46,7 @@ export interface CliIo {
   err(line: string): void;
 }
 
-const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html]
+const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html] [--max-steps N]
        iio-sim validate FILE...
        iio-sim list
        iio-sim schema
@@ -55,19 +56,12 @@ const USAGE = `usage: iio-sim run FILE... [--quiet] [--no-ftrace] [--no-check] [
        ${KERNEL_USAGE.replace(/^usage: /, '')}
        iio-sim --version`;
 
-/** Reads a scenario as UTF-8, without a byte-order mark. */
-function readText(file: string): string {
-  return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-}
-
-function readScenarioFile(file: string, io: CliIo): string | null {
-  try {
-    return readText(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    io.err(`${file}:1:1: cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
-    return null;
-  }
+/** Reads a scenario file (a regular file of at most 1 MiB), or prints the located line why not. */
+function readScenario(file: string, io: CliIo): string | null {
+  const r = readScenarioFile(file);
+  if (r.ok) return r.text;
+  io.err(formatError(r.error));
+  return null;
 }
 
 /** Options and positionals of one command line. */
@@ -93,6 +87,7 @@ const OPTIONS = {
   against: { type: 'string' },
   part: { type: 'string' },
   'replay-path': { type: 'string' },
+  'max-steps': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -109,8 +104,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     for (const f of readdirSync(SCENARIO_DIR)
       .filter((x) => /\.ya?ml$/.test(x))
       .sort()) {
-      const loaded = loadScenario(readText(join(SCENARIO_DIR, f)), f);
-      io.out(`${f.padEnd(44)} ${loaded.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
+      const text = readScenario(join(SCENARIO_DIR, f), io);
+      const loaded = text === null ? null : loadScenario(text, f);
+      io.out(`${f.padEnd(44)} ${loaded?.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
     }
     return 0;
   },
@@ -177,9 +173,13 @@ async function scenarioFiles(
     io.err(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`);
     return 2;
   }
+  if (runLimits(opts) === null) {
+    io.err('iio-sim: --max-steps takes a positive integer');
+    return 2;
+  }
   let status = 0;
   for (const file of files) {
-    const text = readScenarioFile(file, io);
+    const text = readScenario(file, io);
     if (text === null) {
       status = 2;
       continue;
@@ -194,7 +194,7 @@ async function scenarioFiles(
       io.out(`${file}: ok`);
       continue;
     }
-    const s = await runOne(file, loaded.scenario, opts, io);
+    const s = await runOne(file, loaded, opts, io);
     if (s > status) status = s;
   }
   return status;
@@ -285,7 +285,7 @@ async function diff(files: readonly string[], opts: CliOptions, io: CliIo): Prom
   }
   const { diffFiles } = await import('./real/diff.ts');
   const { createRealKernel, openRealChannel } = await import('./real/runtime.ts');
-  const inputs = files.map((name) => ({ name, text: readScenarioFile(name, io) }));
+  const inputs = files.map((name) => ({ name, text: readScenario(name, io) }));
   const instance = typeof opts.vm === 'string' ? opts.vm : 'default';
   let channel: Awaited<ReturnType<typeof openRealChannel>>;
   try {
@@ -402,7 +402,20 @@ async function fuzzAgainstReal(
   }
 }
 
-async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: CliIo): Promise<number> {
+/** The limits of `iio-sim run`: the defaults, with `--max-steps` if given; null when it is not a count. */
+function runLimits(opts: CliOptions): RunLimits | null {
+  const steps = intOption(opts, 'max-steps', DEFAULT_RUN_LIMITS.steps, 1);
+  return steps === null ? null : { ...DEFAULT_RUN_LIMITS, steps };
+}
+
+async function runOne(
+  file: string,
+  loaded: Extract<LoadResult, { ok: true }>,
+  opts: CliOptions,
+  io: CliIo,
+): Promise<number> {
+  const scenario = loaded.scenario;
+  const limits = runLimits(opts)!;
   const sim = scenarioSimulator(scenario);
   const quiet = opts.quiet === true;
   if (!quiet)
@@ -438,7 +451,14 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
     );
     sim.events.on('kernel:log', (e) => logger.warn({ device: e.device }, e.message));
   }
-  const outcome = await runScenario(scenario, sim);
+  const outcome = await runScenario(scenario, sim, limits);
+  if (outcome.stopped) {
+    trace.detach();
+    stopFtrace();
+    checker?.detach();
+    io.err(formatError(loaded.locate(outcome.stopped.path, outcome.stopped.message)));
+    return 2;
+  }
   checker?.finish(outcome.result);
   checker?.detach();
   trace.detach();

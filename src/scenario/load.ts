@@ -4,18 +4,25 @@
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { checkScenario } from './check.ts';
-import { Locator, type ScenarioError, zodErrors } from './errors.ts';
+import { type DocPath, Locator, type ScenarioError, zodErrors } from './errors.ts';
+import { MAX_SCENARIO_BYTES } from './read-file.ts';
 import { Scenario } from './schema.ts';
 import { showKey } from './values.ts';
 
 /** A scenario that loaded, or the errors that stopped it. */
 export type LoadResult =
-  | { ok: true; scenario: Scenario; file: string }
+  | {
+      ok: true;
+      scenario: Scenario;
+      file: string;
+      /** A located error at a path of the document (a run stopped at a limit reports its step with it). */
+      locate(path: DocPath, message: string): ScenarioError;
+    }
   | { ok: false; errors: ScenarioError[] };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-/** Largest scenario file accepted (bytes). */
-export const MAX_SCENARIO_BYTES = 1 << 20;
+
+export { MAX_SCENARIO_BYTES } from './read-file.ts';
 
 /** A failure with one error. */
 function failAt(error: ScenarioError): LoadResult {
@@ -63,7 +70,8 @@ function structuralErrors(doc: Document, loc: Locator): ScenarioError[] {
 
 /** Text that is no scenario at all: too large, binary, or empty. */
 function unusableText(text: string, file: string): ScenarioError | null {
-  if (text.length > MAX_SCENARIO_BYTES)
+  // UTF-16 code units never outnumber UTF-8 bytes: the byte count is needed only for texts within the limit.
+  if (text.length > MAX_SCENARIO_BYTES || Buffer.byteLength(text, 'utf8') > MAX_SCENARIO_BYTES)
     return { file, line: 1, col: 1, message: `file is larger than ${MAX_SCENARIO_BYTES} bytes` };
   // biome-ignore lint/suspicious/noControlCharactersInRegex: binary input is what this detects
   const binary = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/.exec(text);
@@ -136,5 +144,5 @@ export function loadScenario(text: string, file: string): LoadResult {
   if (!parsed.success) return { ok: false, errors: zodErrors(parsed.error.issues, [], loc) };
   const errors = checkScenario(parsed.data, loc);
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, scenario: parsed.data, file };
+  return { ok: true, scenario: parsed.data, file, locate: (path, message) => loc.at(path, message) };
 }
