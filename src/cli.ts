@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { ContractChecker } from './check/checker.ts';
 import { KERNEL_USAGE, kernelCommand } from './real/setup.ts';
-import { formatError } from './scenario/errors.ts';
+import { escapeControl, formatError } from './scenario/errors.ts';
 import { type LoadResult, loadScenario } from './scenario/load.ts';
 import { readScenarioFile } from './scenario/read-file.ts';
 import { DEFAULT_RUN_LIMITS, type RunLimits, runScenario, scenarioSimulator } from './scenario/run.ts';
@@ -106,7 +106,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       .sort()) {
       const text = readScenario(join(SCENARIO_DIR, f), io);
       const loaded = text === null ? null : loadScenario(text, f);
-      io.out(`${f.padEnd(44)} ${loaded?.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
+      io.out(escapeControl(`${f.padEnd(44)} ${loaded?.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`));
     }
     return 0;
   },
@@ -125,7 +125,7 @@ function parseCommandLine(
     const parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
     return { positionals: parsed.positionals, opts: parsed.values as CliOptions };
   } catch (e) {
-    io.err(`iio-sim: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(escapeControl(`iio-sim: ${e instanceof Error ? e.message : String(e)}`));
     io.err(USAGE);
     return null;
   }
@@ -150,7 +150,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!run) {
-    io.err(`iio-sim: unknown command '${command}'`);
+    io.err(escapeControl(`iio-sim: unknown command '${command}'`));
     io.err(USAGE);
     return 2;
   }
@@ -170,7 +170,7 @@ async function scenarioFiles(
     return 2;
   }
   if (opts.log !== undefined && opts.log !== 'json' && opts.log !== 'pretty') {
-    io.err(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`);
+    io.err(escapeControl(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`));
     return 2;
   }
   if (runLimits(opts) === null) {
@@ -191,7 +191,7 @@ async function scenarioFiles(
       continue;
     }
     if (command === 'validate') {
-      io.out(`${file}: ok`);
+      io.out(`${escapeControl(file)}: ok`);
       continue;
     }
     const s = await runOne(file, loaded, opts, io);
@@ -418,8 +418,10 @@ async function runOne(
   const limits = runLimits(opts)!;
   const sim = scenarioSimulator(scenario);
   const quiet = opts.quiet === true;
+  // Every line of the report is one line, whatever the scenario's names, labels and paths hold.
+  const out = (line: string) => io.out(escapeControl(line));
   if (!quiet)
-    io.out(
+    out(
       `# ${basename(file)}${scenario.title ? `: ${scenario.title}` : ''} (profile ${sim.abi}, seed ${scenario.seed ?? 1})`,
     );
   // A quiet run with no trace file keeps no trace: its memory must not grow with the run's length.
@@ -463,13 +465,13 @@ async function runOne(
   checker?.detach();
   trace.detach();
   stopFtrace();
-  if (!quiet) for (const line of trace.lines) io.out(line);
+  if (!quiet) for (const line of trace.lines) out(line);
   if (opts.perfetto) {
     try {
       writeFileSync(String(opts.perfetto), exportPerfetto(trace.events, { end: outcome.result.time }));
     } catch (e) {
       io.err(
-        `${String(opts.perfetto)}:1:1: cannot write the Perfetto trace (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+        `${escapeControl(String(opts.perfetto))}:1:1: cannot write the Perfetto trace (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
       );
       return 2;
     }
@@ -485,19 +487,19 @@ async function runOne(
       writeFileSync(String(opts.html), html);
     } catch (e) {
       io.err(
-        `${String(opts.html)}:1:1: cannot write the HTML timeline (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+        `${escapeControl(String(opts.html))}:1:1: cannot write the HTML timeline (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
       );
       return 2;
     }
   }
-  if (!quiet) for (const line of summaryLines(outcome.result, fences)) io.out(line);
-  if (!quiet && checker) for (const line of checker.summaryLines()) io.out(line);
+  if (!quiet) for (const line of summaryLines(outcome.result, fences)) out(line);
+  if (!quiet && checker) for (const line of checker.summaryLines()) out(line);
   if (outcome.failures.length === 0) {
-    io.out(`${file}: PASS`);
+    out(`${file}: PASS`);
     return 0;
   }
   for (const f of outcome.failures)
-    io.out(
+    out(
       `${file}: FAIL: process ${f.process}, ${f.step}: expected ${f.expected}, got ${f.got} (at ${(f.time / 1e6).toFixed(3)} ms)`,
     );
   return 1;

@@ -137,7 +137,7 @@ function checkExpect(e: unknown, p: DocPath, scope: Scope, facts: ScenarioFacts)
     return;
   }
   const o = parsed.data;
-  if (typeof o.errno === 'string' && !(o.errno in ERRNO))
+  if (typeof o.errno === 'string' && !Object.hasOwn(ERRNO, o.errno))
     errors.push(loc.at([...p, 'errno'], `unknown errno '${o.errno}'`));
   for (const [fd, ev] of Object.entries(o.revents ?? {})) {
     checkRef(fd, [...p, 'revents'], scope, facts, fd);
@@ -147,6 +147,34 @@ function checkExpect(e: unknown, p: DocPath, scope: Scope, facts: ScenarioFacts)
   const samples = o.data?.samples;
   if (samples?.device && !facts.devices.has(samples.device))
     errors.push(loc.at([...p, 'data', 'samples', 'device'], `unknown device '${samples.device}'`));
+  if (samples?.table)
+    checkTable(samples.table, samples.channels.length, [...p, 'data', 'samples', 'table'], facts);
+}
+
+/** A samples table has one row per channel, every row as long as the first (its period). */
+function checkTable(
+  table: readonly (readonly number[])[],
+  channels: number,
+  p: DocPath,
+  facts: ScenarioFacts,
+): void {
+  const { loc, errors } = facts;
+  if (table.length !== channels) {
+    errors.push(
+      loc.at(p, `a table has one row per channel: ${channels} channel(s) but ${table.length} row(s)`),
+    );
+    return;
+  }
+  const period = table[0]!.length;
+  table.forEach((row, i) => {
+    if (row.length !== period)
+      errors.push(
+        loc.at(
+          [...p, i],
+          `every row of a table is one period long: row 0 has ${period} values, this one ${row.length}`,
+        ),
+      );
+  });
 }
 
 /** The names a reference stands for: itself, or every value of its foreach variable. */

@@ -381,7 +381,7 @@ function outcomeFailures(s: Scenario, result: TargetRun): StepFailure[] {
     if (p.status !== status) at(name, 'end of run', status, `${p.status} (${p.reason})`);
   }
   for (const p of result.processes) {
-    if (want?.[p.name] !== undefined || p.status === 'exited' || p.status === 'crashed') continue;
+    if ((want && Object.hasOwn(want, p.name)) || p.status === 'exited' || p.status === 'crashed') continue;
     at(p.name, 'end of run', 'exited', `${p.status} (${p.reason})`);
   }
   return failures;

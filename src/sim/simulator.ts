@@ -133,6 +133,28 @@ function resolvePlatform(p: SimulatorOptions['platform']): PlatformProfile {
   return { ...base, ...rest };
 }
 
+/** Node's way of describing a received value in an argument error. */
+function received(v: unknown): string {
+  if (v === null || v === undefined) return `Received ${v}`;
+  if (typeof v === 'function') return 'Received function';
+  if (typeof v === 'object') return 'Received an instance of Object';
+  return `Received type ${typeof v} (${String(v).slice(0, 25)})`;
+}
+
+/** Throws Node's `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` unless `v` is an integer in `[min, max]`. */
+function checkInteger(name: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number') {
+    const e = new TypeError(`The "${name}" argument must be of type number. ${received(v)}`);
+    throw Object.assign(e, { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  if (!Number.isInteger(v) || v < min || v > max) {
+    const e = new RangeError(
+      `The value of "${name}" is out of range. It must be an integer >= ${min} && <= ${max}. Received ${v}`,
+    );
+    throw Object.assign(e, { code: 'ERR_OUT_OF_RANGE' });
+  }
+}
+
 /** A simulated system. */
 export class Simulator {
   readonly clock: VirtualClock;
@@ -270,8 +292,15 @@ export class Simulator {
     this.clock.at(time, label, fn);
   }
 
-  /** Sends a signal to a process, as `kill(1)` would (SIGKILL by default). */
+  /**
+   * Sends a signal to a process, as `kill(1)` would (SIGKILL by default); a pid no process has is ignored.
+   * A `pid` that is not an integer, or a `sig` that is not an integer from 1 to 64, is refused the way
+   * Node's own APIs refuse a bad argument: a synchronous `TypeError` (`ERR_INVALID_ARG_TYPE`) or
+   * `RangeError` (`ERR_OUT_OF_RANGE`).
+   */
   kill(pid: number, sig = SIGKILL): void {
+    checkInteger('pid', pid, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    checkInteger('sig', sig, 1, 64);
     const t = this.kernel.tasks.get(pid);
     if (t) this.kernel.sched.signal(t, sig);
   }
@@ -350,7 +379,8 @@ export class Simulator {
 
   /** Counters of the run so far. */
   stats(): RunStats {
-    const devices: Record<string, DeviceStats> = {};
+    // No prototype: a device may be named `__proto__` or `toString`.
+    const devices: Record<string, DeviceStats> = Object.create(null);
     for (const d of this.devices) devices[d.config.name] = deviceStats(d);
     let syscalls = 0;
     let copiedBytes = 0;
