@@ -13,7 +13,7 @@
  *
  * Exit status: 0 when every expectation held, 1 when one failed, 2 for unusable input.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -226,6 +226,10 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
     );
     return 2;
   }
+  if (path !== undefined && opts.runs !== undefined) {
+    io.err('iio-sim fuzz: --path replays the one program at that path: give it without --runs');
+    return 2;
+  }
   if (
     runs === null ||
     seed === null ||
@@ -237,27 +241,45 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
     );
     return 2;
   }
-  io.out(`iio-sim fuzz: seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`);
-  const t0 = performance.now();
-  let last = t0;
   // Loaded on demand: `run` and `validate` need neither fast-check nor the model.
   const campaign = await withFastCheck(() => import('./testing/campaign.ts'), io);
   if (!campaign) return 2;
   const { runCampaign } = campaign;
-  const report = await runCampaign({
-    runs,
-    seed,
-    mode,
-    maxCalls,
-    ...(path === undefined ? {} : { path }),
-    onPart: (p) => {
-      const now = performance.now();
-      io.out(
-        `${p.name.padEnd(26)} ${String(p.runs).padStart(7)} runs ${p.syscalls.toLocaleString('en-US').padStart(11)} syscalls  ${p.ok ? 'ok' : 'FAILED'}  (${((now - last) / 1000).toFixed(1)} s)`,
-      );
-      last = now;
-    },
-  });
+  const { FuzzPathError, checkReplayPath } = await import('./testing/fuzz.ts');
+  try {
+    if (path !== undefined) checkReplayPath(path);
+  } catch (e) {
+    io.err(escapeControl(`iio-sim fuzz: ${(e as Error).message}`));
+    return 2;
+  }
+  io.out(
+    path === undefined
+      ? `iio-sim fuzz: seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`
+      : `iio-sim fuzz: seed ${seed}, replaying the program at path ${path}, up to ${maxCalls} calls`,
+  );
+  const t0 = performance.now();
+  let last = t0;
+  let report: Awaited<ReturnType<typeof runCampaign>>;
+  try {
+    report = await runCampaign({
+      runs,
+      seed,
+      mode,
+      maxCalls,
+      ...(path === undefined ? {} : { path }),
+      onPart: (p) => {
+        const now = performance.now();
+        io.out(
+          `${p.name.padEnd(26)} ${String(p.runs).padStart(7)} runs ${p.syscalls.toLocaleString('en-US').padStart(11)} syscalls  ${p.ok ? 'ok' : 'FAILED'}  (${((now - last) / 1000).toFixed(1)} s)`,
+        );
+        last = now;
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof FuzzPathError)) throw e;
+    io.err(escapeControl(`iio-sim fuzz: ${e.message}`));
+    return 2;
+  }
   const failed = report.parts.find((p) => !p.ok);
   if (failed)
     reportFailure(failed, typeof opts.out === 'string' ? opts.out : `fuzz-failure-seed${seed}.yaml`, io);
