@@ -194,7 +194,19 @@ async function scenarioFiles(
       io.out(`${escapeControl(file)}: ok`);
       continue;
     }
-    const s = await runOne(file, loaded, opts, io);
+    let s: number;
+    try {
+      s = await runOne(file, loaded, opts, io);
+    } catch (e) {
+      // A simulator bug the scenario ran into: still one line (the stack only when asked for).
+      if (process.env.IIO_SIM_DEBUG) io.err(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      io.err(
+        escapeControl(
+          `${file}:1:1: the simulator failed running this scenario (set IIO_SIM_DEBUG=1 for the stack): ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      );
+      s = 2;
+    }
     if (s > status) status = s;
   }
   return status;

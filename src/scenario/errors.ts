@@ -104,7 +104,7 @@ const UNION_FORMS: Record<string, string> = {
   devices: "'default' or a list of devices",
   expect: "'any' or {ret?, errno?, revents?, data?, minNs?, maxNs?}",
   data: 'a string, {hex} or {fill, len}',
-  timeout: 'milliseconds, or a duration like 10ms',
+  timeout: 'milliseconds (a C int; negative: no timeout) or a duration of at most 1000000s',
   ret: "an integer or 'fd'",
   signal: 'a signal name like SIGKILL or its number',
 };
