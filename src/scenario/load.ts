@@ -21,6 +21,9 @@ export type LoadResult =
   | { ok: false; errors: ScenarioError[] };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Deepest nesting of mappings and lists a scenario may have (a loop in a loop takes two levels each). */
+export const MAX_NESTING = 100;
+const TOO_DEEP = `nested deeper than ${MAX_NESTING} levels of mappings and lists`;
 
 export { MAX_SCENARIO_BYTES } from './read-file.ts';
 
@@ -36,7 +39,14 @@ function failAt(error: ScenarioError): LoadResult {
 function structuralErrors(doc: Document, loc: Locator): ScenarioError[] {
   const out: ScenarioError[] = [];
   const anchors = new Set<string>();
-  const walk = (node: unknown): void => {
+  let deep = false;
+  const walk = (node: unknown, depth: number): void => {
+    if (deep) return;
+    if ((isMap(node) || isSeq(node)) && depth > MAX_NESTING) {
+      deep = true;
+      out.push(loc.node(node, TOO_DEEP));
+      return;
+    }
     if (isAlias(node)) {
       if (!anchors.has(node.source)) out.push(loc.node(node, `alias *${node.source} refers to no anchor`));
       return;
@@ -58,13 +68,13 @@ function structuralErrors(doc: Document, loc: Locator): ScenarioError[] {
         }
         const key = String(pair.key.value);
         if (FORBIDDEN_KEYS.has(key)) out.push(loc.node(pair.key, `key ${showKey(key)} is not allowed`));
-        walk(pair.value);
+        walk(pair.value, depth + 1);
       }
     } else if (isSeq(node)) {
-      for (const item of node.items) walk(item);
+      for (const item of node.items) walk(item, depth + 1);
     }
   };
-  walk(doc.contents);
+  walk(doc.contents, 1);
   return out;
 }
 
@@ -105,6 +115,8 @@ function syntaxError(doc: Document, text: string, loc: Locator): ScenarioError {
       );
     }
   }
+  // The parser's own recursion gave out: the document is nested far deeper than any scenario may be.
+  if (/call stack/i.test(e.message)) return loc.offset(e.pos[0], TOO_DEEP);
   return loc.offset(
     e.pos[0],
     `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`,
