@@ -28,7 +28,7 @@ export function parseDuration(d: number | string): number | null {
 
 /** A duration or time: integer nanoseconds, or a string with a unit (`250ns`, `10us`, `1.5ms`, `2s`). */
 export const Duration = z.union([
-  z.number().int().nonnegative().max(MAX_TIME_NS, 'expected at most 1000000s (10^15 ns)'),
+  z.number().int().nonnegative().max(MAX_TIME_NS, 'expected a duration of at most 1000000s (10^15 ns)'),
   z
     .string()
     .regex(/^\d+(\.\d+)?(ns|us|µs|ms|s)$/, 'expected a duration like 250ns, 10us, 1.5ms or 2s')
@@ -37,7 +37,7 @@ export const Duration = z.union([
       if (!DURATION.test(d)) return true;
       const ns = parseDuration(d);
       return ns !== null && ns <= MAX_TIME_NS;
-    }, 'expected at most 1000000s (10^15 ns)'),
+    }, 'expected a duration of at most 1000000s (10^15 ns)'),
 ]);
 
 /** A C `int`: what the kernel takes for an fd, a command, a signal or a timeout in ms. */
