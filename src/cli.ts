@@ -24,7 +24,7 @@ import { escapeControl, formatError } from './scenario/errors.ts';
 import { type LoadResult, loadScenario } from './scenario/load.ts';
 import { readScenarioFile } from './scenario/read-file.ts';
 import { DEFAULT_RUN_LIMITS, type RunLimits, runScenario, scenarioSimulator } from './scenario/run.ts';
-import { scenarioJsonSchema } from './scenario/schema.ts';
+import { type Scenario, scenarioJsonSchema } from './scenario/schema.ts';
 import type { CampaignMode, CampaignPart } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
 import { exportHtml } from './trace/html.ts';
@@ -442,6 +442,43 @@ function runLimits(opts: CliOptions): RunLimits | null {
   return steps === null ? null : { ...DEFAULT_RUN_LIMITS, steps };
 }
 
+/** Writes `--perfetto` and `--html` files; false (said on `io`) when one cannot be written. */
+function writeTraceFiles(
+  file: string,
+  scenario: Scenario,
+  abi: string,
+  events: Parameters<typeof exportPerfetto>[0],
+  end: number,
+  opts: CliOptions,
+  io: CliIo,
+): boolean {
+  const write = (path: string, what: string, text: () => string): boolean => {
+    const content = text();
+    try {
+      writeFileSync(path, content);
+      return true;
+    } catch (e) {
+      io.err(
+        `${escapeControl(path)}:1:1: cannot write the ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+      return false;
+    }
+  };
+  if (opts.perfetto && !write(String(opts.perfetto), 'Perfetto trace', () => exportPerfetto(events, { end })))
+    return false;
+  return (
+    !opts.html ||
+    write(String(opts.html), 'HTML timeline', () =>
+      exportHtml(events, {
+        title: `${basename(file)}${scenario.title ? `: ${scenario.title}` : ''}`,
+        subtitle: `profile ${abi}, seed ${scenario.seed ?? 1}`,
+        ...(scenario.description === undefined ? {} : { description: scenario.description }),
+        end,
+      }),
+    )
+  );
+}
+
 async function runOne(
   file: string,
   loaded: Extract<LoadResult, { ok: true }>,
@@ -500,32 +537,7 @@ async function runOne(
   trace.detach();
   stopFtrace();
   if (!quiet) for (const line of trace.lines) out(line);
-  if (opts.perfetto) {
-    try {
-      writeFileSync(String(opts.perfetto), exportPerfetto(trace.events, { end: outcome.result.time }));
-    } catch (e) {
-      io.err(
-        `${escapeControl(String(opts.perfetto))}:1:1: cannot write the Perfetto trace (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
-      return 2;
-    }
-  }
-  if (opts.html) {
-    const html = exportHtml(trace.events, {
-      title: `${basename(file)}${scenario.title ? `: ${scenario.title}` : ''}`,
-      subtitle: `profile ${sim.abi}, seed ${scenario.seed ?? 1}`,
-      ...(scenario.description === undefined ? {} : { description: scenario.description }),
-      end: outcome.result.time,
-    });
-    try {
-      writeFileSync(String(opts.html), html);
-    } catch (e) {
-      io.err(
-        `${escapeControl(String(opts.html))}:1:1: cannot write the HTML timeline (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
-      return 2;
-    }
-  }
+  if (!writeTraceFiles(file, scenario, sim.abi, trace.events, outcome.result.time, opts, io)) return 2;
   if (!quiet) for (const line of summaryLines(outcome.result, fences)) out(line);
   if (!quiet && checker) for (const line of checker.summaryLines()) out(line);
   if (outcome.failures.length === 0) {

@@ -333,8 +333,8 @@ describe('control characters from the scenario are escaped in the report', () =>
     expect(r.out.slice(0, 4)).toEqual([
       `# ${f.split('/').pop()}: T\\ritle (profile mainline, seed 1)`,
       '0.000000000 openat(AT_FDCWD, "/dev/nu\\nll\\u001b[2J", O_RDONLY) = -1 ENOENT (No such file or directory)',
-      '0.000001000 memfd_create(a\\u009bb, 0) = 3',
-      '0.000002000 close(3) = 0',
+      '0.000001000 memfd_create(a\\u009bb, 0)        = 3',
+      '0.000002000 close(3)                    = 0',
     ]);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not be printed
     for (const l of r.out) expect(l).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
