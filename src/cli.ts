@@ -2,7 +2,7 @@
  * `iio-sim`: runs scenario files and prints what a kernel developer reads at once: an strace-style log
  * with simulated timestamps and decoded structs, ftrace-style dma_fence lines, and a summary.
  *
- *   iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT] [--until T] [--seed S] [--abi P] [--platform P]
+ *   iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT] [--html OUT] [--until T] [--seed S] [--abi P] [--platform P] [--max-steps N]
  *   iio-sim validate FILE...
  *   iio-sim info [--devices FILE]
  *   iio-sim capture [DEVICE [CHANNEL...]] [-b N] [-s N] [--dmabuf [-n N]] [--csv] [-o FILE]
@@ -37,9 +37,10 @@ import {
   showProgress,
 } from './cli/run-options.ts';
 import { KERNEL_USAGE, kernelCommand } from './real/setup.ts';
-import { formatError } from './scenario/errors.ts';
-import { loadScenario } from './scenario/load.ts';
-import { runScenario, scenarioSimulator } from './scenario/run.ts';
+import { escapeControl, formatError } from './scenario/errors.ts';
+import { type LoadResult, loadScenario } from './scenario/load.ts';
+import { readScenarioFile } from './scenario/read-file.ts';
+import { DEFAULT_RUN_LIMITS, type RunLimits, runScenario, scenarioSimulator } from './scenario/run.ts';
 import { type Scenario, scenarioJsonSchema } from './scenario/schema.ts';
 import type { CampaignMode, CampaignPart } from './testing/campaign.ts';
 import { traceFences } from './trace/ftrace.ts';
@@ -59,7 +60,7 @@ export const VERSION: string = (
 /** Output streams, replaceable in tests. */
 export type { CliIo } from './cli/board.ts';
 
-const USAGE = `usage: iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html] [--until T] [--seed S] [--abi P] [--platform P]
+const USAGE = `usage: iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-check] [--durations] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html] [--until T] [--seed S] [--abi P] [--platform P] [--max-steps N]
        iio-sim validate FILE...
        iio-sim info [--devices FILE] [--abi P] [--seed S] [--platform P]
        iio-sim capture [DEVICE [CHANNEL...]] [-b N] [-s N] [--dmabuf [-n N]] [--csv] [-o FILE] [--devices FILE]
@@ -72,19 +73,12 @@ const USAGE = `usage: iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-c
        ${KERNEL_USAGE.replace(/^usage: /, '')}
        iio-sim --help | --version`;
 
-/** Reads a scenario as UTF-8, without a byte-order mark. */
-function readText(file: string): string {
-  return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-}
-
-function readScenarioFile(file: string, io: CliIo): string | null {
-  try {
-    return readText(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    io.err(`${file}:1:1: cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? String(e))})`);
-    return null;
-  }
+/** Reads a scenario file (a regular file of at most 1 MiB), or prints the located line why not. */
+function readScenario(file: string, io: CliIo): string | null {
+  const r = readScenarioFile(file);
+  if (r.ok) return r.text;
+  io.err(formatError(r.error));
+  return null;
 }
 
 /** What `iio-sim` accepts after the command name (`--help` explains each). */
@@ -109,6 +103,7 @@ export const OPTIONS = {
   'replay-path': { type: 'string' },
   until: { type: 'string' },
   ...STREAM_OPTIONS,
+  'max-steps': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -126,8 +121,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     for (const f of readdirSync(SCENARIO_DIR)
       .filter((x) => /\.ya?ml$/.test(x))
       .sort()) {
-      const loaded = loadScenario(readText(join(SCENARIO_DIR, f)), f);
-      io.out(`${f.padEnd(44)} ${loaded.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`);
+      const text = readScenario(join(SCENARIO_DIR, f), io);
+      const loaded = text === null ? null : loadScenario(text, f);
+      io.out(escapeControl(`${f.padEnd(44)} ${loaded?.ok ? (loaded.scenario.title ?? '') : 'INVALID'}`));
     }
     return 0;
   },
@@ -149,7 +145,7 @@ function parseCommandLine(
     const parsed = parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
     return { positionals: parsed.positionals, opts: parsed.values as CliOptions };
   } catch (e) {
-    io.err(`iio-sim: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(escapeControl(`iio-sim: ${e instanceof Error ? e.message : String(e)}`));
     io.err(USAGE);
     return null;
   }
@@ -184,7 +180,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!run) {
-    io.err(`iio-sim: unknown command '${command}'`);
+    io.err(escapeControl(`iio-sim: unknown command '${command}'`));
     io.err(USAGE);
     return 2;
   }
@@ -204,7 +200,11 @@ async function scenarioFiles(
     return 2;
   }
   if (opts.log !== undefined && opts.log !== 'json' && opts.log !== 'pretty') {
-    io.err(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`);
+    io.err(escapeControl(`iio-sim: --log takes json or pretty, not '${String(opts.log)}'`));
+    return 2;
+  }
+  if (runLimits(opts) === null) {
+    io.err('iio-sim: --max-steps takes a positive integer');
     return 2;
   }
   let status = 0;
@@ -216,7 +216,7 @@ async function scenarioFiles(
       continue;
     }
     const { file } = found;
-    const text = readScenarioFile(file, io);
+    const text = readScenario(file, io);
     if (text === null) {
       status = 2;
       continue;
@@ -228,7 +228,7 @@ async function scenarioFiles(
       continue;
     }
     if (command === 'validate') {
-      io.out(`${file}: ok`);
+      io.out(`${escapeControl(file)}: ok`);
       continue;
     }
     const scenario = applyRunOverrides(loaded.scenario, opts);
@@ -236,7 +236,19 @@ async function scenarioFiles(
       io.err(`iio-sim run: ${scenario}`);
       return 2;
     }
-    const s = await runOne(file, scenario, opts, io);
+    let s: number;
+    try {
+      s = await runOne(file, { ...loaded, scenario }, opts, io);
+    } catch (e) {
+      // A simulator bug the scenario ran into: still one line (the stack only when asked for).
+      if (process.env.IIO_SIM_DEBUG) io.err(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      io.err(
+        escapeControl(
+          `${file}:1:1: the simulator failed running this scenario (set IIO_SIM_DEBUG=1 for the stack): ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      );
+      s = 2;
+    }
     if (s > status) status = s;
   }
   return status;
@@ -268,6 +280,10 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
     );
     return 2;
   }
+  if (path !== undefined && opts.runs !== undefined) {
+    io.err('iio-sim fuzz: --path replays the one program at that path: give it without --runs');
+    return 2;
+  }
   if (
     runs === null ||
     seed === null ||
@@ -279,27 +295,45 @@ async function fuzz(opts: CliOptions, io: CliIo): Promise<number> {
     );
     return 2;
   }
-  io.out(`iio-sim fuzz: seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`);
-  const t0 = performance.now();
-  let last = t0;
   // Loaded on demand: `run` and `validate` need neither fast-check nor the model.
   const campaign = await withFastCheck(() => import('./testing/campaign.ts'), io);
   if (!campaign) return 2;
   const { runCampaign } = campaign;
-  const report = await runCampaign({
-    runs,
-    seed,
-    mode,
-    maxCalls,
-    ...(path === undefined ? {} : { path }),
-    onPart: (p) => {
-      const now = performance.now();
-      io.out(
-        `${p.name.padEnd(26)} ${String(p.runs).padStart(7)} runs ${p.syscalls.toLocaleString('en-US').padStart(11)} syscalls  ${p.ok ? 'ok' : 'FAILED'}  (${((now - last) / 1000).toFixed(1)} s)`,
-      );
-      last = now;
-    },
-  });
+  const { FuzzPathError, checkReplayPath } = await import('./testing/fuzz.ts');
+  try {
+    if (path !== undefined) checkReplayPath(path);
+  } catch (e) {
+    io.err(escapeControl(`iio-sim fuzz: ${(e as Error).message}`));
+    return 2;
+  }
+  io.out(
+    path === undefined
+      ? `iio-sim fuzz: seed ${seed}, ${runs} runs per part, up to ${maxCalls} calls per run`
+      : `iio-sim fuzz: seed ${seed}, replaying the program at path ${path}, up to ${maxCalls} calls`,
+  );
+  const t0 = performance.now();
+  let last = t0;
+  let report: Awaited<ReturnType<typeof runCampaign>>;
+  try {
+    report = await runCampaign({
+      runs,
+      seed,
+      mode,
+      maxCalls,
+      ...(path === undefined ? {} : { path }),
+      onPart: (p) => {
+        const now = performance.now();
+        io.out(
+          `${p.name.padEnd(26)} ${String(p.runs).padStart(7)} runs ${p.syscalls.toLocaleString('en-US').padStart(11)} syscalls  ${p.ok ? 'ok' : 'FAILED'}  (${((now - last) / 1000).toFixed(1)} s)`,
+        );
+        last = now;
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof FuzzPathError)) throw e;
+    io.err(escapeControl(`iio-sim fuzz: ${e.message}`));
+    return 2;
+  }
   const failed = report.parts.find((p) => !p.ok);
   if (failed)
     reportFailure(failed, typeof opts.out === 'string' ? opts.out : `fuzz-failure-seed${seed}.yaml`, io);
@@ -327,7 +361,7 @@ async function diff(files: readonly string[], opts: CliOptions, io: CliIo): Prom
   }
   const { diffFiles } = await import('./real/diff.ts');
   const { createRealKernel, openRealChannel } = await import('./real/runtime.ts');
-  const inputs = files.map((name) => ({ name, text: readScenarioFile(name, io) }));
+  const inputs = files.map((name) => ({ name, text: readScenario(name, io) }));
   const instance = typeof opts.vm === 'string' ? opts.vm : 'default';
   let channel: Awaited<ReturnType<typeof openRealChannel>>;
   try {
@@ -444,12 +478,64 @@ async function fuzzAgainstReal(
   }
 }
 
-async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: CliIo): Promise<number> {
+/** The limits of `iio-sim run`: the defaults, with `--max-steps` if given; null when it is not a count. */
+function runLimits(opts: CliOptions): RunLimits | null {
+  const steps = intOption(opts, 'max-steps', DEFAULT_RUN_LIMITS.steps, 1);
+  return steps === null ? null : { ...DEFAULT_RUN_LIMITS, steps };
+}
+
+/** Writes `--perfetto` and `--html` files; false (said on `io`) when one cannot be written. */
+function writeTraceFiles(
+  file: string,
+  scenario: Scenario,
+  abi: string,
+  events: Parameters<typeof exportPerfetto>[0],
+  end: number,
+  opts: CliOptions,
+  io: CliIo,
+): boolean {
+  const write = (path: string, what: string, text: () => string): boolean => {
+    const content = text();
+    try {
+      writeFileSync(path, content);
+      return true;
+    } catch (e) {
+      io.err(
+        `${escapeControl(path)}:1:1: cannot write the ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+      return false;
+    }
+  };
+  if (opts.perfetto && !write(String(opts.perfetto), 'Perfetto trace', () => exportPerfetto(events, { end })))
+    return false;
+  return (
+    !opts.html ||
+    write(String(opts.html), 'HTML timeline', () =>
+      exportHtml(events, {
+        title: `${basename(file)}${scenario.title ? `: ${scenario.title}` : ''}`,
+        subtitle: `profile ${abi}, seed ${scenario.seed ?? 1}`,
+        ...(scenario.description === undefined ? {} : { description: scenario.description }),
+        end,
+      }),
+    )
+  );
+}
+
+async function runOne(
+  file: string,
+  loaded: Extract<LoadResult, { ok: true }>,
+  opts: CliOptions,
+  io: CliIo,
+): Promise<number> {
+  const scenario = loaded.scenario;
+  const limits = runLimits(opts)!;
   const stdio = cliStdio(io);
   const sim = scenarioSimulator(scenario, stdio);
   const quiet = opts.quiet === true;
+  // Every line of the report is one line, whatever the scenario's names, labels and paths hold.
+  const out = (line: string) => io.out(escapeControl(line));
   if (!quiet)
-    io.out(
+    out(
       `# ${basename(file)}${scenario.title ? `: ${scenario.title}` : ''} (profile ${sim.abi}, seed ${scenario.seed ?? 1})`,
     );
   // A quiet run with no trace file keeps no trace: its memory must not grow with the run's length.
@@ -469,50 +555,32 @@ async function runOne(file: string, scenario: Scenario, opts: CliOptions, io: Cl
       : traceFences(sim.events, (line) => trace.lines.push(line));
   if (!(await attachLogger(sim, opts.log as string | undefined, io))) return 2;
   const stopProgress = showProgress(sim, basename(file), io);
-  const outcome = await runScenario(scenario, sim);
+  const outcome = await runScenario(scenario, sim, limits);
   stopProgress();
   stdio.flush();
+  if (outcome.stopped) {
+    trace.detach();
+    stopFtrace();
+    checker?.detach();
+    io.err(formatError(loaded.locate(outcome.stopped.path, outcome.stopped.message)));
+    return 2;
+  }
   checker?.finish(outcome.result);
   checker?.detach();
   trace.detach();
   stopFtrace();
-  if (!quiet) for (const line of trace.lines) io.out(line);
-  if (opts.perfetto) {
-    try {
-      writeFileSync(String(opts.perfetto), exportPerfetto(trace.events, { end: outcome.result.time }));
-    } catch (e) {
-      io.err(
-        `${String(opts.perfetto)}:1:1: cannot write the Perfetto trace (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
-      return 2;
-    }
-  }
-  if (opts.html) {
-    const html = exportHtml(trace.events, {
-      title: `${basename(file)}${scenario.title ? `: ${scenario.title}` : ''}`,
-      subtitle: `profile ${sim.abi}, seed ${scenario.seed ?? 1}`,
-      ...(scenario.description === undefined ? {} : { description: scenario.description }),
-      end: outcome.result.time,
-    });
-    try {
-      writeFileSync(String(opts.html), html);
-    } catch (e) {
-      io.err(
-        `${String(opts.html)}:1:1: cannot write the HTML timeline (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
-      return 2;
-    }
-  }
-  if (!quiet) for (const line of summaryLines(outcome.result, fences)) io.out(line);
-  if (!quiet && checker) for (const line of checker.summaryLines()) io.out(line);
+  if (!quiet) for (const line of trace.lines) out(line);
+  if (!writeTraceFiles(file, scenario, sim.abi, trace.events, outcome.result.time, opts, io)) return 2;
+  if (!quiet) for (const line of summaryLines(outcome.result, fences)) out(line);
+  if (!quiet && checker) for (const line of checker.summaryLines()) out(line);
   const warning = defaultUntilWarning(file, scenario, outcome.result);
-  if (warning) io.err(warning);
+  if (warning) io.err(escapeControl(warning));
   if (outcome.failures.length === 0) {
-    io.out(`${file}: PASS`);
+    out(`${file}: PASS`);
     return 0;
   }
   for (const f of outcome.failures)
-    io.out(
+    out(
       `${file}: FAIL: process ${f.process}, ${f.step}: expected ${f.expected}, got ${f.got} (at ${(f.time / 1e6).toFixed(3)} ms)`,
     );
   return 1;

@@ -41,7 +41,7 @@ export interface Vma {
  * Most anonymous memory (heap blocks and MAP_ANONYMOUS mappings, whose bytes the simulator allocates up front) one
  * process may have: 1 GiB, the memory of the oracle's VM. Linux's overcommit heuristic refuses a request larger
  * than the machine's memory with -ENOMEM; the simulator refuses the same way once a process's total would pass
- * this (docs/limits-api.md).
+ * this (docs/limits.md).
  */
 export const ANON_MAX_BYTES = 1 << 30;
 

@@ -245,7 +245,7 @@ export class Sched {
     task.sleeping = { sleep, entry, queues: sleep.queues, timer: null, wakeup: null, since: this.#clock.now };
     const delay = sleep.timeoutNs === null ? null : Math.max(0, Math.ceil(sleep.timeoutNs));
     // A timer past the end of virtual time (2^53-1 ns) never fires, as an hrtimer clamped to KTIME_MAX never
-    // does: the sleep waits for a wake-up or a signal only (docs/limits-api.md).
+    // does: the sleep waits for a wake-up or a signal only (docs/limits.md).
     if (delay !== null && delay <= Number.MAX_SAFE_INTEGER - this.#clock.now) {
       task.sleeping.timer = this.#clock.after(
         delay,

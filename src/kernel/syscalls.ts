@@ -424,7 +424,7 @@ export class Syscalls {
     const shared = file ? fileMappingType(file, off, len, flags, prot) : anonMappingType(flags);
     if (typeof shared === 'number') return shared;
     // mmap_region() -> __vm_enough_memory(): more anonymous memory than the machine has is -ENOMEM (MMAP-6;
-    // the simulator's limit is ANON_MAX_BYTES per process, docs/limits-api.md).
+    // the simulator's limit is ANON_MAX_BYTES per process, docs/limits.md).
     if (!file && !task.mm.anonFits(len)) return -ENOMEM;
     const req: VmaRequest = { start, length: len, prot, shared, offset: Number(off) };
     if (file) {

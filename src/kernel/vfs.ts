@@ -242,7 +242,7 @@ export function utf8Length(s: string): number {
 /**
  * The largest file position (`s_maxbytes`): 2^53-1, the largest integer a JavaScript number holds exactly. Linux
  * allows MAX_LFS_FILESIZE (2^63-1) for tmpfs; a seek past this limit is -EINVAL, as past s_maxbytes in
- * `vfs_setpos()` (docs/limits-api.md).
+ * `vfs_setpos()` (docs/limits.md).
  */
 export const MAX_POS = Number.MAX_SAFE_INTEGER;
 

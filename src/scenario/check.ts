@@ -137,7 +137,7 @@ function checkExpect(e: unknown, p: DocPath, scope: Scope, facts: ScenarioFacts)
     return;
   }
   const o = parsed.data;
-  if (typeof o.errno === 'string' && !(o.errno in ERRNO))
+  if (typeof o.errno === 'string' && !Object.hasOwn(ERRNO, o.errno))
     errors.push(loc.at([...p, 'errno'], `unknown errno '${o.errno}'`));
   for (const [fd, ev] of Object.entries(o.revents ?? {})) {
     checkRef(fd, [...p, 'revents'], scope, facts, fd);
@@ -147,6 +147,21 @@ function checkExpect(e: unknown, p: DocPath, scope: Scope, facts: ScenarioFacts)
   const samples = o.data?.samples;
   if (samples?.device && !facts.devices.has(samples.device))
     errors.push(loc.at([...p, 'data', 'samples', 'device'], `unknown device '${samples.device}'`));
+  if (samples?.table)
+    checkTable(samples.table, samples.channels.length, [...p, 'data', 'samples', 'table'], facts);
+}
+
+/** A samples table has one row per channel (each row repeats on its own length). */
+function checkTable(
+  table: readonly (readonly number[])[],
+  channels: number,
+  p: DocPath,
+  { loc, errors }: ScenarioFacts,
+): void {
+  if (table.length !== channels)
+    errors.push(
+      loc.at(p, `a table has one row per channel: ${channels} channel(s) but ${table.length} row(s)`),
+    );
 }
 
 /** The names a reference stands for: itself, or every value of its foreach variable. */

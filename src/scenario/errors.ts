@@ -15,15 +15,25 @@ export interface ScenarioError {
   readonly message: string;
 }
 
-/** Formats an error as one line (control characters in names are escaped). */
+/** Formats an error as one line (control characters in the file name and the message are escaped). */
 export function formatError(e: ScenarioError): string {
-  return `${e.file}:${e.line}:${e.col}: ${oneLine(e.message)}`;
+  return `${escapeControl(e.file)}:${e.line}:${e.col}: ${escapeControl(e.message)}`;
 }
 
-/** Escapes line breaks and other control characters so that a message stays on one line. */
-function oneLine(s: string): string {
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Escapes line breaks and every other C0 and C1 control character (ESC, CSI, DEL...) as `\n` or `\u001b`,
+ * so that text taken from a scenario (a label, a name, a path) stays on its line and cannot drive a
+ * terminal: it cannot forge a `PASS` line or clear the screen.
+ */
+export function escapeControl(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what must be escaped
-  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
+    Object.hasOwn(SHORT_ESCAPES, c)
+      ? SHORT_ESCAPES[c]!
+      : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** A path inside the scenario document (`['processes', 0, 'steps', 3, 'open']`). */
@@ -94,7 +104,7 @@ const UNION_FORMS: Record<string, string> = {
   devices: "'default' or a list of devices",
   expect: "'any' or {ret?, errno?, revents?, data?, minNs?, maxNs?}",
   data: 'a string, {hex} or {fill, len}',
-  timeout: 'milliseconds, or a duration like 10ms',
+  timeout: 'milliseconds (a C int; negative: no timeout) or a duration of at most 1000000s',
   ret: "an integer or 'fd'",
   signal: 'a signal name like SIGKILL or its number',
 };
@@ -107,7 +117,7 @@ function zodMessage(issue: z.core.$ZodIssue): string {
     const last = path[path.length - 1];
     const parent = issue.path.length >= 2 ? issue.path[issue.path.length - 2] : undefined;
     const form =
-      (typeof last === 'string' && UNION_FORMS[last]) ||
+      (typeof last === 'string' && Object.hasOwn(UNION_FORMS, last) && UNION_FORMS[last]) ||
       (parent === 'faults' ? UNION_FORMS.faults : undefined);
     if (form) return `expected ${form}`;
     if (last === 'at' || last === 'until' || last === 'startAt' || last === 'by')

@@ -4,18 +4,28 @@
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { checkScenario } from './check.ts';
-import { Locator, type ScenarioError, zodErrors } from './errors.ts';
+import { type DocPath, Locator, type ScenarioError, zodErrors } from './errors.ts';
+import { MAX_SCENARIO_BYTES } from './read-file.ts';
 import { Scenario } from './schema.ts';
 import { showKey } from './values.ts';
 
 /** A scenario that loaded, or the errors that stopped it. */
 export type LoadResult =
-  | { ok: true; scenario: Scenario; file: string }
+  | {
+      ok: true;
+      scenario: Scenario;
+      file: string;
+      /** A located error at a path of the document (a run stopped at a limit reports its step with it). */
+      locate(path: DocPath, message: string): ScenarioError;
+    }
   | { ok: false; errors: ScenarioError[] };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-/** Largest scenario file accepted (bytes). */
-export const MAX_SCENARIO_BYTES = 1 << 20;
+/** Deepest nesting of mappings and lists a scenario may have (a loop in a loop takes two levels each). */
+export const MAX_NESTING = 100;
+const TOO_DEEP = `nested deeper than ${MAX_NESTING} levels of mappings and lists`;
+
+export { MAX_SCENARIO_BYTES } from './read-file.ts';
 
 /** A failure with one error. */
 function failAt(error: ScenarioError): LoadResult {
@@ -29,7 +39,14 @@ function failAt(error: ScenarioError): LoadResult {
 function structuralErrors(doc: Document, loc: Locator): ScenarioError[] {
   const out: ScenarioError[] = [];
   const anchors = new Set<string>();
-  const walk = (node: unknown): void => {
+  let deep = false;
+  const walk = (node: unknown, depth: number): void => {
+    if (deep) return;
+    if ((isMap(node) || isSeq(node)) && depth > MAX_NESTING) {
+      deep = true;
+      out.push(loc.node(node, TOO_DEEP));
+      return;
+    }
     if (isAlias(node)) {
       if (!anchors.has(node.source)) out.push(loc.node(node, `alias *${node.source} refers to no anchor`));
       return;
@@ -51,19 +68,20 @@ function structuralErrors(doc: Document, loc: Locator): ScenarioError[] {
         }
         const key = String(pair.key.value);
         if (FORBIDDEN_KEYS.has(key)) out.push(loc.node(pair.key, `key ${showKey(key)} is not allowed`));
-        walk(pair.value);
+        walk(pair.value, depth + 1);
       }
     } else if (isSeq(node)) {
-      for (const item of node.items) walk(item);
+      for (const item of node.items) walk(item, depth + 1);
     }
   };
-  walk(doc.contents);
+  walk(doc.contents, 1);
   return out;
 }
 
 /** Text that is no scenario at all: too large, binary, or empty. */
 function unusableText(text: string, file: string): ScenarioError | null {
-  if (text.length > MAX_SCENARIO_BYTES)
+  // UTF-16 code units never outnumber UTF-8 bytes: the byte count is needed only for texts within the limit.
+  if (text.length > MAX_SCENARIO_BYTES || Buffer.byteLength(text, 'utf8') > MAX_SCENARIO_BYTES)
     return { file, line: 1, col: 1, message: `file is larger than ${MAX_SCENARIO_BYTES} bytes` };
   // biome-ignore lint/suspicious/noControlCharactersInRegex: binary input is what this detects
   const binary = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/.exec(text);
@@ -97,6 +115,8 @@ function syntaxError(doc: Document, text: string, loc: Locator): ScenarioError {
       );
     }
   }
+  // The parser's own recursion gave out: the document is nested far deeper than any scenario may be.
+  if (/call stack/i.test(e.message)) return loc.offset(e.pos[0], TOO_DEEP);
   return loc.offset(
     e.pos[0],
     `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`,
@@ -136,5 +156,5 @@ export function loadScenario(text: string, file: string): LoadResult {
   if (!parsed.success) return { ok: false, errors: zodErrors(parsed.error.issues, [], loc) };
   const errors = checkScenario(parsed.data, loc);
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, scenario: parsed.data, file };
+  return { ok: true, scenario: parsed.data, file, locate: (path, message) => loc.at(path, message) };
 }

@@ -6,22 +6,22 @@
 import { z } from 'zod';
 import { DeviceSchema } from '../sim/devices.ts';
 import { ACTION_TABLE } from './actions/table.ts';
-import { Duration, Expect } from './values.ts';
+import { Duration, Expect, FaultSignal } from './values.ts';
 
 const Platform = z.union([
   z.enum(['zcu102', 'pluto', 'laptop', 'ideal']),
   z.strictObject({
     base: z.enum(['zcu102', 'pluto', 'laptop', 'ideal']).optional(),
-    syscallNs: z.number().int().nonnegative().optional(),
-    copyPsPerByte: z.number().int().nonnegative().optional(),
-    uncachedReadPsPerByte: z.number().int().nonnegative().optional(),
-    cpuReadPsPerByte: z.number().int().nonnegative().optional(),
-    cacheCleanNsPerLine: z.number().int().nonnegative().optional(),
-    cacheInvalidateNsPerLine: z.number().int().nonnegative().optional(),
-    dmaMapNsPerPage: z.number().int().nonnegative().optional(),
-    memoryBytesPerSecond: z.number().int().nonnegative().optional(),
-    wakeLatencyNs: z.number().int().nonnegative().optional(),
-    wakeJitterNs: z.number().int().nonnegative().optional(),
+    syscallNs: z.number().int().nonnegative().max(1e9).optional(),
+    copyPsPerByte: z.number().int().nonnegative().max(1e6).optional(),
+    uncachedReadPsPerByte: z.number().int().nonnegative().max(1e6).optional(),
+    cpuReadPsPerByte: z.number().int().nonnegative().max(1e6).optional(),
+    cacheCleanNsPerLine: z.number().int().nonnegative().max(1e9).optional(),
+    cacheInvalidateNsPerLine: z.number().int().nonnegative().max(1e9).optional(),
+    dmaMapNsPerPage: z.number().int().nonnegative().max(1e9).optional(),
+    memoryBytesPerSecond: z.number().int().nonnegative().max(1e15).optional(),
+    wakeLatencyNs: z.number().int().nonnegative().max(1e9).optional(),
+    wakeJitterNs: z.number().int().nonnegative().max(1e9).optional(),
     /** false: the CPU sees mapped DMABUFs through caches only DMA_BUF_IOCTL_SYNC maintains. */
     coherentDma: z.boolean().optional(),
   }),
@@ -68,7 +68,7 @@ const Fault = z.union([
   z.strictObject({ at: Duration, lateIrq: z.strictObject({ device: z.string(), by: Duration }) }),
   z.strictObject({
     at: Duration,
-    kill: z.strictObject({ process: z.string(), signal: z.union([z.string(), z.number().int()]).optional() }),
+    kill: z.strictObject({ process: z.string(), signal: FaultSignal.optional() }),
   }),
   z.strictObject({ at: Duration, removeDevice: z.strictObject({ device: z.string() }) }),
 ]);

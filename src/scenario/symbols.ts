@@ -15,7 +15,8 @@ const FLAG_PREFIXES =
   /^(O_|F_|FD_|SEEK_|MFD_|PROT_|MAP_|POLL|EPOLL|DMA_BUF_SYNC_|IIO_BUFFER_DMABUF_CYCLIC$|UDMABUF_FLAGS_)/;
 
 function collect(...mods: Record<string, unknown>[]): Record<string, number> {
-  const out: Record<string, number> = {};
+  // No prototype: a name such as `toString` or `constructor` is no flag, whatever looks it up.
+  const out: Record<string, number> = Object.create(null);
   for (const m of mods)
     for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && FLAG_PREFIXES.test(k)) out[k] = v;
   return out;
@@ -28,12 +29,20 @@ export const FLAG_NAMES: Readonly<Record<string, number>> = collect(fcntl, mman,
 const OTHER_STRUCTS = [iio.iio_event_data];
 
 /** The structs an ioctl argument may be built from, by kernel name: those of the ioctl table, then the others. */
-export const STRUCTS: Readonly<Record<string, StructCodec<Record<string, unknown>>>> = Object.fromEntries(
-  [...IOCTLS.flatMap((d) => (d.arg.kind === 'struct' ? [d.arg.codec] : [])), ...OTHER_STRUCTS].map((c) => [
-    c.name,
-    c as unknown as StructCodec<Record<string, unknown>>,
-  ]),
+export const STRUCTS: Readonly<Record<string, StructCodec<Record<string, unknown>>>> = Object.assign(
+  Object.create(null),
+  Object.fromEntries(
+    [...IOCTLS.flatMap((d) => (d.arg.kind === 'struct' ? [d.arg.codec] : [])), ...OTHER_STRUCTS].map((c) => [
+      c.name,
+      c as unknown as StructCodec<Record<string, unknown>>,
+    ]),
+  ),
 );
+
+/** The value of a flag or command name, or undefined (only the table's own names: never `toString`). */
+export function flagNamed(name: string): number | undefined {
+  return Object.hasOwn(FLAG_NAMES, name) ? FLAG_NAMES[name] : undefined;
+}
 
 /** The value of a flags expression: a number, a name, `A|B`, hex or decimal text, or a list of those. */
 export function flagValue(flags: number | string | readonly string[] | undefined): number {
@@ -43,7 +52,7 @@ export function flagValue(flags: number | string | readonly string[] | undefined
   let v = 0;
   for (const p of parts) {
     if (p === '') continue;
-    const n = FLAG_NAMES[p] ?? Number(p);
+    const n = flagNamed(p) ?? (/^(0x[0-9a-f]+|\d+)$/i.test(p) ? Number(p) : Number.NaN);
     if (!Number.isFinite(n)) throw new Error(`unknown flag '${p}'`);
     v = (v | n) >>> 0;
   }

@@ -92,8 +92,13 @@ export interface ScenarioTarget<R extends TargetRun = TargetRun> {
   stepStarted?(process: string, where: string): void;
   /** Schedules `faults[index]`; returns a note when the target cannot inject it, else null. */
   fault(f: Fault, index: number, pids: ReadonlyMap<string, number>): TargetNote | null;
-  /** Runs the processes until each ended, or `untilNs` (the scenario's `until`) passed. */
-  run(untilNs: number): Promise<R>;
+  /**
+   * Runs the processes until each ended, `untilNs` (the scenario's `until`) passed, or `stop` (asked after
+   * each event, where the target can) holds.
+   */
+  run(untilNs: number, stop?: () => boolean): Promise<R>;
+  /** Where the processes stand now, for a run its clock's runaway guard stopped (targets that can tell). */
+  resultSoFar?(): R;
   /** The run-level expectations (`lost`, `liveObjects`, `blockedReason`): failures, and notes for those skipped. */
   runExpectations(
     want: RunExpect | undefined,
@@ -156,7 +161,8 @@ export function simulatorTarget(sim: Simulator): ScenarioTarget<RunResult> {
         sim.at(at, 'fault: remove device', () => sim.removeDevice(f.removeDevice.device));
       return null;
     },
-    run: (untilNs) => sim.run({ until: untilNs }),
+    run: (untilNs, stop) => sim.run({ until: untilNs, ...(stop ? { stopWhen: stop } : {}) }),
+    resultSoFar: () => sim.result(),
     runExpectations: (want, result) => ({ failures: simRunExpectFailures(want, sim, result), notes: [] }),
   };
 }

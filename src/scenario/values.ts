@@ -5,9 +5,16 @@
  */
 import { z } from 'zod';
 import { SIGNAL_NAMES } from '../uapi/signal.ts';
-import { FLAG_NAMES } from './symbols.ts';
+import { flagNamed } from './symbols.ts';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/;
+
+/**
+ * Largest duration or time a scenario may give: 10^15 ns (1,000,000 s, about 11.6 days). A time twice as
+ * large is still an exact integer of ns (below 2^53), so adding any duration to any time a run reaches
+ * stays exact.
+ */
+export const MAX_TIME_NS = 1e15;
 
 /** Parses a duration to ns, or null. */
 export function parseDuration(d: number | string): number | null {
@@ -21,22 +28,46 @@ export function parseDuration(d: number | string): number | null {
 
 /** A duration or time: integer nanoseconds, or a string with a unit (`250ns`, `10us`, `1.5ms`, `2s`). */
 export const Duration = z.union([
-  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z.number().int().nonnegative().max(MAX_TIME_NS, 'expected a duration of at most 1000000s (10^15 ns)'),
   z
     .string()
     .regex(/^\d+(\.\d+)?(ns|us|µs|ms|s)$/, 'expected a duration like 250ns, 10us, 1.5ms or 2s')
     // zod runs this check even when the pattern failed: that case is the pattern's message alone.
-    .refine(
-      (d) => !DURATION.test(d) || parseDuration(d) !== null,
-      'expected a duration small enough to count in nanoseconds',
-    ),
+    .refine((d) => {
+      if (!DURATION.test(d)) return true;
+      const ns = parseDuration(d);
+      return ns !== null && ns <= MAX_TIME_NS;
+    }, 'expected a duration of at most 1000000s (10^15 ns)'),
 ]);
 
+/** A C `int`: what the kernel takes for an fd, a command, a signal or a timeout in ms. */
+export const CInt = z
+  .number()
+  .int()
+  .min(-(2 ** 31), 'expected a C int (-2147483648 to 2147483647)')
+  .max(2 ** 31 - 1, 'expected a C int (-2147483648 to 2147483647)');
+
+/** A 32-bit flags word or request number, signed or unsigned (-2^31 to 2^32 - 1). */
+export const Word32 = z
+  .number()
+  .int()
+  .min(-(2 ** 31), 'expected a 32-bit value (-2147483648 to 4294967295)')
+  .max(2 ** 32 - 1, 'expected a 32-bit value (-2147483648 to 4294967295)');
+
 /** Flags: a number, a name, `A|B`, or a list of names. */
-export const Flags = z.union([z.number().int(), z.string(), z.array(z.string())]);
+export const Flags = z.union([Word32, z.string(), z.array(z.string())]);
 
 /** A reference to a named fd, mapping or buffer (`$var` inside a foreach), or a literal fd number. */
-export const Ref = z.union([z.string().min(1), z.number().int()]);
+export const Ref = z.union([z.string().min(1), CInt]);
+
+/** A signal by name (`SIGKILL`) or number, as kill(2) takes it: a number may be any C int (the kernel answers -EINVAL). */
+export const Signal = z.union([z.string(), CInt]);
+
+/** A signal a fault sends: a name, or a number from 1 to 64. */
+export const FaultSignal = z.union([
+  z.string(),
+  z.number().int().min(1, 'expected a signal from 1 to 64').max(64, 'expected a signal from 1 to 64'),
+]);
 
 /** Bytes a step writes: text, `{hex}`, or `len` bytes equal to `fill`. */
 export const BytesSpec = z.union([
@@ -122,7 +153,7 @@ export function unknownFlag(flags: unknown): string | null {
     : String(flags)
         .split('|')
         .map((x) => x.trim());
-  for (const n of names) if (!(n in FLAG_NAMES) && !/^(0x[0-9a-f]+|\d+)$/i.test(n)) return n;
+  for (const n of names) if (flagNamed(n) === undefined && !/^(0x[0-9a-f]+|\d+)$/i.test(n)) return n;
   return null;
 }
 

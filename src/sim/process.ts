@@ -24,7 +24,7 @@ export interface UserMemory {
   readonly abi: Abi;
   /**
    * Allocates `len` zeroed bytes (page-granular, like a fresh mmap'd arena) and returns the address. Throws
-   * `ERR_SIM_OUT_OF_MEMORY` past the process's 1 GiB of anonymous memory (docs/limits-api.md).
+   * `ERR_SIM_OUT_OF_MEMORY` past the process's 1 GiB of anonymous memory (docs/limits.md).
    */
   alloc(len: number): number;
   /**
@@ -64,7 +64,7 @@ export interface PollEntry {
  * The syscall interface of a simulated process. Every call resolves to the raw kernel return value. Arguments are
  * checked against `SYSCALL_ARGS` (src/sim/syscall-args.ts): a caller's type error throws synchronously with
  * `code` `ERR_INVALID_ARG_TYPE` or `ERR_OUT_OF_RANGE`; a call after the process exited throws
- * `ERR_SIM_PROCESS_EXITED` (docs/limits-api.md).
+ * `ERR_SIM_PROCESS_EXITED` (docs/limits.md).
  */
 export interface Sys {
   readonly pid: number;

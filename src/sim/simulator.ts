@@ -284,8 +284,15 @@ export class Simulator {
     this.clock.at(time, label, fn);
   }
 
-  /** Sends a signal to a process, as `kill(1)` would (SIGKILL by default). */
+  /**
+   * Sends a signal to a process, as `kill(1)` would (SIGKILL by default); a pid no process has is ignored.
+   * A `pid` that is not an integer, or a `sig` that is not an integer from 1 to 64, is refused the way
+   * Node's own APIs refuse a bad argument: a synchronous `TypeError` (`ERR_INVALID_ARG_TYPE`) or
+   * `RangeError` (`ERR_OUT_OF_RANGE`).
+   */
   kill(pid: number, sig = SIGKILL): void {
+    checkInteger('kill', 'pid', pid, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    checkInteger('kill', 'sig', sig, 1, 64);
     const t = this.kernel.tasks.get(pid);
     if (t) this.kernel.sched.signal(t, sig);
   }
@@ -379,7 +386,8 @@ export class Simulator {
 
   /** Counters of the run so far. */
   stats(): RunStats {
-    const devices: Record<string, DeviceStats> = {};
+    // No prototype: a device may be named `__proto__` or `toString`.
+    const devices: Record<string, DeviceStats> = Object.create(null);
     for (const d of this.devices) devices[d.config.name] = deviceStats(d);
     let syscalls = 0;
     let copiedBytes = 0;

@@ -1,5 +1,5 @@
 /**
- * The C types of the arguments of every call a simulated program makes (docs/limits-api.md), and the one check
+ * The C types of the arguments of every call a simulated program makes (docs/limits.md), and the one check
  * that turns a JavaScript value into what the C ABI would hand the kernel.
  *
  * A JavaScript caller's type error is refused the way Node's `fs` refuses it: a synchronous throw of a
@@ -32,7 +32,7 @@ export const MEM_MAX_BYTES = ANON_MAX_BYTES;
  * - `off`: `off_t`/`loff_t`, the same range, handed on signed: `2 ** 63` is -2^63, as in C.
  * - `nfds`: poll's `nfds_t` (`unsigned long`), the same range, cut to the kernel's `unsigned int` parameter.
  * - `ns`: a duration in ns (nanosleep's timespec, compute), the same range, signed like `off`: a negative one is
- *   -EINVAL, one past the end of virtual time (2^53-1 ns) never ends (docs/limits-api.md).
+ *   -EINVAL, one past the end of virtual time (2^53-1 ns) never ends (docs/limits.md).
  *
  * Other kinds: `path` (a string, cut at its first NUL as the kernel reads a C string), `name` (a string or a
  * pointer), `handler` (`{ restart: boolean }` or null), `pollfds` (an array of `{ fd, events }`).

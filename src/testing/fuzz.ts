@@ -497,10 +497,36 @@ export interface FuzzReport {
   readonly failure?: string;
 }
 
+/** Largest run index (the first number of a path) a replay accepts: reaching it generates every program before it. */
+export const MAX_REPLAY_RUN = 100_000;
+
+/** A `--path` that names no program of the campaign: malformed, too far, or past the shrinks there are. */
+export class FuzzPathError extends Error {}
+
+/** Ends a replay after its one program ran, carrying what that program threw (if anything). */
+class ReplayDone extends Error {
+  readonly outcome: unknown;
+  constructor(outcome: unknown) {
+    super('replayed');
+    this.outcome = outcome;
+  }
+}
+
+/** Checks the form of a replay path; throws a {@link FuzzPathError} saying what is wrong. */
+export function checkReplayPath(path: string): void {
+  if (!/^\d+(:\d+)*$/.test(path))
+    throw new FuzzPathError(
+      `--path takes numbers separated by colons (as a failure report gives it), not '${path}'`,
+    );
+  if (Number(path.split(':')[0]) >= MAX_REPLAY_RUN)
+    throw new FuzzPathError(`--path: the run (its first number) must be below ${MAX_REPLAY_RUN}`);
+}
+
 /**
  * A fuzz campaign: `runs` programs of up to `maxCalls` calls, alternating ABI profiles and LP64/ILP32
- * processes, from `seed`. With `path` (a failure's fast-check path), only that program runs again: the
- * way to replay a fuzzing failure, whose raw pointers and requests no scenario file can express.
+ * processes, from `seed`. With `path` (a failure's fast-check path), exactly that one program runs again:
+ * the way to replay a fuzzing failure, whose raw pointers and requests no scenario file can express. A
+ * path that names no program of this seed and `maxCalls` throws a {@link FuzzPathError}.
  */
 export async function fuzzCampaign(
   options: {
@@ -513,31 +539,62 @@ export async function fuzzCampaign(
 ): Promise<FuzzReport> {
   const seed = options.seed ?? 1;
   const paths = fuzzPaths(new Driver().sim);
+  const replay = options.path;
+  if (replay !== undefined) checkReplayPath(replay);
   let syscalls = 0;
+  let calls = 0;
   const prop = fc.asyncProperty(
     fc.constantFrom(...ABI_PROFILES),
     fc.boolean(),
     fc.array(fuzzCall(paths), { maxLength: options.maxCalls ?? 200, size: 'max' }),
-    async (abi, compat, calls) => {
-      syscalls += await runFuzzProgram(calls, {
+    async (abi, compat, calls_) => {
+      calls++;
+      const program = runFuzzProgram(calls_, {
         abi,
         compat,
         ...(options.prepare ? { prepare: options.prepare } : {}),
       });
+      if (replay === undefined) {
+        syscalls += await program;
+        return;
+      }
+      // A replay runs the one program at the path, then stops fast-check (which would go on shrinking).
+      let outcome: unknown = null;
+      try {
+        syscalls += await program;
+      } catch (e) {
+        outcome = e;
+      }
+      throw new ReplayDone(outcome);
     },
   );
-  const result = await fc.check(prop, {
-    seed,
-    ...(options.path === undefined ? { numRuns: options.runs ?? 100 } : { path: options.path, numRuns: 1 }),
-  });
-  if (!result.failed) return { ok: true, seed, runs: result.numRuns, syscalls };
+  let result: Awaited<ReturnType<typeof fc.check<[AbiProfile, boolean, FuzzCall[]]>>>;
+  try {
+    result = await fc.check(prop, {
+      seed,
+      ...(replay === undefined
+        ? { numRuns: options.runs ?? 100 }
+        : { path: replay, numRuns: 1, endOnFailure: true }),
+    });
+  } catch (e) {
+    if (replay === undefined) throw e;
+    throw new FuzzPathError(
+      `--path ${replay} names no program of this seed with at most ${options.maxCalls ?? 200} calls`,
+    );
+  }
+  if (replay !== undefined && calls === 0)
+    throw new FuzzPathError(
+      `--path ${replay} names no program of this seed with at most ${options.maxCalls ?? 200} calls`,
+    );
+  const e = result.errorInstance instanceof ReplayDone ? result.errorInstance.outcome : result.errorInstance;
+  if (!result.failed || (result.errorInstance instanceof ReplayDone && e === null))
+    return { ok: true, seed, runs: replay === undefined ? result.numRuns : 1, syscalls };
   const [abi, compat] = result.counterexample ?? [];
-  const e = result.errorInstance;
   return {
     ok: false,
     seed,
-    runs: result.numRuns,
+    runs: replay === undefined ? result.numRuns : 1,
     syscalls,
-    failure: `seed ${seed}, path ${result.counterexamplePath}, ${abi} ${compat ? 'ILP32' : 'LP64'}: ${e instanceof Error ? e.message : String(e)}`,
+    failure: `seed ${seed}, path ${replay ?? result.counterexamplePath}, ${abi} ${compat ? 'ILP32' : 'LP64'}: ${e instanceof Error ? e.message : String(e)}`,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Hostile sizes and numbers at the syscall boundary (docs/limits-api.md): every integer a C program can pass gets
+ * Hostile sizes and numbers at the syscall boundary (docs/limits.md): every integer a C program can pass gets
  * the kernel's answer, never a crash of the run. Rules FD-3, FD-8, RW-5, MMAP-6, POLL-1 of
  * ../shared/reference/kernel-semantics.md §2, and the VFS limits it leaves out (PATH_MAX, NAME_MAX, lseek past
  * the largest position). These run on the real kernel too, except the simulator's own limits (marked).

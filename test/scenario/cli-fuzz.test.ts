@@ -116,3 +116,34 @@ describe('iio-sim run: the contract checker', () => {
     expect(r.out).toContain('contract check: no findings');
   });
 });
+
+describe('iio-sim fuzz --path: a replay of exactly one program, or one line and exit 2', () => {
+  it('replays the one program at the path (not the shrinks after it)', async () => {
+    const r = await cli(['fuzz', '--mode', 'syscalls', '--max-calls', '5', '--path', '3']);
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    expect(r.out[0]).toBe('iio-sim fuzz: seed 1, replaying the program at path 3, up to 5 calls');
+    expect(r.out[1]).toMatch(/^syscall fuzzing +1 runs +\d+ syscalls {2}ok {2}\(/);
+  });
+
+  it.each([
+    [
+      ['--path', '5:3', '--runs', '3'],
+      'iio-sim fuzz: --path replays the one program at that path: give it without --runs',
+    ],
+    [['--path', '100000'], 'iio-sim fuzz: --path: the run (its first number) must be below 100000'],
+    [
+      ['--path', '0:999999', '--max-calls', '5'],
+      'iio-sim fuzz: --path 0:999999 names no program of this seed with at most 5 calls',
+    ],
+    [
+      ['--path', '0:0:1:0:0', '--max-calls', '5'],
+      'iio-sim fuzz: --path 0:0:1:0:0 names no program of this seed with at most 5 calls',
+    ],
+  ])('refuses %j', async (args, line) => {
+    const r = await cli(['fuzz', '--mode', 'syscalls', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([line]);
+    for (const l of [...r.out, ...r.err]) expect(l).not.toMatch(/^\s+at |Error:/);
+  });
+});

@@ -16,7 +16,7 @@ import {
 } from '../../user/dmabuf.ts';
 import { iioSysfsDir, openBuffer, readAttr, writeAttr } from '../../user/iio.ts';
 import { flagValue } from '../symbols.ts';
-import { Flags, Ref } from '../values.ts';
+import { CInt, Flags, Ref } from '../values.ts';
 import { type ActionRun, defineAction } from './define.ts';
 
 /** The sysfs directory of buffer `buffer` (default 0) of a device. */
@@ -86,7 +86,7 @@ export const bufferFd = defineAction({
   name: 'buffer_fd',
   schema: z.strictObject({
     device: z.string(),
-    index: z.number().int().optional(),
+    index: CInt.optional(),
     as: z.string(),
     chardev: z.string().optional(),
     nonblock: z.boolean().optional(),

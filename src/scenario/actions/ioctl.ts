@@ -5,14 +5,14 @@
  */
 import { z } from 'zod';
 import { ioctlRequestNames, ioctlRequestNumber } from '../../uapi/names.ts';
-import { FLAG_NAMES, flagValue, STRUCTS } from '../symbols.ts';
-import { Ref, showKey } from '../values.ts';
+import { flagNamed, flagValue, STRUCTS } from '../symbols.ts';
+import { Ref, showKey, Word32 } from '../values.ts';
 import { type ActionCheck, type ActionRun, defineAction } from './define.ts';
 
 const IoctlArg = z.union([
   z.null(),
   z.number().int(),
-  z.strictObject({ int: z.union([z.number().int(), z.string()]), out: z.string().optional() }),
+  z.strictObject({ int: z.union([Word32, z.string()]), out: z.string().optional() }),
   z.strictObject({
     struct: z.string(),
     value: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
@@ -50,7 +50,7 @@ function checkStruct(arg: StructArg, c: ActionCheck): void {
     else if (
       typeof v === 'string' &&
       !/^-?\d+$/.test(v) &&
-      !v.split('|').every((f) => f.trim() in FLAG_NAMES)
+      !v.split('|').every((f) => flagNamed(f.trim()) !== undefined)
     )
       c.ref(v, ['arg', 'value', field]);
   }
@@ -102,7 +102,7 @@ export const ioctl = defineAction({
   name: 'ioctl',
   schema: z.strictObject({
     fd: Ref,
-    request: z.union([z.string(), z.number().int()]),
+    request: z.union([z.string(), Word32]),
     arg: IoctlArg.optional(),
     /** Bind the return value as an fd (v2 ALLOC, UDMABUF_CREATE). */
     as: z.string().optional(),

@@ -9,7 +9,18 @@ import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../uapi/mman.ts';
 import { formatPollEvents } from '../../uapi/names.ts';
 import { SIGKILL } from '../../uapi/signal.ts';
 import { flagValue } from '../symbols.ts';
-import { BytesSpec, bytesOf, Duration, Flags, MaxLen, parseDuration, Ref, signalNumber } from '../values.ts';
+import {
+  BytesSpec,
+  bytesOf,
+  CInt,
+  Duration,
+  Flags,
+  MaxLen,
+  parseDuration,
+  Ref,
+  Signal,
+  signalNumber,
+} from '../values.ts';
 import { type ActionRun, defineAction, StepError } from './define.ts';
 
 /** open(2) of a path (`O_RDONLY` by default); `as` names the fd. */
@@ -58,7 +69,7 @@ export const dup = defineAction({
 /** dup2(2) onto fd `to`; `as` names it. */
 export const dup2 = defineAction({
   name: 'dup2',
-  schema: z.strictObject({ fd: Ref, to: z.number().int(), as: z.string().optional() }),
+  schema: z.strictObject({ fd: Ref, to: CInt, as: z.string().optional() }),
   check: (a, c) => {
     c.ref(a.fd, ['fd']);
     c.define(a.as);
@@ -136,7 +147,7 @@ export const lseek = defineAction({
   schema: z.strictObject({
     fd: Ref,
     offset: z.number().int(),
-    whence: z.union([z.number().int(), z.string()]),
+    whence: z.union([CInt, z.string()]),
   }),
   check: (a, c) => {
     c.ref(a.fd, ['fd']);
@@ -153,8 +164,8 @@ export const fcntl = defineAction({
   name: 'fcntl',
   schema: z.strictObject({
     fd: Ref,
-    cmd: z.union([z.number().int(), z.string()]),
-    arg: z.union([Flags, z.number()]).optional(),
+    cmd: z.union([CInt, z.string()]),
+    arg: z.union([Flags, z.number().int()]).optional(),
   }),
   check: (a, c) => {
     c.ref(a.fd, ['fd']);
@@ -225,7 +236,8 @@ export const poll = defineAction({
       .array(z.strictObject({ fd: Ref, events: Flags }))
       .min(1)
       .max(1024),
-    timeout: z.union([z.number().int(), Duration]).optional(),
+    /** Milliseconds (a C int; negative waits forever), or a duration. */
+    timeout: z.union([CInt, Duration]).optional(),
   }),
   check: (a, c) =>
     a.fds.forEach((f, i) => {
@@ -297,7 +309,7 @@ export const ftruncate = defineAction({
 /** kill(2) to another process of the scenario, by name (SIGKILL by default). */
 export const kill = defineAction({
   name: 'kill',
-  schema: z.strictObject({ process: z.string(), signal: z.union([z.string(), z.number().int()]).optional() }),
+  schema: z.strictObject({ process: z.string(), signal: Signal.optional() }),
   check: (a, c) => {
     c.process(a.process, ['process']);
     c.signal(a.signal, ['signal']);
@@ -311,7 +323,7 @@ export const kill = defineAction({
 export const sigaction = defineAction({
   name: 'sigaction',
   schema: z.strictObject({
-    signal: z.union([z.string(), z.number().int()]),
+    signal: Signal,
     restart: z.boolean().optional(),
   }),
   check: (a, c) => c.signal(a.signal, ['signal']),
