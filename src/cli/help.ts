@@ -14,7 +14,7 @@ export const HELP_COMMANDS: readonly HelpCommand[] = [
   {
     name: 'run',
     synopsis:
-      'run FILE|LESSON... [-q] [--no-ftrace] [--no-check] [-T] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html] [--until T] [--seed S] [--abi P] [--platform P]',
+      'run FILE|LESSON... [-q] [--no-ftrace] [--no-check] [-T] [--log json|pretty] [--perfetto OUT.json] [--html OUT.html] [--until T] [--seed S] [--abi P] [--platform P] [--max-steps N] [--strace-compat]',
     text: `Runs scenario files and prints an strace-style log (simulated timestamps, decoded structs), ftrace-style
 dma_fence lines, a summary and the contract checker's findings. LESSON names a bundled lesson of
 scenarios/: its number (\`run 1\`, \`run 01\`) or the start or a word of its name (\`run 01-first-capture-read\`,
@@ -32,7 +32,8 @@ still running.
   --until T             stop at virtual time T (250us, 10ms, 2s, or ns), overriding the scenario's until:
   --seed S              seed of every random choice (0..4294967295), overriding the scenario's seed:
   --abi mainline|v2     ABI profile, overriding the scenario's abi:
-  --platform P          CPU cost profile (zcu102, pluto, laptop, ideal), overriding the scenario's platform:`,
+  --platform P          CPU cost profile (zcu102, pluto, laptop, ideal), overriding the scenario's platform:
+  --max-steps N         stop a run after N scenario steps in all (default 250000; docs/limits.md)`,
   },
   {
     name: 'validate',

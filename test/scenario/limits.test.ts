@@ -176,7 +176,9 @@ describe('times: at most 10^15 ns, C ints where the kernel takes an int', () => 
       out: [
         `${f}: FAIL: process p, end of run: expected exited, got running (still running at the time limit) (at 10000.000 ms)`,
       ],
-      err: [],
+      err: [
+        `iio-sim run: warning: ${f} stopped at the default limit of 10 s of simulated time with 1 process still running (p[100]): give the scenario an until: or pass --until`,
+      ],
     });
   });
 
@@ -256,7 +258,9 @@ describe('names are looked up as own properties only (never toString, constructo
       out: [
         `${f}: FAIL: process toString, end of run: expected exited, got running (still running at the time limit) (at 10000.000 ms)`,
       ],
-      err: [],
+      err: [
+        `iio-sim run: warning: ${f} stopped at the default limit of 10 s of simulated time with 1 process still running (toString[100]): give the scenario an until: or pass --until`,
+      ],
     });
   });
 });
