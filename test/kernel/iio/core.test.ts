@@ -49,7 +49,7 @@ import {
   SEEK_SET,
 } from '../../../src/uapi/index.ts';
 import { openBuffer, readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { removeDevice, runOne, testSimulator } from '../../helpers.ts';
+import { removeDevice, runOne, simOnly, testSimulator } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -770,14 +770,17 @@ describe('LEG-1..5: legacy read/write/poll on the chardev', () => {
         await poll1(sys, dac, POLLOUT | POLLWRNORM | POLLIN, 0),
       ];
     });
-    expect(value).toEqual([
+    expect([...value.slice(0, 4), value[5]]).toEqual([
       [0, 0],
       [0, 0],
       [0, 0],
       [1, POLLIN | POLLRDNORM],
-      true,
       [1, POLLOUT | POLLWRNORM],
     ]);
+    simOnly(
+      "the first scan 1 ms after the enable (the real module's trigger runs at any phase of its period)",
+      () => expect(value[4]).toBe(true),
+    );
   });
 
   it('LEG-4: after removal the chardev poll is 0 (BPOLL-1)', async () => {
