@@ -5,7 +5,7 @@
  * (docs/oracle.md, "Comparison rules"); what a side could not check is listed as `not compared`.
  */
 
-import { formatError } from '../scenario/errors.ts';
+import { escapeControl, formatError } from '../scenario/errors.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { runScenarioOn, type StepFailure, scenarioSimulator, type TargetOutcome } from '../scenario/run.ts';
 import type { Scenario } from '../scenario/schema.ts';
@@ -249,12 +249,14 @@ export async function diffFiles(
     try {
       d = await diffScenario(loaded.scenario, f.name, kernel);
     } catch (e) {
-      io.err(`${f.name}: the differential run failed: ${e instanceof Error ? e.message : String(e)}`);
+      io.err(
+        escapeControl(`${f.name}: the differential run failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
       status = Math.max(status, 1);
       differ++;
       continue;
     }
-    for (const line of formatDiff(d)) io.out(line);
+    for (const line of formatDiff(d)) io.out(escapeControl(line));
     if (d.status === 'differ') {
       status = Math.max(status, 1);
       differ++;

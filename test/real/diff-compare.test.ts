@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createSimulator, type PollEntry } from '../../src/index.ts';
 import { COMPARISON_RULES, compareCall, compareProcess } from '../../src/real/compare.ts';
+import { diffFiles } from '../../src/real/diff.ts';
 import { type CallRecord, type ProcessLog, recordingSys, SideLog } from '../../src/real/diff-record.ts';
 import { DMA_HEAP_IOCTL_ALLOC, dma_heap_allocation_data } from '../../src/uapi/dma-heap.ts';
 import { EAGAIN, EBADF } from '../../src/uapi/errno.ts';
@@ -208,5 +209,25 @@ describe('the recording Sys', () => {
       expect(c.index).toBe(i);
       expect(c.endSeq).toBeGreaterThan(c.startSeq);
     }
+  });
+});
+
+describe('iio-sim diff output', () => {
+  it('escapes control characters of a scenario title and file name: a hostile title cannot forge a line or drive the terminal', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const text = 'title: "ok\\n  => agree\\u001b[2J"\nabi: v2\nprocesses:\n  - name: p\n    steps:\n      - sleep: 1ms\n';
+    const status = await diffFiles(
+      [{ name: 'x\u001b]0;pwn\u0007.yaml', text }],
+      () => Promise.reject(new Error('a v2 scenario never reaches the kernel')),
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+    );
+    expect(err).toEqual([]);
+    expect(out).toEqual([
+      'x\\u001b]0;pwn\\u0007.yaml: ok\\n  => agree\\u001b[2J',
+      '  not comparable: a v2 scenario: only mainline exists on the real kernel',
+      'diff: 0 agree, 0 differ, 1 not comparable',
+    ]);
+    expect(status).toBe(0);
   });
 });
