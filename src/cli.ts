@@ -64,6 +64,7 @@ const USAGE = `usage: iio-sim run FILE|LESSON... [--quiet] [--no-ftrace] [--no-c
        iio-sim validate FILE...
        iio-sim info [--devices FILE] [--abi P] [--seed S] [--platform P]
        iio-sim capture [DEVICE [CHANNEL...]] [-b N] [-s N] [--dmabuf [-n N]] [--csv] [-o FILE] [--devices FILE]
+       iio-sim capture --benchmark [--dmabuf] [-b N] [-n N] [--touch] [--platform P] [--duration MS]
        iio-sim play [DEVICE [CHANNEL...]] [-i FILE] [-b N] [--dmabuf [-n N]] [--csv] [--devices FILE]
        iio-sim list
        iio-sim schema
@@ -162,6 +163,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === 'exec') return (await import('./bridge/exec.ts')).execCommand(argv.slice(1), io);
   if (argv[0] === 'throughput')
     return (await import('./cli/throughput.ts')).throughputCommand(argv.slice(1), io);
+  if (argv[0] === 'capture' && argv.includes('--benchmark'))
+    return (await import('./cli/throughput.ts')).throughputCommand(argv.slice(1), io, true);
   const parsed = parseCommandLine(argv, io);
   if (!parsed) return 2;
   const [command, ...files] = parsed.positionals;

@@ -67,7 +67,9 @@ Prints what it did on stderr (scans, blocks, scans lost to overflow, simulated t
   --dmabuf              DMABUFs (mainline: system heap + ATTACH; v2: the buffer's ALLOC) instead of read()
   -n, --blocks N        DMABUFs in the ring (default 4); all are queued before the enable
   --csv                 CSV: a header of channel names, then one line of decimal codes per scan
-  -o, --output FILE     write to FILE instead of stdout`,
+  -o, --output FILE     write to FILE instead of stdout
+  --benchmark           iio_rwdev -B: no DEVICE; captures from an AD9361-like ADC (default zcu102) and
+                        prints MiB/s in simulated time every 100 ms (= iio-sim throughput; -b counts samples)`,
   },
   {
     name: 'play',

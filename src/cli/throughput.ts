@@ -9,8 +9,39 @@ import { measureThroughput } from '../sim/throughput.ts';
 /** Help text of the command. */
 export const THROUGHPUT_USAGE = `usage: iio-sim throughput [--path read|dmabuf|both] [-b SAMPLES] [--blocks N] [--touch]
                           [--platform ${Object.keys(PLATFORMS).join('|')}] [--coherent|--no-coherent] [--duration MS]
+       iio-sim capture --benchmark [--dmabuf] [-b SAMPLES] [-n N] [--touch] [--platform P] [--duration MS]
   Captures from an AD9361-like ADC (61.44 MSPS, 2 x I/Q of 16 bits) as iio_rwdev -b SAMPLES -B does and
   prints MiB/s in simulated time every 100 ms (default: both paths, 4096 samples, 4 blocks, zcu102, 1000 ms).`;
+
+/**
+ * `iio-sim capture --benchmark [--dmabuf] [-b N] [-n N] [OPTIONS]` as `iio-sim throughput` options: capture's
+ * spelling of iio_rwdev's `-B` (`--dmabuf` chooses the DMABUF path, read() otherwise; `-n`/`--blocks` and
+ * `-b`/`--buffer-size` keep their capture meaning). Throws with a one-line message for a DEVICE argument:
+ * the benchmark always captures from its AD9361-like ADC.
+ */
+export function captureBenchmarkArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let path: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--benchmark') continue;
+    if (a === '--dmabuf') path = 'dmabuf';
+    else if (a.startsWith('--buffer-size=')) out.push(`--block-samples=${a.slice('--buffer-size='.length)}`);
+    else if (a.startsWith('-')) {
+      out.push(a === '-n' ? '--blocks' : a === '--buffer-size' ? '-b' : a);
+      if (
+        /^(-b|-n|--buffer-size|--blocks|--platform|--duration|--path|--block-samples)$/.test(a) &&
+        i + 1 < argv.length
+      )
+        out.push(argv[++i]!);
+    } else throw new Error(`unexpected argument '${a}' (the benchmark captures from its AD9361-like ADC)`);
+  }
+  if (path !== undefined) {
+    if (out.includes('--path')) throw new Error('--dmabuf and --path contradict');
+    out.push('--path', path);
+  } else if (!out.some((a) => a === '--path' || a.startsWith('--path='))) out.push('--path', 'read');
+  return out;
+}
 
 /** Output streams (the CLI's). */
 export interface ThroughputIo {
@@ -25,13 +56,22 @@ function positiveInt(name: string, v: string | undefined, dflt: number): number 
   return Number(v);
 }
 
-/** Runs `iio-sim throughput ARGS`; resolves to the exit status (2 for unusable options). */
-export async function throughputCommand(argv: readonly string[], io: ThroughputIo): Promise<number> {
+/**
+ * Runs `iio-sim throughput ARGS` (or, with `asCapture`, `iio-sim capture --benchmark ARGS`); resolves to the
+ * exit status (2 for unusable options).
+ */
+export async function throughputCommand(
+  argv: readonly string[],
+  io: ThroughputIo,
+  asCapture = false,
+): Promise<number> {
   let opts: ReturnType<typeof parse>;
   try {
-    opts = parse(argv);
+    opts = parse(asCapture ? captureBenchmarkArgv(argv) : argv);
   } catch (e) {
-    io.err(`iio-sim throughput: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(
+      `iio-sim ${asCapture ? 'capture --benchmark' : 'throughput'}: ${e instanceof Error ? e.message : String(e)}`,
+    );
     io.err(THROUGHPUT_USAGE);
     return 2;
   }

@@ -41,3 +41,46 @@ describe('iio-sim throughput', () => {
     }
   });
 });
+
+describe('iio-sim capture --benchmark (iio_rwdev -B)', () => {
+  it('reads with read() by default and prints the same reports as throughput --path read', async () => {
+    const r = await cli(['capture', '--benchmark', '-b', '4096', '--duration', '200']);
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    expect(r.out).toEqual([
+      'read: 100 ms: Throughput: 116 MiB/s',
+      'read: 200 ms: Throughput: 116 MiB/s',
+      'read: 4096-sample blocks x 4 on zcu102: 115.6 MiB/s (device 468.75 MiB/s, 9255938 scans lost)',
+    ]);
+  });
+
+  it('--dmabuf -n 4 takes the DMABUF path with 4 blocks', async () => {
+    const r = await cli([
+      'capture',
+      '--dmabuf',
+      '--benchmark',
+      '-n',
+      '4',
+      '--buffer-size=4096',
+      '--duration',
+      '100',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toBe('dmabuf: 100 ms: Throughput: 469 MiB/s');
+    expect(r.out.at(-1)).toBe(
+      'dmabuf: 4096-sample blocks x 4 on zcu102: 468.6 MiB/s (device 468.75 MiB/s, 0 scans lost)',
+    );
+  });
+
+  it('a DEVICE argument or --dmabuf with --path: one line, the usage, exit status 2', async () => {
+    for (const [args, why] of [
+      [['sim-adc'], "unexpected argument 'sim-adc' (the benchmark captures from its AD9361-like ADC)"],
+      [['--dmabuf', '--path', 'read'], '--dmabuf and --path contradict'],
+    ] as const) {
+      const r = await cli(['capture', '--benchmark', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.err[0]).toBe(`iio-sim capture --benchmark: ${why}`);
+      expect(r.err[1]).toMatch(/^usage: iio-sim throughput/);
+    }
+  });
+});
