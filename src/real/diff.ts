@@ -250,7 +250,9 @@ export async function diffFiles(
       d = await diffScenario(loaded.scenario, f.name, kernel);
     } catch (e) {
       io.err(
-        escapeControl(`${f.name}: the differential run failed: ${e instanceof Error ? e.message : String(e)}`),
+        escapeControl(
+          `${f.name}: the differential run failed: ${e instanceof Error ? e.message : String(e)}`,
+        ),
       );
       status = Math.max(status, 1);
       differ++;

@@ -216,7 +216,8 @@ describe('iio-sim diff output', () => {
   it('escapes control characters of a scenario title and file name: a hostile title cannot forge a line or drive the terminal', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const text = 'title: "ok\\n  => agree\\u001b[2J"\nabi: v2\nprocesses:\n  - name: p\n    steps:\n      - sleep: 1ms\n';
+    const text =
+      'title: "ok\\n  => agree\\u001b[2J"\nabi: v2\nprocesses:\n  - name: p\n    steps:\n      - sleep: 1ms\n';
     const status = await diffFiles(
       [{ name: 'x\u001b]0;pwn\u0007.yaml', text }],
       () => Promise.reject(new Error('a v2 scenario never reaches the kernel')),
