@@ -252,6 +252,14 @@ async function setLength(sys: Sys, cfg: RunConfig, length: number): Promise<void
   await writeAttr(sys, `${dir}/watermark`, String(cfg.blockSamples));
 }
 
+/** Enables the configuration's channels and opens the device's buffer fd, as both loops start. */
+async function openEnabledChannels(sys: Sys, cfg: RunConfig): Promise<{ fd: number; chardev: number }> {
+  must('enable channels', await enableChannels(sys, cfg.device, cfg.channels));
+  const b = await openBuffer(sys, cfg.device);
+  if (typeof b === 'number') must('open buffer', b);
+  return b as { fd: number; chardev: number };
+}
+
 /** libiio's legacy path: a fileio buffer of `blocks` blocks' length, read() one block at a time. */
 async function readLoop(
   sys: Sys,
@@ -260,10 +268,7 @@ async function readLoop(
   meter: Meter,
   reports: ThroughputReport[],
 ): Promise<void> {
-  must('enable channels', await enableChannels(sys, cfg.device, cfg.channels));
-  const b = await openBuffer(sys, cfg.device);
-  if (typeof b === 'number') must('open buffer', b);
-  const { fd, chardev } = b as { fd: number; chardev: number };
+  const { fd, chardev } = await openEnabledChannels(sys, cfg);
   await setLength(sys, cfg, cfg.blockSamples * cfg.blocks);
   const buf = sys.mem.alloc(cfg.blockBytes);
   must('enable', await setBufferEnabled(sys, cfg.device, true));
@@ -287,10 +292,7 @@ async function dmabufLoop(
   meter: Meter,
   reports: ThroughputReport[],
 ): Promise<void> {
-  must('enable channels', await enableChannels(sys, cfg.device, cfg.channels));
-  const b = await openBuffer(sys, cfg.device);
-  if (typeof b === 'number') must('open buffer', b);
-  const { fd, chardev } = b as { fd: number; chardev: number };
+  const { fd, chardev } = await openEnabledChannels(sys, cfg);
   const heap = must('open heap', await sys.open('/dev/dma_heap/system', O_RDWR));
   const bufs: UserDmabuf[] = [];
   const sync = async (d: UserDmabuf, end: boolean) =>
