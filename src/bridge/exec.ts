@@ -13,6 +13,7 @@ import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ContractChecker } from '../check/checker.ts';
+import type { Dac } from '../hw/converter.ts';
 import type { AbiProfile } from '../kernel/kernel.ts';
 import { formatError } from '../scenario/errors.ts';
 import { loadScenario } from '../scenario/load.ts';
@@ -23,6 +24,7 @@ import { traceFences } from '../trace/ftrace.ts';
 import { exportPerfetto } from '../trace/perfetto.ts';
 import { recordTrace } from '../trace/recorder.ts';
 import { FenceStats, summaryLines } from '../trace/summary.ts';
+import { playedBytes } from './played.ts';
 import { buildPreload, PreloadBuildError } from './preload.ts';
 import { FrameReader } from './protocol.ts';
 import { BridgeSession } from './server.ts';
@@ -35,7 +37,7 @@ export interface ExecIo {
 
 /** The usage line of `iio-sim exec`. */
 export const EXEC_USAGE =
-  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] -- PROGRAM [ARGS...]';
+  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] -- PROGRAM [ARGS...]';
 
 /** Parsed options of `iio-sim exec`. */
 export interface ExecOptions {
@@ -52,6 +54,8 @@ export interface ExecOptions {
   perfetto?: string;
   /** Print the run's summary and the checker's findings on stderr. */
   summary: boolean;
+  /** DACs whose played scans are written to a file after the run (`--played DAC=FILE`, repeatable). */
+  played?: { device: string; file: string }[];
   program: string;
   args: string[];
 }
@@ -64,6 +68,7 @@ const VALUE_OPTIONS = new Set([
   '--seed',
   '--trace',
   '--perfetto',
+  '--played',
 ]);
 
 /** Parses the command line (after `exec`); a string is the error to print. */
@@ -95,7 +100,12 @@ export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
           return `iio-sim exec: --seed takes a non-negative integer, not '${value}'`;
         o.seed = Number(value);
       } else if (name === '--trace') o.trace = value;
-      else o.perfetto = value;
+      else if (name === '--played') {
+        const eq = value.indexOf('=');
+        if (eq <= 0 || eq === value.length - 1)
+          return `iio-sim exec: --played takes DAC=FILE, not '${value}'`;
+        o.played = [...(o.played ?? []), { device: value.slice(0, eq), file: value.slice(eq + 1) }];
+      } else o.perfetto = value;
     } else if (name === '--no-ftrace') o.ftrace = false;
     else if (name === '--no-check') o.check = false;
     else if (name === '--summary') o.summary = true;
@@ -198,6 +208,15 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   }
   const sim = makeSimulator(o, io);
   if (!sim) return 2;
+  const dacs: { dac: Dac; name: string; file: string }[] = [];
+  for (const p of o.played ?? []) {
+    const d = sim.devices.find((x) => x.config.name === p.device || x.iio.devName === p.device);
+    if (!d?.dac) {
+      io.err(`iio-sim exec: --played: '${p.device}' is not a DAC of this board`);
+      return 2;
+    }
+    dacs.push({ dac: d.dac, name: d.config.name, file: p.file });
+  }
   const trace = o.trace !== undefined || o.perfetto !== undefined ? recordTrace(sim.events, sim.abi) : null;
   const stopFtrace = trace && o.ftrace ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
   const fences = o.summary ? new FenceStats(sim.events) : null;
@@ -250,6 +269,13 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   }
   if (trace && o.perfetto !== undefined)
     writeFileSync(o.perfetto, exportPerfetto(trace.events, { end: result.time }));
+  for (const { dac, name, file } of dacs) {
+    const p = playedBytes(dac, result.time);
+    writeFileSync(file, p.bytes);
+    io.err(
+      `iio-sim exec: ${name} played ${p.scans} scans in ${p.runs} run(s) (${p.before} starved before the first, ${p.gaps} starved in between): ${file}`,
+    );
+  }
   if (o.summary) {
     for (const line of summaryLines(result, fences)) io.err(line);
     if (checker) for (const line of checker.summaryLines()) io.err(line);
