@@ -18,6 +18,7 @@ import type { AbiProfile } from '../kernel/kernel.ts';
 import { formatError } from '../scenario/errors.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { scenarioSimulator } from '../scenario/run.ts';
+import { MAX_TIME_NS, parseDuration } from '../scenario/values.ts';
 import { type DeviceConfig, DeviceSchema, validateDevices } from '../sim/devices.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { traceFences } from '../trace/ftrace.ts';
@@ -37,7 +38,7 @@ export interface ExecIo {
 
 /** The usage line of `iio-sim exec`. */
 export const EXEC_USAGE =
-  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] -- PROGRAM [ARGS...]';
+  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] [--at TIME:event:DEVICE:CODE|TIME:remove:DEVICE] -- PROGRAM [ARGS...]';
 
 /** Parsed options of `iio-sim exec`. */
 export interface ExecOptions {
@@ -56,6 +57,8 @@ export interface ExecOptions {
   summary: boolean;
   /** DACs whose played scans are written to a file after the run (`--played DAC=FILE`, repeatable). */
   played?: { device: string; file: string }[];
+  /** Things done to the board at a virtual time (`--at`, repeatable). */
+  at?: ScheduledAction[];
   program: string;
   args: string[];
 }
@@ -69,7 +72,31 @@ const VALUE_OPTIONS = new Set([
   '--trace',
   '--perfetto',
   '--played',
+  '--at',
 ]);
+
+/** An `--at` action: an IIO event pushed (as a driver's interrupt handler would), or a device removed. */
+export type ScheduledAction =
+  | { time: number; kind: 'event'; device: string; code: bigint }
+  | { time: number; kind: 'remove'; device: string };
+
+const AT_FORMS = 'TIME:event:DEVICE:CODE or TIME:remove:DEVICE';
+
+/** Parses an `--at` value; a string is the error to print. */
+function parseAt(value: string): ScheduledAction | string {
+  const bad = `iio-sim exec: --at takes ${AT_FORMS} (TIME like 2ms, or ns), not '${value}'`;
+  const parts = value.split(':');
+  const t = parts[0] ?? '';
+  const time = /^\d{1,16}$/.test(t) ? Number(t) : parseDuration(t);
+  if (time === null || time > MAX_TIME_NS) return bad;
+  if (parts[1] === 'remove' && parts.length === 3 && parts[2])
+    return { time, kind: 'remove', device: parts[2] };
+  if (parts[1] !== 'event' || parts.length !== 4 || !parts[2]) return bad;
+  const text = parts[3]!;
+  if (!/^(0x[0-9a-fA-F]{1,16}|\d{1,20})$/.test(text) || BigInt(text) >= 1n << 64n)
+    return `iio-sim exec: --at: the event code '${text}' is no 64-bit IIO event id (hex 0x... or decimal)`;
+  return { time, kind: 'event', device: parts[2], code: BigInt(text) };
+}
 
 /** Parses the command line (after `exec`); a string is the error to print. */
 export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
@@ -105,6 +132,10 @@ export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
         if (eq <= 0 || eq === value.length - 1)
           return `iio-sim exec: --played takes DAC=FILE, not '${value}'`;
         o.played = [...(o.played ?? []), { device: value.slice(0, eq), file: value.slice(eq + 1) }];
+      } else if (name === '--at') {
+        const a = parseAt(value);
+        if (typeof a === 'string') return a;
+        o.at = [...(o.at ?? []), a];
       } else o.perfetto = value;
     } else if (name === '--no-ftrace') o.ftrace = false;
     else if (name === '--no-check') o.check = false;
@@ -181,6 +212,35 @@ function makeSimulator(o: ExecOptions, io: ExecIo): Simulator | null {
   }
 }
 
+/**
+ * Schedules the `--at` actions on the simulator's clock; false after printing why one cannot be done (no such
+ * device, a device without an event interface). An event's timestamp is the virtual time it is pushed at.
+ */
+function scheduleActions(sim: Simulator, actions: readonly ScheduledAction[], io: ExecIo): boolean {
+  for (const a of actions) {
+    const dev = sim.devices.find((d) => d.config.name === a.device || d.iio.devName === a.device);
+    if (!dev) {
+      io.err(`iio-sim exec: --at: no device '${a.device}' on this board`);
+      return false;
+    }
+    if (a.kind === 'remove') {
+      sim.at(a.time, `remove ${a.device}`, () => {
+        if (dev.iio.registered) sim.removeDevice(dev.config.name);
+      });
+      continue;
+    }
+    const events = dev.iio.events;
+    if (!events) {
+      io.err(`iio-sim exec: --at: '${a.device}' has no event interface`);
+      return false;
+    }
+    sim.at(a.time, `event on ${a.device}`, () => {
+      if (dev.iio.registered) events.push(a.code, BigInt(sim.now));
+    });
+  }
+  return true;
+}
+
 /** How the child ended: its exit code, or the number of the signal that killed it. */
 function childExit(child: ChildProcess): Promise<{ code: number | null; signal: number | null }> {
   return new Promise((resolve) => {
@@ -217,6 +277,7 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     }
     dacs.push({ dac: d.dac, name: d.config.name, file: p.file });
   }
+  if (!scheduleActions(sim, o.at ?? [], io)) return 2;
   const trace = o.trace !== undefined || o.perfetto !== undefined ? recordTrace(sim.events, sim.abi) : null;
   const stopFtrace = trace && o.ftrace ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
   const fences = o.summary ? new FenceStats(sim.events) : null;

@@ -67,7 +67,7 @@ beforeAll(() => {
     cpSync(join(KERNEL_SRC, 'include', 'uapi', 'linux', 'iio'), join(dir, 'inc', 'linux', 'iio'), {
       recursive: true,
     });
-    for (const name of ['lsiio', 'iio_generic_buffer']) {
+    for (const name of ['lsiio', 'iio_generic_buffer', 'iio_event_monitor']) {
       const src = join(KERNEL_SRC, 'tools', 'iio');
       const args = ['-O2', '-D_GNU_SOURCE', '-I', join(dir, 'inc'), '-o', join(dir, name)];
       const r = spawnSync(
@@ -117,6 +117,18 @@ describe('parseExecArgs', () => {
     );
     expect(parseExecArgs(['--seed'])).toBe('iio-sim exec: --seed needs a value');
     expect(parseExecArgs(['--'])).toBe('iio-sim exec: no program given');
+    expect(parseExecArgs(['--at', '1ms:event:d:0x1', '--at=0:remove:d', 'p'])).toMatchObject({
+      at: [
+        { time: 1_000_000, kind: 'event', device: 'd', code: 1n },
+        { time: 0, kind: 'remove', device: 'd' },
+      ],
+    });
+    expect(parseExecArgs(['--at', '1ms:event:d:0x10000000000000000', 'p'])).toBe(
+      "iio-sim exec: --at: the event code '0x10000000000000000' is no 64-bit IIO event id (hex 0x... or decimal)",
+    );
+    expect(parseExecArgs(['--at', 'soon:remove:d', 'p'])).toBe(
+      "iio-sim exec: --at takes TIME:event:DEVICE:CODE or TIME:remove:DEVICE (TIME like 2ms, or ns), not 'soon:remove:d'",
+    );
     expect(parseExecArgs(['--played', 'sim-dac', '--', 'x'])).toBe(
       "iio-sim exec: --played takes DAC=FILE, not 'sim-dac'",
     );
@@ -379,6 +391,42 @@ describe.skipIf(!HAVE_CC || !HAVE_TOOLS_IIO || ORACLE)(
         const r2 = exec(['--devices', bad, '--', join(dir, 'lsiio')]);
         expect(r2.status).toBe(2);
         expect(r2.stderr).toBe(`${bad}: [0.loopbackFrom]: loopbackFrom 'nope' is not a DAC of this board\n`);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'iio_event_monitor prints the events pushed into sim-dummy (--at), in order with their timestamps, until the device goes',
+      () => {
+        const r = exec([
+          ...['--at', '1ms:event:sim-dummy:0x0001000000000000'],
+          ...['--at', '2ms:event:sim-dummy:0x0002000000000001'],
+          ...['--at', '2ms:event:sim-dummy:0x0101010300000000'],
+          ...['--at', '3500us:event:sim-dummy:0xffffffffffffffff'],
+          ...['--at', '4ms:remove:sim-dummy'],
+          '--',
+          join(dir, 'iio_event_monitor'),
+          'sim-dummy',
+        ]);
+        // IIO_UNMOD_EVENT_CODE(IIO_VOLTAGE, 0, THRESH, RISING), (IIO_VOLTAGE, 1, THRESH, FALLING),
+        // IIO_MOD_EVENT_CODE(IIO_ACCEL, 0, IIO_MOD_X, MAG, RISING); the last id is none the tool knows.
+        expect(r.stdout.toString()).toBe(
+          'Found IIO device with name sim-dummy with device number 2\n' +
+            'Event: time: 1000000, type: voltage, channel: 0, evtype: thresh, direction: rising\n' +
+            'Event: time: 2000000, type: voltage, channel: 1, evtype: thresh, direction: falling\n' +
+            'Event: time: 2000000, type: accel(x), channel: 0, evtype: mag, direction: rising\n',
+        );
+        // The removal makes the blocked read fail with ENODEV; the tool returns -ENODEV (exit status 237).
+        expect(r.stderr).toBe(
+          'Unknown event: time: 3500000, id: ffffffffffffffff\n' +
+            'Failed to read event from device: No such device\n',
+        );
+        expect(r.status).toBe(256 - 19);
+        const bad = exec(['--at', '1ms:event:sim-adc:1', '--', join(dir, 'lsiio')]);
+        expect([bad.status, bad.stderr]).toEqual([
+          2,
+          "iio-sim exec: --at: 'sim-adc' has no event interface\n",
+        ]);
       },
       TIMEOUT,
     );
