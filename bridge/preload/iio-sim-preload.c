@@ -34,6 +34,7 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -309,6 +310,38 @@ off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
 
 /* ----------------------------------------------------------------------------------------------- ioctl */
 
+enum { ARG_UNREADABLE = 1, ARG_UNWRITABLE = 2 };
+/* UDMABUF_CREATE_LIST: _IOW('u', 0x43, struct udmabuf_create_list), an 8-byte header. */
+#define UDMABUF_CREATE_LIST_REQ _IOW('u', 0x43, uint64_t)
+
+/*
+ * Copies an ioctl's argument in through the kernel (process_vm_readv on ourselves) and checks that the kernel
+ * could write it back, so that an argument in a page the program made read-only (or never mapped) gives
+ * EFAULT in the simulated kernel, as copy_to_user() and copy_from_user() do, instead of a crash here.
+ * Returns ARG_* bits; without process_vm_readv (seccomp, an old kernel) it falls back to memcpy.
+ */
+static int probe_arg(void *arg, unsigned char *buf, size_t size, unsigned dir) {
+  struct iovec local = { buf, size }, remote = { arg, size };
+  pid_t self = getpid();
+  long n = syscall(SYS_process_vm_readv, self, &local, 1, &remote, 1, 0);
+  if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+    if (dir & _IOC_WRITE) memcpy(buf, arg, size);
+    return 0;
+  }
+  if (n != (long)size) {
+    memset(buf, 0, size);
+    return ARG_UNREADABLE | ARG_UNWRITABLE;
+  }
+  int access = 0;
+  /* Writing the bytes just read back changes nothing (the program is inside this call). */
+  if (dir & _IOC_READ) {
+    n = syscall(SYS_process_vm_writev, self, &local, 1, &remote, 1, 0);
+    if (n != (long)size && !(n < 0 && (errno == ENOSYS || errno == EPERM))) access = ARG_UNWRITABLE;
+  }
+  if (!(dir & _IOC_WRITE)) memset(buf, 0, size);
+  return access;
+}
+
 int ioctl(int fd, unsigned long req, ...) {
   va_list ap;
   va_start(ap, req);
@@ -324,18 +357,22 @@ int ioctl(int fd, unsigned long req, ...) {
   else if (req == FIOCLEX || req == FIONCLEX) size = 0, dir = _IOC_NONE;
   if (dir == _IOC_NONE) size = 0;
   unsigned char stackbuf[256];
+  if (req == UDMABUF_CREATE_LIST_REQ) {
+    /* struct udmabuf_create_list {u32 flags; u32 count; items[count] of 24 bytes}: the items follow the
+     * 8 bytes _IOC_SIZE counts. Beyond the kernel's list_limit only the header goes (it refuses it). */
+    uint32_t head[2];
+    if (probe_arg(arg, (unsigned char *)head, sizeof head, _IOC_WRITE) == 0 && head[1] <= 1024)
+      size = sizeof head + (size_t)head[1] * 24;
+  }
   unsigned char *buf = size <= sizeof stackbuf ? stackbuf : malloc(size);
   if (!buf) {
     errno = ENOMEM;
     return -1;
   }
-  if (size) {
-    if (dir & _IOC_WRITE) memcpy(buf, arg, size);
-    else memset(buf, 0, size);
-  }
-  int64_t a[6] = { fd, (int64_t)req, (int64_t)(intptr_t)arg, (int64_t)size, dir };
+  int access = size ? probe_arg(arg, buf, size, dir) : 0;
+  int64_t a[6] = { fd, (int64_t)req, (int64_t)(intptr_t)arg, (int64_t)size, dir, access };
   int64_t r = call_locked(OP_IOCTL, a, buf, size, buf, size, NULL);
-  if (size && (dir & _IOC_READ) && r != -ENOSYS) memcpy(arg, buf, size);
+  if (size && (dir & _IOC_READ) && !(access & ARG_UNWRITABLE) && r != -ENOSYS) memcpy(arg, buf, size);
   if (buf != stackbuf) free(buf);
   return (int)ret_errno(r);
 }
@@ -360,13 +397,26 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   char path[64];
   int pn = snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), mfd);
   int64_t a[6] = { (int64_t)len, prot, flags, fd, off, (int64_t)(uintptr_t)p };
-  int64_t r = call_locked(OP_MMAP, a, path, (size_t)pn, NULL, 0, NULL);
+  enum { MAX_ALIASES = 512 };
+  uint64_t *alias = malloc(MAX_ALIASES * 3 * sizeof *alias);
+  int64_t naliases = 0;
+  int64_t r = alias ? call_locked(OP_MMAP, a, path, (size_t)pn, alias, MAX_ALIASES * 3 * sizeof *alias, &naliases)
+                    : -ENOMEM;
   raw_close(mfd);
   if (r < 0) {
+    free(alias);
     syscall(SYS_munmap, p, len);
     errno = (int)-r;
     return MAP_FAILED;
   }
+  /* Pages an older mapping shows too (a udmabuf and its memfd): second mappings of the same real pages. */
+  if (naliases > MAX_ALIASES) fail_msg("mmap: too many pieces shared with older mappings; some are copies");
+  for (int64_t i = 0; i < naliases && i < MAX_ALIASES; i++) {
+    void *src = (void *)(uintptr_t)alias[i * 3], *dst = (char *)p + alias[i * 3 + 2];
+    if ((void *)syscall(SYS_mremap, src, 0, (size_t)alias[i * 3 + 1], MREMAP_MAYMOVE | MREMAP_FIXED, dst) != dst)
+      fail_msg("mmap: cannot share pages with an older mapping (mremap); they are copies");
+  }
+  free(alias);
   pthread_mutex_lock(&bridge_lock);
   for (int i = 0; i < MAX_MAPS; i++)
     if (!maps[i].addr) {

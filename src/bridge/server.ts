@@ -30,7 +30,7 @@ import {
   DMA_BUF_SYNC_END,
 } from '../uapi/dma-buf.ts';
 import { DMA_HEAP_IOCTL_ALLOC } from '../uapi/dma-heap.ts';
-import { EACCES, EBADF, EINVAL, EIO, ENOENT } from '../uapi/errno.ts';
+import { EACCES, EBADF, EINVAL, EIO, ENOENT, ENOMEM } from '../uapi/errno.ts';
 import { F_DUPFD, F_DUPFD_CLOEXEC, O_CLOEXEC } from '../uapi/fcntl.ts';
 import {
   IIO_BUFFER_DMABUF_ATTACH_IOCTL,
@@ -40,7 +40,7 @@ import {
   IIO_GET_EVENT_FD_IOCTL,
 } from '../uapi/iio.ts';
 import * as v2 from '../uapi/iio-v2.ts';
-import { MAP_FIXED, MAP_FIXED_NOREPLACE } from '../uapi/mman.ts';
+import { MAP_FIXED, MAP_FIXED_NOREPLACE, PAGE_SIZE, PROT_READ } from '../uapi/mman.ts';
 import { UDMABUF_CREATE, UDMABUF_CREATE_LIST } from '../uapi/udmabuf.ts';
 import { answerFrame, type FrameReader, KIND, OP, type Request } from './protocol.ts';
 
@@ -66,12 +66,24 @@ const FD_IOCTLS: ReadonlyMap<number, FdFields> = new Map<number, FdFields>([
   [DMA_BUF_IOCTL_IMPORT_SYNC_FILE, { in: [4] }],
 ]);
 
+/**
+ * UDMABUF_CREATE_LIST's fds: `struct udmabuf_create_list` is 8 bytes of header and then `count` items of 24
+ * bytes, each starting with a memfd (the C side sends the header and the items, `len` bytes in all).
+ */
+function createListFields(len: number): FdFields {
+  const items = Math.max(0, Math.floor((len - 8) / 24));
+  return { in: Array.from({ length: items }, (_, i) => 8 + 24 * i), retFd: true };
+}
+
 /** Cache-line granularity of the copies at coherence points. */
 const LINE = 64;
 /** Largest read or write served at once (the C side asks for at most this much). */
 const MAX_IO = 4 << 20;
 /** `_IOC_READ`: the kernel writes the argument. */
 const IOC_READ = 2;
+/** Access bits the C side found on an ioctl's argument (a[5]): the program cannot read / write it. */
+const ARG_UNREADABLE = 1;
+const ARG_UNWRITABLE = 2;
 
 /** A simulated mapping and the program's real copy of it. */
 interface Mirror {
@@ -79,10 +91,33 @@ interface Mirror {
   readonly simAddr: number;
   readonly len: number;
   readonly file: object | undefined;
-  /** This side's fd on the program's memfd. */
-  readonly fd: number;
+  /**
+   * Where the program's pages of the mapping live, by offset in the mapping: this side's fd on the memfd the
+   * program mapped, or, where the mapping shows simulated pages an older mapping shows too (a udmabuf and
+   * its memfd), on that mapping's memfd, which the program's pages are then a second mapping of.
+   */
+  readonly segments: Segment[];
   /** The contents both sides agreed on at the last coherence point. */
   readonly shadow: Uint8Array;
+}
+
+/** A run of a mirror's pages that live in one real file. */
+interface Segment {
+  /** Offset in the mapping. */
+  readonly at: number;
+  readonly len: number;
+  /** This side's fd on the file. */
+  readonly fd: number;
+  /** Offset of `at` in the file. */
+  readonly fileOffset: number;
+}
+
+/** A run of a simulated mapping's bytes in one backing store of the simulator. */
+interface BackingRun {
+  readonly at: number;
+  readonly len: number;
+  readonly buffer: ArrayBufferLike;
+  readonly byte: number;
 }
 
 /** What a session reports when its program is gone. */
@@ -138,7 +173,7 @@ export class BridgeSession {
         this.#socket.write(await this.#handle(r));
       }
     } finally {
-      for (const m of this.#mirrors.splice(0)) closeSync(m.fd);
+      for (const m of this.#mirrors.splice(0)) for (const g of m.segments) closeSync(g.fd);
     }
     if (exited) {
       const { code, signal } = await exited;
@@ -261,9 +296,7 @@ export class BridgeSession {
     const req = Number(BigInt.asUintN(32, reqBig));
     const size = Number(sizeBig);
     const fd = this.#fd(realFd);
-    if (req === UDMABUF_CREATE_LIST)
-      return this.#unsupported('ioctl(UDMABUF_CREATE_LIST): its flexible array is not bridged yet');
-    const spec = FD_IOCTLS.get(req);
+    const spec = req === UDMABUF_CREATE_LIST ? createListFields(r.data.length) : FD_IOCTLS.get(req);
     const arg = new Uint8Array(r.data);
     const view = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
     for (const off of spec?.in ?? [])
@@ -272,7 +305,11 @@ export class BridgeSession {
     if ((spec?.in?.length ?? 0) > 0 || (syncFlags !== null && syncFlags & DMA_BUF_SYNC_END)) this.#pushAll();
     let ret: number;
     let out: Uint8Array | undefined;
-    if (size > 0) {
+    const access = Number(r.a[5] ?? 0n);
+    if (size > 0 && access & (ARG_UNREADABLE | ARG_UNWRITABLE)) {
+      ret = await this.#ioctlBadArg(fd, req, arg, access);
+      out = undefined;
+    } else if (size > 0) {
       const addr = this.#scratch(size);
       this.#sys.mem.write(addr, arg);
       ret = await this.#sys.ioctl(fd, req, addr);
@@ -288,6 +325,31 @@ export class BridgeSession {
     }
     if (ret >= 0 && spec?.retFd) ret = await this.#reserve(ret);
     return answerFrame(KIND.RET, ret, out && Number(dirBig) & IOC_READ ? out : undefined);
+  }
+
+  /**
+   * An ioctl whose argument the program cannot read, or cannot have written (a read-only page): staged in a
+   * read-only mapping of the simulated process, or at an address nothing maps, so the simulated kernel's
+   * copy_to_user() or copy_from_user() fails with EFAULT where the real one would, at the same point of the
+   * call (an fd the ioctl made before the copy is undone by the kernel code, not by the bridge).
+   */
+  async #ioctlBadArg(fd: number, req: number, arg: Uint8Array, access: number): Promise<number> {
+    const mm = this.#task.mm;
+    const len = Math.ceil(arg.length / PAGE_SIZE) * PAGE_SIZE;
+    const start = mm.unmappedArea(len);
+    if (start < 0) return -ENOMEM;
+    if (access & ARG_UNREADABLE) return this.#sys.ioctl(fd, req, start);
+    const backing = new Uint8Array(len);
+    backing.set(arg);
+    mm.insertMapping(
+      { start, end: start + len, prot: PROT_READ, shared: false, backing, offset: 0, name: 'anon' },
+      null,
+    );
+    try {
+      return await this.#sys.ioctl(fd, req, start);
+    } finally {
+      mm.unmapRange(start, len);
+    }
   }
 
   async #mmap(r: Request): Promise<Buffer> {
@@ -318,12 +380,91 @@ export class BridgeSession {
       simAddr: ret,
       len,
       file: this.#task.files.file(fd),
-      fd: hostFd,
+      segments: [{ at: 0, len, fd: hostFd, fileOffset: 0 }],
       shadow: new Uint8Array(len),
     };
+    const aliases = this.#aliases(m);
+    // The older mappings' pending stores reach the simulated pages before the new mapping shows them.
+    if (aliases.length > 0) this.#pushAll();
     this.#mirrors.push(m);
     this.#pull(m, true);
-    return answerFrame(KIND.RET, 0);
+    const out = new DataView(new ArrayBuffer(aliases.length * 24));
+    for (const [i, a] of aliases.entries()) {
+      out.setBigUint64(i * 24, a.src, true);
+      out.setBigUint64(i * 24 + 8, BigInt(a.len), true);
+      out.setBigUint64(i * 24 + 16, BigInt(a.at), true);
+    }
+    return answerFrame(KIND.RET, 0, new Uint8Array(out.buffer), BigInt(aliases.length));
+  }
+
+  /** The simulated memory behind a mirror's mapping, run by run. */
+  #backing(m: Mirror): BackingRun[] {
+    const out: BackingRun[] = [];
+    for (const v of this.#task.mm.vmas) {
+      const from = Math.max(v.start, m.simAddr);
+      const to = Math.min(v.end, m.simAddr + m.len);
+      if (from >= to) continue;
+      const byte = v.backing.byteOffset + v.offset + (from - v.start);
+      out.push({ at: from - m.simAddr, len: to - from, buffer: v.backing.buffer, byte });
+    }
+    return out;
+  }
+
+  /**
+   * The parts of new mirror `m` whose simulated pages an older mirror shows too (a memfd and a udmabuf made of
+   * it). There `m`'s segments become this side's fds on the older mirror's files, and the program is to map
+   * those parts of its new mapping as second mappings of the older one's pages (`len` bytes from `src` in
+   * the program, at offset `at` of the new mapping), so that a store through either shows through the other
+   * at once, as through the real kernel's shared pages.
+   */
+  #aliases(m: Mirror): { src: bigint; len: number; at: number }[] {
+    const pages = new Map<number, { src: bigint; fd: number; fileOffset: number }>();
+    const mine = this.#backing(m);
+    for (const old of this.#mirrors)
+      for (const theirs of this.#backing(old))
+        for (const run of mine) {
+          if (run.buffer !== theirs.buffer) continue;
+          const to = Math.min(run.byte + run.len, theirs.byte + theirs.len);
+          for (let b = Math.max(run.byte, theirs.byte); b < to; b += PAGE_SIZE) {
+            const at = run.at + b - run.byte;
+            const oldAt = theirs.at + b - theirs.byte;
+            if (at % PAGE_SIZE !== 0 || oldAt % PAGE_SIZE !== 0 || pages.has(at)) continue;
+            const g = old.segments.find((x) => oldAt >= x.at && oldAt < x.at + x.len);
+            if (g)
+              pages.set(at, {
+                src: old.realAddr + BigInt(oldAt),
+                fd: g.fd,
+                fileOffset: g.fileOffset + oldAt - g.at,
+              });
+          }
+        }
+    if (pages.size === 0) return [];
+    const own = m.segments[0]!;
+    const segments: Segment[] = [];
+    const out: { src: bigint; len: number; at: number }[] = [];
+    let at = 0;
+    while (at < m.len) {
+      const p = pages.get(at);
+      let n = PAGE_SIZE;
+      if (!p) {
+        while (at + n < m.len && !pages.has(at + n)) n += PAGE_SIZE;
+        n = Math.min(n, m.len - at);
+        segments.push({ at, len: n, fd: own.fd, fileOffset: at });
+      } else {
+        for (;;) {
+          const q = pages.get(at + n);
+          if (!q || q.fd !== p.fd || q.fileOffset !== p.fileOffset + n || q.src !== p.src + BigInt(n)) break;
+          n += PAGE_SIZE;
+        }
+        n = Math.min(n, m.len - at);
+        segments.push({ at, len: n, fd: openSync(`/proc/self/fd/${p.fd}`, 'r+'), fileOffset: p.fileOffset });
+        out.push({ src: p.src, len: n, at });
+      }
+      at += n;
+    }
+    m.segments.splice(0, 1, ...segments);
+    if (!segments.some((g) => g.fd === own.fd)) closeSync(own.fd);
+    return out;
   }
 
   async #munmap(r: Request): Promise<Buffer> {
@@ -332,7 +473,7 @@ export class BridgeSession {
     const m = this.#mirrors[i]!;
     this.#push(m);
     this.#mirrors.splice(i, 1);
-    closeSync(m.fd);
+    for (const g of m.segments) closeSync(g.fd);
     return answerFrame(KIND.RET, await this.#sys.munmap(m.simAddr, m.len));
   }
 
@@ -415,8 +556,9 @@ export class BridgeSession {
 
   #push(m: Mirror): void {
     const real = new Uint8Array(m.len);
-    if (readSync(m.fd, real, 0, m.len, 0) !== m.len)
-      throw new Error(`bridge: short read of a mapping (EIO ${EIO})`);
+    for (const g of m.segments)
+      if (readSync(g.fd, real, g.at, g.len, g.fileOffset) !== g.len)
+        throw new Error(`bridge: short read of a mapping (EIO ${EIO})`);
     this.#merge(real, m.shadow, (start, end) => {
       this.#task.mm.store(m.simAddr + start, real.subarray(start, end));
     });
@@ -438,7 +580,11 @@ export class BridgeSession {
     const sim = quiet ? this.#task.mm.peek(m.simAddr, m.len) : this.#task.mm.load(m.simAddr, m.len);
     if (!sim) return;
     this.#merge(sim, m.shadow, (start, end) => {
-      writeSync(m.fd, sim, start, end - start, start);
+      for (const g of m.segments) {
+        const from = Math.max(start, g.at);
+        const to = Math.min(end, g.at + g.len);
+        if (from < to) writeSync(g.fd, sim, from, to - from, g.fileOffset + from - g.at);
+      }
     });
   }
 
