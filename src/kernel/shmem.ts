@@ -3,7 +3,7 @@
  * ftruncate and file seals. The pages are one growable buffer, so every mapping and every udmabuf made
  * from the memfd sees the same bytes. Rules MEMFD-1..3, SEAL-1..9, TRUNC-1..4.
  */
-import { EBUSY, EFAULT, EFBIG, EINVAL, ENOMEM, ENXIO, EPERM } from '../uapi/errno.ts';
+import { EBUSY, EFAULT, EFBIG, EINVAL, ENODEV, ENOMEM, ENXIO, EPERM } from '../uapi/errno.ts';
 import {
   F_SEAL_EXEC,
   F_SEAL_FUTURE_WRITE,
@@ -59,9 +59,16 @@ export class ShmemInode {
   pins = 0;
   /** Open files and udmabuf pins keeping the pages (the inode's link count is 0: only users keep it). */
   #users = 0;
+  /**
+   * Huge page size of a hugetlbfs file (MFD_HUGETLB), 0 for shmem. The simulated machine reserves no huge
+   * pages (`vm.nr_hugepages` 0, the default): such a file has a size but never any page. (docs/quirks.md: hugetlbfs memfds).
+   */
+  readonly hugePageSize: number;
+  #hugeSize = 0;
 
-  constructor(pool: PagePool, name: string, seals: number, mode: number) {
+  constructor(pool: PagePool, name: string, seals: number, mode: number, hugePageSize = 0) {
     this.#pool = pool;
+    this.hugePageSize = hugePageSize;
     this.name = name;
     this.seals = seals;
     this.mode = mode;
@@ -83,7 +90,7 @@ export class ShmemInode {
   /** A user is gone; the last one frees the pages. */
   release(): void {
     if (--this.#users === 0) {
-      this.#pool.free(this.size);
+      this.#pool.free(this.buffer.byteLength);
       (this.buffer as unknown as { resize(n: number): void }).resize(0);
     }
   }
@@ -105,11 +112,19 @@ export class ShmemInode {
 
   /** File size in bytes. */
   get size(): number {
-    return this.buffer.byteLength;
+    return this.hugePageSize ? this.#hugeSize : this.buffer.byteLength;
   }
 
-  /** Changes the size, zero-filling growth; -EFBIG beyond the limit, -ENOMEM without memory. */
+  /**
+   * Changes the size, zero-filling growth; -EFBIG beyond the limit, -ENOMEM without memory. A hugetlbfs size
+   * is any multiple of the huge page size (`hugetlbfs_setattr()`: -EINVAL otherwise) and takes no memory.
+   */
   resize(n: number): number {
+    if (this.hugePageSize) {
+      if (n % this.hugePageSize !== 0) return -EINVAL;
+      this.#hugeSize = n;
+      return 0;
+    }
     const old = this.size;
     if (n > SHMEM_MAX_BYTES) return -EFBIG;
     if (n > old && !this.#pool.alloc(n - old)) return -ENOMEM;
@@ -136,15 +151,18 @@ const shmemFops: FileOperations = {
    */
   read(file, buf, count, task) {
     const sh = shmemOf(file)!;
-    const n = Math.max(0, Math.min(count, sh.size - file.pos));
+    // hugetlbfs_read_iter() reads a hole as zeros (a hugetlbfs file here is all hole); at most 1 MiB at once.
+    const n = Math.max(0, Math.min(count, sh.size - file.pos, sh.hugePageSize ? 1 << 20 : Infinity));
     if (n === 0) return 0;
-    const copied = task.mm.copyToUserPrefix(buf, sh.view(file.pos, n));
+    const copied = task.mm.copyToUserPrefix(buf, sh.hugePageSize ? new Uint8Array(n) : sh.view(file.pos, n));
     if (copied === 0) return -EFAULT;
     file.pos += copied;
     return copied;
   },
   write(file, buf, count, task) {
     const sh = shmemOf(file)!;
+    // hugetlbfs files have no write_iter: vfs_write() refuses them before looking at anything. (docs/quirks.md: hugetlbfs memfds).
+    if (sh.hugePageSize) return -EINVAL;
     // generic_write_checks() ends a zero-length write before any seal is looked at.
     if (count === 0) return 0;
     if (sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
@@ -183,6 +201,9 @@ const shmemFops: FileOperations = {
   },
   mmap(file, vma) {
     const sh = shmemOf(file)!;
+    // hugetlbfs_file_mmap(): the offset must be huge-page aligned, then hugetlb_reserve_pages() finds no huge
+    // page to reserve. (docs/quirks.md: hugetlbfs memfds).
+    if (sh.hugePageSize) return vma.offset % sh.hugePageSize ? -EINVAL : -ENOMEM;
     const sealed = (sh.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
     if (vma.shared && vma.prot & PROT_WRITE && sealed) return -EPERM;
     // memfd_check_seals_mmap(): a read-only shared mapping of a write-sealed memfd loses VM_MAYWRITE and
@@ -241,13 +262,18 @@ export function memfdCreate(deps: ShmemDeps, task: Caller, name: string | number
   if (utf8Length(text) > MFD_NAME_MAX_LEN) return -EINVAL;
   const fd = task.files.allocFd();
   if (fd < 0) return fd;
+  // hugetlb_file_setup(): the size encoded in the flags must be one of the machine's huge page sizes (x86-64's
+  // 2 MiB, the default, and 1 GiB); -ENODEV otherwise.
+  const hugeLog = (flags >>> 26) & 0x3f;
+  const hugePageSize = !(flags & MFD_HUGETLB) ? 0 : hugeLog === 0 ? 2 << 20 : 2 ** hugeLog;
+  if (flags & MFD_HUGETLB && hugeLog !== 0 && hugeLog !== 21 && hugeLog !== 30) return -ENODEV;
   let seals = flags & MFD_ALLOW_SEALING ? 0 : F_SEAL_SEAL;
   let mode = 0o777;
   if (flags & MFD_NOEXEC_SEAL) {
     seals = F_SEAL_EXEC;
     mode = 0o666;
   }
-  const sh = new ShmemInode(deps.pages, text, seals, mode);
+  const sh = new ShmemInode(deps.pages, text, seals, mode, hugePageSize);
   sh.hold();
   const file = new File(
     deps.census,
@@ -311,6 +337,7 @@ export function memfdGetSeals(file: File): number {
 
 /** `ftruncate` of a memfd (TRUNC-2, TRUNC-3). The caller has done the generic checks of TRUNC-1. */
 export function shmemTruncate(sh: ShmemInode, length: number): number {
+  if (sh.hugePageSize && length % sh.hugePageSize !== 0) return -EINVAL;
   if (length === sh.size) return 0;
   if (length < sh.size && sh.seals & F_SEAL_SHRINK) return -EPERM;
   if (length > sh.size && sh.seals & F_SEAL_GROW) return -EPERM;

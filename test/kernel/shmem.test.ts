@@ -14,6 +14,8 @@ import {
   EFAULT,
   EINVAL,
   EMFILE,
+  ENODEV,
+  ENOMEM,
   ENXIO,
   EPERM,
   F_ADD_SEALS,
@@ -144,6 +146,29 @@ describe('MEMFD-1: memfd_create checks', () => {
       return await sys.memfd_create('huge', MFD_HUGETLB | MFD_HUGE_2MB);
     });
     expect(value).toBe(0);
+  });
+
+  it('MEMFD-1: an MFD_HUGETLB memfd is hugetlbfs with no huge page reserved: sizes in huge pages, mmap -ENOMEM, write -EINVAL, udmabuf -ENOMEM', async () => {
+    const { value } = await runOne(async (sys) => {
+      const badSize = await sys.memfd_create('huge', (MFD_HUGETLB | (22 << 26)) >>> 0);
+      const fd = await sys.memfd_create('huge', MFD_HUGETLB | MFD_ALLOW_SEALING);
+      const seal = await sys.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+      const unaligned = await sys.ftruncate(fd, PAGE_SIZE);
+      const aligned = await sys.ftruncate(fd, 4 << 20);
+      const map = await sys.mmap(0, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      const write = await sys.pwrite(fd, sys.mem.alloc(16), 16, 0);
+      const buf = sys.mem.alloc(16);
+      sys.mem.write(buf, new Uint8Array(16).fill(7));
+      const read = await sys.pread(fd, buf, 16, 0);
+      const dev = await sys.open('/dev/udmabuf', O_RDWR);
+      const ubuf = await sys.ioctl(
+        dev,
+        UDMABUF_CREATE,
+        sys.mem.allocStruct(udmabuf_create, { memfd: fd, size: PAGE_SIZE }),
+      );
+      return [badSize, seal, unaligned, aligned, map, write, read, [...sys.mem.read(buf, 16)], ubuf];
+    });
+    expect(value).toEqual([-ENODEV, 0, -EINVAL, 0, -ENOMEM, -EINVAL, 16, new Array(16).fill(0), -ENOMEM]);
   });
 
   it('MEMFD-1: MFD_EXEC together with MFD_NOEXEC_SEAL is -EINVAL', async () => {

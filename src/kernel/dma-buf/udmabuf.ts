@@ -116,6 +116,11 @@ function udmabufCreate(dmabufs: DmaBufCore, task: Caller, flags: number, items: 
       undo();
       return -EINVAL;
     }
+    // memfd_pin_folios() must allocate the huge pages of a hugetlbfs memfd, and none is reserved. (docs/quirks.md: hugetlbfs memfds).
+    if (sh.hugePageSize) {
+      undo();
+      return -ENOMEM;
+    }
     sh.pins++;
     sh.hold();
     pieces.push({ sh, offset: Number(it.offset), size: Number(it.size) });
