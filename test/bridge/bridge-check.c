@@ -1,7 +1,8 @@
 /*
  * Exercises the calls of the preload bridge that the capture programs do not: the stat family, access,
- * realpath, readlink, dup2, fcntl, select, lseek, stdio, memfd + udmabuf + mmap, a refused call and a forked
- * child. Prints one line per check (`bridge-check block` instead blocks for good in a poll); test/bridge/exec.test.ts compares the output.
+ * realpath, readlink, dup2, fcntl, select, lseek, stdio, memfd + udmabuf (CREATE and CREATE_LIST) + mmap with
+ * the pages both mappings share, ioctl arguments the kernel cannot read or write back (EFAULT), a refused call
+ * and a forked child. Prints one line per check (`bridge-check block` instead blocks for good in a poll); test/bridge/exec.test.ts compares the output.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +29,19 @@ struct udmabuf_create {
   uint64_t size;
 };
 #define UDMABUF_CREATE _IOW('u', 0x42, struct udmabuf_create)
+struct udmabuf_create_list2 {
+  uint32_t flags;
+  uint32_t count;
+  struct { uint32_t memfd; uint32_t pad; uint64_t offset; uint64_t size; } list[2];
+};
+#define UDMABUF_CREATE_LIST _IOW('u', 0x43, uint64_t)
+struct dma_heap_allocation_data {
+  uint64_t len;
+  uint32_t fd;
+  uint32_t fd_flags;
+  uint64_t heap_flags;
+};
+#define DMA_HEAP_IOCTL_ALLOC _IOWR('H', 0x0, struct dma_heap_allocation_data)
 
 #define NAME "/sys/bus/iio/devices/iio:device0/name"
 
@@ -90,7 +104,40 @@ int main(int argc, char **argv) {
   show("UDMABUF_CREATE >= 0", dbuf >= 0 ? 1 : dbuf);
   char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, dbuf, 0);
   printf("udmabuf mapping = %.5s\n", p == MAP_FAILED ? "(failed)" : p);
+  /* The memfd's mapping and the udmabuf's show the same pages: a store through one is seen through the other
+   * with no call in between. */
+  char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+  m[0] = 'X';
+  m[4097] = 'Y';
+  printf("shared pages = %c%c\n", p[0], p[4097]);
+  struct udmabuf_create_list2 l = { .flags = 0, .count = 2 };
+  l.list[0].memfd = l.list[1].memfd = (uint32_t)mfd;
+  l.list[0].offset = 4096, l.list[0].size = 4096;
+  l.list[1].offset = 0, l.list[1].size = 4096;
+  int lbuf = ioctl(u, UDMABUF_CREATE_LIST, &l);
+  show("UDMABUF_CREATE_LIST >= 0", lbuf >= 0 ? 1 : lbuf);
+  char *q = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, lbuf, 0);
+  q[4096 + 1] = 'Z';
+  printf("list pages swapped = %c%c, memfd sees %c\n", q[1], q[4096], m[1]);
   show("munmap", munmap(p, 8192));
+  munmap(q, 8192);
+  munmap(m, 8192);
+  close(lbuf);
+
+  /* An ioctl argument the kernel cannot write back (a read-only page): EFAULT, and no fd left behind. */
+  int heap = open("/dev/dma_heap/system", O_RDWR);
+  struct dma_heap_allocation_data *req = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  req->len = 4096;
+  req->fd_flags = O_RDWR | O_CLOEXEC;
+  mprotect(req, 4096, PROT_READ);
+  show("DMA_HEAP_IOCTL_ALLOC(read-only arg)", ioctl(heap, DMA_HEAP_IOCTL_ALLOC, req));
+  mprotect(req, 4096, PROT_NONE);
+  show("DMA_HEAP_IOCTL_ALLOC(unreadable arg)", ioctl(heap, DMA_HEAP_IOCTL_ALLOC, req));
+  munmap(req, 4096);
+  int next = dup(0);
+  show("next fd = heap + 1", next == heap + 1);
+  close(next);
+  close(heap);
 
   fflush(stdout);
   pid_t child = fork();

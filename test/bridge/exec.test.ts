@@ -213,7 +213,7 @@ describe.skipIf(!HAVE_CC || ORACLE)(
       TIMEOUT,
     );
     it(
-      'stat, access, realpath, readlink, dup2, fcntl, select, lseek, stdio, memfd + udmabuf + mmap; refused calls say so',
+      'stat, access, realpath, readlink, dup2, fcntl, select, lseek, stdio, memfd + udmabuf (+ LIST) + mmap sharing pages, ioctl args in read-only/unmapped pages; refused calls say so',
       () => {
         const r = exec(['--', join(dir, 'bridge-check')]);
         expect(r.stdout.toString()).toBe(
@@ -241,7 +241,13 @@ describe.skipIf(!HAVE_CC || ORACLE)(
             'F_ADD_SEALS = 0',
             'UDMABUF_CREATE >= 0 = 1',
             'udmabuf mapping = hello',
+            'shared pages = XY',
+            'UDMABUF_CREATE_LIST >= 0 = 1',
+            'list pages swapped = YX, memfd sees Z',
             'munmap = 0',
+            'DMA_HEAP_IOCTL_ALLOC(read-only arg) = -1 EFAULT',
+            'DMA_HEAP_IOCTL_ALLOC(unreadable arg) = -1 EFAULT',
+            'next fd = heap + 1 = 1',
             "child's open refused = 1",
             '',
           ].join('\n'),
