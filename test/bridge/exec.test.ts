@@ -288,7 +288,12 @@ describe.skipIf(!HAVE_CC || ORACLE)(
     it(
       'children are not bridged: a shell started under exec runs cat, whose open of a simulated file is refused and says so',
       () => {
-        const r = exec(['--', 'sh', '-c', 'LC_ALL=C cat /sys/bus/iio/devices/iio:device0/name; echo status=$?']);
+        const r = exec([
+          '--',
+          'sh',
+          '-c',
+          'LC_ALL=C cat /sys/bus/iio/devices/iio:device0/name; echo status=$?',
+        ]);
         expect(r.stdout.toString()).toBe('status=1\n');
         expect(r.stderr).toBe(
           'iio-sim bridge: open(/sys/bus/iio/devices/iio:device0/name): this process is not connected to the simulator (children of a bridged program are not bridged)\n' +
