@@ -212,6 +212,48 @@ function makeSimulator(o: ExecOptions, io: ExecIo): Simulator | null {
   }
 }
 
+/** A DAC whose output `--played` writes. */
+interface PlayedDac {
+  readonly dac: Dac;
+  readonly name: string;
+  readonly file: string;
+}
+
+/** The DACs of `--played`; null after printing that one is no DAC of the board. */
+function playedDacs(sim: Simulator, o: ExecOptions, io: ExecIo): PlayedDac[] | null {
+  const dacs: PlayedDac[] = [];
+  for (const p of o.played ?? []) {
+    const d = sim.devices.find((x) => x.config.name === p.device || x.iio.devName === p.device);
+    if (!d?.dac) {
+      io.err(`iio-sim exec: --played: '${p.device}' is not a DAC of this board`);
+      return null;
+    }
+    dacs.push({ dac: d.dac, name: d.config.name, file: p.file });
+  }
+  return dacs;
+}
+
+/** Writes what each `--played` DAC played, with one line on stderr saying how much; false if a write failed. */
+function writePlayed(dacs: readonly PlayedDac[], now: number, io: ExecIo): boolean {
+  let ok = true;
+  for (const { dac, name, file } of dacs) {
+    const p = playedBytes(dac, now);
+    try {
+      writeFileSync(file, p.bytes);
+    } catch (e) {
+      io.err(
+        `iio-sim exec: --played: cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+      ok = false;
+      continue;
+    }
+    io.err(
+      `iio-sim exec: ${name} played ${p.scans} scans in ${p.runs} run(s) (${p.before} starved before the first, ${p.gaps} starved in between): ${file}`,
+    );
+  }
+  return ok;
+}
+
 /**
  * Schedules the `--at` actions on the simulator's clock; false after printing why one cannot be done (no such
  * device, a device without an event interface). An event's timestamp is the virtual time it is pushed at.
@@ -268,16 +310,8 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   }
   const sim = makeSimulator(o, io);
   if (!sim) return 2;
-  const dacs: { dac: Dac; name: string; file: string }[] = [];
-  for (const p of o.played ?? []) {
-    const d = sim.devices.find((x) => x.config.name === p.device || x.iio.devName === p.device);
-    if (!d?.dac) {
-      io.err(`iio-sim exec: --played: '${p.device}' is not a DAC of this board`);
-      return 2;
-    }
-    dacs.push({ dac: d.dac, name: d.config.name, file: p.file });
-  }
-  if (!scheduleActions(sim, o.at ?? [], io)) return 2;
+  const dacs = playedDacs(sim, o, io);
+  if (!dacs || !scheduleActions(sim, o.at ?? [], io)) return 2;
   const trace = o.trace !== undefined || o.perfetto !== undefined ? recordTrace(sim.events, sim.abi) : null;
   const stopFtrace = trace && o.ftrace ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
   const fences = o.summary ? new FenceStats(sim.events) : null;
@@ -330,16 +364,11 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   }
   if (trace && o.perfetto !== undefined)
     writeFileSync(o.perfetto, exportPerfetto(trace.events, { end: result.time }));
-  for (const { dac, name, file } of dacs) {
-    const p = playedBytes(dac, result.time);
-    writeFileSync(file, p.bytes);
-    io.err(
-      `iio-sim exec: ${name} played ${p.scans} scans in ${p.runs} run(s) (${p.before} starved before the first, ${p.gaps} starved in between): ${file}`,
-    );
-  }
+  const written = writePlayed(dacs, result.time, io);
   if (o.summary) {
     for (const line of summaryLines(result, fences)) io.err(line);
     if (checker) for (const line of checker.summaryLines()) io.err(line);
   }
+  if (!written) return 2;
   return outcome.status === 'exited' || outcome.status === 'killed' ? code : code || 1;
 }

@@ -305,7 +305,7 @@ describe.skipIf(!HAVE_CC || ORACLE)(
     );
 
     it(
-      "exits with the program's status; a program blocked for good in the simulator is reported and killed",
+      "exits with the program's status; a program blocked for good in the simulator is reported and killed; an unwritable --played file is exit 2",
       () => {
         const r = exec(['--trace', '-', '--', join(dir, 'dmabuf-capture'), '10', '0']);
         expect(r.status).toBe(2);
@@ -313,6 +313,11 @@ describe.skipIf(!HAVE_CC || ORACLE)(
         const r2 = exec(['--', join(dir, 'no-such-program')]);
         expect(r2.status).toBe(127);
         expect(r2.stderr).toBe(`iio-sim exec: cannot run '${join(dir, 'no-such-program')}': ENOENT\n`);
+        const r4 = exec(['--played', `sim-dac=${join(dir, 'no', 'such', 'dir')}`, '--', 'true']);
+        expect([r4.status, r4.stderr]).toEqual([
+          2,
+          `iio-sim exec: --played: cannot write ${join(dir, 'no', 'such', 'dir')} (ENOENT)\n`,
+        ]);
         const r3 = exec(['--', join(dir, 'bridge-check'), 'block']);
         expect(r3.stderr).toBe(
           `iio-sim exec: ${join(dir, 'bridge-check')}: blocked forever in poll: poll on fds 4\n`,
