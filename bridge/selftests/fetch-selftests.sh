@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Fetches the kernel selftests that `iio-sim exec` runs unmodified (dma-buf heaps, udmabuf) from Debian's
-# newest linux-source package (unstable or experimental: 7.3 at the time of writing) into a cache folder and
-# prints that folder. Only the two test programs, the kselftest headers and the uapi headers they include
-# are extracted; nothing of them is kept in this repository.
+# Fetches the kernel's own clients that `iio-sim exec` runs unmodified from Debian's newest linux-source
+# package (unstable or experimental: 7.3 at the time of writing) into a cache folder and prints that folder:
+# the selftests (dma-buf heaps, udmabuf) with the kselftest headers and the uapi headers they include, and
+# tools/iio (lsiio, iio_generic_buffer, iio_event_monitor) with the IIO uapi headers. Nothing of them is kept
+# in this repository.
 # Usage: bridge/selftests/fetch-selftests.sh [DEST]
 #   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/iio-dmabuf-sim/selftests; IIO_SIM_MIRROR overrides the mirror)
-# Layout of DEST: tools/testing/selftests/... as in the kernel tree, inc/{linux,drm}/*.h (uapi headers for
-# -I), and .complete holding the package's name. Takes a few minutes the first time (a ~150 MB download).
+# Layout of DEST: tools/testing/selftests/... and tools/iio/... as in the kernel tree, include/uapi/linux/iio,
+# inc/{linux,drm}/*.h (uapi headers for -I), and .complete holding the package's name. Takes a few minutes the first time (a ~150 MB download).
 set -euo pipefail
 dest=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/iio-dmabuf-sim/selftests}
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+if [ -f "$dest/.complete" ] && [ -f "$dest/tools/iio/lsiio.c" ]; then echo "$dest"; exit 0; fi
 for tool in apt-get apt-cache dpkg-deb tar; do
   command -v "$tool" >/dev/null || { echo "fetch-selftests: needs $tool (a Debian system)" >&2; exit 1; }
 done
@@ -36,8 +37,10 @@ tar -xf "$tarball" -C "$work/src" --strip-components=1 \
   "$top/$st/dmabuf-heaps/dmabuf-heap.c" "$top/$st/drivers/dma-buf/udmabuf.c" \
   "$top/include/uapi/linux/dma-buf.h" "$top/include/uapi/linux/dma-heap.h" "$top/include/uapi/linux/udmabuf.h" \
   "$top/include/uapi/linux/memfd.h" "$top/include/uapi/linux/bits.h" "$top/include/uapi/drm/drm.h" "$top/include/uapi/drm/drm_mode.h"
+tar -xf "$tarball" -C "$work/src" --strip-components=1 --wildcards "$top/tools/iio/*" "$top/include/uapi/linux/iio/*"
 rm -rf "$dest" && mkdir -p "$dest/inc"
 cp -r "$work/src/tools" "$dest/"
+mkdir -p "$dest/include/uapi/linux" && cp -r "$work/src/include/uapi/linux/iio" "$dest/include/uapi/linux/"
 cp -r "$work/src/include/uapi/linux" "$work/src/include/uapi/drm" "$dest/inc/"
 echo "$pkg" >"$dest/.complete"
 echo "$dest"

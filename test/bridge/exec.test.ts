@@ -17,14 +17,19 @@ const BIN = join(ROOT, 'bin', 'iio-sim.js');
 const has = (cmd: string, args: string[]) => !spawnSync(cmd, args, { stdio: 'ignore' }).error;
 const HAVE_CC = has(process.env.CC || 'cc', ['--version']);
 const HAVE_LIBIIO = has('iio_info', ['-V']) && has('iio_readdev', ['-V']);
-/** The Linux source that ../shared/tools/kernel-source unpacks (tools/iio is built from it). */
-const KERNEL_SRC = process.env.KERNEL_SRC || join(homedir(), '.cache', 'kernel-src');
-const HAVE_TOOLS_IIO = existsSync(join(KERNEL_SRC, 'tools', 'iio', 'lsiio.c'));
-/** The kernel selftests that bridge/selftests/fetch-selftests.sh extracts from Debian's linux-source. */
+/** The kernel selftests and tools/iio that bridge/selftests/fetch-selftests.sh extracts from Debian's linux-source. */
 const SELFTESTS =
   process.env.IIO_SIM_SELFTESTS ||
   join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'iio-dmabuf-sim', 'selftests');
 const HAVE_SELFTESTS = existsSync(join(SELFTESTS, '.complete'));
+/** Where tools/iio is built from: $KERNEL_SRC, the fetched clients, or a source tree in ~/.cache/kernel-src. */
+const KERNEL_SRC =
+  process.env.KERNEL_SRC ||
+  [SELFTESTS, join(homedir(), '.cache', 'kernel-src')].find((d) =>
+    existsSync(join(d, 'tools', 'iio', 'lsiio.c')),
+  ) ||
+  SELFTESTS;
+const HAVE_TOOLS_IIO = existsSync(join(KERNEL_SRC, 'tools', 'iio', 'lsiio.c'));
 /** Each run starts Node and tsx on a loaded machine: generous limits. */
 const TIMEOUT = 180_000;
 
@@ -404,7 +409,7 @@ describe.skipIf(!HAVE_LIBIIO || ORACLE)('libiio 0.24 tools (needs apt-get instal
 });
 
 describe.skipIf(!HAVE_CC || !HAVE_TOOLS_IIO || ORACLE)(
-  'tools/iio of Linux 7.3 (needs the kernel source: run ../shared/tools/kernel-source, or set KERNEL_SRC)',
+  'tools/iio of Linux 7.3 (needs its source: run bridge/selftests/fetch-selftests.sh, or set KERNEL_SRC)',
   () => {
     it(
       'lsiio -v lists the devices, the ADC channels with a _raw attribute, and the trigger',
