@@ -24,6 +24,13 @@
 #include "proto.h"
 
 #define PAGE 4096u
+/* The same number on i386 and x86_64 (the unified syscall table); older headers lack the names. */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 #define PAGE_ALIGN(x) (((x) + (uint64_t)PAGE - 1) & ~(uint64_t)(PAGE - 1))
 
 #ifndef SA_RESTORER
@@ -510,6 +517,10 @@ static int64_t do_op(uint32_t op, const int64_t *a, const char *str) {
   case OP_COMPUTE:
     do_compute(a[0]);
     return 0;
+  case OP_PIDFD_OPEN:
+    return ret_of(syscall(SYS_pidfd_open, FD(a[0]), ULONG((uint32_t)a[1])));
+  case OP_PIDFD_GETFD:
+    return ret_of(syscall(SYS_pidfd_getfd, FD(a[0]), FD(a[1]), ULONG((uint32_t)a[2])));
   default:
     return -ENOSYS;
   }

@@ -68,6 +68,8 @@ enum op {
   OP_GETPID,
   OP_PAUSE,
   OP_COMPUTE,
+  OP_PIDFD_OPEN,
+  OP_PIDFD_GETFD,
   OP_COUNT
 };
 

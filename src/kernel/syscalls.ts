@@ -74,6 +74,7 @@ import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
 import type { Census } from './kref.ts';
 import { pageAlign } from './mm.ts';
 import type { PagePool } from './pages.ts';
+import { pidfdGetfd, pidfdOpen } from './pid.ts';
 import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
 import type { Task } from './task.ts';
@@ -443,6 +444,16 @@ export class Syscalls {
   /** `memfd_create(name, flags)` (MEMFD-1..3). */
   memfdCreate(task: Task, name: string | number, flags: number): SysRet {
     return memfdCreate(this.#deps, task, name, flags >>> 0);
+  }
+
+  /** `pidfd_open(pid, flags)` (kernel/pid.c). */
+  pidfdOpen(task: Task, pid: number, flags: number): SysRet {
+    return pidfdOpen(this.#deps, task, pid, flags >>> 0);
+  }
+
+  /** `pidfd_getfd(pidfd, targetfd, flags)` (kernel/pid.c). */
+  pidfdGetfd(task: Task, pidfd: number, targetfd: number, flags: number): SysRet {
+    return pidfdGetfd(task, pidfd, targetfd, flags >>> 0);
   }
 
   /** `ftruncate(fd, length)` (TRUNC-1..3). */

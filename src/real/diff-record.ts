@@ -526,7 +526,9 @@ function pollCalls(c: Ctx): SysCalls<'poll' | 'pollfds'> {
 /** mmap, munmap, and the calls about time, signals and pids. */
 function otherCalls(
   c: Ctx,
-): SysCalls<'mmap' | 'munmap' | 'nanosleep' | 'kill' | 'sigaction' | 'getpid' | 'pause'> {
+): SysCalls<
+  'mmap' | 'munmap' | 'nanosleep' | 'kill' | 'sigaction' | 'getpid' | 'pidfd_open' | 'pidfd_getfd' | 'pause'
+> {
   const { sys, rec } = c;
   return {
     mmap: (addr, length, prot, flags, fd, offset) =>
@@ -551,6 +553,24 @@ function otherCalls(
       );
     },
     getpid: () => rec.call('getpid', [], 'getpid()', () => sys.getpid()),
+    pidfd_open: (pid, flags) =>
+      rec.call(
+        'pidfd_open',
+        [n(pid), n(flags)],
+        `pidfd_open(${pid}, 0x${flags.toString(16)})`,
+        () => sys.pidfd_open(pid, flags),
+        (ret) => rec.setFd(ret, 'file'),
+      ),
+    // The fd comes from another process's table, whose kind this record does not know.
+    pidfd_getfd: (pidfd, targetfd, flags) =>
+      rec.call(
+        'pidfd_getfd',
+        [n(pidfd), n(targetfd), n(flags)],
+        `pidfd_getfd(${pidfd}, ${targetfd}, 0x${flags.toString(16)})`,
+        () => sys.pidfd_getfd(pidfd, targetfd, flags),
+        (ret) => rec.setFd(ret, 'file'),
+        pidfd,
+      ),
     pause: () => rec.call('pause', [], 'pause()', () => sys.pause()),
   };
 }

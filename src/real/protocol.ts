@@ -68,6 +68,8 @@ export const Op = {
   GETPID: 21,
   PAUSE: 22,
   COMPUTE: 23,
+  PIDFD_OPEN: 24,
+  PIDFD_GETFD: 25,
 } as const;
 
 /** A CALL operation code. */

@@ -556,6 +556,13 @@ class RealProcess implements ProcListener {
         return call(Op.SIGACTION, 'rt_sigaction', [sg, h ? (h.restart ? 2 : 1) : 0]);
       },
       getpid: async () => k.simPidOf(await call(Op.GETPID, 'getpid', [])),
+      pidfd_open: (pid, flags) => {
+        const [p, f] = A('pidfd_open', [pid, flags]);
+        // A pid <= 0 goes as it is: the kernel's -EINVAL comes before any lookup.
+        return call(Op.PIDFD_OPEN, 'pidfd_open', [p! > 0 ? k.realPidOf(p!) : p!, f!]);
+      },
+      pidfd_getfd: (pidfd, targetfd, flags) =>
+        call(Op.PIDFD_GETFD, 'pidfd_getfd', A('pidfd_getfd', [pidfd, targetfd, flags])),
       pause: () => call(Op.PAUSE, 'pause', []),
       compute: (ns) => {
         const [t] = A('compute', [ns]);

@@ -112,6 +112,13 @@ export interface Sys {
   /** Installs (or with null removes) a handler for `sig`; `restart` is SA_RESTART. */
   sigaction(sig: number, handler: { restart: boolean } | null): Promise<number>;
   getpid(): Promise<number>;
+  /**
+   * `pidfd_open(pid, flags)`: an fd (O_CLOEXEC) naming process `pid`; flags PIDFD_NONBLOCK, PIDFD_THREAD. On the
+   * real kernel `pid` is the simulated pid, mapped to the guest's as kill() maps it.
+   */
+  pidfd_open(pid: number, flags: number): Promise<number>;
+  /** `pidfd_getfd(pidfd, targetfd, flags)`: the lowest free fd (O_CLOEXEC) on the open file `targetfd` of the pidfd's process. */
+  pidfd_getfd(pidfd: number, targetfd: number, flags: number): Promise<number>;
   /** `pause()`: sleeps until a signal arrives (-EINTR once a handler ran). */
   pause(): Promise<number>;
   /** Burns `ns` of CPU time in user space (not a syscall). */
@@ -435,6 +442,14 @@ function processSyscalls({ task, k, call }: SysParts) {
       return call('rt_sigaction', [s, h], () => k.sigaction(task, s, h));
     },
     getpid: () => call('getpid', [], () => task.pid),
+    pidfd_open: (pid: number, flags: number) => {
+      const v = checkArgs('pidfd_open', [pid, flags]) as number[];
+      return call('pidfd_open', v, () => k.pidfdOpen(task, v[0]!, v[1]!));
+    },
+    pidfd_getfd: (pidfd: number, targetfd: number, flags: number) => {
+      const v = checkArgs('pidfd_getfd', [pidfd, targetfd, flags]) as number[];
+      return call('pidfd_getfd', v, () => k.pidfdGetfd(task, v[0]!, v[1]!, v[2]!));
+    },
     pause: () => call('pause', [], () => k.pause(task)),
   } satisfies Partial<Sys>;
 }

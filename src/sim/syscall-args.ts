@@ -94,6 +94,8 @@ export const SYSCALL_ARGS = {
   kill: [a('pid', 'int'), a('sig', 'int')],
   sigaction: [a('sig', 'int'), a('handler', 'handler')],
   getpid: [],
+  pidfd_open: [a('pid', 'int'), a('flags', 'bits')],
+  pidfd_getfd: [a('pidfd', 'fd'), a('targetfd', 'fd'), a('flags', 'bits')],
   pause: [],
   compute: [a('ns', 'ns')],
 } as const satisfies Record<string, readonly ArgSpec[]>;
