@@ -70,6 +70,8 @@ enum op {
   OP_COMPUTE,
   OP_PIDFD_OPEN,
   OP_PIDFD_GETFD,
+  OP_FSTAT,
+  OP_READLINK,
   OP_COUNT
 };
 

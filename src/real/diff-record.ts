@@ -382,6 +382,24 @@ function fdCalls(c: Ctx): SysCalls<'open' | 'close' | 'dup' | 'dup2' | 'dup3' | 
   };
 }
 
+/** fstat, readlink: what they write back is compared by the program's own assertions, not here. */
+function statCalls(c: Ctx): SysCalls<'fstat' | 'readlink'> {
+  const { sys, rec } = c;
+  return {
+    fstat: (fd, statbuf) =>
+      rec.call('fstat', [n(fd), rec.addr(statbuf)], `fstat(${fd}, ${rec.addr(statbuf)})`, () =>
+        sys.fstat(fd, statbuf),
+      ),
+    readlink: (path, buf, bufsiz) =>
+      rec.call(
+        'readlink',
+        [JSON.stringify(path), rec.addr(buf), n(bufsiz)],
+        `readlink(${JSON.stringify(path)}, ${rec.addr(buf)}, ${bufsiz})`,
+        () => sys.readlink(path, buf, bufsiz),
+      ),
+  };
+}
+
 /** read, write, pread, pwrite, lseek, ftruncate: data is compared by content, not by address. */
 function ioCalls(c: Ctx): SysCalls<'read' | 'write' | 'pread' | 'pwrite' | 'lseek' | 'ftruncate'> {
   const { sys, rec } = c;
@@ -594,6 +612,7 @@ export function recordingSys(sys: Sys, log: SideLog, name: string, opts: Recordi
     now: () => sys.now(),
     compute: (ns) => sys.compute(ns),
     ...fdCalls(c),
+    ...statCalls(c),
     ...ioCalls(c),
     ...ioctlCall(c),
     ...pollCalls(c),

@@ -70,6 +70,8 @@ export const Op = {
   COMPUTE: 23,
   PIDFD_OPEN: 24,
   PIDFD_GETFD: 25,
+  FSTAT: 26,
+  READLINK: 27,
 } as const;
 
 /** A CALL operation code. */

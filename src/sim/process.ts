@@ -91,6 +91,17 @@ export interface Sys {
    * Simulator only (the real-kernel runtime leaves it out).
    */
   getdents64?(fd: number, dirp: number, count: number): Promise<number>;
+  /**
+   * `fstat(fd, statbuf)`: writes the file's status at `statbuf`, `struct stat` for LP64 and `struct stat64` for
+   * ILP32 (`decodeStat()` and `STAT_SIZE` of src/uapi/stat.ts read it). The simulator fills in the type, mode,
+   * inode number, device and size; times and owner are 0 there.
+   */
+  fstat(fd: number, statbuf: number): Promise<number>;
+  /**
+   * `readlink(path, buf, bufsiz)`: the target of a symbolic link, not NUL-terminated; returns its length. The
+   * simulator answers `/proc/self/fd/N` (what the fd's file is: `/dmabuf:<name>`, `anon_inode:sync_file`...).
+   */
+  readlink(path: string, buf: number, bufsiz: number): Promise<number>;
   mmap(
     addr: number,
     length: number,
@@ -349,6 +360,14 @@ function fileSyscalls({ task, k, call }: SysParts) {
     getdents64: (fd: number, dirp: number, count: number) => {
       const v = checkArgs('getdents64', [fd, dirp, count]) as number[];
       return call('getdents64', v, () => k.getdents64(task, v[0]!, v[1]!, v[2]!));
+    },
+    fstat: (fd: number, statbuf: number) => {
+      const v = checkArgs('fstat', [fd, statbuf]) as number[];
+      return call('fstat', v, () => k.fstat(task, v[0]!, v[1]!));
+    },
+    readlink: (path: string, buf: number, bufsiz: number) => {
+      const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz]) as [string, number, number];
+      return call('readlink', [p, b, n], () => k.readlink(task, p, b, n));
     },
   } satisfies Partial<Sys>;
 }

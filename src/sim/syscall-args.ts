@@ -96,6 +96,8 @@ export const SYSCALL_ARGS = {
   getpid: [],
   pidfd_open: [a('pid', 'int'), a('flags', 'bits')],
   pidfd_getfd: [a('pidfd', 'fd'), a('targetfd', 'fd'), a('flags', 'bits')],
+  fstat: [a('fd', 'fd'), a('statbuf', 'ptr')],
+  readlink: [a('pathname', 'path'), a('buf', 'ptr'), a('bufsiz', 'int')],
   pause: [],
   compute: [a('ns', 'ns')],
 } as const satisfies Record<string, readonly ArgSpec[]>;
