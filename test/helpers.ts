@@ -202,6 +202,60 @@ export async function removeDevice(sys: Sys, sim: Simulator, name: string): Prom
   else sim.removeDevice(name);
 }
 
+/** The test module's parameter that pushes an event (real/module/README.md). */
+const PUSH_EVENT_PARAM = '/sys/module/sim_iio/parameters/push_event';
+
+/** Writes `device id timestamp` to the test module's `push_event` parameter through `sys`. */
+async function writePushEvent(sys: Sys, device: string, id: bigint, timestamp: bigint): Promise<void> {
+  const fd = await sys.open(PUSH_EVENT_PARAM, O_WRONLY);
+  if (fd < 0) throw new Error(`oracle: open ${PUSH_EVENT_PARAM}: ${fd}`);
+  const bytes = new TextEncoder().encode(
+    `${device} ${BigInt.asUintN(64, id)} ${BigInt.asIntN(64, timestamp)}`,
+  );
+  const buf = sys.mem.alloc(bytes.length);
+  sys.mem.write(buf, bytes);
+  const ret = await sys.write(fd, buf, bytes.length);
+  await sys.close(fd);
+  sys.mem.free(buf);
+  if (ret !== bytes.length) throw new Error(`oracle: pushing an event on ${device}: ${ret}`);
+}
+
+/**
+ * Pushes an event (`id`, `timestamp`) on the event interface of `device` (sim-dummy) before the program's next
+ * call, as the driver's interrupt handler would (`iio_push_event()`). On the simulator it is
+ * `IioEventInterface.push()` and the result says whether the event was queued (false: no event fd live, or the
+ * queue full); on the real kernel the program writes the test module's `push_event` parameter, the kernel does
+ * not tell, and the result is undefined (expect it with {@link simState}).
+ */
+export async function pushEvent(
+  sys: Sys,
+  sim: Simulator,
+  id: bigint,
+  timestamp: bigint,
+  device = 'sim-dummy',
+): Promise<boolean | undefined> {
+  if (!ORACLE) return sim.device(device).iio.events!.push(id, timestamp);
+  await writePushEvent(sys, device, id, timestamp);
+  return undefined;
+}
+
+/**
+ * {@link pushEvent} at `time` (ns after the run started, `sim.at()`): on the real kernel a short-lived process
+ * of its own writes the parameter.
+ */
+export function pushEventAt(
+  sim: Simulator,
+  time: number,
+  id: bigint,
+  timestamp: bigint,
+  device = 'sim-dummy',
+): void {
+  sim.at(time, 'event', () => {
+    if (!ORACLE) sim.device(device).iio.events!.push(id, timestamp);
+    else sim.spawn('push-event', (sys) => writePushEvent(sys, device, id, timestamp), { stdio: false });
+  });
+}
+
 /** Skips the running test on the real kernel with `reason`; does nothing on the simulator. */
 export function realSkip(reason: string): void {
   if (ORACLE) skipTest(reason);

@@ -24,6 +24,13 @@
 #include "proto.h"
 
 #define PAGE 4096u
+/* The same number on i386 and x86_64 (the unified syscall table); older headers lack the names. */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 #define PAGE_ALIGN(x) (((x) + (uint64_t)PAGE - 1) & ~(uint64_t)(PAGE - 1))
 
 #ifndef SA_RESTORER
@@ -301,7 +308,8 @@ static void diff_region(struct region *r, const uint64_t *want) {
 
 /* Whether an operation can store into the caller's memory (read buffers, poll arrays, ioctl/fcntl structs). */
 static int writes_user_memory(uint32_t op) {
-  return op == OP_READ || op == OP_PREAD64 || op == OP_POLL || op == OP_IOCTL || op == OP_FCNTL || op == OP_SYNC;
+  return op == OP_READ || op == OP_PREAD64 || op == OP_POLL || op == OP_IOCTL || op == OP_FCNTL || op == OP_SYNC ||
+         op == OP_FSTAT || op == OP_READLINK;
 }
 
 /* Clears the soft-dirty bits before an operation that may store into anonymous memory. */
@@ -450,6 +458,8 @@ static int64_t do_op(uint32_t op, const int64_t *a, const char *str) {
     return addr_ret_of(syscall(SYS_mmap, ULONG(a[0]), ULONG(a[1]), FD(a[2]), FD(a[3]), FD(a[4]), L(a[5])));
   case OP_FTRUNCATE:
     return ret_of(syscall(SYS_ftruncate, FD(a[0]), L(a[1])));
+  case OP_FSTAT:
+    return ret_of(syscall(SYS_fstat, FD(a[0]), ULONG(a[1])));
 #else
   case OP_PREAD64:
     return ret_of(syscall(SYS_pread64, FD(a[0]), ULONG(a[1]), ULONG(a[2]), ULONG((uint32_t)a[3]),
@@ -478,7 +488,11 @@ static int64_t do_op(uint32_t op, const int64_t *a, const char *str) {
   case OP_FTRUNCATE:
     return ret_of(
         syscall(SYS_ftruncate64, FD(a[0]), ULONG((uint32_t)a[1]), ULONG((uint32_t)((uint64_t)a[1] >> 32))));
+  case OP_FSTAT:
+    return ret_of(syscall(SYS_fstat64, FD(a[0]), ULONG(a[1])));
 #endif
+  case OP_READLINK:
+    return ret_of(syscall(SYS_readlink, PTR(str), ULONG(a[0]), FD(a[1])));
   case OP_IOCTL:
     return ret_of(syscall(SYS_ioctl, FD(a[0]), ULONG((uint32_t)a[1]), ULONG(a[2])));
   case OP_MUNMAP:
@@ -510,6 +524,10 @@ static int64_t do_op(uint32_t op, const int64_t *a, const char *str) {
   case OP_COMPUTE:
     do_compute(a[0]);
     return 0;
+  case OP_PIDFD_OPEN:
+    return ret_of(syscall(SYS_pidfd_open, FD(a[0]), ULONG((uint32_t)a[1])));
+  case OP_PIDFD_GETFD:
+    return ret_of(syscall(SYS_pidfd_getfd, FD(a[0]), FD(a[1]), ULONG((uint32_t)a[2])));
   default:
     return -ENOSYS;
   }

@@ -226,7 +226,7 @@ static int sim_dummy_validate_trigger(struct iio_dev *indio, struct iio_trigger 
 	return trig == sim_dummy_of(indio)->trig ? 0 : -EINVAL;
 }
 
-/* An event interface without event attributes: GET_EVENT_FD works, nothing is ever pushed. */
+/* An event interface without event attributes: GET_EVENT_FD works; events come from push_event (sim_main.c). */
 static struct attribute *sim_dummy_event_attrs[] = {
 	NULL,
 };

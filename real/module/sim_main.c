@@ -19,6 +19,8 @@
 #include <linux/slab.h>
 #include <linux/platform_device.h>
 #include <linux/dma-mapping.h>
+#include <linux/iio/events.h>
+#include <linux/string.h>
 
 #include "sim_iio.h"
 
@@ -146,6 +148,49 @@ static const struct kernel_param_ops sim_remove_ops = {
 
 module_param_cb(remove, &sim_remove_ops, NULL, 0200);
 MODULE_PARM_DESC(remove, "write a device's name to unregister it (device removal while the module stays loaded)");
+
+/*
+ * push_event="NAME ID TIMESTAMP" pushes one event on that device's event interface (iio_push_event()), as a
+ * driver's interrupt handler would: the oracle's event tests (the simulator's IioEventInterface.push()). ID is
+ * a u64 and TIMESTAMP an s64, decimal or 0x-hex. As in the kernel, the event is dropped when no event fd is
+ * live or the queue (16 events) is full, and the writer is not told. A device that is not registered, or has
+ * no event interface (the converters), is -ENODEV.
+ */
+static int sim_push_event_set(const char *val, const struct kernel_param *kp)
+{
+	char buf[SIM_MAX_NAME + 48];
+	char *rest = buf, *name, *id_s;
+	u64 id;
+	s64 ts;
+	u32 i;
+	int ret;
+
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	name = strsep(&rest, " ");
+	id_s = strsep(&rest, " ");
+	if (!id_s || !rest)
+		return -EINVAL;
+	ret = kstrtou64(id_s, 0, &id);
+	if (ret)
+		return ret;
+	ret = kstrtos64(strim(rest), 0, &ts);
+	if (ret)
+		return ret;
+	for (i = 0; i < sim_board.ndev; i++) {
+		if (!sim_registered[i] || !sim_dummies[i] || strcmp(sim_board.dev[i]->name, name))
+			continue;
+		return iio_push_event(sim_dummies[i]->indio, id, ts);
+	}
+	return -ENODEV;
+}
+
+static const struct kernel_param_ops sim_push_event_ops = {
+	.set = sim_push_event_set,
+};
+
+module_param_cb(push_event, &sim_push_event_ops, NULL, 0200);
+MODULE_PARM_DESC(push_event, "write \"NAME ID TIMESTAMP\" to push an event on that device's event interface");
 
 static void sim_teardown(void)
 {

@@ -74,8 +74,10 @@ import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
 import type { Census } from './kref.ts';
 import { pageAlign } from './mm.ts';
 import type { PagePool } from './pages.ts';
+import { pidfdGetfd, pidfdOpen } from './pid.ts';
 import type { Sched } from './sched.ts';
 import { memfdAddSeals, memfdCreate, memfdGetSeals, shmemOf, shmemTmpfile, shmemTruncate } from './shmem.ts';
+import { fstat, readlink } from './stat.ts';
 import type { Task } from './task.ts';
 import { getUserInt, putUserInt } from './uaccess.ts';
 import {
@@ -443,6 +445,26 @@ export class Syscalls {
   /** `memfd_create(name, flags)` (MEMFD-1..3). */
   memfdCreate(task: Task, name: string | number, flags: number): SysRet {
     return memfdCreate(this.#deps, task, name, flags >>> 0);
+  }
+
+  /** `pidfd_open(pid, flags)` (kernel/pid.c). */
+  pidfdOpen(task: Task, pid: number, flags: number): SysRet {
+    return pidfdOpen(this.#deps, task, pid, flags >>> 0);
+  }
+
+  /** `pidfd_getfd(pidfd, targetfd, flags)` (kernel/pid.c). */
+  pidfdGetfd(task: Task, pidfd: number, targetfd: number, flags: number): SysRet {
+    return pidfdGetfd(task, pidfd, targetfd, flags >>> 0);
+  }
+
+  /** `fstat(fd, statbuf)` (fs/stat.c). */
+  fstat(task: Task, fd: number, statbuf: number): SysRet {
+    return fstat(task, fd, statbuf);
+  }
+
+  /** `readlink(path, buf, bufsiz)` (fs/stat.c): `/proc/self/fd/N` links. */
+  readlink(task: Task, path: string, buf: number, bufsiz: number): SysRet {
+    return readlink(task, this.#deps.paths, path, buf, bufsiz);
   }
 
   /** `ftruncate(fd, length)` (TRUNC-1..3). */

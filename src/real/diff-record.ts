@@ -382,6 +382,24 @@ function fdCalls(c: Ctx): SysCalls<'open' | 'close' | 'dup' | 'dup2' | 'dup3' | 
   };
 }
 
+/** fstat, readlink: what they write back is compared by the program's own assertions, not here. */
+function statCalls(c: Ctx): SysCalls<'fstat' | 'readlink'> {
+  const { sys, rec } = c;
+  return {
+    fstat: (fd, statbuf) =>
+      rec.call('fstat', [n(fd), rec.addr(statbuf)], `fstat(${fd}, ${rec.addr(statbuf)})`, () =>
+        sys.fstat(fd, statbuf),
+      ),
+    readlink: (path, buf, bufsiz) =>
+      rec.call(
+        'readlink',
+        [JSON.stringify(path), rec.addr(buf), n(bufsiz)],
+        `readlink(${JSON.stringify(path)}, ${rec.addr(buf)}, ${bufsiz})`,
+        () => sys.readlink(path, buf, bufsiz),
+      ),
+  };
+}
+
 /** read, write, pread, pwrite, lseek, ftruncate: data is compared by content, not by address. */
 function ioCalls(c: Ctx): SysCalls<'read' | 'write' | 'pread' | 'pwrite' | 'lseek' | 'ftruncate'> {
   const { sys, rec } = c;
@@ -526,7 +544,9 @@ function pollCalls(c: Ctx): SysCalls<'poll' | 'pollfds'> {
 /** mmap, munmap, and the calls about time, signals and pids. */
 function otherCalls(
   c: Ctx,
-): SysCalls<'mmap' | 'munmap' | 'nanosleep' | 'kill' | 'sigaction' | 'getpid' | 'pause'> {
+): SysCalls<
+  'mmap' | 'munmap' | 'nanosleep' | 'kill' | 'sigaction' | 'getpid' | 'pidfd_open' | 'pidfd_getfd' | 'pause'
+> {
   const { sys, rec } = c;
   return {
     mmap: (addr, length, prot, flags, fd, offset) =>
@@ -551,6 +571,24 @@ function otherCalls(
       );
     },
     getpid: () => rec.call('getpid', [], 'getpid()', () => sys.getpid()),
+    pidfd_open: (pid, flags) =>
+      rec.call(
+        'pidfd_open',
+        [n(pid), n(flags)],
+        `pidfd_open(${pid}, 0x${flags.toString(16)})`,
+        () => sys.pidfd_open(pid, flags),
+        (ret) => rec.setFd(ret, 'file'),
+      ),
+    // The fd comes from another process's table, whose kind this record does not know.
+    pidfd_getfd: (pidfd, targetfd, flags) =>
+      rec.call(
+        'pidfd_getfd',
+        [n(pidfd), n(targetfd), n(flags)],
+        `pidfd_getfd(${pidfd}, ${targetfd}, 0x${flags.toString(16)})`,
+        () => sys.pidfd_getfd(pidfd, targetfd, flags),
+        (ret) => rec.setFd(ret, 'file'),
+        pidfd,
+      ),
     pause: () => rec.call('pause', [], 'pause()', () => sys.pause()),
   };
 }
@@ -574,6 +612,7 @@ export function recordingSys(sys: Sys, log: SideLog, name: string, opts: Recordi
     now: () => sys.now(),
     compute: (ns) => sys.compute(ns),
     ...fdCalls(c),
+    ...statCalls(c),
     ...ioCalls(c),
     ...ioctlCall(c),
     ...pollCalls(c),

@@ -68,6 +68,10 @@ export const Op = {
   GETPID: 21,
   PAUSE: 22,
   COMPUTE: 23,
+  PIDFD_OPEN: 24,
+  PIDFD_GETFD: 25,
+  FSTAT: 26,
+  READLINK: 27,
 } as const;
 
 /** A CALL operation code. */

@@ -489,6 +489,28 @@ class RealProcess implements ProcListener {
     return this.#scratch;
   }
 
+  /** pidfd_open, pidfd_getfd, fstat and readlink of {@link RealProcess.#makeSys}. */
+  #pidfdAndStatSys(): Pick<Sys, 'pidfd_open' | 'pidfd_getfd' | 'fstat' | 'readlink'> {
+    const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args) as number[];
+    const call = (op: OpCode, name: string, args: readonly number[], str: string | null = null) =>
+      this.call(op, name, args, str);
+    const k = this.#k;
+    return {
+      pidfd_open: (pid, flags) => {
+        const [p, f] = A('pidfd_open', [pid, flags]);
+        // A pid <= 0 goes as it is: the kernel's -EINVAL comes before any lookup.
+        return call(Op.PIDFD_OPEN, 'pidfd_open', [p! > 0 ? k.realPidOf(p!) : p!, f!]);
+      },
+      pidfd_getfd: (pidfd, targetfd, flags) =>
+        call(Op.PIDFD_GETFD, 'pidfd_getfd', A('pidfd_getfd', [pidfd, targetfd, flags])),
+      fstat: (fd, statbuf) => call(Op.FSTAT, 'fstat', A('fstat', [fd, statbuf])),
+      readlink: (path, buf, bufsiz) => {
+        const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz]) as [string, number, number];
+        return call(Op.READLINK, 'readlink', [b, n], p);
+      },
+    };
+  }
+
   #makeSys(): Sys {
     // The same argument table as the simulator's Sys: the same caller errors, the same C values.
     const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args) as number[];
@@ -556,6 +578,7 @@ class RealProcess implements ProcListener {
         return call(Op.SIGACTION, 'rt_sigaction', [sg, h ? (h.restart ? 2 : 1) : 0]);
       },
       getpid: async () => k.simPidOf(await call(Op.GETPID, 'getpid', [])),
+      ...this.#pidfdAndStatSys(),
       pause: () => call(Op.PAUSE, 'pause', []),
       compute: (ns) => {
         const [t] = A('compute', [ns]);

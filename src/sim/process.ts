@@ -91,6 +91,17 @@ export interface Sys {
    * Simulator only (the real-kernel runtime leaves it out).
    */
   getdents64?(fd: number, dirp: number, count: number): Promise<number>;
+  /**
+   * `fstat(fd, statbuf)`: writes the file's status at `statbuf`, `struct stat` for LP64 and `struct stat64` for
+   * ILP32 (`decodeStat()` and `STAT_SIZE` of src/uapi/stat.ts read it). The simulator fills in the type, mode,
+   * inode number, device and size; times and owner are 0 there.
+   */
+  fstat(fd: number, statbuf: number): Promise<number>;
+  /**
+   * `readlink(path, buf, bufsiz)`: the target of a symbolic link, not NUL-terminated; returns its length. The
+   * simulator answers `/proc/self/fd/N` (what the fd's file is: `/dmabuf:<name>`, `anon_inode:sync_file`...).
+   */
+  readlink(path: string, buf: number, bufsiz: number): Promise<number>;
   mmap(
     addr: number,
     length: number,
@@ -112,6 +123,13 @@ export interface Sys {
   /** Installs (or with null removes) a handler for `sig`; `restart` is SA_RESTART. */
   sigaction(sig: number, handler: { restart: boolean } | null): Promise<number>;
   getpid(): Promise<number>;
+  /**
+   * `pidfd_open(pid, flags)`: an fd (O_CLOEXEC) naming process `pid`; flags PIDFD_NONBLOCK, PIDFD_THREAD. On the
+   * real kernel `pid` is the simulated pid, mapped to the guest's as kill() maps it.
+   */
+  pidfd_open(pid: number, flags: number): Promise<number>;
+  /** `pidfd_getfd(pidfd, targetfd, flags)`: the lowest free fd (O_CLOEXEC) on the open file `targetfd` of the pidfd's process. */
+  pidfd_getfd(pidfd: number, targetfd: number, flags: number): Promise<number>;
   /** `pause()`: sleeps until a signal arrives (-EINTR once a handler ran). */
   pause(): Promise<number>;
   /** Burns `ns` of CPU time in user space (not a syscall). */
@@ -343,6 +361,14 @@ function fileSyscalls({ task, k, call }: SysParts) {
       const v = checkArgs('getdents64', [fd, dirp, count]) as number[];
       return call('getdents64', v, () => k.getdents64(task, v[0]!, v[1]!, v[2]!));
     },
+    fstat: (fd: number, statbuf: number) => {
+      const v = checkArgs('fstat', [fd, statbuf]) as number[];
+      return call('fstat', v, () => k.fstat(task, v[0]!, v[1]!));
+    },
+    readlink: (path: string, buf: number, bufsiz: number) => {
+      const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz]) as [string, number, number];
+      return call('readlink', [p, b, n], () => k.readlink(task, p, b, n));
+    },
   } satisfies Partial<Sys>;
 }
 
@@ -435,6 +461,14 @@ function processSyscalls({ task, k, call }: SysParts) {
       return call('rt_sigaction', [s, h], () => k.sigaction(task, s, h));
     },
     getpid: () => call('getpid', [], () => task.pid),
+    pidfd_open: (pid: number, flags: number) => {
+      const v = checkArgs('pidfd_open', [pid, flags]) as number[];
+      return call('pidfd_open', v, () => k.pidfdOpen(task, v[0]!, v[1]!));
+    },
+    pidfd_getfd: (pidfd: number, targetfd: number, flags: number) => {
+      const v = checkArgs('pidfd_getfd', [pidfd, targetfd, flags]) as number[];
+      return call('pidfd_getfd', v, () => k.pidfdGetfd(task, v[0]!, v[1]!, v[2]!));
+    },
     pause: () => call('pause', [], () => k.pause(task)),
   } satisfies Partial<Sys>;
 }

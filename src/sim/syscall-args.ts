@@ -94,6 +94,10 @@ export const SYSCALL_ARGS = {
   kill: [a('pid', 'int'), a('sig', 'int')],
   sigaction: [a('sig', 'int'), a('handler', 'handler')],
   getpid: [],
+  pidfd_open: [a('pid', 'int'), a('flags', 'bits')],
+  pidfd_getfd: [a('pidfd', 'fd'), a('targetfd', 'fd'), a('flags', 'bits')],
+  fstat: [a('fd', 'fd'), a('statbuf', 'ptr')],
+  readlink: [a('pathname', 'path'), a('buf', 'ptr'), a('bufsiz', 'int')],
   pause: [],
   compute: [a('ns', 'ns')],
 } as const satisfies Record<string, readonly ArgSpec[]>;

@@ -460,6 +460,10 @@ export class Strace {
         return done(`${hexAddr(n(0))}, ${n(1)}`);
       case 'getdents64':
         return done(`${n(0)}, ${hexAddr(n(1))}, ${n(2)}`);
+      case 'fstat':
+        return done(`${n(0)}, ${hexAddr(n(1))}`);
+      case 'readlink':
+        return { text: `${quotePath(String(args[0]))}, `, complete: false };
       case 'poll': {
         const fds = this.#pollfds(task, n(0), n(1), false);
         return { text: `${fds}, ${n(1)}, ${n(2)}`, complete: false };
@@ -502,6 +506,10 @@ export class Strace {
       }
       case 'nanosleep':
         return 'NULL';
+      case 'readlink': {
+        const data = ret >= 0 ? task.mm.peek(n(1), Math.min(ret, this.#opts.stringLimit)) : null;
+        return `${data ? quoteBytes(data, this.#opts.stringLimit, ret) : hexAddr(n(1))}, ${n(2)}`;
+      }
       case 'ioctl':
         return this.#ioctlTail(task, args, ret, entry);
       default:

@@ -149,3 +149,8 @@ export const SEEK_HOLE = 4;
 
 /** Default soft RLIMIT_NOFILE of a process: an fd number must be below it (rulebook FD-2). */
 export const RLIMIT_NOFILE_DEFAULT = 1024;
+
+/** pidfd_open: the pidfd is O_NONBLOCK (`PIDFD_NONBLOCK`, linux/pidfd.h). */
+export const PIDFD_NONBLOCK = O_NONBLOCK;
+/** pidfd_open: the pidfd refers to a thread, not a thread group (`PIDFD_THREAD`, linux/pidfd.h). */
+export const PIDFD_THREAD = O_EXCL;

@@ -17,6 +17,7 @@ export * from './ioctls.ts';
 export * from './mman.ts';
 export * from './names.ts';
 export * from './poll.ts';
+export * from './stat.ts';
 export * from './struct.ts';
 export * from './sync-file.ts';
 export * from './udmabuf.ts';

@@ -174,14 +174,23 @@ function iioBufferAttachDmabuf(buffer: IioBuffer, arg: number, nonblock: boolean
     list.unshift(priv);
     return 0;
   };
-  if (nonblock) {
-    if (!dmabuf.resv.tryLock(task)) {
-      undo();
-      return -EBUSY;
+  const iioLock = (): SysRet => {
+    if (nonblock) {
+      if (!dmabuf.resv.tryLock(task)) {
+        undo();
+        return -EBUSY;
+      }
+      return locked();
     }
-    return locked();
-  }
-  return dmabuf.resv.lock(task, true, -EINTR, locked, undo);
+    return dmabuf.resv.lock(task, true, -EINTR, locked, undo);
+  };
+  // dma_buf_attach() puts the attachment on the dma-buf's list under dma_resv_lock(), uninterruptibly and
+  // whatever O_NONBLOCK says: while another task holds the lock, ATTACH waits for it there, and the
+  // iio_dma_resv_lock() that follows then finds it free (ATT-7, ATT-8 in docs/quirks.md).
+  return dmabuf.resv.lock(task, false, -EINTR, () => {
+    dmabuf.resv.unlock();
+    return iioLock();
+  });
 }
 
 /** `iio_buffer_detach_dmabuf()` (DET-1..6). */
@@ -192,14 +201,24 @@ function iioBufferDetachDmabuf(buffer: IioBuffer, arg: number, task: Caller): Sy
   if (typeof dmabuf === 'number') return dmabuf;
   const list = attachmentsOf(buffer);
   const i = list.findIndex((p) => p.dmabuf === dmabuf);
-  let ret = -EPERM;
-  if (i >= 0) {
-    const [priv] = list.splice(i, 1);
-    priv!.ref.put();
-    ret = 0;
+  if (i < 0) {
+    dmaBufPut(dmabuf);
+    return -EPERM;
   }
-  dmaBufPut(dmabuf);
-  return ret;
+  const [priv] = list.splice(i, 1);
+  const drop = (): SysRet => {
+    priv!.ref.put();
+    dmaBufPut(dmabuf);
+    return 0;
+  };
+  if (priv!.ref.count > 1) return drop();
+  // The last reference: iio_buffer_dmabuf_release() runs inside the ioctl and takes dma_resv_lock()
+  // (uninterruptibly) to unmap the attachment, and dma_buf_detach() takes it again: DETACH waits while
+  // another task holds the lock (DET-4 in docs/quirks.md).
+  return dmabuf.resv.lock(task, false, -EINTR, () => {
+    dmabuf.resv.unlock();
+    return drop();
+  });
 }
 
 /** `iio_buffer_enqueue_dmabuf()` (ENQ-1..24). */

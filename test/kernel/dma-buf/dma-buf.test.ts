@@ -58,8 +58,9 @@ import {
 } from '../../../src/index.ts';
 import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
 import * as v2 from '../../../src/uapi/iio-v2.ts';
+import { decodeStat, STAT_SIZE } from '../../../src/uapi/stat.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
-import { ascii, runOne, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
+import { ascii, runOne, simExact, simInternal, simOnly, simState, vtime } from '../../helpers.ts';
 import { rampFrom, rampStart } from '../iio/dmabuf-helpers.ts';
 
 /**
@@ -271,16 +272,55 @@ describe('DBUF-3: identity is the dma-buf object', () => {
 });
 
 describe('DBUF-4: identity numbers and names', () => {
-  it('DBUF-4: dma-bufs are numbered from 1, uniquely; the name shown is /dmabuf:<name>, /dmabuf: when empty (kernel state: no fstat/readlink syscall)', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const a = await newDmabuf(sys, 4096);
-      const b = await newDmabuf(sys, 4096);
-      const before = dmabufOf(sim, sys, b).path;
-      expect(await sys.ioctl(b, DMA_BUF_SET_NAME_B, sys.mem.allocString('frames'))).toBe(0);
-      return [dmabufOf(sim, sys, a).ino, dmabufOf(sim, sys, b).ino, before, dmabufOf(sim, sys, b).path];
-    });
-    expect(value).toEqual([1, 2, '/dmabuf:', '/dmabuf:frames']);
-  });
+  /** What `/proc/self/fd/<fd>` links to (readlink). */
+  async function fdLink(sys: Sys, fd: number): Promise<string> {
+    const buf = sys.mem.alloc(256);
+    const n = await sys.readlink(`/proc/self/fd/${fd}`, buf, 256);
+    expect(n).toBeGreaterThan(0);
+    return new TextDecoder().decode(sys.mem.read(buf, n));
+  }
+
+  /** The inode number fstat() shows. */
+  async function inoOf(sys: Sys, fd: number): Promise<bigint> {
+    const st = sys.mem.alloc(STAT_SIZE[sys.mem.abi]);
+    expect(await sys.fstat(fd, st)).toBe(0);
+    return decodeStat(sys.mem.read(st, STAT_SIZE[sys.mem.abi]), sys.mem.abi).st_ino;
+  }
+
+  it.each([
+    ['LP64', false],
+    ['ILP32', true],
+  ])(
+    'DBUF-4 (%s): dma-bufs are numbered uniquely in order (st_ino, from 1 after boot); /proc/self/fd/N shows /dmabuf:<name>, /dmabuf: when empty',
+    async (_abi, compat) => {
+      const { value } = await runOne(
+        async (sys) => {
+          const a = await newDmabuf(sys, 4096);
+          const b = await newDmabuf(sys, 4096);
+          const before = await fdLink(sys, b);
+          expect(await sys.ioctl(b, DMA_BUF_SET_NAME_B, sys.mem.allocString('frames'))).toBe(0);
+          const ia = await inoOf(sys, a);
+          const ib = await inoOf(sys, b);
+          const dup = await sys.dup(b);
+          return [ia, ib - ia, await inoOf(sys, dup), before, await fdLink(sys, b), await fdLink(sys, a)];
+        },
+        { spawn: { compat } },
+      );
+      const first = simExact(
+        1n,
+        (i) => typeof i === 'bigint' && i >= 1n,
+        'any inode number from 1 on (the VM made dma-bufs before)',
+      );
+      expect(value).toEqual([
+        first,
+        1n,
+        (value as bigint[])[0]! + 1n,
+        '/dmabuf:',
+        '/dmabuf:frames',
+        '/dmabuf:',
+      ]);
+    },
+  );
 });
 
 describe('DBUF-5: dma-buf size', () => {

@@ -40,6 +40,7 @@ import { DMA_RESV_USAGE_BOOKKEEP, DMA_RESV_USAGE_KERNEL } from '../../../src/ker
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, openBuffer, setBufferEnabled } from '../../../src/user/iio.ts';
 import { runOne, testSimulator, vtime } from '../../helpers.ts';
+import { passFd, waitFor } from '../iio/dmabuf-helpers.ts';
 
 const MS = 1_000_000;
 const BLOCK = 32768;
@@ -115,15 +116,6 @@ async function poll1(
   const e: PollEntry[] = [{ fd, events }];
   const ret = await sys.pollfds(e, timeoutMs);
   return [ret, e[0]!.revents ?? -1, sys.now()];
-}
-
-/**
- * Installs the file behind `fd` of process `fromPid` at the lowest free fd of `to`, as passing the fd over a
- * unix socket would (the simulator has no SCM_RIGHTS): both processes then hold the same open file.
- */
-function passFd(sim: Simulator, fromPid: number, fd: number, to: Sys): number {
-  const file = sim.kernel.tasks.get(fromPid)!.files.file(fd)!;
-  return sim.kernel.tasks.get(to.pid)!.files.installLowest(file.get(), false);
 }
 
 function dmabufOf(sim: Simulator, sys: Sys, fd: number): DmaBuf {
@@ -361,9 +353,10 @@ describe('DPOLL-5: the one-shot armed callback', () => {
         Object.assign(owner, { pid: sys.pid, fd: adc.dmabuf });
         return poll1(sys, adc.dmabuf, INOUT, -1);
       },
-      async (sys, sim) => {
+      async (sys) => {
         await sys.nanosleep(1 * MS);
-        const fd = passFd(sim, owner.pid, owner.fd, sys);
+        await waitFor(sys, () => owner.fd >= 0);
+        const fd = await passFd(sys, owner.pid, owner.fd);
         return [await poll1(sys, fd, POLLOUT, 0), await poll1(sys, fd, POLLOUT, -1)];
       },
     ]);
@@ -415,9 +408,10 @@ describe('DPOLL-6: poll takes the reservation lock', () => {
         await sys.nanosleep(10 * MS);
         return [r, t];
       },
-      async (sys, sim) => {
+      async (sys) => {
         await sys.nanosleep(1 * MS);
-        const fd = passFd(sim, owner.pid, owner.fd, sys);
+        await waitFor(sys, () => owner.fd >= 0);
+        const fd = await passFd(sys, owner.pid, owner.fd);
         const blocked = await poll1(sys, fd, INOUT, 0);
         return [blocked, await poll1(sys, fd, INOUT, -1)];
       },
@@ -451,7 +445,8 @@ describe('DPOLL-6: the lock wait is uninterruptible', () => {
       async (sys) => {
         expect(await sys.sigaction(SIGUSR1, { restart: false })).toBe(0);
         await sys.nanosleep(1 * MS);
-        const fd = passFd(sim, owner.pid, owner.fd, sys);
+        await waitFor(sys, () => owner.fd >= 0);
+        const fd = await passFd(sys, owner.pid, owner.fd);
         const [ret, , t] = await poll1(sys, fd, INOUT, 0);
         return [ret, t];
       },
@@ -461,7 +456,7 @@ describe('DPOLL-6: the lock wait is uninterruptible', () => {
     const r = await sim.run();
     expect(r.processes.map((p) => [p.status, p.value])).toEqual([
       ['exited', 0],
-      ['exited', [-EINTR, ADC_DONE]],
+      ['exited', [-EINTR, vtime(ADC_DONE)]],
     ]);
   });
 });

@@ -65,6 +65,7 @@ import {
   T_512,
   US,
   waitFence,
+  waitFor,
 } from './dmabuf-helpers.ts';
 
 const S = 1_000_000_000;
@@ -288,12 +289,24 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
     });
   });
 
+  /** What the holder and the enqueuer share: the dma-buf fd, and where each has got to. */
+  interface Shared {
+    x: number;
+    /** The enqueuer has attached the dma-buf. */
+    attached: boolean;
+    /** The holder is about to queue the second transfer (it takes the lock). */
+    locked: boolean;
+    /** The enqueuer is about to make the blocking ENQUEUE. */
+    enqueuing: boolean;
+  }
+
   /**
    * Process "holder" keeps the dma-buf's reservation lock from 200 µs to 514 µs: its second ENQUEUE of the
    * same dma-buf on the ADC waits, lock held, for the first transfer's WRITE fence (ENQ-12, ENQ-24). It
-   * disables the ADC right after (the second transfer's fence: -EINTR).
+   * disables the ADC right after (the second transfer's fence: -EINTR). On the real kernel the processes keep
+   * their order through {@link waitFor} and `shared`.
    */
-  async function holdLock(sys: Sys, shared: { x: number }): Promise<number> {
+  async function holdLock(sys: Sys, shared: Shared): Promise<number> {
     const { fd: buf } = await bufferFd(sys, 0);
     expect(await enableChannels(sys, 0, ADC_CHANNELS)).toBe(0);
     shared.x = await heapBuf(sys);
@@ -301,6 +314,8 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
     expect(await setBufferEnabled(sys, 0, true)).toBe(1);
     expect(await enqueue(sys, buf, shared.x, 4096)).toBe(0);
     expect(await sys.nanosleep(200 * US)).toBe(0);
+    await waitFor(sys, () => shared.attached, 0);
+    shared.locked = true;
     expect(await enqueue(sys, buf, shared.x, 4096)).toBe(0);
     const t = sys.now();
     expect(await setBufferEnabled(sys, 0, false)).toBe(1);
@@ -310,48 +325,67 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
   it('ENQ-10 / ENQ-11: lock held by another task: nonblock -EBUSY at once; a signal while waiting -EINTR even with SA_RESTART; both consume a seqno', async () => {
     const { value, result } = await runOne(
       async (sys, sim) => {
-        const shared = { x: -1 };
+        const shared: Shared = { x: -1, attached: false, locked: false, enqueuing: false };
         const holder = sys.pid;
-        const log = fenceLog(sim);
+        const log = simInternal(() => fenceLog(sim));
         const pid = sim.spawn(
           'enqueuer',
           async (s2) => {
-            const x = passFd(sim, holder, shared.x, s2.pid);
+            await waitFor(s2, () => shared.x >= 0, 0);
+            const x = await passFd(s2, holder, shared.x);
             expect(await s2.sigaction(SIGUSR1, { restart: true })).toBe(0);
             const buf = await dacBuffer(s2);
             expect(await attach(s2, buf, x)).toBe(0);
+            shared.attached = true;
             expect(await s2.nanosleep(200 * US)).toBe(0);
+            await waitFor(s2, () => shared.locked);
             await setNonblock(s2, buf);
             const nb = [await enqueue(s2, buf, x, 4096), s2.now()];
             await setNonblock(s2, buf, false);
+            shared.enqueuing = true;
             const interrupted = [await enqueue(s2, buf, x, 4096), s2.now()];
             const waited = [await enqueue(s2, buf, x, 4096), s2.now()];
             return { nb, interrupted, waited };
           },
           { startAt: 100 * US, stdio: false },
         );
-        sim.at(400 * US, 'SIGUSR1', () => sim.kill(pid, SIGUSR1));
+        // The signal comes from a process of its own, once the ENQUEUE waits (at 400 µs on the simulator).
+        sim.spawn(
+          'signaller',
+          async (s3) => {
+            await waitFor(s3, () => shared.enqueuing);
+            return s3.kill(pid, SIGUSR1);
+          },
+          { startAt: 400 * US, stdio: false },
+        );
         const t = await holdLock(sys, shared);
         return { t, log };
       },
-      { platform: 'ideal' },
+      { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value.t).toEqual(vtime(T_512));
     expect(result.processes[1]?.status, result.processes[1]?.reason).toBe('exited');
     expect(result.processes[1]?.value).toEqual({
-      nb: [-EBUSY, 300 * US],
-      interrupted: [-EINTR, 400 * US],
-      waited: [0, T_512],
+      nb: [-EBUSY, vtime(300 * US)],
+      interrupted: [-EINTR, vtime(400 * US)],
+      waited: [0, vtime(T_512)],
     });
+    expect(result.processes[2]?.value).toBe(0);
     // The enqueuer's attachment has the second context: seqnos 1 and 2 burnt by the failures, 3 published.
-    const ctxs = [...new Set(value.log.filter((e) => e[0] === 'init').map((e) => e[1]))];
-    expect(ctxs.length).toBe(2);
-    const theirs = value.log.filter((e) => e[0] === 'init' && e[1] === ctxs[1]).map((e) => [e[2], e[3]]);
-    expect(theirs).toEqual([
-      [1, 300 * US],
-      [2, 300 * US],
-      [3, 400 * US],
-    ]);
+    const log = value.log;
+    const ctxs = log && [...new Set(log.filter((e) => e[0] === 'init').map((e) => e[1]))];
+    expect(ctxs?.length).toBe(simState(2, 'fence tracepoints'));
+    const theirs = log?.filter((e) => e[0] === 'init' && e[1] === ctxs![1]).map((e) => [e[2], e[3]]);
+    expect(theirs).toEqual(
+      simState(
+        [
+          [1, 300 * US],
+          [2, 300 * US],
+          [3, 400 * US],
+        ],
+        'fence tracepoints',
+      ),
+    );
   });
 
   it('ENQ-12 / ENQ-24: IN waits for its own pending WRITE fence, then succeeds when it signals', async () => {

@@ -191,11 +191,32 @@ export function live(sim: Simulator, kind: string): number {
   return sim.kernel.census.live()[kind] ?? 0;
 }
 
-/** Passes `fd` of process `from` to process `to` as SCM_RIGHTS would: the same open file, a new fd. */
-export function passFd(sim: Simulator, from: number, fd: number, to: number): number {
-  const file = sim.kernel.tasks.get(from)!.files.file(fd)!;
-  file.get();
-  return sim.kernel.tasks.get(to)!.files.installLowest(file, false);
+/**
+ * Takes `fd` of process `fromPid` into the process of `sys`, as a unix socket's SCM_RIGHTS would pass it: the
+ * same open file under a new fd (O_CLOEXEC; the pidfd took the lowest free one meanwhile). It runs inside
+ * the receiving process: `pidfd_open(fromPid)`, `pidfd_getfd()`, close the pidfd; real syscalls on both sides.
+ */
+export async function passFd(sys: Sys, fromPid: number, fd: number): Promise<number> {
+  const pidfd = await sys.pidfd_open(fromPid, 0);
+  expect(pidfd, `pidfd_open(${fromPid})`).toBeGreaterThanOrEqual(0);
+  const got = await sys.pidfd_getfd(pidfd, fd, 0);
+  expect(got, `pidfd_getfd(pidfd of ${fromPid}, ${fd})`).toBeGreaterThanOrEqual(0);
+  expect(await sys.close(pidfd)).toBe(0);
+  return got;
+}
+
+/**
+ * Lets another process catch up: sleeps 10 µs at a time until `ready()` holds, then once more `marginNs` (the
+ * other process's call, sent after `ready()` became true, has to reach the kernel first). On the simulator
+ * a test's timeline is kept exactly and `ready()` already holds, so nothing happens; on the real kernel
+ * every call of the other process takes real time and this is where the order the test needs is kept.
+ * Returns whether it waited.
+ */
+export async function waitFor(sys: Sys, ready: () => boolean, marginNs = 50 * US): Promise<boolean> {
+  if (ready()) return false;
+  while (!ready()) expect(await sys.nanosleep(10 * US)).toBe(0);
+  if (marginNs > 0) expect(await sys.nanosleep(marginNs)).toBe(0);
+  return true;
 }
 
 /**

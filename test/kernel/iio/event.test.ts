@@ -1,7 +1,8 @@
 /**
  * The IIO event interface (rulebook §4: EVFD-1..7): IIO_GET_EVENT_FD_IOCTL on sim-dummy's chardev, and
- * the event fd's read, poll, write, ioctl and close. Events are pushed from the test with
- * `IioEventInterface.push()`, as a driver's interrupt handler would.
+ * the event fd's read, poll, write, ioctl and close. Events are pushed from the test as a driver's interrupt
+ * handler would: `pushEvent()` (test/helpers.ts), `IioEventInterface.push()` on the simulator and the test
+ * module's `push_event` parameter on the real kernel.
  */
 import { describe, expect, it } from 'vitest';
 import type { Simulator, Sys } from '../../../src/index.ts';
@@ -32,13 +33,23 @@ import {
   POLLRDNORM,
   PROT_READ,
 } from '../../../src/uapi/index.ts';
-import { runOne, testSimulator } from '../../helpers.ts';
+import { pushEvent, pushEventAt, removeDevice, runOne, simState, testSimulator } from '../../helpers.ts';
 
 const DEV_DUMMY = '/dev/iio:device2';
 
 /** An event id in the style of IIO_UNMOD_EVENT_CODE(IIO_VOLTAGE, n, IIO_EV_TYPE_THRESH, IIO_EV_DIR_RISING). */
 function evId(n: number): bigint {
   return (0n << 56n) | (1n << 48n) | (0n << 32n) | BigInt(n);
+}
+
+/** Whether a push queued its event: the simulator tells, the real kernel does not. */
+const queued = (b: boolean) => simState(b, 'whether iio_push_event() queued the event');
+
+/** What `/proc/self/fd/<fd>` links to. */
+async function fdLink(sys: Sys, fd: number): Promise<string | number> {
+  const buf = sys.mem.alloc(256);
+  const n = await sys.readlink(`/proc/self/fd/${fd}`, buf, 256);
+  return n < 0 ? n : new TextDecoder().decode(sys.mem.read(buf, n));
 }
 
 /** sim-dummy's event queue. */
@@ -89,15 +100,9 @@ describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
   });
 
   it('EVFD-3: the event fd is O_RDONLY (no O_LARGEFILE), close-on-exec and blocking, whatever the chardev had', async () => {
-    const { value } = await runOne(async (sys, sim) => {
+    const { value } = await runOne(async (sys) => {
       const [cd, fd] = await openEvents(sys, O_RDWR | O_NONBLOCK);
-      return [
-        cd,
-        fd,
-        await sys.fcntl(fd, F_GETFL),
-        await sys.fcntl(fd, F_GETFD),
-        sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.path,
-      ];
+      return [cd, fd, await sys.fcntl(fd, F_GETFL), await sys.fcntl(fd, F_GETFD), await fdLink(sys, fd)];
     });
     expect(value).toEqual([0, 1, O_RDONLY, FD_CLOEXEC, 'anon_inode:iio:event']);
   });
@@ -142,13 +147,13 @@ describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
   it('EVFD-3: events queued for a previous event fd are discarded by a new GET_EVENT_FD', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [cd, fd] = await openEvents(sys);
-      const pushed = [events(sim).push(evId(1), 10n), events(sim).push(evId(2), 20n)];
+      const pushed = [await pushEvent(sys, sim, evId(1), 10n), await pushEvent(sys, sim, evId(2), 20n)];
       const closed = await sys.close(fd);
       const [ret, fd2] = await getEventFd(sys, cd);
       const nb = await sys.fcntl(fd2, F_SETFL, O_NONBLOCK);
       return [pushed, closed, ret, fd2, nb, await readEvents(sys, fd2, 64)];
     });
-    expect(value).toEqual([[true, true], 0, 0, 1, 0, -EAGAIN]);
+    expect(value).toEqual([[queued(true), queued(true)], 0, 0, 1, 0, -EAGAIN]);
   });
 
   it('EVFD-3: no free fd is -EMFILE and the busy bit is cleared again', async () => {
@@ -170,7 +175,7 @@ describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
       const cd = await sys.open(DEV_DUMMY, O_RDWR);
       const ro = await sys.mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       const ret = await sys.ioctl(cd, IIO_GET_EVENT_FD_IOCTL, ro);
-      const pushed = events(sim).push(evId(5), 50n);
+      const pushed = await pushEvent(sys, sim, evId(5), 50n);
       return [
         ret,
         sys.mem.readInt(ro),
@@ -189,7 +194,7 @@ describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
       FD_CLOEXEC,
       O_RDONLY,
       [-EBUSY, -1],
-      true,
+      queued(true),
       [[evId(5), 50n]],
       0,
       [0, 1],
@@ -200,10 +205,10 @@ describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
     const { value } = await runOne(async (sys, sim) => {
       const [cd, fd] = await openEvents(sys);
       const closed = await sys.close(cd);
-      const pushed = events(sim).push(evId(3), 30n);
+      const pushed = await pushEvent(sys, sim, evId(3), 30n);
       return [closed, pushed, await readEvents(sys, fd, 16)];
     });
-    expect(value).toEqual([0, true, [[evId(3), 30n]]]);
+    expect(value).toEqual([0, queued(true), [[evId(3), 30n]]]);
   });
 });
 
@@ -211,7 +216,7 @@ describe('EVFD-4: event fd read', () => {
   it('EVFD-4: records come out whole, in order, as many as fit in n', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
-      for (let i = 1; i <= 3; i++) events(sim).push(evId(i), BigInt(i) * 1000n - 5000n);
+      for (let i = 1; i <= 3; i++) await pushEvent(sys, sim, evId(i), BigInt(i) * 1000n - 5000n);
       return [await readEvents(sys, fd, 40), await readEvents(sys, fd, 16)];
     });
     expect(value).toEqual([
@@ -226,7 +231,7 @@ describe('EVFD-4: event fd read', () => {
   it('EVFD-4: the full 64-bit id and a negative timestamp survive the copy', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
-      events(sim).push(0xffffffffffffffffn, -(2n ** 63n));
+      await pushEvent(sys, sim, 0xffffffffffffffffn, -(2n ** 63n));
       return readEvents(sys, fd, 4096);
     });
     expect(value).toEqual([[0xffffffffffffffffn, -(2n ** 63n)]]);
@@ -237,7 +242,7 @@ describe('EVFD-4: event fd read', () => {
     async (n) => {
       const { value } = await runOne(async (sys, sim) => {
         const [, fd] = await openEvents(sys);
-        events(sim).push(evId(9), 90n);
+        await pushEvent(sys, sim, evId(9), 90n);
         return [await readEvents(sys, fd, n), await readEvents(sys, fd, 16)];
       });
       expect(value).toEqual([-EINVAL, [[evId(9), 90n]]]);
@@ -256,7 +261,7 @@ describe('EVFD-4: event fd read', () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
       const t0 = sys.now();
-      sim.at(t0 + 5_000_000, 'event', () => events(sim).push(evId(4), 40n));
+      pushEventAt(sim, t0 + 5_000_000, evId(4), 40n);
       const r = await readEvents(sys, fd, 64);
       return [r, sys.now() - t0 >= 5_000_000];
     });
@@ -278,8 +283,8 @@ describe('EVFD-4: event fd read', () => {
   it('EVFD-4: after removal reads are -ENODEV, checked before n (n = 8 too)', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
-      events(sim).push(evId(1), 1n);
-      sim.removeDevice('sim-dummy');
+      await pushEvent(sys, sim, evId(1), 1n);
+      await removeDevice(sys, sim, 'sim-dummy');
       return [await readEvents(sys, fd, 16), await readEvents(sys, fd, 8), await sys.close(fd)];
     });
     expect(value).toEqual([-ENODEV, -ENODEV, 0]);
@@ -300,7 +305,7 @@ describe('EVFD-5: event fd poll', () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
       const empty = await poll1(sys, fd, POLLIN | POLLRDNORM | POLLOUT, 0);
-      events(sim).push(evId(1), 1n);
+      await pushEvent(sys, sim, evId(1), 1n);
       return [
         empty,
         await poll1(sys, fd, POLLIN | POLLRDNORM | POLLOUT, 0),
@@ -336,7 +341,7 @@ describe('EVFD-5: event fd poll', () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
       const t0 = sys.now();
-      sim.at(t0 + 2_000_000, 'event', () => events(sim).push(evId(2), 2n));
+      pushEventAt(sim, t0 + 2_000_000, evId(2), 2n);
       const r = await poll1(sys, fd, POLLIN, -1);
       return [r, sys.now() - t0 >= 2_000_000];
     });
@@ -346,7 +351,7 @@ describe('EVFD-5: event fd poll', () => {
   it('EVFD-5: once the queue is read empty, poll is 0 again', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
-      events(sim).push(evId(1), 1n);
+      await pushEvent(sys, sim, evId(1), 1n);
       const r = await readEvents(sys, fd, 16);
       return [r, await poll1(sys, fd, POLLIN, 0)];
     });
@@ -404,44 +409,44 @@ describe('EVFD-7: the event queue', () => {
   it('EVFD-7: holds 16 events; a 17th push is dropped and the first 16 read back in order', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
-      const pushed: boolean[] = [];
-      for (let i = 0; i < 17; i++) pushed.push(events(sim).push(evId(i), BigInt(i)));
+      const pushed: (boolean | undefined)[] = [];
+      for (let i = 0; i < 17; i++) pushed.push(await pushEvent(sys, sim, evId(i), BigInt(i)));
       return [pushed, await readEvents(sys, fd, 16 * 20)];
     });
     const expected: [bigint, bigint][] = [];
     for (let i = 0; i < 16; i++) expected.push([evId(i), BigInt(i)]);
-    expect(value).toEqual([[...Array(16).fill(true), false], expected]);
+    expect(value).toEqual([[...Array(16).fill(queued(true)), queued(false)], expected]);
   });
 
   it('EVFD-7: reading frees room: after reading one record of a full queue, one more push fits', async () => {
     const { value } = await runOne(async (sys, sim) => {
       const [, fd] = await openEvents(sys);
-      for (let i = 0; i < 16; i++) events(sim).push(evId(i), 0n);
+      for (let i = 0; i < 16; i++) await pushEvent(sys, sim, evId(i), 0n);
       const first = await readEvents(sys, fd, 16);
-      const more = [events(sim).push(evId(100), 0n), events(sim).push(evId(101), 0n)];
+      const more = [await pushEvent(sys, sim, evId(100), 0n), await pushEvent(sys, sim, evId(101), 0n)];
       const rest = await readEvents(sys, fd, 4096);
       return [first, more, typeof rest === 'number' ? rest : rest.map(([id]) => id)];
     });
     expect(value).toEqual([
       [[evId(0), 0n]],
-      [true, false],
+      [queued(true), queued(false)],
       [...Array.from({ length: 15 }, (_, i) => evId(i + 1)), evId(100)],
     ]);
   });
 
   it('EVFD-7: events are queued only while an event fd is live (before GET_EVENT_FD and after close they are dropped)', async () => {
     const { value } = await runOne(async (sys, sim) => {
-      const before = events(sim).push(evId(1), 1n);
+      const before = await pushEvent(sys, sim, evId(1), 1n);
       const [cd, fd] = await openEvents(sys);
       const nb = await sys.fcntl(fd, F_SETFL, O_NONBLOCK);
       const empty = await readEvents(sys, fd, 16);
       const closed = await sys.close(fd);
-      const after = events(sim).push(evId(2), 2n);
+      const after = await pushEvent(sys, sim, evId(2), 2n);
       const [, fd2] = await getEventFd(sys, cd);
       await sys.fcntl(fd2, F_SETFL, O_NONBLOCK);
       return [before, nb, empty, closed, after, await readEvents(sys, fd2, 16)];
     });
-    expect(value).toEqual([false, 0, -EAGAIN, 0, false, -EAGAIN]);
+    expect(value).toEqual([queued(false), 0, -EAGAIN, 0, queued(false), -EAGAIN]);
   });
 
   it('EVFD-7: dropped pushes are counted', async () => {
