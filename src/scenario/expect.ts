@@ -149,7 +149,10 @@ function checkedLayout(dev: SimDevice<DeviceConfig>, s: SamplesCheck, key: strin
   });
   const { layout } = computeScanLayout(dev.iio, new Set(chans.map((c) => c.scanIndex)), false);
   const out = { chans, layout };
-  if (!byKey) checkedLayouts.set(dev.iio, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    checkedLayouts.set(dev.iio, byKey);
+  }
   byKey.set(key, out);
   return out;
 }
