@@ -233,6 +233,7 @@ function writeU64(view: DataView, o: number, v: unknown): void {
 const SCRATCH_BYTES = 256;
 const scratch = new Uint8Array(SCRATCH_BYTES);
 const scratchView = new DataView(scratch.buffer);
+let scratchBusy = false;
 
 function toU32(v: unknown): number {
   if (typeof v === 'bigint') return Number(BigInt.asUintN(32, v));
@@ -385,7 +386,7 @@ export function defineStruct<T>(
       if (bytes.length < l.size) {
         throw new RangeError(`struct ${name}: need ${l.size} bytes, got ${bytes.length}`);
       }
-      const small = l.size <= SCRATCH_BYTES;
+      const small = l.size <= SCRATCH_BYTES && !scratchBusy;
       if (small) scratch.set(bytes.subarray(0, l.size));
       const src = small ? scratch : bytes;
       const view = small ? scratchView : new DataView(bytes.buffer, bytes.byteOffset, l.size);
@@ -395,12 +396,18 @@ export function defineStruct<T>(
     },
     encode(value, abi) {
       const l = layouts[abi];
-      const small = l.size <= SCRATCH_BYTES;
+      // A getter of `value` may encode another struct: that inner call uses arrays of its own.
+      const small = l.size <= SCRATCH_BYTES && !scratchBusy;
       const bytes = small ? scratch.fill(0, 0, l.size) : new Uint8Array(l.size);
       const view = small ? scratchView : new DataView(bytes.buffer);
-      for (const f of l.fields) {
-        const v = value[f.name];
-        if (v !== undefined) writeField(view, bytes, f, v, abi);
+      if (small) scratchBusy = true;
+      try {
+        for (const f of l.fields) {
+          const v = value[f.name];
+          if (v !== undefined) writeField(view, bytes, f, v, abi);
+        }
+      } finally {
+        if (small) scratchBusy = false;
       }
       return small ? bytes.slice(0, l.size) : bytes;
     },
