@@ -6,8 +6,9 @@
  *  - a Node memcpy (`Uint8Array.set`) of 64 MiB between two arrays larger than the caches: device bytes per
  *    wall second over memcpy bytes per second;
  *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
- *    process, through the API helpers and through `iio-sim run` of a scenario.
- * Every path is warmed up first, then timed BENCH_RUNS times (default 3, the median is shown); every captured
+ *    process, through the API helpers and through `iio-sim run` of a scenario;
+ *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 20 --seed 1` runs (every part).
+ * Every path is warmed up first, then timed BENCH_RUNS times (default 5, the median is shown); every captured
  * byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
  * Run: npm run bench
  */
@@ -18,10 +19,11 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AbiProfile, Sys } from '../src/index.ts';
+import { runCampaign } from '../src/testing/campaign.ts';
 import { dmabufCapture, type PathRun, readCapture, timeCapture } from './paths.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const MiB = 1 << 20;
 
 interface Native {
@@ -139,13 +141,29 @@ function ratio(x: number): string {
   return x >= 1 ? x.toFixed(2) : `1/${(1 / x).toFixed(1)}`;
 }
 
+/** The fuzz row's campaign, as `iio-sim fuzz --runs 20 --seed 1`: syscalls made and wall ms (median run). */
+async function fuzzRate(): Promise<{ syscalls: number; wallMs: number }> {
+  await runCampaign({ runs: 5, seed: 1 });
+  const runs: { syscalls: number; wallMs: number }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    const r = await runCampaign({ runs: 20, seed: 1 });
+    const wallMs = performance.now() - t0;
+    if (!r.ok) throw new Error(`fuzz campaign failed: ${r.parts.find((p) => !p.ok)?.failure}`);
+    runs.push({ syscalls: r.syscalls, wallMs });
+  }
+  const ms = median(runs.map((r) => r.wallMs));
+  return runs.find((r) => r.wallMs === ms)!;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'iio-bench-'));
 try {
   const nat = native(dir);
   const copyRate = memcpy();
 
-  // Warm-up: every path once at a quarter of its size, so no row pays for JIT compilation.
-  for (const p of PATHS) await timeCapture(p.body(0.25), p.abi);
+  // Warm-up: every path twice at full size, so no row pays for JIT compilation (V8 keeps optimizing the
+  // syscall path over the first few hundred milliseconds; a quarter-size pass left rows 2-3x slow).
+  for (let i = 0; i < 2; i++) for (const p of PATHS) await timeCapture(p.body(1), p.abi);
 
   const rows: string[] = [];
   for (const p of PATHS) {
@@ -159,6 +177,8 @@ try {
       `| ${p.name} | ${r.wallMs.toFixed(0)} | ${fmt((r.syscalls / r.wallMs) * 1000)} | ${nsPerCall.toFixed(0)} | ${vsNative} | ${fmt(devRate)} | ${ratio(devRate / copyRate)} | ${(r.dataCopiedBytes / r.deviceBytes).toFixed(3)} |`,
     );
   }
+
+  const fz = await fuzzRate();
 
   const file = join(dir, 'scenario.yaml');
   const mem = (kind: string) => {
@@ -187,6 +207,9 @@ try {
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
+  console.log(
+    `\nfuzz: \`iio-sim fuzz --runs 20 --seed 1\` (every part, after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${fmt((fz.syscalls / fz.wallMs) * 1000)} syscalls per wall second`,
+  );
   console.log(
     `\nmemory, 16x the simulated duration over 1x (child processes; the heap is measured after a full GC):`,
   );

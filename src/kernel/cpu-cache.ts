@@ -20,6 +20,7 @@ export class CpuCache {
   readonly #valid: Uint8Array;
   readonly #dirty: Uint8Array;
   #dirtyCount = 0;
+  #validCount = 0;
 
   /** Starts with no line valid: the first touch fetches from memory. */
   constructor(memory: Uint8Array) {
@@ -35,13 +36,20 @@ export class CpuCache {
     return this.#dirtyCount;
   }
 
-  /** Fetches the invalid lines of `[from, from + n)` from memory (the CPU touching them). */
+  /** Fetches the invalid lines of `[from, from + n)` from memory (the CPU touching them), a run of lines per copy. */
   #touch(from: number, n: number): void {
-    for (let l = Math.floor(from / CACHE_LINE); l * CACHE_LINE < from + n; l++) {
-      if (this.#valid[l]) continue;
-      const start = l * CACHE_LINE;
-      this.data.set(this.memory.subarray(start, start + CACHE_LINE), start);
-      this.#valid[l] = 1;
+    if (this.#validCount === this.#valid.length) return;
+    const end = Math.ceil((from + n) / CACHE_LINE);
+    let l = Math.floor(from / CACHE_LINE);
+    while (l < end) {
+      const a = this.#valid.indexOf(0, l);
+      if (a < 0 || a >= end) return;
+      let b = this.#valid.indexOf(1, a);
+      if (b < 0 || b > end) b = end;
+      this.data.set(this.memory.subarray(a * CACHE_LINE, b * CACHE_LINE), a * CACHE_LINE);
+      this.#valid.fill(1, a, b);
+      this.#validCount += b - a;
+      l = b;
     }
   }
 
@@ -54,7 +62,9 @@ export class CpuCache {
   /** Where a CPU store to `[from, from + n)` writes; the lines become dirty. */
   forWrite(from: number, n: number): Uint8Array {
     this.#touch(from, n);
-    for (let l = Math.floor(from / CACHE_LINE); l * CACHE_LINE < from + n; l++)
+    const end = Math.ceil((from + n) / CACHE_LINE);
+    if (this.#dirtyCount === this.#dirty.length) return this.data.subarray(from, from + n);
+    for (let l = Math.floor(from / CACHE_LINE); l < end; l++)
       if (!this.#dirty[l]) {
         this.#dirty[l] = 1;
         this.#dirtyCount++;
@@ -68,6 +78,7 @@ export class CpuCache {
     this.#valid.fill(0);
     this.#dirty.fill(0);
     this.#dirtyCount = 0;
+    this.#validCount = 0;
     return lost;
   }
 
@@ -75,10 +86,12 @@ export class CpuCache {
   clean(): number {
     const n = this.#dirtyCount;
     if (n === 0) return 0;
-    for (let l = 0; l < this.#dirty.length; l++) {
-      if (!this.#dirty[l]) continue;
-      const from = l * CACHE_LINE;
-      this.memory.set(this.data.subarray(from, from + CACHE_LINE), from);
+    const lines = this.#dirty.length;
+    for (let l = this.#dirty.indexOf(1); l >= 0 && l < lines; ) {
+      let b = this.#dirty.indexOf(0, l);
+      if (b < 0) b = lines;
+      this.memory.set(this.data.subarray(l * CACHE_LINE, b * CACHE_LINE), l * CACHE_LINE);
+      l = b < lines ? this.#dirty.indexOf(1, b) : -1;
     }
     this.#dirty.fill(0);
     this.#dirtyCount = 0;

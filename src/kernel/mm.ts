@@ -478,8 +478,15 @@ export class MM {
 
   #insert(vma: Vma): void {
     const v = this.#vmas;
-    let i = v.length;
-    while (i > 0 && v[i - 1]!.start > vma.start) i--;
+    // Binary search for the first mapping starting above it: heap blocks go near the front of the list.
+    let lo = 0;
+    let hi = v.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid]!.start > vma.start) hi = mid;
+      else lo = mid + 1;
+    }
+    const i = lo;
     const prev = v[i - 1];
     const next = v[i];
     if ((prev && prev.end > vma.start) || (next && next.start < vma.end))

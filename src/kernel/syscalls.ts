@@ -604,7 +604,8 @@ export class Syscalls {
  */
 class PollCall implements PollTable {
   readonly #task: Task;
-  readonly #dv: DataView;
+  /** The `struct pollfd` array, read and written byte by byte (a DataView would give it an ArrayBuffer of its own). */
+  readonly #b: Uint8Array;
   readonly #nfds: number;
   /** The queues the files registered in the last pass (the sleep's queues). */
   readonly queues: WaitQueue[] = [];
@@ -616,7 +617,7 @@ class PollCall implements PollTable {
 
   constructor(task: Task, bytes: Uint8Array, nfds: number) {
     this.#task = task;
-    this.#dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    this.#b = bytes;
     this.#nfds = nfds;
   }
 
@@ -626,12 +627,22 @@ class PollCall implements PollTable {
     this.locks.length = 0;
     this.#whys.length = 0;
     let count = 0;
+    const b = this.#b;
     for (let i = 0; i < this.#nfds; i++) {
-      const revents = this.#pollOne(this.#dv.getInt32(i * 8, true), this.#dv.getUint16(i * 8 + 4, true));
-      this.#dv.setUint16(i * 8 + 6, revents, true);
+      const o = i * 8;
+      const revents = this.#pollOne(this.#fdAt(i), b[o + 4]! | (b[o + 5]! << 8));
+      b[o + 6] = revents;
+      b[o + 7] = revents >>> 8;
       if (revents !== 0) count++;
     }
     return count;
+  }
+
+  /** Entry i's fd (a little-endian int). */
+  #fdAt(i: number): number {
+    const b = this.#b;
+    const o = i * 8;
+    return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
   }
 
   #pollOne(fd: number, events: number): number {
@@ -660,7 +671,7 @@ class PollCall implements PollTable {
   /** Why the call sleeps, for traces and the blocked-forever report. */
   reason(): string {
     const fds: number[] = [];
-    for (let i = 0; i < this.#nfds; i++) fds.push(this.#dv.getInt32(i * 8, true));
+    for (let i = 0; i < this.#nfds; i++) fds.push(this.#fdAt(i));
     return `poll on fds ${fds.join(',')}${this.#whys.length ? `: ${this.#whys.join('; ')}` : ''}`;
   }
 }

@@ -98,6 +98,44 @@ export interface SleepOptions {
   spinning?: boolean;
 }
 
+/**
+ * A {@link Sleep} whose reason is built on first read. A class, not an object literal with a getter: V8 gives
+ * each such literal a hidden class of its own (its getter is a new closure each time), and those maps kept
+ * every sleep's objects alive through minor GCs until a full one (old-space growth with simulated time).
+ */
+class LazySleep implements Sleep {
+  readonly kind = 'sleep';
+  readonly queues: readonly WaitQueue[];
+  readonly interruptible: boolean;
+  readonly timeoutNs: number | null;
+  readonly resume: Continuation;
+  readonly signalRet: number;
+  readonly onAbort: (() => void) | null;
+  readonly spinning: boolean;
+  #reason: string | (() => string);
+
+  constructor(
+    queues: readonly WaitQueue[],
+    reason: string | (() => string),
+    resume: Continuation,
+    options: SleepOptions,
+  ) {
+    this.queues = queues;
+    this.interruptible = options.interruptible ?? true;
+    this.timeoutNs = options.timeoutNs ?? null;
+    this.resume = resume;
+    this.#reason = reason;
+    this.signalRet = options.signalRet ?? -ERESTARTSYS;
+    this.onAbort = options.onAbort ?? null;
+    this.spinning = options.spinning ?? false;
+  }
+
+  get reason(): string {
+    if (typeof this.#reason !== 'string') this.#reason = this.#reason();
+    return this.#reason;
+  }
+}
+
 /** Builds a {@link Sleep} (the `prepare_to_wait` + `schedule` of a wait loop). */
 export function sleepOn(
   queues: readonly WaitQueue[],
@@ -105,21 +143,7 @@ export function sleepOn(
   resume: Continuation,
   options: SleepOptions = {},
 ): Sleep {
-  let text = typeof reason === 'string' ? reason : null;
-  return {
-    kind: 'sleep',
-    queues,
-    interruptible: options.interruptible ?? true,
-    timeoutNs: options.timeoutNs ?? null,
-    resume,
-    get reason() {
-      text ??= (reason as () => string)();
-      return text;
-    },
-    signalRet: options.signalRet ?? -ERESTARTSYS,
-    onAbort: options.onAbort ?? null,
-    spinning: options.spinning ?? false,
-  };
+  return new LazySleep(queues, reason, resume, options);
 }
 
 /** True when a {@link SysRet} asks to sleep. */

@@ -3,7 +3,7 @@
  * step's duration, and data (`text`, `hex`, `fill`, or `samples` that must follow a device's signals or a
  * table). A mismatch throws a {@link StepError} with what was expected and what came.
  */
-import { readScans } from '../hw/scan.ts';
+import { readScans, type ScanLayout } from '../hw/scan.ts';
 import { computeScanLayout } from '../kernel/iio/buffer.ts';
 import { channelName } from '../kernel/iio/types.ts';
 import type { DeviceConfig } from '../sim/devices.ts';
@@ -80,14 +80,8 @@ type SamplesCheck = NonNullable<DataCheck['samples']>;
  */
 function checkSamples(bytes: Uint8Array, s: SamplesCheck, ctx: SampleContext): void {
   const dev = ctx.device(s.device);
-  const chans = s.channels.map((name) => {
-    const ch = dev.iio.channels.find(
-      (c) => channelName(c) === name || channelName(c).replace(/^(in|out)_/, '') === name,
-    );
-    if (!ch) throw new StepError(`a channel '${name}' of ${s.device}`, 'none');
-    return ch;
-  });
-  const { layout } = computeScanLayout(dev.iio, new Set(chans.map((c) => c.scanIndex)), false);
+  const key = `${s.device}:${s.channels.join(',')}`;
+  const { chans, layout } = checkedLayout(dev, s, key);
   const count = Math.min(s.scans ?? Number.POSITIVE_INFINITY, Math.floor(bytes.length / layout.bytesPerScan));
   if (count === 0) throw new StepError('at least one whole scan', `${bytes.length} bytes`);
   const scans = readScans(bytes, 0, layout, count);
@@ -97,7 +91,6 @@ function checkSamples(bytes: Uint8Array, s: SamplesCheck, ctx: SampleContext): v
       s.table ? s.table[order[i]!]![n % s.table[order[i]!]!.length]! : dev.adc!.sampleOf(f.channel, n),
     );
   if (!s.table && !dev.adc) throw new StepError(`an ADC named ${s.device}`, 'not an ADC: give a table');
-  const key = `${s.device}:${s.channels.join(',')}`;
   const period = s.table ? s.table[0]!.length : 1 << 22;
   const cursor = ctx.cursors.get(key);
   const same = (n: number, k: number) => expected(n).every((v, i) => v === scans[k]![i]);
@@ -129,6 +122,39 @@ function checkSamples(bytes: Uint8Array, s: SamplesCheck, ctx: SampleContext): v
     throw new StepError(`scan ${k} = [${e.join(', ')}] (sample ${start + k})`, `[${scans[k]!.join(', ')}]`);
   }
   ctx.cursors.set(key, start + count);
+}
+
+/** The channels and scan layout a sample check decodes, per device and channel list. */
+interface CheckedLayout {
+  readonly chans: readonly SimDevice<DeviceConfig>['iio']['channels'][number][];
+  readonly layout: ScanLayout;
+}
+
+/**
+ * Layouts of the sample checks, computed once per device and channel list (a device's channels never
+ * change): a check per block would otherwise compile a new layout for every block it checks.
+ */
+const checkedLayouts = new WeakMap<object, Map<string, CheckedLayout>>();
+
+function checkedLayout(dev: SimDevice<DeviceConfig>, s: SamplesCheck, key: string): CheckedLayout {
+  let byKey = checkedLayouts.get(dev.iio);
+  const hit = byKey?.get(key);
+  if (hit) return hit;
+  const chans = s.channels.map((name) => {
+    const ch = dev.iio.channels.find(
+      (c) => channelName(c) === name || channelName(c).replace(/^(in|out)_/, '') === name,
+    );
+    if (!ch) throw new StepError(`a channel '${name}' of ${s.device}`, 'none');
+    return ch;
+  });
+  const { layout } = computeScanLayout(dev.iio, new Set(chans.map((c) => c.scanIndex)), false);
+  const out = { chans, layout };
+  if (!byKey) {
+    byKey = new Map();
+    checkedLayouts.set(dev.iio, byKey);
+  }
+  byKey.set(key, out);
+  return out;
 }
 
 /** Candidate phases tried per check: a table repeats a scan a few times per period, a ramp once per wrap. */

@@ -310,13 +310,33 @@ export class Simulator {
       );
     this.#running = true;
     try {
-      return await this.#run(opts);
+      await this.#run(opts);
+      return this.result();
     } finally {
       this.#running = false;
     }
   }
 
-  async #run(opts: RunOptions): Promise<RunResult> {
+  /**
+   * {@link Simulator.run} without its result: runs just as far, for a driver that steps the simulation an
+   * operation at a time and reads what it needs itself (building every process's outcome per step would cost
+   * more than the step).
+   */
+  async advance(opts: RunOptions = {}): Promise<void> {
+    if (this.#running)
+      throw codedError(
+        new Error('advance(): this simulator is already running (await the run in progress before the next)'),
+        'ERR_SIM_RUN_IN_PROGRESS',
+      );
+    this.#running = true;
+    try {
+      await this.#run(opts);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run(opts: RunOptions): Promise<void> {
     const until = opts.until ?? Number.POSITIVE_INFINITY;
     for (;;) {
       if (this.#fatal) throw this.#fatal;
@@ -328,7 +348,7 @@ export class Simulator {
       if (r) await r;
       if (opts.stopWhen?.()) {
         if (this.#fatal) throw this.#fatal;
-        return this.result();
+        return;
       }
     }
     // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.
@@ -340,7 +360,6 @@ export class Simulator {
     if (this.#fatal) throw this.#fatal;
     if (until !== Number.POSITIVE_INFINITY && this.#procs.some((p) => p.task.alive))
       this.clock.advanceTo(until);
-    return this.result();
   }
 
   /** The outcome of every process and the statistics so far. */

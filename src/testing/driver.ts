@@ -74,7 +74,7 @@ export class Driver {
       { compat, stdio: false },
     );
     this.#slots.set(pid, slot);
-    await this.sim.run({ stopWhen: () => slot.ready && this.#paused(pid) });
+    await this.sim.advance({ stopWhen: () => slot.ready && this.#paused(pid) });
     const p = { name, pid, compat };
     this.processes.push(p);
     return p;
@@ -109,22 +109,22 @@ export class Driver {
     const finished = () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
     let interrupted = false;
     if (options.interruptAfterNs !== undefined) {
-      await this.sim.run({ until: this.sim.now + options.interruptAfterNs, stopWhen: finished });
+      await this.sim.advance({ until: this.sim.now + options.interruptAfterNs, stopWhen: finished });
       if (!finished()) {
         this.sim.kill(p.pid, SIGUSR1);
         interrupted = true;
       }
     }
-    if (!finished()) await this.sim.run({ until: deadline, stopWhen: finished });
+    if (!finished()) await this.sim.advance({ until: deadline, stopWhen: finished });
     // Work deferred to after the syscall (DMAQ-11, IFENCE-7) runs at this same instant.
-    if (finished()) await this.sim.run({ until: this.sim.now });
+    if (finished()) await this.sim.advance({ until: this.sim.now });
     if (!this.alive(p))
       return { done: false, blocked: this.sim.kernel.tasks.get(p.pid)?.exit?.reason ?? 'dead' };
     if (slot.result === null) {
       const t = this.sim.kernel.tasks.get(p.pid);
       const why = t?.sleeping ? `${t.frame?.name}: ${t.sleeping.sleep.reason}` : 'running';
       this.sim.kill(p.pid, 9);
-      await this.sim.run({ until: this.sim.now });
+      await this.sim.advance({ until: this.sim.now });
       return { done: false, blocked: why };
     }
     const r = slot.result as { value: unknown } | { error: unknown };
@@ -140,7 +140,7 @@ export class Driver {
 
   /** Lets `ns` of virtual time pass (hardware runs; driven processes stay paused). */
   async advance(ns: number): Promise<void> {
-    await this.sim.run({ until: this.sim.now + ns });
+    await this.sim.advance({ until: this.sim.now + ns });
   }
 
   /** Ends every driven process (they exit normally) and runs until the simulation is quiet. */

@@ -216,6 +216,25 @@ function toU64(v: unknown): bigint {
   return 0n;
 }
 
+/** A u64 field: a safe non-negative number as two u32 halves (no BigInt on the common path), else {@link toU64}. */
+function writeU64(view: DataView, o: number, v: unknown): void {
+  if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+    const t = Math.trunc(v);
+    view.setUint32(o, t >>> 0, true);
+    view.setUint32(o + 4, Math.floor(t / 0x1_0000_0000), true);
+  } else view.setBigUint64(o, toU64(v), true);
+}
+
+/**
+ * Where small structs are encoded and decoded: a small Uint8Array lives on V8's heap until something asks
+ * for its `.buffer`, and a DataView over it would move it to an ArrayBuffer of its own (a malloc and a
+ * sweep per ioctl argument). Encoding and decoding are synchronous, so one scratch serves every codec.
+ */
+const SCRATCH_BYTES = 256;
+const scratch = new Uint8Array(SCRATCH_BYTES);
+const scratchView = new DataView(scratch.buffer);
+let scratchBusy = false;
+
 function toU32(v: unknown): number {
   if (typeof v === 'bigint') return Number(BigInt.asUintN(32, v));
   if (typeof v === 'number') return v >>> 0;
@@ -268,10 +287,10 @@ function writeField(view: DataView, bytes: Uint8Array, f: FieldLayout, v: unknow
       return;
     case 'u64':
     case 's64':
-      view.setBigUint64(o, toU64(v), true);
+      writeU64(view, o, v);
       return;
     case 'ptr':
-      if (abi === 'lp64') view.setBigUint64(o, toU64(v), true);
+      if (abi === 'lp64') writeU64(view, o, v);
       else view.setUint32(o, toU32(v), true);
       return;
     default: {
@@ -367,20 +386,30 @@ export function defineStruct<T>(
       if (bytes.length < l.size) {
         throw new RangeError(`struct ${name}: need ${l.size} bytes, got ${bytes.length}`);
       }
-      const view = new DataView(bytes.buffer, bytes.byteOffset, l.size);
+      const small = l.size <= SCRATCH_BYTES && !scratchBusy;
+      if (small) scratch.set(bytes.subarray(0, l.size));
+      const src = small ? scratch : bytes;
+      const view = small ? scratchView : new DataView(bytes.buffer, bytes.byteOffset, l.size);
       const out: Record<string, unknown> = {};
-      for (const f of l.fields) out[f.name] = readField(view, bytes, f, abi);
+      for (const f of l.fields) out[f.name] = readField(view, src, f, abi);
       return out;
     },
     encode(value, abi) {
       const l = layouts[abi];
-      const bytes = new Uint8Array(l.size);
-      const view = new DataView(bytes.buffer);
-      for (const f of l.fields) {
-        const v = value[f.name];
-        if (v !== undefined) writeField(view, bytes, f, v, abi);
+      // A getter of `value` may encode another struct: that inner call uses arrays of its own.
+      const small = l.size <= SCRATCH_BYTES && !scratchBusy;
+      const bytes = small ? scratch.fill(0, 0, l.size) : new Uint8Array(l.size);
+      const view = small ? scratchView : new DataView(bytes.buffer);
+      if (small) scratchBusy = true;
+      try {
+        for (const f of l.fields) {
+          const v = value[f.name];
+          if (v !== undefined) writeField(view, bytes, f, v, abi);
+        }
+      } finally {
+        if (small) scratchBusy = false;
       }
-      return bytes;
+      return small ? bytes.slice(0, l.size) : bytes;
     },
     format(value) {
       return `{${specs.map((s) => `${s.name}=${formatField(s, value[s.name])}`).join(', ')}}`;

@@ -118,6 +118,27 @@ describe('encode/decode', () => {
     expect(ints.decode(ints.encode(v, abi), abi)).toEqual(v);
   });
 
+  it("u64 fields from numbers: safe integers exactly, fractions truncated, negatives two's complement", () => {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    expect(hex(ints.encode({ u64: 2 ** 53 - 1 }, 'lp64')).slice(32, 48)).toBe('ffffffffffff1f00');
+    expect(hex(ints.encode({ u64: 4096.9 }, 'lp64')).slice(32, 48)).toBe('0010000000000000');
+    expect(hex(ints.encode({ u64: -1 }, 'lp64')).slice(32, 48)).toBe('ffffffffffffffff');
+  });
+
+  it('a getter that encodes another struct while one is being encoded leaves both results intact', () => {
+    const inner = { u8: 7, u64: 9 };
+    const outer = {
+      u8: 1,
+      get u16() {
+        ints.encode(inner, 'lp64');
+        return 2;
+      },
+      u64: 3,
+    };
+    expect(ints.decode(ints.encode(outer, 'lp64'), 'lp64')).toMatchObject({ u8: 1, u16: 2, u64: 3n });
+    expect(ints.decode(ints.encode(inner, 'lp64'), 'lp64')).toMatchObject({ u8: 7, u16: 0, u64: 9n });
+  });
+
   it('missing fields encode as 0', () => {
     expect(ints.decode(ints.encode({}, 'lp64'), 'lp64')).toEqual({
       u8: 0,

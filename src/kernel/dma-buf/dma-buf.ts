@@ -327,8 +327,8 @@ export function isDmaBufFile(file: File): boolean {
   return file.fops === dmaBufFops;
 }
 
-function syncDirection(flags: bigint): DmaDataDirection | null {
-  switch (Number(flags & BigInt(DMA_BUF_SYNC_RW))) {
+function syncDirection(flags: number): DmaDataDirection | null {
+  switch (flags & DMA_BUF_SYNC_RW) {
     case 1:
       return 'from-device';
     case 2:
@@ -344,8 +344,10 @@ function syncDirection(flags: bigint): DmaDataDirection | null {
 function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
   const b = task.mm.copyFromUser(arg, 8);
   if (!b) return -EFAULT;
-  const flags = new DataView(b.buffer).getBigUint64(0, true);
-  if (flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) return -EINVAL;
+  // The u64 as two halves (no BigInt per call): every valid flag lies in the low one.
+  const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  if (b[4]! | b[5]! | b[6]! | b[7]! || lo & ~DMA_BUF_SYNC_VALID_FLAGS_MASK) return -EINVAL;
+  const flags = lo;
   const dir = syncDirection(flags);
   if (dir === null) return -EINVAL;
   const { trace, now } = dmabuf.core.services;
@@ -355,12 +357,12 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
         pid: task.pid,
         comm: task.comm,
         ino: dmabuf.ino,
-        flags: Number(flags),
+        flags,
         time: now(),
       });
     return 0;
   };
-  if (flags & BigInt(DMA_BUF_SYNC_END)) {
+  if (flags & DMA_BUF_SYNC_END) {
     const ret = dmabuf.ops.endCpuAccess?.(dmabuf, dir) ?? 0;
     return ret || synced();
   }

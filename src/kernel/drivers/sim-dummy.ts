@@ -136,12 +136,22 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
   let dev!: IioDev;
   let produced = 0;
 
+  const sampleOf = (ch: number, k: number) => signals[ch]!.sample(k);
+  // The layout of the active configuration, computed once per enable: each configuration has a Set of its own.
+  let layoutOf: {
+    mask: ReadonlySet<number>;
+    ts: boolean;
+    scan: ReturnType<typeof computeScanLayout>;
+  } | null = null;
   /** The trigger handler (`iio_simple_dummy_trigger_h`): one scan of the enabled channels plus timestamp. */
   const pollFunc = (n: number) => {
     const now = clock.now;
-    const { layout, bytes, timestampOffset } = computeScanLayout(dev, dev.activeScanMask!, dev.scanTimestamp);
+    const mask = dev.activeScanMask!;
+    if (layoutOf?.mask !== mask || layoutOf.ts !== dev.scanTimestamp)
+      layoutOf = { mask, ts: dev.scanTimestamp, scan: computeScanLayout(dev, mask, dev.scanTimestamp) };
+    const { layout, bytes, timestampOffset } = layoutOf.scan;
     const scan = new Uint8Array(bytes);
-    writeScans(scan, 0, layout, n, 1, (ch, k) => signals[ch]!.sample(k));
+    writeScans(scan, 0, layout, n, 1, sampleOf);
     if (timestampOffset !== null) new DataView(scan.buffer).setBigInt64(timestampOffset, BigInt(now), true);
     produced++;
     const b = dev.buffers[0]!;

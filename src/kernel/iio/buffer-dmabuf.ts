@@ -105,10 +105,13 @@ export function iioBufferSignalDmabufDone(fence: DmaFence, priv: IioDmabufPriv, 
   fence.get();
   if (ret) fence.setError(ret);
   fence.signal();
-  priv.buffer.dev.iio.sched.scheduleWork(`iio fence ${fence.context}:${fence.seqno} cleanup`, () => {
-    fence.put();
-    priv.ref.put();
-  });
+  priv.buffer.dev.iio.sched.scheduleWork(
+    () => `iio fence ${fence.context}:${fence.seqno} cleanup`,
+    () => {
+      fence.put();
+      priv.ref.put();
+    },
+  );
 }
 
 /** `iio_buffer_chrdev_ioctl()` and the DMABUF part of `iio_buffer_chrdev_release()` of Linux 7.3. */
@@ -261,7 +264,8 @@ function iioBufferEnqueueDmabuf(buffer: IioBuffer, arg: number, nonblock: boolea
       dmaResvUsageRw(dmaToRam),
       nonblock ? 0 : DMABUF_ENQUEUE_TIMEOUT_MS * 1_000_000,
       () => clock.now,
-      `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
+      () =>
+        `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
       -ERESTARTSYS,
       (waited) => {
         if (waited === 0) return fail(-EBUSY, true);
