@@ -12,7 +12,10 @@
  * Wire format (little-endian, host order): request {u32 len, u32 op, i64 a[6]} + data; answer
  * {u32 len, u32 kind, i64 ret, i64 aux} + data, where len counts the bytes after itself.
  *
- * C11 + glibc (fopencookie, dlsym RTLD_NEXT). Built by `iio-sim exec` on first use.
+ * C11 + glibc (fopencookie, dlsym RTLD_NEXT). Built by `iio-sim exec` on first use, for LP64 and, with
+ * `cc -m32`, for i386 (ILP32): there calls with a 64-bit offset (pread64, lseek64, mmap64, ftruncate64) and the
+ * stat and dirent families come in a 32-bit and an LFS flavour, and the kernel's syscalls differ (mmap2,
+ * _llseek, fstatat64, fcntl64, offsets split in two registers). The wire format is the same for both.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -47,6 +50,20 @@ enum { KIND_RET = 0, KIND_RESERVE = 1, KIND_UNSUPPORTED = 2 };
 
 struct req { uint32_t len; uint32_t op; int64_t a[6]; };
 struct rep { uint32_t len; uint32_t kind; int64_t ret; int64_t aux; };
+/* i386 aligns int64_t to 4 in a struct: the layouts still match the Node side's because no field needs padding. */
+_Static_assert(sizeof(struct req) == 56 && sizeof(struct rep) == 24, "the wire format is fixed");
+
+#if UINTPTR_MAX == 0xffffffffu
+#define BRIDGE_ILP32 1
+#else
+#define BRIDGE_ILP32 0
+#endif
+/* fcntl64 takes the 32-bit and the LFS lock commands alike; ILP32's plain fcntl refuses the LFS ones. */
+#ifdef SYS_fcntl64
+#define SYS_FCNTL SYS_fcntl64
+#else
+#define SYS_FCNTL SYS_fcntl
+#endif
 
 #define MAX_FD 65536
 #define MAX_MAPS 256
@@ -224,7 +241,13 @@ int open(const char *path, int flags, ...) {
   if (sim_path(path)) return sim_open(path, flags, (mode_t)mode);
   return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }
-int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+int open64(const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  int mode = mode_arg(flags, ap);
+  va_end(ap);
+  return open(path, flags | O_LARGEFILE, mode);
+}
 
 int openat(int dirfd, const char *path, int flags, ...) {
   va_list ap;
@@ -239,13 +262,19 @@ int openat(int dirfd, const char *path, int flags, ...) {
   }
   return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
-int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+int openat64(int dirfd, const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  int mode = mode_arg(flags, ap);
+  va_end(ap);
+  return openat(dirfd, path, flags | O_LARGEFILE, mode);
+}
 int __open_2(const char *path, int flags) { return open(path, flags); }
-int __open64_2(const char *path, int flags) { return open(path, flags); }
+int __open64_2(const char *path, int flags) { return open(path, flags | O_LARGEFILE); }
 int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
-int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags | O_LARGEFILE); }
 int creat(const char *path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
-int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
+int creat64(const char *path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE, mode); }
 
 int close(int fd) {
   if (is_sim(fd)) {
@@ -282,31 +311,54 @@ ssize_t write(int fd, const void *buf, size_t n) {
   if (is_sim(fd)) return sim_rw(OP_WRITE, fd, (void *)buf, n, 0);
   return syscall(SYS_write, fd, buf, n);
 }
-ssize_t pread(int fd, void *buf, size_t n, off_t off) {
-  if (is_sim(fd)) return sim_rw(OP_PREAD, fd, buf, n, off);
-  return syscall(SYS_pread64, fd, buf, n, off);
-}
-ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
-ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen) {
-  if (n > buflen) abort();
-  return pread(fd, buf, n, off);
-}
-ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
-    __attribute__((alias("__pread_chk")));
-ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
-  if (is_sim(fd)) return sim_rw(OP_PWRITE, fd, (void *)buf, n, off);
-  return syscall(SYS_pwrite64, fd, buf, n, off);
-}
-ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+/* ILP32 passes a 64-bit offset in two registers, low half first (i386's pread64, pwrite64, ftruncate64). */
+#if BRIDGE_ILP32
+#define OFF64_ARG(off) (unsigned long)(uint32_t)(off), (unsigned long)((uint64_t)(off) >> 32)
+#else
+#define OFF64_ARG(off) (off)
+#endif
 
-off_t lseek(int fd, off_t off, int whence) {
+ssize_t pread64(int fd, void *buf, size_t n, off64_t off) {
+  if (is_sim(fd)) return sim_rw(OP_PREAD, fd, buf, n, off);
+  return syscall(SYS_pread64, fd, buf, n, OFF64_ARG(off));
+}
+ssize_t pread(int fd, void *buf, size_t n, off_t off) { return pread64(fd, buf, n, off); }
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen) {
+  if (n > buflen) abort();
+  return pread64(fd, buf, n, off);
+}
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen) {
+  return __pread64_chk(fd, buf, n, off, buflen);
+}
+ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off) {
+  if (is_sim(fd)) return sim_rw(OP_PWRITE, fd, (void *)buf, n, off);
+  return syscall(SYS_pwrite64, fd, buf, n, OFF64_ARG(off));
+}
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) { return pwrite64(fd, buf, n, off); }
+
+off64_t lseek64(int fd, off64_t off, int whence) {
   if (is_sim(fd)) {
     int64_t a[6] = { fd, off, whence };
-    return (off_t)ret_errno(call_locked(OP_LSEEK, a, NULL, 0, NULL, 0, NULL));
+    return (off64_t)ret_errno(call_locked(OP_LSEEK, a, NULL, 0, NULL, 0, NULL));
   }
-  return (off_t)syscall(SYS_lseek, fd, off, whence);
+#ifdef SYS__llseek
+  int64_t res;
+  if (syscall(SYS__llseek, fd, (unsigned long)((uint64_t)off >> 32), (unsigned long)(uint32_t)off, &res, whence) < 0)
+    return -1;
+  return res;
+#else
+  return (off64_t)syscall(SYS_lseek, fd, off, whence);
+#endif
 }
-off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
+/* An ILP32 lseek whose result does not fit off_t fails with EOVERFLOW, as glibc's does. */
+off_t lseek(int fd, off_t off, int whence) {
+  off64_t r = lseek64(fd, off, whence);
+  if (r != (off_t)r) {
+    errno = EOVERFLOW;
+    return -1;
+  }
+  return (off_t)r;
+}
 
 /* ----------------------------------------------------------------------------------------------- ioctl */
 
@@ -379,8 +431,21 @@ int ioctl(int fd, unsigned long req, ...) {
 
 /* ------------------------------------------------------------------------------------------------ mmap */
 
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-  if ((flags & MAP_ANONYMOUS) || !is_sim(fd)) return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+/* The kernel's mmap; ILP32 has mmap2, whose offset counts 4096-byte units. */
+static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_t off) {
+#ifdef SYS_mmap2
+  if (off & 4095) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  return (void *)syscall(SYS_mmap2, addr, len, prot, flags, fd, (unsigned long)((uint64_t)off >> 12));
+#else
+  return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+#endif
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off) {
+  if ((flags & MAP_ANONYMOUS) || !is_sim(fd)) return raw_mmap(addr, len, prot, flags, fd, off);
   int mfd = (int)syscall(SYS_memfd_create, "iio-sim-mapping", MFD_CLOEXEC);
   if (mfd < 0) return MAP_FAILED;
   if (syscall(SYS_ftruncate, mfd, (off_t)len) < 0) {
@@ -389,7 +454,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   }
   /* Shared even for MAP_PRIVATE: the Node side must see the program's stores through the memfd. */
   int rflags = (flags & ~0x0f) | MAP_SHARED;
-  void *p = (void *)syscall(SYS_mmap, addr, len, prot | PROT_READ, rflags, mfd, 0);
+  void *p = raw_mmap(addr, len, prot | PROT_READ, rflags, mfd, 0);
   if (p == MAP_FAILED) {
     raw_close(mfd);
     return MAP_FAILED;
@@ -427,7 +492,9 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   pthread_mutex_unlock(&bridge_lock);
   return p;
 }
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return mmap64(addr, len, prot, flags, fd, off);
+}
 
 int munmap(void *addr, size_t len) {
   int found = -1;
@@ -566,7 +633,7 @@ int fcntl(int fd, int cmd, ...) {
   va_start(ap, cmd);
   long arg = va_arg(ap, long);
   va_end(ap);
-  if (!is_sim(fd)) return (int)syscall(SYS_fcntl, fd, cmd, arg);
+  if (!is_sim(fd)) return (int)syscall(SYS_FCNTL, fd, cmd, arg);
   switch (cmd) {
   case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
   case F_ADD_SEALS: case F_GET_SEALS:
@@ -606,26 +673,38 @@ int dup3(int old, int new, int flags) {
 }
 
 int dup2(int old, int new) {
-  if (old == new) return syscall(SYS_fcntl, old, F_GETFD) < 0 ? -1 : new;
+  if (old == new) return syscall(SYS_FCNTL, old, F_GETFD) < 0 ? -1 : new;
   return dup3(old, new, 0);
 }
 
 /* ----------------------------------------------------------------------------------------- stat family */
 
-static void fill_stat(struct stat *st, const int64_t v[6]) {
+/* The LFS flavour does the work: struct stat64 is struct stat on LP64, and ILP32's struct stat is derived from it. */
+#ifdef SYS_fstatat64
+#define SYS_FSTATAT SYS_fstatat64
+#define SYS_FSTAT SYS_fstat64
+#else
+#define SYS_FSTATAT SYS_newfstatat
+#define SYS_FSTAT SYS_fstat
+#endif
+
+static void fill_stat(struct stat64 *st, const int64_t v[6]) {
   memset(st, 0, sizeof *st);
   st->st_mode = (mode_t)v[0];
-  st->st_ino = (ino_t)v[1];
+  st->st_ino = (ino64_t)v[1];
   st->st_rdev = makedev((unsigned)v[2], (unsigned)v[3]);
-  st->st_size = (off_t)v[4];
+  st->st_size = (off64_t)v[4];
   st->st_dev = makedev(0, (unsigned)v[5]);
   st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
   st->st_uid = getuid();
   st->st_gid = getgid();
   st->st_blksize = 4096;
+#if BRIDGE_ILP32
+  st->__st_ino = (__ino_t)st->st_ino;
+#endif
 }
 
-static int sim_stat(const char *path, int fd, struct stat *st) {
+static int sim_stat(const char *path, int fd, struct stat64 *st) {
   int64_t a[6] = { fd }, v[6];
   int64_t r = call_locked(OP_STAT, a, path, path ? strlen(path) : 0, v, sizeof v, NULL);
   if (r < 0) return (int)ret_errno(r);
@@ -633,38 +712,80 @@ static int sim_stat(const char *path, int fd, struct stat *st) {
   return 0;
 }
 
-int stat(const char *path, struct stat *st) {
+int stat64(const char *path, struct stat64 *st) {
   if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("stat", path) : sim_stat(path, -1, st);
-  return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0);
+  return (int)syscall(SYS_FSTATAT, AT_FDCWD, path, st, 0);
 }
-int lstat(const char *path, struct stat *st) {
+int lstat64(const char *path, struct stat64 *st) {
   if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("lstat", path) : sim_stat(path, -1, st);
-  return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+  return (int)syscall(SYS_FSTATAT, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
-int fstat(int fd, struct stat *st) {
+int fstat64(int fd, struct stat64 *st) {
   if (is_sim(fd)) return sim_stat(NULL, fd, st);
-  return (int)syscall(SYS_fstat, fd, st);
+  return (int)syscall(SYS_FSTAT, fd, st);
 }
-int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) {
   if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("fstatat", path) : sim_stat(path, -1, st);
   if ((flags & AT_EMPTY_PATH) && !*path && is_sim(dirfd)) return sim_stat(NULL, dirfd, st);
-  return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
+  return (int)syscall(SYS_FSTATAT, dirfd, path, st, flags);
 }
-/* LP64: struct stat64 is struct stat. */
-_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "the bridge needs an LP64 struct stat");
-int stat64(const char *path, struct stat64 *st) { return stat(path, (struct stat *)st); }
-int lstat64(const char *path, struct stat64 *st) { return lstat(path, (struct stat *)st); }
-int fstat64(int fd, struct stat64 *st) { return fstat(fd, (struct stat *)st); }
-int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) {
-  return fstatat(dirfd, path, (struct stat *)st, flags);
+
+#if BRIDGE_ILP32
+/* glibc's conversion: a value the 32-bit struct cannot hold is EOVERFLOW. */
+static int stat32(int r, const struct stat64 *s, struct stat *st) {
+  if (r < 0) return r;
+  if ((ino_t)s->st_ino != s->st_ino || (off_t)s->st_size != s->st_size || (blkcnt_t)s->st_blocks != s->st_blocks) {
+    errno = EOVERFLOW;
+    return -1;
+  }
+  memset(st, 0, sizeof *st);
+  st->st_dev = s->st_dev;
+  st->st_ino = (ino_t)s->st_ino;
+  st->st_mode = s->st_mode;
+  st->st_nlink = s->st_nlink;
+  st->st_uid = s->st_uid;
+  st->st_gid = s->st_gid;
+  st->st_rdev = s->st_rdev;
+  st->st_size = (off_t)s->st_size;
+  st->st_blksize = s->st_blksize;
+  st->st_blocks = (blkcnt_t)s->st_blocks;
+  st->st_atim = s->st_atim;
+  st->st_mtim = s->st_mtim;
+  st->st_ctim = s->st_ctim;
+  return 0;
 }
+int stat(const char *path, struct stat *st) {
+  struct stat64 s;
+  return stat32(stat64(path, &s), &s, st);
+}
+int lstat(const char *path, struct stat *st) {
+  struct stat64 s;
+  return stat32(lstat64(path, &s), &s, st);
+}
+int fstat(int fd, struct stat *st) {
+  struct stat64 s;
+  return stat32(fstat64(fd, &s), &s, st);
+}
+int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+  struct stat64 s;
+  return stat32(fstatat64(dirfd, path, &s, flags), &s, st);
+}
+#else
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "LP64: struct stat64 is struct stat");
+int stat(const char *path, struct stat *st) { return stat64(path, (struct stat64 *)st); }
+int lstat(const char *path, struct stat *st) { return lstat64(path, (struct stat64 *)st); }
+int fstat(int fd, struct stat *st) { return fstat64(fd, (struct stat64 *)st); }
+int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+  return fstatat64(dirfd, path, (struct stat64 *)st, flags);
+}
+#endif
 /* Binaries built against glibc < 2.33 call these. */
 int __xstat(int ver, const char *path, struct stat *st) { (void)ver; return stat(path, st); }
 int __lxstat(int ver, const char *path, struct stat *st) { (void)ver; return lstat(path, st); }
 int __fxstat(int ver, int fd, struct stat *st) { (void)ver; return fstat(fd, st); }
-int __xstat64(int ver, const char *path, struct stat *st) __attribute__((alias("__xstat")));
-int __lxstat64(int ver, const char *path, struct stat *st) __attribute__((alias("__lxstat")));
-int __fxstat64(int ver, int fd, struct stat *st) __attribute__((alias("__fxstat")));
+int __xstat64(int ver, const char *path, struct stat64 *st) { (void)ver; return stat64(path, st); }
+int __lxstat64(int ver, const char *path, struct stat64 *st) { (void)ver; return lstat64(path, st); }
+int __fxstat64(int ver, int fd, struct stat64 *st) { (void)ver; return fstat64(fd, st); }
 
 int access(const char *path, int mode) {
   if (sim_path(path)) {
@@ -682,8 +803,8 @@ int faccessat(int dirfd, const char *path, int mode, int flags) {
 /* The simulator has no symbolic links: an existing simulated path is not one. */
 ssize_t readlink(const char *path, char *buf, size_t len) {
   if (sim_path(path)) {
-    struct stat st;
-    if (stat(path, &st) < 0) return -1;
+    struct stat64 st;
+    if (stat64(path, &st) < 0) return -1;
     errno = EINVAL;
     return -1;
   }
@@ -724,8 +845,8 @@ char *realpath(const char *path, char *resolved) {
   }
   if (o == 0) out[o++] = '/';
   out[o] = 0;
-  struct stat st;
-  if (stat(out, &st) < 0) return NULL;
+  struct stat64 st;
+  if (stat64(out, &st) < 0) return NULL;
   if (resolved) return strcpy(resolved, out);
   return strdup(out);
 }
@@ -742,14 +863,18 @@ int memfd_create(const char *name, unsigned flags) {
   return (int)ret_errno(call_locked(OP_MEMFD_CREATE, a, name, strlen(name), NULL, 0, NULL));
 }
 
-int ftruncate(int fd, off_t len) {
+int ftruncate64(int fd, off64_t len) {
   if (is_sim(fd)) {
     int64_t a[6] = { fd, len };
     return (int)ret_errno(call_locked(OP_FTRUNCATE, a, NULL, 0, NULL, 0, NULL));
   }
+#ifdef SYS_ftruncate64
+  return (int)syscall(SYS_ftruncate64, fd, OFF64_ARG(len));
+#else
   return (int)syscall(SYS_ftruncate, fd, len);
+#endif
 }
-int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
+int ftruncate(int fd, off_t len) { return ftruncate64(fd, len); }
 
 /* ----------------------------------------------------------------------------------------- directories */
 
@@ -757,6 +882,8 @@ struct sim_dir {
   int fd;
   size_t pos, end;
   struct dirent ent;
+  /* ILP32's readdir64 has its own entry: 64-bit d_ino and d_off. */
+  struct dirent64 ent64;
   char buf[16384];
 };
 static struct sim_dir *dirs[MAX_DIRS];
@@ -801,8 +928,8 @@ DIR *fdopendir(int fd) {
     REAL(DIR *, "fdopendir", int);
     return real_fn(fd);
   }
-  struct stat st;
-  if (fstat(fd, &st) < 0) return NULL;
+  struct stat64 st;
+  if (fstat64(fd, &st) < 0) return NULL;
   if (!S_ISDIR(st.st_mode)) {
     errno = ENOTDIR;
     return NULL;
@@ -810,12 +937,8 @@ DIR *fdopendir(int fd) {
   return sim_opendir_fd(fd);
 }
 
-struct dirent *readdir(DIR *dir) {
-  struct sim_dir *d = find_dir(dir);
-  if (!d) {
-    REAL(struct dirent *, "readdir", DIR *);
-    return real_fn(dir);
-  }
+/* The next record of the Node side's fixed layout {u64 ino, i64 off, u16 reclen, u8 type, name}, or NULL. */
+static const char *next_rec(struct sim_dir *d, uint64_t *ino, int64_t *off, unsigned char *type) {
   if (d->pos >= d->end) {
     int64_t a[6] = { d->fd, (int64_t)sizeof d->buf };
     int64_t r = call_locked(OP_GETDENTS, a, NULL, 0, d->buf, sizeof d->buf, NULL);
@@ -827,26 +950,51 @@ struct dirent *readdir(DIR *dir) {
     d->end = (size_t)r;
   }
   const char *rec = d->buf + d->pos;
+  uint16_t reclen;
+  memcpy(ino, rec, 8);
+  memcpy(off, rec + 8, 8);
+  memcpy(&reclen, rec + 16, 2);
+  *type = (unsigned char)rec[18];
+  d->pos += reclen;
+  return rec + 19;
+}
+
+#define FILL_DIRENT(e, ino, off, type, name) \
+  do { \
+    (e).d_ino = (ino); \
+    (e).d_off = (off); \
+    (e).d_type = (type); \
+    snprintf((e).d_name, sizeof (e).d_name, "%s", (name)); \
+    (e).d_reclen = (unsigned short)(offsetof(__typeof__(e), d_name) + strlen((e).d_name) + 1); \
+  } while (0)
+
+struct dirent *readdir(DIR *dir) {
+  struct sim_dir *d = find_dir(dir);
+  if (!d) {
+    REAL(struct dirent *, "readdir", DIR *);
+    return real_fn(dir);
+  }
   uint64_t ino;
   int64_t off;
-  uint16_t reclen;
-  memcpy(&ino, rec, 8);
-  memcpy(&off, rec + 8, 8);
-  memcpy(&reclen, rec + 16, 2);
-  d->ent.d_ino = ino;
-  d->ent.d_off = off;
-  d->ent.d_type = (unsigned char)rec[18];
-  snprintf(d->ent.d_name, sizeof d->ent.d_name, "%s", rec + 19);
-  d->ent.d_reclen = (unsigned short)(offsetof(struct dirent, d_name) + strlen(d->ent.d_name) + 1);
-  d->pos += reclen;
+  unsigned char type;
+  const char *name = next_rec(d, &ino, &off, &type);
+  if (!name) return NULL;
+  FILL_DIRENT(d->ent, (ino_t)ino, (off_t)off, type, name);
   return &d->ent;
 }
 struct dirent64 *readdir64(DIR *dir) {
-  if (!find_dir(dir)) {
+  struct sim_dir *d = find_dir(dir);
+  if (!d) {
     REAL(struct dirent64 *, "readdir64", DIR *);
     return real_fn(dir);
   }
-  return (struct dirent64 *)readdir(dir);
+  uint64_t ino;
+  int64_t off;
+  unsigned char type;
+  const char *name = next_rec(d, &ino, &off, &type);
+  if (!name) return NULL;
+  FILL_DIRENT(d->ent64, ino, off, type, name);
+  return &d->ent64;
 }
 
 int closedir(DIR *dir) {
@@ -896,7 +1044,7 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n) {
   return r < 0 ? 0 : r;
 }
 static int cookie_seek(void *c, off64_t *off, int whence) {
-  off_t r = lseek((int)(intptr_t)c, *off, whence);
+  off64_t r = lseek64((int)(intptr_t)c, *off, whence);
   if (r < 0) return -1;
   *off = r;
   return 0;
