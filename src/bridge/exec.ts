@@ -26,7 +26,7 @@ import { exportPerfetto } from '../trace/perfetto.ts';
 import { recordTrace } from '../trace/recorder.ts';
 import { FenceStats, summaryLines } from '../trace/summary.ts';
 import { playedBytes } from './played.ts';
-import { buildPreload, PreloadBuildError } from './preload.ts';
+import { buildPreload, i386Runner, PreloadBuildError, programModel, resolvedProgram } from './preload.ts';
 import { FrameReader } from './protocol.ts';
 import { BridgeSession } from './server.ts';
 
@@ -301,9 +301,16 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     io.err(EXEC_USAGE);
     return 2;
   }
+  const model = programModel(o.program);
+  if (model !== 'lp64' && model !== 'ilp32') {
+    io.err(`iio-sim exec: ${model}`);
+    return 2;
+  }
   let lib: string;
+  let runner = 'native';
   try {
-    lib = buildPreload();
+    lib = buildPreload(model);
+    if (model === 'ilp32') runner = i386Runner(lib);
   } catch (e) {
     io.err(`iio-sim exec: ${e instanceof PreloadBuildError ? e.message : String(e)}`);
     return 2;
@@ -318,9 +325,14 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   const checker = o.check ? new ContractChecker(sim) : null;
 
   const preload = [lib, process.env.LD_PRELOAD].filter(Boolean).join(':');
-  const child = spawn(o.program, o.args, {
+  // Under qemu-i386 the library is the emulated program's, not the (64-bit) emulator's.
+  const [file, args, env] =
+    runner === 'qemu-i386'
+      ? ['qemu-i386', ['-E', `LD_PRELOAD=${preload}`, resolvedProgram(o.program), ...o.args], {}]
+      : [o.program, o.args, { LD_PRELOAD: preload }];
+  const child = spawn(file, args, {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, LD_PRELOAD: preload, IIO_SIM_BRIDGE_FD: '3' },
+    env: { ...process.env, ...env, IIO_SIM_BRIDGE_FD: '3' },
   });
   const spawned = await new Promise<Error | null>((resolve) => {
     child.once('spawn', () => resolve(null));
@@ -335,7 +347,10 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   const exited = childExit(child);
   const socket = child.stdio[3] as Socket;
   const reader = new FrameReader(socket);
-  sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve(exited));
+  // A 32-bit program is a compat task: its ioctls take the compat path and its addresses fit 32 bits.
+  sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve(exited), {
+    compat: model === 'ilp32',
+  });
   let result: Awaited<ReturnType<Simulator['run']>>;
   try {
     result = await sim.run();
