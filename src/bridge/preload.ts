@@ -7,7 +7,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +66,18 @@ export function buildPreload(model: PreloadModel = 'lp64'): string {
   mkdirSync(dir, { recursive: true });
   const tmp = `${lib}.${process.pid}.tmp`;
   const m32 = model === 'ilp32' ? ['-m32'] : [];
-  const args = [...m32, '-std=c11', '-O2', '-fPIC', '-shared', '-o', tmp, PRELOAD_SOURCE, '-ldl', '-lpthread'];
+  const args = [
+    ...m32,
+    '-std=c11',
+    '-O2',
+    '-fPIC',
+    '-shared',
+    '-o',
+    tmp,
+    PRELOAD_SOURCE,
+    '-ldl',
+    '-lpthread',
+  ];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;

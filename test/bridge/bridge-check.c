@@ -98,6 +98,8 @@ int main(int argc, char **argv) {
   show("ftruncate(memfd)", ftruncate(mfd, 8192));
   show("write(memfd)", write(mfd, "hello", 5));
   show("F_ADD_SEALS", fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK));
+  /* "files": the calls on files only (the i386 builds' check, which may run under qemu-i386: no page sharing). */
+  if (argc > 1 && strcmp(argv[1], "files") == 0) return 0;
   int u = open("/dev/udmabuf", O_RDWR);
   struct udmabuf_create c = { .memfd = (uint32_t)mfd, .flags = 0, .offset = 0, .size = 8192 };
   int dbuf = ioctl(u, UDMABUF_CREATE, &c);

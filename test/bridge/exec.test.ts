@@ -4,12 +4,13 @@
  * Each runs as a real process under `iio-sim exec`; its output, its exit status and the samples are checked.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExecArgs } from '../../src/bridge/exec.ts';
+import { programModel } from '../../src/bridge/preload.ts';
 import { ORACLE } from '../helpers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +31,23 @@ const KERNEL_SRC =
   ) ||
   SELFTESTS;
 const HAVE_TOOLS_IIO = existsSync(join(KERNEL_SRC, 'tools', 'iio', 'lsiio.c'));
+/**
+ * Whether `cc -m32` links and this machine runs the result: natively (IA32 emulation) or, where the kernel
+ * cannot (a PVM guest, `ia32_emulation=0`), under qemu-i386, as `iio-sim exec` then does.
+ */
+function runsI386(): boolean {
+  if (!HAVE_CC || ORACLE) return false;
+  const d = mkdtempSync(join(tmpdir(), 'iio-sim-m32-'));
+  try {
+    writeFileSync(join(d, 'p.c'), 'int main(void) { return 42; }\n');
+    const probe = join(d, 'p');
+    if (spawnSync(process.env.CC || 'cc', ['-m32', '-o', probe, join(d, 'p.c')]).status !== 0) return false;
+    return spawnSync(probe).status === 42 || spawnSync('qemu-i386', [probe]).status === 42;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+const HAVE_I386 = runsI386();
 /** Each run starts Node and tsx on a loaded machine: generous limits. */
 const TIMEOUT = 180_000;
 
@@ -67,11 +85,19 @@ beforeAll(() => {
     'cyclic-dac': join(ROOT, 'examples', 'c', 'cyclic-dac.c'),
     'bridge-check': join(ROOT, 'test', 'bridge', 'bridge-check.c'),
   };
-  for (const [name, source] of Object.entries(sources)) {
-    const args = ['-std=c11', '-O2', '-Wall', '-D_GNU_SOURCE', '-o', join(dir, name), source];
-    const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`building ${name}: ${r.stderr}`);
-  }
+  // i386 builds in their own directories keep the programs' names (the trace's comm) those of the LP64 ones.
+  const models = HAVE_I386
+    ? { '': [], m32: ['-m32'], 'm32-lfs': ['-m32', '-D_FILE_OFFSET_BITS=64'] }
+    : { '': [] };
+  for (const [sub, flags] of Object.entries(models))
+    for (const [name, source] of Object.entries(sources)) {
+      if (sub && name === 'cyclic-dac') continue;
+      const out = join(dir, sub, name);
+      mkdirSync(dirname(out), { recursive: true });
+      const args = [...flags, '-std=c11', '-O2', '-Wall', '-D_GNU_SOURCE', '-o', out, source];
+      const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`building ${sub || 'lp64'}/${name}: ${r.stderr}`);
+    }
   if (HAVE_TOOLS_IIO) {
     // tools/iio includes the uapi headers as <linux/iio/...>, which Debian's headers may lack or predate.
     cpSync(join(KERNEL_SRC, 'include', 'uapi', 'linux', 'iio'), join(dir, 'inc', 'linux', 'iio'), {
@@ -328,6 +354,124 @@ describe.skipIf(!HAVE_CC || ORACLE)(
           `iio-sim exec: ${join(dir, 'bridge-check')}: blocked forever in poll: poll on fds 4\n`,
         );
         expect(r3.status).toBe(128 + 9);
+      },
+      TIMEOUT,
+    );
+  },
+);
+
+describe('programModel', () => {
+  it('reads the ELF header: i386 ELFCLASS32 is ilp32; a 64-bit ELF, a script or a missing file lp64; another 32-bit machine is refused', () => {
+    const d = mkdtempSync(join(tmpdir(), 'iio-sim-elf-'));
+    try {
+      const elf = (cls: number, machine: number) => {
+        const h = Buffer.alloc(64);
+        h.writeUInt32BE(0x7f454c46, 0);
+        h[4] = cls;
+        h[5] = 1;
+        h.writeUInt16LE(machine, 18);
+        return h;
+      };
+      writeFileSync(join(d, 'i386'), elf(1, 3));
+      writeFileSync(join(d, 'x86-64'), elf(2, 62));
+      writeFileSync(join(d, 'arm'), elf(1, 40));
+      writeFileSync(join(d, 'script'), '#!/bin/sh\nexit 0\n');
+      expect(programModel(join(d, 'i386'))).toBe('ilp32');
+      expect(programModel(join(d, 'x86-64'))).toBe('lp64');
+      expect(programModel(join(d, 'script'))).toBe('lp64');
+      expect(programModel(join(d, 'missing'))).toBe('lp64');
+      expect(programModel(join(d, 'arm'))).toBe(
+        `${join(d, 'arm')} is a 32-bit ELF program for machine 40: only i386 (machine 3) 32-bit programs are bridged`,
+      );
+      if (!ORACLE) {
+        const r = exec(['--', join(d, 'arm')]);
+        expect([r.status, r.stderr]).toEqual([
+          2,
+          `iio-sim exec: ${join(d, 'arm')} is a 32-bit ELF program for machine 40: only i386 (machine 3) 32-bit programs are bridged\n`,
+        ]);
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!HAVE_I386)(
+  'i386 builds of our C programs, as compat processes (needs cc -m32: apt-get install gcc-multilib; and IA32 emulation or qemu-i386: apt-get install qemu-user)',
+  () => {
+    it(
+      'an i386 dmabuf-capture (dma-heap, ATTACH, ENQUEUE, poll, SYNC through the compat ioctl path) captures 1,000,000 samples of the ramp as the LP64 build does',
+      () => {
+        const r = exec(['--', join(dir, 'm32', 'dmabuf-capture'), '1000000', '4096', '4']);
+        expect(r.stderr).toBe('');
+        expect(r.stdout.toString()).toBe(
+          'dmabuf-capture: 1000000 samples (250000 scans of 4 channels) in 4 blocks of 4096 scans: 0 mismatches\n',
+        );
+        expect(r.status).toBe(0);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'an i386 read-capture gets the ramp, with and without _FILE_OFFSET_BITS=64',
+      () => {
+        for (const sub of ['m32', 'm32-lfs']) {
+          const r = exec(['--', join(dir, sub, 'read-capture'), '1000000']);
+          expect(r.stderr).toBe('');
+          expect(r.stdout.toString()).toBe(
+            'read-capture: 1000000 samples (250000 scans of 4 channels): 0 mismatches\n',
+          );
+          expect(r.status).toBe(0);
+        }
+      },
+      TIMEOUT,
+    );
+
+    it(
+      "an i386 program's trace is the LP64 one's but for the 32-bit banner, mmap2 and addresses below 4 GiB",
+      () => {
+        const logs = { lp64: join(dir, 'lp64.log'), ilp32: join(dir, 'ilp32.log') };
+        for (const [model, log] of Object.entries(logs)) {
+          const prog = join(dir, model === 'lp64' ? '' : 'm32', 'dmabuf-capture');
+          const r = exec(['--trace', log, '--', prog, '40000', '1024', '4']);
+          expect(r.status).toBe(0);
+        }
+        const lp64 = readFileSync(logs.lp64, 'utf8').split('\n');
+        const ilp32 = readFileSync(logs.ilp32, 'utf8').split('\n');
+        expect(ilp32[0]).toBe('[ Process PID=100 runs in 32 bit mode. ]');
+        const maps = ilp32.filter((l) => /^[\d.]+ mmap2?\(/.test(l));
+        expect(maps).toHaveLength(4);
+        for (const l of maps) {
+          const m =
+            /^[\d.]+ mmap2\(NULL, 8192, PROT_READ\|PROT_WRITE, MAP_SHARED, \d, 0\) = 0x([0-9a-f]+)$/.exec(l);
+          expect(m, l).not.toBeNull();
+          expect(Number.parseInt(m![1]!, 16)).toBeLessThan(2 ** 32);
+        }
+        const rest = (lines: string[]) => lines.filter((l) => !/^[\d.]+ (mmap2?|munmap)\(/.test(l));
+        expect(rest(ilp32.slice(1))).toEqual(rest(lp64));
+        expect(ilp32.join('\n')).not.toContain('[check]');
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'stat, access, realpath, readlink, dup2, fcntl, select, fstat, lseek, stdio, memfd from an i386 program, with and without _FILE_OFFSET_BITS=64, answer as for LP64',
+      () => {
+        const lp64 = exec(['--', join(dir, 'bridge-check'), 'files']);
+        expect(lp64.status).toBe(0);
+        expect(lp64.stderr).toBe(
+          'iio-sim bridge: fcntl(3, 6): this command is not bridged for simulated fds\n',
+        );
+        expect(lp64.stdout.toString().split('\n')).toHaveLength(22);
+        for (const sub of ['m32', 'm32-lfs']) {
+          const r = exec(['--', join(dir, sub, 'bridge-check'), 'files']);
+          // F_SETLK is 6 there as on LP64; with _FILE_OFFSET_BITS=64 it is F_SETLK64, 13.
+          expect(r.stderr).toBe(
+            `iio-sim bridge: fcntl(3, ${sub === 'm32' ? 6 : 13}): this command is not bridged for simulated fds\n`,
+          );
+          expect(r.stdout.toString()).toBe(lp64.stdout.toString());
+          expect(r.status).toBe(0);
+        }
       },
       TIMEOUT,
     );
