@@ -26,7 +26,15 @@ import { exportPerfetto } from '../trace/perfetto.ts';
 import { recordTrace } from '../trace/recorder.ts';
 import { FenceStats, summaryLines } from '../trace/summary.ts';
 import { playedBytes } from './played.ts';
-import { buildPreload, i386Runner, PreloadBuildError, programModel, resolvedProgram } from './preload.ts';
+import {
+  buildPreload,
+  type I386Runner,
+  i386Runner,
+  PreloadBuildError,
+  type PreloadModel,
+  programModel,
+  resolvedProgram,
+} from './preload.ts';
 import { FrameReader } from './protocol.ts';
 import { BridgeSession } from './server.ts';
 
@@ -293,6 +301,43 @@ function childExit(child: ChildProcess): Promise<{ code: number | null; signal: 
   });
 }
 
+/** The preload library for a program and how to run it. */
+interface BridgeLibrary {
+  readonly lib: string;
+  readonly model: PreloadModel;
+  readonly runner: I386Runner;
+}
+
+/** The library matching `program`'s data model, built if need be; null after printing why there is none. */
+function bridgeLibrary(program: string, io: ExecIo): BridgeLibrary | null {
+  const model = programModel(program);
+  if (model !== 'lp64' && model !== 'ilp32') {
+    io.err(`iio-sim exec: ${model}`);
+    return null;
+  }
+  try {
+    const lib = buildPreload(model);
+    return { lib, model, runner: model === 'ilp32' ? i386Runner(lib) : 'native' };
+  } catch (e) {
+    io.err(`iio-sim exec: ${e instanceof PreloadBuildError ? e.message : String(e)}`);
+    return null;
+  }
+}
+
+/** Starts the program with the library preloaded and the bridge socket on its fd 3. */
+function spawnBridged(o: ExecOptions, b: BridgeLibrary): ChildProcess {
+  const preload = [b.lib, process.env.LD_PRELOAD].filter(Boolean).join(':');
+  // Under qemu-i386 the library is the emulated program's, not the (64-bit) emulator's.
+  const [file, args, env] =
+    b.runner === 'qemu-i386'
+      ? ['qemu-i386', ['-E', `LD_PRELOAD=${preload}`, resolvedProgram(o.program), ...o.args], {}]
+      : [o.program, o.args, { LD_PRELOAD: preload }];
+  return spawn(file, args, {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    env: { ...process.env, ...env, IIO_SIM_BRIDGE_FD: '3' },
+  });
+}
+
 /** `iio-sim exec ...`: resolves to the exit status (the program's, or 2 for unusable input). */
 export async function execCommand(argv: readonly string[], io: ExecIo): Promise<number> {
   const o = parseExecArgs(argv);
@@ -301,20 +346,8 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     io.err(EXEC_USAGE);
     return 2;
   }
-  const model = programModel(o.program);
-  if (model !== 'lp64' && model !== 'ilp32') {
-    io.err(`iio-sim exec: ${model}`);
-    return 2;
-  }
-  let lib: string;
-  let runner = 'native';
-  try {
-    lib = buildPreload(model);
-    if (model === 'ilp32') runner = i386Runner(lib);
-  } catch (e) {
-    io.err(`iio-sim exec: ${e instanceof PreloadBuildError ? e.message : String(e)}`);
-    return 2;
-  }
+  const bridge = bridgeLibrary(o.program, io);
+  if (!bridge) return 2;
   const sim = makeSimulator(o, io);
   if (!sim) return 2;
   const dacs = playedDacs(sim, o, io);
@@ -324,16 +357,7 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   const fences = o.summary ? new FenceStats(sim.events) : null;
   const checker = o.check ? new ContractChecker(sim) : null;
 
-  const preload = [lib, process.env.LD_PRELOAD].filter(Boolean).join(':');
-  // Under qemu-i386 the library is the emulated program's, not the (64-bit) emulator's.
-  const [file, args, env] =
-    runner === 'qemu-i386'
-      ? ['qemu-i386', ['-E', `LD_PRELOAD=${preload}`, resolvedProgram(o.program), ...o.args], {}]
-      : [o.program, o.args, { LD_PRELOAD: preload }];
-  const child = spawn(file, args, {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, ...env, IIO_SIM_BRIDGE_FD: '3' },
-  });
+  const child = spawnBridged(o, bridge);
   const spawned = await new Promise<Error | null>((resolve) => {
     child.once('spawn', () => resolve(null));
     child.once('error', (e) => resolve(e));
@@ -349,7 +373,7 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   const reader = new FrameReader(socket);
   // A 32-bit program is a compat task: its ioctls take the compat path and its addresses fit 32 bits.
   sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve(exited), {
-    compat: model === 'ilp32',
+    compat: bridge.model === 'ilp32',
   });
   let result: Awaited<ReturnType<Simulator['run']>>;
   try {
