@@ -153,6 +153,10 @@ void sim_dummy_unregister(struct sim_dummy *d);
 void sim_dummy_destroy(struct sim_dummy *d);
 void sim_dummy_fire(struct sim_dummy *d, s64 due);
 
+/* sim_extra.c: the `extra` test devices, registered after the board. */
+int sim_extra_register_all(struct device *parent);
+void sim_extra_remove_all(void);
+
 extern bool sim_debug;
 /* How long unloading waits per DMA device for industrialio-buffer-dma's deferred releases, ms. */
 extern unsigned int sim_unload_wait_ms;

@@ -197,6 +197,7 @@ static void sim_teardown(void)
 	bool leaked = false;
 	int i;
 
+	sim_extra_remove_all();
 	for (i = SIM_MAX_DEVICES - 1; i >= 0; i--) {
 		if (!sim_registered[i])
 			continue;
@@ -299,6 +300,9 @@ static int __init sim_iio_init(void)
 		}
 		sim_registered[i] = true;
 	}
+	ret = sim_extra_register_all(&sim_pdev->dev);
+	if (ret)
+		goto fail;
 	pr_info("%u device(s) registered\n", sim_board.ndev);
 	return 0;
 
