@@ -272,7 +272,7 @@ export type TestSimulator = Simulator & {
  * (`at` in real ns after the run starts). Every other member, and `run()`'s statistics, skip the test.
  */
 export function testSimulator(options: TestSimulatorOptions = {}): TestSimulator {
-  const { realTimescale, ...simOptions } = options;
+  const { realTimescale, realExtra, ...simOptions } = options;
   if (!ORACLE) return createSimulator(simOptions) as TestSimulator;
   return realSimulator(options);
 }
@@ -402,7 +402,54 @@ export type TestSimulatorOptions = SimulatorOptions & {
    * seal retries), which does not slow down with the devices.
    */
   realTimescale?: number;
+  /**
+   * On the real kernel, the test module's extra devices to register after the board (its `extra` parameter,
+   * real/module/README.md): the devices a test adds on the simulator with `sim.kernel.iio.register()`, in the
+   * same order. Find them with {@link extraDevice}.
+   */
+  realExtra?: readonly ExtraDeviceKind[];
 };
+
+/**
+ * The kinds of the test module's `extra` devices (real/module/sim_extra.c). Each is the device a rule test
+ * registers on the simulator, with the same name (`sim-test`, or `sim-info` for `intfmt`), channels
+ * (in_voltage0..2, u16; `nobuf` only in_voltage0) and attributes:
+ * - `nobuf`: no buffer and no events (no char device, CDEV-1);
+ * - `notrig`: a TRIGGERED-only kfifo device without a trigger (EN-4);
+ * - `hw2`: two HARDWARE-only buffers (EN-3); `hwmask`: one, with available_scan_masks `[[0, 1]]` (EN-5);
+ * - `masks`: `notrig` with available_scan_masks `[[0, 1], [2]]`; `validate`: `notrig` whose
+ *   validate_scan_mask accepts at most two channels (ATTR-23);
+ * - `preenable`: a SOFTWARE kfifo device whose preenable fails with -EIO (EN-8);
+ * - `intfmt`: `sampling_frequency` only, write_raw_get_fmt IIO_VAL_INT, reading back the last value written
+ *   as IIO_VAL_INT_PLUS_MICRO (PARSE-6).
+ */
+export type ExtraDeviceKind =
+  | 'nobuf'
+  | 'notrig'
+  | 'hw2'
+  | 'hwmask'
+  | 'masks'
+  | 'validate'
+  | 'preenable'
+  | 'intfmt';
+
+/** How many devices the default board has: the first extra device is iio:device3. */
+const DEFAULT_BOARD_DEVICES = 3;
+
+/**
+ * A device the test adds: on the simulator `register()` (which registers it as the next iio:deviceN); on the
+ * real kernel the extra device number `index` of the run's `realExtra` (on the default board), with `real`
+ * standing for what `register()` returns (only what user space can see: its directory and /dev name).
+ */
+export function extraDevice<T, R>(
+  register: () => T,
+  real: (dir: string, devName: string) => R,
+  index = 0,
+): T | R {
+  if (!ORACLE) return register();
+  const devName = `iio:device${DEFAULT_BOARD_DEVICES + index}`;
+  return real(`/sys/bus/iio/devices/${devName}`, devName);
+}
 
 function realSimulator(options: TestSimulatorOptions): TestSimulator {
   const unsupported = unsupportedOptions(options);
@@ -485,6 +532,11 @@ function realSimulator(options: TestSimulatorOptions): TestSimulator {
         return skipTest(`devices the test module cannot express: ${(e as Error).message}`);
       }
       if (k !== 1) params += ` timescale=${k}`;
+      if (options.realExtra?.length) {
+        if (options.devices !== undefined)
+          skipTest('extra test devices after a board other than the default');
+        params += ` extra=${options.realExtra.join(',')}`;
+      }
       lastTimescale = k;
       const untilNs = opts.realUntilNs ?? (opts.until === undefined ? REAL_LIMIT_NS : opts.until * k);
       const c = await oracleConnection();

@@ -49,7 +49,7 @@ import {
   SEEK_SET,
 } from '../../../src/uapi/index.ts';
 import { openBuffer, readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { removeDevice, runOne, simOnly, testSimulator } from '../../helpers.ts';
+import { extraDevice, removeDevice, runOne, simOnly, testSimulator } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -140,15 +140,22 @@ function addDevice(sim: Simulator, buffers: number, events: boolean): IioDev {
 
 describe('CDEV-1/2: which devices have a char device, and its file operations', () => {
   it('CDEV-1: a device with neither buffers nor events has no /dev node (-ENOENT), only sysfs', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const dev = addDevice(sim, 0, false);
-      return [
-        await sys.open(`/dev/${dev.devName}`, O_RDWR),
-        await sys.open(`/dev/${dev.devName}`, O_RDONLY),
-        await readAttr(sys, `${dev.sysfsDir}/name`),
-      ];
-    });
-    expect(value).toEqual([-ENOENT, -ENOENT, 'sim-test\n']);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const dev = extraDevice(
+          () => addDevice(sim, 0, false),
+          (sysfsDir, devName) => ({ sysfsDir, devName }),
+        );
+        return [
+          await sys.open(`/dev/${dev.devName}`, O_RDWR),
+          await sys.open(`/dev/${dev.devName}`, O_RDONLY),
+          await readAttr(sys, `${dev.sysfsDir}/name`),
+          await readAttr(sys, `${dev.sysfsDir}/in_voltage0_raw`),
+        ];
+      },
+      { realExtra: ['nobuf'] },
+    );
+    expect(value).toEqual([-ENOENT, -ENOENT, 'sim-test\n', -ENOENT]);
   });
 
   it.each([DEV_ADC, DEV_DAC, DEV_DUMMY])('CDEV-2: %s exists: open gives fd 0', async (path) => {

@@ -22,13 +22,22 @@ import {
   EAGAIN,
   EINVAL,
   EIO,
+  ENOENT,
   F_SETFL,
   IIO_BUFFER_DIRECTION_IN,
   O_NONBLOCK,
   O_RDWR,
 } from '../../../src/uapi/index.ts';
 import { openBuffer, readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, simInternal, simOnly, simState, testSimulator } from '../../helpers.ts';
+import {
+  type ExtraDeviceKind,
+  extraDevice,
+  runOne,
+  simInternal,
+  simOnly,
+  simState,
+  testSimulator,
+} from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -124,6 +133,21 @@ function addDevice(
     });
   });
   return { dev, dir: dev.sysfsDir, trig };
+}
+
+/**
+ * {@link addDevice} on the simulator; on the real kernel the test module's extra device of that shape (the run
+ * asks for it with `realExtra: [kind]`), of which only the directory is known.
+ */
+function extraTestDevice(
+  sim: Simulator,
+  _kind: ExtraDeviceKind,
+  opts: TestDeviceOptions,
+): { dev: IioDev | undefined; dir: string } {
+  return extraDevice(
+    () => addDevice(sim, opts),
+    (dir) => ({ dev: undefined, dir }),
+  );
 }
 
 describe('ATTR-9..12: the enable attribute', () => {
@@ -282,39 +306,46 @@ describe('EN-1..5: checks before anything changes', () => {
   });
 
   it('EN-3: a HARDWARE buffer cannot join another active buffer (-EINVAL)', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir } = addDevice(sim, {
-        modes: INDIO_BUFFER_HARDWARE,
-        buffers: [INDIO_BUFFER_HARDWARE, INDIO_BUFFER_HARDWARE],
-        trigger: false,
-      });
-      return [
-        ...(await writeAll(sys, [
-          [`${dir}/buffer0/in_voltage0_en`, '1'],
-          [`${dir}/buffer1/in_voltage1_en`, '1'],
-          [`${dir}/buffer0/enable`, '1'],
-          [`${dir}/buffer1/enable`, '1'],
-        ])),
-        await readAttr(sys, `${dir}/buffer0/enable`),
-        await readAttr(sys, `${dir}/buffer1/enable`),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '0'),
-        await writeAttr(sys, `${dir}/buffer1/enable`, '1'),
-        await readAttr(sys, `${dir}/buffer1/enable`),
-      ];
-    });
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir } = extraTestDevice(sim, 'hw2', {
+          modes: INDIO_BUFFER_HARDWARE,
+          buffers: [INDIO_BUFFER_HARDWARE, INDIO_BUFFER_HARDWARE],
+          trigger: false,
+        });
+        return [
+          ...(await writeAll(sys, [
+            [`${dir}/buffer0/in_voltage0_en`, '1'],
+            [`${dir}/buffer1/in_voltage1_en`, '1'],
+            [`${dir}/buffer0/enable`, '1'],
+            [`${dir}/buffer1/enable`, '1'],
+          ])),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await readAttr(sys, `${dir}/buffer1/enable`),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '0'),
+          await writeAttr(sys, `${dir}/buffer1/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer1/enable`),
+        ];
+      },
+      { realExtra: ['hw2'] },
+    );
     expect(value).toEqual([1, 1, 1, -EINVAL, '1\n', '0\n', 1, 1, '1\n']);
   });
 
   it('EN-4: a TRIGGERED-only device without a current trigger cannot enable its kfifo (-EINVAL)', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir } = addDevice(sim, { trigger: false });
-      return [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
-        await readAttr(sys, `${dir}/buffer0/enable`),
-      ];
-    });
-    expect(value).toEqual([1, -EINVAL, '0\n']);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir } = extraTestDevice(sim, 'notrig', { trigger: false });
+        return [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await readAttr(sys, `${dir}/current_timestamp_clock`),
+        ];
+      },
+      { realExtra: ['notrig'] },
+    );
+    expect(value).toEqual([1, -EINVAL, '0\n', -ENOENT]);
   });
 
   it('EN-4: with INDIO_BUFFER_SOFTWARE in the device modes and no trigger, enable succeeds in SOFTWARE mode', async () => {
@@ -344,23 +375,27 @@ describe('EN-1..5: checks before anything changes', () => {
   });
 
   it('EN-5: HARDWARE mode needs an available scan mask equal to the scan mask', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dev, dir } = addDevice(sim, {
-        modes: INDIO_BUFFER_HARDWARE,
-        buffers: [INDIO_BUFFER_HARDWARE],
-        trigger: false,
-        availableScanMasks: [[0, 1]],
-      });
-      const r = [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
-        await readAttr(sys, `${dir}/buffer0/enable`),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
-      ];
-      return [...r, [...dev.activeScanMask!].sort()];
-    });
-    expect(value).toEqual([1, -EINVAL, '0\n', 1, 1, [0, 1]]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dev, dir } = extraTestDevice(sim, 'hwmask', {
+          modes: INDIO_BUFFER_HARDWARE,
+          buffers: [INDIO_BUFFER_HARDWARE],
+          trigger: false,
+          availableScanMasks: [[0, 1]],
+        });
+        const r = [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+        ];
+        return [...r, simInternal(() => [...dev!.activeScanMask!].sort())];
+      },
+      { realExtra: ['hwmask'] },
+    );
+    expect(value).toEqual([1, -EINVAL, '0\n', 1, 1, '1\n', simState([0, 1], 'the active scan mask')]);
   });
 
   it('EN-5: TRIGGERED mode uses the first available mask containing the scan mask', async () => {
@@ -416,17 +451,20 @@ describe('EN-6..9: the update', () => {
   });
 
   it('EN-6: an enable refused before the update (EN-4) leaves bpd 0: reads stay at EOF', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dev, dir } = addDevice(sim, { trigger: false });
-      const fd = await nonblockBufferFd(sys, dev.id);
-      return [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
-        await readN(sys, fd, 64),
-        dev.buffers[0]!.bytesPerDatum,
-      ];
-    });
-    expect(value).toEqual([1, -EINVAL, 0, 0]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dev, dir } = extraTestDevice(sim, 'notrig', { trigger: false });
+        const fd = await nonblockBufferFd(sys, 3);
+        return [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+          await readN(sys, fd, 64),
+          simInternal(() => dev!.buffers[0]!.bytesPerDatum),
+        ];
+      },
+      { realExtra: ['notrig'] },
+    );
+    expect(value).toEqual([1, -EINVAL, 0, simState(0, 'the buffer’s bytes per datum')]);
   });
 
   it('EN-6: bpd includes the timestamp flag (in_voltage0 + timestamp = 16) and survives disable', async () => {
@@ -520,15 +558,23 @@ describe('EN-6..9: the update', () => {
   });
 
   it('EN-8: a driver preenable error is returned and the buffer stays disabled', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir } = addDevice(sim, { setupOps: { preenable: () => -EIO } });
-      return [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
-        await readAttr(sys, `${dir}/buffer0/enable`),
-      ];
-    });
-    expect(value).toEqual([1, -EIO, '0\n']);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir } = extraTestDevice(sim, 'preenable', {
+          modes: INDIO_BUFFER_SOFTWARE,
+          trigger: false,
+          setupOps: { preenable: () => -EIO },
+        });
+        return [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+        ];
+      },
+      { realExtra: ['preenable'] },
+    );
+    expect(value).toEqual([1, -EIO, '0\n', -EIO]);
   });
 
   it('EN-9: on success enable reads 1; an OUT DMA buffer has its two fileio blocks ready (2 x 4096 bytes)', async () => {
