@@ -28,7 +28,7 @@ import {
   SEEK_SET,
 } from '../../src/uapi/index.ts';
 import { enableChannels, readAttr, setBufferEnabled, writeAttr } from '../../src/user/iio.ts';
-import { ascii, removeDevice, runOne } from '../helpers.ts';
+import { ascii, extraDevice, removeDevice, runOne, simInternal, simState } from '../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -84,6 +84,17 @@ function addInfoDevice(sim: Simulator, format: number | null): { dir: string; wr
     () => {},
   );
   return { dir: dev.sysfsDir, writes };
+}
+
+/**
+ * {@link addInfoDevice} with write_raw_get_fmt IIO_VAL_INT; on the real kernel the test module's `intfmt` extra
+ * device (the same sampling_frequency, read back as the last value written), whose writes are not seen.
+ */
+function intInfoDevice(sim: Simulator): { dir: string; writes: number[][] } {
+  return extraDevice(
+    () => addInfoDevice(sim, IIO_VAL_INT),
+    (dir) => ({ dir, writes: [] }),
+  );
 }
 
 describe('SYSFS-1: open for write of a 0444 file', () => {
@@ -713,11 +724,22 @@ describe('PARSE-6/7: channel-info values through sampling_frequency', () => {
     ['-2147483648', -2147483648],
     ['0', 0],
   ])('PARSE-6: with write_raw_get_fmt INT, %j reaches write_raw as %d', async (text, integer) => {
-    const { value } = await runOne(async (sys, sim) => {
-      const d = addInfoDevice(sim, IIO_VAL_INT);
-      return [await writeAttr(sys, `${d.dir}/sampling_frequency`, text), d.writes];
-    });
-    expect(value).toEqual([text.length, [[integer, 0]]]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const d = intInfoDevice(sim);
+        return [
+          await writeAttr(sys, `${d.dir}/sampling_frequency`, text),
+          simInternal(() => d.writes),
+          await readAttr(sys, `${d.dir}/sampling_frequency`),
+        ];
+      },
+      { realExtra: ['intfmt'] },
+    );
+    expect(value).toEqual([
+      text.length,
+      simState([[integer, 0]], 'the values write_raw was given'),
+      `${integer}.000000\n`,
+    ]);
   });
 
   it.each([
@@ -729,11 +751,18 @@ describe('PARSE-6/7: channel-info values through sampling_frequency', () => {
     ['2147483648', -ERANGE],
     ['-2147483649', -ERANGE],
   ])('PARSE-6: with write_raw_get_fmt INT, %j is %d and write_raw is not called', async (text, errno) => {
-    const { value } = await runOne(async (sys, sim) => {
-      const d = addInfoDevice(sim, IIO_VAL_INT);
-      return [await writeAttr(sys, `${d.dir}/sampling_frequency`, text), d.writes.length];
-    });
-    expect(value).toEqual([errno, 0]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const d = intInfoDevice(sim);
+        return [
+          await writeAttr(sys, `${d.dir}/sampling_frequency`, text),
+          simInternal(() => d.writes.length),
+          await readAttr(sys, `${d.dir}/sampling_frequency`),
+        ];
+      },
+      { realExtra: ['intfmt'] },
+    );
+    expect(value).toEqual([errno, simState(0, 'how many times write_raw was called'), '0.000000\n']);
   });
 
   it.each([

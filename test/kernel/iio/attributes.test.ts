@@ -28,7 +28,7 @@ import {
   O_WRONLY,
 } from '../../../src/uapi/index.ts';
 import { readAttr, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, simOnly } from '../../helpers.ts';
+import { extraDevice, runOne, simInternal, simOnly, simState } from '../../helpers.ts';
 
 const ADC = '/sys/bus/iio/devices/iio:device0';
 const DAC = '/sys/bus/iio/devices/iio:device1';
@@ -80,6 +80,7 @@ function addKfifoDevice(
     buffers?: number;
     availableScanMasks?: number[][];
     validateScanMask?: (mask: ReadonlySet<number>) => boolean;
+    trigger?: boolean;
   } = {},
 ): IioDev {
   return sim.kernel.iio.register(
@@ -92,7 +93,7 @@ function addKfifoDevice(
       ...(opts.validateScanMask ? { validateScanMask: opts.validateScanMask } : {}),
     },
     (d) => {
-      d.trigger = { name: 'sim-test-trigger', attach: () => {}, detach: () => {} };
+      if (opts.trigger ?? true) d.trigger = { name: 'sim-test-trigger', attach: () => {}, detach: () => {} };
       for (let i = 0; i < (opts.buffers ?? 1); i++) {
         const kf = new IioKfifo();
         const b = new IioBuffer(d, i, IIO_BUFFER_DIRECTION_IN, kf, 2, 1);
@@ -749,38 +750,55 @@ describe('ATTR-21..25: <ch>_en', () => {
 
   it('ATTR-23: the driver validate_scan_mask sees the trial mask; a refusal is -EINVAL', async () => {
     const seen: number[][] = [];
-    const { value } = await runOne(async (sys, sim) => {
-      const dir = addKfifoDevice(sim, {
-        validateScanMask: (m) => {
-          seen.push([...m].sort());
-          return m.size <= 2;
-        },
-      }).sysfsDir;
-      return [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '1'),
-        await readAttr(sys, `${dir}/buffer0/in_voltage1_en`),
-      ];
-    });
-    expect(value).toEqual([1, 1, -EINVAL, '0\n']);
-    expect(seen).toEqual([[2], [0, 2], [0, 1, 2]]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const dir = extraDevice(
+          () =>
+            addKfifoDevice(sim, {
+              trigger: false,
+              validateScanMask: (m) => {
+                seen.push([...m].sort());
+                return m.size <= 2;
+              },
+            }).sysfsDir,
+          (d) => d,
+        );
+        return [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '1'),
+          await readAttr(sys, `${dir}/buffer0/in_voltage1_en`),
+          await readAttr(sys, `${dir}/buffer0/in_voltage2_en`),
+        ];
+      },
+      { realExtra: ['validate'] },
+    );
+    expect(value).toEqual([1, 1, -EINVAL, '0\n', '1\n']);
+    expect(simInternal(() => seen)).toEqual(
+      simState([[2], [0, 2], [0, 1, 2]], 'the masks the driver’s validate_scan_mask was given'),
+    );
   });
 
   it('ATTR-23: with available_scan_masks, a bit is set only if some mask contains the trial mask', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const dir = addKfifoDevice(sim, { availableScanMasks: [[0, 1], [2]] }).sysfsDir;
-      return [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '0'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '0'),
-        await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
-        await readAttr(sys, `${dir}/buffer0/in_voltage2_en`),
-      ];
-    });
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const dir = extraDevice(
+          () => addKfifoDevice(sim, { trigger: false, availableScanMasks: [[0, 1], [2]] }).sysfsDir,
+          (d) => d,
+        );
+        return [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '0'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage1_en`, '0'),
+          await writeAttr(sys, `${dir}/buffer0/in_voltage2_en`, '1'),
+          await readAttr(sys, `${dir}/buffer0/in_voltage2_en`),
+        ];
+      },
+      { realExtra: ['masks'] },
+    );
     expect(value).toEqual([1, 1, -EINVAL, 1, -EINVAL, 1, 1, '1\n']);
   });
 
