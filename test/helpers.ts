@@ -415,22 +415,27 @@ export type TestSimulatorOptions = SimulatorOptions & {
  * registers on the simulator, with the same name (`sim-test`, or `sim-info` for `intfmt`), channels
  * (in_voltage0..2, u16; `nobuf` only in_voltage0) and attributes:
  * - `nobuf`: no buffer and no events (no char device, CDEV-1);
- * - `notrig`: a TRIGGERED-only kfifo device without a trigger (EN-4);
+ * - `notrig`: a TRIGGERED-only kfifo device without a trigger (EN-4); `swtrig`: the same on a
+ *   TRIGGERED|SOFTWARE device; `hwontrig`: a HARDWARE-only buffer on a TRIGGERED-only device, no trigger;
  * - `hw2`: two HARDWARE-only buffers (EN-3); `hwmask`: one, with available_scan_masks `[[0, 1]]` (EN-5);
  * - `masks`: `notrig` with available_scan_masks `[[0, 1], [2]]`; `validate`: `notrig` whose
  *   validate_scan_mask accepts at most two channels (ATTR-23);
- * - `preenable`: a SOFTWARE kfifo device whose preenable fails with -EIO (EN-8);
+ * - `preenable`: a SOFTWARE kfifo device whose preenable fails with -EIO; `post2`: two SOFTWARE kfifos whose
+ *   postenable fails with -EIO once two channels or more are captured (EN-8);
  * - `intfmt`: `sampling_frequency` only, write_raw_get_fmt IIO_VAL_INT, reading back the last value written
  *   as IIO_VAL_INT_PLUS_MICRO (PARSE-6).
  */
 export type ExtraDeviceKind =
   | 'nobuf'
   | 'notrig'
+  | 'swtrig'
+  | 'hwontrig'
   | 'hw2'
   | 'hwmask'
   | 'masks'
   | 'validate'
   | 'preenable'
+  | 'post2'
   | 'intfmt';
 
 /** How many devices the default board has: the first extra device is iio:device3. */

@@ -25,7 +25,7 @@
 
 static char *sim_extra_text;
 module_param_named(extra, sim_extra_text, charp, 0444);
-MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, hw2, hwmask, masks, validate, preenable, intfmt (README.md)");
+MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, hw2, hwmask, masks, validate, preenable, post2, intfmt (README.md)");
 
 #define SIM_MAX_EXTRA 8
 
@@ -129,6 +129,16 @@ static const struct iio_buffer_setup_ops sim_preenable_ops = {
 	.preenable = sim_extra_preenable_eio,
 };
 
+/* post2: postenable fails with -EIO once the device captures two channels or more (both buffers). */
+static int sim_extra_postenable_two(struct iio_dev *indio)
+{
+	return bitmap_weight(indio->active_scan_mask, iio_get_masklength(indio)) >= 2 ? -EIO : 0;
+}
+
+static const struct iio_buffer_setup_ops sim_post2_ops = {
+	.postenable = sim_extra_postenable_two,
+};
+
 /* Attaches one kfifo buffer (length 2, as the simulator's IioBuffer(..., 2, 1)), HARDWARE-only if `hw`. */
 static int sim_extra_kfifo(struct iio_dev *indio, bool hw)
 {
@@ -168,6 +178,19 @@ static struct iio_dev *sim_extra_create(const char *kind, struct device *parent)
 		/* EN-4: TRIGGERED-only kfifo, no trigger */
 		indio->modes |= INDIO_BUFFER_TRIGGERED;
 		ret = sim_extra_kfifo(indio, false);
+	} else if (!strcmp(kind, "swtrig")) {
+		/* EN-4: kfifo on a TRIGGERED|SOFTWARE device without a trigger: SOFTWARE mode */
+		indio->modes |= INDIO_BUFFER_TRIGGERED | INDIO_BUFFER_SOFTWARE;
+		ret = sim_extra_kfifo(indio, false);
+	} else if (!strcmp(kind, "hwontrig")) {
+		/* EN-4: a HARDWARE-only buffer on a TRIGGERED-only device, no trigger */
+		indio->modes |= INDIO_BUFFER_TRIGGERED;
+		ret = sim_extra_kfifo(indio, true);
+	} else if (!strcmp(kind, "post2")) {
+		/* EN-8: two SOFTWARE kfifos; postenable fails once two channels are captured */
+		indio->modes |= INDIO_BUFFER_SOFTWARE;
+		indio->setup_ops = &sim_post2_ops;
+		ret = sim_extra_kfifo(indio, false) ?: sim_extra_kfifo(indio, false);
 	} else if (!strcmp(kind, "hw2")) {
 		/* EN-3: two HARDWARE buffers */
 		indio->modes |= INDIO_BUFFER_HARDWARE;

@@ -349,29 +349,39 @@ describe('EN-1..5: checks before anything changes', () => {
   });
 
   it('EN-4: with INDIO_BUFFER_SOFTWARE in the device modes and no trigger, enable succeeds in SOFTWARE mode', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dev, dir } = addDevice(sim, {
-        modes: INDIO_BUFFER_TRIGGERED | INDIO_BUFFER_SOFTWARE,
-        trigger: false,
-      });
-      const r = await writeAll(sys, [
-        [`${dir}/buffer0/in_voltage0_en`, '1'],
-        [`${dir}/buffer0/enable`, '1'],
-      ]);
-      return [...r, dev.currentMode];
-    });
-    expect(value).toEqual([1, 1, INDIO_BUFFER_SOFTWARE]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dev, dir } = extraTestDevice(sim, 'swtrig', {
+          modes: INDIO_BUFFER_TRIGGERED | INDIO_BUFFER_SOFTWARE,
+          trigger: false,
+        });
+        const r = await writeAll(sys, [
+          [`${dir}/buffer0/in_voltage0_en`, '1'],
+          [`${dir}/buffer0/enable`, '1'],
+        ]);
+        return [...r, await readAttr(sys, `${dir}/buffer0/enable`), simInternal(() => dev!.currentMode)];
+      },
+      { realExtra: ['swtrig'] },
+    );
+    expect(value).toEqual([1, 1, '1\n', simState(INDIO_BUFFER_SOFTWARE, 'the device’s current mode')]);
   });
 
   it('EN-4: a HARDWARE-only buffer on a TRIGGERED-only device is -EINVAL (modes do not intersect)', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir } = addDevice(sim, { buffers: [INDIO_BUFFER_HARDWARE] });
-      return [
-        await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
-        await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
-      ];
-    });
-    expect(value).toEqual([1, -EINVAL]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir } = extraTestDevice(sim, 'hwontrig', {
+          buffers: [INDIO_BUFFER_HARDWARE],
+          trigger: false,
+        });
+        return [
+          await writeAttr(sys, `${dir}/buffer0/in_voltage0_en`, '1'),
+          await writeAttr(sys, `${dir}/buffer0/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+        ];
+      },
+      { realExtra: ['hwontrig'] },
+    );
+    expect(value).toEqual([1, -EINVAL, '0\n']);
   });
 
   it('EN-5: HARDWARE mode needs an available scan mask equal to the scan mask', async () => {
@@ -519,28 +529,34 @@ describe('EN-6..9: the update', () => {
   });
 
   it('EN-8: a driver postenable error is returned and deactivates every buffer of the device', async () => {
-    let fail = false;
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir } = addDevice(sim, {
-        modes: INDIO_BUFFER_SOFTWARE,
-        buffers: [INDIO_BUFFER_SOFTWARE, INDIO_BUFFER_SOFTWARE],
-        trigger: false,
-        setupOps: { postenable: () => (fail ? -EIO : 0) },
-      });
-      const r = await writeAll(sys, [
-        [`${dir}/buffer0/in_voltage0_en`, '1'],
-        [`${dir}/buffer1/in_voltage1_en`, '1'],
-        [`${dir}/buffer0/enable`, '1'],
-      ]);
-      fail = true;
-      return [
-        ...r,
-        await writeAttr(sys, `${dir}/buffer1/enable`, '1'),
-        await readAttr(sys, `${dir}/buffer0/enable`),
-        await readAttr(sys, `${dir}/buffer1/enable`),
-      ];
-    });
-    expect(value).toEqual([1, 1, 1, -EIO, '0\n', '0\n']);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        // postenable fails once two channels are captured: when buffer1 joins buffer0.
+        let dev: IioDev | undefined;
+        const t = extraTestDevice(sim, 'post2', {
+          modes: INDIO_BUFFER_SOFTWARE,
+          buffers: ['kfifo', 'kfifo'],
+          trigger: false,
+          setupOps: { postenable: () => ((dev?.activeScanMask?.size ?? 0) >= 2 ? -EIO : 0) },
+        });
+        dev = t.dev;
+        const { dir } = t;
+        const r = await writeAll(sys, [
+          [`${dir}/buffer0/in_voltage0_en`, '1'],
+          [`${dir}/buffer1/in_voltage1_en`, '1'],
+          [`${dir}/buffer0/enable`, '1'],
+        ]);
+        return [
+          ...r,
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await writeAttr(sys, `${dir}/buffer1/enable`, '1'),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await readAttr(sys, `${dir}/buffer1/enable`),
+        ];
+      },
+      { realExtra: ['post2'] },
+    );
+    expect(value).toEqual([1, 1, 1, '1\n', -EIO, '0\n', '0\n']);
   });
 
   it('EN-8: enabling a second buffer stops the running one and restarts both (trigger detached once, attached twice)', async () => {
