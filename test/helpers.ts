@@ -417,6 +417,8 @@ export type TestSimulatorOptions = SimulatorOptions & {
  * - `nobuf`: no buffer and no events (no char device, CDEV-1);
  * - `notrig`: a TRIGGERED-only kfifo device without a trigger (EN-4); `swtrig`: the same on a
  *   TRIGGERED|SOFTWARE device; `hwontrig`: a HARDWARE-only buffer on a TRIGGERED-only device, no trigger;
+ * - `trig2`: a TRIGGERED-only device with two kfifos and its own trigger `sim-test-trigger` (never fired;
+ *   EN-7, EN-8); `trig2mask`: the same with available_scan_masks `[[0, 1], [2]]` (EN-5);
  * - `hw2`: two HARDWARE-only buffers (EN-3); `hwmask`: one, with available_scan_masks `[[0, 1]]` (EN-5);
  * - `masks`: `notrig` with available_scan_masks `[[0, 1], [2]]`; `validate`: `notrig` whose
  *   validate_scan_mask accepts at most two channels (ATTR-23);
@@ -430,6 +432,8 @@ export type ExtraDeviceKind =
   | 'notrig'
   | 'swtrig'
   | 'hwontrig'
+  | 'trig2'
+  | 'trig2mask'
   | 'hw2'
   | 'hwmask'
   | 'masks'

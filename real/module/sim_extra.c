@@ -20,12 +20,15 @@
 #include <linux/iio/iio.h>
 #include <linux/iio/buffer.h>
 #include <linux/iio/kfifo_buf.h>
+#include <linux/iio/trigger.h>
+#include <linux/iio/trigger_consumer.h>
+#include <linux/iio/triggered_buffer.h>
 
 #include "sim_iio.h"
 
 static char *sim_extra_text;
 module_param_named(extra, sim_extra_text, charp, 0444);
-MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, hw2, hwmask, masks, validate, preenable, post2, intfmt (README.md)");
+MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, trig2, trig2mask, hw2, hwmask, masks, validate, preenable, post2, intfmt (README.md)");
 
 #define SIM_MAX_EXTRA 8
 
@@ -34,6 +37,8 @@ struct sim_extra_priv {
 };
 
 static struct iio_dev *sim_extra_devs[SIM_MAX_EXTRA];
+/* The device's own trigger `sim-test-trigger` (trig2, trig2mask), never fired: the tests only enable. */
+static struct iio_trigger *sim_extra_trigs[SIM_MAX_EXTRA];
 static bool sim_extra_registered[SIM_MAX_EXTRA];
 static u32 sim_extra_n;
 
@@ -158,7 +163,36 @@ static int sim_extra_kfifo(struct iio_dev *indio, bool hw)
 	return ret;
 }
 
-static struct iio_dev *sim_extra_create(const char *kind, struct device *parent)
+static irqreturn_t sim_extra_trigger_h(int irq, void *p)
+{
+	struct iio_poll_func *pf = p;
+
+	iio_trigger_notify_done(pf->indio_dev->trig);
+	return IRQ_HANDLED;
+}
+
+/*
+ * trig2: a TRIGGERED-only device with two kfifos (the first one from iio_triggered_buffer_setup()) and a
+ * trigger of its own, made its current trigger at registration.
+ */
+static int sim_extra_trig2(struct iio_dev *indio, u32 slot, struct device *parent)
+{
+	int ret = iio_triggered_buffer_setup(indio, NULL, sim_extra_trigger_h, NULL);
+
+	if (ret)
+		return ret;
+	ret = sim_extra_kfifo(indio, false);
+	if (!ret) {
+		sim_extra_trigs[slot] = iio_trigger_alloc(parent, "sim-test-trigger");
+		if (!sim_extra_trigs[slot])
+			ret = -ENOMEM;
+	}
+	if (ret)
+		iio_triggered_buffer_cleanup(indio);
+	return ret;
+}
+
+static struct iio_dev *sim_extra_create(const char *kind, u32 slot, struct device *parent)
 {
 	struct iio_dev *indio = iio_device_alloc(parent, sizeof(struct sim_extra_priv));
 	int ret = 0;
@@ -191,6 +225,13 @@ static struct iio_dev *sim_extra_create(const char *kind, struct device *parent)
 		indio->modes |= INDIO_BUFFER_SOFTWARE;
 		indio->setup_ops = &sim_post2_ops;
 		ret = sim_extra_kfifo(indio, false) ?: sim_extra_kfifo(indio, false);
+	} else if (!strcmp(kind, "trig2")) {
+		/* EN-7, EN-8: two kfifos, a trigger */
+		ret = sim_extra_trig2(indio, slot, parent);
+	} else if (!strcmp(kind, "trig2mask")) {
+		/* EN-5: two kfifos, a trigger, available_scan_masks {0,1} and {2} */
+		indio->available_scan_masks = sim_kfifo_masks;
+		ret = sim_extra_trig2(indio, slot, parent);
 	} else if (!strcmp(kind, "hw2")) {
 		/* EN-3: two HARDWARE buffers */
 		indio->modes |= INDIO_BUFFER_HARDWARE;
@@ -232,6 +273,39 @@ static struct iio_dev *sim_extra_create(const char *kind, struct device *parent)
 	return indio;
 }
 
+/* Registers device `i` and its trigger (as sim_dummy_register() does, without the module reference). */
+static int sim_extra_register(u32 i)
+{
+	struct iio_trigger *trig = sim_extra_trigs[i];
+	int ret;
+
+	if (trig) {
+		ret = iio_trigger_register(trig);
+		if (ret) {
+			iio_trigger_free(trig);
+			sim_extra_trigs[i] = NULL;
+			return ret;
+		}
+		ret = iio_trigger_set_immutable(sim_extra_devs[i], trig);
+		if (ret) {
+			iio_trigger_unregister(trig);
+			iio_trigger_free(trig);
+			sim_extra_trigs[i] = NULL;
+			return ret;
+		}
+		module_put(THIS_MODULE);
+	}
+	ret = iio_device_register(sim_extra_devs[i]);
+	if (ret && trig) {
+		sim_extra_devs[i]->trig = NULL;
+		put_device(&trig->dev);
+		iio_trigger_unregister(trig);
+		iio_trigger_free(trig);
+		sim_extra_trigs[i] = NULL;
+	}
+	return ret;
+}
+
 /** Registers the devices `extra` lists, after the board's. */
 int sim_extra_register_all(struct device *parent)
 {
@@ -252,13 +326,13 @@ int sim_extra_register_all(struct device *parent)
 			ret = -EOPNOTSUPP;
 			break;
 		}
-		indio = sim_extra_create(kind, parent);
+		indio = sim_extra_create(kind, sim_extra_n, parent);
 		if (IS_ERR(indio)) {
 			ret = PTR_ERR(indio);
 			break;
 		}
 		sim_extra_devs[sim_extra_n++] = indio;
-		ret = iio_device_register(indio);
+		ret = sim_extra_register(sim_extra_n - 1);
 		if (ret) {
 			pr_err("extra: registering %s failed (%d)\n", kind, ret);
 			break;
@@ -275,9 +349,23 @@ void sim_extra_remove_all(void)
 	while (sim_extra_n > 0) {
 		u32 i = --sim_extra_n;
 
-		if (sim_extra_registered[i])
+		struct iio_trigger *trig = sim_extra_trigs[i];
+
+		if (sim_extra_registered[i]) {
 			iio_device_unregister(sim_extra_devs[i]);
+			if (trig) {
+				/* what iio_trigger_put() would do at the device's release, less the module reference */
+				sim_extra_devs[i]->trig = NULL;
+				put_device(&trig->dev);
+				iio_trigger_unregister(trig);
+			}
+		}
 		sim_extra_registered[i] = false;
+		if (trig) {
+			iio_triggered_buffer_cleanup(sim_extra_devs[i]);
+			iio_trigger_free(trig);
+			sim_extra_trigs[i] = NULL;
+		}
 		iio_device_free(sim_extra_devs[i]);
 		sim_extra_devs[i] = NULL;
 	}

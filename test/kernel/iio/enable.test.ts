@@ -143,10 +143,10 @@ function extraTestDevice(
   sim: Simulator,
   _kind: ExtraDeviceKind,
   opts: TestDeviceOptions,
-): { dev: IioDev | undefined; dir: string } {
+): { dev: IioDev | undefined; dir: string; trig: TriggerLog | undefined } {
   return extraDevice(
     () => addDevice(sim, opts),
-    (dir) => ({ dev: undefined, dir }),
+    (dir) => ({ dev: undefined, dir, trig: undefined }),
   );
 }
 
@@ -427,19 +427,25 @@ describe('EN-1..5: checks before anything changes', () => {
   });
 
   it('EN-5: TRIGGERED mode with two buffers: no available mask holds the compound mask → -EINVAL', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir } = addDevice(sim, { buffers: ['kfifo', 'kfifo'], availableScanMasks: [[0, 1], [2]] });
-      return [
-        ...(await writeAll(sys, [
-          [`${dir}/buffer0/in_voltage0_en`, '1'],
-          [`${dir}/buffer1/in_voltage2_en`, '1'],
-          [`${dir}/buffer0/enable`, '1'],
-          [`${dir}/buffer1/enable`, '1'],
-        ])),
-        await readAttr(sys, `${dir}/buffer0/enable`),
-        await readAttr(sys, `${dir}/buffer1/enable`),
-      ];
-    });
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir } = extraTestDevice(sim, 'trig2mask', {
+          buffers: ['kfifo', 'kfifo'],
+          availableScanMasks: [[0, 1], [2]],
+        });
+        return [
+          ...(await writeAll(sys, [
+            [`${dir}/buffer0/in_voltage0_en`, '1'],
+            [`${dir}/buffer1/in_voltage2_en`, '1'],
+            [`${dir}/buffer0/enable`, '1'],
+            [`${dir}/buffer1/enable`, '1'],
+          ])),
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await readAttr(sys, `${dir}/buffer1/enable`),
+        ];
+      },
+      { realExtra: ['trig2mask'] },
+    );
     expect(value).toEqual([1, 1, 1, -EINVAL, '1\n', '0\n']);
   });
 });
@@ -508,24 +514,35 @@ describe('EN-6..9: the update', () => {
   });
 
   it('EN-7: a failing request_update of one buffer leaves the other active buffer untouched', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dir, trig } = addDevice(sim, { buffers: ['kfifo', 'kfifo'] });
-      const r = await writeAll(sys, [
-        [`${dir}/buffer0/in_voltage0_en`, '1'],
-        [`${dir}/buffer0/enable`, '1'],
-        [`${dir}/buffer1/length`, '4294967295'],
-        [`${dir}/buffer1/in_voltage1_en`, '1'],
-        [`${dir}/buffer1/enable`, '1'],
-      ]);
-      return [
-        ...r,
-        await readAttr(sys, `${dir}/buffer0/enable`),
-        await readAttr(sys, `${dir}/buffer1/enable`),
-        trig.attach,
-        trig.detach,
-      ];
-    });
-    expect(value).toEqual([1, 1, 10, 1, -EINVAL, '1\n', '0\n', 1, 0]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir, trig } = extraTestDevice(sim, 'trig2', { buffers: ['kfifo', 'kfifo'] });
+        const r = await writeAll(sys, [
+          [`${dir}/buffer0/in_voltage0_en`, '1'],
+          [`${dir}/buffer0/enable`, '1'],
+          [`${dir}/buffer1/length`, '4294967295'],
+          [`${dir}/buffer1/in_voltage1_en`, '1'],
+          [`${dir}/buffer1/enable`, '1'],
+        ]);
+        return [
+          ...r,
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await readAttr(sys, `${dir}/buffer1/enable`),
+          simInternal(() => [trig!.attach, trig!.detach]),
+        ];
+      },
+      { realExtra: ['trig2'] },
+    );
+    expect(value).toEqual([
+      1,
+      1,
+      10,
+      1,
+      -EINVAL,
+      '1\n',
+      '0\n',
+      simState([1, 0], 'trigger attach/detach counts'),
+    ]);
   });
 
   it('EN-8: a driver postenable error is returned and deactivates every buffer of the device', async () => {
@@ -560,17 +577,33 @@ describe('EN-6..9: the update', () => {
   });
 
   it('EN-8: enabling a second buffer stops the running one and restarts both (trigger detached once, attached twice)', async () => {
-    const { value } = await runOne(async (sys, sim) => {
-      const { dev, dir, trig } = addDevice(sim, { buffers: ['kfifo', 'kfifo'] });
-      const r = await writeAll(sys, [
-        [`${dir}/buffer0/in_voltage0_en`, '1'],
-        [`${dir}/buffer1/in_voltage2_en`, '1'],
-        [`${dir}/buffer0/enable`, '1'],
-        [`${dir}/buffer1/enable`, '1'],
-      ]);
-      return [...r, trig.attach, trig.detach, [...dev.activeScanMask!].sort()];
-    });
-    expect(value).toEqual([1, 1, 1, 1, 2, 1, [0, 2]]);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dev, dir, trig } = extraTestDevice(sim, 'trig2', { buffers: ['kfifo', 'kfifo'] });
+        const r = await writeAll(sys, [
+          [`${dir}/buffer0/in_voltage0_en`, '1'],
+          [`${dir}/buffer1/in_voltage2_en`, '1'],
+          [`${dir}/buffer0/enable`, '1'],
+          [`${dir}/buffer1/enable`, '1'],
+        ]);
+        return [
+          ...r,
+          await readAttr(sys, `${dir}/buffer0/enable`),
+          await readAttr(sys, `${dir}/buffer1/enable`),
+          simInternal(() => [trig!.attach, trig!.detach, [...dev!.activeScanMask!].sort()]),
+        ];
+      },
+      { realExtra: ['trig2'] },
+    );
+    expect(value).toEqual([
+      1,
+      1,
+      1,
+      1,
+      '1\n',
+      '1\n',
+      simState([2, 1, [0, 2]], 'trigger attach/detach counts and the active scan mask'),
+    ]);
   });
 
   it('EN-8: a driver preenable error is returned and the buffer stays disabled', async () => {
