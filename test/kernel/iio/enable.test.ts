@@ -450,6 +450,75 @@ describe('EN-1..5: checks before anything changes', () => {
   });
 });
 
+/** Attributes (relative to the device directory) whose readings show the shape of a test device. */
+const SHAPE_PATHS = [
+  'name',
+  'current_timestamp_clock',
+  'sampling_frequency',
+  'in_voltage0_raw',
+  'trigger/current_trigger',
+  'buffer/length',
+  'buffer0/length',
+  'buffer0/watermark',
+  'buffer0/data_available',
+  'buffer0/direction',
+  'buffer0/length_align_bytes',
+  'buffer0/in_voltage2_index',
+  'buffer0/in_voltage2_type',
+  'buffer0/in_voltage2_en',
+  'buffer0/in_timestamp_en',
+  'scan_elements/in_voltage0_en',
+  'buffer1/enable',
+  'buffer1/in_voltage0_en',
+  'buffer2/enable',
+];
+
+describe('the test module’s extra devices show the simulator’s test devices', () => {
+  const shapes: [ExtraDeviceKind, TestDeviceOptions][] = [
+    [
+      'hw2',
+      {
+        modes: INDIO_BUFFER_HARDWARE,
+        buffers: [INDIO_BUFFER_HARDWARE, INDIO_BUFFER_HARDWARE],
+        trigger: false,
+      },
+    ],
+    ['trig2', { buffers: ['kfifo', 'kfifo'] }],
+  ];
+  it.each(shapes)('ATTR-1: %s reads the same attributes on both sides', async (kind, opts) => {
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const { dir } = extraTestDevice(sim, kind, opts);
+        const out: (string | number)[] = [];
+        for (const p of SHAPE_PATHS) out.push(await readAttr(sys, `${dir}/${p}`));
+        return out;
+      },
+      { realExtra: [kind] },
+    );
+    expect(Object.fromEntries(SHAPE_PATHS.map((p, i) => [p, value[i]]))).toEqual({
+      name: 'sim-test\n',
+      current_timestamp_clock: -ENOENT,
+      sampling_frequency: -ENOENT,
+      in_voltage0_raw: -ENOENT,
+      'trigger/current_trigger': kind === 'trig2' ? 'sim-test-trigger\n' : -ENOENT,
+      'buffer/length': '2\n',
+      'buffer0/length': '2\n',
+      'buffer0/watermark': '1\n',
+      'buffer0/data_available': '0\n',
+      'buffer0/direction': 'in\n',
+      'buffer0/length_align_bytes': -ENOENT,
+      'buffer0/in_voltage2_index': '2\n',
+      'buffer0/in_voltage2_type': 'le:u16/16>>0\n',
+      'buffer0/in_voltage2_en': '0\n',
+      'buffer0/in_timestamp_en': -ENOENT,
+      'scan_elements/in_voltage0_en': '0\n',
+      'buffer1/enable': '0\n',
+      'buffer1/in_voltage0_en': '0\n',
+      'buffer2/enable': -ENOENT,
+    });
+  });
+});
+
 describe('EN-6..9: the update', () => {
   it('EN-6: bpd is set before request_update and kept when it fails (read goes from EOF to kfifo -EINVAL)', async () => {
     const { value, sim } = await runOne(async (sys) => {
