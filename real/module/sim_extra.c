@@ -276,33 +276,31 @@ static struct iio_dev *sim_extra_create(const char *kind, u32 slot, struct devic
 /* Registers device `i` and its trigger (as sim_dummy_register() does, without the module reference). */
 static int sim_extra_register(u32 i)
 {
+	struct iio_dev *indio = sim_extra_devs[i];
 	struct iio_trigger *trig = sim_extra_trigs[i];
 	int ret;
 
 	if (trig) {
 		ret = iio_trigger_register(trig);
-		if (ret) {
-			iio_trigger_free(trig);
-			sim_extra_trigs[i] = NULL;
-			return ret;
-		}
-		ret = iio_trigger_set_immutable(sim_extra_devs[i], trig);
-		if (ret) {
-			iio_trigger_unregister(trig);
-			iio_trigger_free(trig);
-			sim_extra_trigs[i] = NULL;
-			return ret;
-		}
+		if (ret)
+			goto err_free;
+		ret = iio_trigger_set_immutable(indio, trig);
+		if (ret)
+			goto err_unregister;
 		module_put(THIS_MODULE);
 	}
-	ret = iio_device_register(sim_extra_devs[i]);
-	if (ret && trig) {
-		sim_extra_devs[i]->trig = NULL;
-		put_device(&trig->dev);
-		iio_trigger_unregister(trig);
-		iio_trigger_free(trig);
-		sim_extra_trigs[i] = NULL;
-	}
+	ret = iio_device_register(indio);
+	if (!ret || !trig)
+		return ret;
+	indio->trig = NULL;
+	put_device(&trig->dev);
+err_unregister:
+	iio_trigger_unregister(trig);
+err_free:
+	/* sim_extra_remove_all() frees the device, which has no trigger any more */
+	iio_triggered_buffer_cleanup(indio);
+	iio_trigger_free(trig);
+	sim_extra_trigs[i] = NULL;
 	return ret;
 }
 
