@@ -89,7 +89,7 @@ import {
   utf8Length,
   type VmaRequest,
 } from './vfs.ts';
-import { type SysRet, sleepOn, type WaitQueue } from './wait.ts';
+import { type SleepOptions, type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
 /** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
 export const MAX_RW_COUNT = 0x7ffff000;
@@ -544,29 +544,7 @@ export class Syscalls {
     const bytes = task.mm.copyFromUser(ufds, nfds * 8);
     if (!bytes) return -EFAULT;
     const deadline = timeoutMs < 0 ? null : this.#deps.now() + timeoutMs * 1_000_000;
-    const call = new PollCall(task, bytes, nfds);
-    const reason = () => call.reason();
-    const writeBack = () => {
-      task.mm.copyToUser(ufds, bytes);
-    };
-    const pass = (timedOut: boolean): SysRet => {
-      const count = call.pass();
-      if (call.locks.length > 0)
-        return sleepOn(call.locks, `poll: a reservation lock is held (DPOLL-6)`, () => pass(timedOut), {
-          interruptible: false,
-        });
-      if (count > 0 || timedOut || deadline === this.#deps.now()) {
-        if (!task.mm.copyToUser(ufds, bytes)) return -EFAULT;
-        return count;
-      }
-      return sleepOn(call.queues, reason, pass, {
-        timeoutNs: deadline === null ? null : deadline - this.#deps.now(),
-        signalRet: -ERESTARTNOHAND,
-        // do_sys_poll() writes every revents back even when a signal ends the wait.
-        onAbort: writeBack,
-      });
-    };
-    return pass(false);
+    return new PollCall(task, bytes, nfds, ufds, deadline, this.#deps).run(false);
   }
 
   /** `nanosleep`: sleeps `ns` (interruptible: -EINTR when a handled signal arrives). */
@@ -614,11 +592,55 @@ class PollCall implements PollTable {
   readonly #whys: string[] = [];
   key = 0;
   #fd = 0;
+  readonly #ufds: number;
+  readonly #deadline: number | null;
+  readonly #clock: { now(): number };
 
-  constructor(task: Task, bytes: Uint8Array, nfds: number) {
+  constructor(
+    task: Task,
+    bytes: Uint8Array,
+    nfds: number,
+    ufds: number,
+    deadline: number | null,
+    clock: { now(): number },
+  ) {
     this.#task = task;
     this.#b = bytes;
     this.#nfds = nfds;
+    this.#ufds = ufds;
+    this.#deadline = deadline;
+    this.#clock = clock;
+  }
+
+  /**
+   * One pass and what follows it: the count written back, or a sleep until a queue is woken or the
+   * deadline. Closures are anonymous arrows (tsx's keepNames names each named one with a defineProperty).
+   */
+  run(timedOut: boolean): SysRet {
+    const count = this.pass();
+    if (this.locks.length > 0)
+      return sleepOn(this.locks, `poll: a reservation lock is held (DPOLL-6)`, () => this.run(timedOut), {
+        interruptible: false,
+      });
+    const deadline = this.#deadline;
+    if (count > 0 || timedOut || deadline === this.#clock.now()) {
+      if (!this.#task.mm.copyToUser(this.#ufds, this.#b)) return -EFAULT;
+      return count;
+    }
+    const options: SleepOptions = {
+      timeoutNs: deadline === null ? null : deadline - this.#clock.now(),
+      signalRet: -ERESTARTNOHAND,
+    };
+    // do_sys_poll() writes every revents back even when a signal ends the wait.
+    options.onAbort = () => {
+      this.#task.mm.copyToUser(this.#ufds, this.#b);
+    };
+    return sleepOn(
+      this.queues,
+      () => this.reason(),
+      (t) => this.run(t),
+      options,
+    );
   }
 
   /** Evaluates every entry (`do_pollfd()`, POLL-3..6), storing each revents; returns how many are ready. */

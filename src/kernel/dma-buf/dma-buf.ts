@@ -350,34 +350,37 @@ function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
   const flags = lo;
   const dir = syncDirection(flags);
   if (dir === null) return -EINVAL;
-  const { trace, now } = dmabuf.core.services;
-  const synced = () => {
-    if (trace.enabled('dmabuf:sync'))
-      trace.emit('dmabuf:sync', {
-        pid: task.pid,
-        comm: task.comm,
-        ino: dmabuf.ino,
-        flags,
-        time: now(),
-      });
-    return 0;
-  };
   if (flags & DMA_BUF_SYNC_END) {
     const ret = dmabuf.ops.endCpuAccess?.(dmabuf, dir) ?? 0;
-    return ret || synced();
+    return ret || syncTraced(dmabuf, task, flags);
   }
   const ret = dmabuf.ops.beginCpuAccess?.(dmabuf, dir) ?? 0;
   if (ret) return ret;
   const write = dir !== 'from-device';
+  // Anonymous arrows: tsx (esbuild keepNames) names every named closure with a defineProperty per call.
   return resvWaitTimeout(
     dmabuf.resv,
     dmaResvUsageRw(write),
     null,
-    now,
+    dmabuf.core.services.now,
     () => `DMA_BUF_IOCTL_SYNC start: waiting for fences of dmabuf ${dmabuf.ino}`,
     -ERESTARTSYS,
-    synced,
+    () => syncTraced(dmabuf, task, flags),
   );
+}
+
+/** The end of a successful DMA_BUF_IOCTL_SYNC: its `dmabuf:sync` event, and 0. */
+function syncTraced(dmabuf: DmaBuf, task: Caller, flags: number): number {
+  const { trace, now } = dmabuf.core.services;
+  if (trace.enabled('dmabuf:sync'))
+    trace.emit('dmabuf:sync', {
+      pid: task.pid,
+      comm: task.comm,
+      ino: dmabuf.ino,
+      flags,
+      time: now(),
+    });
+  return 0;
 }
 
 /** `dma_buf_set_name()` (DIOC-1): the argument is the string pointer itself. */
@@ -453,24 +456,31 @@ function dmaBufPoll(dmabuf: DmaBuf, pt: PollTable, task: Caller): number {
     pt.blockOn(dmabuf.resv.lockq);
     return 0;
   }
-  const arm = (dcb: PollCb, ev: number, write: boolean): boolean => {
-    if (dcb.active) return false;
-    dcb.active = ev;
-    dmabuf.file.get();
-    for (const fence of dmabuf.resv.fences(dmaResvUsageRw(write))) {
-      const cb = () => pollCallback(dmabuf, dcb);
-      if (fence.addCallback(cb) === 0) {
-        dcb.fence = fence.get();
-        dcb.cb = cb;
-        return false;
-      }
-    }
-    pollCallback(dmabuf, dcb);
-    return true;
-  };
-  if (events & EPOLLOUT && !arm(dmabuf.cbOut, EPOLLOUT, true)) events &= ~EPOLLOUT;
-  if (events & EPOLLIN && !arm(dmabuf.cbIn, EPOLLIN, false)) events &= ~EPOLLIN;
+  if (events & EPOLLOUT && !armPollCb(dmabuf, dmabuf.cbOut, EPOLLOUT, true)) events &= ~EPOLLOUT;
+  if (events & EPOLLIN && !armPollCb(dmabuf, dmabuf.cbIn, EPOLLIN, false)) events &= ~EPOLLIN;
   return events;
+}
+
+/**
+ * `dma_buf_poll_add_cb()` with its caller's arming: registers `dcb` on the first unsignalled fence the
+ * direction waits for; true when there is none (the callback ran at once: the event is ready).
+ */
+function armPollCb(dmabuf: DmaBuf, dcb: PollCb, ev: number, write: boolean): boolean {
+  if (dcb.active) return false;
+  dcb.active = ev;
+  dmabuf.file.get();
+  const usage = dmaResvUsageRw(write);
+  for (const slot of dmabuf.resv.slots) {
+    // A signalled fence refuses the callback (-ENOENT) without side effects: no closure for it.
+    if (slot.usage > usage || slot.fence.signaled) continue;
+    const fence = slot.fence;
+    dcb.cb = () => pollCallback(dmabuf, dcb);
+    fence.addCallback(dcb.cb);
+    dcb.fence = fence.get();
+    return false;
+  }
+  pollCallback(dmabuf, dcb);
+  return true;
 }
 
 /** `dma_buf_poll_cb()`: wakes the pollers with the armed event and drops the file reference. */

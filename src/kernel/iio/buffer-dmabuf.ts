@@ -248,58 +248,110 @@ function iioBufferEnqueueDmabuf(buffer: IioBuffer, arg: number, nonblock: boolea
     return -EPERM;
   }
   priv.ref.get();
-  const fence = new DmaFence(fences, IIO_FENCE_OPS, priv.context, ++priv.seqno);
-  const bytesUsed = Number(req.bytes_used);
-  const dmaToRam = buffer.direction === IIO_BUFFER_DIRECTION_IN;
-  const fail = (ret: number, unlock: boolean): number => {
-    if (unlock) dmabuf.resv.unlock();
-    fence.put();
-    priv.ref.put();
-    dmaBufPut(dmabuf);
-    return ret;
+  const e: Enqueue = {
+    buffer,
+    task,
+    dmabuf,
+    priv,
+    fence: new DmaFence(fences, IIO_FENCE_OPS, priv.context, ++priv.seqno),
+    bytesUsed: Number(req.bytes_used),
+    cyclic,
+    nonblock,
+    clock,
   };
-  const locked = (): SysRet =>
-    resvWaitTimeout(
-      dmabuf.resv,
-      dmaResvUsageRw(dmaToRam),
-      nonblock ? 0 : DMABUF_ENQUEUE_TIMEOUT_MS * 1_000_000,
-      () => clock.now,
-      () =>
-        `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
-      -ERESTARTSYS,
-      (waited) => {
-        if (waited === 0) return fail(-EBUSY, true);
-        const stuck = queueLockedForever(buffer);
-        if (stuck) return stuck;
-        dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-        dmabuf.resv.unlock();
-        // The creation reference stays with the block until its fence signals. The kernel drops it here,
-        // so a refused re-ENQUEUE of an output block (ENQ-24) frees the pending fence through RESV-3 and
-        // the completion later signals freed memory; the simulator keeps the fence alive instead.
-        const ret = buffer.access.dmabuf!.enqueueDmabuf(
-          priv.block,
-          {
-            done: (error) => {
-              iioBufferSignalDmabufDone(fence, priv, error);
-              fence.put();
-            },
-          },
-          priv.vecs,
-          bytesUsed,
-          cyclic,
-        );
-        if (ret) {
-          fence.put();
-          iioBufferSignalDmabufDone(fence, priv, ret);
-        } else traceEnqueue(task, buffer, dmabuf.ino, bytesUsed, dmabuf.size);
-        dmaBufPut(dmabuf);
-        return ret;
-      },
-      () => fail(0, true),
-    );
+  // Module functions and anonymous arrows: under tsx (esbuild keepNames) every named closure costs a
+  // defineProperty per call, and this runs once per block.
   if (nonblock) {
-    if (!dmabuf.resv.tryLock(task)) return fail(-EBUSY, false);
-    return locked();
+    if (!dmabuf.resv.tryLock(task)) return enqueueFail(e, -EBUSY, false);
+    return enqueueLocked(e);
   }
-  return dmabuf.resv.lock(task, true, -EINTR, locked, () => fail(0, false));
+  return dmabuf.resv.lock(
+    task,
+    true,
+    -EINTR,
+    () => enqueueLocked(e),
+    () => enqueueFail(e, 0, false),
+  );
+}
+
+/** One ENQUEUE in flight, between its checks and its fence's submission. */
+interface Enqueue {
+  readonly buffer: IioBuffer;
+  readonly task: Caller;
+  readonly dmabuf: DmaBuf;
+  readonly priv: IioDmabufPriv;
+  readonly fence: DmaFence;
+  readonly bytesUsed: number;
+  readonly cyclic: boolean;
+  readonly nonblock: boolean;
+  readonly clock: { readonly now: number };
+}
+
+/** An ENQUEUE that ends before its fence is added: every reference it took is dropped; returns `ret`. */
+function enqueueFail(e: Enqueue, ret: number, unlock: boolean): number {
+  if (unlock) e.dmabuf.resv.unlock();
+  e.fence.put();
+  e.priv.ref.put();
+  dmaBufPut(e.dmabuf);
+  return ret;
+}
+
+/** With the reservation lock held: waits for the buffer's fences, then adds the new one and submits the block. */
+function enqueueLocked(e: Enqueue): SysRet {
+  const { dmabuf, clock } = e;
+  const dmaToRam = e.buffer.direction === IIO_BUFFER_DIRECTION_IN;
+  return resvWaitTimeout(
+    dmabuf.resv,
+    dmaResvUsageRw(dmaToRam),
+    e.nonblock ? 0 : DMABUF_ENQUEUE_TIMEOUT_MS * 1_000_000,
+    () => clock.now,
+    () =>
+      `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL: waiting for the fences of dmabuf ${dmabuf.ino} (up to ${DMABUF_ENQUEUE_TIMEOUT_MS} ms)`,
+    -ERESTARTSYS,
+    (waited) => enqueueSubmit(e, waited, dmaToRam),
+    () => enqueueFail(e, 0, true),
+  );
+}
+
+/** The fences waited for (`waited` 0: timed out): the block goes to the DMA queue with its fence. */
+function enqueueSubmit(e: Enqueue, waited: number, dmaToRam: boolean): SysRet {
+  const { buffer, dmabuf, priv, fence } = e;
+  if (waited === 0) return enqueueFail(e, -EBUSY, true);
+  const stuck = queueLockedForever(buffer);
+  if (stuck) return stuck;
+  dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+  dmabuf.resv.unlock();
+  // The creation reference stays with the block until its fence signals. The kernel drops it here,
+  // so a refused re-ENQUEUE of an output block (ENQ-24) frees the pending fence through RESV-3 and
+  // the completion later signals freed memory; the simulator keeps the fence alive instead.
+  const ret = buffer.access.dmabuf!.enqueueDmabuf(
+    priv.block,
+    new FenceCompletion(fence, priv),
+    priv.vecs,
+    e.bytesUsed,
+    e.cyclic,
+  );
+  if (ret) {
+    fence.put();
+    iioBufferSignalDmabufDone(fence, priv, ret);
+  } else traceEnqueue(e.task, buffer, dmabuf.ino, e.bytesUsed, dmabuf.size);
+  dmaBufPut(dmabuf);
+  return ret;
+}
+
+/** What the DMA queue calls when an enqueued block completes: signals its fence and drops the creation reference. */
+class FenceCompletion {
+  readonly #fence: DmaFence;
+  readonly #priv: IioDmabufPriv;
+
+  constructor(fence: DmaFence, priv: IioDmabufPriv) {
+    this.#fence = fence;
+    this.#priv = priv;
+  }
+
+  /** The block's transfer ended with `error` (0 or -errno). */
+  done(error: number): void {
+    iioBufferSignalDmabufDone(this.#fence, this.#priv, error);
+    this.#fence.put();
+  }
 }
