@@ -239,7 +239,7 @@ export class Sched {
 
   #sleep(task: Task, sleep: Sleep): void {
     this.#flushWork(task);
-    const entry: WaitEntry = { wake: () => this.#wake(task, false) };
+    const entry = new TaskWaitEntry(() => this.#wake(task, false));
     for (const q of sleep.queues) q.add(entry);
     task.state = 'sleeping';
     task.sleeping = { sleep, entry, queues: sleep.queues, timer: null, wakeup: null, since: this.#clock.now };
@@ -449,5 +449,22 @@ export class Sched {
           sleepingSince: t.sleeping.since,
         });
     return out;
+  }
+}
+
+/**
+ * A sleeping task's entry on its wait queues. A class: under tsx (esbuild keepNames) the arrow of an object
+ * literal's `wake` property would be named with a defineProperty on every sleep.
+ */
+class TaskWaitEntry implements WaitEntry {
+  readonly #wake: () => void;
+
+  constructor(wake: () => void) {
+    this.#wake = wake;
+  }
+
+  /** The queue was woken (the key does not matter to a sleeping task). */
+  wake(): void {
+    this.#wake();
   }
 }

@@ -195,36 +195,47 @@ export function iioBufferRead(
   if (stuck) return stuck;
   const nonblock = (file.flags & O_NONBLOCK) !== 0;
   const toWait = nonblock ? 0 : Math.min(Math.floor(n / datum), rb.watermark);
-  const attempt = (): SysRet => {
-    for (;;) {
-      if (!dev.registered) return -ENODEV;
-      if (!bufferReady(dev, rb, toWait)) {
-        return sleepOn(
-          [rb.pollq],
-          () => `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
-          attempt,
-        );
-      }
-      const before = rb.access.dataAvailable();
-      const ret = rb.access.read!(n, ubuf, task);
-      if (ret > 0) traceData(task, rb, ret);
-      if (ret !== 0) return ret;
-      if (nonblock) return -EAGAIN;
-      // BREAD-7: back to the ready test at once. A read that got nothing and changed nothing while the
-      // buffer stays ready means the block to consume next is not DONE yet: the kernel spins on the CPU
-      // until a completion changes that (FILEIO-10).
-      if (dev.registered && rb.access.dataAvailable() === before && bufferReady(dev, rb, toWait))
-        return sleepOn(
-          [rb.pollq],
-          () => `${rb.pollq.name}: spinning until the next block to read is done (FILEIO-10)`,
-          attempt,
-          {
-            spinning: true,
-          },
-        );
+  return readAttempt(ib, ubuf, n, task, toWait, nonblock);
+}
+
+/**
+ * One try of {@link iioBufferRead} after its checks, and the sleep that repeats it. A module function with
+ * anonymous closures: under tsx (esbuild keepNames) a named closure costs a defineProperty per call.
+ */
+function readAttempt(
+  ib: IioDevBufferPair,
+  ubuf: number,
+  n: number,
+  task: Caller,
+  toWait: number,
+  nonblock: boolean,
+): SysRet {
+  const { dev, buffer: rb } = ib;
+  for (;;) {
+    if (!dev.registered) return -ENODEV;
+    if (!bufferReady(dev, rb, toWait)) {
+      return sleepOn(
+        [rb.pollq],
+        () => `${rb.pollq.name}: ${toWait} scans (watermark ${rb.watermark}) not available`,
+        () => readAttempt(ib, ubuf, n, task, toWait, nonblock),
+      );
     }
-  };
-  return attempt();
+    const before = rb.access.dataAvailable();
+    const ret = rb.access.read!(n, ubuf, task);
+    if (ret > 0) traceData(task, rb, ret);
+    if (ret !== 0) return ret;
+    if (nonblock) return -EAGAIN;
+    // BREAD-7: back to the ready test at once. A read that got nothing and changed nothing while the
+    // buffer stays ready means the block to consume next is not DONE yet: the kernel spins on the CPU
+    // until a completion changes that (FILEIO-10).
+    if (dev.registered && rb.access.dataAvailable() === before && bufferReady(dev, rb, toWait))
+      return sleepOn(
+        [rb.pollq],
+        () => `${rb.pollq.name}: spinning until the next block to read is done (FILEIO-10)`,
+        () => readAttempt(ib, ubuf, n, task, toWait, nonblock),
+        { spinning: true },
+      );
+  }
 }
 
 /** `iio_buffer_write()` (BWRITE-1..5). */
