@@ -120,14 +120,17 @@ export class SysfsGroup {
   readonly #paths: PathTree;
   readonly #files: string[] = [];
   #alive = true;
+  /** Shared by every file of the group (one closure per group: a device registers a hundred attributes). */
+  readonly #isAlive: () => boolean;
 
   constructor(paths: PathTree) {
     this.#paths = paths;
+    this.#isAlive = () => this.#alive;
   }
 
   /** Creates the attribute file `path`. */
   add(path: string, attr: Attribute): void {
-    const alive = () => this.#alive;
+    const alive = this.#isAlive;
     this.#paths.add(
       path,
       newInode(this.#paths.allocIno(), 'attr', attr.mode ?? (attr.store ? 0o644 : 0o444), kernfsFops, {
