@@ -58,6 +58,11 @@ export interface SpawnOptions {
    * fds 1 and 2 write to the simulator's `hostStdio`.
    */
   stdio?: boolean | 'inherit';
+  /**
+   * The pid of a live process this one is a fork of (`copy_process()`: its fds and mappings, see
+   * `Kernel.fork`); `compat`, `nofile` and `stdio` then come from the parent. Used by the `exec` bridge.
+   */
+  forkOf?: number;
 }
 
 /** A program: an async function of its syscall interface. Its resolved value is reported by `run()`. */
@@ -212,8 +217,12 @@ export class Simulator {
   /** Adds a process running `body`. Returns its pid. */
   spawn<R>(name: string, body: ProcessBody<R>, opts: SpawnOptions = {}): number {
     if (opts.nofile !== undefined) checkInteger('spawn', 'nofile', opts.nofile, 0, NR_OPEN);
-    const task = this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
-    const stdio = opts.stdio ?? true;
+    const parent = opts.forkOf === undefined ? undefined : this.kernel.tasks.get(opts.forkOf);
+    if (opts.forkOf !== undefined && !parent?.alive) throw new Error(`spawn: no live process ${opts.forkOf}`);
+    const task = parent
+      ? this.kernel.fork(parent)
+      : this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
+    const stdio = parent ? false : (opts.stdio ?? true);
     if (stdio === 'inherit')
       installInheritedStdio(this.kernel, task, this.options.hostStdio ?? PROCESS_STDIO);
     else if (stdio) for (let i = 0; i < 3; i++) this.kernel.sys.open(task, '/dev/null', O_RDWR);
