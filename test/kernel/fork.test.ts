@@ -32,7 +32,7 @@ async function forkAndWait(
   sys: Sys,
   body: (child: Sys) => Promise<unknown>,
 ): Promise<number> {
-  const pid = sim.spawn('child', body, { forkOf: sys.pid });
+  const pid = sim.spawn('child', body, { forked: sim.kernel.fork(sim.kernel.tasks.get(sys.pid)!) });
   const reaped = await extraSyscall(sys, 'wait4', [pid, 0], (t) => sim.kernel.sys.wait4(t, pid, 0));
   expect(reaped).toBe(pid);
   return pid;
@@ -191,7 +191,9 @@ describe('wait4 (kernel/exit.c do_wait())', () => {
       const wait = (pid: number, options: number) =>
         extraSyscall(sys, 'wait4', [pid, options], (t) => sim.kernel.sys.wait4(t, pid, options));
       const none = await wait(-1, 0);
-      const pid = sim.spawn('child', async (c) => c.nanosleep(1000), { forkOf: sys.pid });
+      const pid = sim.spawn('child', async (c) => c.nanosleep(1000), {
+        forked: sim.kernel.fork(sim.kernel.tasks.get(sys.pid)!),
+      });
       return [none, await wait(pid, 1), (await wait(-1, 0)) === pid, await wait(-1, 0)];
     });
     expect(out).toEqual([-ECHILD, 0, true, -ECHILD]);
