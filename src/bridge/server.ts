@@ -476,7 +476,7 @@ export class BridgeSession {
     const kept = this.#keptOnExec();
     this.#scratchAddr = 0;
     this.#scratchLen = 0;
-    const ret = await extraSyscall(this.#sys, 'execve', [path], (t) => {
+    await extraSyscall(this.#sys, 'execve', [path], (t) => {
       this.#sim.kernel.exec(t, basename(path));
       return 0;
     });
