@@ -73,7 +73,8 @@ _Static_assert(sizeof(struct req) == 56 && sizeof(struct rep) == 24, "the wire f
 #define MAX_DIRS 64
 
 static int bridge_fd = -1;
-/* 1: connected; 0: not started under iio-sim exec; -1: started, but this process cannot reach it (child). */
+/* 1: connected; 0: not started under iio-sim exec; -1: started, but this process cannot reach it (a child not
+ * made by fork() below: posix_spawn, system, popen, a raw clone). */
 static int bridge_state;
 static unsigned char sim_fd[MAX_FD];
 static pthread_mutex_t bridge_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -159,8 +160,8 @@ static int64_t bridge_call(uint32_t op, const int64_t a[6], const void *data, si
 static int64_t call_locked(uint32_t op, const int64_t a[6], const void *data, size_t dlen, void *out,
                            size_t outcap, int64_t *aux) {
   if (bridge_state != 1) {
-    fail_msg("a call on a simulated fd in a process not connected to the simulator (children of a bridged "
-             "program are not bridged)");
+    fail_msg("a call on a simulated fd in a process not connected to the simulator (a child started by "
+             "posix_spawn, system, popen or a raw clone is not bridged)");
     return -ENOSYS;
   }
   pthread_mutex_lock(&bridge_lock);
@@ -181,8 +182,8 @@ static long ret_errno(int64_t r) {
 /* A call on the simulated world that this process cannot make (no bridge): a message, then ENOSYS. */
 static long unbridged(const char *call, const char *what) {
   char m[400];
-  snprintf(m, sizeof m, "%s(%s): this process is not connected to the simulator (children of a bridged "
-           "program are not bridged)", call, what);
+  snprintf(m, sizeof m, "%s(%s): this process is not connected to the simulator (a child started by "
+           "posix_spawn, system, popen or a raw clone is not bridged)", call, what);
   fail_msg(m);
   errno = ENOSYS;
   return -1;
