@@ -38,13 +38,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum {
   OP_OPEN = 1, OP_CLOSE, OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_LSEEK, OP_IOCTL, OP_MMAP, OP_MUNMAP,
   OP_POLL, OP_FCNTL, OP_DUP, OP_DUP3, OP_STAT, OP_ACCESS, OP_GETDENTS, OP_MEMFD_CREATE, OP_FTRUNCATE,
-  OP_RESERVED, OP_UNSUPPORTED,
+  OP_RESERVED, OP_UNSUPPORTED, OP_FORK, OP_HELLO, OP_FORKED, OP_EXEC_PREPARE, OP_EXEC, OP_WAIT,
 };
 enum { KIND_RET = 0, KIND_RESERVE = 1, KIND_UNSUPPORTED = 2 };
 
@@ -70,7 +73,8 @@ _Static_assert(sizeof(struct req) == 56 && sizeof(struct rep) == 24, "the wire f
 #define MAX_DIRS 64
 
 static int bridge_fd = -1;
-/* 1: connected; 0: not started under iio-sim exec; -1: started, but this process cannot reach it (child). */
+/* 1: connected; 0: not started under iio-sim exec; -1: started, but this process cannot reach it (a child not
+ * made by fork() below: posix_spawn, system, popen, a raw clone). */
 static int bridge_state;
 static unsigned char sim_fd[MAX_FD];
 static pthread_mutex_t bridge_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -156,8 +160,8 @@ static int64_t bridge_call(uint32_t op, const int64_t a[6], const void *data, si
 static int64_t call_locked(uint32_t op, const int64_t a[6], const void *data, size_t dlen, void *out,
                            size_t outcap, int64_t *aux) {
   if (bridge_state != 1) {
-    fail_msg("a call on a simulated fd in a process not connected to the simulator (children of a bridged "
-             "program are not bridged)");
+    fail_msg("a call on a simulated fd in a process not connected to the simulator (a child started by "
+             "posix_spawn, system, popen or a raw clone is not bridged)");
     return -ENOSYS;
   }
   pthread_mutex_lock(&bridge_lock);
@@ -178,16 +182,28 @@ static long ret_errno(int64_t r) {
 /* A call on the simulated world that this process cannot make (no bridge): a message, then ENOSYS. */
 static long unbridged(const char *call, const char *what) {
   char m[400];
-  snprintf(m, sizeof m, "%s(%s): this process is not connected to the simulator (children of a bridged "
-           "program are not bridged)", call, what);
+  snprintf(m, sizeof m, "%s(%s): this process is not connected to the simulator (a child started by "
+           "posix_spawn, system, popen or a raw clone is not bridged)", call, what);
   fail_msg(m);
   errno = ENOSYS;
   return -1;
 }
 
+/* Where a forked child connects (IIO_SIM_BRIDGE_PATH, '@' for the abstract namespace) and our LD_PRELOAD. */
+static char bridge_path[108];
+static char *preload_env;
+/* Children this process forked while connected: its wait calls go through the simulator first. */
+static int bridged_children;
+
+static void exec_reconnected(void);
+
 __attribute__((constructor)) static void bridge_init(void) {
   const char *e = getenv("IIO_SIM_BRIDGE_FD");
   if (!e) return;
+  const char *path = getenv("IIO_SIM_BRIDGE_PATH");
+  if (path) snprintf(bridge_path, sizeof bridge_path, "%s", path);
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre) preload_env = strdup(pre);
   int fd = atoi(e);
   if (strcmp(e, "none") == 0 || fd <= 2 || syscall(SYS_fcntl, fd, F_GETFD) < 0) {
     bridge_state = -1;
@@ -202,6 +218,10 @@ __attribute__((constructor)) static void bridge_init(void) {
   bridge_fd = fd;
   bridge_state = 1;
   setenv("IIO_SIM_BRIDGE_FD", "none", 1);
+  if (getenv("IIO_SIM_BRIDGE_EXEC")) {
+    unsetenv("IIO_SIM_BRIDGE_EXEC");
+    exec_reconnected();
+  }
 }
 
 /* Paths of the simulated world. */
@@ -1098,12 +1118,257 @@ FILE *fdopen(int fd, const char *mode) {
   return sim_file(fd, mode);
 }
 
-/* A forked child has the socket too: it must not talk on it. */
+/* Set while fork() below runs glibc's fork: its child takes over a channel of its own. */
+static int forking;
+
+/* A child forked other than through fork() below has the socket too: it must not talk on it. */
 static void in_child(void) {
-  if (bridge_state == 1) {
+  if (bridge_state == 1 && !forking) {
     raw_close(bridge_fd);
     bridge_fd = -1;
     bridge_state = -1;
   }
 }
 __attribute__((constructor)) static void bridge_atfork(void) { pthread_atfork(NULL, NULL, in_child); }
+
+/* ------------------------------------------------------------------------------------- fork and exec */
+
+/*
+ * A new connection to the Node side (its listening socket), or -1. An abstract name ('@') is tried with its
+ * exact length, then padded to the whole sun_path (how libuv before 1.46, Node 20's, binds it).
+ */
+static int connect_bridge(void) {
+  if (!bridge_path[0]) return -1;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  size_t n = strlen(bridge_path);
+  memcpy(sa.sun_path, bridge_path, n);
+  int abstract = sa.sun_path[0] == '@';
+  if (abstract) sa.sun_path[0] = 0;
+  for (int attempt = 0; attempt < 1 + abstract; attempt++) {
+    int c = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c < 0) return -1;
+    socklen_t len = attempt ? (socklen_t)sizeof sa : (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    if (syscall(SYS_connect, c, &sa, len) == 0) return c;
+    raw_close(c);
+  }
+  return -1;
+}
+
+/*
+ * fork(): the Node side makes the child simulated process first (a fork of this one: the same simulated fds
+ * and shared mappings), this side connects a new channel for it and names the child on it, then glibc's fork
+ * runs; the child talks on the new channel, the parent tells the Node side the child's real pid.
+ */
+pid_t fork(void) {
+  REAL(pid_t, "fork", void);
+  if (bridge_state != 1) return real_fn();
+  pthread_mutex_lock(&bridge_lock);
+  int64_t a[6] = { 0 };
+  int64_t simpid = bridge_call(OP_FORK, a, NULL, 0, NULL, 0, NULL);
+  if (simpid < 0) {
+    pthread_mutex_unlock(&bridge_lock);
+    errno = (int)-simpid;
+    return -1;
+  }
+  int c = connect_bridge();
+  if (c >= 0) {
+    struct req hello = { .len = sizeof hello - 4, .op = OP_HELLO, .a = { simpid } };
+    int saved = bridge_fd;
+    bridge_fd = c;
+    if (full_write(&hello, sizeof hello)) {
+      raw_close(c);
+      c = -1;
+    }
+    bridge_fd = saved;
+  }
+  forking = 1;
+  pid_t pid = real_fn();
+  int err = errno;
+  forking = 0;
+  if (pid == 0) {
+    raw_close(bridge_fd);
+    bridge_fd = -1;
+    bridge_state = -1;
+    bridged_children = 0;
+    if (c >= 0) {
+      long hi = syscall(SYS_fcntl, c, F_DUPFD_CLOEXEC, 1000);
+      if (hi >= 0) {
+        raw_close(c);
+        c = (int)hi;
+      }
+      bridge_fd = c;
+      bridge_state = 1;
+    } else fail_msg("fork: the child cannot connect to the simulator; it is not bridged");
+    pthread_mutex_init(&bridge_lock, NULL);
+    return 0;
+  }
+  if (c >= 0) raw_close(c);
+  int64_t b[6] = { simpid, pid < 0 ? -err : pid, c >= 0 };
+  bridge_call(OP_FORKED, b, NULL, 0, NULL, 0, NULL);
+  if (pid > 0) bridged_children++;
+  pthread_mutex_unlock(&bridge_lock);
+  errno = err;
+  return pid;
+}
+pid_t vfork(void) { return fork(); }
+
+/* The environment for the new image: the bridge's channel kept, this library preloaded. */
+static char **bridged_env(char *const envp[], int fd) {
+  size_t n = 0;
+  while (envp && envp[n]) n++;
+  char **out = calloc(n + 5, sizeof *out);
+  if (!out) return NULL;
+  size_t o = 0;
+  int have_preload = 0, have_path = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strncmp(envp[i], "IIO_SIM_BRIDGE_FD=", 18) == 0 || strncmp(envp[i], "IIO_SIM_BRIDGE_EXEC=", 20) == 0)
+      continue;
+    if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) have_preload = 1;
+    if (strncmp(envp[i], "IIO_SIM_BRIDGE_PATH=", 20) == 0) have_path = 1;
+    out[o++] = envp[i];
+  }
+  static char fdvar[48], preload_var[4096], path_var[160];
+  snprintf(fdvar, sizeof fdvar, "IIO_SIM_BRIDGE_FD=%d", fd);
+  out[o++] = fdvar;
+  out[o++] = "IIO_SIM_BRIDGE_EXEC=1";
+  if (!have_preload && preload_env) {
+    snprintf(preload_var, sizeof preload_var, "LD_PRELOAD=%s", preload_env);
+    out[o++] = preload_var;
+  }
+  if (!have_path && bridge_path[0]) {
+    snprintf(path_var, sizeof path_var, "IIO_SIM_BRIDGE_PATH=%s", bridge_path);
+    out[o++] = path_var;
+  }
+  out[o] = NULL;
+  return out;
+}
+
+/* Before an exec: the channel and the simulated fds that are not close-on-exec survive it. */
+static void exec_prepare(int undo) {
+  static int32_t keep[4096];
+  static int64_t nkeep;
+  if (!undo) {
+    int64_t a[6] = { 0 };
+    pthread_mutex_lock(&bridge_lock);
+    int64_t r = bridge_call(OP_EXEC_PREPARE, a, NULL, 0, keep, sizeof keep, NULL);
+    pthread_mutex_unlock(&bridge_lock);
+    nkeep = r < 0 ? 0 : (r > 4096 ? 4096 : r);
+  }
+  for (int fd = 0; fd < MAX_FD; fd++) {
+    if (!sim_fd[fd]) continue;
+    int kept = 0;
+    for (int64_t i = 0; i < nkeep && !kept; i++) kept = keep[i] == fd;
+    syscall(SYS_fcntl, fd, F_SETFD, undo || !kept ? FD_CLOEXEC : 0);
+  }
+  syscall(SYS_fcntl, bridge_fd, F_SETFD, undo ? FD_CLOEXEC : 0);
+}
+
+/* In the new image: the Node side makes the exec of the simulated process and says which fds it kept. */
+static void exec_reconnected(void) {
+  char path[PATH_MAX];
+  long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", path, sizeof path - 1);
+  if (n < 0) n = 0;
+  path[n] = 0;
+  static int32_t keep[4096];
+  int64_t a[6] = { 0 };
+  int64_t r = call_locked(OP_EXEC, a, path, (size_t)n, keep, sizeof keep, NULL);
+  for (int64_t i = 0; i < r && i < 4096; i++)
+    if (keep[i] >= 0 && keep[i] < MAX_FD) sim_fd[keep[i]] = 1;
+}
+
+enum { EXEC_VE, EXEC_VPE, EXEC_AT, EXEC_F };
+
+static int bridged_exec(int kind, int dirfd, const char *path, char *const argv[], char *const envp[],
+                        int flags) {
+  REAL(int, "execve", const char *, char *const[], char *const[]);
+  int (*ve)(const char *, char *const[], char *const[]) = real_fn;
+  static int (*vpe)(const char *, char *const[], char *const[]);
+  static int (*fe)(int, char *const[], char *const[]);
+  if (!vpe) vpe = (int (*)(const char *, char *const[], char *const[]))next_fn("execvpe");
+  if (!fe) fe = (int (*)(int, char *const[], char *const[]))next_fn("fexecve");
+  char **env = bridge_state == 1 ? bridged_env(envp, bridge_fd) : NULL;
+  char *const *use = env ? env : envp;
+  if (env) exec_prepare(0);
+  int r;
+  if (kind == EXEC_VPE) r = vpe(path, argv, use);
+  else if (kind == EXEC_AT) r = (int)syscall(SYS_execveat, dirfd, path, argv, use, flags);
+  else if (kind == EXEC_F) r = fe(dirfd, argv, use);
+  else r = ve(path, argv, use);
+  int err = errno;
+  if (env) {
+    exec_prepare(1);
+    free(env);
+  }
+  errno = err;
+  return r;
+}
+
+int execve(const char *path, char *const argv[], char *const envp[]) {
+  return bridged_exec(EXEC_VE, AT_FDCWD, path, argv, envp, 0);
+}
+int execv(const char *path, char *const argv[]) { return bridged_exec(EXEC_VE, AT_FDCWD, path, argv, environ, 0); }
+int execvpe(const char *file, char *const argv[], char *const envp[]) {
+  return bridged_exec(EXEC_VPE, AT_FDCWD, file, argv, envp, 0);
+}
+int execvp(const char *file, char *const argv[]) { return bridged_exec(EXEC_VPE, AT_FDCWD, file, argv, environ, 0); }
+int fexecve(int fd, char *const argv[], char *const envp[]) { return bridged_exec(EXEC_F, fd, NULL, argv, envp, 0); }
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
+  return bridged_exec(EXEC_AT, dirfd, path, argv, envp, flags);
+}
+
+/* execl, execlp, execle: the arguments gathered into an argv (and execle's envp after the NULL). */
+#define GATHER_ARGS(arg, ap, argv, envp_out)                   \
+  size_t count = 1;                                            \
+  va_list ap;                                                  \
+  va_start(ap, arg);                                           \
+  while (va_arg(ap, char *)) count++;                          \
+  va_end(ap);                                                  \
+  char **argv = alloca((count + 1) * sizeof *argv);            \
+  va_start(ap, arg);                                           \
+  argv[0] = (char *)arg;                                       \
+  for (size_t i = 1; i <= count; i++) argv[i] = va_arg(ap, char *); \
+  envp_out;                                                    \
+  va_end(ap)
+
+int execl(const char *path, const char *arg, ...) {
+  GATHER_ARGS(arg, ap, argv, (void)0);
+  return bridged_exec(EXEC_VE, AT_FDCWD, path, argv, environ, 0);
+}
+int execlp(const char *file, const char *arg, ...) {
+  GATHER_ARGS(arg, ap, argv, (void)0);
+  return bridged_exec(EXEC_VPE, AT_FDCWD, file, argv, environ, 0);
+}
+int execle(const char *path, const char *arg, ...) {
+  char *const *envp;
+  GATHER_ARGS(arg, ap, argv, envp = va_arg(ap, char *const *));
+  return bridged_exec(EXEC_VE, AT_FDCWD, path, argv, envp, 0);
+}
+
+/* --------------------------------------------------------------------------------------------- wait */
+
+/*
+ * A wait for a bridged child first waits in the simulator (wait4 of the simulated process: it sleeps there
+ * until the child's simulated process has ended, so lockstep time runs the child meanwhile), then the real
+ * kernel's wait collects the real child and its status.
+ */
+static void sim_wait(pid_t pid, int options) {
+  if (bridge_state != 1 || bridged_children == 0) return;
+  int64_t a[6] = { pid, options & WNOHANG };
+  int64_t r = call_locked(OP_WAIT, a, NULL, 0, NULL, 0, NULL);
+  if (r > 0) bridged_children--;
+}
+
+pid_t waitpid(pid_t pid, int *status, int options) {
+  sim_wait(pid, options);
+  return (pid_t)syscall(SYS_wait4, pid, status, options, NULL);
+}
+pid_t wait(int *status) { return waitpid(-1, status, 0); }
+pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru) {
+  sim_wait(pid, options);
+  return (pid_t)syscall(SYS_wait4, pid, status, options, ru);
+}
+pid_t wait3(int *status, int options, struct rusage *ru) { return wait4(-1, status, options, ru); }
+int waitid(idtype_t type, id_t id, siginfo_t *info, int options) {
+  if (type == P_PID || type == P_ALL) sim_wait(type == P_PID ? (pid_t)id : -1, options);
+  return (int)syscall(SYS_waitid, type, id, info, options, NULL);
+}

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -20,6 +20,7 @@ import { loadScenario } from '../scenario/load.ts';
 import { scenarioSimulator } from '../scenario/run.ts';
 import { MAX_TIME_NS, parseDuration } from '../scenario/values.ts';
 import { type DeviceConfig, DeviceSchema, validateDevices } from '../sim/devices.ts';
+import type { Sys } from '../sim/process.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { traceFences } from '../trace/ftrace.ts';
 import { exportPerfetto } from '../trace/perfetto.ts';
@@ -36,7 +37,7 @@ import {
   resolvedProgram,
 } from './preload.ts';
 import { FrameReader } from './protocol.ts';
-import { BridgeSession } from './server.ts';
+import { BridgeHub, BridgeSession } from './server.ts';
 
 /** Output streams (the CLI's). */
 export interface ExecIo {
@@ -325,7 +326,7 @@ function bridgeLibrary(program: string, io: ExecIo): BridgeLibrary | null {
 }
 
 /** Starts the program with the library preloaded and the bridge socket on its fd 3. */
-function spawnBridged(o: ExecOptions, b: BridgeLibrary): ChildProcess {
+function spawnBridged(o: ExecOptions, b: BridgeLibrary, where: string): ChildProcess {
   const preload = [b.lib, process.env.LD_PRELOAD].filter(Boolean).join(':');
   // Under qemu-i386 the library is the emulated program's, not the (64-bit) emulator's.
   const [file, args, env] =
@@ -334,8 +335,38 @@ function spawnBridged(o: ExecOptions, b: BridgeLibrary): ChildProcess {
       : [o.program, o.args, { LD_PRELOAD: preload }];
   return spawn(file, args, {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, ...env, IIO_SIM_BRIDGE_FD: '3' },
+    env: { ...process.env, ...env, IIO_SIM_BRIDGE_FD: '3', IIO_SIM_BRIDGE_PATH: `@${where}` },
   });
+}
+
+/** Runs of execCommand in this Node process (each listens on a name of its own). */
+let runs = 0;
+
+/**
+ * Where the program's forked children connect: an abstract Unix socket (nothing on disk to clean up) named
+ * `@where` in their environment; null after printing why it cannot listen.
+ */
+async function listenForChildren(
+  io: ExecIo,
+): Promise<{ hub: BridgeHub; where: string; close: () => void } | null> {
+  const hub = new BridgeHub();
+  const listener = createServer((s) => hub.accept(s));
+  const where = `iio-sim-exec-${process.pid}-${++runs}`;
+  const failed = await new Promise<Error | null>((resolve) => {
+    listener.once('error', resolve);
+    listener.listen(`\0${where}`, () => resolve(null));
+  });
+  if (!failed)
+    return {
+      hub,
+      where,
+      close: () => {
+        hub.close();
+        listener.close();
+      },
+    };
+  io.err(`iio-sim exec: cannot listen for the program's children: ${failed.message}`);
+  return null;
 }
 
 /** `iio-sim exec ...`: resolves to the exit status (the program's, or 2 for unusable input). */
@@ -357,12 +388,15 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   const fences = o.summary ? new FenceStats(sim.events) : null;
   const checker = o.check ? new ContractChecker(sim) : null;
 
-  const child = spawnBridged(o, bridge);
+  const children = await listenForChildren(io);
+  if (!children) return 2;
+  const child = spawnBridged(o, bridge, children.where);
   const spawned = await new Promise<Error | null>((resolve) => {
     child.once('spawn', () => resolve(null));
     child.once('error', (e) => resolve(e));
   });
   if (spawned) {
+    children.close();
     io.err(
       `iio-sim exec: cannot run '${o.program}': ${(spawned as NodeJS.ErrnoException).code ?? spawned.message}`,
     );
@@ -372,13 +406,15 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   const socket = child.stdio[3] as Socket;
   const reader = new FrameReader(socket);
   // A 32-bit program is a compat task: its ioctls take the compat path and its addresses fit 32 bits.
-  sim.spawn(basename(o.program), (sys) => new BridgeSession(sim, sys, socket, reader).serve(exited), {
+  const session = (sys: Sys) => new BridgeSession(sim, sys, socket, reader, children.hub).serve(exited);
+  sim.spawn(basename(o.program), session, {
     compat: bridge.model === 'ilp32',
   });
   let result: Awaited<ReturnType<Simulator['run']>>;
   try {
     result = await sim.run();
   } catch (e) {
+    children.close();
     child.kill('SIGKILL');
     io.err(`iio-sim exec: simulator failure: ${e instanceof Error ? e.message : String(e)}`);
     await exited;
@@ -390,6 +426,7 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     io.err(`iio-sim exec: ${o.program}: ${outcome.reason}`);
   }
   socket.destroy();
+  children.close();
   const end = await exited;
   const code = end.signal !== null ? 128 + end.signal : (end.code ?? 1);
   checker?.finish(result);

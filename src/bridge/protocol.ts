@@ -31,6 +31,18 @@ export const OP = {
   MEMFD_CREATE: 18,
   FTRUNCATE: 19,
   RESERVED: 20,
+  /** fork(): the parent asks for the child simulated process; the answer is its pid. */
+  FORK: 22,
+  /** The first frame on a forked child's own channel: `a[0]` is the simulated pid FORK gave. */
+  HELLO: 23,
+  /** The parent after its real fork: `a[0]` the simulated pid, `a[1]` the real pid or -errno, `a[2]` connected. */
+  FORKED: 24,
+  /** Before an exec: the answer's data lists the placeholder fds that survive it (not close-on-exec). */
+  EXEC_PREPARE: 25,
+  /** The new image after an exec, on the kept channel: data is its path; the answer lists the kept fds. */
+  EXEC: 26,
+  /** A wait for a child: `a[0]` the pid argument (real), `a[1]` WNOHANG or 0. */
+  WAIT: 27,
 } as const;
 
 /** Answer kinds: the call's result, a request for a placeholder fd, or a call the bridge cannot serve. */

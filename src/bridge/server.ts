@@ -17,11 +17,12 @@
  *
  * @packageDocumentation
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { basename } from 'node:path';
 import type { Task } from '../kernel/task.ts';
 import type { Inode } from '../kernel/vfs.ts';
-import type { Sys } from '../sim/process.ts';
+import { extraSyscall, type Sys } from '../sim/process.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
@@ -30,7 +31,7 @@ import {
   DMA_BUF_SYNC_END,
 } from '../uapi/dma-buf.ts';
 import { DMA_HEAP_IOCTL_ALLOC } from '../uapi/dma-heap.ts';
-import { EACCES, EBADF, EINVAL, EIO, ENOENT, ENOMEM } from '../uapi/errno.ts';
+import { EACCES, EBADF, ECHILD, EINVAL, EIO, ENOENT, ENOMEM } from '../uapi/errno.ts';
 import { F_DUPFD, F_DUPFD_CLOEXEC, O_CLOEXEC } from '../uapi/fcntl.ts';
 import {
   IIO_BUFFER_DMABUF_ATTACH_IOCTL,
@@ -42,7 +43,7 @@ import {
 import * as v2 from '../uapi/iio-v2.ts';
 import { MAP_FIXED, MAP_FIXED_NOREPLACE, PAGE_SIZE, PROT_READ } from '../uapi/mman.ts';
 import { UDMABUF_CREATE, UDMABUF_CREATE_LIST } from '../uapi/udmabuf.ts';
-import { answerFrame, type FrameReader, KIND, OP, type Request } from './protocol.ts';
+import { answerFrame, FrameReader, KIND, OP, type Request } from './protocol.ts';
 
 /** Where an ioctl's argument carries fds: byte offsets of fds the kernel reads and writes, and an fd result. */
 interface FdFields {
@@ -120,6 +121,108 @@ interface BackingRun {
   readonly byte: number;
 }
 
+/** How a real process ended: its exit code, or the signal that killed it. */
+export interface RealExit {
+  readonly code: number | null;
+  readonly signal: number | null;
+}
+
+/** A forked child's own channel to this side. */
+interface Channel {
+  readonly socket: Socket;
+  readonly reader: FrameReader;
+}
+
+/**
+ * The meeting point of one `exec` run's forked children: a child's channel is a new connection to the run's
+ * listening socket whose first frame (HELLO) names the simulated process its parent's FORK made.
+ */
+export class BridgeHub {
+  readonly #expected = new Map<
+    number,
+    { resolve: (c: Channel | null) => void; channel: Promise<Channel | null> }
+  >();
+  readonly #open = new Set<Socket>();
+
+  /** The channel the child with simulated pid `pid` will connect (null if it never will). */
+  expect(pid: number): Promise<Channel | null> {
+    let resolve!: (c: Channel | null) => void;
+    const channel = new Promise<Channel | null>((r) => {
+      resolve = r;
+    });
+    this.#expected.set(pid, { resolve, channel });
+    return channel;
+  }
+
+  /** The child `pid` will not connect (its real fork failed): its channel is null, or closed if it came. */
+  cancel(pid: number): void {
+    const e = this.#expected.get(pid);
+    this.#expected.delete(pid);
+    e?.resolve(null);
+    void e?.channel.then((c) => c?.socket.destroy());
+  }
+
+  /** A new connection: its HELLO frame says whose channel it is; anything else is dropped. */
+  accept(socket: Socket): void {
+    this.#open.add(socket);
+    socket.once('close', () => this.#open.delete(socket));
+    const reader = new FrameReader(socket);
+    reader.next().then(
+      (r) => {
+        const e = r?.op === OP.HELLO ? this.#expected.get(Number(r.a[0])) : undefined;
+        if (!e) {
+          socket.destroy();
+          return;
+        }
+        this.#expected.delete(Number(r!.a[0]));
+        e.resolve({ socket, reader });
+      },
+      () => socket.destroy(),
+    );
+  }
+
+  /** Ends the run: children still expected never connect; open channels close. */
+  close(): void {
+    for (const pid of [...this.#expected.keys()]) this.cancel(pid);
+    for (const s of this.#open) s.destroy();
+  }
+}
+
+/** What a forked child's session starts with: its parent's fd numbers and mappings at the fork. */
+interface Inherited {
+  readonly realToSim: ReadonlyMap<number, number>;
+  readonly mirrors: readonly Mirror[];
+}
+
+/** A child the program forked: its real pid once the parent says. */
+interface ChildInfo {
+  realPid: number | null;
+}
+
+/**
+ * How a forked child ended, read from `/proc/PID/stat` (its `exit_code` field, in the form wait() reports,
+ * set before the kernel closes the process's files, so it is there once its channel closed). Unknown (a
+ * process already reaped) counts as exit 0.
+ */
+function forkedExit(info: ChildInfo): RealExit {
+  try {
+    const stat = readFileSync(`/proc/${info.realPid}/stat`, 'utf8');
+    const status = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[49]);
+    if (Number.isInteger(status))
+      return status & 0x7f
+        ? { code: null, signal: status & 0x7f }
+        : { code: (status >> 8) & 0xff, signal: null };
+  } catch {
+    // Gone already: nothing to tell.
+  }
+  return { code: 0, signal: null };
+}
+
+/** How strace shows glibc's fork(). */
+const CLONE_ARGS = ['child_stack=NULL', 'flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD'];
+/** WNOHANG. */
+const WNOHANG = 1;
+
 /** What a session reports when its program is gone. */
 export interface SessionEnd {
   /** Requests served. */
@@ -144,13 +247,24 @@ export class BridgeSession {
   readonly #socket: Socket;
   readonly #reader: FrameReader;
   readonly #sim: Simulator;
-  readonly #realToSim = new Map<number, number>();
-  readonly #mirrors: Mirror[] = [];
+  readonly #realToSim: Map<number, number>;
+  readonly #mirrors: Mirror[];
+  readonly #hub: BridgeHub | null;
+  /** Children forked, by simulated pid. */
+  readonly #children = new Map<number, ChildInfo>();
   #scratchAddr = 0;
   #scratchLen = 0;
   #requests = 0;
 
-  constructor(sim: Simulator, sys: Sys, socket: Socket, reader: FrameReader) {
+  /** `hub`: where forked children connect (none: fork is refused); `inherited`: a forked child's start. */
+  constructor(
+    sim: Simulator,
+    sys: Sys,
+    socket: Socket,
+    reader: FrameReader,
+    hub: BridgeHub | null = null,
+    inherited?: Inherited,
+  ) {
     this.#sim = sim;
     this.#sys = sys;
     const task = sim.kernel.tasks.get(sys.pid);
@@ -158,13 +272,16 @@ export class BridgeSession {
     this.#task = task;
     this.#socket = socket;
     this.#reader = reader;
+    this.#hub = hub;
+    this.#realToSim = new Map(inherited?.realToSim);
+    this.#mirrors = [...(inherited?.mirrors ?? [])];
   }
 
   /**
    * Serves requests until the program closes its end; then, when `exited` is given, waits for the program's
    * exit status and ends the simulated process with it (so the strace log shows the real status).
    */
-  async serve(exited?: Promise<{ code: number | null; signal: number | null }>): Promise<SessionEnd> {
+  async serve(exited?: Promise<RealExit> | (() => RealExit)): Promise<SessionEnd> {
     try {
       for (;;) {
         const r = await this.#reader.next();
@@ -176,7 +293,7 @@ export class BridgeSession {
       for (const m of this.#mirrors.splice(0)) for (const g of m.segments) closeSync(g.fd);
     }
     if (exited) {
-      const { code, signal } = await exited;
+      const { code, signal } = typeof exited === 'function' ? exited() : await exited;
       const how = signal !== null ? `killed by signal ${signal}` : `exited with ${code}`;
       this.#sim.kernel.sched.exit(this.#task, { code, signal, time: this.#sim.now, reason: how });
     }
@@ -275,9 +392,116 @@ export class BridgeSession {
         return this.#newFd(await sys.memfd_create(utf8.decode(r.data), int32(a[0]!)));
       case OP.FTRUNCATE:
         return answerFrame(KIND.RET, await sys.ftruncate(this.#fd(a[0]!), Number(a[1])));
+      case OP.FORK:
+        return this.#fork();
+      case OP.FORKED: {
+        const info = this.#children.get(Number(a[0]));
+        if (info && a[1]! > 0n && a[2] !== 0n) info.realPid = Number(a[1]);
+        else this.#hub?.cancel(Number(a[0]));
+        return answerFrame(KIND.RET, 0);
+      }
+      case OP.EXEC_PREPARE: {
+        const kept = this.#keptOnExec();
+        return answerFrame(KIND.RET, kept.length, new Uint8Array(Int32Array.from(kept).buffer));
+      }
+      case OP.EXEC:
+        return this.#exec(utf8.decode(r.data));
+      case OP.WAIT:
+        return this.#wait(Number(a[0]), int32(a[1]!));
       default:
         return this.#unsupported(`request ${r.op} is not known to this simulator`);
     }
+  }
+
+  /**
+   * fork(): the child simulated process is the kernel's fork of this one (`clone` in the trace), with a
+   * session of its own that starts from this one's fd numbers and mappings (the program's mappings of
+   * simulated memory are real shared mappings, which the real child shares too) and serves the channel the
+   * child connects. It starts once this process is back in user space, so lockstep runs them one at a time.
+   */
+  async #fork(): Promise<Buffer> {
+    const hub = this.#hub;
+    if (!hub) return this.#unsupported('fork: this session has no place for children to connect');
+    let child: Task | null = null;
+    const ret = await extraSyscall(this.#sys, 'clone', CLONE_ARGS, (t) => {
+      child = this.#sim.kernel.fork(t);
+      return child.pid;
+    });
+    const forked = child as Task | null;
+    if (ret < 0 || !forked) return answerFrame(KIND.RET, ret);
+    const info: ChildInfo = { realPid: null };
+    this.#children.set(ret, info);
+    const inherited: Inherited = {
+      realToSim: new Map(this.#realToSim),
+      mirrors: this.#mirrors.map((m) => ({
+        ...m,
+        segments: m.segments.map((g) => ({ ...g, fd: openSync(`/proc/self/fd/${g.fd}`, 'r+') })),
+        shadow: m.shadow.slice(),
+      })),
+    };
+    const channel = hub.expect(ret);
+    this.#sim.spawn(
+      forked.comm,
+      async (sys) => {
+        const ch = await channel;
+        if (!ch) {
+          for (const m of inherited.mirrors) for (const g of m.segments) closeSync(g.fd);
+          return { requests: 0 };
+        }
+        const session = new BridgeSession(this.#sim, sys, ch.socket, ch.reader, hub, inherited);
+        return session.serve(() => forkedExit(info));
+      },
+      { forked },
+    );
+    return answerFrame(KIND.RET, ret);
+  }
+
+  /** The program's numbers of the simulated fds an exec keeps (not close-on-exec). */
+  #keptOnExec(): number[] {
+    const kept: number[] = [];
+    for (const [real, sim] of this.#realToSim) {
+      const e = this.#task.files.entry(sim);
+      if (e && !e.cloexec) kept.push(real);
+    }
+    return kept.sort((x, y) => x - y);
+  }
+
+  /**
+   * The new image of an exec reconnected: the simulated process execs (`execve` in the trace: its mappings
+   * go, its close-on-exec fds close, its name becomes the program's); the program's mappings went with its
+   * old image, and the answer lists the fds it kept.
+   */
+  async #exec(path: string): Promise<Buffer> {
+    for (const m of this.#mirrors.splice(0)) for (const g of m.segments) closeSync(g.fd);
+    const kept = this.#keptOnExec();
+    this.#scratchAddr = 0;
+    this.#scratchLen = 0;
+    await extraSyscall(this.#sys, 'execve', [path], (t) => {
+      this.#sim.kernel.exec(t, basename(path));
+      return 0;
+    });
+    for (const [real, sim] of [...this.#realToSim])
+      if (!this.#task.files.entry(sim)) this.#realToSim.delete(real);
+    return answerFrame(KIND.RET, kept.length, new Uint8Array(Int32Array.from(kept).buffer));
+  }
+
+  /**
+   * A wait for a child: `wait4` of the simulated process, which sleeps until the child's simulated process has
+   * ended (the program then collects the real child with the real wait). A pid that is no bridged child of
+   * this process is -ECHILD here, without a call.
+   */
+  async #wait(realPid: number, options: number): Promise<Buffer> {
+    let pid = -1;
+    if (realPid > 0) {
+      const child = [...this.#children].find(([, info]) => info.realPid === realPid);
+      if (!child) return answerFrame(KIND.RET, -ECHILD);
+      pid = child[0];
+    }
+    const flags = options & WNOHANG;
+    const ret = await extraSyscall(this.#sys, 'wait4', [pid, 'NULL', flags ? 'WNOHANG' : 0, 'NULL'], (t) =>
+      this.#sim.kernel.sys.wait4(t, pid, flags),
+    );
+    return answerFrame(KIND.RET, ret);
   }
 
   async #read(r: Request): Promise<Buffer> {

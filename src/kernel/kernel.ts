@@ -137,6 +137,39 @@ export class Kernel {
     return t;
   }
 
+  /**
+   * `copy_process()` (kernel/fork.c) as a program can observe it: a new task with the next pid and the
+   * parent's `comm`, whose fd table is `dup_fd()`'s copy (the same open files, close-on-exec flags kept) and
+   * whose address space is `dup_mmap()`'s (shared mappings shared, private ones copied, see {@link MM.dup}).
+   * Signal handlers are inherited; pending signals are not (`init_sigpending()`). Not yet started.
+   */
+  fork(parent: Task): Task {
+    const t = new Task(this.#nextPid++, parent.comm, parent.compat, parent.files.limit, this.tasks.size + 1, {
+      files: parent.files.dup(),
+      mm: parent.mm.dup(),
+    });
+    t.parent = parent;
+    parent.children.push(t);
+    for (const [sig, h] of parent.handlers) t.handlers.set(sig, { ...h });
+    this.tasks.set(t.pid, t);
+    return t;
+  }
+
+  /**
+   * What `execve()` does to the simulated side of a task once the new image runs (`begin_new_exec()`,
+   * fs/exec.c): every mapping goes (`exec_mmap()` gives it a fresh address space), close-on-exec fds are closed
+   * in ascending order (`do_close_on_exec()`), handled signals go back to their default action
+   * (`flush_signal_handlers()`) and `comm` becomes the new program's name (`__set_task_comm()`, at most 15
+   * bytes). The pid and the other fds stay.
+   */
+  exec(task: Task, comm: string): void {
+    task.mm.unmapAll();
+    for (const fd of task.files.openFds())
+      if (task.files.entry(fd)!.cloexec) task.files.remove(fd)?.file.put();
+    task.handlers.clear();
+    task.comm = comm.slice(0, 15);
+  }
+
   /** Exit path of a task: every mapping goes, then every fd closes in ascending order (FD-12). */
   #exitFiles(task: Task): void {
     if (this.trace.enabled('task:exiting'))
@@ -156,5 +189,7 @@ export class Kernel {
       });
     task.mm.unmapAll();
     for (const fd of task.files.openFds()) task.files.remove(fd)?.file.put();
+    // exit_notify(): the parent's wait4() hears of it.
+    task.parent?.childExit.wake();
   }
 }

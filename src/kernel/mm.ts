@@ -13,6 +13,11 @@ import type { CpuCache } from './cpu-cache.ts';
 export interface VmaOwner {
   /** Called once when no page of the mapping remains. */
   unmapped(): void;
+  /**
+   * The owner of a forked child's copy of the mapping (`dup_mmap()`: `get_file()` and `vm_ops->open()`),
+   * or absent when the copy needs none.
+   */
+  dup?(): VmaOwner;
 }
 
 /** One mapping: `[start, end)` page-aligned, bytes at `backing[offset + (addr - start)]`. */
@@ -523,6 +528,49 @@ export class MM {
     this.#vmas.splice(0, this.#vmas.length, ...kept);
     this.#hint = null;
     for (const ref of gone) ref.owner.unmapped();
+  }
+
+  /**
+   * The address space of a forked child (`dup_mmap()`, kernel/fork.c): every mapping at the same address;
+   * MAP_SHARED ones show the same pages (a dma-buf, a memfd, an IIO block: a store through either side is
+   * seen through the other), private and anonymous ones are copied (copy-on-write, done at once here: the CPU
+   * reads each page through its cache as `copy_page()` would). The heap allocator's state goes with them.
+   */
+  dup(): MM {
+    const child = new MM(this.compat);
+    const refs = new Map<VmaOwnerRef, VmaOwnerRef>();
+    for (const vma of this.#vmas) {
+      let owner: VmaOwnerRef | null = null;
+      if (vma.owner) {
+        owner = refs.get(vma.owner) ?? null;
+        if (!owner) {
+          const dup = vma.owner.owner.dup?.();
+          owner = dup ? { owner: dup, pieces: 0 } : null;
+          if (owner) refs.set(vma.owner, owner);
+        }
+        if (owner) owner.pieces++;
+      }
+      const len = vma.end - vma.start;
+      const copy: Vma = vma.shared
+        ? { ...vma, owner }
+        : {
+            ...vma,
+            owner,
+            backing: this.#bytes(
+              vma,
+              vma.offset,
+              Math.max(0, Math.min(len, vma.backing.length - vma.offset)),
+              false,
+            ).slice(),
+            offset: 0,
+            cache: null,
+          };
+      child.#vmas.push(copy);
+      if (copy.anon) child.#anonBytes += len;
+    }
+    child.#heapTop = this.#heapTop;
+    for (const [addr, size] of this.#heapBlocks) child.#heapBlocks.set(addr, size);
+    return child;
   }
 
   /** Removes every mapping (process exit, rule FD-12: before the files are closed). */

@@ -213,6 +213,9 @@ const shmemFops: FileOperations = {
       vma.onUnmap = () => {
         sh.writableMaps--;
       };
+      vma.onOpen = () => {
+        sh.writableMaps++;
+      };
     }
     const bytes = new Uint8Array(sh.buffer);
     vma.backing = vma.shared ? bytes : bytes.slice();

@@ -6,6 +6,7 @@
 import {
   EACCES,
   EBADF,
+  ECHILD,
   EEXIST,
   EFAULT,
   EINTR,
@@ -22,6 +23,7 @@ import {
   EOVERFLOW,
   EPERM,
   ERESTARTNOHAND,
+  ERESTARTSYS,
   ESPIPE,
   ESRCH,
 } from '../uapi/errno.ts';
@@ -72,7 +74,7 @@ import {
 } from '../uapi/mman.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLHUP, POLLNVAL } from '../uapi/poll.ts';
 import type { Census } from './kref.ts';
-import { pageAlign } from './mm.ts';
+import { pageAlign, type VmaOwner } from './mm.ts';
 import type { PagePool } from './pages.ts';
 import { pidfdGetfd, pidfdOpen } from './pid.ts';
 import type { Sched } from './sched.ts';
@@ -553,6 +555,28 @@ export class Syscalls {
     return sleepOn([], 'nanosleep', () => 0, { timeoutNs: Math.ceil(ns), signalRet: -ERESTARTNOHAND });
   }
 
+  /**
+   * `wait4(pid, NULL, options, NULL)` (kernel/exit.c `do_wait()`) for the status-free part: the pid of an
+   * exited, not yet reaped child (`pid` > 0: that one; -1: any), which is reaped; -ECHILD when no child
+   * matches; with WNOHANG (1) 0 while the matching children run; else the task sleeps (interruptibly) until a
+   * child exits. Only what the bridge needs: no process groups, no stopped children.
+   */
+  wait4(task: Task, pid: number, options: number): SysRet {
+    const matching = () => task.children.filter((c) => !c.reaped && (pid === -1 || c.pid === pid));
+    const check = (): SysRet => {
+      const children = matching();
+      if (children.length === 0) return -ECHILD;
+      const done = children.find((c) => !c.alive);
+      if (done) {
+        done.reaped = true;
+        return done.pid;
+      }
+      if (options & 1) return 0;
+      return sleepOn([task.childExit], 'wait4', check, { signalRet: -ERESTARTSYS });
+    };
+    return check();
+  }
+
   /** `pause()`: sleeps until a signal is delivered; returns -EINTR when a handler ran. */
   pause(_task: Task): SysRet {
     return sleepOn([], 'pause', () => -EINTR, { signalRet: -ERESTARTNOHAND });
@@ -759,14 +783,24 @@ function installMapping(task: Task, req: VmaRequest, file: File | undefined): vo
     at += p.length;
     return part;
   });
-  const unmapped =
-    mapped || req.onUnmap
-      ? () => {
-          req.onUnmap?.();
-          mapped?.put();
-        }
-      : null;
-  task.mm.insertMappings(parts, unmapped ? { unmapped } : null);
+  task.mm.insertMappings(parts, mapped || req.onUnmap ? mappingOwner(mapped, req) : null);
+}
+
+/**
+ * What a mapping holds until its last piece goes: a reference to its file and the op's `onUnmap`. A forked
+ * child's copy takes its own (`dup_mmap()`: `get_file()`, then `vm_ops->open()`, here the op's `onOpen`).
+ */
+function mappingOwner(file: File | undefined, req: VmaRequest): VmaOwner {
+  return {
+    unmapped: () => {
+      req.onUnmap?.();
+      file?.put();
+    },
+    dup: () => {
+      req.onOpen?.();
+      return mappingOwner(file?.get(), req);
+    },
+  };
 }
 
 /** i_size of a regular file (memfd, sysfs attribute: PAGE_SIZE), or null for any other file. */

@@ -5,7 +5,7 @@
 import type { SimEvent } from '../hw/clock.ts';
 import { MM } from './mm.ts';
 import { type Caller, FdTable } from './vfs.ts';
-import type { Sleep, WaitEntry, WaitQueue } from './wait.ts';
+import { type Sleep, type WaitEntry, WaitQueue } from './wait.ts';
 
 /** Life cycle of a task. */
 export type TaskState = 'new' | 'user' | 'syscall' | 'sleeping' | 'exited';
@@ -47,14 +47,22 @@ export interface SyscallFrame {
 /** One simulated process. */
 export class Task implements Caller {
   readonly pid: number;
-  /** Command name (`comm`), as strace's `-f` and ftrace show it. */
-  readonly comm: string;
+  /** Command name (`comm`), as strace's `-f` and ftrace show it; exec sets it to the new program's. */
+  comm: string;
   /** ILP32 process on a 64-bit kernel (CONFIG_COMPAT). */
   readonly compat: boolean;
   /** The CPU it runs on (each task has one of its own; CPU 0 takes the interrupts), as ftrace shows it. */
   readonly cpu: number;
   readonly files: FdTable;
   readonly mm: MM;
+  /** The task that forked this one (`real_parent`), or null for a process the simulator started. */
+  parent: Task | null = null;
+  /** Tasks this one forked, oldest first. */
+  readonly children: Task[] = [];
+  /** Woken when a child exits (`signal->wait_chldexit`). */
+  readonly childExit = new WaitQueue('wait_chldexit');
+  /** A parent's wait collected this task's exit (it was reaped). */
+  reaped = false;
   state: TaskState = 'new';
   exit: TaskExit | null = null;
   /** The syscall in progress, or null in user space. */
@@ -76,13 +84,21 @@ export class Task implements Caller {
    */
   pendingPs = 0;
 
-  constructor(pid: number, comm: string, compat: boolean, nofile: number, cpu = 0) {
+  /** `copied`: a forked child's fd table and address space (else empty ones). */
+  constructor(
+    pid: number,
+    comm: string,
+    compat: boolean,
+    nofile: number,
+    cpu = 0,
+    copied?: { files: FdTable; mm: MM },
+  ) {
     this.pid = pid;
     this.cpu = cpu;
     this.comm = comm;
     this.compat = compat;
-    this.files = new FdTable(nofile);
-    this.mm = new MM(compat);
+    this.files = copied?.files ?? new FdTable(nofile);
+    this.mm = copied?.mm ?? new MM(compat);
   }
 
   /** True until the task exits. */

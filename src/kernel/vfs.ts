@@ -63,6 +63,8 @@ export interface VmaRequest {
   pieces?: { backing: Uint8Array; offset: number; length: number }[];
   /** Filled in by the op: told when the mapping is gone (drops the op's reference). */
   onUnmap?: () => void;
+  /** Filled in by the op with `onUnmap`: told when a fork copies the mapping (`vm_ops->open`). */
+  onOpen?: () => void;
   /** Filled in by the op: name in traces. */
   name?: string;
   /** Filled in by the op: the CPU cache of each piece (or of `backing`), on non-coherent platforms. */
@@ -300,6 +302,16 @@ export class FdTable {
     const e = this.#slots.get(fd);
     if (e) this.#slots.delete(fd);
     return e;
+  }
+
+  /**
+   * A forked child's table (`dup_fd()`, fs/file.c): every open fd at the same number, each holding a new
+   * reference to the same open file (offset and status flags shared), close-on-exec flags kept.
+   */
+  dup(): FdTable {
+    const t = new FdTable(this.limit);
+    for (const [fd, e] of this.#slots) t.#slots.set(fd, { file: e.file.get(), cloexec: e.cloexec });
+    return t;
   }
 
   /** Open fds in ascending order. */

@@ -473,6 +473,25 @@ function processSyscalls({ task, k, call }: SysParts) {
   } satisfies Partial<Sys>;
 }
 
+/** The runtime behind each {@link Sys}, for {@link extraSyscall}. */
+const runtimes = new WeakMap<Sys, ProcessRuntime>();
+
+/**
+ * Makes a syscall that {@link Sys} does not offer, as the process `sys` belongs to: what the `exec` bridge
+ * needs for a real program's `clone` (fork), `execve` and `wait4`, which a TypeScript program has no use for.
+ * `fn` runs in the kernel as the syscall's body; the call is traced, timed and checked like any other.
+ */
+export function extraSyscall(
+  sys: Sys,
+  name: string,
+  args: readonly unknown[],
+  fn: (task: Task) => SysRet,
+): Promise<number> {
+  const rt = runtimes.get(sys);
+  if (!rt) throw new Error('extraSyscall: not a simulated process');
+  return rt.syscall(name, args, () => fn(rt.task));
+}
+
 /** Builds the {@link Sys} object of a process. */
 export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
   const task = rt.task;
@@ -484,7 +503,7 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
     mm: task.mm,
     call: (name, args, fn) => rt.syscall(name, args, fn),
   };
-  return {
+  const sys: Sys = {
     pid: task.pid,
     name: task.comm,
     compat: task.compat,
@@ -495,4 +514,6 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
     ...processSyscalls(parts),
     compute: (ns) => rt.compute(checkArgs('compute', [ns])[0] as number),
   };
+  runtimes.set(sys, rt);
+  return sys;
 }

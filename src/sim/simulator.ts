@@ -58,6 +58,11 @@ export interface SpawnOptions {
    * fds 1 and 2 write to the simulator's `hostStdio`.
    */
   stdio?: boolean | 'inherit';
+  /**
+   * A task `Kernel.fork()` made (a child with its parent's fds and mappings), not yet started, to run `body`
+   * as; `compat`, `nofile` and `stdio` are then the parent's. Used by the `exec` bridge.
+   */
+  forked?: Task;
 }
 
 /** A program: an async function of its syscall interface. Its resolved value is reported by `run()`. */
@@ -212,8 +217,11 @@ export class Simulator {
   /** Adds a process running `body`. Returns its pid. */
   spawn<R>(name: string, body: ProcessBody<R>, opts: SpawnOptions = {}): number {
     if (opts.nofile !== undefined) checkInteger('spawn', 'nofile', opts.nofile, 0, NR_OPEN);
-    const task = this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
-    const stdio = opts.stdio ?? true;
+    const forked = opts.forked;
+    if (forked && (forked.state !== 'new' || this.#procs.some((p) => p.task === forked)))
+      throw new Error(`spawn: task ${forked.pid} has already started`);
+    const task = forked ?? this.kernel.createTask(name, opts.compat ?? false, opts.nofile);
+    const stdio = forked ? false : (opts.stdio ?? true);
     if (stdio === 'inherit')
       installInheritedStdio(this.kernel, task, this.options.hostStdio ?? PROCESS_STDIO);
     else if (stdio) for (let i = 0; i < 3; i++) this.kernel.sys.open(task, '/dev/null', O_RDWR);

@@ -460,6 +460,8 @@ export class Strace {
         return done(`${hexAddr(n(0))}, ${n(1)}`);
       case 'getdents64':
         return done(`${n(0)}, ${hexAddr(n(1))}, ${n(2)}`);
+      case 'execve':
+        return done(quotePath(String(args[0])));
       case 'fstat':
         return done(`${n(0)}, ${hexAddr(n(1))}`);
       case 'readlink':

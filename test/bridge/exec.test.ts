@@ -84,6 +84,7 @@ beforeAll(() => {
     'read-capture': join(ROOT, 'examples', 'c', 'read-capture.c'),
     'cyclic-dac': join(ROOT, 'examples', 'c', 'cyclic-dac.c'),
     'bridge-check': join(ROOT, 'test', 'bridge', 'bridge-check.c'),
+    'fork-check': join(ROOT, 'test', 'bridge', 'fork-check.c'),
   };
   // i386 builds in their own directories keep the programs' names (the trace's comm) those of the LP64 ones.
   const models = HAVE_I386
@@ -279,14 +280,11 @@ describe.skipIf(!HAVE_CC || ORACLE)(
             'DMA_HEAP_IOCTL_ALLOC(read-only arg) = -1 EFAULT',
             'DMA_HEAP_IOCTL_ALLOC(unreadable arg) = -1 EFAULT',
             'next fd = heap + 1 = 1',
-            "child's open refused = 1",
+            "child's open served = 1",
             '',
           ].join('\n'),
         );
-        expect(r.stderr).toBe(
-          'iio-sim bridge: fcntl(3, 6): this command is not bridged for simulated fds\n' +
-            'iio-sim bridge: open(/dev/iio:device0): this process is not connected to the simulator (children of a bridged program are not bridged)\n',
-        );
+        expect(r.stderr).toBe('iio-sim bridge: fcntl(3, 6): this command is not bridged for simulated fds\n');
         expect(r.status).toBe(0);
       },
       TIMEOUT,
@@ -317,20 +315,86 @@ describe.skipIf(!HAVE_CC || ORACLE)(
     );
 
     it(
-      'children are not bridged: a shell started under exec runs cat, whose open of a simulated file is refused and says so',
+      'a shell started under exec runs cat on a simulated sysfs file: the shell and cat are simulated processes of their own (fork, execve, wait4 in the trace)',
       () => {
         const r = exec([
+          '--trace',
+          '-',
           '--',
           'sh',
           '-c',
           'LC_ALL=C cat /sys/bus/iio/devices/iio:device0/name; echo status=$?',
         ]);
-        expect(r.stdout.toString()).toBe('status=1\n');
-        expect(r.stderr).toBe(
-          'iio-sim bridge: open(/sys/bus/iio/devices/iio:device0/name): this process is not connected to the simulator (children of a bridged program are not bridged)\n' +
-            "cat: '/sys/bus/iio/devices/iio:device0/name': Function not implemented\n",
-        );
+        expect(r.stdout.toString()).toBe('sim-adc\nstatus=0\n');
         expect(r.status).toBe(0);
+        const lines = r.stderr.trimEnd().split('\n');
+        expect(lines.slice(0, 5)).toEqual([
+          '0.000000000 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) = 101',
+          '[pid   100] 0.000001000 wait4(-1, NULL, 0, NULL <unfinished ...>',
+          '[pid   101] 0.000001000 execve("/usr/bin/cat") = 0',
+          '[pid   101] 0.000002000 openat(AT_FDCWD, "/sys/bus/iio/devices/iio:device0/name", O_RDONLY) = 3',
+          '[pid   101] 0.000003000 read(3, "sim-adc\\n", 131072) = 8',
+        ]);
+        expect(lines.filter((l) => l.includes('+++'))).toEqual([
+          '[pid   101] 0.000006006 +++ exited with 0 +++',
+          '[pid   100] 0.000027006 +++ exited with 0 +++',
+        ]);
+        // exec: a shell that execs its last command stays one simulated process, named cat from then on.
+        const direct = exec([
+          '--summary',
+          '--',
+          'sh',
+          '-c',
+          'exec cat /sys/bus/iio/devices/iio:device1/name',
+        ]);
+        expect(direct.stdout.toString()).toBe('sim-dac\n');
+        expect(direct.stderr).toContain('process cat[100]: exited: exited with 0\n');
+      },
+      TIMEOUT,
+    );
+
+    it(
+      'fork: the child reads an inherited sysfs fd (the offset is shared), stores into an inherited dma-buf mapping and closes its copy; a child execs cat on an inherited fd; the same run twice gives the same trace',
+      () => {
+        const t1 = join(dir, 'fork-1.trace');
+        const t2 = join(dir, 'fork-2.trace');
+        const r = exec(['--trace', t1, '--', join(dir, 'fork-check')]);
+        expect(r.stdout.toString()).toBe(
+          [
+            'waitpid = child: 1',
+            'child exit status: 3',
+            'parent reads on: 5 -adc',
+            'mapping after the child: child',
+            'sim-adc',
+            "exec'd child: 0",
+            "parent's close-on-exec fd still reads: 8 sim-dac",
+            '',
+          ].join('\n'),
+        );
+        expect([r.status, r.stderr]).toEqual([0, '']);
+        const trace = readFileSync(t1, 'utf8');
+        const pids = (pid: number) =>
+          trace.split('\n').filter((l) => l.startsWith(`[pid ${String(pid).padStart(5)}]`));
+        expect(pids(101)).toEqual([
+          '[pid   101] 0.000005033 read(3, "sim", 3) = 3',
+          '[pid   101] 0.000006036 close(3)        = 0',
+          '[pid   101] 0.000007036 exit_group(3)   = ?',
+          '[pid   101] 0.000007036 +++ exited with 3 +++',
+        ]);
+        expect(pids(102).map((l) => l.slice(24))).toEqual([
+          'dup(3)          = 5',
+          'execve("/usr/bin/cat") = 0',
+          'read(5, "sim-adc\\n", 131072) = 8',
+          'read(5, "", 131072) = 0',
+          'close(5)        = 0',
+          'exit_group(0)   = ?',
+          '+++ exited with 0 +++',
+        ]);
+        expect(trace).toContain(
+          '[pid   100] 0.000028036 <... wait4 resumed>) = 101\n[pid   100] 0.000028036 read(3, "-adc\\n", 15) = 5\n',
+        );
+        exec(['--trace', t2, '--', join(dir, 'fork-check')]);
+        expect(readFileSync(t2, 'utf8')).toBe(trace);
       },
       TIMEOUT,
     );
