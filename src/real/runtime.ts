@@ -491,7 +491,7 @@ class RealProcess implements ProcListener {
 
   /** pidfd_open, pidfd_getfd, fstat and readlink of {@link RealProcess.#makeSys}. */
   #pidfdAndStatSys(): Pick<Sys, 'pidfd_open' | 'pidfd_getfd' | 'fstat' | 'readlink'> {
-    const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args) as number[];
+    const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args, this.compat) as number[];
     const call = (op: OpCode, name: string, args: readonly number[], str: string | null = null) =>
       this.call(op, name, args, str);
     const k = this.#k;
@@ -505,7 +505,7 @@ class RealProcess implements ProcListener {
         call(Op.PIDFD_GETFD, 'pidfd_getfd', A('pidfd_getfd', [pidfd, targetfd, flags])),
       fstat: (fd, statbuf) => call(Op.FSTAT, 'fstat', A('fstat', [fd, statbuf])),
       readlink: (path, buf, bufsiz) => {
-        const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz]) as [string, number, number];
+        const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz], this.compat) as [string, number, number];
         return call(Op.READLINK, 'readlink', [b, n], p);
       },
     };
@@ -513,7 +513,7 @@ class RealProcess implements ProcListener {
 
   #makeSys(): Sys {
     // The same argument table as the simulator's Sys: the same caller errors, the same C values.
-    const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args) as number[];
+    const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args, this.compat) as number[];
     const mem = this.mem;
     const abi = mem.abi;
     const call = (op: OpCode, name: string, args: readonly number[], str: string | null = null) =>
@@ -526,7 +526,7 @@ class RealProcess implements ProcListener {
       mem,
       now: () => k.now(),
       open: (path, flags) => {
-        const [p, f] = checkArgs('open', [path, flags]) as [string, number];
+        const [p, f] = checkArgs('open', [path, flags], this.compat) as [string, number];
         return call(Op.OPENAT, 'openat', [f, 0o666], p);
       },
       close: (fd) => call(Op.CLOSE, 'close', A('close', [fd])),
@@ -545,7 +545,10 @@ class RealProcess implements ProcListener {
       munmap: (addr, length) => call(Op.MUNMAP, 'munmap', A('munmap', [addr, length])),
       poll: (addr, nfds, timeout) => call(Op.POLL, 'poll', A('poll', [addr, nfds, timeout])),
       pollfds: async (entries: PollEntry[], timeoutMs: number) => {
-        const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs]) as [CheckedPollfd[], number];
+        const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs], this.compat) as [
+          CheckedPollfd[],
+          number,
+        ];
         const bytes = encodePollfds(
           fds.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
           abi,
@@ -563,7 +566,7 @@ class RealProcess implements ProcListener {
       },
       nanosleep: (ns) => call(Op.NANOSLEEP, 'nanosleep', A('nanosleep', [ns])),
       memfd_create: (name, flags) => {
-        const [nm, f] = checkArgs('memfd_create', [name, flags]) as [string | number, number];
+        const [nm, f] = checkArgs('memfd_create', [name, flags], this.compat) as [string | number, number];
         return typeof nm === 'string'
           ? call(Op.MEMFD_CREATE, 'memfd_create', [0, f], nm)
           : call(Op.MEMFD_CREATE, 'memfd_create', [nm, f]);
@@ -574,7 +577,10 @@ class RealProcess implements ProcListener {
         return call(Op.KILL, 'kill', [k.realPidOf(p!), sg!]);
       },
       sigaction: (sig, handler) => {
-        const [sg, h] = checkArgs('sigaction', [sig, handler]) as [number, { restart: boolean } | null];
+        const [sg, h] = checkArgs('sigaction', [sig, handler], this.compat) as [
+          number,
+          { restart: boolean } | null,
+        ];
         return call(Op.SIGACTION, 'rt_sigaction', [sg, h ? (h.restart ? 2 : 1) : 0]);
       },
       getpid: async () => k.simPidOf(await call(Op.GETPID, 'getpid', [])),

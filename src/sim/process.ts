@@ -310,63 +310,63 @@ function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
 function fileSyscalls({ task, k, call }: SysParts) {
   return {
     open: (path: string, flags: number) => {
-      const [p, f] = checkArgs('open', [path, flags]) as [string, number];
+      const [p, f] = checkArgs('open', [path, flags], task.compat) as [string, number];
       return call('openat', [p, f], () => k.open(task, p, f));
     },
     close: (fd: number) => {
-      const [f] = checkArgs('close', [fd]) as number[];
+      const [f] = checkArgs('close', [fd], task.compat) as number[];
       return call('close', [f], () => k.close(task, f!));
     },
     dup: (fd: number) => {
-      const [f] = checkArgs('dup', [fd]) as number[];
+      const [f] = checkArgs('dup', [fd], task.compat) as number[];
       return call('dup', [f], () => k.dup(task, f!));
     },
     dup2: (o: number, n: number) => {
-      const v = checkArgs('dup2', [o, n]) as number[];
+      const v = checkArgs('dup2', [o, n], task.compat) as number[];
       return call('dup2', v, () => k.dup2(task, v[0]!, v[1]!));
     },
     dup3: (o: number, n: number, f: number) => {
-      const v = checkArgs('dup3', [o, n, f]) as number[];
+      const v = checkArgs('dup3', [o, n, f], task.compat) as number[];
       return call('dup3', v, () => k.dup3(task, v[0]!, v[1]!, v[2]!));
     },
     read: (fd: number, addr: number, len: number) => {
-      const v = checkArgs('read', [fd, addr, len]) as number[];
+      const v = checkArgs('read', [fd, addr, len], task.compat) as number[];
       return call('read', v, () => k.read(task, v[0]!, v[1]!, v[2]!));
     },
     write: (fd: number, addr: number, len: number) => {
-      const v = checkArgs('write', [fd, addr, len]) as number[];
+      const v = checkArgs('write', [fd, addr, len], task.compat) as number[];
       return call('write', v, () => k.write(task, v[0]!, v[1]!, v[2]!));
     },
     pread: (fd: number, addr: number, len: number, off: number) => {
-      const v = checkArgs('pread', [fd, addr, len, off]) as number[];
+      const v = checkArgs('pread', [fd, addr, len, off], task.compat) as number[];
       return call('pread64', v, () => k.pread(task, v[0]!, v[1]!, v[2]!, v[3]!));
     },
     pwrite: (fd: number, addr: number, len: number, off: number) => {
-      const v = checkArgs('pwrite', [fd, addr, len, off]) as number[];
+      const v = checkArgs('pwrite', [fd, addr, len, off], task.compat) as number[];
       return call('pwrite64', v, () => k.pwrite(task, v[0]!, v[1]!, v[2]!, v[3]!));
     },
     lseek: (fd: number, off: number, whence: number) => {
-      const v = checkArgs('lseek', [fd, off, whence]) as number[];
+      const v = checkArgs('lseek', [fd, off, whence], task.compat) as number[];
       return call('lseek', v, () => k.lseek(task, v[0]!, v[1]!, v[2]!));
     },
     fcntl: (fd: number, cmd: number, arg?: number) => {
-      const v = checkArgs('fcntl', [fd, cmd, arg]) as number[];
+      const v = checkArgs('fcntl', [fd, cmd, arg], task.compat) as number[];
       return call('fcntl', v, () => k.fcntl(task, v[0]!, v[1]!, v[2]!));
     },
     ioctl: (fd: number, request: number, arg: number) => {
-      const v = checkArgs('ioctl', [fd, request, arg]) as number[];
+      const v = checkArgs('ioctl', [fd, request, arg], task.compat) as number[];
       return call('ioctl', v, () => k.ioctl(task, v[0]!, v[1]!, v[2]!));
     },
     getdents64: (fd: number, dirp: number, count: number) => {
-      const v = checkArgs('getdents64', [fd, dirp, count]) as number[];
+      const v = checkArgs('getdents64', [fd, dirp, count], task.compat) as number[];
       return call('getdents64', v, () => k.getdents64(task, v[0]!, v[1]!, v[2]!));
     },
     fstat: (fd: number, statbuf: number) => {
-      const v = checkArgs('fstat', [fd, statbuf]) as number[];
+      const v = checkArgs('fstat', [fd, statbuf], task.compat) as number[];
       return call('fstat', v, () => k.fstat(task, v[0]!, v[1]!));
     },
     readlink: (path: string, buf: number, bufsiz: number) => {
-      const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz]) as [string, number, number];
+      const [p, b, n] = checkArgs('readlink', [path, buf, bufsiz], task.compat) as [string, number, number];
       return call('readlink', [p, b, n], () => k.readlink(task, p, b, n));
     },
   } satisfies Partial<Sys>;
@@ -383,19 +383,22 @@ let pollView = new DataView(pollBytes.buffer);
 function memoryAndPollSyscalls({ task, k, mm, call }: SysParts) {
   return {
     mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number) => {
-      const v = checkArgs('mmap', [addr, length, prot, flags, fd, offset]) as number[];
+      const v = checkArgs('mmap', [addr, length, prot, flags, fd, offset], task.compat) as number[];
       return call('mmap', v, () => k.mmap(task, v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!));
     },
     munmap: (addr: number, length: number) => {
-      const v = checkArgs('munmap', [addr, length]) as number[];
+      const v = checkArgs('munmap', [addr, length], task.compat) as number[];
       return call('munmap', v, () => k.munmap(task, v[0]!, v[1]!));
     },
     poll: (addr: number, nfds: number, timeout: number) => {
-      const v = checkArgs('poll', [addr, nfds, timeout]) as number[];
+      const v = checkArgs('poll', [addr, nfds, timeout], task.compat) as number[];
       return call('poll', v, () => k.poll(task, v[0]!, v[1]!, v[2]!));
     },
     pollfds: (entries: PollEntry[], timeoutMs: number) => {
-      const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs]) as [CheckedPollfd[], number];
+      const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs], task.compat) as [
+        CheckedPollfd[],
+        number,
+      ];
       const n = fds.length;
       // Past RLIMIT_NOFILE the kernel refuses before it reads the array (POLL-1): nothing to marshal.
       if (n > task.files.limit) return call('poll', [0, n, timeout], () => k.poll(task, 0, n, timeout));
@@ -441,32 +444,35 @@ async function pollThroughMemory(
 function processSyscalls({ task, k, call }: SysParts) {
   return {
     nanosleep: (ns: number) => {
-      const [t] = checkArgs('nanosleep', [ns]) as number[];
+      const [t] = checkArgs('nanosleep', [ns], task.compat) as number[];
       return call('nanosleep', [t], () => k.nanosleep(task, t!));
     },
     memfd_create: (name: string | number, flags: number) => {
-      const [nm, f] = checkArgs('memfd_create', [name, flags]) as [string | number, number];
+      const [nm, f] = checkArgs('memfd_create', [name, flags], task.compat) as [string | number, number];
       return call('memfd_create', [nm, f], () => k.memfdCreate(task, nm, f));
     },
     ftruncate: (fd: number, length: number) => {
-      const v = checkArgs('ftruncate', [fd, length]) as number[];
+      const v = checkArgs('ftruncate', [fd, length], task.compat) as number[];
       return call('ftruncate', v, () => k.ftruncate(task, v[0]!, v[1]!));
     },
     kill: (pid: number, sig: number) => {
-      const v = checkArgs('kill', [pid, sig]) as number[];
+      const v = checkArgs('kill', [pid, sig], task.compat) as number[];
       return call('kill', v, () => k.kill(task, v[0]!, v[1]!));
     },
     sigaction: (sig: number, handler: { restart: boolean } | null) => {
-      const [s, h] = checkArgs('sigaction', [sig, handler]) as [number, { restart: boolean } | null];
+      const [s, h] = checkArgs('sigaction', [sig, handler], task.compat) as [
+        number,
+        { restart: boolean } | null,
+      ];
       return call('rt_sigaction', [s, h], () => k.sigaction(task, s, h));
     },
     getpid: () => call('getpid', [], () => task.pid),
     pidfd_open: (pid: number, flags: number) => {
-      const v = checkArgs('pidfd_open', [pid, flags]) as number[];
+      const v = checkArgs('pidfd_open', [pid, flags], task.compat) as number[];
       return call('pidfd_open', v, () => k.pidfdOpen(task, v[0]!, v[1]!));
     },
     pidfd_getfd: (pidfd: number, targetfd: number, flags: number) => {
-      const v = checkArgs('pidfd_getfd', [pidfd, targetfd, flags]) as number[];
+      const v = checkArgs('pidfd_getfd', [pidfd, targetfd, flags], task.compat) as number[];
       return call('pidfd_getfd', v, () => k.pidfdGetfd(task, v[0]!, v[1]!, v[2]!));
     },
     pause: () => call('pause', [], () => k.pause(task)),

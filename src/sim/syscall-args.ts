@@ -165,10 +165,17 @@ export function checkInteger(call: string, name: string, v: unknown, min: number
   return v === 0 ? 0 : v;
 }
 
-/** Checks one argument of `kind` and returns what the kernel gets. */
-export function checkArg(call: string, spec: ArgSpec, v: unknown): unknown {
+/**
+ * Checks one argument of `kind` and returns what the kernel gets. In an ILP32 (`compat`) process C's `long`,
+ * pointers, `size_t` and `nfds_t` are 32 bits: `long`, `ptr`, `size` and `nfds` then take -2^31 .. 2^32-1 and
+ * hand on the zero-extended 32-bit value, as the compat entry points see a 32-bit register
+ * (`compat_ptr()`, `compat_ulong_t`); a JavaScript number outside that range is the caller's error.
+ */
+export function checkArg(call: string, spec: ArgSpec, v: unknown, compat = false): unknown {
   const { name, kind } = spec;
   if (v === undefined && spec.optional) return 0;
+  if (compat && (kind === 'long' || kind === 'ptr' || kind === 'size' || kind === 'nfds'))
+    return checkInteger(call, name, v, INT_MIN, UINT_MAX) >>> 0;
   switch (kind) {
     case 'int':
       return checkInteger(call, name, v, INT_MIN, INT_MAX);
@@ -191,7 +198,9 @@ export function checkArg(call: string, spec: ArgSpec, v: unknown): unknown {
     case 'path':
       return cString(call, name, v);
     case 'name':
-      return typeof v === 'number' ? checkArg(call, { name, kind: 'ptr' }, v) : cString(call, name, v);
+      return typeof v === 'number'
+        ? checkArg(call, { name, kind: 'ptr' }, v, compat)
+        : cString(call, name, v);
     case 'handler':
       if (v === null) return null;
       if (typeof v !== 'object' || typeof (v as { restart?: unknown }).restart !== 'boolean')
@@ -236,10 +245,10 @@ function checkPollfds(call: string, name: string, v: unknown): CheckedPollfd[] {
 
 /**
  * Checks the arguments of `call` against {@link SYSCALL_ARGS} in place and returns them: each replaced by what
- * the kernel gets. Throws the first caller error.
+ * the kernel gets (in the 32-bit ABI when `compat`, see {@link checkArg}). Throws the first caller error.
  */
-export function checkArgs(call: SysCallName, args: unknown[]): unknown[] {
+export function checkArgs(call: SysCallName, args: unknown[], compat = false): unknown[] {
   const specs: readonly ArgSpec[] = SYSCALL_ARGS[call];
-  for (let i = 0; i < specs.length; i++) args[i] = checkArg(call, specs[i]!, args[i]);
+  for (let i = 0; i < specs.length; i++) args[i] = checkArg(call, specs[i]!, args[i], compat);
   return args;
 }

@@ -365,6 +365,8 @@ function place(sys: Sys, p: FuzzPointer, min = 0): number {
 }
 
 async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number }[]): Promise<number> {
+  // A 32-bit program's size_t holds the low 32 bits of whatever it computed.
+  const sz = (n: number) => (sys.compat ? n >>> 0 : n);
   switch (c.sys) {
     case 'open':
       return sys.open(c.path, c.flags);
@@ -377,13 +379,13 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
     case 'dup3':
       return sys.dup3(c.fd, c.to, c.flags);
     case 'read':
-      return sys.read(c.fd, place(sys, c.buf, Math.min(c.len, 1 << 20)), c.len);
+      return sys.read(c.fd, place(sys, c.buf, Math.min(sz(c.len), 1 << 20)), sz(c.len));
     case 'write':
-      return sys.write(c.fd, place(sys, c.buf), c.len);
+      return sys.write(c.fd, place(sys, c.buf), sz(c.len));
     case 'pread':
-      return sys.pread(c.fd, place(sys, c.buf, Math.min(c.len, 1 << 20)), c.len, c.off);
+      return sys.pread(c.fd, place(sys, c.buf, Math.min(sz(c.len), 1 << 20)), sz(c.len), c.off);
     case 'pwrite':
-      return sys.pwrite(c.fd, place(sys, c.buf), c.len, c.off);
+      return sys.pwrite(c.fd, place(sys, c.buf), sz(c.len), c.off);
     case 'lseek':
       return sys.lseek(c.fd, c.off, c.whence);
     case 'fcntl':
@@ -391,13 +393,13 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
     case 'ioctl':
       return sys.ioctl(c.fd, c.req, 'int' in c.arg ? c.arg.int : place(sys, c.arg, 64));
     case 'mmap': {
-      const ret = await sys.mmap(0, c.len, c.prot, c.flags, c.fd, c.off);
-      if (ret >= 0) maps.push({ addr: ret, len: c.len });
+      const ret = await sys.mmap(0, sz(c.len), c.prot, c.flags, c.fd, c.off);
+      if (ret >= 0) maps.push({ addr: ret, len: sz(c.len) });
       return ret;
     }
     case 'munmap': {
       const m = maps.length === 0 ? { addr: 0x10000, len: 4096 } : maps.splice(c.which % maps.length, 1)[0]!;
-      return sys.munmap(m.addr, c.len || m.len);
+      return sys.munmap(m.addr, sz(c.len) || m.len);
     }
     case 'poll': {
       if (c.ptr) return sys.poll(place(sys, c.ptr), c.nfds, c.timeout);

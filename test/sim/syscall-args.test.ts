@@ -9,7 +9,9 @@ import { createSimulator, type Sys } from '../../src/index.ts';
 import { SYSCALL_ARGS } from '../../src/sim/syscall-args.ts';
 import {
   EBADF,
+  EFAULT,
   EINVAL,
+  ENOMEM,
   F_DUPFD,
   F_GETFD,
   MAP_ANONYMOUS,
@@ -140,6 +142,55 @@ describe('integer arguments: Node-style caller errors', () => {
       'ERR_OUT_OF_RANGE',
       'ERR_OUT_OF_RANGE',
     ]);
+  });
+
+  it('in an ILP32 (compat) process pointers, sizes and longs are 32 bits: -2^31 .. 2^32-1, zero-extended as the compat entry points see them; 2^32 is ERR_OUT_OF_RANGE', async () => {
+    const sim = createSimulator();
+    sim.spawn(
+      't',
+      async (sys) => {
+        const fd = await sys.memfd_create('m', 0);
+        const buf = sys.mem.alloc(4);
+        sys.mem.write(buf, Uint8Array.of(1, 2, 3, 4));
+        const wrote = await sys.write(fd, buf, 4);
+        await sys.lseek(fd, 0, 0);
+        return {
+          wrote,
+          bigPointer: thrown(() => sys.read(fd, 2 ** 32, 1)),
+          bigSize: thrown(() => sys.mmap(0, 2 ** 32, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)).code,
+          bigArg: thrown(() => sys.ioctl(fd, 0, 2 ** 40)).code,
+          // -1 is the pointer 0xffffffff, past the 32-bit task size: the copy faults.
+          minusOne: await sys.read(fd, -1, 4),
+          // -4096 is a length of 0xfffff000: no room for it below 4 GiB.
+          hugeMap: await sys.mmap(0, -4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+          pos: await sys.lseek(fd, 0, 1),
+        };
+      },
+      { compat: true },
+    );
+    const r = await sim.run();
+    expect(r.processes[0]?.value).toEqual({
+      wrote: 4,
+      bigPointer: {
+        name: 'RangeError',
+        code: 'ERR_OUT_OF_RANGE',
+        message:
+          'read(): The value of "buf" is out of range. It must be >= -2147483648 && <= 4294967295. Received 4294967296',
+      },
+      bigSize: 'ERR_OUT_OF_RANGE',
+      bigArg: 'ERR_OUT_OF_RANGE',
+      minusOne: -EFAULT,
+      hugeMap: -ENOMEM,
+      pos: 0,
+    });
+    // The same calls in an LP64 process reach the kernel: 2^32 is an unmapped address there.
+    expect(
+      await run(async (sys) => {
+        const fd = await sys.memfd_create('m', 0);
+        await sys.ftruncate(fd, 4);
+        return sys.read(fd, 2 ** 32, 1);
+      }),
+    ).toBe(-EFAULT);
   });
 
   it('open and memfd_create take a string (cut at its first NUL, as the kernel reads it); sigaction a handler or null', async () => {
