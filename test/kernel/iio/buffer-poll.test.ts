@@ -82,7 +82,7 @@ describe('BPOLL-1: device gone', () => {
 
   it('BPOLL-1: removal while polling re-evaluates to 0 and the poll times out at its deadline', async () => {
     realSkip(
-      "BPOLL-1 while a poll sleeps: on Linux 7.3 the test module's remove= path woke the poll with POLLIN|POLLRDNORM (CI, 2026-12-07), not yet explained (docs/oracle.md)",
+      "BPOLL-1 while a poll sleeps: a race in 7.3 (the buffer abort wakes the poller before info is cleared; iio_buffer_ready() then says ready): POLLIN|POLLRDNORM was seen once under load (docs/quirks.md)",
     );
     const { value } = await runOne(
       async (sys, sim) => {
