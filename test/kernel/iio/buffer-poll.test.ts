@@ -82,7 +82,7 @@ describe('BPOLL-1: device gone', () => {
 
   it('BPOLL-1: removal while polling re-evaluates to 0 and the poll times out at its deadline', async () => {
     realSkip(
-      "BPOLL-1 while a poll sleeps: a race in 7.3 (the buffer abort wakes the poller before info is cleared; iio_buffer_ready() then says ready): POLLIN|POLLRDNORM was seen once under load (docs/quirks.md)",
+      'BPOLL-1 while a poll sleeps: a race in 7.3 (the buffer abort wakes the poller before info is cleared; iio_buffer_ready() then says ready): POLLIN|POLLRDNORM was seen once under load (docs/quirks.md)',
     );
     const { value } = await runOne(
       async (sys, sim) => {
