@@ -511,11 +511,33 @@ class RealProcess implements ProcListener {
     };
   }
 
+  /** `pollfds` of {@link RealProcess.#makeSys}: the entries as a pollfd array in scratch memory, revents back. */
+  async #pollfds(entries: PollEntry[], timeoutMs: number): Promise<number> {
+    const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs], this.compat) as [
+      CheckedPollfd[],
+      number,
+    ];
+    const abi = this.mem.abi;
+    const bytes = encodePollfds(
+      fds.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
+      abi,
+    );
+    const addr = this.#scratchFor(Math.max(1, bytes.length));
+    this.mem.write(addr, bytes);
+    const ret = await this.call(Op.POLL, 'poll', [addr, entries.length, timeout], null);
+    if (ret >= 0) {
+      const out = decodePollfds(this.mem.read(addr, bytes.length), entries.length, abi);
+      entries.forEach((e, i) => {
+        e.revents = out[i]!.revents & 0xffff;
+      });
+    }
+    return ret;
+  }
+
   #makeSys(): Sys {
     // The same argument table as the simulator's Sys: the same caller errors, the same C values.
     const A = (name: SysCallName, args: unknown[]) => checkArgs(name, args, this.compat) as number[];
     const mem = this.mem;
-    const abi = mem.abi;
     const call = (op: OpCode, name: string, args: readonly number[], str: string | null = null) =>
       this.call(op, name, args, str);
     const k = this.#k;
@@ -544,26 +566,7 @@ class RealProcess implements ProcListener {
         call(Op.MMAP, 'mmap', A('mmap', [addr, length, prot, flags, fd, offset])),
       munmap: (addr, length) => call(Op.MUNMAP, 'munmap', A('munmap', [addr, length])),
       poll: (addr, nfds, timeout) => call(Op.POLL, 'poll', A('poll', [addr, nfds, timeout])),
-      pollfds: async (entries: PollEntry[], timeoutMs: number) => {
-        const [fds, timeout] = checkArgs('pollfds', [entries, timeoutMs], this.compat) as [
-          CheckedPollfd[],
-          number,
-        ];
-        const bytes = encodePollfds(
-          fds.map((e) => ({ fd: e.fd, events: e.events, revents: 0 })),
-          abi,
-        );
-        const addr = this.#scratchFor(Math.max(1, bytes.length));
-        mem.write(addr, bytes);
-        const ret = await call(Op.POLL, 'poll', [addr, entries.length, timeout]);
-        if (ret >= 0) {
-          const out = decodePollfds(mem.read(addr, bytes.length), entries.length, abi);
-          entries.forEach((e, i) => {
-            e.revents = out[i]!.revents & 0xffff;
-          });
-        }
-        return ret;
-      },
+      pollfds: (entries: PollEntry[], timeoutMs: number) => this.#pollfds(entries, timeoutMs),
       nanosleep: (ns) => call(Op.NANOSLEEP, 'nanosleep', A('nanosleep', [ns])),
       memfd_create: (name, flags) => {
         const [nm, f] = checkArgs('memfd_create', [name, flags], this.compat) as [string | number, number];

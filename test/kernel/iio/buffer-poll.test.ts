@@ -13,7 +13,7 @@ import {
   POLLWRNORM,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { realSkip, removeDevice, runOne, vtime } from '../../helpers.ts';
+import { ORACLE, removeDevice, runOne, vtime } from '../../helpers.ts';
 
 const ADC_CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
@@ -81,9 +81,6 @@ describe('BPOLL-1: device gone', () => {
   });
 
   it('BPOLL-1: removal while polling re-evaluates to 0 and the poll times out at its deadline', async () => {
-    realSkip(
-      'BPOLL-1 while a poll sleeps: a race in 7.3 (the buffer abort wakes the poller before info is cleared; iio_buffer_ready() then says ready): POLLIN|POLLRDNORM was seen once under load (docs/quirks.md)',
-    );
     const { value } = await runOne(
       async (sys, sim) => {
         const fd = await adcFd(sys);
@@ -93,6 +90,12 @@ describe('BPOLL-1: device gone', () => {
       // The removal comes 1 ms in, after the setup calls: at time scale 1000 (1 s of real time) they fit in that.
       { platform: 'ideal', realTimescale: 1000 },
     );
+    if (ORACLE && value.ret === 1) {
+      // The 7.3 race of docs/quirks.md: the poller, woken by the buffer's abort inside the unregister, tested
+      // `info` just before it was cleared and iio_buffer_ready() just after: ready, at the removal.
+      expect(value).toEqual({ ret: 1, revents: IN_EVENTS, t: vtime(1_000_000) });
+      return;
+    }
     expect(value).toEqual({ ret: 0, revents: 0, t: vtime(10_000_000) });
   });
 
