@@ -16,6 +16,7 @@ import { registerSystemHeap, type SystemHeapDeps } from './dma-buf/heap.ts';
 import { registerUdmabuf, type UdmabufDeps } from './dma-buf/udmabuf.ts';
 import { registerMemDevices } from './drivers/mem.ts';
 import type { KernelEvents } from './events.ts';
+import { FaultInjector } from './fault-inject.ts';
 import { IioBus } from './iio/core.ts';
 import { Census } from './kref.ts';
 import { PagePool } from './pages.ts';
@@ -74,6 +75,8 @@ export class Kernel {
   readonly dmaBuf: DmaBufCore;
   /** IIO devices and the services their drivers get. */
   readonly iio: IioBus;
+  /** Fault injection (nothing armed unless a test arms a site). */
+  readonly faults: FaultInjector;
   readonly #nofile: number;
   #nextPid = 100;
 
@@ -85,6 +88,7 @@ export class Kernel {
     this.events = options.events ?? new EventEmitter<KernelEvents>();
     this.trace = new Tracepoints(this.events, () => this.clock.now);
     this.pages = new PagePool(options.memoryBytes ?? 1 << 30);
+    this.faults = new FaultInjector(this.trace);
     this.#nofile = options.nofile ?? 1024;
     this.sched = new Sched(this.clock, this.events, options.rng.fork('sched'), options.platform, (t) =>
       this.#exitFiles(t),
@@ -115,6 +119,7 @@ export class Kernel {
       platform: () => this.sched.platform,
       charge: (ps, memoryBound) => this.sched.charge(ps, memoryBound),
       abi: this.abi.dmaBuf,
+      faults: this.faults,
     });
     this.iio = new IioBus({
       census: this.census,
@@ -126,6 +131,7 @@ export class Kernel {
       fences: this.fences,
       dmaBuf: this.dmaBuf,
       abi: this.abi.iio,
+      faults: this.faults,
     });
     for (const initcall of INITCALLS) initcall(this);
   }

@@ -25,6 +25,7 @@ import { O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_END, SEEK_SET } from '../../uapi
 import { PAGE_SIZE } from '../../uapi/mman.ts';
 import { EPOLLIN, EPOLLOUT } from '../../uapi/poll.ts';
 import { CACHE_LINE, CpuCache } from '../cpu-cache.ts';
+import type { FaultInjector } from '../fault-inject.ts';
 import type { Census } from '../kref.ts';
 import type { PlatformProfile } from '../platform.ts';
 import type { Tracepoints } from '../tracepoints.ts';
@@ -93,6 +94,8 @@ export interface DmaBufServices {
   /** Charges CPU time (ps) to the task whose syscall runs now (`Sched.charge`). */
   readonly charge: (ps: number, memoryBound: boolean) => void;
   readonly abi: DmaBufAbi;
+  /** Fault injection: the ATT-6 and ATT-9 sites. */
+  readonly faults: FaultInjector;
 }
 
 /**
@@ -293,6 +296,11 @@ export function dmaBufPut(dmabuf: DmaBuf): void {
  * importers. The caller holds the file reference the attachment keeps.
  */
 export function dmaBufAttach(dmabuf: DmaBuf): number {
+  const { faults } = dmabuf.core.services;
+  if (faults.armed) {
+    const injected = faults.hit('dma_buf_attach');
+    if (injected) return injected;
+  }
   const err = dmabuf.ops.attach?.(dmabuf) ?? 0;
   if (err) return err;
   dmabuf.attachments++;
@@ -304,10 +312,20 @@ export function dmaBufDetach(dmabuf: DmaBuf): void {
   dmabuf.attachments--;
 }
 
-/** `dma_buf_map_attachment()` (ATT-9): the exporter maps the pages for the device, with its cache maintenance. */
-export function dmaBufMapAttachment(dmabuf: DmaBuf, dir: DmaDataDirection): void {
+/**
+ * `dma_buf_map_attachment()` (ATT-9): the exporter maps the pages for the device, with its cache maintenance;
+ * 0, or the exporter's -errno (only an injected fault: the simulated exporters never refuse), with nothing
+ * mapped.
+ */
+export function dmaBufMapAttachment(dmabuf: DmaBuf, dir: DmaDataDirection): number {
+  const { faults } = dmabuf.core.services;
+  if (faults.armed) {
+    const injected = faults.hit('dma_buf_map_attachment');
+    if (injected) return injected;
+  }
   chargeMapping(dmabuf);
   dmabuf.ops.mapAttachment?.(dmabuf, dir);
+  return 0;
 }
 
 /** The scatter list's bookkeeping of `dma_map_sgtable()`/`dma_unmap_sgtable()`, per page, to the caller. */

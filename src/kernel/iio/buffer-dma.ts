@@ -411,9 +411,18 @@ export class IioDmaBufferQueue implements IioBufferAccess {
     this.buffer.watermark = Math.floor(length / 2);
   }
 
-  /** `iio_dma_buffer_attach_dmabuf()` (ATT-10..12): a DONE block for a dma-buf of `size` bytes. */
+  /**
+   * `iio_dma_buffer_attach_dmabuf()` (ATT-10..12): a DONE block for a dma-buf of `size` bytes. The block's
+   * allocation fails only by injection (ATT-11, site `iio_dma_buffer_alloc_block`): -ENOMEM before anything
+   * changed, the fileio blocks kept.
+   */
   attachDmabuf(size: number): IioDmaBufferBlock | number {
     if (this.fileio.enabled) return -EBUSY;
+    const { faults } = this.iio;
+    if (faults.armed) {
+      const injected = faults.hit('iio_dma_buffer_alloc_block');
+      if (injected) return injected;
+    }
     const block = this.allocBlock(size, false)!;
     this.fileioFree();
     return block;

@@ -168,6 +168,16 @@ function v2EnqueueDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
     dmaBufPut(dmabuf);
     return -EBUSY;
   }
+  // V2-ENQ-13: iio_dma_buffer_create_dma_fence()'s kzalloc fails before a context is taken; bytes_used and
+  // the cyclic flag stay written (V2-ENQ-10), the block stays DONE, no fence is published (V2-FENCE-4).
+  const { faults } = queue.iio;
+  if (faults.armed) {
+    const injected = faults.hit('iio_dma_fence_alloc');
+    if (injected) {
+      dmaBufPut(dmabuf);
+      return injected;
+    }
+  }
   const name = queue.chan.spec.name;
   const ops: DmaFenceOps = { driverName: name, timelineName: name, detachNamesWhenSignaled: false };
   const fence = new DmaFence(fences, ops, fences.contextAlloc(), 0);

@@ -159,7 +159,13 @@ function iioBufferAttachDmabuf(buffer: IioBuffer, arg: number, nonblock: boolean
     const stuck = queueLockedForever(buffer);
     if (stuck) return stuck;
     // ATT-9: dma_buf_map_attachment(), mapped once for the attachment's life.
-    dmaBufMapAttachment(dmabuf, dmaDirection(buffer));
+    const mapped = dmaBufMapAttachment(dmabuf, dmaDirection(buffer));
+    if (mapped) {
+      buffer.dev.iio.trace.log('err', buffer.dev.devName, `Unable to map attachment: ${mapped}`);
+      dmabuf.resv.unlock();
+      undo();
+      return mapped;
+    }
     const block = ops.attachDmabuf(dmabuf.size);
     if (typeof block === 'number') {
       dmaBufUnmapAttachment(dmabuf, dmaDirection(buffer));
@@ -226,7 +232,7 @@ function iioBufferDetachDmabuf(buffer: IioBuffer, arg: number, task: Caller): Sy
 
 /** `iio_buffer_enqueue_dmabuf()` (ENQ-1..24). */
 function iioBufferEnqueueDmabuf(buffer: IioBuffer, arg: number, nonblock: boolean, task: Caller): SysRet {
-  const { fences, clock } = buffer.dev.iio;
+  const { fences, clock, faults } = buffer.dev.iio;
   const request = copyEnqueueRequest(
     buffer,
     arg,
@@ -246,6 +252,15 @@ function iioBufferEnqueueDmabuf(buffer: IioBuffer, arg: number, nonblock: boolea
   if (!priv) {
     dmaBufPut(dmabuf);
     return -EPERM;
+  }
+  // ENQ-8: the fence's kmalloc fails before a seqno is taken; the attachment reference
+  // iio_buffer_find_attachment() took is dropped at once, so it is never taken here.
+  if (faults.armed) {
+    const injected = faults.hit('iio_dma_fence_alloc');
+    if (injected) {
+      dmaBufPut(dmabuf);
+      return injected;
+    }
   }
   priv.ref.get();
   const e: Enqueue = {
@@ -319,6 +334,13 @@ function enqueueSubmit(e: Enqueue, waited: number, dmaToRam: boolean): SysRet {
   if (waited === 0) return enqueueFail(e, -EBUSY, true);
   const stuck = queueLockedForever(buffer);
   if (stuck) return stuck;
+  // ENQ-15: dma_resv_reserve_fences(dmabuf->resv, 1); the slot array grows on demand, so only an injected
+  // fault fails it. The error path unlocks and drops the fence (its seqno stays used, ENQ-9).
+  const { faults } = buffer.dev.iio;
+  if (faults.armed) {
+    const injected = faults.hit('dma_resv_reserve_fences');
+    if (injected) return enqueueFail(e, injected, true);
+  }
   dmabuf.resv.addFence(fence, dmaToRam ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
   dmabuf.resv.unlock();
   // The creation reference stays with the block until its fence signals. The kernel drops it here,

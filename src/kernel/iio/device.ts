@@ -7,6 +7,7 @@
 import type { VirtualClock } from '../../hw/clock.ts';
 import type { DmaBufCore } from '../dma-buf/dma-buf.ts';
 import type { FenceDomain } from '../dma-buf/fence.ts';
+import type { FaultInjector } from '../fault-inject.ts';
 import type { Census } from '../kref.ts';
 import type { PagePool } from '../pages.ts';
 import type { Sched } from '../sched.ts';
@@ -65,6 +66,8 @@ export interface IioServices {
   readonly fences: FenceDomain;
   readonly dmaBuf: DmaBufCore;
   readonly abi: IioAbi;
+  /** Fault injection: the ATT-11, ENQ-8/V2-ENQ-13 and ENQ-15 sites. */
+  readonly faults: FaultInjector;
 }
 
 /** Everything a driver passes to {@link IioDev}. */

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Simulator, Sys } from '../../../src/index.ts';
+import { checkQuiescentInvariants } from '../../../src/testing/invariants.ts';
 import {
   _IOR,
   _IOW,
@@ -13,6 +14,8 @@ import {
   EBUSY,
   EFAULT,
   EINVAL,
+  ENOMEM,
+  EOPNOTSUPP,
   EPERM,
   F_ADD_SEALS,
   F_SEAL_SHRINK,
@@ -30,7 +33,7 @@ import {
 } from '../../../src/uapi/index.ts';
 import { SIGUSR1 } from '../../../src/uapi/signal.ts';
 import { enableChannels, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
-import { runOne, simInternal, simState, vtime } from '../../helpers.ts';
+import { realSkip, runOne, simInternal, simState, vtime } from '../../helpers.ts';
 import {
   ADC_BUF,
   ADC_CHANNELS,
@@ -40,8 +43,10 @@ import {
   bufferFd,
   DAC_CHANNELS,
   detach,
+  dmabufRefs,
   enqueue,
   exportSync,
+  FAULT_INJECTION_SIM_ONLY,
   fenceId,
   fenceStatus,
   heapBuf,
@@ -655,6 +660,162 @@ describe('ATT: queue state and effects', () => {
       { platform: 'ideal' },
     );
     expect(value).toEqual({ rets: [0, 0, 0], enq: 0, status: [1, 0], done: 1 });
+  });
+});
+
+describe('ATT: failures only fault injection can force (src/kernel/fault-inject.ts)', () => {
+  /** The kernel log's lines, in order. */
+  function kernelLog(sim: Simulator): string[] {
+    const out: string[] = [];
+    sim.events.on('kernel:log', (e) => out.push(`${e.level} ${e.device}: ${e.message}`));
+    return out;
+  }
+
+  it('ATT-6: the exporter refuses the attachment (site dma_buf_attach): its -ENOMEM, nothing attached, the dma-buf reference dropped, a retry attaches', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        const before = dmabufRefs(sim, sys, x);
+        sim.kernel.faults.arm({ site: 'dma_buf_attach' });
+        const ret = await attach(sys, buf, x);
+        const after = dmabufRefs(sim, sys, x);
+        const census = [live(sim, 'iio_dmabuf_attachment'), live(sim, 'iio_dma_block(dmabuf)')];
+        const detached = await detach(sys, buf, x);
+        const retry = await attach(sys, buf, x);
+        return { before, ret, after, census, detached, retry, attached: dmabufRefs(sim, sys, x) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      before: { attachments: 0, refs: 1, fences: 0 },
+      ret: -ENOMEM,
+      after: { attachments: 0, refs: 1, fences: 0 },
+      census: [0, 0],
+      detached: -EPERM,
+      retry: 0,
+      attached: { attachments: 1, refs: 2, fences: 0 },
+    });
+    expect(sim.kernel.faults.stats('dma_buf_attach')).toEqual({ hits: 1, failed: 1, armed: false });
+    expect(checkQuiescentInvariants(sim)).toEqual([]);
+  });
+
+  it("ATT-6: the exporter's own errno (-EOPNOTSUPP) is returned as it is; the fence context was consumed all the same (ATT-3)", async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const inits = fenceInits(sim);
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        const y = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        sim.kernel.faults.arm({ site: 'dma_buf_attach', errno: EOPNOTSUPP });
+        const ret = await attach(sys, buf, y);
+        expect(await attach(sys, buf, y)).toBe(0);
+        expect(await enqueue(sys, buf, x, 4096)).toBe(0);
+        expect(await enqueue(sys, buf, y, 4096)).toBe(0);
+        return { ret, contextGap: inits[1]![0] - inits[0]![0], seqnos: inits.map((i) => i[1]) };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: -EOPNOTSUPP, contextGap: 2, seqnos: [1, 1] });
+  });
+
+  it('ATT-9: mapping the attachment fails (site dma_buf_map_attachment): the errno, "Unable to map attachment" logged, the attachment detached and the reference dropped; no block', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(
+      async (sys, sim) => {
+        const log = kernelLog(sim);
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        sim.kernel.faults.arm({ site: 'dma_buf_map_attachment', errno: EINVAL });
+        const ret = await attach(sys, buf, x);
+        const after = dmabufRefs(sim, sys, x);
+        const census = [live(sim, 'iio_dmabuf_attachment'), live(sim, 'iio_dma_block(dmabuf)')];
+        // The reservation lock was released: a nonblocking ATTACH (ATT-7 would be -EBUSY) goes through.
+        await setNonblock(sys, buf);
+        const retry = await attach(sys, buf, x);
+        return { ret, after, census, retry, attached: dmabufRefs(sim, sys, x), log };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: -EINVAL,
+      after: { attachments: 0, refs: 1, fences: 0 },
+      census: [0, 0],
+      retry: 0,
+      attached: { attachments: 1, refs: 2, fences: 0 },
+      log: [
+        'warn fault-inject: FAULT_INJECTION: forcing a failure at dma_buf_map_attachment (hit 1)',
+        'err iio:device0: Unable to map attachment: -22',
+      ],
+    });
+    expect(checkQuiescentInvariants(sim)).toEqual([]);
+  });
+
+  it('ATT-11: the DMABUF block allocation fails (site iio_dma_buffer_alloc_block): -ENOMEM, no attachment, no block, the fileio blocks kept (FILEIO-11 not applied); a retry attaches and frees them', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        expect(await sys.nanosleep(5 * MS)).toBe(0);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const x = await heapBuf(sys, 8192);
+        sim.kernel.faults.arm({ site: 'iio_dma_buffer_alloc_block' });
+        const ret = await attach(sys, buf, x);
+        const after = {
+          refs: dmabufRefs(sim, sys, x),
+          fileio: live(sim, 'iio_dma_block(fileio)'),
+          blocks: live(sim, 'iio_dma_block(dmabuf)'),
+          attachments: live(sim, 'iio_dmabuf_attachment'),
+          dataAvailable: await readAttr(sys, `${ADC_BUF}/data_available`),
+        };
+        const enqueueBefore = await enqueue(sys, buf, x, 8192);
+        const retry = await attach(sys, buf, x);
+        const retried = [
+          live(sim, 'iio_dma_block(fileio)'),
+          live(sim, 'iio_dma_block(dmabuf)'),
+          await readAttr(sys, `${ADC_BUF}/data_available`),
+        ];
+        return { ret, after, enqueueBefore, retry, retried };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      ret: -ENOMEM,
+      after: {
+        refs: { attachments: 0, refs: 1, fences: 0 },
+        fileio: 2,
+        blocks: 0,
+        attachments: 0,
+        dataAvailable: '32768\n',
+      },
+      enqueueBefore: -EPERM,
+      retry: 0,
+      retried: [0, 1, '0\n'],
+    });
+    expect(checkQuiescentInvariants(sim)).toEqual([]);
+  });
+
+  it('ATT-11 with ATT-10: enabled in fileio mode, -EBUSY comes first and the allocation is never tried (the armed site sees no hit)', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(
+      async (sys, sim) => {
+        const buf = await adcBuffer(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const x = await heapBuf(sys);
+        sim.kernel.faults.arm({ site: 'iio_dma_buffer_alloc_block' });
+        const ret = await attach(sys, buf, x);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { ret, stats: sim.kernel.faults.stats('iio_dma_buffer_alloc_block') };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ ret: -EBUSY, stats: { hits: 0, failed: 0, armed: true } });
+    sim.kernel.faults.disarm();
+    expect(sim.kernel.faults.armed).toBe(false);
   });
 });
 

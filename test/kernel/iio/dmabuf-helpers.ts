@@ -237,3 +237,20 @@ export function fenceLog(sim: Simulator): [string, number, number, number][] {
   });
   return out;
 }
+
+/**
+ * Why the injected-fault tests run on the simulator only: Debian's 7.3 kernel has CONFIG_FAULT_INJECTION unset
+ * (KPROBES only), so no allocation or exporter failure can be forced there.
+ */
+export const FAULT_INJECTION_SIM_ONLY =
+  'needs fault injection (an allocation or exporter failure); the oracle kernel has CONFIG_FAULT_INJECTION unset';
+
+/** The dma-buf behind `fd` as the kernel counts it: importer attachments, file references and resv fences. */
+export function dmabufRefs(
+  sim: Simulator,
+  sys: Sys,
+  fd: number,
+): { attachments: number; refs: number; fences: number } {
+  const dmabuf = sim.kernel.tasks.get(sys.pid)!.files.file(fd)!.privateData as DmaBuf;
+  return { attachments: dmabuf.attachments, refs: dmabuf.file.ref.count, fences: dmabuf.resv.slots.length };
+}
