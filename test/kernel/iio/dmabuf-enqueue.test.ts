@@ -13,6 +13,7 @@ import {
   type PollEntry,
   type Sys,
 } from '../../../src/index.ts';
+import { checkQuiescentInvariants } from '../../../src/testing/invariants.ts';
 import {
   DMA_BUF_SYNC_READ,
   DMA_BUF_SYNC_WRITE,
@@ -47,8 +48,10 @@ import {
   bufferFd,
   DAC_CHANNELS,
   detach,
+  dmabufRefs,
   enqueue,
   exportSync,
+  FAULT_INJECTION_SIM_ONLY,
   fenceId,
   fenceLog,
   fenceStatus,
@@ -664,6 +667,129 @@ describe('ENQ: fences, seqnos and the reservation wait', () => {
       { platform: 'ideal' },
     );
     expect(value).toEqual([0, 0]);
+  });
+});
+
+describe('ENQ: failures only fault injection can force (src/kernel/fault-inject.ts)', () => {
+  it('ENQ-8: the fence allocation fails (site iio_dma_fence_alloc): -ENOMEM, no seqno taken (ENQ-9), nothing queued, no fence, the references as before; the next ENQUEUE gets seqno 1 and runs', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const before = dmabufRefs(sim, sys, x);
+        sim.kernel.faults.arm({ site: 'iio_dma_fence_alloc' });
+        const ret = await enqueue(sys, buf, x, 4096);
+        const after = { refs: dmabufRefs(sim, sys, x), fences: live(sim, 'dma_fence'), log: log.length };
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const retry = await enqueue(sys, buf, x, 4096);
+        const sync = await exportSync(sys, x);
+        const seqno = (await fenceId(sys, sync))[1];
+        const t = await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const detached = await detach(sys, buf, x);
+        return {
+          before,
+          ret,
+          after,
+          retry,
+          seqno,
+          t,
+          status,
+          detached,
+          attachments: live(sim, 'iio_dmabuf_attachment'),
+        };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      before: { attachments: 1, refs: 2, fences: 0 },
+      ret: -ENOMEM,
+      after: { refs: { attachments: 1, refs: 2, fences: 0 }, fences: 0, log: 0 },
+      retry: 0,
+      seqno: 1,
+      t: T_512,
+      status: 1,
+      detached: 0,
+      // The DETACH released the attachment at once: the failed ENQUEUE left no reference on it (DET-5).
+      attachments: 0,
+    });
+    expect(checkQuiescentInvariants(sim)).toEqual([]);
+  });
+
+  it('ENQ-8: "fail hit number 2" (nth 2): the first and third ENQUEUE run, the second is -ENOMEM; seqnos 1 and 2 without a gap', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value } = await runOne(
+      async (sys, sim) => {
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        sim.kernel.faults.arm({ site: 'iio_dma_fence_alloc', nth: 2 });
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        const rets: number[] = [];
+        const seqnos: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const ret = await enqueue(sys, buf, x, 4096);
+          rets.push(ret);
+          if (ret === 0) {
+            const sync = await exportSync(sys, x);
+            seqnos.push((await fenceId(sys, sync))[1]);
+            await waitFence(sys, sync);
+          }
+        }
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { rets, seqnos, stats: sim.kernel.faults.stats('iio_dma_fence_alloc') };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      rets: [0, -ENOMEM, 0],
+      seqnos: [1, 2],
+      stats: { hits: 2, failed: 1, armed: false },
+    });
+  });
+
+  it('ENQ-15: the fence slot reservation fails (site dma_resv_reserve_fences): -ENOMEM after the seqno was taken (ENQ-9 gap), the fence destroyed unpublished, the lock released, the block not queued', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(
+      async (sys, sim) => {
+        const log = fenceLog(sim);
+        const buf = await dacBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const before = dmabufRefs(sim, sys, x);
+        sim.kernel.faults.arm({ site: 'dma_resv_reserve_fences' });
+        const ret = await enqueue(sys, buf, x, 4096);
+        const after = { refs: dmabufRefs(sim, sys, x), fences: live(sim, 'dma_fence') };
+        const events = log.map((e) => [e[0], e[2]]);
+        // Nonblocking: a reservation lock left held would make this -EBUSY (ENQ-10); a QUEUED block -EPERM.
+        await setNonblock(sys, buf);
+        const retry = await enqueue(sys, buf, x, 4096);
+        const sync = await exportSync(sys, x);
+        const seqno = (await fenceId(sys, sync))[1];
+        expect(await setBufferEnabled(sys, 1, true)).toBe(1);
+        const t = await waitFence(sys, sync);
+        expect(await setBufferEnabled(sys, 1, false)).toBe(1);
+        return { before, ret, after, events, retry, seqno, t };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      before: { attachments: 1, refs: 2, fences: 0 },
+      ret: -ENOMEM,
+      after: { refs: { attachments: 1, refs: 2, fences: 0 }, fences: 0 },
+      events: [
+        ['init', 1],
+        ['destroy', 1],
+      ],
+      retry: 0,
+      seqno: 2,
+      t: 1026 * US,
+    });
+    expect(checkQuiescentInvariants(sim)).toEqual([]);
   });
 });
 
