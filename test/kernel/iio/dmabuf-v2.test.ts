@@ -21,6 +21,7 @@ import {
   type Sys,
 } from '../../../src/index.ts';
 import type { DmaBuf } from '../../../src/kernel/dma-buf/dma-buf.ts';
+import { IIO_BLOCK_STATE_DONE } from '../../../src/kernel/iio/buffer-dma.ts';
 import * as v2 from '../../../src/uapi/iio-v2.ts';
 import {
   DMA_BUF_IOCTL_SYNC,
@@ -62,7 +63,8 @@ import {
   udmabuf_create,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne } from '../../helpers.ts';
+import { realSkip, runOne } from '../../helpers.ts';
+import { FAULT_INJECTION_SIM_ONLY } from './dmabuf-helpers.ts';
 
 const MS = 1_000_000;
 const IRQ = 2_000;
@@ -728,6 +730,41 @@ describe('V2-ENQ: IIO_BUFFER_DMABUF_ENQUEUE_IOCTL (v2 number 0x40106993)', () =>
       return [a, b, c, after];
     }, V2);
     expect(value).toEqual([0, -EBUSY, -EBUSY, 0]);
+  });
+
+  it('V2-ENQ-13: the fence allocation fails (fault injection, site iio_dma_fence_alloc): -ENOMEM; bytes_used and cyclic stay written (V2-ENQ-10), the block stays DONE, no fence, no context, the reference dropped; the retry plays', async () => {
+    realSkip(FAULT_INJECTION_SIM_ONLY);
+    const { value, sim } = await runOne(async (sys, sim) => {
+      const fences = fenceEvents(sim);
+      const bfd = await bufferOf(sys, 1);
+      const d = await alloc(sys, bfd, 8192);
+      sys.mem.write(await mapShared(sys, d, 8192), dacBytes(0, 2048));
+      const dmabuf = dmabufOf(sim, sys, d);
+      const refs = dmabuf.file.ref.count;
+      sim.kernel.faults.arm({ site: 'iio_dma_fence_alloc' });
+      const ret = await enqueue(sys, bfd, d, 4096, v2.IIO_BUFFER_DMABUF_CYCLIC);
+      const { block } = dmabuf.priv as { block: { state: number; bytesUsed: number; cyclic: boolean } };
+      const after = {
+        block: [block.state, block.bytesUsed, block.cyclic],
+        refs: dmabuf.file.ref.count - refs,
+        slots: dmabuf.resv.slots.length,
+        inits: fences.length,
+      };
+      const context = sim.kernel.fences.contextAlloc();
+      expect(await enable(sys, 1, true)).toBe(1);
+      const retry = await enqueue(sys, bfd, d, 4096);
+      expect(await sys.pollfds([{ fd: d, events: POLLOUT }], -1)).toBe(1);
+      expect(await enable(sys, 1, false)).toBe(1);
+      const init = fences.find((f) => f.event === 'dma_fence_init');
+      return { ret, after, retry, contextGap: init!.context - context };
+    }, V2);
+    expect(value).toEqual({
+      ret: -ENOMEM,
+      after: { block: [IIO_BLOCK_STATE_DONE, 4096, true], refs: 0, slots: 0, inits: 0 },
+      retry: 0,
+      contextGap: 1,
+    });
+    expect(sim.device('sim-dac').dac!.playedScans().slice(0, 1024)).toEqual(dacScans(0, 1024));
   });
 
   it('V2-ENQ-15: ENQUEUE while enabled submits at once; the block is ACTIVE when the call returns', async () => {
