@@ -4,10 +4,22 @@
  * ((3k + 1000) mod 4096) - 2048), in_voltage3-voltage4 (square), in_accel_x (constant 34), in_timestamp (s64).
  */
 import { describe, expect, it } from 'vitest';
-import type { Sys } from '../../../src/index.ts';
-import { EAGAIN, EINVAL, ENOMEM, F_GETFL, F_SETFL, O_NONBLOCK } from '../../../src/uapi/index.ts';
+import type { Simulator, Sys } from '../../../src/index.ts';
+import { IioBuffer } from '../../../src/kernel/iio/device.ts';
+import { IioKfifo } from '../../../src/kernel/iio/kfifo.ts';
+import { type IioChanSpec, INDIO_BUFFER_SOFTWARE, INDIO_DIRECT_MODE } from '../../../src/kernel/iio/types.ts';
+import {
+  EAGAIN,
+  EINVAL,
+  ENOMEM,
+  F_GETFL,
+  F_SETFL,
+  IIO_BUFFER_DIRECTION_OUT,
+  O_NONBLOCK,
+  POLLOUT,
+} from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { runOne, simOnly } from '../../helpers.ts';
+import { realSkip, runOne, simOnly } from '../../helpers.ts';
 
 const DUMMY_BUF = '/sys/bus/iio/devices/iio:device2/buffer0';
 const MS = 1_000_000;
@@ -353,5 +365,88 @@ describe('KFIFO: overflow, read, data_available', () => {
       { platform: 'ideal', realTimescale: 1000 },
     );
     expect(value).toEqual(['0\n', '1\n', '3\n', '3\n']);
+  });
+});
+
+describe('KFIFO-7: write(n) on an output kfifo buffer (a test device: no simulated board device has one)', () => {
+  /** One u16 output channel, out_voltage0: 2-byte scans. */
+  const OUT_CHANNEL: IioChanSpec = {
+    type: 'voltage',
+    channel: 0,
+    modifier: null,
+    output: true,
+    scanIndex: 0,
+    scanType: { sign: 'u', realbits: 16, storagebits: 16, shift: 0, endianness: 'le' },
+    hwChannel: 0,
+  };
+
+  /** Registers `sim-out-fifo` (iio:device3): a SOFTWARE device with one output kfifo buffer. */
+  function addOutputFifo(sim: Simulator): void {
+    sim.kernel.iio.register(
+      {
+        name: 'sim-out-fifo',
+        channels: [OUT_CHANNEL],
+        modes: INDIO_DIRECT_MODE | INDIO_BUFFER_SOFTWARE,
+        info: { sharedAttrs: [], readRaw: () => -EINVAL },
+      },
+      (d) => {
+        const kf = new IioKfifo();
+        const b = new IioBuffer(d, 0, IIO_BUFFER_DIRECTION_OUT, kf, 2, 1);
+        kf.init(b);
+        d.attachBuffer(b);
+      },
+    );
+  }
+
+  /** write(2) of `n` bytes of a u16 ramp from 1. */
+  async function writeN(sys: Sys, fd: number, n: number): Promise<number> {
+    const buf = sys.mem.alloc(Math.max(1, n));
+    sys.mem.write(
+      buf,
+      new Uint8Array(n).map((_, i) => (i % 2 === 0 ? i / 2 + 1 : 0)),
+    );
+    return sys.write(fd, buf, n);
+  }
+
+  it('KFIFO-7: the KFIFO-5 checks (no fifo before the first enable, n < element size: -EINVAL), then min(n / esize, free) whole scans per pass of the write loop (BWRITE-3/4)', async () => {
+    realSkip('needs an output kfifo buffer, which neither the board nor the test module (real/module) has');
+    const { value } = await runOne(
+      async (sys, sim) => {
+        addOutputFifo(sim);
+        const ob = await openBuffer(sys, 3);
+        if (typeof ob === 'number') throw new Error(`openBuffer(3) failed: ${ob}`);
+        const fd = ob.fd;
+        await setNonblock(sys, fd);
+        const pollBefore = await sys.pollfds([{ fd, events: POLLOUT }], 0);
+        const unallocated = await writeN(sys, fd, 8);
+        const dir = '/sys/bus/iio/devices/iio:device3/buffer0';
+        expect(await writeAttr(sys, `${dir}/length`, '3')).toBe(1);
+        expect(await enableChannels(sys, 3, ['out_voltage0'])).toBe(0);
+        expect(await setBufferEnabled(sys, 3, true)).toBe(1);
+        const short = await writeN(sys, fd, 1);
+        // Capacity roundup_pow_of_two(3) = 4 scans (KFIFO-2): 10 bytes are 5 scans, of which 4 fit.
+        const first = await writeN(sys, fd, 10);
+        const full = [await readAttr(sys, `${dir}/data_available`), await writeN(sys, fd, 2)];
+        expect(await setBufferEnabled(sys, 3, false)).toBe(1);
+        // The next enable empties the fifo (KFIFO-3). An odd n: the first pass copies the 2 whole scans, the
+        // second is write(1) < esize: -EINVAL, returned although 4 bytes were queued (BWRITE-4).
+        expect(await setBufferEnabled(sys, 3, true)).toBe(1);
+        const odd = await writeN(sys, fd, 5);
+        const after = await readAttr(sys, `${dir}/data_available`);
+        expect(await setBufferEnabled(sys, 3, false)).toBe(1);
+        return { pollBefore, unallocated, short, first, full, odd, after };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({
+      // KFIFO-8: a never-allocated fifo reports one free scan, so poll says writable while write is -EINVAL.
+      pollBefore: 1,
+      unallocated: -EINVAL,
+      short: -EINVAL,
+      first: 8,
+      full: ['4\n', -EAGAIN],
+      odd: -EINVAL,
+      after: '2\n',
+    });
   });
 });
