@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Simulator, Sys } from '../../../src/index.ts';
 import { checkQuiescentInvariants } from '../../../src/testing/invariants.ts';
+import * as v2 from '../../../src/uapi/iio-v2.ts';
 import {
   _IOR,
   _IOW,
@@ -172,6 +173,28 @@ describe('BIOC: the DMABUF commands on a buffer fd', () => {
       { platform: 'ideal' },
     );
     expect(value).toEqual({ attach: 0, detach: 0 });
+  });
+});
+
+describe('BIOC-3: the v2 profile', () => {
+  it('BIOC-3: in the v2 profile a buffer fd answers V2-IOC-*: the mainline ATTACH number is 1 (V2-IOC-1) with nothing attached, the v2 ALLOC number returns a new fd; mainline: 0 and -EINVAL (BIOC-1, BIOC-2)', async () => {
+    const program = async (sys: Sys, sim: Simulator) => {
+      const buf = await adcBuffer(sys);
+      const x = await heapBuf(sys);
+      const req = sys.mem.allocStruct(v2.iio_dmabuf_alloc_req, { size: 4096, resv: 0 });
+      return {
+        fds: [buf, x],
+        attach: await sys.ioctl(buf, IIO_BUFFER_DMABUF_ATTACH_IOCTL, await intArg(sys, x)),
+        attachments: live(sim, 'iio_dmabuf_attachment'),
+        alloc: await sys.ioctl(buf, v2.IIO_BUFFER_DMABUF_ALLOC_IOCTL, req),
+      };
+    };
+    const mainline = await runOne(program, { platform: 'ideal' });
+    const v2profile = await runOne(program, { platform: 'ideal', abi: 'v2' });
+    // fds: 0 the chardev, 1 the buffer fd, 3 the heap dma-buf (2 was the heap, closed again); the v2 ALLOC
+    // returns its new dma-buf fd, the lowest free: 2 (V2-ALLOC-9).
+    expect(mainline.value).toEqual({ fds: [1, 3], attach: 0, attachments: 1, alloc: -EINVAL });
+    expect(v2profile.value).toEqual({ fds: [1, 3], attach: 1, attachments: 0, alloc: 2 });
   });
 });
 

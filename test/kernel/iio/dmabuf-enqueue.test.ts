@@ -794,6 +794,28 @@ describe('ENQ: failures only fault injection can force (src/kernel/fault-inject.
 });
 
 describe('ENQ: the block state decides', () => {
+  it('ENQ-17 (unreachable: ATT-10 answers first): no attachment exists in fileio mode, so ENQUEUE never meets the fileio check: enabled in fileio mode ATTACH is -EBUSY and ENQUEUE -EPERM (ENQ-7); attached while disabled, the next enable chooses DMABUF mode (DMAQ-10) and ENQUEUE runs', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await adcBuffer(sys);
+        const x = await heapBuf(sys);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const fileio = [await attach(sys, buf, x), await enqueue(sys, buf, x, 4096)];
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        const attached = await attach(sys, buf, x);
+        expect(await setBufferEnabled(sys, 0, true)).toBe(1);
+        const enq = await enqueue(sys, buf, x, 4096);
+        const sync = await exportSync(sys, x);
+        await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, 0, false)).toBe(1);
+        return { fileio, attached, enq, status };
+      },
+      { platform: 'ideal' },
+    );
+    expect(value).toEqual({ fileio: [-EBUSY, -EPERM], attached: 0, enq: 0, status: 1 });
+  });
+
   it('ENQ-18 / ENQ-24: OUT, block QUEUED (disabled): a second ENQUEUE is -EPERM at once; its fence is signalled -EPERM', async () => {
     const { value } = await runOne(
       async (sys, sim) => {

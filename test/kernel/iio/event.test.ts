@@ -33,7 +33,15 @@ import {
   POLLRDNORM,
   PROT_READ,
 } from '../../../src/uapi/index.ts';
-import { pushEvent, pushEventAt, removeDevice, runOne, simState, testSimulator } from '../../helpers.ts';
+import {
+  pushEvent,
+  pushEventAt,
+  removeDevice,
+  runOne,
+  simExact,
+  simState,
+  testSimulator,
+} from '../../helpers.ts';
 
 const DEV_DUMMY = '/dev/iio:device2';
 
@@ -92,6 +100,42 @@ async function poll1(sys: Sys, fd: number, events: number, timeoutMs: number): P
   const r = await sys.pollfds(e, timeoutMs);
   return [r, e[0]!.revents ?? -1];
 }
+
+/** Virtual time a GET_EVENT_FD that does not wait takes (one ioctl). */
+const GETFD_COST_NS = 1000;
+
+describe('EVFD-1: the device mlock', () => {
+  it('EVFD-1 (-EINTR unreachable in the simulator): GET_EVENT_FD waits for the mlock only while another task holds it, and nothing simulated holds it across a sleep (a reader asleep on the event fd holds none): the call answers at once, -EBUSY', async () => {
+    const sim = testSimulator();
+    sim.spawn(
+      'reader',
+      async (sys) => {
+        const [cd, fd] = await openEvents(sys);
+        // The chardev is single-open (CDEV-3): the getter opens it once this one is closed.
+        expect(await sys.close(cd)).toBe(0);
+        return readEvents(sys, fd, 16);
+      },
+      { stdio: false },
+    );
+    sim.spawn(
+      'getter',
+      async (sys) => {
+        const cd = await sys.open(DEV_DUMMY, O_RDWR);
+        const t = sys.now();
+        const busy = await getEventFd(sys, cd);
+        return [busy, sys.now() - t];
+      },
+      { startAt: 1_000_000, stdio: false },
+    );
+    // The reader sleeps from the start until this event; the getter calls while it sleeps.
+    pushEventAt(sim, 3_000_000, evId(1), 1n);
+    const res = await sim.run();
+    expect(res.processes.map((p) => p.value)).toEqual([
+      [[evId(1), 1n]],
+      [[-EBUSY, -1], simExact(GETFD_COST_NS, (ns) => ns < 1_000_000_000, 'no wait in GET_EVENT_FD')],
+    ]);
+  });
+});
 
 describe('EVFD-2/3: IIO_GET_EVENT_FD_IOCTL', () => {
   it('EVFD-3: returns 0 and writes the lowest free fd back', async () => {
