@@ -104,8 +104,8 @@ export const COMPARISON_RULES = [
   {
     id: 'sim-only-fault',
     scope: 'fault',
-    rule: '`dmaError`, `lateIrq` and `removeDevice` faults are injected on the simulator only.',
-    why: 'They act on the simulated hardware (the DMA controller’s status, the IRQ’s timing) or unbind a driver; the test module does not model them. A scenario with such a fault still compares every syscall: lessons that use them show that user space cannot tell (DMAQ-6).',
+    rule: '`dmaError`, `lateIrq`, `removeDevice` and `kernelFault` faults are injected on the simulator only.',
+    why: 'They act on the simulated hardware (the DMA controller’s status, the IRQ’s timing), unbind a driver, or fail a kernel allocation (the guest kernel has no fault injection); the test module does not model them. A scenario with such a fault still compares every syscall: lessons that use them show that user space cannot tell (DMAQ-6); a call a `kernelFault` fails differs.',
   },
 ] as const satisfies readonly ComparisonRule[];
 

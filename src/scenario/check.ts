@@ -3,6 +3,8 @@
  * them, unknown processes, devices, signals, errnos and flags, and the board's device problems (through the
  * device-driver registry). Each step's action is checked by its own entry of the action table.
  */
+
+import { FAULT_SITES, type FaultSite } from '../kernel/fault-inject.ts';
 import { boardDeviceNames, defaultDevices, validateDevices } from '../sim/devices.ts';
 import { ERRNO } from '../uapi/errno.ts';
 import type { AbiProfile } from '../uapi/ioctls.ts';
@@ -67,7 +69,23 @@ function checkFaults(s: Scenario, { loc, errors, devices, processes }: ScenarioF
       errors.push(loc.at(['faults', i, 'kill', 'process'], `unknown process '${f.kill.process}'`));
     if ('kill' in f && typeof f.kill.signal === 'string' && !signalKnown(f.kill.signal))
       errors.push(loc.at(['faults', i, 'kill', 'signal'], `unknown signal '${f.kill.signal}'`));
+    if ('kernelFault' in f) checkKernelFault(f.kernelFault, ['faults', i, 'kernelFault'], loc, errors);
   });
+}
+
+/** A `kernelFault`'s errno: a known name, below MAX_ERRNO, and ENOMEM on a site that is an allocation. */
+function checkKernelFault(
+  k: { readonly site: FaultSite; readonly errno?: string | undefined },
+  path: DocPath,
+  loc: Locator,
+  errors: ScenarioError[],
+): void {
+  if (k.errno === undefined) return;
+  const n = (ERRNO as Record<string, number>)[k.errno];
+  if (!Object.hasOwn(ERRNO, k.errno) || n === undefined || n > 4095)
+    errors.push(loc.at([...path, 'errno'], `unknown errno '${k.errno}'`));
+  else if (FAULT_SITES[k.site].kind === 'alloc' && k.errno !== 'ENOMEM')
+    errors.push(loc.at([...path, 'errno'], `${k.site} is an allocation: it fails with ENOMEM only`));
 }
 
 /** The run-level `expect` names processes and devices of the scenario. */

@@ -97,7 +97,7 @@ export class Locator {
 /** What each union accepts, for messages, by the last path component that names it. */
 const UNION_FORMS: Record<string, string> = {
   faults:
-    'a fault: {at, dmaError: {device, residue?}}, {at, lateIrq: {device, by}}, {at, kill: {process, signal?}} or {at, removeDevice: {device}}',
+    'a fault: {at, dmaError: {device, residue?}}, {at, lateIrq: {device, by}}, {at, kill: {process, signal?}}, {at, removeDevice: {device}} or {at, kernelFault: {site, nth?, times?, errno?}}',
   arg: 'an ioctl arg: null, a number, {int, out?}, {struct, value?, out?}, {string} or {unmapped: true}',
   platform:
     'a platform: zcu102, pluto, laptop, ideal, or {base?, syscallNs?, copyPsPerByte?, uncachedReadPsPerByte?, cpuReadPsPerByte?, cacheCleanNsPerLine?, cacheInvalidateNsPerLine?, dmaMapNsPerPage?, memoryBytesPerSecond?, wakeLatencyNs?, wakeJitterNs?, coherentDma?}',

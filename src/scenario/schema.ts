@@ -4,6 +4,7 @@
  * from these (a test keeps it in sync) so that editors autocomplete scenario files.
  */
 import { z } from 'zod';
+import { FAULT_SITES, type FaultSite } from '../kernel/fault-inject.ts';
 import { DeviceSchema } from '../sim/devices.ts';
 import { ACTION_TABLE } from './actions/table.ts';
 import { Duration, Expect, FaultSignal } from './values.ts';
@@ -71,6 +72,18 @@ const Fault = z.union([
     kill: z.strictObject({ process: z.string(), signal: FaultSignal.optional() }),
   }),
   z.strictObject({ at: Duration, removeDevice: z.strictObject({ device: z.string() }) }),
+  z.strictObject({
+    at: Duration,
+    kernelFault: z.strictObject({
+      site: z.enum(Object.keys(FAULT_SITES) as [FaultSite, ...FaultSite[]]),
+      nth: z.number().int().min(1).max(1e9).optional(),
+      times: z.number().int().min(1).max(1e9).optional(),
+      errno: z
+        .string()
+        .regex(/^E[A-Z0-9]+$/)
+        .optional(),
+    }),
+  }),
 ]);
 
 /** Outcome a process must have at the end of the run. */

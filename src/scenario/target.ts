@@ -5,9 +5,11 @@
  * on both; a target says which checks it can make exactly ({@link TargetChecks}) and the interpreter notes
  * those it skips, with the comparison rule that says why (docs/oracle.md, "Comparison rules").
  */
+import type { FaultSite } from '../kernel/fault-inject.ts';
 import type { DeviceConfig } from '../sim/devices.ts';
 import type { SimDevice } from '../sim/drivers.ts';
 import type { ProcessBody, ProcessOutcome, RunResult, Simulator, SpawnOptions } from '../sim/simulator.ts';
+import { ERRNO, type ErrnoName } from '../uapi/errno.ts';
 import type { AbiProfile } from '../uapi/ioctls.ts';
 import { SIGKILL } from '../uapi/signal.ts';
 import { parseDuration, signalNumber } from './values.ts';
@@ -18,6 +20,14 @@ export type Fault = { readonly at: number | string } & (
   | { readonly lateIrq: { readonly device: string; readonly by: number | string } }
   | { readonly kill: { readonly process: string; readonly signal?: string | number | undefined } }
   | { readonly removeDevice: { readonly device: string } }
+  | {
+      readonly kernelFault: {
+        readonly site: FaultSite;
+        readonly nth?: number | undefined;
+        readonly times?: number | undefined;
+        readonly errno?: string | undefined;
+      };
+    }
 );
 
 /** A scenario's run-level expectations (`expect` without `processes`). */
@@ -159,6 +169,17 @@ export function simulatorTarget(sim: Simulator): ScenarioTarget<RunResult> {
         );
       else if ('removeDevice' in f)
         sim.at(at, 'fault: remove device', () => sim.removeDevice(f.removeDevice.device));
+      else if ('kernelFault' in f) {
+        const { site, nth, times, errno } = f.kernelFault;
+        // The loader checked the errno (a known name; ENOMEM on allocation sites), so arm() cannot throw.
+        const spec = {
+          site,
+          ...(nth === undefined ? {} : { nth }),
+          ...(times === undefined ? {} : { times }),
+          ...(errno === undefined ? {} : { errno: ERRNO[errno as ErrnoName] }),
+        };
+        sim.at(at, 'fault: kernel', () => sim.kernel.faults.arm(spec));
+      }
       return null;
     },
     run: (untilNs, stop) => sim.run({ until: untilNs, ...(stop ? { stopWhen: stop } : {}) }),

@@ -346,6 +346,30 @@ const BAD: BadCase[] = [
     /unknown device 'ghost'/,
   ),
   one(
+    'unknown site in a kernelFault',
+    `faults:\n  - at: 1ms\n    kernelFault: { site: kmalloc }\n${P}${SLEEP}`,
+    'at',
+    /kernelFault: \{site, nth\?, times\?, errno\?\}/,
+  ),
+  one(
+    'unknown errno in a kernelFault',
+    `faults:\n  - at: 1ms\n    kernelFault: { site: dma_buf_attach, errno: ENOPE }\n${P}${SLEEP}`,
+    'ENOPE',
+    /unknown errno 'ENOPE'/,
+  ),
+  one(
+    'an errno other than ENOMEM on a kernelFault allocation site',
+    `faults:\n  - at: 1ms\n    kernelFault: { site: iio_dma_fence_alloc, errno: EIO }\n${P}${SLEEP}`,
+    'EIO',
+    /iio_dma_fence_alloc is an allocation: it fails with ENOMEM only/,
+  ),
+  one(
+    'a kernelFault nth of 0',
+    `faults:\n  - at: 1ms\n    kernelFault: { site: dma_buf_attach, nth: 0 }\n${P}${SLEEP}`,
+    '0 }',
+    /nth/,
+  ),
+  one(
     'unknown kind of fault',
     `faults:\n  - at: 1ms\n    explode: { device: sim-adc }\n${P}${SLEEP}`,
     'at',

@@ -764,6 +764,39 @@ expect:
     expect([other!.signal, other!.exitTime]).toEqual([15, 1_000_000]);
   });
 
+  it('kernelFault: arms a fault-injection site at its time: the 2nd ENQUEUE from then fails its fence allocation (ENQ-8), the others run', async () => {
+    const o = await passes(`
+abi: mainline
+platform: ideal
+faults:
+  - at: 1ms
+    kernelFault: { site: iio_dma_fence_alloc, nth: 2 }
+  - at: 1ms
+    kernelFault: { site: dma_buf_attach, errno: EOPNOTSUPP, times: 1 }
+processes:
+  - name: p
+    steps:
+      - enable_channels: { device: sim-dac, channels: [out_voltage0, out_voltage1] }
+      - buffer_fd: { device: sim-dac, as: buf }
+      - heap_alloc: { size: 4096, as: blk }
+      - sleep: 2ms
+      - attach: { buffer: buf, dmabuf: blk }
+        expect: { errno: EOPNOTSUPP }
+      - attach: { buffer: buf, dmabuf: blk }
+      - enqueue: { buffer: buf, dmabuf: blk, bytes_used: 4096 }
+      - enable_buffer: { device: sim-dac }
+      - poll: { fds: [{ fd: blk, events: POLLOUT }], timeout: 100 }
+        expect: { ret: 1 }
+      - enqueue: { buffer: buf, dmabuf: blk, bytes_used: 4096 }
+        expect: { errno: ENOMEM }
+      - enqueue: { buffer: buf, dmabuf: blk, bytes_used: 4096 }
+      - poll: { fds: [{ fd: blk, events: POLLOUT }], timeout: 100 }
+        expect: { ret: 1 }
+      - enable_buffer: { device: sim-dac, on: false }
+`);
+    expect(o.result.stats.devices['sim-dac']!.transfers).toBe(2);
+  });
+
   it('removeDevice: later syscalls on its fds get -ENODEV and its sysfs files are gone', async () => {
     await passes(`
 platform: ideal
