@@ -42,6 +42,7 @@ import {
   simState,
   testSimulator,
 } from '../../helpers.ts';
+import { waitFor } from './dmabuf-helpers.ts';
 
 const DEV_DUMMY = '/dev/iio:device2';
 
@@ -107,12 +108,14 @@ const GETFD_COST_NS = 1000;
 describe('EVFD-1: the device mlock', () => {
   it('EVFD-1 (-EINTR unreachable in the simulator): GET_EVENT_FD waits for the mlock only while another task holds it, and nothing simulated holds it across a sleep (a reader asleep on the event fd holds none): the call answers at once, -EBUSY', async () => {
     const sim = testSimulator();
+    const shared = { reading: false };
     sim.spawn(
       'reader',
       async (sys) => {
         const [cd, fd] = await openEvents(sys);
         // The chardev is single-open (CDEV-3): the getter opens it once this one is closed.
         expect(await sys.close(cd)).toBe(0);
+        shared.reading = true;
         return readEvents(sys, fd, 16);
       },
       { stdio: false },
@@ -120,15 +123,17 @@ describe('EVFD-1: the device mlock', () => {
     sim.spawn(
       'getter',
       async (sys) => {
+        await waitFor(sys, () => shared.reading);
         const cd = await sys.open(DEV_DUMMY, O_RDWR);
         const t = sys.now();
         const busy = await getEventFd(sys, cd);
-        return [busy, sys.now() - t];
+        const took = sys.now() - t;
+        // Wakes the reader, which has slept since it got its event fd.
+        await pushEvent(sys, sim, evId(1), 1n);
+        return [busy, took];
       },
       { startAt: 1_000_000, stdio: false },
     );
-    // The reader sleeps from the start until this event; the getter calls while it sleeps.
-    pushEventAt(sim, 3_000_000, evId(1), 1n);
     const res = await sim.run();
     expect(res.processes.map((p) => p.value)).toEqual([
       [[evId(1), 1n]],
