@@ -116,8 +116,8 @@ export class FaultInjector {
 
   /**
    * Arms `spec.site`, replacing an earlier arming of it: hits `nth .. nth + times - 1` fail. A JavaScript
-   * caller's mistake (unknown site, a fraction, an errno other than ENOMEM on an allocation site) throws, as Node's fs
-   * does (`ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE`).
+   * caller's mistake (unknown site, a fraction, an errno other than ENOMEM on an allocation site) throws, as
+   * Node's fs does (`ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE`).
    */
   arm(spec: FaultSpec): void {
     const site = spec?.site;
