@@ -4,13 +4,13 @@
  * kernel code at that site takes its error path as it would when the allocation or the exporter fails. This
  * is how the rules no user space can provoke (ATT-6, ATT-9, ATT-11, ENQ-8, ENQ-15, V2-ENQ-13) are tested.
  *
- * Nothing is armed by default and nothing here is random. A site costs one test of {@link FaultInjector.armed}
- * while nothing is armed: `if (faults.armed) { const err = faults.hit('site'); if (err) ... }`.
+ * Nothing is armed by default and nothing here is random. A site costs one test of
+ * {@link FaultInjector.armed} while nothing is armed: `if (faults.armed) { const err = faults.hit('site'); if (err) ... }`.
  */
 import { ENOMEM } from '../uapi/errno.ts';
 import type { Tracepoints } from './tracepoints.ts';
 
-/** What a site models: an allocation (its caller always answers `-ENOMEM`) or an operation with its own errno. */
+/** What a site models: an allocation (its caller answers `-ENOMEM`) or an operation with its own errno. */
 export type FaultSiteKind = 'alloc' | 'op';
 
 /** One injection site: the kernel function that fails there, what it is, and the rules its failure shows. */
@@ -83,6 +83,9 @@ interface Arming {
   failed: number;
 }
 
+/** The site names, for messages. */
+const SITE_NAMES = Object.keys(FAULT_SITES).join(', ');
+
 /** Largest errno a kernel function returns (`MAX_ERRNO`). */
 const MAX_ERRNO = 4095;
 
@@ -124,7 +127,7 @@ export class FaultInjector {
     if (typeof site !== 'string' || !Object.hasOwn(FAULT_SITES, site))
       throw badArg(
         'ERR_INVALID_ARG_TYPE',
-        `fault injection: unknown site ${JSON.stringify(site)} (sites: ${Object.keys(FAULT_SITES).join(', ')})`,
+        `fault injection: unknown site ${JSON.stringify(site)} (sites: ${SITE_NAMES})`,
       );
     const nth = count('nth', spec.nth, 1, Number.MAX_SAFE_INTEGER);
     const times = count('times', spec.times, 1, Number.MAX_SAFE_INTEGER);
