@@ -5,7 +5,8 @@
  * is how the rules no user space can provoke (ATT-6, ATT-9, ATT-11, ENQ-8, ENQ-15, V2-ENQ-13) are tested.
  *
  * Nothing is armed by default and nothing here is random. A site costs one test of
- * {@link FaultInjector.armed} while nothing is armed: `if (faults.armed) { const err = faults.hit('site'); if (err) ... }`.
+ * {@link FaultInjector.armed} while nothing is armed:
+ * `if (faults.armed) { const err = faults.hit('site'); if (err) ... }`.
  */
 import { ENOMEM } from '../uapi/errno.ts';
 import type { Tracepoints } from './tracepoints.ts';
