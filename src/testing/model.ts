@@ -151,6 +151,29 @@ export class ContractModel {
     return out;
   }
 
+  /** How many fds are open: of `kind`, or of any kind when it is undefined. */
+  countFds(kind?: FileKind): number {
+    let n = 0;
+    for (const f of this.#fds) if (f && (kind === undefined || f.kind === kind)) n++;
+    return n;
+  }
+
+  /** The open fd at index `n` of the ascending list {@link ContractModel.countFds} counts, or -1. */
+  nthFd(n: number, kind?: FileKind): number {
+    let left = n;
+    for (let fd = 0; fd < this.#fds.length; fd++) {
+      const f = this.#fds[fd];
+      if (f && (kind === undefined || f.kind === kind) && left-- === 0) return fd;
+    }
+    return -1;
+  }
+
+  /** The highest open fd, or -1 when none is open. */
+  lastFd(): number {
+    for (let fd = this.#fds.length - 1; fd >= 0; fd--) if (this.#fds[fd]) return fd;
+    return -1;
+  }
+
   /** Whether a poll of `fd` would block inside the kernel (v2: V2-DBUF-2, the block holds the lock). */
   pollWouldHang(fd: number): boolean {
     const f = this.#file(fd);
