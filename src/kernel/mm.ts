@@ -81,6 +81,11 @@ export function pageAlign(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 }
 
+/** Bytes of the slabs small heap blocks are cut from (see {@link MM.allocHeap}). */
+const SLAB_BYTES = 64 * 1024;
+/** Largest heap block cut from a slab; larger ones get an ArrayBuffer of their own. */
+const SLAB_MAX_BLOCK = 16 * 1024;
+
 /** A process's memory. */
 export class MM {
   readonly compat: boolean;
@@ -98,6 +103,9 @@ export class MM {
   readonly #spare = new Map<number, Uint8Array[]>();
   /** Bytes of anonymous memory mapped (see {@link ANON_MAX_BYTES}). */
   #anonBytes = 0;
+  /** The slab new small heap blocks are cut from, and how much of it is handed out. */
+  #slab: ArrayBuffer | null = null;
+  #slabUsed = SLAB_BYTES;
 
   constructor(compat: boolean) {
     this.compat = compat;
@@ -394,7 +402,7 @@ export class MM {
       end: start + size,
       prot: PROT_READ | PROT_WRITE,
       shared: false,
-      backing: this.#spare.get(size)?.pop()?.fill(0) ?? new Uint8Array(size),
+      backing: this.#spare.get(size)?.pop()?.fill(0) ?? this.#freshBacking(size),
       offset: 0,
       name: '[heap]',
       owner: null,
@@ -403,6 +411,22 @@ export class MM {
     this.#heapTop += size;
     this.#heapBlocks.set(start, size);
     return start;
+  }
+
+  /**
+   * Zeroed bytes for a new heap block. Small ones are views into a slab shared by several blocks: an
+   * ArrayBuffer of its own costs about 1 µs and external-memory GC work, and the fuzzer's callIoctl and
+   * writeAttr allocate one block per two syscalls.
+   */
+  #freshBacking(size: number): Uint8Array {
+    if (size > SLAB_MAX_BLOCK) return new Uint8Array(size);
+    if (this.#slab === null || this.#slabUsed + size > SLAB_BYTES) {
+      this.#slab = new ArrayBuffer(SLAB_BYTES);
+      this.#slabUsed = 0;
+    }
+    const bytes = new Uint8Array(this.#slab, this.#slabUsed, size);
+    this.#slabUsed += size;
+    return bytes;
   }
 
   /**
@@ -429,13 +453,15 @@ export class MM {
       vma.name === '[heap]' &&
       vma.backing.length === size
     ) {
-      v.splice(lo, 1);
+      // Shifted by hand: splice() allocates the array of removed elements (callIoctl frees a block per call).
+      for (let i = lo; i < v.length - 1; i++) v[i] = v[i + 1]!;
+      v.pop();
       this.#heapBlocks.delete(addr);
       this.#anonBytes -= size;
       if (this.#hint === vma) this.#hint = null;
-      const spare = this.#spare.get(size) ?? [];
-      if (spare.length < 4 && size <= 1 << 16) spare.push(vma.backing);
-      this.#spare.set(size, spare);
+      const spare = this.#spare.get(size);
+      if (!spare) this.#spare.set(size, size <= 1 << 16 ? [vma.backing] : []);
+      else if (spare.length < 4 && size <= 1 << 16) spare.push(vma.backing);
       return true;
     }
     this.unmapRange(addr, size);
@@ -496,7 +522,9 @@ export class MM {
     const next = v[i];
     if ((prev && prev.end > vma.start) || (next && next.start < vma.end))
       throw new KernelBug(`overlapping mapping at 0x${vma.start.toString(16)}`);
-    v.splice(i, 0, vma);
+    v.push(vma);
+    for (let j = v.length - 1; j > i; j--) v[j] = v[j - 1]!;
+    v[i] = vma;
     if (vma.anon) this.#anonBytes += vma.end - vma.start;
   }
 
