@@ -177,7 +177,7 @@ function ramp(spec: SpecOf<'ramp'>, { format }: Bound): Gen {
   return {
     at,
     period: m / g,
-    fill: (out, first, count) => {
+    fill(out, first, count) {
       let v = at(first) + half;
       for (let i = 0; i < count; i++) {
         out[i] = v - half;
@@ -211,7 +211,7 @@ function sine(spec: SpecOf<'sine'>, b: Bound): Gen {
     at,
     // cycles(n) depends on n * fMod mod rate only: it repeats after rate / gcd(fMod, rate) samples.
     period: exact ? rate / gcd(fMod, rate) : null,
-    fill: (out, first, count) => {
+    fill(out, first, count) {
       for (let i = 0; i < count; i++) out[i] = at(first + i);
     },
   };
@@ -229,7 +229,7 @@ function square(spec: SpecOf<'square'>, { clamp }: Bound): Gen {
   return {
     at,
     period,
-    fill: (out, first, count) => {
+    fill(out, first, count) {
       for (let i = 0; i < count; i++) out[i] = at(first + i);
     },
   };
@@ -252,7 +252,7 @@ function noise(spec: SpecOf<'noise'>, { clamp, seed }: Bound): Gen {
   return {
     at,
     period: null,
-    fill: (out, first, count) => {
+    fill(out, first, count) {
       for (let i = 0; i < count; i++) out[i] = at(first + i);
     },
   };
@@ -268,7 +268,7 @@ function samples(spec: SpecOf<'samples'>, { clamp }: Bound): Gen {
   return {
     at,
     period: repeat ? len : null,
-    fill: (out, first, count) => {
+    fill(out, first, count) {
       for (let i = 0; i < count; i++) out[i] = at(first + i);
     },
   };
@@ -306,11 +306,11 @@ export function createSignal(
   return {
     spec,
     period,
-    sample: (n) => {
+    sample(n) {
       checkIndex(n);
       return at(n);
     },
-    fill: (out, first, count) => {
+    fill(out, first, count) {
       if (!Number.isSafeInteger(count) || count < 0 || count > out.length)
         throw new RangeError(`cannot fill ${count} samples into ${out.length}`);
       if (count === 0) return;

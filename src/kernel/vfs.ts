@@ -143,7 +143,7 @@ export function newInode(
   priv: unknown,
   rdev?: Inode['rdev'],
 ): Inode {
-  return { ino, kind, mode, fops, priv, ...(rdev ? { rdev } : {}) };
+  return rdev ? { ino, kind, mode, fops, priv, rdev } : { ino, kind, mode, fops, priv };
 }
 
 /** The inode number every anonymous-inode file shares, as with the kernel's single `anon_inode_inode`. */
@@ -379,6 +379,13 @@ export class PathTree {
     children: new Map(),
   };
 
+  /**
+   * Directories {@link PathTree.add} reached, by the text of the path before its last `/`: a device registers
+   * a hundred attributes in a few directories, and each simulator of a fuzz campaign registers them again.
+   * Emptied by every removal.
+   */
+  readonly #dirs = new Map<string, Dentry>();
+
   /** A fresh inode number (1 is the shared anonymous inode). */
   allocIno(): number {
     return this.#nextIno++;
@@ -391,16 +398,30 @@ export class PathTree {
 
   /** Adds `inode` at `path`, creating directories on the way. Adding over an existing name is a bug. */
   add(path: string, inode: Inode): void {
-    const parts = PathTree.components(path);
-    const name = parts.pop();
-    if (name === undefined) throw new Error('cannot add the root');
-    const dir = this.#mkdirs(parts);
+    const cut = path.lastIndexOf('/');
+    let name: string | undefined = path.slice(cut + 1);
+    let dir: Dentry;
+    if (cut > 0 && name !== '' && name !== '.') {
+      const dirPath = path.slice(0, cut);
+      let d = this.#dirs.get(dirPath);
+      if (!d) {
+        d = this.#mkdirs(PathTree.components(dirPath));
+        this.#dirs.set(dirPath, d);
+      }
+      dir = d;
+    } else {
+      const parts = PathTree.components(path);
+      name = parts.pop();
+      if (name === undefined) throw new Error('cannot add the root');
+      dir = this.#mkdirs(parts);
+    }
     if (dir.children!.has(name)) throw new Error(`path exists: ${path}`);
     dir.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
   }
 
   /** Removes `path` and everything below it. */
   remove(path: string): void {
+    this.#dirs.clear();
     const parts = PathTree.components(path);
     const name = parts.pop();
     if (name === undefined) return;

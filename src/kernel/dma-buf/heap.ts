@@ -54,8 +54,10 @@ interface SystemHeap {
 function systemHeapOps(pages: PagePool): DmaBufOps {
   return {
     exporterName: 'system',
-    release: (dmabuf) => pages.free((dmabuf.priv as SystemHeapBuffer).bytes),
-    mmap: (dmabuf, vma) => {
+    release(dmabuf) {
+      return pages.free((dmabuf.priv as SystemHeapBuffer).bytes);
+    },
+    mmap(dmabuf, vma) {
       const buf = dmabuf.priv as SystemHeapBuffer;
       if (!vma.shared) {
         // remap_pfn_range on a private (COW) mapping must cover the VMA in one call: one chunk (DMMAP-3).
@@ -75,25 +77,27 @@ function systemHeapOps(pages: PagePool): DmaBufOps {
     },
     // system_heap_dma_buf_begin/end_cpu_access(): cache maintenance for each mapped attachment only; a
     // buffer no device has mapped gets none, even on a non-coherent platform.
-    beginCpuAccess: (dmabuf, dir) => {
+    beginCpuAccess(dmabuf, dir) {
       if (dmabuf.mappedAttachments > 0) dmabuf.syncCaches(true, dir);
       return 0;
     },
-    endCpuAccess: (dmabuf, dir) => {
+    endCpuAccess(dmabuf, dir) {
       if (dmabuf.mappedAttachments > 0) dmabuf.syncCaches(false, dir);
       return 0;
     },
     // system_heap_map_dma_buf() / _unmap_dma_buf(): dma_map_sgtable() syncs for the device (a clean),
     // dma_unmap_sgtable() for the CPU (an invalidate unless the direction is to-device).
-    mapAttachment: (dmabuf, dir) => {
+    mapAttachment(dmabuf, dir) {
       dmabuf.mappedAttachments++;
       dmabuf.syncCaches(false, dir);
     },
-    unmapAttachment: (dmabuf, dir) => {
+    unmapAttachment(dmabuf, dir) {
       dmabuf.mappedAttachments--;
       dmabuf.syncCaches(true, dir);
     },
-    attach: () => 0,
+    attach() {
+      return 0;
+    },
   };
 }
 

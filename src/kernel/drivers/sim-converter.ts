@@ -74,8 +74,10 @@ export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
       modes: INDIO_DIRECT_MODE | INDIO_BUFFER_HARDWARE,
       info: {
         sharedAttrs: ['sampling_frequency'],
-        separateAttrs: () => (output ? [] : ['raw', 'scale']),
-        readRaw: (attr, chan) => {
+        separateAttrs() {
+          return output ? [] : ['raw', 'scale'];
+        },
+        readRaw(attr, chan) {
           if (attr === 'sampling_frequency') return { type: IIO_VAL_INT, vals: [conv.sampleRateHz] };
           if (attr === 'scale') return adcScale(chan!);
           // iio_device_claim_direct(): no direct reads while a buffer runs.
@@ -85,7 +87,7 @@ export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
             vals: [(conv as Adc).directSample(chan!.hwChannel, bus.services.clock.now)],
           };
         },
-        writeRaw: (attr, integer) => {
+        writeRaw(attr, integer) {
           if (attr !== 'sampling_frequency') return -EINVAL;
           if (isActive()) return -EBUSY;
           if (integer <= 0 || integer > p.maxSampleRateHz) return -EINVAL;
@@ -94,11 +96,11 @@ export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
         },
       },
       setupOps: {
-        postenable: () => {
+        postenable() {
           conv.start(computeScanLayout(dev, dev.activeScanMask!, false).layout);
           return 0;
         },
-        postdisable: () => {
+        postdisable() {
           conv.stop();
           return 0;
         },

@@ -108,12 +108,12 @@ function dummyTrigger(
   };
   return {
     name: `${name}-dev${bus.nextId}-trigger`,
-    attach: () => {
+    attach() {
       n = 0;
       times = { t0: clock.now, rate: rate() };
       schedule();
     },
-    detach: () => {
+    detach() {
       clock.cancel(timer);
       timer = null;
     },
@@ -168,8 +168,10 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
       events: true,
       info: {
         sharedAttrs: ['sampling_frequency'],
-        readRaw: () => ({ type: IIO_VAL_INT, vals: [rate] }),
-        writeRaw: (_attr, integer) => {
+        readRaw() {
+          return { type: IIO_VAL_INT, vals: [rate] };
+        },
+        writeRaw(_attr, integer) {
           if (dev.buffers[0]!.active) return -EBUSY;
           if (integer <= 0 || integer > p.maxSampleRateHz) return -EINVAL;
           rate = integer;

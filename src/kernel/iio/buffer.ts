@@ -517,8 +517,10 @@ export function updateBuffers(dev: IioDev, insert: IioBuffer | null, remove: Iio
 export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attribute> {
   const attrs: Record<string, Attribute> = {
     length: {
-      show: () => `${b.length | 0}\n`,
-      store: (text) => {
+      show() {
+        return `${b.length | 0}\n`;
+      },
+      store(text) {
         const v = kstrtouint(text);
         if (!v.ok) return v.errno;
         if (v.value === b.length) return 0;
@@ -530,8 +532,10 @@ export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attr
       },
     },
     enable: {
-      show: () => (b.active ? '1\n' : '0\n'),
-      store: (text) => {
+      show() {
+        return b.active ? '1\n' : '0\n';
+      },
+      store(text) {
         const v = kstrtobool(text);
         if (!v.ok) return v.errno;
         if (v.value === b.active) return 0;
@@ -539,10 +543,16 @@ export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attr
       },
     },
     watermark: b.access.fixedWatermark
-      ? { show: () => `${b.watermark >>> 0}\n` }
+      ? {
+          show() {
+            return `${b.watermark >>> 0}\n`;
+          },
+        }
       : {
-          show: () => `${b.watermark >>> 0}\n`,
-          store: (text) => {
+          show() {
+            return `${b.watermark >>> 0}\n`;
+          },
+          store(text) {
             const v = kstrtouint(text);
             if (!v.ok) return v.errno;
             if (v.value === 0) return -EINVAL;
@@ -552,8 +562,16 @@ export function bufferAttributes(dev: IioDev, b: IioBuffer): Record<string, Attr
             return 0;
           },
         },
-    data_available: { show: () => queueLockedForever(b) ?? `${b.access.dataAvailable()}\n` },
-    direction: { show: () => (b.direction === IIO_BUFFER_DIRECTION_OUT ? 'out\n' : 'in\n') },
+    data_available: {
+      show() {
+        return queueLockedForever(b) ?? `${b.access.dataAvailable()}\n`;
+      },
+    },
+    direction: {
+      show() {
+        return b.direction === IIO_BUFFER_DIRECTION_OUT ? 'out\n' : 'in\n';
+      },
+    },
   };
   for (const [name, show] of Object.entries(b.access.extraAttrs?.() ?? {})) attrs[name] = { show };
   return attrs;
@@ -565,12 +583,22 @@ export function scanElementAttributes(dev: IioDev, b: IioBuffer): Record<string,
   for (const ch of dev.channels) {
     if (ch.scanIndex < 0) continue;
     const stem = channelName(ch);
-    attrs[`${stem}_index`] = { show: () => `${ch.scanIndex}\n` };
-    attrs[`${stem}_type`] = { show: () => `${formatScanType(ch.scanType)}\n` };
+    attrs[`${stem}_index`] = {
+      show() {
+        return `${ch.scanIndex}\n`;
+      },
+    };
+    attrs[`${stem}_type`] = {
+      show() {
+        return `${formatScanType(ch.scanType)}\n`;
+      },
+    };
     if (ch.type === 'timestamp') {
       attrs[`${stem}_en`] = {
-        show: () => (b.scanTimestamp ? '1\n' : '0\n'),
-        store: (text) => {
+        show() {
+          return b.scanTimestamp ? '1\n' : '0\n';
+        },
+        store(text) {
           const v = kstrtobool(text);
           if (!v.ok) return v.errno;
           if (b.active) return -EBUSY;
@@ -580,8 +608,10 @@ export function scanElementAttributes(dev: IioDev, b: IioBuffer): Record<string,
       };
     } else {
       attrs[`${stem}_en`] = {
-        show: () => (b.scanMask.has(ch.scanIndex) ? '1\n' : '0\n'),
-        store: (text) => {
+        show() {
+          return b.scanMask.has(ch.scanIndex) ? '1\n' : '0\n';
+        },
+        store(text) {
           const v = kstrtobool(text);
           if (!v.ok) return v.errno;
           if (b.active) return -EBUSY;

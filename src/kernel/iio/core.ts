@@ -62,8 +62,16 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
   const dir = dev.sysfsDir;
   const g = new SysfsGroup(paths);
   dev.sysfs = g;
-  g.add(`${dir}/name`, { show: () => `${dev.name}\n` });
-  g.add(`${dir}/dev`, { show: () => `${IIO_MAJOR}:${dev.id}\n` });
+  g.add(`${dir}/name`, {
+    show() {
+      return `${dev.name}\n`;
+    },
+  });
+  g.add(`${dir}/dev`, {
+    show() {
+      return `${IIO_MAJOR}:${dev.id}\n`;
+    },
+  });
   for (const chan of dev.channels)
     for (const attr of dev.info!.separateAttrs?.(chan) ?? [])
       g.add(`${dir}/${channelName(chan)}_${attr}`, infoAttribute(dev, attr, chan));
@@ -72,7 +80,11 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
   if (dev.trigger) {
     g.add(`${dir}/trigger/current_trigger`, currentTriggerAttribute(dev));
     const name = dev.trigger.name;
-    g.add(`/sys/bus/iio/devices/trigger${triggerId}/name`, { show: () => `${name}\n` });
+    g.add(`/sys/bus/iio/devices/trigger${triggerId}/name`, {
+      show() {
+        return `${name}\n`;
+      },
+    });
   }
   if (dev.channels.some((c) => c.type === 'timestamp') || dev.events)
     g.add(`${dir}/current_timestamp_clock`, timestampClockAttribute(dev));
@@ -108,8 +120,12 @@ export function iioDeviceUnregister(dev: IioDev): void {
 function currentTriggerAttribute(dev: IioDev): Attribute {
   return {
     mode: 0o644,
-    show: () => `${dev.trigger?.name ?? ''}\n`,
-    store: () => (dev.currentMode === INDIO_BUFFER_TRIGGERED ? -EBUSY : -EPERM),
+    show() {
+      return `${dev.trigger?.name ?? ''}\n`;
+    },
+    store() {
+      return dev.currentMode === INDIO_BUFFER_TRIGGERED ? -EBUSY : -EPERM;
+    },
   };
 }
 
@@ -141,8 +157,10 @@ const SETTABLE_CLOCKS = new Set([0, 1, 4, 5, 6, 7, 11]);
 function timestampClockAttribute(dev: IioDev): Attribute {
   let clock = 0;
   return {
-    show: () => `${CLOCK_NAMES[clock]}\n`,
-    store: (text: string) => {
+    show() {
+      return `${CLOCK_NAMES[clock]}\n`;
+    },
+    store(text: string) {
       // sysfs_match_string(): a single trailing newline is ignored.
       const id = CLOCK_NAMES.indexOf(
         (text.endsWith('\n') ? text.slice(0, -1) : text) as (typeof CLOCK_NAMES)[number],
@@ -161,13 +179,13 @@ function timestampClockAttribute(dev: IioDev): Attribute {
  */
 function infoAttribute(dev: IioDev, attr: string, chan?: IioChanSpec): Attribute {
   return {
-    show: () => {
+    show() {
       if (!dev.info) return -ENODEV;
       const v = dev.info.readRaw(attr, chan);
       if (typeof v === 'number') return v;
       return `${formatIioValue(v.type, v.vals)}\n`;
     },
-    store: (text: string) => {
+    store(text: string) {
       if (!dev.info) return -ENODEV;
       if (!dev.info.writeRaw) return -EINVAL;
       const fmt = dev.info.writeFormat?.(attr, chan) ?? IIO_VAL_INT_PLUS_MICRO;
