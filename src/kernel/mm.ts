@@ -81,8 +81,10 @@ export function pageAlign(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 }
 
-/** Bytes of the slabs small heap blocks are cut from (see {@link MM.allocHeap}). */
-const SLAB_BYTES = 64 * 1024;
+/** Bytes of the first slab small heap blocks are cut from (see {@link MM.allocHeap}); each next one doubles. */
+const SLAB_FIRST_BYTES = 8 * 1024;
+/** Bytes of the largest slab. */
+const SLAB_MAX_BYTES = 64 * 1024;
 /** Largest heap block cut from a slab; larger ones get an ArrayBuffer of their own. */
 const SLAB_MAX_BLOCK = 16 * 1024;
 
@@ -105,7 +107,7 @@ export class MM {
   #anonBytes = 0;
   /** The slab new small heap blocks are cut from, and how much of it is handed out. */
   #slab: ArrayBuffer | null = null;
-  #slabUsed = SLAB_BYTES;
+  #slabUsed = 0;
 
   constructor(compat: boolean) {
     this.compat = compat;
@@ -420,8 +422,10 @@ export class MM {
    */
   #freshBacking(size: number): Uint8Array {
     if (size > SLAB_MAX_BLOCK) return new Uint8Array(size);
-    if (this.#slab === null || this.#slabUsed + size > SLAB_BYTES) {
-      this.#slab = new ArrayBuffer(SLAB_BYTES);
+    if (this.#slab === null || this.#slabUsed + size > this.#slab.byteLength) {
+      // Small at first: most processes (a fuzz run's, a test's) allocate a few blocks and free them again.
+      const next = this.#slab === null ? SLAB_FIRST_BYTES : Math.min(2 * this.#slab.byteLength, SLAB_MAX_BYTES);
+      this.#slab = new ArrayBuffer(Math.max(next, size));
       this.#slabUsed = 0;
     }
     const bytes = new Uint8Array(this.#slab, this.#slabUsed, size);
