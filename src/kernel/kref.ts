@@ -34,6 +34,18 @@ export class Census {
     return out;
   }
 
+  /** Live objects of `kind` now (what {@link Census.live} lists for it, or 0). */
+  count(kind: string): number {
+    return this.#live.get(kind) ?? 0;
+  }
+
+  /** Kinds whose live count went below zero, sorted by kind, with their counts (checked after every step). */
+  negative(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const [kind, n] of this.#live) if (n < 0) out.push([kind, n]);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
   /** Objects ever created of `kind`. */
   created(kind: string): number {
     return this.#created.get(kind) ?? 0;

@@ -151,6 +151,13 @@ export class ContractModel {
     return out;
   }
 
+  /** The open fds, ascending. */
+  fdNumbers(): number[] {
+    const out: number[] = [];
+    for (let fd = 0; fd < this.#fds.length; fd++) if (this.#fds[fd]) out.push(fd);
+    return out;
+  }
+
   /** How many fds are open: of `kind`, or of any kind when it is undefined. */
   countFds(kind?: FileKind): number {
     let n = 0;

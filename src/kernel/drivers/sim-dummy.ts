@@ -138,21 +138,27 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
 
   const sampleOf = (ch: number, k: number) => signals[ch]!.sample(k);
   // The layout of the active configuration, computed once per enable: each configuration has a Set of its own.
+  // With it, the scan's scratch: the kfifo copies each scan, so one buffer serves every trigger.
   let layoutOf: {
     mask: ReadonlySet<number>;
     ts: boolean;
     scan: ReturnType<typeof computeScanLayout>;
+    scratch: Uint8Array;
+    view: DataView;
   } | null = null;
   /** The trigger handler (`iio_simple_dummy_trigger_h`): one scan of the enabled channels plus timestamp. */
   const pollFunc = (n: number) => {
     const now = clock.now;
     const mask = dev.activeScanMask!;
-    if (layoutOf?.mask !== mask || layoutOf.ts !== dev.scanTimestamp)
-      layoutOf = { mask, ts: dev.scanTimestamp, scan: computeScanLayout(dev, mask, dev.scanTimestamp) };
+    if (layoutOf?.mask !== mask || layoutOf.ts !== dev.scanTimestamp) {
+      const scan = computeScanLayout(dev, mask, dev.scanTimestamp);
+      const scratch = new Uint8Array(new ArrayBuffer(scan.bytes));
+      layoutOf = { mask, ts: dev.scanTimestamp, scan, scratch, view: new DataView(scratch.buffer) };
+    }
     const { layout, bytes, timestampOffset } = layoutOf.scan;
-    const scan = new Uint8Array(bytes);
+    const scan = layoutOf.scratch.fill(0);
     writeScans(scan, 0, layout, n, 1, sampleOf);
-    if (timestampOffset !== null) new DataView(scan.buffer).setBigInt64(timestampOffset, BigInt(now), true);
+    if (timestampOffset !== null) layoutOf.view.setBigInt64(timestampOffset, BigInt(now), true);
     produced++;
     const b = dev.buffers[0]!;
     if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
