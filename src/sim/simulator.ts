@@ -344,11 +344,17 @@ export class Simulator {
     }
   }
 
+  /** Whether a spawned process still lives (checked before every event: a loop, not a closure per event). */
+  #anyAlive(): boolean {
+    for (const p of this.#procs) if (p.task.alive) return true;
+    return false;
+  }
+
   async #run(opts: RunOptions): Promise<void> {
     const until = opts.until ?? Number.POSITIVE_INFINITY;
     for (;;) {
       if (this.#fatal) throw this.#fatal;
-      if (this.#procs.every((p) => !p.task.alive)) break;
+      if (!this.#anyAlive()) break;
       const ev = this.clock.take(until);
       if (!ev) break;
       this.#eventCount++;
@@ -366,7 +372,7 @@ export class Simulator {
       if (r) await r;
     }
     if (this.#fatal) throw this.#fatal;
-    if (until !== Number.POSITIVE_INFINITY && this.#procs.some((p) => p.task.alive))
+    if (until !== Number.POSITIVE_INFINITY && this.#anyAlive())
       this.clock.advanceTo(until);
   }
 

@@ -106,7 +106,7 @@ export class Driver {
     slot.result = null;
     this.sim.kill(p.pid, SIGUSR1);
     const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
-    const finished = () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
+    const finished = this.#finishedTest(slot, p);
     let interrupted = false;
     if (options.interruptAfterNs !== undefined) {
       await this.sim.advance({ until: this.sim.now + options.interruptAfterNs, stopWhen: finished });
@@ -131,6 +131,14 @@ export class Driver {
     slot.result = null;
     if ('error' in r) throw r.error;
     return { done: true, value: r.value as T, interrupted };
+  }
+
+  /**
+   * The test of {@link Driver.call}: the operation returned and the process is back in pause(), or it died.
+   * Returned, not assigned to a name: tsx's keepNames would name a named closure with a defineProperty per call.
+   */
+  #finishedTest(slot: Slot, p: DrivenProcess): () => boolean {
+    return () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
   }
 
   /** Syscalls made by the operations themselves (the driver's own sigaction and pause calls left out). */
