@@ -99,12 +99,13 @@ function dummyTrigger(
   let timer: ReturnType<typeof clock.at> | null = null;
   let n = 0;
   let times = { t0: 0, rate: rate() };
+  const label = `${name}: trigger`;
   const fire = () => {
     pollFunc(n++);
     schedule();
   };
   const schedule = () => {
-    timer = clock.at(scanTime(times, n), `${name}: trigger`, fire);
+    timer = clock.at(scanTime(times, n), label, fire);
   };
   return {
     name: `${name}-dev${bus.nextId}-trigger`,
@@ -158,7 +159,11 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
     const { layout, bytes, timestampOffset } = layoutOf.scan;
     const scan = layoutOf.scratch.fill(0);
     writeScans(scan, 0, layout, n, 1, sampleOf);
-    if (timestampOffset !== null) layoutOf.view.setBigInt64(timestampOffset, BigInt(now), true);
+    // The s64 timestamp as two little-endian halves (virtual time is a non-negative safe integer): no BigInt per scan.
+    if (timestampOffset !== null) {
+      layoutOf.view.setUint32(timestampOffset, now % 0x100000000, true);
+      layoutOf.view.setUint32(timestampOffset + 4, Math.floor(now / 0x100000000), true);
+    }
     produced++;
     const b = dev.buffers[0]!;
     if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
