@@ -424,7 +424,8 @@ export class MM {
     if (size > SLAB_MAX_BLOCK) return new Uint8Array(size);
     if (this.#slab === null || this.#slabUsed + size > this.#slab.byteLength) {
       // Small at first: most processes (a fuzz run's, a test's) allocate a few blocks and free them again.
-      const next = this.#slab === null ? SLAB_FIRST_BYTES : Math.min(2 * this.#slab.byteLength, SLAB_MAX_BYTES);
+      const next =
+        this.#slab === null ? SLAB_FIRST_BYTES : Math.min(2 * this.#slab.byteLength, SLAB_MAX_BYTES);
       this.#slab = new ArrayBuffer(Math.max(next, size));
       this.#slabUsed = 0;
     }

@@ -372,8 +372,7 @@ export class Simulator {
       if (r) await r;
     }
     if (this.#fatal) throw this.#fatal;
-    if (until !== Number.POSITIVE_INFINITY && this.#anyAlive())
-      this.clock.advanceTo(until);
+    if (until !== Number.POSITIVE_INFINITY && this.#anyAlive()) this.clock.advanceTo(until);
   }
 
   /** The outcome of every process and the statistics so far. */
