@@ -470,6 +470,11 @@ bool sim_conv_destroy(struct sim_conv *c)
 	if (c->dmaengine_buf) {
 		/* the buffer's callbacks are industrialio-buffer-dmaengine's: only the DMA device must stay */
 		buf = c->dmaengine_buf;
+		/*
+		 * the fileio blocks hold references until the queue is torn down; the teardown below repeats
+		 * this exit, which does nothing the second time
+		 */
+		iio_dma_buffer_exit(container_of(buf, struct iio_dma_buffer_queue, buffer));
 		for (tries = 0; tries < DIV_ROUND_UP(sim_unload_wait_ms, 10) && !sim_buffer_idle(buf); tries++)
 			msleep(10);
 		if (!sim_buffer_idle(buf)) {
