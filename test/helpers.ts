@@ -476,7 +476,12 @@ const DMA_ERROR_PARAM = '/sys/module/sim_iio/parameters/dma_error';
  * `device residue` to the test module's `dma_error` parameter (the controller reports the failure and the
  * residue to industrialio-buffer-dmaengine, DMAQ-6).
  */
-export async function injectDmaError(sys: Sys, sim: Simulator, residue: number, device = 'sim-adc'): Promise<void> {
+export async function injectDmaError(
+  sys: Sys,
+  sim: Simulator,
+  residue: number,
+  device = 'sim-adc',
+): Promise<void> {
   if (!ORACLE) {
     sim.device(device).dma!.injectError(residue);
     return;
