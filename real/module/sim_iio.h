@@ -8,6 +8,8 @@
  *   sim_engine.c  the software DMA controllers and converters: a discrete-event engine in real time
  *   sim_conv.c    the DMA ADC/DAC IIO devices (industrialio-buffer-dma queue + our submit/abort)
  *   sim_dummy.c   the triggered kfifo device with an event interface
+ *   sim_extra.c   the `extra` test devices
+ *   sim_dmac.c    a dmaengine controller and an ADC on industrialio-buffer-dmaengine (extra=dmaengine)
  *   sim_main.c    module init/exit, the platform device that performs the "DMA"
  */
 #ifndef SIM_IIO_H
