@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Sys } from '../../../src/index.ts';
+import { ENOMEM } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
 import { injectDmaError, runOne, withDmaengine } from '../../helpers.ts';
 import {
@@ -70,6 +71,51 @@ describe('industrialio-buffer-dmaengine on a dmaengine controller (sim-dmaengine
       withDmaengine({ platform: 'ideal' }),
     );
     expect(value).toEqual({ name: `${NAME}\n`, align: '8\n', avail: '16384\n', ret: 16384, first: 0 });
+  });
+
+  it('ENQ-22: a DMABUF capture through the controller (prep_peripheral_dma_vec): fence status 1, bytes_used bytes of the ramp from offset 0, the rest untouched', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await bufferFd(sys);
+        const x = await heapBuf(sys);
+        const addr = await mapBuf(sys, x);
+        sys.mem.write(addr, new Uint8Array(4096).fill(0x55));
+        expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, DEV, true)).toBe(1);
+        expect(await enqueue(sys, buf, x, 1024)).toBe(0);
+        const sync = await exportSync(sys, x);
+        await waitFence(sys, sync);
+        const status = await fenceStatus(sys, sync);
+        const bytes = sys.mem.read(addr, 4096);
+        expect(await setBufferEnabled(sys, DEV, false)).toBe(1);
+        return {
+          status,
+          rampAt: rampStart(s16(bytes.subarray(0, 1024))) >= 0,
+          tail: bytes.subarray(1024).every((b) => b === 0x55),
+        };
+      },
+      withDmaengine({ platform: 'ideal' }),
+    );
+    expect(value).toEqual({ status: 1, rampAt: true, tail: true });
+  });
+
+  it('ENQ-21 / IFENCE-4: no descriptor for a length that is not a multiple of the bus width (12): the QUEUED block fails at the enable with -ENOMEM', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await bufferFd(sys);
+        const x = await heapBuf(sys);
+        expect(await attach(sys, buf, x)).toBe(0);
+        const ret = await enqueue(sys, buf, x, 12);
+        const sync = await exportSync(sys, x);
+        const before = await fenceStatus(sys, sync);
+        const enable = await setBufferEnabled(sys, DEV, true);
+        const after = await fenceStatus(sys, sync);
+        expect(await setBufferEnabled(sys, DEV, false)).toBe(1);
+        return { ret, before, enable, after };
+      },
+      withDmaengine({ platform: 'ideal' }),
+    );
+    expect(value).toEqual({ ret: 0, before: 0, enable: 1, after: -ENOMEM });
   });
 
   it('DMAQ-6: a failed transfer completes: bytes_used -= residue, read gives the moved bytes, no error', async () => {
