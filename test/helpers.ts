@@ -428,8 +428,9 @@ export type TestSimulatorOptions = SimulatorOptions & {
  *   postenable fails with -EIO once two channels or more are captured (EN-8);
  * - `intfmt`: `sampling_frequency` only, write_raw_get_fmt IIO_VAL_INT, reading back the last value written
  *   as IIO_VAL_INT_PLUS_MICRO (PARSE-6);
- * - `dmaengine`: `sim-dmaengine`, sim-adc's twin on the real industrialio-buffer-dmaengine over the module's
- *   dmaengine controller (DMAQ-6); on the simulator {@link DMAENGINE_DEVICE} (use {@link withDmaengine}).
+ * - `dmaengine`: two devices, `sim-dmaengine` and `sim-dmaengine-dac`, sim-adc's and sim-dac's twins on the real
+ *   industrialio-buffer-dmaengine over the module's dmaengine controller (DMAQ-6, CYC-*); on the simulator
+ *   {@link DMAENGINE_DEVICES} (use {@link withDmaengine}).
  */
 export type ExtraDeviceKind =
   | 'nobuf'
@@ -448,24 +449,33 @@ export type ExtraDeviceKind =
   | 'dmaengine';
 
 /**
- * The simulator's twin of the test module's `dmaengine` extra device: an ADC like sim-adc (4 × le:s12/16 ramps
- * at 1 MHz, the default DMA controller: align 8, max segment 16 MiB, IRQ 2 µs) registered as iio:device3.
+ * The simulator's twins of the test module's `dmaengine` extra devices: iio:device3 `sim-dmaengine`, an ADC like
+ * sim-adc (4 × le:s12/16 ramps at 1 MHz), and iio:device4 `sim-dmaengine-dac`, a DAC like sim-dac (2 × le:s16/16
+ * at 1 MHz), both on the default DMA controller (align 8 and 4, max segment 16 MiB, IRQ 2 µs).
  */
-export const DMAENGINE_DEVICE: DeviceConfig = {
-  kind: 'adc',
-  name: 'sim-dmaengine',
-  sampleRateHz: 1_000_000,
-  channels: [0, 1, 2, 3].map((i) => ({ id: `voltage${i}`, type: 'le:s12/16>>0' })),
-};
+export const DMAENGINE_DEVICES: readonly DeviceConfig[] = [
+  {
+    kind: 'adc',
+    name: 'sim-dmaengine',
+    sampleRateHz: 1_000_000,
+    channels: [0, 1, 2, 3].map((i) => ({ id: `voltage${i}`, type: 'le:s12/16>>0' })),
+  },
+  {
+    kind: 'dac',
+    name: 'sim-dmaengine-dac',
+    sampleRateHz: 1_000_000,
+    channels: [0, 1].map((i) => ({ id: `voltage${i}`, type: 'le:s16/16>>0' })),
+  },
+];
 
 /**
- * Options that give the run the default board plus sim-dmaengine as iio:device3: on the simulator
- * {@link DMAENGINE_DEVICE} added to the board, on the real kernel the test module's `extra=dmaengine`, an ADC on
- * industrialio-buffer-dmaengine over a dmaengine controller.
+ * Options that give the run the default board plus sim-dmaengine (iio:device3) and sim-dmaengine-dac
+ * (iio:device4): on the simulator {@link DMAENGINE_DEVICES} added to the board, on the real kernel the test
+ * module's `extra=dmaengine`, converters on industrialio-buffer-dmaengine over a dmaengine controller.
  */
 export function withDmaengine(options: TestSimulatorOptions = {}): TestSimulatorOptions {
   if (ORACLE) return { ...options, realExtra: [...(options.realExtra ?? []), 'dmaengine'] };
-  return { ...options, devices: [...defaultDevices(), DMAENGINE_DEVICE] };
+  return { ...options, devices: [...defaultDevices(), ...DMAENGINE_DEVICES] };
 }
 
 const DMA_ERROR_PARAM = '/sys/module/sim_iio/parameters/dma_error';

@@ -412,12 +412,13 @@ err_free:
 }
 
 /*
- * The ADC's buffer: industrialio-buffer-dmaengine's on the "rx" channel that `consumer` finds through the
+ * The converter's buffer: industrialio-buffer-dmaengine's on the `channel` that `consumer` finds through the
  * provider's filter map (iio_dmaengine_buffer_setup_ext()), as a driver without a devicetree would.
  */
-int sim_conv_attach_dmaengine(struct sim_conv *c, struct device *consumer)
+int sim_conv_attach_dmaengine(struct sim_conv *c, struct device *consumer, const char *channel,
+			      enum iio_buffer_direction dir)
 {
-	struct iio_buffer *buf = iio_dmaengine_buffer_setup_ext(consumer, c->indio, "rx", IIO_BUFFER_DIRECTION_IN);
+	struct iio_buffer *buf = iio_dmaengine_buffer_setup_ext(consumer, c->indio, channel, dir);
 
 	if (IS_ERR(buf)) {
 		pr_err("%s: no dmaengine buffer (%ld)\n", c->cfg->name, PTR_ERR(buf));

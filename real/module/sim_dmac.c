@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sim_iio: a software dmaengine controller and an ADC on industrialio-buffer-dmaengine (extra=dmaengine).
+ * sim_iio: a software dmaengine controller and two converters on industrialio-buffer-dmaengine
+ * (extra=dmaengine).
  *
- * The board's converters (sim_conv.c) supply industrialio-buffer-dmaengine's submit/abort themselves. This
- * device instead runs the real industrialio-buffer-dmaengine over a real dmaengine provider: one slave
- * channel (DEV_TO_MEM) on the platform device `sim-dmac.N.auto`, registered with
- * dma_async_device_register() and found by iio_dmaengine_buffer_setup_ext() through a filter map, whose
- * descriptors the discrete-event engine (sim_engine.c) moves exactly as it moves the board's transfers.
- * Completions go through callback_result with a struct dmaengine_result, so the rule DMAQ-6
- * (iio_dmaengine_buffer_block_done() subtracts the residue and ignores the result) runs on the real
- * kernel: `dma_error=NAME RESIDUE` (sim_main.c) fails the next transfer to complete with
- * DMA_TRANS_ABORTED and that residue.
+ * The board's converters (sim_conv.c) supply industrialio-buffer-dmaengine's submit/abort themselves. These
+ * two run the real industrialio-buffer-dmaengine over a real dmaengine provider: a `struct dma_device` on the
+ * platform device `sim-dmac.N.auto`, registered with dma_async_device_register(), with two slave channels
+ * found by iio_dmaengine_buffer_setup_ext() through a filter map: "rx" (DEV_TO_MEM) for `sim-dmaengine`, an
+ * ADC like sim-adc, and "tx" (MEM_TO_DEV, cyclic descriptors included) for `sim-dmaengine-dac`, a DAC like
+ * sim-dac. The discrete-event engine (sim_engine.c) moves their descriptors exactly as it moves the board's
+ * transfers. Completions go through callback_result with a struct dmaengine_result, so the rule DMAQ-6
+ * (iio_dmaengine_buffer_block_done() subtracts the residue and ignores the result) runs on the real kernel:
+ * `dma_error=NAME RESIDUE` (sim_main.c) fails the next transfer to complete with DMA_TRANS_ABORTED and that
+ * residue.
  *
- * The controller has the simulated one's properties (src/hw/dma.ts): bus width = length alignment 8
- * (src/dst_addr_widths, which industrialio-buffer-dmaengine turns into `length_align_bytes`), maximum
- * segment 16 MiB (dma_set_max_seg_size), no descriptor for a zero or misaligned length (axi-dmac's
- * check). The IIO device is `sim-dmaengine`, sim-adc's channels at 1 MHz.
+ * The channels have the simulated controller's properties (src/hw/dma.ts): bus width = length alignment
+ * (src/dst_addr_widths per channel, which industrialio-buffer-dmaengine turns into `length_align_bytes`: 8
+ * for the ADC, 4 for the DAC), maximum segment 16 MiB (dma_set_max_seg_size), no descriptor for a zero or
+ * misaligned length (axi-dmac's check), a repeated (cyclic) descriptor ended at a pass boundary by the next
+ * one (DMA_PREP_LOAD_EOT, as axi-dmac honours it).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,55 +33,70 @@
 
 #include "sim_iio.h"
 
-/* The twin of the simulator's test device (test/helpers.ts DMAENGINE_DEVICE): sim-adc's channels. */
+/*
+ * The twins of the simulator's test devices (test/helpers.ts DMAENGINE_DEVICES): sim-adc's and sim-dac's
+ * channels, the ADC on channel "rx", the DAC on "tx".
+ */
 static const char sim_dmac_board[] =
 	"adc:sim-dmaengine,rate=1000000,ch=voltage0@le:s12/16>>0@ramp:1:0,ch=voltage1@le:s12/16>>0@ramp:1:1024,"
-	"ch=voltage2@le:s12/16>>0@ramp:1:2048,ch=voltage3@le:s12/16>>0@ramp:1:3072";
+	"ch=voltage2@le:s12/16>>0@ramp:1:2048,ch=voltage3@le:s12/16>>0@ramp:1:3072;"
+	"dac:sim-dmaengine-dac,rate=1000000,ch=voltage0@le:s16/16>>0,ch=voltage1@le:s16/16>>0";
 
-struct sim_dmac {
-	struct dma_device dma;
+#define SIM_DMAC_CHANS 2
+
+/* One slave channel: the converter behind it and its descriptors. */
+struct sim_dmac_chan {
 	struct dma_chan chan;
-	struct dma_slave_map map;
 	struct sim_conv *conv;
+	enum dma_transfer_direction dir;
+	bool registered;		/* the converter's IIO device */
 	spinlock_t lock;		/* the lists and the channel's cookies */
 	struct list_head submitted;	/* tx_submit()ted, not issued yet */
 	struct list_head issued;	/* handed to the engine */
+};
+
+struct sim_dmac {
+	struct dma_device dma;
+	struct sim_dmac_chan ch[SIM_DMAC_CHANS];
+	struct dma_slave_map map[SIM_DMAC_CHANS];
 };
 
 struct sim_dmac_desc {
 	struct dma_async_tx_descriptor tx;
 	struct sim_xfer xfer;
 	struct list_head node;
-	struct sim_dmac *dmac;
+	struct sim_dmac_chan *dc;
 	struct sim_vec vecs[];
 };
+
+static const char *const sim_dmac_slave[SIM_DMAC_CHANS] = { "rx", "tx" };
 
 static struct sim_board sim_dmac_cfg;
 static struct platform_device *sim_dmac_pdev;
 static struct sim_dmac *sim_dmac;
-static bool sim_dmac_driver_registered, sim_dmac_dma_registered, sim_dmac_iio_registered;
+static bool sim_dmac_driver_registered, sim_dmac_dma_registered;
 
-static struct sim_dmac *sim_dmac_of(struct dma_chan *chan)
+static struct sim_dmac_chan *sim_dmac_of(struct dma_chan *chan)
 {
-	return container_of(chan, struct sim_dmac, chan);
+	return container_of(chan, struct sim_dmac_chan, chan);
 }
 
 static dma_cookie_t sim_dmac_tx_submit(struct dma_async_tx_descriptor *tx)
 {
 	struct sim_dmac_desc *d = container_of(tx, struct sim_dmac_desc, tx);
-	struct sim_dmac *dmac = d->dmac;
+	struct sim_dmac_chan *dc = d->dc;
 	struct dma_chan *chan = tx->chan;
 	unsigned long flags;
 	dma_cookie_t cookie;
 
-	spin_lock_irqsave(&dmac->lock, flags);
+	spin_lock_irqsave(&dc->lock, flags);
 	cookie = chan->cookie + 1;
 	if (cookie < DMA_MIN_COOKIE)
 		cookie = DMA_MIN_COOKIE;
 	chan->cookie = cookie;
 	tx->cookie = cookie;
-	list_add_tail(&d->node, &dmac->submitted);
-	spin_unlock_irqrestore(&dmac->lock, flags);
+	list_add_tail(&d->node, &dc->submitted);
+	spin_unlock_irqrestore(&dc->lock, flags);
 	return cookie;
 }
 
@@ -89,17 +107,17 @@ static dma_cookie_t sim_dmac_tx_submit(struct dma_async_tx_descriptor *tx)
 static void sim_dmac_complete(struct sim_xfer *x, u64 residue, bool failed)
 {
 	struct sim_dmac_desc *d = container_of(x, struct sim_dmac_desc, xfer);
-	struct sim_dmac *dmac = d->dmac;
+	struct sim_dmac_chan *dc = d->dc;
 	struct dmaengine_result result = {
 		.result = failed ? DMA_TRANS_ABORTED : DMA_TRANS_NOERROR,
 		.residue = residue,
 	};
 	unsigned long flags;
 
-	spin_lock_irqsave(&dmac->lock, flags);
+	spin_lock_irqsave(&dc->lock, flags);
 	list_del(&d->node);
-	dmac->chan.completed_cookie = d->tx.cookie;
-	spin_unlock_irqrestore(&dmac->lock, flags);
+	dc->chan.completed_cookie = d->tx.cookie;
+	spin_unlock_irqrestore(&dc->lock, flags);
 	if (d->tx.callback_result)
 		d->tx.callback_result(d->tx.callback_param, &result);
 	else if (d->tx.callback)
@@ -111,10 +129,10 @@ static void sim_dmac_complete(struct sim_xfer *x, u64 residue, bool failed)
 static struct sim_dmac_desc *sim_dmac_alloc(struct dma_chan *chan, size_t n,
 					    enum dma_transfer_direction dir, unsigned long flags)
 {
-	struct sim_dmac *dmac = sim_dmac_of(chan);
+	struct sim_dmac_chan *dc = sim_dmac_of(chan);
 	struct sim_dmac_desc *d;
 
-	if (dir != DMA_DEV_TO_MEM || !n || n > U32_MAX)
+	if (dir != dc->dir || !n || n > U32_MAX)
 		return NULL;
 	/* GFP_NOWAIT: industrialio-buffer-dma prepares inside its fence signalling section */
 	d = kzalloc(struct_size(d, vecs, n), GFP_NOWAIT);
@@ -123,7 +141,9 @@ static struct sim_dmac_desc *sim_dmac_alloc(struct dma_chan *chan, size_t n,
 	dma_async_tx_descriptor_init(&d->tx, chan);
 	d->tx.tx_submit = sim_dmac_tx_submit;
 	d->tx.flags = flags;
-	d->dmac = dmac;
+	d->dc = dc;
+	/* industrialio-buffer-dmaengine's cyclic blocks: repeated until a descriptor with LOAD_EOT waits */
+	d->xfer.cyclic = flags & DMA_PREP_REPEAT;
 	d->xfer.vecs = d->vecs;
 	d->xfer.nvecs = n;
 	d->xfer.complete = sim_dmac_complete;
@@ -133,7 +153,7 @@ static struct sim_dmac_desc *sim_dmac_alloc(struct dma_chan *chan, size_t n,
 /* Every range must be a non-zero multiple of the bus width (axi-dmac's axi_dmac_check_len()). */
 static struct dma_async_tx_descriptor *sim_dmac_check(struct sim_dmac_desc *d)
 {
-	u64 align = d->dmac->conv->cfg->dma_align;
+	u64 align = d->dc->conv->cfg->dma_align;
 	u32 i;
 
 	for (i = 0; i < d->xfer.nvecs; i++) {
@@ -186,21 +206,21 @@ static struct dma_async_tx_descriptor *sim_dmac_prep_dma_vec(struct dma_chan *ch
 /* Hands the submitted descriptors to the engine, at the current time. */
 static void sim_dmac_issue_pending(struct dma_chan *chan)
 {
-	struct sim_dmac *dmac = sim_dmac_of(chan);
+	struct sim_dmac_chan *dc = sim_dmac_of(chan);
 	struct sim_dmac_desc *d, *dt;
 	unsigned long flags;
 	LIST_HEAD(batch);
 
 	sim_engine_lock();
 	sim_engine_catch_up();
-	spin_lock_irqsave(&dmac->lock, flags);
-	list_splice_tail_init(&dmac->submitted, &batch);
-	spin_unlock_irqrestore(&dmac->lock, flags);
+	spin_lock_irqsave(&dc->lock, flags);
+	list_splice_tail_init(&dc->submitted, &batch);
+	spin_unlock_irqrestore(&dc->lock, flags);
 	list_for_each_entry_safe(d, dt, &batch, node) {
-		spin_lock_irqsave(&dmac->lock, flags);
-		list_move_tail(&d->node, &dmac->issued);
-		spin_unlock_irqrestore(&dmac->lock, flags);
-		if (sim_dma_submit_xfer(dmac->conv, &d->xfer))
+		spin_lock_irqsave(&dc->lock, flags);
+		list_move_tail(&d->node, &dc->issued);
+		spin_unlock_irqrestore(&dc->lock, flags);
+		if (sim_dma_submit_xfer(dc->conv, &d->xfer))
 			pr_err_ratelimited("sim-dmac: no memory for a transfer; it never completes\n");
 	}
 	sim_engine_unlock();
@@ -209,18 +229,18 @@ static void sim_dmac_issue_pending(struct dma_chan *chan)
 /* The running transfer is cut where the converter is, the others dropped; no callback runs after this. */
 static int sim_dmac_terminate_all(struct dma_chan *chan)
 {
-	struct sim_dmac *dmac = sim_dmac_of(chan);
+	struct sim_dmac_chan *dc = sim_dmac_of(chan);
 	struct sim_dmac_desc *d, *dt;
 	unsigned long flags;
 	LIST_HEAD(dead);
 
 	sim_engine_lock();
 	sim_engine_catch_up();
-	sim_dma_terminate(dmac->conv);
-	spin_lock_irqsave(&dmac->lock, flags);
-	list_splice_tail_init(&dmac->issued, &dead);
-	list_splice_tail_init(&dmac->submitted, &dead);
-	spin_unlock_irqrestore(&dmac->lock, flags);
+	sim_dma_terminate(dc->conv);
+	spin_lock_irqsave(&dc->lock, flags);
+	list_splice_tail_init(&dc->issued, &dead);
+	list_splice_tail_init(&dc->submitted, &dead);
+	spin_unlock_irqrestore(&dc->lock, flags);
 	sim_engine_unlock();
 	list_for_each_entry_safe(d, dt, &dead, node)
 		kfree(d);
@@ -234,16 +254,26 @@ static void sim_dmac_synchronize(struct dma_chan *chan)
 
 static enum dma_status sim_dmac_tx_status(struct dma_chan *chan, dma_cookie_t cookie, struct dma_tx_state *state)
 {
-	struct sim_dmac *dmac = sim_dmac_of(chan);
+	struct sim_dmac_chan *dc = sim_dmac_of(chan);
 	dma_cookie_t used, complete;
 	unsigned long flags;
 
-	spin_lock_irqsave(&dmac->lock, flags);
+	spin_lock_irqsave(&dc->lock, flags);
 	used = chan->cookie;
 	complete = chan->completed_cookie;
-	spin_unlock_irqrestore(&dmac->lock, flags);
+	spin_unlock_irqrestore(&dc->lock, flags);
 	dma_set_tx_state(state, complete, used, 0);
 	return dma_async_is_complete(cookie, complete, used);
+}
+
+/* The bus width of each channel is its converter's length alignment (8 for the ADC, 4 for the DAC). */
+static void sim_dmac_caps(struct dma_chan *chan, struct dma_slave_caps *caps)
+{
+	struct sim_dmac_chan *dc = sim_dmac_of(chan);
+
+	caps->src_addr_widths = BIT(dc->conv->cfg->dma_align);
+	caps->dst_addr_widths = BIT(dc->conv->cfg->dma_align);
+	caps->directions = BIT(dc->dir);
 }
 
 static int sim_dmac_config(struct dma_chan *chan, struct dma_slave_config *config)
@@ -274,20 +304,18 @@ static struct platform_driver sim_dmac_driver = {
 
 static int sim_dmac_register_dma(struct sim_dmac *dmac, struct device *dev)
 {
-	const struct sim_dev_cfg *cfg = dmac->conv->cfg;
 	struct dma_device *dma = &dmac->dma;
+	u32 i;
 	int ret;
 
-	spin_lock_init(&dmac->lock);
-	INIT_LIST_HEAD(&dmac->submitted);
-	INIT_LIST_HEAD(&dmac->issued);
 	INIT_LIST_HEAD(&dma->channels);
 	dma->dev = dev;
 	dma_cap_set(DMA_SLAVE, dma->cap_mask);
 	dma_cap_set(DMA_PRIVATE, dma->cap_mask);
-	dma->src_addr_widths = BIT(cfg->dma_align);
-	dma->dst_addr_widths = BIT(cfg->dma_align);
-	dma->directions = BIT(DMA_DEV_TO_MEM);
+	/* the device-wide capabilities; sim_dmac_caps() narrows them per channel */
+	dma->src_addr_widths = BIT(DMA_SLAVE_BUSWIDTH_4_BYTES) | BIT(DMA_SLAVE_BUSWIDTH_8_BYTES);
+	dma->dst_addr_widths = dma->src_addr_widths;
+	dma->directions = BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
 	dma->residue_granularity = DMA_RESIDUE_GRANULARITY_DESCRIPTOR;
 	dma->device_prep_slave_sg = sim_dmac_prep_slave_sg;
 	dma->device_prep_peripheral_dma_vec = sim_dmac_prep_dma_vec;
@@ -295,29 +323,41 @@ static int sim_dmac_register_dma(struct sim_dmac *dmac, struct device *dev)
 	dma->device_terminate_all = sim_dmac_terminate_all;
 	dma->device_synchronize = sim_dmac_synchronize;
 	dma->device_tx_status = sim_dmac_tx_status;
+	dma->device_caps = sim_dmac_caps;
 	dma->device_config = sim_dmac_config;
 	dma->device_release = sim_dmac_release;
-	dmac->chan.device = dma;
-	list_add_tail(&dmac->chan.device_node, &dma->channels);
-	dmac->map.devname = dev_name(dev);
-	dmac->map.slave = "rx";
-	dmac->map.param = &dmac->chan;
+	for (i = 0; i < SIM_DMAC_CHANS; i++) {
+		struct sim_dmac_chan *dc = &dmac->ch[i];
+
+		spin_lock_init(&dc->lock);
+		INIT_LIST_HEAD(&dc->submitted);
+		INIT_LIST_HEAD(&dc->issued);
+		dc->dir = dc->conv->cfg->kind == SIM_DAC ? DMA_MEM_TO_DEV : DMA_DEV_TO_MEM;
+		dc->chan.device = dma;
+		list_add_tail(&dc->chan.device_node, &dma->channels);
+		dmac->map[i].devname = dev_name(dev);
+		dmac->map[i].slave = sim_dmac_slave[i];
+		dmac->map[i].param = &dc->chan;
+	}
 	dma->filter.fn = sim_dmac_filter;
-	dma->filter.map = &dmac->map;
-	dma->filter.mapcnt = 1;
-	dma_set_max_seg_size(dev, cfg->dma_max_seg);
+	dma->filter.map = dmac->map;
+	dma->filter.mapcnt = SIM_DMAC_CHANS;
+	dma_set_max_seg_size(dev, dmac->ch[0].conv->cfg->dma_max_seg);
 	ret = dma_async_device_register(dma);
 	if (ret)
 		return ret;
 	/*
 	 * The controller and its only client are this module: a channel reference on the module itself
-	 * would make it impossible to unload. The exit path releases the channel before the controller.
+	 * would make it impossible to unload. The exit path releases the channels before the controller.
 	 */
 	dma->owner = NULL;
 	return 0;
 }
 
-/** extra=dmaengine: registers the controller and the `sim-dmaengine` IIO device (one at most). */
+/*
+ * extra=dmaengine: registers the controller, then `sim-dmaengine` (ADC, "rx") and `sim-dmaengine-dac` (DAC,
+ * "tx") as the next two IIO devices. One such pair at most.
+ */
 int sim_dmac_add(struct device *parent)
 {
 	struct platform_device_info info = {
@@ -325,7 +365,7 @@ int sim_dmac_add(struct device *parent)
 		.id = PLATFORM_DEVID_AUTO,
 		.dma_mask = DMA_BIT_MASK(64),
 	};
-	struct sim_conv *c;
+	u32 i;
 	int ret;
 
 	if (sim_dmac)
@@ -348,45 +388,64 @@ int sim_dmac_add(struct device *parent)
 	sim_dmac = kzalloc(sizeof(*sim_dmac), GFP_KERNEL);
 	if (!sim_dmac)
 		return -ENOMEM;
-	/* the converter's engine state first: the channel's callbacks need it */
-	c = sim_conv_create(sim_dmac_cfg.dev[0], parent, true);
-	if (IS_ERR(c))
-		return PTR_ERR(c);
-	sim_dmac->conv = c;
+	/* the converters first (allocating their IIO devices in order): the channels' callbacks need them */
+	for (i = 0; i < SIM_DMAC_CHANS; i++) {
+		struct sim_conv *c = sim_conv_create(sim_dmac_cfg.dev[i], parent, true);
+
+		if (IS_ERR(c))
+			return PTR_ERR(c);
+		sim_dmac->ch[i].conv = c;
+	}
 	ret = sim_dmac_register_dma(sim_dmac, &sim_dmac_pdev->dev);
 	if (ret)
 		return ret;
 	sim_dmac_dma_registered = true;
-	ret = sim_conv_attach_dmaengine(c, &sim_dmac_pdev->dev);
-	if (ret)
-		return ret;
-	ret = sim_conv_register(c);
-	if (ret)
-		return ret;
-	sim_dmac_iio_registered = true;
+	for (i = 0; i < SIM_DMAC_CHANS; i++) {
+		struct sim_dmac_chan *dc = &sim_dmac->ch[i];
+
+		ret = sim_conv_attach_dmaengine(dc->conv, &sim_dmac_pdev->dev, sim_dmac_slave[i],
+						dc->dir == DMA_MEM_TO_DEV ? IIO_BUFFER_DIRECTION_OUT :
+									    IIO_BUFFER_DIRECTION_IN);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < SIM_DMAC_CHANS; i++) {
+		ret = sim_conv_register(sim_dmac->ch[i].conv);
+		if (ret)
+			return ret;
+		sim_dmac->ch[i].registered = true;
+	}
 	return 0;
 }
 
-/** The converter of the dmaengine device when it is called `name`, or NULL. */
+/** The converter of the dmaengine device called `name`, or NULL. */
 struct sim_conv *sim_dmac_conv(const char *name)
 {
-	if (!sim_dmac || !sim_dmac->conv || !sim_dmac_iio_registered)
-		return NULL;
-	return strcmp(sim_dmac->conv->cfg->name, name) ? NULL : sim_dmac->conv;
+	u32 i;
+
+	for (i = 0; sim_dmac && i < SIM_DMAC_CHANS; i++)
+		if (sim_dmac->ch[i].registered && !strcmp(sim_dmac->ch[i].conv->cfg->name, name))
+			return sim_dmac->ch[i].conv;
+	return NULL;
 }
 
-/** Unregisters the IIO device, then the buffer and the channel, then the controller. */
+/** Unregisters the IIO devices, then their buffers and channels, then the controller. */
 void sim_dmac_remove(void)
 {
 	bool leaked = false;
+	int i;
 
-	if (sim_dmac && sim_dmac->conv) {
-		if (sim_dmac_iio_registered)
-			sim_conv_unregister(sim_dmac->conv);
-		sim_dmac_iio_registered = false;
-		sim_engine_remove_conv(sim_dmac->conv);
-		leaked = sim_conv_destroy(sim_dmac->conv);
-		sim_dmac->conv = NULL;
+	for (i = SIM_DMAC_CHANS - 1; sim_dmac && i >= 0; i--) {
+		struct sim_dmac_chan *dc = &sim_dmac->ch[i];
+
+		if (!dc->conv)
+			continue;
+		if (dc->registered)
+			sim_conv_unregister(dc->conv);
+		dc->registered = false;
+		sim_engine_remove_conv(dc->conv);
+		leaked |= sim_conv_destroy(dc->conv);
+		dc->conv = NULL;
 	}
 	if (sim_dmac) {
 		if (sim_dmac_dma_registered)

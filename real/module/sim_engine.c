@@ -627,6 +627,7 @@ int sim_dma_submit_xfer(struct sim_conv *c, struct sim_xfer *x)
 		return -ENOMEM;
 	d->xfer = x;
 	d->len = x->len;
+	d->cyclic = x->cyclic;
 	list_add_tail(&d->node, &c->ctl_queue);
 	if (!c->active)
 		sim_start_next(c, false);

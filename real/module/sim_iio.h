@@ -80,6 +80,7 @@ struct sim_xfer {
 	const struct sim_vec *vecs;
 	u32 nvecs;
 	u64 len;
+	bool cyclic;		/* repeats until terminated or ended at a pass boundary; never completes */
 	void (*complete)(struct sim_xfer *x, u64 residue, bool failed);
 };
 
@@ -151,7 +152,8 @@ struct sim_conv {
 };
 
 struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *parent, bool dmaengine);
-int sim_conv_attach_dmaengine(struct sim_conv *c, struct device *consumer);
+int sim_conv_attach_dmaengine(struct sim_conv *c, struct device *consumer, const char *channel,
+			      enum iio_buffer_direction dir);
 int sim_conv_register(struct sim_conv *c);
 void sim_conv_unregister(struct sim_conv *c);
 bool sim_conv_destroy(struct sim_conv *c);

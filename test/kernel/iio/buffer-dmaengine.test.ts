@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Sys } from '../../../src/index.ts';
-import { ENOMEM } from '../../../src/uapi/index.ts';
+import { EBUSY, EINTR, ENOMEM, IIO_BUFFER_DMABUF_CYCLIC } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
 import { injectDmaError, runOne, withDmaengine } from '../../helpers.ts';
 import {
@@ -25,6 +25,10 @@ import {
 
 const DEV = 3;
 const NAME = 'sim-dmaengine';
+/** sim-dmaengine-dac: 2 × le:s16/16 at 1 MHz on the controller's "tx" channel. */
+const DAC_DEV = 4;
+const DAC_CHANNELS = ['out_voltage0', 'out_voltage1'];
+const US = 1_000;
 const CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const BUF = `/sys/bus/iio/devices/iio:device${DEV}/buffer0`;
 const IRQ = 2_000;
@@ -40,11 +44,19 @@ function adcScans(first: number, count: number): number[] {
   return out;
 }
 
-async function bufferFd(sys: Sys): Promise<number> {
-  const ob = await openBuffer(sys, DEV);
-  if (typeof ob === 'number') throw new Error(`openBuffer(${DEV}) failed: ${ob}`);
-  expect(await enableChannels(sys, DEV, CHANNELS)).toBe(0);
+async function bufferFd(sys: Sys, dev = DEV, channels = CHANNELS): Promise<number> {
+  const ob = await openBuffer(sys, dev);
+  if (typeof ob === 'number') throw new Error(`openBuffer(${dev}) failed: ${ob}`);
+  expect(await enableChannels(sys, dev, channels)).toBe(0);
   return ob.fd;
+}
+
+/** A dma-buf of 4096 bytes holding `scans` DAC scans (any pattern) at offset 0. */
+async function dacBuf(sys: Sys, scans: number): Promise<number> {
+  const fd = await heapBuf(sys);
+  const addr = await mapBuf(sys, fd);
+  sys.mem.write(addr, new Uint8Array(scans * 4).fill(0x11));
+  return fd;
 }
 
 /** Reads `n` bytes; the result and the samples read. */
@@ -165,5 +177,43 @@ describe('industrialio-buffer-dmaengine on a dmaengine controller (sim-dmaengine
       withDmaengine({ platform: 'ideal' }),
     );
     expect(value).toEqual({ status: 1, rampAt: true, tail: true, again: 0 });
+  });
+
+  it('CYC-4 / CYC-5 / CYC-2 on the tx channel (repeated descriptors): a block after a cyclic one ends it at a pass and completes (fence 0); the cyclic block stays active: re-ENQUEUE -EBUSY, a new cyclic ENQUEUE is still 0 (refused in submit); disable: -EINTR', async () => {
+    const { value } = await runOne(
+      async (sys) => {
+        const buf = await bufferFd(sys, DAC_DEV, DAC_CHANNELS);
+        const align = await readAttr(
+          sys,
+          `/sys/bus/iio/devices/iio:device${DAC_DEV}/buffer0/length_align_bytes`,
+        );
+        const a = await dacBuf(sys, 256);
+        const b = await dacBuf(sys, 512);
+        const c = await dacBuf(sys, 256);
+        for (const x of [a, b, c]) expect(await attach(sys, buf, x)).toBe(0);
+        expect(await setBufferEnabled(sys, DAC_DEV, true)).toBe(1);
+        expect(await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC)).toBe(0);
+        const sa = await exportSync(sys, a);
+        expect(await sys.nanosleep(1000 * US)).toBe(0);
+        expect(await enqueue(sys, buf, b, 2048)).toBe(0);
+        const sb = await exportSync(sys, b);
+        await waitFence(sys, sb);
+        const statusB = await fenceStatus(sys, sb);
+        const reA = await enqueue(sys, buf, a, 1024, IIO_BUFFER_DMABUF_CYCLIC);
+        const cyclicC = await enqueue(sys, buf, c, 1024, IIO_BUFFER_DMABUF_CYCLIC);
+        const statusA = await fenceStatus(sys, sa);
+        expect(await setBufferEnabled(sys, DAC_DEV, false)).toBe(1);
+        return { align, statusB, reA, cyclicC, statusA, afterDisable: await fenceStatus(sys, sa) };
+      },
+      withDmaengine({ platform: 'ideal' }),
+    );
+    expect(value).toEqual({
+      align: '4\n',
+      statusB: 1,
+      reA: -EBUSY,
+      cyclicC: 0,
+      statusA: 0,
+      afterDisable: -EINTR,
+    });
   });
 });
