@@ -5,7 +5,7 @@
  * compared and docs/oracle.md for the rules.
  */
 
-import { type ScenarioTarget, simulatorTarget, type TargetNote } from '../scenario/target.ts';
+import { type Fault, type ScenarioTarget, simulatorTarget, type TargetNote } from '../scenario/target.ts';
 import { parseDuration, signalNumber } from '../scenario/values.ts';
 import type { RunResult, Simulator } from '../sim/simulator.ts';
 import { O_WRONLY } from '../uapi/index.ts';
@@ -295,6 +295,41 @@ export interface RealTarget extends ScenarioTarget<RealRunResult> {
   readonly sequencer: Sequencer;
 }
 
+/**
+ * How the kernel side performs fault `f` (`faults[index]`): a kill and a dmaError at the simulator's point of
+ * the programs (the order rule), the others not at all; the note says which.
+ */
+function realFault(
+  sequencer: Sequencer,
+  k: RealKernel,
+  f: Fault,
+  index: number,
+  byName: ReadonlyMap<string, number>,
+): TargetNote {
+  const where = `faults[${index}]`;
+  if ('kill' in f) {
+    sequencer.kill(index, byName.get(f.kill.process)!, signalNumber(f.kill.signal, SIGKILL));
+    return {
+      process: '-',
+      where,
+      rule: 'kill-fault',
+      text: `kill of ${f.kill.process} delivered at the simulator's point of the programs, not at ${f.at}`,
+    };
+  }
+  if ('dmaError' in f) {
+    const { device, residue = 0 } = f.dmaError;
+    sequencer.action(index, () => writeDmaError(k, device, residue));
+    return {
+      process: '-',
+      where,
+      rule: 'dma-error-fault',
+      text: `dmaError on ${device} written to the test module at the simulator's point of the programs, not at ${f.at}`,
+    };
+  }
+  const kind = Object.keys(f).find((x) => x !== 'at')!;
+  return { process: '-', where, rule: 'sim-only-fault', text: `${kind} at ${f.at} is not injected` };
+}
+
 /** A real kernel as a scenario target: the checks of {@link COMPARISON_RULES} it cannot make are noted. */
 export function realTarget(o: RealTargetOptions): RealTarget {
   const { kernel: k, board, log } = o;
@@ -334,30 +369,7 @@ export function realTarget(o: RealTargetOptions): RealTarget {
       pids.set(name, pid);
       return pid;
     },
-    fault: (f, index, byName): TargetNote | null => {
-      const where = `faults[${index}]`;
-      if ('kill' in f) {
-        sequencer.kill(index, byName.get(f.kill.process)!, signalNumber(f.kill.signal, SIGKILL));
-        return {
-          process: '-',
-          where,
-          rule: 'kill-fault',
-          text: `kill of ${f.kill.process} delivered at the simulator's point of the programs, not at ${f.at}`,
-        };
-      }
-      if ('dmaError' in f) {
-        const { device, residue = 0 } = f.dmaError;
-        sequencer.action(index, () => writeDmaError(k, device, residue));
-        return {
-          process: '-',
-          where,
-          rule: 'dma-error-fault',
-          text: `dmaError on ${device} written to the test module at the simulator's point of the programs, not at ${f.at}`,
-        };
-      }
-      const kind = Object.keys(f).find((x) => x !== 'at')!;
-      return { process: '-', where, rule: 'sim-only-fault', text: `${kind} at ${f.at} is not injected` };
-    },
+    fault: (f, index, byName) => realFault(sequencer, k, f, index, byName),
     run: async (untilNs) => {
       const limit = simEndedAll ? Math.max(untilNs, FINISHED_RUN_NS) : Math.max(untilNs, BLOCKED_RUN_NS);
       try {
