@@ -596,7 +596,18 @@ static void sim_abort_active(struct sim_conv *c)
 	kfree(a);
 }
 
-/* dmaengine_submit + issue_pending of a prepared descriptor over `block`, `len` bytes. */
+/* Queues `d` on the channel and starts it if the channel is free (dmaengine_submit + issue_pending). */
+static void sim_dma_queue(struct sim_conv *c, struct sim_desc *d)
+{
+	list_add_tail(&d->node, &c->ctl_queue);
+	if (!c->active)
+		sim_start_next(c, false);
+	else if (c->active->cyclic && !c->active->has_end)
+		sim_schedule_pass_end(c, c->active);
+	sim_engine_kick();
+}
+
+/* A prepared descriptor over `block`, `len` bytes (sim_conv.c's own submit). */
 int sim_dma_submit(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 len)
 {
 	struct sim_desc *d = kzalloc(sizeof(*d), GFP_KERNEL);
@@ -606,18 +617,13 @@ int sim_dma_submit(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 l
 	d->block = block;
 	d->len = len;
 	d->cyclic = block->cyclic;
-	list_add_tail(&d->node, &c->ctl_queue);
-	if (!c->active)
-		sim_start_next(c, false);
-	else if (c->active->cyclic && !c->active->has_end)
-		sim_schedule_pass_end(c, c->active);
-	sim_engine_kick();
+	sim_dma_queue(c, d);
 	return 0;
 }
 
 /*
- * A descriptor of the dmaengine provider (sim_dmac.c), issued: queued on the channel, started when
- * it is free. Its completion calls x->complete() from the engine, with the engine lock held.
+ * A descriptor of the dmaengine provider (sim_dmac.c), issued. Its completion calls x->complete() from
+ * the engine, with the engine lock held.
  */
 int sim_dma_submit_xfer(struct sim_conv *c, struct sim_xfer *x)
 {
@@ -628,12 +634,7 @@ int sim_dma_submit_xfer(struct sim_conv *c, struct sim_xfer *x)
 	d->xfer = x;
 	d->len = x->len;
 	d->cyclic = x->cyclic;
-	list_add_tail(&d->node, &c->ctl_queue);
-	if (!c->active)
-		sim_start_next(c, false);
-	else if (c->active->cyclic && !c->active->has_end)
-		sim_schedule_pass_end(c, c->active);
-	sim_engine_kick();
+	sim_dma_queue(c, d);
 	return 0;
 }
 
