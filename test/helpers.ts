@@ -11,6 +11,8 @@ import type { Duplex } from 'node:stream';
 import { expect, TestRunner } from 'vitest';
 import {
   createSimulator,
+  type DeviceConfig,
+  defaultDevices,
   O_WRONLY,
   type Simulator,
   type SimulatorOptions,
@@ -425,7 +427,10 @@ export type TestSimulatorOptions = SimulatorOptions & {
  * - `preenable`: a SOFTWARE kfifo device whose preenable fails with -EIO; `post2`: two SOFTWARE kfifos whose
  *   postenable fails with -EIO once two channels or more are captured (EN-8);
  * - `intfmt`: `sampling_frequency` only, write_raw_get_fmt IIO_VAL_INT, reading back the last value written
- *   as IIO_VAL_INT_PLUS_MICRO (PARSE-6).
+ *   as IIO_VAL_INT_PLUS_MICRO (PARSE-6);
+ * - `dmaengine`: two devices, `sim-dmaengine` and `sim-dmaengine-dac`, sim-adc's and sim-dac's twins on the real
+ *   industrialio-buffer-dmaengine over the module's dmaengine controller (DMAQ-6, CYC-*); on the simulator
+ *   {@link DMAENGINE_DEVICES} (use {@link withDmaengine}).
  */
 export type ExtraDeviceKind =
   | 'nobuf'
@@ -440,7 +445,67 @@ export type ExtraDeviceKind =
   | 'validate'
   | 'preenable'
   | 'post2'
-  | 'intfmt';
+  | 'intfmt'
+  | 'dmaengine';
+
+/**
+ * The simulator's twins of the test module's `dmaengine` extra devices: iio:device3 `sim-dmaengine`, an ADC like
+ * sim-adc (4 × le:s12/16 ramps at 1 MHz), and iio:device4 `sim-dmaengine-dac`, a DAC like sim-dac (2 × le:s16/16
+ * at 1 MHz), both on the default DMA controller (align 8 and 4, max segment 16 MiB, IRQ 2 µs).
+ */
+export const DMAENGINE_DEVICES: readonly DeviceConfig[] = [
+  {
+    kind: 'adc',
+    name: 'sim-dmaengine',
+    sampleRateHz: 1_000_000,
+    channels: [0, 1, 2, 3].map((i) => ({ id: `voltage${i}`, type: 'le:s12/16>>0' })),
+  },
+  {
+    kind: 'dac',
+    name: 'sim-dmaengine-dac',
+    sampleRateHz: 1_000_000,
+    channels: [0, 1].map((i) => ({ id: `voltage${i}`, type: 'le:s16/16>>0' })),
+  },
+];
+
+/**
+ * Options that give the run the default board plus sim-dmaengine (iio:device3) and sim-dmaengine-dac
+ * (iio:device4): on the simulator {@link DMAENGINE_DEVICES} added to the board, on the real kernel the test
+ * module's `extra=dmaengine`, converters on industrialio-buffer-dmaengine over a dmaengine controller.
+ */
+export function withDmaengine(options: TestSimulatorOptions = {}): TestSimulatorOptions {
+  if (ORACLE) return { ...options, realExtra: [...(options.realExtra ?? []), 'dmaengine'] };
+  return { ...options, devices: [...defaultDevices(), ...DMAENGINE_DEVICES] };
+}
+
+const DMA_ERROR_PARAM = '/sys/module/sim_iio/parameters/dma_error';
+
+/**
+ * Makes the next transfer of DMA device `device` to complete fail with `residue` bytes not moved, before the
+ * program's next call: `Dma.injectError(residue)` on the simulator; on the real kernel the program writes
+ * `device residue` to the test module's `dma_error` parameter (the controller reports the failure and the
+ * residue to industrialio-buffer-dmaengine, DMAQ-6).
+ */
+export async function injectDmaError(
+  sys: Sys,
+  sim: Simulator,
+  residue: number,
+  device = 'sim-adc',
+): Promise<void> {
+  if (!ORACLE) {
+    sim.device(device).dma!.injectError(residue);
+    return;
+  }
+  const fd = await sys.open(DMA_ERROR_PARAM, O_WRONLY);
+  if (fd < 0) throw new Error(`oracle: open ${DMA_ERROR_PARAM}: ${fd}`);
+  const bytes = new TextEncoder().encode(`${device} ${residue}`);
+  const buf = sys.mem.alloc(bytes.length);
+  sys.mem.write(buf, bytes);
+  const ret = await sys.write(fd, buf, bytes.length);
+  await sys.close(fd);
+  sys.mem.free(buf);
+  if (ret !== bytes.length) throw new Error(`oracle: dma_error on ${device}: ${ret}`);
+}
 
 /** How many devices the default board has: the first extra device is iio:device3. */
 const DEFAULT_BOARD_DEVICES = 3;

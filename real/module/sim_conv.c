@@ -25,6 +25,7 @@
 #include <linux/iio/buffer.h>
 #include <linux/iio/buffer_impl.h>
 #include <linux/iio/buffer-dma.h>
+#include <linux/iio/buffer-dmaengine.h>
 
 #include "sim_iio.h"
 
@@ -137,14 +138,15 @@ static void sim_abort(struct iio_dma_buffer_queue *queue)
 /*
  * The completion callback (iio_dmaengine_buffer_block_done()), from the engine with its lock held.
  */
-void sim_conv_block_done(struct sim_conv *c, struct iio_dma_buffer_block *block)
+void sim_conv_block_done(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 residue)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&block->queue->list_lock, flags);
 	list_del(&block->head);
 	spin_unlock_irqrestore(&block->queue->list_lock, flags);
-	/* residue 0: every transfer completes whole */
+	/* the controller's error status is not looked at, only the residue (DMAQ-6) */
+	block->bytes_used -= residue;
 	iio_dma_buffer_block_done(block);
 }
 
@@ -306,7 +308,11 @@ static u32 sim_full_scan_bytes(const struct sim_dev_cfg *cfg)
 	return bpd;
 }
 
-struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *parent)
+/*
+ * A converter on `parent`. With `dmaengine`, it gets no buffer here: sim_conv_attach_dmaengine() gives it
+ * industrialio-buffer-dmaengine's (sim_dmac.c) instead of our own queue.
+ */
+struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *parent, bool dmaengine)
 {
 	struct iio_dev *indio;
 	struct sim_conv *c;
@@ -373,6 +379,9 @@ struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *p
 	indio->modes = INDIO_DIRECT_MODE | INDIO_BUFFER_HARDWARE;
 	indio->setup_ops = &sim_conv_setup_ops;
 
+	if (dmaengine)
+		return c;
+
 	sq = kzalloc(sizeof(*sq), GFP_KERNEL);
 	if (!sq)
 		goto err_dev;
@@ -400,6 +409,23 @@ err_free:
 	kfree(c->scan);
 	kfree(c);
 	return ERR_PTR(-ENOMEM);
+}
+
+/*
+ * The converter's buffer: industrialio-buffer-dmaengine's on the `channel` that `consumer` finds through the
+ * provider's filter map (iio_dmaengine_buffer_setup_ext()), as a driver without a devicetree would.
+ */
+int sim_conv_attach_dmaengine(struct sim_conv *c, struct device *consumer, const char *channel,
+			      enum iio_buffer_direction dir)
+{
+	struct iio_buffer *buf = iio_dmaengine_buffer_setup_ext(consumer, c->indio, channel, dir);
+
+	if (IS_ERR(buf)) {
+		pr_err("%s: no dmaengine buffer (%ld)\n", c->cfg->name, PTR_ERR(buf));
+		return PTR_ERR(buf);
+	}
+	c->dmaengine_buf = buf;
+	return 0;
 }
 
 int sim_conv_register(struct sim_conv *c)
@@ -442,6 +468,24 @@ bool sim_conv_destroy(struct sim_conv *c)
 
 	if (!c)
 		return false;
+	if (c->dmaengine_buf) {
+		/* the buffer's callbacks are industrialio-buffer-dmaengine's: only the DMA device must stay */
+		buf = c->dmaengine_buf;
+		/*
+		 * the fileio blocks hold references until the queue is torn down; the teardown below repeats
+		 * this exit, which does nothing the second time
+		 */
+		iio_dma_buffer_exit(container_of(buf, struct iio_dma_buffer_queue, buffer));
+		for (tries = 0; tries < DIV_ROUND_UP(sim_unload_wait_ms, 10) && !sim_buffer_idle(buf); tries++)
+			msleep(10);
+		if (!sim_buffer_idle(buf)) {
+			pr_warn("%s: buffer still referenced at unload (%u references); leaking it\n",
+				c->cfg->name, kref_read(&buf->ref));
+			leaked = true;
+		}
+		/* iio_dma_buffer_exit() first: nothing is submitted to the channel once it is released */
+		iio_dmaengine_buffer_teardown(buf);
+	}
 	if (c->q) {
 		buf = &c->q->queue.buffer;
 		iio_dma_buffer_exit(&c->q->queue);

@@ -38,8 +38,11 @@
 /* A descriptor on a channel (dma_async_tx_descriptor). */
 struct sim_desc {
 	struct list_head node;
-	struct iio_dma_buffer_block *block;
+	struct iio_dma_buffer_block *block;	/* sim_conv.c's own submit, or */
+	struct sim_xfer *xfer;			/* a descriptor of the dmaengine provider */
 	u64 len;
+	u64 residue;		/* bytes not moved: an injected controller error */
+	bool failed;
 	bool cyclic;
 	u64 start;		/* stream byte where it started */
 	bool has_end;		/* end_time is scheduled */
@@ -125,6 +128,13 @@ void sim_engine_add_conv(struct sim_conv *c)
 	mutex_unlock(&sim_mutex);
 }
 
+void sim_engine_remove_conv(struct sim_conv *c)
+{
+	mutex_lock(&sim_mutex);
+	list_del_init(&c->node);
+	mutex_unlock(&sim_mutex);
+}
+
 void sim_engine_add_dummy(struct sim_dummy *d)
 {
 	mutex_lock(&sim_mutex);
@@ -159,15 +169,22 @@ struct sim_mem {
 	u8 *lin;
 	struct scatterlist *next;	/* next DMA segment */
 	unsigned int ents;		/* DMA segments left after `next` */
+	const struct sim_vec *vec;	/* or the next vector of a dmaengine descriptor */
 	dma_addr_t addr;		/* current position in the current segment */
 	size_t seg_left;
 	bool bad;
 };
 
-static void sim_mem_start(struct sim_mem *m, struct iio_dma_buffer_block *block)
+static void sim_mem_start(struct sim_mem *m, struct sim_desc *d)
 {
+	struct iio_dma_buffer_block *block = d->block;
+
 	memset(m, 0, sizeof(*m));
-	if (block->sg_table) {
+	if (d->xfer) {
+		m->sg = true;
+		m->vec = d->xfer->vecs;
+		m->ents = d->xfer->nvecs;
+	} else if (block->sg_table) {
 		m->sg = true;
 		m->next = block->sg_table->sgl;
 		m->ents = block->sg_table->nents;
@@ -193,11 +210,17 @@ static bool sim_mem_xfer(struct sim_mem *m, u8 *buf, size_t n, bool to_mem)
 		u8 *va;
 
 		if (!m->seg_left) {
-			if (!m->ents || !m->next)
+			if (!m->ents || (!m->next && !m->vec))
 				return false;
-			m->addr = sg_dma_address(m->next);
-			m->seg_left = sg_dma_len(m->next);
-			m->next = sg_next(m->next);
+			if (m->vec) {
+				m->addr = m->vec->addr;
+				m->seg_left = m->vec->len;
+				m->vec++;
+			} else {
+				m->addr = sg_dma_address(m->next);
+				m->seg_left = sg_dma_len(m->next);
+				m->next = sg_next(m->next);
+			}
 			m->ents--;
 			continue;
 		}
@@ -347,7 +370,7 @@ static void sim_dac_begin_play(struct sim_conv *c, struct sim_desc *d)
 		run->open = NULL;
 		return;
 	}
-	sim_mem_start(&m, d->block);
+	sim_mem_start(&m, d);
 	if (!sim_mem_xfer(&m, seg->bytes, d->len, false))
 		pr_warn_ratelimited("%s: descriptor longer than its memory\n", c->cfg->name);
 	seg->start = d->start;
@@ -445,7 +468,7 @@ static void sim_adc_scans(struct sim_conv *c, u64 first, u32 count, u8 *out)
  * Writes stream bytes [start, start + n) into the block memory from its first byte (Adc.fill()), whole
  * scans at a time into a chunk that is then copied out.
  */
-static void sim_adc_fill(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 start, u64 n)
+static void sim_adc_fill(struct sim_conv *c, struct sim_desc *d, u64 start, u64 n)
 {
 	u32 bpd = c->layout.bpd;
 	u32 per_chunk = max_t(u32, 1, SIM_CHUNK / bpd);
@@ -454,7 +477,7 @@ static void sim_adc_fill(struct sim_conv *c, struct iio_dma_buffer_block *block,
 	u32 head;
 
 	scan = div_u64_rem(start, bpd, &head);
-	sim_mem_start(&m, block);
+	sim_mem_start(&m, d);
 	while (n) {
 		u32 k, scans = min_t(u64, per_chunk, div64_u64(head + n + bpd - 1, bpd));
 
@@ -495,7 +518,7 @@ static void sim_finish(struct sim_conv *c, struct sim_desc *a, u64 bytes)
 {
 	if (c->cfg->kind == SIM_ADC) {
 		if (bytes)
-			sim_adc_fill(c, a->block, a->start, min(bytes, a->len));
+			sim_adc_fill(c, a, a->start, min(bytes, a->len));
 	} else {
 		sim_dac_end_play(c, a->start + bytes);
 	}
@@ -573,7 +596,18 @@ static void sim_abort_active(struct sim_conv *c)
 	kfree(a);
 }
 
-/* dmaengine_submit + issue_pending of a prepared descriptor over `block`, `len` bytes. */
+/* Queues `d` on the channel and starts it if the channel is free (dmaengine_submit + issue_pending). */
+static void sim_dma_queue(struct sim_conv *c, struct sim_desc *d)
+{
+	list_add_tail(&d->node, &c->ctl_queue);
+	if (!c->active)
+		sim_start_next(c, false);
+	else if (c->active->cyclic && !c->active->has_end)
+		sim_schedule_pass_end(c, c->active);
+	sim_engine_kick();
+}
+
+/* A prepared descriptor over `block`, `len` bytes (sim_conv.c's own submit). */
 int sim_dma_submit(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 len)
 {
 	struct sim_desc *d = kzalloc(sizeof(*d), GFP_KERNEL);
@@ -583,13 +617,32 @@ int sim_dma_submit(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 l
 	d->block = block;
 	d->len = len;
 	d->cyclic = block->cyclic;
-	list_add_tail(&d->node, &c->ctl_queue);
-	if (!c->active)
-		sim_start_next(c, false);
-	else if (c->active->cyclic && !c->active->has_end)
-		sim_schedule_pass_end(c, c->active);
-	sim_engine_kick();
+	sim_dma_queue(c, d);
 	return 0;
+}
+
+/*
+ * A descriptor of the dmaengine provider (sim_dmac.c), issued. Its completion calls x->complete() from
+ * the engine, with the engine lock held.
+ */
+int sim_dma_submit_xfer(struct sim_conv *c, struct sim_xfer *x)
+{
+	struct sim_desc *d = kzalloc(sizeof(*d), GFP_KERNEL);
+
+	if (!d)
+		return -ENOMEM;
+	d->xfer = x;
+	d->len = x->len;
+	d->cyclic = x->cyclic;
+	sim_dma_queue(c, d);
+	return 0;
+}
+
+/* dma_error=: the next transfer of `c` to complete fails with `residue` bytes not moved (DMAQ-6). */
+void sim_dma_inject_error(struct sim_conv *c, u64 residue)
+{
+	c->fail_pending = true;
+	c->fail_residue = residue;
 }
 
 /*
@@ -696,9 +749,15 @@ static void sim_conv_end_event(struct sim_conv *c)
 		sim_start_next(c, true);
 		return;
 	}
-	sim_finish(c, a, a->len);
+	if (c->fail_pending) {
+		/* Dma.injectError(): the bytes past len - residue are never moved */
+		a->failed = true;
+		a->residue = min(a->len, c->fail_residue);
+		c->fail_pending = false;
+	}
+	sim_finish(c, a, a->len - a->residue);
 	c->transfers++;
-	c->bytes_done += a->len;
+	c->bytes_done += a->len - a->residue;
 	a->irq_time = sim_now + (s64)c->cfg->dma_irq_ns;
 	list_add_tail(&a->node, &c->irqs);
 	c->active = NULL;
@@ -710,10 +769,16 @@ static void sim_conv_irq_event(struct sim_conv *c)
 {
 	struct sim_desc *d = list_first_entry(&c->irqs, struct sim_desc, node);
 	struct iio_dma_buffer_block *block = d->block;
+	struct sim_xfer *x = d->xfer;
+	u64 residue = d->residue;
+	bool failed = d->failed;
 
 	list_del(&d->node);
 	kfree(d);
-	sim_conv_block_done(c, block);
+	if (x)
+		x->complete(x, residue, failed);
+	else
+		sim_conv_block_done(c, block, residue);
 }
 
 enum sim_ev {

@@ -28,7 +28,7 @@
 
 static char *sim_extra_text;
 module_param_named(extra, sim_extra_text, charp, 0444);
-MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, trig2, trig2mask, hw2, hwmask, masks, validate, preenable, post2, intfmt (README.md)");
+MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, trig2, trig2mask, hw2, hwmask, masks, validate, preenable, post2, intfmt, dmaengine (README.md)");
 
 #define SIM_MAX_EXTRA 8
 
@@ -319,6 +319,15 @@ int sim_extra_register_all(struct device *parent)
 	while ((kind = strsep(&rest, ",")) != NULL) {
 		struct iio_dev *indio;
 
+		if (!strcmp(kind, "dmaengine")) {
+			/* DMAQ-6: an ADC on industrialio-buffer-dmaengine over a dmaengine controller */
+			ret = sim_dmac_add(parent);
+			if (ret) {
+				pr_err("extra: registering dmaengine failed (%d)\n", ret);
+				break;
+			}
+			continue;
+		}
 		if (sim_extra_n == SIM_MAX_EXTRA) {
 			pr_err("extra: more than %d devices\n", SIM_MAX_EXTRA);
 			ret = -EOPNOTSUPP;
@@ -344,6 +353,7 @@ int sim_extra_register_all(struct device *parent)
 /** Unregisters and frees every extra device. */
 void sim_extra_remove_all(void)
 {
+	sim_dmac_remove();
 	while (sim_extra_n > 0) {
 		u32 i = --sim_extra_n;
 

@@ -8,6 +8,8 @@
  *   sim_engine.c  the software DMA controllers and converters: a discrete-event engine in real time
  *   sim_conv.c    the DMA ADC/DAC IIO devices (industrialio-buffer-dma queue + our submit/abort)
  *   sim_dummy.c   the triggered kfifo device with an event interface
+ *   sim_extra.c   the `extra` test devices
+ *   sim_dmac.c    a dmaengine controller and an ADC on industrialio-buffer-dmaengine (extra=dmaengine)
  *   sim_main.c    module init/exit, the platform device that performs the "DMA"
  */
 #ifndef SIM_IIO_H
@@ -60,10 +62,31 @@ s64 sim_engine_catch_up(void);
 s64 sim_engine_clock(void);
 int sim_engine_advance(u64 ns);
 void sim_engine_add_conv(struct sim_conv *c);
+void sim_engine_remove_conv(struct sim_conv *c);
 void sim_engine_add_dummy(struct sim_dummy *d);
 void sim_engine_remove_all(void);
 
+/* A memory range of a dmaengine descriptor, by DMA address. */
+struct sim_vec {
+	dma_addr_t addr;
+	size_t len;
+};
+
+/*
+ * A transfer the dmaengine provider (sim_dmac.c) hands to the engine: its memory and, when it ends,
+ * complete() with the residue and whether the controller failed it (engine lock held).
+ */
+struct sim_xfer {
+	const struct sim_vec *vecs;
+	u32 nvecs;
+	u64 len;
+	bool cyclic;		/* repeats until terminated or ended at a pass boundary; never completes */
+	void (*complete)(struct sim_xfer *x, u64 residue, bool failed);
+};
+
 /* The controller side of a converter (sim_engine.c), called with the engine lock held. */
+int sim_dma_submit_xfer(struct sim_conv *c, struct sim_xfer *x);
+void sim_dma_inject_error(struct sim_conv *c, u64 residue);
 int sim_dma_submit(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 len);
 void sim_dma_terminate(struct sim_conv *c);
 void sim_port_start(struct sim_conv *c, const unsigned long *mask);
@@ -118,15 +141,23 @@ struct sim_conv {
 	struct list_head runs;		/* DAC: recorded runs, oldest first */
 	struct sim_dac_run *cur_run;
 
+	/* dma_error=: the next transfer to complete fails with this residue (engine lock) */
+	bool fail_pending;
+	u64 fail_residue;
+	/* set when the buffer is industrialio-buffer-dmaengine's on the sim_dmac.c channel */
+	struct iio_buffer *dmaengine_buf;
+
 	/* statistics (debugfs-free: printed at unload with the module's debug parameter) */
 	u64 transfers, bytes_done, bytes_aborted, bytes_cyclic, gap_bytes, gap_scans;
 };
 
-struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *parent);
+struct sim_conv *sim_conv_create(const struct sim_dev_cfg *cfg, struct device *parent, bool dmaengine);
+int sim_conv_attach_dmaengine(struct sim_conv *c, struct device *consumer, const char *channel,
+			      enum iio_buffer_direction dir);
 int sim_conv_register(struct sim_conv *c);
 void sim_conv_unregister(struct sim_conv *c);
 bool sim_conv_destroy(struct sim_conv *c);
-void sim_conv_block_done(struct sim_conv *c, struct iio_dma_buffer_block *block);
+void sim_conv_block_done(struct sim_conv *c, struct iio_dma_buffer_block *block, u64 residue);
 
 /* sim_dummy.c */
 struct sim_dummy {
@@ -152,6 +183,11 @@ int sim_dummy_register(struct sim_dummy *d);
 void sim_dummy_unregister(struct sim_dummy *d);
 void sim_dummy_destroy(struct sim_dummy *d);
 void sim_dummy_fire(struct sim_dummy *d, s64 due);
+
+/* sim_dmac.c: the dmaengine provider and the IIO device on industrialio-buffer-dmaengine (extra=dmaengine). */
+int sim_dmac_add(struct device *parent);
+void sim_dmac_remove(void);
+struct sim_conv *sim_dmac_conv(const char *name);
 
 /* sim_extra.c: the `extra` test devices, registered after the board. */
 int sim_extra_register_all(struct device *parent);

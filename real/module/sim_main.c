@@ -192,6 +192,51 @@ static const struct kernel_param_ops sim_push_event_ops = {
 module_param_cb(push_event, &sim_push_event_ops, NULL, 0200);
 MODULE_PARM_DESC(push_event, "write \"NAME ID TIMESTAMP\" to push an event on that device's event interface");
 
+/*
+ * dma_error="NAME RESIDUE" makes the next transfer of that DMA device to complete fail with RESIDUE bytes not
+ * moved, as the simulator's Dma.injectError(residue) (scenario fault dmaError): industrialio-buffer-dmaengine
+ * subtracts the residue and ignores the failure (DMAQ-6). On sim-dmaengine (extra=dmaengine) the controller
+ * reports it as DMA_TRANS_ABORTED through callback_result; on the board's converters our own completion
+ * does what iio_dmaengine_buffer_block_done() does. Not a DMA device (or not registered): -ENODEV.
+ */
+static int sim_dma_error_set(const char *val, const struct kernel_param *kp)
+{
+	char buf[SIM_MAX_NAME + 24];
+	char *rest = buf, *name;
+	struct sim_conv *c = NULL;
+	u64 residue;
+	u32 i;
+	int ret;
+
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	name = strsep(&rest, " ");
+	if (!rest)
+		return -EINVAL;
+	ret = kstrtou64(strim(rest), 0, &residue);
+	if (ret)
+		return ret;
+	for (i = 0; i < sim_board.ndev && !c; i++)
+		if (sim_registered[i] && sim_convs[i] && !strcmp(sim_board.dev[i]->name, name))
+			c = sim_convs[i];
+	if (!c)
+		c = sim_dmac_conv(name);
+	if (!c)
+		return -ENODEV;
+	sim_engine_lock();
+	sim_engine_catch_up();
+	sim_dma_inject_error(c, residue);
+	sim_engine_unlock();
+	return 0;
+}
+
+static const struct kernel_param_ops sim_dma_error_ops = {
+	.set = sim_dma_error_set,
+};
+
+module_param_cb(dma_error, &sim_dma_error_ops, NULL, 0200);
+MODULE_PARM_DESC(dma_error, "write \"NAME RESIDUE\" to make that DMA device's next transfer to complete fail with RESIDUE bytes left");
+
 static void sim_teardown(void)
 {
 	bool leaked = false;
@@ -272,7 +317,7 @@ static int __init sim_iio_init(void)
 			}
 			sim_dummies[i] = d;
 		} else {
-			struct sim_conv *c = sim_conv_create(cfg, &sim_pdev->dev);
+			struct sim_conv *c = sim_conv_create(cfg, &sim_pdev->dev, false);
 
 			if (IS_ERR(c)) {
 				ret = PTR_ERR(c);
@@ -322,3 +367,4 @@ module_exit(sim_iio_exit);
 MODULE_DESCRIPTION("IIO devices mirroring the iio-dmabuf-sim simulator's board");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS("IIO_DMA_BUFFER");
+MODULE_IMPORT_NS("IIO_DMAENGINE_BUFFER");

@@ -102,10 +102,16 @@ export const COMPARISON_RULES = [
     why: 'Its virtual time means a point in the programs’ progress (the victim asleep with its transfers in flight), which real time does not reproduce.',
   },
   {
+    id: 'dma-error-fault',
+    scope: 'fault',
+    rule: 'A `dmaError` fault is written to the test module’s `dma_error` parameter at the same point of the programs as on the simulator (by the order rule), and counts as delivered once the write returned: the device’s next transfer to complete fails with that residue.',
+    why: 'Which transfer is running at a virtual time depends on how fast the guest runs; the point in the programs’ progress is what the scenario means, and user space cannot tell a failed transfer anyway (DMAQ-6).',
+  },
+  {
     id: 'sim-only-fault',
     scope: 'fault',
-    rule: '`dmaError`, `lateIrq`, `removeDevice` and `kernelFault` faults are injected on the simulator only.',
-    why: 'They act on the simulated hardware (the DMA controller’s status, the IRQ’s timing), unbind a driver, or fail a kernel allocation (the guest kernel has no fault injection); the test module does not model them. A scenario with such a fault still compares every syscall: lessons that use them show that user space cannot tell (DMAQ-6); a call a `kernelFault` fails differs.',
+    rule: '`lateIrq`, `removeDevice` and `kernelFault` faults are injected on the simulator only.',
+    why: 'They act on the simulated hardware (the IRQ’s timing), unbind a driver at a virtual time, or fail a kernel allocation (the guest kernel has no fault injection); the test module does not model the first and the last, and the diff does not schedule the second. A scenario with such a fault still compares every syscall; a call a `kernelFault` fails differs.',
   },
 ] as const satisfies readonly ComparisonRule[];
 

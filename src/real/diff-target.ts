@@ -5,9 +5,10 @@
  * compared and docs/oracle.md for the rules.
  */
 
-import { type ScenarioTarget, simulatorTarget, type TargetNote } from '../scenario/target.ts';
+import { type Fault, type ScenarioTarget, simulatorTarget, type TargetNote } from '../scenario/target.ts';
 import { parseDuration, signalNumber } from '../scenario/values.ts';
 import type { RunResult, Simulator } from '../sim/simulator.ts';
+import { O_WRONLY } from '../uapi/index.ts';
 import { SIGKILL } from '../uapi/signal.ts';
 import { recordingSys, type SideLog } from './diff-record.ts';
 import type { RealKernel, RealRunResult } from './runtime.ts';
@@ -75,11 +76,49 @@ interface PendingKill {
   sent: boolean;
 }
 
+/** A fault the kernel side performs itself (a `dmaError` written to the test module), at a point of the order. */
+interface PendingAction {
+  readonly run: () => Promise<void>;
+  readonly seq: number;
+  sent: boolean;
+  finished: boolean;
+}
+
 /**
  * Makes the kernel's processes follow the simulator's order (the `order` rule): before a process's k-th call
  * starts, every call start, call end, body end and fault that came before that call on the simulator must
  * have happened on the kernel. Kill faults are delivered the same way (the `kill-fault` rule).
  */
+/** The test module's parameter that fails a DMA device's next transfer (real/module/README.md). */
+const DMA_ERROR_PARAM = '/sys/module/sim_iio/parameters/dma_error';
+
+/**
+ * Writes `device residue` to the test module's `dma_error` parameter from a short-lived process of its own (not
+ * recorded: it is the fault, not a program); resolves once it is done.
+ */
+function writeDmaError(k: RealKernel, device: string, residue: number): Promise<void> {
+  return new Promise((resolve) => {
+    k.spawn(
+      'dma-error',
+      async (sys) => {
+        try {
+          const fd = await sys.open(DMA_ERROR_PARAM, O_WRONLY);
+          if (fd < 0) return fd;
+          const bytes = new TextEncoder().encode(`${device} ${residue}`);
+          const buf = sys.mem.alloc(bytes.length);
+          sys.mem.write(buf, bytes);
+          const ret = await sys.write(fd, buf, bytes.length);
+          await sys.close(fd);
+          return ret;
+        } finally {
+          resolve();
+        }
+      },
+      { stdio: false },
+    );
+  });
+}
+
 export class Sequencer {
   readonly #events: SimEvent[] = [];
   readonly #starts = new Map<string, number[]>();
@@ -88,6 +127,7 @@ export class Sequencer {
   readonly #k: RealKernel;
   readonly #pids: Map<string, number>;
   readonly #kills = new Map<number, PendingKill>();
+  readonly #actions = new Map<number, PendingAction>();
   readonly #waiters = new Set<() => boolean>();
   #timer: NodeJS.Timeout | null = null;
   /** Gates that opened on timeout: the order was not kept from there on. */
@@ -125,6 +165,8 @@ export class Sequencer {
   /** Whether the kernel's run has done what `e` stands for (a process that is gone has done all it will). */
   #done(e: SimEvent): boolean {
     if (e.kind === 'fault') {
+      const a = this.#actions.get(e.fault);
+      if (a) return a.finished;
       const k = this.#kills.get(e.fault);
       return k === undefined || (k.sent && this.#gone(this.#processOfPid(k.pid)));
     }
@@ -158,8 +200,19 @@ export class Sequencer {
         this.#real.fault(fault);
         this.#k.kill(k.pid, k.signal);
       }
+    for (const [fault, a] of this.#actions)
+      if (!a.sent && this.#ready(a.seq, null)) {
+        a.sent = true;
+        this.#real.fault(fault);
+        // A failed write is reported by the program's own results (and the note says what was meant).
+        void a.run().finally(() => {
+          a.finished = true;
+          this.#poke();
+        });
+      }
     for (const w of [...this.#waiters]) if (w()) this.#waiters.delete(w);
-    if (this.#waiters.size === 0 && [...this.#kills.values()].every((k) => k.sent)) this.#stopTimer();
+    const allSent = [...this.#kills.values(), ...this.#actions.values()].every((x) => x.sent);
+    if (this.#waiters.size === 0 && allSent) this.#stopTimer();
     else this.#startTimer();
   }
 
@@ -207,6 +260,15 @@ export class Sequencer {
     return true;
   }
 
+  /** Arranges for `faults[fault]` to be performed by `run` where the simulator injected it. */
+  action(fault: number, run: () => Promise<void>): boolean {
+    const e = this.#sim.events.find((x) => x.fault === fault);
+    if (!e) return false;
+    this.#actions.set(fault, { run, seq: e.seq, sent: false, finished: false });
+    this.#startTimer();
+    return true;
+  }
+
   /** Stops polling (the run is over). */
   stop(): void {
     this.#stopTimer();
@@ -231,6 +293,41 @@ export interface RealTargetOptions {
 /** A real kernel as a scenario target, with {@link RealTarget.sequencer} keeping the simulator's order. */
 export interface RealTarget extends ScenarioTarget<RealRunResult> {
   readonly sequencer: Sequencer;
+}
+
+/**
+ * How the kernel side performs fault `f` (`faults[index]`): a kill and a dmaError at the simulator's point of
+ * the programs (the order rule), the others not at all; the note says which.
+ */
+function realFault(
+  sequencer: Sequencer,
+  k: RealKernel,
+  f: Fault,
+  index: number,
+  byName: ReadonlyMap<string, number>,
+): TargetNote {
+  const where = `faults[${index}]`;
+  if ('kill' in f) {
+    sequencer.kill(index, byName.get(f.kill.process)!, signalNumber(f.kill.signal, SIGKILL));
+    return {
+      process: '-',
+      where,
+      rule: 'kill-fault',
+      text: `kill of ${f.kill.process} delivered at the simulator's point of the programs, not at ${f.at}`,
+    };
+  }
+  if ('dmaError' in f) {
+    const { device, residue = 0 } = f.dmaError;
+    sequencer.action(index, () => writeDmaError(k, device, residue));
+    return {
+      process: '-',
+      where,
+      rule: 'dma-error-fault',
+      text: `dmaError on ${device} written to the test module at the simulator's point of the programs, not at ${f.at}`,
+    };
+  }
+  const kind = Object.keys(f).find((x) => x !== 'at')!;
+  return { process: '-', where, rule: 'sim-only-fault', text: `${kind} at ${f.at} is not injected` };
 }
 
 /** A real kernel as a scenario target: the checks of {@link COMPARISON_RULES} it cannot make are noted. */
@@ -272,20 +369,7 @@ export function realTarget(o: RealTargetOptions): RealTarget {
       pids.set(name, pid);
       return pid;
     },
-    fault: (f, index, byName): TargetNote | null => {
-      const where = `faults[${index}]`;
-      if ('kill' in f) {
-        sequencer.kill(index, byName.get(f.kill.process)!, signalNumber(f.kill.signal, SIGKILL));
-        return {
-          process: '-',
-          where,
-          rule: 'kill-fault',
-          text: `kill of ${f.kill.process} delivered at the simulator's point of the programs, not at ${f.at}`,
-        };
-      }
-      const kind = Object.keys(f).find((x) => x !== 'at')!;
-      return { process: '-', where, rule: 'sim-only-fault', text: `${kind} at ${f.at} is not injected` };
-    },
+    fault: (f, index, byName) => realFault(sequencer, k, f, index, byName),
     run: async (untilNs) => {
       const limit = simEndedAll ? Math.max(untilNs, FINISHED_RUN_NS) : Math.max(untilNs, BLOCKED_RUN_NS);
       try {
