@@ -2,6 +2,7 @@
 #ifndef EXECUTOR_H
 #define EXECUTOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -20,5 +21,11 @@ struct sup_opts {
 
 /* Serves the host on the port until it goes away (unix socket) or forever (virtio port). */
 int supervisor_main(const struct sup_opts *o);
+
+/* PUT: stores a file from the host; 0 or -errno. */
+int32_t host_put(const uint8_t *p, size_t n);
+/* RUN: runs a host program to its end and puts the reply payload into out (frame begun, not ended). */
+struct buf;
+void host_run(struct buf *out, const uint8_t *p, size_t n);
 
 #endif

@@ -22,6 +22,8 @@
 #define T_SPAWN 0x06
 #define T_KILL 0x07
 #define T_DMESG 0x08
+#define T_PUT 0x09
+#define T_RUN 0x0a
 #define T_REPLY 0x80 /* reply type = request type | T_REPLY */
 /* Unsolicited supervisor frames. */
 #define T_EXITED 0x40
@@ -34,6 +36,8 @@
 
 /* HELLO reply feature bits. */
 #define FEAT_EXECUTOR32 1u
+/* HELLO reply feature bit: PUT and RUN (host programs) are served. */
+#define FEAT_RUN 2u
 
 /* RMMOD flag (not passed to delete_module): if the module is in use, first disable every IIO buffer. */
 #define RMMOD_DISABLE_IIO_BUFFERS 0x80000000u

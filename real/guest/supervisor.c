@@ -311,7 +311,7 @@ static void hello(uint32_t seq) {
   uname(&u);
   frame_begin(&out);
   buf_put32(&out, PROTO_VERSION);
-  buf_put32(&out, access(opts->exe32, X_OK) == 0 ? FEAT_EXECUTOR32 : 0);
+  buf_put32(&out, (access(opts->exe32, X_OK) == 0 ? FEAT_EXECUTOR32 : 0) | FEAT_RUN);
   buf_put32(&out, (uint32_t)getpid());
   buf_put(&out, u.release, strlen(u.release) + 1);
   buf_put(&out, u.machine, strlen(u.machine) + 1);
@@ -356,6 +356,13 @@ static void port_frame(const uint8_t *f, size_t len) {
   }
   case T_DMESG:
     dmesg(seq);
+    return;
+  case T_PUT:
+    reply_i32(T_PUT, 0, seq, host_put(p, n));
+    return;
+  case T_RUN:
+    host_run(&out, p, n);
+    send_out(T_RUN | T_REPLY, 0, seq);
     return;
   case T_CALL:
   case T_EXIT: {

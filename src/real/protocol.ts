@@ -23,6 +23,8 @@ export const FrameType = {
   SPAWN: 0x06,
   KILL: 0x07,
   DMESG: 0x08,
+  PUT: 0x09,
+  RUN: 0x0a,
   CALL: 0x10,
   EXIT: 0x11,
   EXITED: 0x40,
@@ -33,6 +35,8 @@ export const FrameType = {
 
 /** HELLO reply feature bit: the executor found `executor32` next to itself. */
 export const FEAT_EXECUTOR32 = 1;
+/** HELLO reply feature bit: the executor serves PUT and RUN (host programs run in the guest). */
+export const FEAT_RUN = 2;
 /** SPAWN flag: an ILP32 (compat) process, run by `executor32`. */
 export const SPAWN_COMPAT = 1;
 /** SPAWN flag: fds 0-2 open on `/dev/null`. */
@@ -320,6 +324,8 @@ export function decodeResult(payload: Uint8Array): CallResult {
 export interface Hello {
   readonly version: number;
   readonly executor32: boolean;
+  /** The executor serves PUT and RUN. */
+  readonly run: boolean;
   readonly supervisorPid: number;
   /** `uname -r` of the kernel the executor runs on. */
   readonly release: string;
@@ -333,6 +339,7 @@ export function decodeHello(payload: Uint8Array): Hello {
   return {
     version: dv.getUint32(0, true),
     executor32: (dv.getUint32(4, true) & FEAT_EXECUTOR32) !== 0,
+    run: (dv.getUint32(4, true) & FEAT_RUN) !== 0,
     supervisorPid: dv.getUint32(8, true),
     release: strs[0] ?? '',
     machine: strs[1] ?? '',
@@ -377,4 +384,80 @@ export function u32(v: number): Uint8Array {
 /** A NUL-terminated UTF-8 string. */
 export function cstr(s: string): Uint8Array {
   return new TextEncoder().encode(`${s}\0`);
+}
+
+/** What a RUN request starts in the guest. */
+export interface RunRequest {
+  /** The program (an absolute guest path) and its arguments. */
+  readonly argv: readonly string[];
+  readonly env?: readonly string[];
+  readonly stdin?: Uint8Array;
+  /** Guest files read back after the program ended (e.g. an strace log). */
+  readonly fetch?: readonly string[];
+  /** The program's process group is killed after this many ms (0: no limit). */
+  readonly timeoutMs?: number;
+}
+
+/** The RUN request's payload. */
+export function encodeRun(r: RunRequest): Uint8Array[] {
+  const env = r.env ?? [];
+  const fetch = r.fetch ?? [];
+  const stdin = r.stdin ?? new Uint8Array(0);
+  return [
+    u32(r.timeoutMs ?? 0),
+    u32(r.argv.length),
+    u32(env.length),
+    u32(fetch.length),
+    u32(stdin.length),
+    ...[...r.argv, ...env, ...fetch].map(cstr),
+    stdin,
+  ];
+}
+
+/** A RUN reply: how the program ended, its output and the fetched files (null: could not be read). */
+export interface RunReply {
+  /** 0, or -errno when the program could not be started (then the rest is empty). */
+  readonly error: number;
+  /** The wait status (as waitpid() gives it). */
+  readonly status: number;
+  readonly timedOut: boolean;
+  readonly stdout: Uint8Array;
+  readonly stderr: Uint8Array;
+  readonly files: readonly (Uint8Array | null)[];
+}
+
+/** Decodes a RUN reply for a request that fetched `nfetch` files. */
+export function decodeRun(payload: Uint8Array, nfetch: number): RunReply {
+  const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const error = dv.getInt32(0, true);
+  if (error < 0 || payload.length < 12)
+    return {
+      error: error < 0 ? error : -22,
+      status: 0,
+      timedOut: false,
+      stdout: new Uint8Array(0),
+      stderr: new Uint8Array(0),
+      files: [],
+    };
+  let off = 12;
+  const blob = (): Uint8Array | null => {
+    const n = dv.getInt32(off, true);
+    off += 4;
+    if (n < 0) return null;
+    const b = payload.subarray(off, off + n);
+    off += n;
+    return b;
+  };
+  const stdout = blob() ?? new Uint8Array(0);
+  const stderr = blob() ?? new Uint8Array(0);
+  const files: (Uint8Array | null)[] = [];
+  for (let i = 0; i < nfetch; i++) files.push(blob());
+  return {
+    error,
+    status: dv.getInt32(4, true),
+    timedOut: dv.getUint32(8, true) !== 0,
+    stdout,
+    stderr,
+    files,
+  };
 }

@@ -31,8 +31,10 @@ import {
   decodeHello,
   decodeReady,
   decodeResult,
+  decodeRun,
   encodeCallHead,
   encodeFrame,
+  encodeRun,
   type Frame,
   FrameReader,
   FrameType,
@@ -42,6 +44,8 @@ import {
   PROTO_VERSION,
   payloadI32,
   RMMOD_DISABLE_IIO_BUFFERS,
+  type RunReply,
+  type RunRequest,
   SPAWN_COMPAT,
   SPAWN_STDIO,
   u32,
@@ -771,6 +775,25 @@ export class RealKernel {
     const flags = 0o4000 | RMMOD_DISABLE_IIO_BUFFERS;
     const f = await this.conn.request(FrameType.RMMOD, 0, [u32(flags), u32(waitMs), cstr(name)]);
     return payloadI32(f.payload);
+  }
+
+  /** Stores a file in the guest (parents created, mode as given): 0 or -errno. Needs the executor's `run` feature. */
+  async put(path: string, bytes: Uint8Array, mode = 0o755): Promise<number> {
+    if (!this.hello.run)
+      throw new Error('the guest executor has no PUT/RUN: rebuild the guest (iio-sim kernel setup)');
+    const f = await this.conn.request(FrameType.PUT, 0, [u32(mode), cstr(path), bytes]);
+    return payloadI32(f.payload);
+  }
+
+  /**
+   * Runs a program in the guest to its end (PUT it and its libraries first) and returns its wait status,
+   * output and the files asked for. The supervisor serves nothing else meanwhile: no spawned process may run.
+   */
+  async runProgram(request: RunRequest): Promise<RunReply> {
+    if (!this.hello.run)
+      throw new Error('the guest executor has no PUT/RUN: rebuild the guest (iio-sim kernel setup)');
+    const f = await this.conn.request(FrameType.RUN, 0, encodeRun(request));
+    return decodeRun(f.payload, request.fetch?.length ?? 0);
   }
 
   /** Kills every process that is left and lets go of the channel. */
