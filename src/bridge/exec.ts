@@ -47,7 +47,7 @@ export interface ExecIo {
 
 /** The usage line of `iio-sim exec`. */
 export const EXEC_USAGE =
-  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] [--at TIME:event:DEVICE:CODE|TIME:remove:DEVICE] -- PROGRAM [ARGS...]';
+  'usage: iio-sim exec [--devices FILE|--scenario FILE] [--abi mainline|v2] [--platform NAME] [--seed N] [--trace FILE|-] [--no-ftrace] [--strace-compat] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] [--at TIME:event:DEVICE:CODE|TIME:remove:DEVICE] -- PROGRAM [ARGS...]';
 
 /** Parsed options of `iio-sim exec`. */
 export interface ExecOptions {
@@ -60,6 +60,8 @@ export interface ExecOptions {
   /** strace/ftrace log destination: a file, or `-` for stderr. */
   trace?: string;
   ftrace: boolean;
+  /** The strace log as strace 6.1 prints it (no dma_fence lines, no notes), to diff with a real strace log. */
+  straceCompat?: boolean;
   check: boolean;
   perfetto?: string;
   /** Print the run's summary and the checker's findings on stderr. */
@@ -147,6 +149,7 @@ export function parseExecArgs(argv: readonly string[]): ExecOptions | string {
         o.at = [...(o.at ?? []), a];
       } else o.perfetto = value;
     } else if (name === '--no-ftrace') o.ftrace = false;
+    else if (name === '--strace-compat') o.straceCompat = true;
     else if (name === '--no-check') o.check = false;
     else if (name === '--summary') o.summary = true;
     else return `iio-sim exec: unknown option '${arg}'`;
@@ -383,8 +386,11 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   if (!sim) return 2;
   const dacs = playedDacs(sim, o, io);
   if (!dacs || !scheduleActions(sim, o.at ?? [], io)) return 2;
-  const trace = o.trace !== undefined || o.perfetto !== undefined ? recordTrace(sim.events, sim.abi) : null;
-  const stopFtrace = trace && o.ftrace ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
+  const trace =
+    o.trace !== undefined || o.perfetto !== undefined
+      ? recordTrace(sim.events, sim.abi, o.straceCompat ? { compat: 'strace-6.1' } : {})
+      : null;
+  const stopFtrace = trace && o.ftrace && !o.straceCompat ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
   const fences = o.summary ? new FenceStats(sim.events) : null;
   const checker = o.check ? new ContractChecker(sim) : null;
 

@@ -98,7 +98,7 @@ real kernel in QEMU.`,
   {
     name: 'exec',
     synopsis:
-      'exec [--devices FILE|--scenario FILE] [--abi P] [--platform P] [--seed S] [--trace FILE|-] [--no-ftrace] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] [--at TIME:ACTION] -- PROGRAM [ARGS...]',
+      'exec [--devices FILE|--scenario FILE] [--abi P] [--platform P] [--seed S] [--trace FILE|-] [--no-ftrace] [--strace-compat] [--no-check] [--perfetto OUT.json] [--summary] [--played DAC=FILE] [--at TIME:ACTION] -- PROGRAM [ARGS...]',
     text: `Runs a real Linux program unmodified on the simulated board (a preload library forwards its calls on the
 simulated world to a simulated process, in lockstep with virtual time); exits with the program's status.`,
   },
