@@ -1054,26 +1054,48 @@ void rewinddir(DIR *dir) {
 
 /* ---------------------------------------------------------------------------------------------- stdio */
 
+/* A sysfs FILE's cookie: its fd and its buffer, sized as glibc sizes a file's buffer, by st_blksize (4096 on
+ * sysfs; fopencookie alone would read BUFSIZ at a time), so the program makes the same reads as on a kernel. */
+struct sim_cookie {
+  int fd;
+  char buf[];
+};
+
 static ssize_t cookie_read(void *c, char *buf, size_t n) {
-  ssize_t r = read((int)(intptr_t)c, buf, n);
+  ssize_t r = read(((struct sim_cookie *)c)->fd, buf, n);
   return r < 0 ? -1 : r;
 }
 static ssize_t cookie_write(void *c, const char *buf, size_t n) {
-  ssize_t r = write((int)(intptr_t)c, buf, n);
+  ssize_t r = write(((struct sim_cookie *)c)->fd, buf, n);
   /* fopencookie treats 0 as an error; a sysfs store that took nothing is one. */
   return r < 0 ? 0 : r;
 }
 static int cookie_seek(void *c, off64_t *off, int whence) {
-  off64_t r = lseek64((int)(intptr_t)c, *off, whence);
+  off64_t r = lseek64(((struct sim_cookie *)c)->fd, *off, whence);
   if (r < 0) return -1;
   *off = r;
   return 0;
 }
-static int cookie_close(void *c) { return close((int)(intptr_t)c); }
+static int cookie_close(void *c) {
+  int r = close(((struct sim_cookie *)c)->fd);
+  free(c);
+  return r;
+}
 
 static FILE *sim_file(int fd, const char *mode) {
   cookie_io_functions_t io = { cookie_read, cookie_write, cookie_seek, cookie_close };
-  return fopencookie((void *)(intptr_t)fd, mode, io);
+  struct stat64 st;
+  size_t size = fstat64(fd, &st) == 0 && st.st_blksize > 0 ? (size_t)st.st_blksize : BUFSIZ;
+  struct sim_cookie *c = malloc(sizeof *c + size);
+  if (!c) return NULL;
+  c->fd = fd;
+  FILE *f = fopencookie(c, mode, io);
+  if (!f) {
+    free(c);
+    return NULL;
+  }
+  setvbuf(f, c->buf, _IOFBF, size);
+  return f;
 }
 
 static int mode_flags(const char *mode) {

@@ -390,7 +390,8 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
     o.trace !== undefined || o.perfetto !== undefined
       ? recordTrace(sim.events, sim.abi, o.straceCompat ? { compat: 'strace-6.1' } : {})
       : null;
-  const stopFtrace = trace && o.ftrace && !o.straceCompat ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
+  const stopFtrace =
+    trace && o.ftrace && !o.straceCompat ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
   const fences = o.summary ? new FenceStats(sim.events) : null;
   const checker = o.check ? new ContractChecker(sim) : null;
 
