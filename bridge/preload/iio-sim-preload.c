@@ -904,7 +904,8 @@ struct sim_dir {
   struct dirent ent;
   /* ILP32's readdir64 has its own entry: 64-bit d_ino and d_off. */
   struct dirent64 ent64;
-  char buf[16384];
+  /* glibc's opendir() buffer for a directory whose st_blksize is below 32 KiB: the same getdents64 calls. */
+  char buf[32768];
 };
 static struct sim_dir *dirs[MAX_DIRS];
 
@@ -936,7 +937,8 @@ DIR *opendir(const char *path) {
     REAL(DIR *, "opendir", const char *);
     return real_fn(path);
   }
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  /* glibc's opendir() flags, so the call is the one a kernel sees. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return NULL;
   DIR *d = sim_opendir_fd(fd);
   if (!d) close(fd);

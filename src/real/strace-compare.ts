@@ -46,7 +46,7 @@ function splitTop(s: string, sep: string): string[] {
     }
   }
   out.push(s.slice(start).trim());
-  return out.filter((x, i, a) => x !== '' || a.length > 1);
+  return out.filter((x, _i, a) => x !== '' || a.length > 1);
 }
 
 /** Index of the `)` closing the `(` at `open`, or -1. */
@@ -129,7 +129,7 @@ export function simFdKind(name: string): SimFdKind | null {
   if (name === 'anon_inode:iio:buffer') return 'iio-buffer';
   if (name.startsWith('anon_inode:iio:event')) return 'iio-event';
   if (name.startsWith('/dev/iio:device')) return 'iio-device';
-  if (name.startsWith('/dev/dma_heap/')) return 'heap';
+  if (name === '/dev/dma_heap' || name.startsWith('/dev/dma_heap/')) return 'heap';
   if (name === '/dev/udmabuf') return 'udmabuf';
   if (name.startsWith('/dmabuf:') || name.startsWith('anon_inode:dmabuf')) return 'dmabuf';
   if (name.startsWith('/memfd:')) return 'memfd';
@@ -168,8 +168,9 @@ function fdTokens(s: string): { fd: number; name: string }[] {
 
 /** `s` without its `-y` fd names (outside strings). */
 function stripFdNames(s: string): string {
-  return s.replace(/"(?:[^"\\]|\\.)*"|(?<![\w.])(\d+|AT_FDCWD)<((?:[^<>]|<[^<>]*>)*)>/g, (all, fd) =>
-    fd === undefined ? all : fd,
+  return s.replace(
+    /"(?:[^"\\]|\\.)*"|(?<![\w.])(\d+|AT_FDCWD)<((?:[^<>]|<[^<>]*>)*)>(?:\(deleted\))?/g,
+    (all, fd) => (fd === undefined ? all : fd),
   );
 }
 

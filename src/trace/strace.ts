@@ -115,6 +115,46 @@ function quotePath(path: string): string {
   return path.length < 4096 ? JSON.stringify(path) : `${JSON.stringify(path.slice(0, 4095))}...`;
 }
 
+/** How many `linux_dirent64` records `bytes` holds (d_reclen at offset 16), or null when they cannot be read. */
+function direntCount(bytes: Uint8Array | null | undefined): number | null {
+  if (!bytes) return null;
+  let count = 0;
+  for (let off = 0; off + 18 <= bytes.length; count++) {
+    const reclen = bytes[off + 16]! | (bytes[off + 17]! << 8);
+    if (reclen === 0) break;
+    off += reclen;
+  }
+  return count;
+}
+
+/** memfd_create's name as strace prints it: the string (given, or read at the user pointer), or the address. */
+function memfdName(task: Task, name: unknown): string {
+  if (typeof name === 'string') return quotePath(name);
+  const bytes = task.mm.peek(Number(name), 250);
+  if (!bytes) return hexAddr(Number(name));
+  const end = bytes.indexOf(0);
+  return quotePath(new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end)));
+}
+
+/** memfd_create's flags as strace 6.1 prints them (`printflags` over its `memfd_create_flags`). */
+function formatMemfdFlags(flags: number): string {
+  if (flags === 0) return '0';
+  const names: string[] = [];
+  const known = [
+    [1, 'MFD_CLOEXEC'],
+    [2, 'MFD_ALLOW_SEALING'],
+    [4, 'MFD_HUGETLB'],
+  ] as const;
+  let rest = flags >>> 0;
+  for (const [bit, name] of known)
+    if (rest & bit) {
+      names.push(name);
+      rest &= ~bit;
+    }
+  if (rest) names.push(`${rawHex(rest)} /* MFD_??? */`);
+  return names.join('|');
+}
+
 /**
  * A pointer strace decodes (`printaddr`): `NULL`, or the unsigned 64-bit value in hex (a negative JavaScript
  * number is the address C would pass: -1 is `0xffffffffffffffff`, never `0x-1`).
@@ -459,7 +499,9 @@ export class Strace {
       case 'munmap':
         return done(`${hexAddr(n(0))}, ${n(1)}`);
       case 'getdents64':
-        return done(`${n(0)}, ${hexAddr(n(1))}, ${n(2)}`);
+        return { text: `${n(0)}, `, complete: false };
+      case 'memfd_create':
+        return done(`${memfdName(task, args[0])}, ${formatMemfdFlags(n(1))}`);
       case 'execve':
         return done(quotePath(String(args[0])));
       case 'fstat':
@@ -508,6 +550,11 @@ export class Strace {
       }
       case 'nanosleep':
         return 'NULL';
+      case 'getdents64': {
+        // strace's default (abbreviated) form: the address and how many entries came back.
+        const entries = ret >= 0 ? direntCount(task.mm.peek(n(1), ret)) : null;
+        return `${hexAddr(n(1))}${entries === null ? '' : ` /* ${entries} entries */`}, ${n(2)}`;
+      }
       case 'readlink': {
         const data = ret >= 0 ? task.mm.peek(n(1), Math.min(ret, this.#opts.stringLimit)) : null;
         return `${data ? quoteBytes(data, this.#opts.stringLimit, ret) : hexAddr(n(1))}, ${n(2)}`;
