@@ -68,6 +68,18 @@ const FD_IOCTLS: ReadonlyMap<number, FdFields> = new Map<number, FdFields>([
 ]);
 
 /**
+ * DMA_HEAP_IOCTL_ALLOC of another size (an older or newer `struct dma_heap_allocation_data`, as the dmabuf-heap
+ * selftest sends): `dma_heap_ioctl()` picks the command by `_IOC_NR` alone and copies what both sizes share, so
+ * the fd comes back at the same offset.
+ */
+function heapAllocVariant(req: number): FdFields | undefined {
+  const sameNr =
+    ((req >>> 8) & 0xff) === ((DMA_HEAP_IOCTL_ALLOC >>> 8) & 0xff) &&
+    (req & 0xff) === (DMA_HEAP_IOCTL_ALLOC & 0xff);
+  return sameNr ? FD_IOCTLS.get(DMA_HEAP_IOCTL_ALLOC) : undefined;
+}
+
+/**
  * UDMABUF_CREATE_LIST's fds: `struct udmabuf_create_list` is 8 bytes of header and then `count` items of 24
  * bytes, each starting with a memfd (the C side sends the header and the items, `len` bytes in all).
  */
@@ -520,7 +532,10 @@ export class BridgeSession {
     const req = Number(BigInt.asUintN(32, reqBig));
     const size = Number(sizeBig);
     const fd = this.#fd(realFd);
-    const spec = req === UDMABUF_CREATE_LIST ? createListFields(r.data.length) : FD_IOCTLS.get(req);
+    const spec =
+      req === UDMABUF_CREATE_LIST
+        ? createListFields(r.data.length)
+        : (FD_IOCTLS.get(req) ?? heapAllocVariant(req));
     const arg = new Uint8Array(r.data);
     const view = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
     for (const off of spec?.in ?? [])
@@ -543,6 +558,7 @@ export class BridgeSession {
     if (ret >= 0 && out && spec?.out) {
       const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
       for (const off of spec.out) {
+        if (off + 4 > out.length) continue;
         const simFd = ov.getInt32(off, true);
         if (simFd >= 0 && this.#task.files.file(simFd)) ov.setInt32(off, await this.#reserve(simFd), true);
       }

@@ -481,8 +481,8 @@ export class Syscalls {
 
   /**
    * `getdents64(fd, dirp, count)`: mirrors `ksys_getdents64()` and `filldir64()` (fs/readdir.c) over
-   * `dcache_readdir()`/`kernfs_fop_readdir()`: `.` and `..` first, then the directory's names (in name order
-   * here; kernfs orders by name hash). `f_pos` counts entries; each `struct linux_dirent64` is
+   * `dcache_readdir()`/`kernfs_fop_readdir()`: `.` and `..` first, then the directory's names (sysfs in
+   * kernfs's name-hash order, `PathTree.readdirNames()`; other directories in name order here). `f_pos` counts entries; each `struct linux_dirent64` is
    * `{d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name}` padded to 8 bytes. -EBADF for a bad or O_PATH
    * fd, -ENOTDIR for a file that is not a directory, -EINVAL when not even the next entry fits.
    */
@@ -491,7 +491,7 @@ export class Syscalls {
     if (!file || file.flags & O_PATH) return -EBADF;
     if (file.inode.kind !== 'dir') return -ENOTDIR;
     const paths = this.#deps.paths;
-    const names = paths.list(file.path) ?? [];
+    const names = paths.readdirNames(file.path) ?? [];
     const entries: { ino: number; type: number; name: string }[] = [
       { ino: file.inode.ino, type: DT_DIR, name: '.' },
       { ino: paths.lookup(`${file.path}/..`)?.ino ?? file.inode.ino, type: DT_DIR, name: '..' },

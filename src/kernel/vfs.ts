@@ -355,6 +355,25 @@ export function genericFileLlseek(file: File, offset: number, whence: number, eo
 }
 
 /** kernfs directories (sysfs): `generic_file_llseek()` over their size, 0. */
+const GOLDEN_RATIO_64 = 0x61c8864680b583ebn;
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * `kernfs_name_hash(name, NULL)` (fs/kernfs/dir.c) on a 64-bit kernel: `partial_name_hash()` over the name's
+ * bytes (as signed chars), `end_name_hash()` (`hash_long(hash, 32)`), 31 bits, 0, 1 and INT_MAX reserved.
+ */
+export function kernfsNameHash(name: string): number {
+  let hash = 0n;
+  for (const b of new TextEncoder().encode(name)) {
+    const c = BigInt(b >= 0x80 ? b - 256 : b) & U64;
+    hash = ((hash + ((c << 4n) & U64) + (c >> 4n)) * 11n) & U64;
+  }
+  let h = Number(((hash * GOLDEN_RATIO_64) & U64) >> 32n) & 0x7fffffff;
+  if (h < 2) h += 2;
+  if (h >= 0x7fffffff) h = 0x7ffffffe;
+  return h;
+}
+
 const sysfsDirFops: FileOperations = {
   read: () => -EISDIR,
   llseek: (file, offset, whence) => genericFileLlseek(file, offset, whence, 0),
@@ -459,6 +478,22 @@ export class PathTree {
     }
     const last = stack[stack.length - 1]!;
     return path.endsWith('/') && !last.children ? -ENOTDIR : last.inode;
+  }
+
+  /**
+   * Names in the directory at `path` in the order its readdir gives them, or undefined when it is not a
+   * directory: sysfs (kernfs) keeps a directory's children in an rbtree ordered by {@link kernfsNameHash}, then
+   * name (`kernfs_name_compare()`, fs/kernfs/dir.c), and `kernfs_fop_readdir()` walks it in that order; other
+   * directories here list in name order.
+   */
+  readdirNames(path: string): string[] | undefined {
+    const parts = PathTree.components(path);
+    const d = this.#walk(parts);
+    if (!d?.children) return undefined;
+    const names = [...d.children.keys()].sort();
+    if (d.inode.fops !== sysfsDirFops) return names;
+    const hashes = new Map(names.map((n) => [n, kernfsNameHash(n)]));
+    return names.sort((a, b) => hashes.get(a)! - hashes.get(b)!);
   }
 
   /** Names in the directory at `path`, sorted, or undefined when it is not a directory. */

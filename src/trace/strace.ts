@@ -11,7 +11,16 @@ import type { EventEmitter } from 'eventemitter3';
 import type { Task } from '../kernel/task.ts';
 import type { SimEvents } from '../sim/simulator.ts';
 import { errnoName, strerror } from '../uapi/errno.ts';
-import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL } from '../uapi/fcntl.ts';
+import {
+  F_ADD_SEALS,
+  F_DUPFD,
+  F_DUPFD_CLOEXEC,
+  F_GET_SEALS,
+  F_GETFD,
+  F_GETFL,
+  F_SETFD,
+  F_SETFL,
+} from '../uapi/fcntl.ts';
 import {
   type AbiProfile,
   type IoctlArg,
@@ -58,7 +67,18 @@ const FCNTL_NAMES: Record<number, string> = {
   [F_GETFL]: 'F_GETFL',
   [F_SETFL]: 'F_SETFL',
   [F_DUPFD_CLOEXEC]: 'F_DUPFD_CLOEXEC',
+  [F_ADD_SEALS]: 'F_ADD_SEALS',
+  [F_GET_SEALS]: 'F_GET_SEALS',
 };
+
+/** Seal bits as strace 6.1 names them (its `f_seals`; F_SEAL_EXEC is newer). */
+function formatSeals(seals: number): string {
+  const known = ['F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_GROW', 'F_SEAL_WRITE', 'F_SEAL_FUTURE_WRITE'];
+  const names = known.filter((_, i) => seals & (1 << i));
+  const rest = seals & ~0x1f;
+  if (rest) names.push(`${rawHex(rest)} /* F_SEAL_??? */`);
+  return names.length ? names.join('|') : '0';
+}
 
 /** What strace prints for a call a signal interrupted (`= ? ERESTARTSYS (...)`), by the call's wait. */
 const RESTART: Record<string, string> = {
@@ -474,6 +494,7 @@ export class Strace {
     if (name === 'poll' && ret === 0) return ' (Timeout)';
     if (name === 'fcntl' && args[1] === F_GETFL && ret >= 0) return ` (flags ${formatOpenFlags(ret)})`;
     if (name === 'fcntl' && args[1] === F_GETFD && ret >= 0) return ret & 1 ? ' (flags FD_CLOEXEC)' : '';
+    if (name === 'fcntl' && args[1] === F_GET_SEALS && ret >= 0) return ` (seals ${formatSeals(ret)})`;
     return '';
   }
 
@@ -519,10 +540,12 @@ export class Strace {
           complete: false,
         };
       }
-      case 'fcntl':
+      case 'fcntl': {
+        const arg = n(1) === F_ADD_SEALS ? formatSeals(n(2)) : String(n(2));
         return done(
-          `${n(0)}, ${FCNTL_NAMES[n(1)] ?? n(1)}${[F_GETFD, F_GETFL].includes(n(1)) ? '' : `, ${n(2)}`}`,
+          `${n(0)}, ${FCNTL_NAMES[n(1)] ?? n(1)}${[F_GETFD, F_GETFL, F_GET_SEALS].includes(n(1)) ? '' : `, ${arg}`}`,
         );
+      }
       case 'kill':
         return done(`${n(0)}, ${SIGNAL_NAMES[n(1)] ?? n(1)}`);
       case 'rt_sigaction':

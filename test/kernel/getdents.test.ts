@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Sys } from '../../src/index.ts';
+import { kernfsNameHash } from '../../src/kernel/vfs.ts';
 import { EBADF, EINVAL, ENOTDIR, O_DIRECTORY, O_PATH, O_RDONLY, SEEK_SET } from '../../src/uapi/index.ts';
 import { realSkip, runOne } from '../helpers.ts';
 
@@ -56,17 +57,25 @@ async function listAll(sys: Sys, path: string, chunk: number): Promise<Dirent[] 
   return all;
 }
 
+describe('kernfsNameHash', () => {
+  it('is kernfs_name_hash(): the order sysfs lists the default board in on Linux 7.3 (lsiio there: device 1, 2, 0)', () => {
+    const names = ['iio:device0', 'iio:device1', 'iio:device2', 'trigger0'];
+    expect(names.map(kernfsNameHash)).toEqual([1815401073, 638657258, 1609397090, 811360092]);
+    expect(kernfsNameHash('')).toBe(2);
+  });
+});
+
 describe('getdents64', () => {
-  it('lists /sys/bus/iio/devices: dots, then each device and trigger as a directory', async () => {
+  it('lists /sys/bus/iio/devices: dots, then each device and trigger as a directory, in kernfs name-hash order (as Linux 7.3 lists them)', async () => {
     const { value } = await runOne((sys) => listAll(sys, '/sys/bus/iio/devices', 4096));
     const entries = value as Dirent[];
     expect(entries.map((e) => [e.name, e.type])).toEqual([
       ['.', 4],
       ['..', 4],
-      ['iio:device0', 4],
       ['iio:device1', 4],
-      ['iio:device2', 4],
       ['trigger0', 4],
+      ['iio:device2', 4],
+      ['iio:device0', 4],
     ]);
     expect(entries.map((e) => e.off)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
   });
