@@ -119,13 +119,14 @@ static int wait_child(pid_t pid, uint32_t timeout_ms, int *timed_out) {
   }
 }
 
-static _Noreturn void run_child(char **argv, char **envp, int err_pipe) {
+static _Noreturn void run_child(char **argv, char **envp, int err_pipe, uint32_t in_len) {
   setpgid(0, 0);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
-  int in = open(RUN_DIR "/stdin", O_RDONLY);
+  /* No input: /dev/null, as a program started with nothing on its stdin usually has (not a tmpfs file). */
+  int in = open(in_len ? RUN_DIR "/stdin" : "/dev/null", O_RDONLY);
   int out = open(RUN_DIR "/stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int err = open(RUN_DIR "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
@@ -165,7 +166,7 @@ void host_run(struct buf *out, const uint8_t *p, size_t n) {
   int ep[2];
   if (r == 0 && pipe2(ep, O_CLOEXEC) < 0) r = -errno;
   pid_t pid = r == 0 ? fork() : -1;
-  if (pid == 0) run_child(argv, envp, ep[1]);
+  if (pid == 0) run_child(argv, envp, ep[1], inlen);
   if (r == 0 && pid < 0) r = -errno;
   int timed_out = 0;
   int status = 0;

@@ -3,7 +3,7 @@
  * store that sees the written bytes, the access checks of kernfs_fop_open (rules SYSFS-1..5, 7) and
  * kernfs_generic_poll's change event (POLL-6, docs/quirks.md).
  */
-import { EACCES, EFAULT, ENODEV } from '../uapi/errno.ts';
+import { EACCES, EFAULT, EINVAL, EIO, ENODEV } from '../uapi/errno.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLPRI } from '../uapi/poll.ts';
 import type { PathTree } from './vfs.ts';
 import { type File, type FileOperations, genericFileLlseek, newInode } from './vfs.ts';
@@ -141,6 +141,12 @@ export class SysfsGroup {
     this.#files.push(path);
   }
 
+  /** Creates the (empty) directory `path`, removed with the group's files. */
+  addDir(path: string): void {
+    this.#paths.mkdir(path);
+    this.#files.push(path);
+  }
+
   /** Removes every file; files still open then answer -ENODEV (SYSFS-7). */
   removeAll(): void {
     this.#alive = false;
@@ -160,3 +166,44 @@ export function showBytes(text: string): Uint8Array {
 
 /** Keeps the File type reachable for attribute implementations. */
 export type { File };
+
+/** The kobject actions a write to `uevent` may name (`kobject_action_type()`, lib/kobject_uevent.c). */
+const UEVENT_ACTIONS = ['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'];
+
+/** A store accepting only `words` (a trailing newline allowed), -EINVAL otherwise. */
+function oneOf(words: readonly string[]): (text: string) => number {
+  return (text) => (words.includes(text.replace(/\n$/, '')) ? 0 : -EINVAL);
+}
+
+/** The runtime-PM group of a device whose runtime PM was never enabled (drivers/base/power/sysfs.c). */
+const POWER_FILES: Readonly<Record<string, Attribute>> = {
+  async: { show: () => 'disabled\n', store: oneOf(['enabled', 'disabled']) },
+  // Without autosuspend (`use_autosuspend` unset), both the show and the store of the delay are -EIO.
+  autosuspend_delay_ms: { show: () => -EIO, store: () => -EIO },
+  control: { show: () => 'auto\n', store: oneOf(['auto', 'on']) },
+  runtime_active_kids: { show: () => '0\n' },
+  runtime_active_time: { show: () => '0\n' },
+  runtime_enabled: { show: () => 'disabled\n' },
+  runtime_status: { show: () => 'unsupported\n' },
+  runtime_suspended_time: { show: () => '0\n' },
+  runtime_usage: { show: () => '0\n' },
+};
+
+/**
+ * The files the driver core gives every registered `struct device` (`device_add()`, drivers/base/core.c):
+ * `uevent` (its environment, `uevent.show()`; a write names an action to announce), the runtime-PM group
+ * `power/` (shared attributes: they hold no state of the device) and the `subsystem` link to its bus (here a
+ * directory of its own: nothing below it is simulated).
+ */
+export function addDeviceCoreFiles(g: SysfsGroup, dir: string, uevent: { show(): string }): void {
+  g.add(`${dir}/uevent`, {
+    show() {
+      return uevent.show();
+    },
+    store(text) {
+      return UEVENT_ACTIONS.includes(text.replace(/\n$/, '').split(' ')[0]!) ? 0 : -EINVAL;
+    },
+  });
+  for (const [name, attr] of Object.entries(POWER_FILES)) g.add(`${dir}/power/${name}`, attr);
+  g.addDir(`${dir}/subsystem`);
+}

@@ -438,6 +438,11 @@ export class PathTree {
     dir.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
   }
 
+  /** Creates the directory `path` and its parents (those that exist are kept). */
+  mkdir(path: string): void {
+    this.#mkdirs(PathTree.components(path));
+  }
+
   /** Removes `path` and everything below it. */
   remove(path: string): void {
     this.#dirs.clear();

@@ -48,15 +48,21 @@ export const COMPARISON_RULES = [
     why: 'It is the amount of data the device has produced and no one has read yet: how much that is at the moment of the read depends on how much real time passed since the enable (a triggered kfifo device fills at its own rate), as the lost-scans count does.',
   },
   {
+    id: 'raw-sample',
+    scope: 'data',
+    rule: 'What a read of a channel’s `in_*_raw` attribute returns is compared as a number (both sides a signed decimal and a newline), not by value.',
+    why: 'It is the converter’s sample at the moment of the read (`read_raw`): which one that is depends on how much real time passed since the device started, as for data-available. Only whole programs read it (`iio_info` lists every attribute’s value, through `iio-sim exec`); the rule tests read it on the simulator’s manual clock.',
+  },
+  {
     id: 'nonblocking-read',
     scope: 'syscall',
-    rule: 'A read() or write() on an O_NONBLOCK IIO buffer fd that returns -EAGAIN on one side and a byte count on the other is tolerated.',
+    rule: 'A read() or write() on an O_NONBLOCK IIO buffer fd that returns -EAGAIN on one side and a byte count on the other is tolerated. In the strace logs of a whole program, an -EAGAIN read or write that one side repeated more often is passed over.',
     why: 'Whether a block completed before the call depends on the converter’s progress in real time against the guest’s speed; both answers are correct for some timing.',
   },
   {
     id: 'poll-readiness',
     scope: 'syscall',
-    rule: 'A poll() whose results differ only in IIO buffer fds being readable (POLLIN, POLLRDNORM) or writable (POLLOUT, POLLWRNORM) on one side and not on the other, and in its count of ready fds accordingly, is tolerated.',
+    rule: 'A poll() whose results differ only in IIO buffer fds being readable (POLLIN, POLLRDNORM) or writable (POLLOUT, POLLWRNORM) on one side and not on the other, and in its count of ready fds accordingly, is tolerated. In the strace logs of a whole program (`iio-sim exec` against the kernel), a poll that found nothing ready (`= 0`), which one side repeated more often, is passed over.',
     why: 'Whether a block has completed (input) or been consumed (output) when the call looks depends on the converter’s progress in real time against the guest’s speed. Readiness itself is compared exactly wherever time cannot change it: in the contract histories, whose kernel runs on the manual clock.',
   },
   {

@@ -178,6 +178,8 @@ function stripFdNames(s: string): string {
 export interface KeptCall extends StraceCall {
   /** Kinds of the simulated fds the call names (fd number → kind). */
   readonly kinds: ReadonlyMap<number, SimFdKind>;
+  /** Their `-y` names (fd number → the file's path). */
+  readonly names: ReadonlyMap<number, string>;
 }
 
 /**
@@ -190,9 +192,13 @@ export function simulatedCalls(calls: readonly StraceCall[]): KeptCall[] {
   for (const c of calls) {
     if (STAT_CALLS.has(c.name)) continue;
     const kinds = new Map<number, SimFdKind>();
+    const names = new Map<number, string>();
     for (const t of [...c.args.flatMap(fdTokens), ...fdTokens(c.ret)]) {
       const k = simFdKind(t.name);
-      if (k) kinds.set(t.fd, k);
+      if (k) {
+        kinds.set(t.fd, k);
+        names.set(t.fd, t.name);
+      }
     }
     const path = c.args.find((a) => a.startsWith('"'));
     const onPath =
@@ -211,7 +217,7 @@ export function simulatedCalls(calls: readonly StraceCall[]): KeptCall[] {
     if (kinds.size === 0 && !onPath && !munmapped) continue;
     if (c.name === 'mmap' && /^0x[0-9a-f]+$/.test(c.ret))
       maps.push({ addr: BigInt(c.ret), len: BigInt(c.args[1] ?? '0') });
-    kept.push(trimPoll({ ...stripCall(c), kinds }));
+    kept.push(trimPoll({ ...stripCall(c), kinds, names }));
   }
   return kept;
 }
@@ -326,9 +332,15 @@ function normalize(calls: readonly StraceCall[]): NormalCall[] {
   });
 }
 
-/** The kinds of the fd names of a real log, as `-y` told them. */
-function realKinds(kept: readonly KeptCall[], normal: readonly NormalCall[]): Map<string, SimFdKind> {
-  const kinds = new Map<string, SimFdKind>();
+/** What `-y` told of a named fd: its kind and path. */
+interface FdInfo {
+  readonly kind: SimFdKind;
+  readonly path: string;
+}
+
+/** The kinds and paths of the fd names of a real log, as `-y` told them. */
+function realKinds(kept: readonly KeptCall[], normal: readonly NormalCall[]): Map<string, FdInfo> {
+  const kinds = new Map<string, FdInfo>();
   kept.forEach((c, i) => {
     const n = normal[i]!;
     const nums = [
@@ -338,12 +350,12 @@ function realKinds(kept: readonly KeptCall[], normal: readonly NormalCall[]): Ma
     nums.forEach((fd, j) => {
       const k = c.kinds.get(fd);
       const name = n.fds[j];
-      if (k && name) kinds.set(name, k);
+      if (k && name) kinds.set(name, { kind: k, path: c.names.get(fd) ?? '' });
     });
     const r = /^(\d+)$/.exec(c.ret);
     if (r && FD_RESULT.has(c.name)) {
       const k = c.kinds.get(Number(r[1]));
-      if (k) kinds.set(n.ret, k);
+      if (k) kinds.set(n.ret, { kind: k, path: c.names.get(Number(r[1])) ?? '' });
     }
   });
   return kinds;
@@ -373,11 +385,12 @@ const DATA_CALLS = new Set(['read', 'write', 'pread64', 'pwrite64']);
 function comparePair(
   s: NormalCall,
   r: NormalCall,
-  kinds: ReadonlyMap<string, SimFdKind>,
+  kinds: ReadonlyMap<string, FdInfo>,
   used: (id: RuleId) => void,
 ): string | null {
   if (s.name !== r.name) return 'a different call';
-  const kind = kinds.get(r.fds[0] ?? '');
+  const info = kinds.get(r.fds[0] ?? '');
+  const kind = info?.kind;
   const iioData = DATA_CALLS.has(s.name) && (kind === 'iio-buffer' || kind === 'iio-device');
   const sa = [...s.args];
   const ra = [...r.args];
@@ -415,14 +428,13 @@ function comparePair(
 
 const READINESS = /\|?POLL(IN|RDNORM|OUT|WRNORM)\b/g;
 
-function pollReadinessOnly(a: string, b: string, kinds: ReadonlyMap<string, SimFdKind>): boolean {
+function pollReadinessOnly(a: string, b: string, kinds: ReadonlyMap<string, FdInfo>): boolean {
   const entries = (s: string) => {
     const m = /\((\[.*\])\)$/.exec(s);
     return m ? pollEntries(m[1]!) : [];
   };
   const strip = (e: string) =>
-    kinds.get(/fd=(fd#\d+)/.exec(e)?.[1] ?? '') === 'iio-buffer' ||
-    kinds.get(/fd=(fd#\d+)/.exec(e)?.[1] ?? '') === 'dmabuf'
+    kinds.get(/fd=(fd#\d+)/.exec(e)?.[1] ?? '')?.kind === 'iio-buffer'
       ? e.replace(READINESS, '').replace(/revents=$|revents=\}/, 'revents=}')
       : e;
   const norm = (s: string) =>
@@ -433,10 +445,20 @@ function pollReadinessOnly(a: string, b: string, kinds: ReadonlyMap<string, SimF
   return norm(a) === norm(b);
 }
 
+/** A decimal number and a newline, as strace quotes it. */
+const NUMBER = /^"-?\d+\\n"$/;
+
+/** The rule under which a sysfs file's value is compared as a number, by its path. */
+function numberRule(path: string): RuleId | null {
+  if (path.endsWith('/data_available')) return 'data-available';
+  if (/\/in_[a-z0-9_]+_raw$/.test(path)) return 'raw-sample';
+  return null;
+}
+
 /** A call one side may make more often than the other (rules poll-readiness and nonblocking-read). */
-function retried(c: NormalCall, kinds: ReadonlyMap<string, SimFdKind>): RuleId | null {
+function retried(c: NormalCall, kinds: ReadonlyMap<string, FdInfo>): RuleId | null {
   if ((c.name === 'poll' || c.name === 'ppoll') && /^0 \(Timeout\)$/.test(c.ret)) return 'poll-readiness';
-  const kind = kinds.get(c.fds[0] ?? '');
+  const kind = kinds.get(c.fds[0] ?? '')?.kind;
   if (
     DATA_CALLS.has(c.name) &&
     (kind === 'iio-buffer' || kind === 'iio-device') &&

@@ -108,7 +108,8 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
         cwd: ROOT,
         timeout: 180_000,
         maxBuffer: 64 << 20,
-        ...(stdin ? { input: stdin } : {}),
+        // Without input the program's stdin is /dev/null on both sides (the guest's RUN does the same).
+        ...(stdin ? { input: stdin } : { stdio: ['ignore', 'pipe', 'pipe'] }),
       });
       const sim = {
         status: s.status,
@@ -128,6 +129,8 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
           const base = join(keep, name.replace(/[^\w.-]+/g, '_'));
           writeFileSync(`${base}.sim.log`, sim.log);
           writeFileSync(`${base}.real.log`, real.log);
+          writeFileSync(`${base}.sim.out`, sim.stdout);
+          writeFileSync(`${base}.real.out`, real.stdout);
         }
         const report = formatStraceComparison(name, cmp);
         console.info(report.join('\n'));
@@ -169,14 +172,19 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
     );
 
     it.skipIf(!HAVE_LIBIIO)(
-      'libiio 0.24 iio_info -u local:: same listing (but the kernel version line), the strace logs agree',
+      'libiio 0.24 iio_info -u local:: same listing (but uname and the raw samples), the strace logs agree',
       async () => {
         const b = await both([which('iio_info'), '-u', 'local:']);
         expect(b.sim.status).toBe(0);
         expect(b.real.status).toBe(0);
-        // The backend's description is uname(): this machine's kernel on the simulator, 7.3 in the guest.
+        // The backend's description and the kernel attribute are uname(): this machine's kernel on the
+        // simulator, 7.3 in the guest. A channel's raw value is its sample at the read (rule raw-sample).
         const uname = (s: Buffer) =>
-          s.toString().replace(/Backend description string: .*\n/, 'Backend description string: UNAME\n');
+          s
+            .toString()
+            .replace(/Backend description string: .*\n/, 'Backend description string: UNAME\n')
+            .replace(/local,kernel: .*\n/, 'local,kernel: RELEASE\n')
+            .replace(/raw value: -?\d+\n/g, 'raw value: N\n');
         expect(uname(b.real.stdout)).toBe(uname(b.sim.stdout));
         expect(b.agree, b.report.join('\n')).toBe(true);
       },

@@ -7,7 +7,7 @@ import { EBUSY, EINVAL, ENODEV, EPERM } from '../../uapi/errno.ts';
 import { IIO_BUFFER_GET_FD_IOCTL, IIO_GET_EVENT_FD_IOCTL } from '../../uapi/iio.ts';
 import { formatIioValue, IIO_VAL_INT_PLUS_MICRO } from '../lib/format.ts';
 import { iioStrToFixpoint, kstrtoint } from '../lib/kstrtox.ts';
-import { type Attribute, SysfsGroup } from '../sysfs.ts';
+import { type Attribute, addDeviceCoreFiles, SysfsGroup } from '../sysfs.ts';
 import { type Caller, compatPtrIoctl, type File, type FileOperations, newInode } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
 import {
@@ -72,6 +72,11 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
       return `${IIO_MAJOR}:${dev.id}\n`;
     },
   });
+  addDeviceCoreFiles(g, dir, {
+    show() {
+      return `MAJOR=${IIO_MAJOR}\nMINOR=${dev.id}\nDEVNAME=${dev.devName}\nDEVTYPE=iio_device\n`;
+    },
+  });
   for (const chan of dev.channels)
     for (const attr of dev.info!.separateAttrs?.(chan) ?? [])
       g.add(`${dir}/${channelName(chan)}_${attr}`, infoAttribute(dev, attr, chan));
@@ -83,6 +88,11 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
     g.add(`/sys/bus/iio/devices/trigger${triggerId}/name`, {
       show() {
         return `${name}\n`;
+      },
+    });
+    addDeviceCoreFiles(g, `/sys/bus/iio/devices/trigger${triggerId}`, {
+      show() {
+        return '';
       },
     });
   }
