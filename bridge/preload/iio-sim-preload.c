@@ -1060,8 +1060,20 @@ void rewinddir(DIR *dir) {
  * sysfs; fopencookie alone would read BUFSIZ at a time), so the program makes the same reads as on a kernel. */
 struct sim_cookie {
   int fd;
+  FILE *file;
+  size_t size;
   char buf[];
 };
+
+/* The cookies of the open sysfs FILEs (fread() tells them from the program's own FILEs by them). */
+#define MAX_FILES 256
+static struct sim_cookie *files[MAX_FILES];
+
+static struct sim_cookie *find_file(FILE *f) {
+  for (int i = 0; i < MAX_FILES; i++)
+    if (files[i] && files[i]->file == f) return files[i];
+  return NULL;
+}
 
 static ssize_t cookie_read(void *c, char *buf, size_t n) {
   ssize_t r = read(((struct sim_cookie *)c)->fd, buf, n);
@@ -1080,6 +1092,10 @@ static int cookie_seek(void *c, off64_t *off, int whence) {
 }
 static int cookie_close(void *c) {
   int r = close(((struct sim_cookie *)c)->fd);
+  pthread_mutex_lock(&bridge_lock);
+  for (int i = 0; i < MAX_FILES; i++)
+    if (files[i] == c) files[i] = NULL;
+  pthread_mutex_unlock(&bridge_lock);
   free(c);
   return r;
 }
@@ -1097,7 +1113,60 @@ static FILE *sim_file(int fd, const char *mode) {
     return NULL;
   }
   setvbuf(f, c->buf, _IOFBF, size);
+  c->file = f;
+  c->size = size;
+  pthread_mutex_lock(&bridge_lock);
+  for (int i = 0; i < MAX_FILES; i++)
+    if (!files[i]) {
+      files[i] = c;
+      break;
+    }
+  pthread_mutex_unlock(&bridge_lock);
   return f;
+}
+
+/*
+ * fread() on a sysfs FILE as glibc's `_IO_file_xsgetn()` does it for a file (a cookie FILE would refill its
+ * buffer instead): what is buffered first, then a request of at least a buffer goes straight to read() in whole
+ * buffers, and a smaller rest through the buffer. The program then makes the reads it makes on a kernel.
+ */
+size_t fread(void *ptr, size_t size, size_t n, FILE *f) {
+  REAL(size_t, "fread", void *, size_t, size_t, FILE *);
+  struct sim_cookie *c = size && n ? find_file(f) : NULL;
+  if (!c || n > SIZE_MAX / size) return real_fn(ptr, size, n, f);
+  size_t want = size * n, got = 0;
+  char *s = ptr;
+  flockfile(f);
+  while (want > 0) {
+    size_t have = (size_t)(f->_IO_read_end - f->_IO_read_ptr);
+    if (want <= have) {
+      memcpy(s, f->_IO_read_ptr, want);
+      f->_IO_read_ptr += want;
+      got += want;
+      break;
+    }
+    if (have) {
+      memcpy(s, f->_IO_read_ptr, have);
+      f->_IO_read_ptr += have;
+      s += have;
+      got += have;
+      want -= have;
+    }
+    if (want < c->size) {
+      funlockfile(f);
+      return (got + real_fn(s, 1, want, f)) / size;
+    }
+    ssize_t r = read(c->fd, s, want - want % c->size);
+    if (r <= 0) {
+      f->_flags |= r == 0 ? 0x10 /* _IO_EOF_SEEN */ : 0x20 /* _IO_ERR_SEEN */;
+      break;
+    }
+    s += r;
+    got += (size_t)r;
+    want -= (size_t)r;
+  }
+  funlockfile(f);
+  return got / size;
 }
 
 static int mode_flags(const char *mode) {

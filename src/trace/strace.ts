@@ -71,6 +71,15 @@ const FCNTL_NAMES: Record<number, string> = {
   [F_GET_SEALS]: 'F_GET_SEALS',
 };
 
+/** lseek's whence as strace 6.1 names it. */
+const WHENCE: Record<number, string> = {
+  0: 'SEEK_SET',
+  1: 'SEEK_CUR',
+  2: 'SEEK_END',
+  3: 'SEEK_DATA',
+  4: 'SEEK_HOLE',
+};
+
 /** Seal bits as strace 6.1 names them (its `f_seals`; F_SEAL_EXEC is newer). */
 function formatSeals(seals: number): string {
   const known = ['F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_GROW', 'F_SEAL_WRITE', 'F_SEAL_FUTURE_WRITE'];
@@ -521,6 +530,8 @@ export class Strace {
         return done(`${hexAddr(n(0))}, ${n(1)}`);
       case 'getdents64':
         return { text: `${n(0)}, `, complete: false };
+      case 'lseek':
+        return done(`${n(0)}, ${n(1)}, ${WHENCE[n(2)] ?? n(2)}`);
       case 'memfd_create':
         return done(`${memfdName(task, args[0])}, ${formatMemfdFlags(n(1))}`);
       case 'execve':

@@ -96,6 +96,8 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
       },
     });
   }
+  // `iio_device_register_eventset()` names the group `events` whether or not a channel has event attributes.
+  if (dev.events) g.addDir(`${dir}/events`);
   if (dev.channels.some((c) => c.type === 'timestamp') || dev.events)
     g.add(`${dir}/current_timestamp_clock`, timestampClockAttribute(dev));
   if (dev.buffers.length > 0 || dev.events) {
