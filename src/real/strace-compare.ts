@@ -399,17 +399,11 @@ function comparePair(
     sa[1] = ra[1] = '…';
     used('iio-data');
   }
-  if (
-    s.name === 'read' &&
-    kind === 'iio-sysfs' &&
-    /^"\d+\\n"$/.test(sa[1] ?? '') &&
-    /^"\d+\\n"$/.test(ra[1] ?? '') &&
-    sa[1] !== ra[1]
-  ) {
-    // A count such as data_available (rule data-available): both a number, their lengths may differ.
-    sa[1] = ra[1] = 'N';
-    used('data-available');
-    return sa.slice(0, 1).concat(sa.slice(2)).join(', ') === ra.slice(0, 1).concat(ra.slice(2)).join(', ')
+  const rule = s.name === 'read' && kind === 'iio-sysfs' ? numberRule(info?.path ?? '') : null;
+  if (rule && NUMBER.test(sa[1] ?? '') && NUMBER.test(ra[1] ?? '') && sa[1] !== ra[1]) {
+    // A value real time decides (rules data-available, raw-sample): both a number; their lengths may differ.
+    used(rule);
+    return sa[0] === ra[0] && sa[2] === ra[2] && /^\d+$/.test(s.ret) && /^\d+$/.test(r.ret)
       ? null
       : 'different arguments';
   }
