@@ -479,6 +479,20 @@ export function compareStraceLogs(simLog: string, realLog: string): StraceCompar
   while (i < sim.length || j < real.length) {
     const s = sim[i];
     const r = real[j];
+    // A retry that the same call follows on its side is passed over before it is paired (the call that
+    // follows is the one that found something).
+    const again = (a: NormalCall[], k: number) =>
+      a[k] && a[k + 1] && a[k]!.name === a[k + 1]!.name && a[k]!.args.join() === a[k + 1]!.args.join()
+        ? retried(a[k]!, kinds)
+        : null;
+    const skipSim = s && r && s.ret !== r.ret ? again(sim, i) : null;
+    const skipReal = s && r && s.ret !== r.ret && !skipSim ? again(real, j) : null;
+    if (skipSim || skipReal) {
+      used((skipSim ?? skipReal)!);
+      if (skipSim) i++;
+      else j++;
+      continue;
+    }
     const what =
       s && r
         ? comparePair(s, r, kinds, used)
