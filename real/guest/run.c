@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,13 @@
 #include "executor.h"
 #include "proto.h"
 
-#define RUN_DIR "/tmp/iio-sim-run"
+/* Where a program runs and its stdio goes: /tmp/iio-sim-run in the VM (PID 1), else one per supervisor. */
+static char run_dir[64];
+
+static const char *run_path(char *buf, size_t n, const char *name) {
+  snprintf(buf, n, "%s/%s", run_dir, name);
+  return buf;
+}
 
 /* mkdir -p of the directory part of path. */
 static void make_parents(const char *path) {
@@ -120,19 +127,20 @@ static int wait_child(pid_t pid, uint32_t timeout_ms, int *timed_out) {
 }
 
 static _Noreturn void run_child(char **argv, char **envp, int err_pipe, uint32_t in_len) {
+  char pin[96], pout[96], perr[96];
   setpgid(0, 0);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
   /* No input: /dev/null, as a program started with nothing on its stdin usually has (not a tmpfs file). */
-  int in = open(in_len ? RUN_DIR "/stdin" : "/dev/null", O_RDONLY);
-  int out = open(RUN_DIR "/stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int err = open(RUN_DIR "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int in = open(in_len ? run_path(pin, sizeof pin, "stdin") : "/dev/null", O_RDONLY);
+  int out = open(run_path(pout, sizeof pout, "stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err = open(run_path(perr, sizeof perr, "stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
   for (int fd = 3; fd < 64; fd++)
     if (fd != err_pipe) close(fd);
-  if (chdir(RUN_DIR) < 0) _exit(127);
+  if (chdir(run_dir) < 0) _exit(127);
   execve(argv[0], argv, envp);
   int e = errno;
   if (write(err_pipe, &e, sizeof e) < 0) _exit(127);
@@ -160,9 +168,14 @@ void host_run(struct buf *out, const uint8_t *p, size_t n) {
     buf_put32(out, (uint32_t)-EINVAL);
     return;
   }
+  char path[96];
+  if (getpid() == 1)
+    snprintf(run_dir, sizeof run_dir, "/tmp/iio-sim-run");
+  else
+    snprintf(run_dir, sizeof run_dir, "/tmp/iio-sim-run.%d", (int)getpid());
   mkdir("/tmp", 01777);
-  mkdir(RUN_DIR, 0755);
-  int r = write_file(RUN_DIR "/stdin", q, inlen, 0644);
+  mkdir(run_dir, 0755);
+  int r = write_file(run_path(path, sizeof path, "stdin"), q, inlen, 0644);
   int ep[2];
   if (r == 0 && pipe2(ep, O_CLOEXEC) < 0) r = -errno;
   pid_t pid = r == 0 ? fork() : -1;
@@ -184,10 +197,13 @@ void host_run(struct buf *out, const uint8_t *p, size_t n) {
   buf_put32(out, (uint32_t)status);
   buf_put32(out, (uint32_t)timed_out);
   if (r == 0) {
-    put_file(out, RUN_DIR "/stdout");
-    put_file(out, RUN_DIR "/stderr");
+    put_file(out, run_path(path, sizeof path, "stdout"));
+    put_file(out, run_path(path, sizeof path, "stderr"));
     for (uint32_t i = 0; i < nfetch; i++) put_file(out, fetch[i]);
   }
+  static const char *const mine[] = {"stdin", "stdout", "stderr"};
+  for (size_t i = 0; i < 3; i++) unlink(run_path(path, sizeof path, mine[i]));
+  rmdir(run_dir);
   free(argv);
   free(envp);
   free(fetch);

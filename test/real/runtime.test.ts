@@ -5,7 +5,7 @@
  * the runtime's own duties: outcomes, time limits, pid mapping, memory mirroring and faults.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ import {
   EINTR,
   EINVAL,
   EMFILE,
+  ENOENT,
   ESRCH,
   F_DUPFD,
   F_DUPFD_CLOEXEC,
@@ -323,6 +324,46 @@ describe.skipIf(!HAVE_GCC)('real runtime with a local executor', () => {
       });
       expect(v).toEqual([0x555555554000, 0x555555554000 + 4 * PAGE_SIZE, 'heaptail']);
     });
+  });
+
+  describe('host programs (PUT, RUN)', () => {
+    it('PUT stores a file (parents made, mode kept); RUN runs it with argv, env and stdin and returns status, stdout, stderr and the files asked for', async () => {
+      const k = await createRealKernel({ channel: ex.channel, module: false });
+      try {
+        expect(k.hello.run).toBe(true);
+        const script = join(out, 'put', 'sub', 'prog.sh');
+        const body = ascii('#!/bin/sh\ncat\necho "$1 $X" >&2\nexit 3\n');
+        expect(await k.put(script, body, 0o755)).toBe(0);
+        expect(statSync(script).mode & 0o777).toBe(0o755);
+        const r = await k.runProgram({
+          argv: [script, 'arg'],
+          env: ['X=y'],
+          stdin: ascii('input'),
+          fetch: [script, join(out, 'nope')],
+          timeoutMs: 20_000,
+        });
+        expect([r.error, r.status >> 8, r.timedOut, text(r.stdout), text(r.stderr)]).toEqual([
+          0,
+          3,
+          false,
+          'input',
+          'arg y\n',
+        ]);
+        expect(r.files.map((f) => (f ? text(f) : null))).toEqual([text(body), null]);
+        // Without input, stdin is /dev/null; past the deadline the program's group is killed.
+        const quiet = await k.runProgram({ argv: ['/bin/sh', '-c', 'cat; sleep 30'], timeoutMs: 300 });
+        expect([quiet.error, quiet.status & 0x7f, quiet.timedOut, quiet.stdout.length]).toEqual([
+          0,
+          9,
+          true,
+          0,
+        ]);
+        expect((await k.runProgram({ argv: [join(out, 'missing')] })).error).toBe(-ENOENT);
+        expect(await k.put('relative/path', body)).toBe(-EINVAL);
+      } finally {
+        await k.close();
+      }
+    }, 60_000);
   });
 
   describe('outcomes', () => {
