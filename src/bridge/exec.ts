@@ -24,7 +24,7 @@ import type { Sys } from '../sim/process.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { traceFences } from '../trace/ftrace.ts';
 import { exportPerfetto } from '../trace/perfetto.ts';
-import { recordTrace } from '../trace/recorder.ts';
+import { type Recording, recordTrace } from '../trace/recorder.ts';
 import { FenceStats, summaryLines } from '../trace/summary.ts';
 import { playedBytes } from './played.ts';
 import {
@@ -372,6 +372,15 @@ async function listenForChildren(
   return null;
 }
 
+/** The run's trace recording (null without --trace or --perfetto), with its dma_fence lines unless told not to. */
+function startTrace(sim: Simulator, o: ExecOptions): { trace: Recording | null; stopFtrace: () => void } {
+  if (o.trace === undefined && o.perfetto === undefined) return { trace: null, stopFtrace: () => {} };
+  const trace = recordTrace(sim.events, sim.abi, o.straceCompat ? { compat: 'strace-6.1' } : {});
+  const stopFtrace =
+    o.ftrace && !o.straceCompat ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
+  return { trace, stopFtrace };
+}
+
 /** `iio-sim exec ...`: resolves to the exit status (the program's, or 2 for unusable input). */
 export async function execCommand(argv: readonly string[], io: ExecIo): Promise<number> {
   const o = parseExecArgs(argv);
@@ -386,12 +395,7 @@ export async function execCommand(argv: readonly string[], io: ExecIo): Promise<
   if (!sim) return 2;
   const dacs = playedDacs(sim, o, io);
   if (!dacs || !scheduleActions(sim, o.at ?? [], io)) return 2;
-  const trace =
-    o.trace !== undefined || o.perfetto !== undefined
-      ? recordTrace(sim.events, sim.abi, o.straceCompat ? { compat: 'strace-6.1' } : {})
-      : null;
-  const stopFtrace =
-    trace && o.ftrace && !o.straceCompat ? traceFences(sim.events, (l) => trace.lines.push(l)) : () => {};
+  const { trace, stopFtrace } = startTrace(sim, o);
   const fences = o.summary ? new FenceStats(sim.events) : null;
   const checker = o.check ? new ContractChecker(sim) : null;
 

@@ -14,7 +14,8 @@ import { readScanElements, type ScanElement, scanElementNames } from './scan-ele
 const DEVICES = '/sys/bus/iio/devices';
 
 /** Files of a device directory that are no attributes: the device's name and its char device number. */
-const NOT_ATTRIBUTES = new Set(['name', 'dev']);
+/** Files that are not IIO attributes: libiio leaves out `name`, the driver core's `dev` and `uevent`. */
+const NOT_ATTRIBUTES = new Set(['name', 'dev', 'uevent']);
 
 /** A channel as iio_info shows it: from its scan element and/or its `<dir>_<id>_<attr>` files. */
 interface InfoChannel {

@@ -118,11 +118,11 @@ describe('iio-sim info', () => {
     expect(r.code).toBe(0);
     const shown = printed(r.out);
     const actual = await sysfsValues(createSimulator({ devices: BOARD }));
-    // What info leaves out on purpose: char device numbers, the legacy buffer/ and scan_elements/ views of
-    // buffer0, and the scan elements' enable bits.
+    // What info leaves out on purpose: char device numbers, the driver core's uevent and power/ files, the
+    // legacy buffer/ and scan_elements/ views of buffer0, and the scan elements' enable bits.
     const expected = new Map(
       [...actual].filter(
-        ([p]) => !/\/dev$/.test(p) && !/\/(buffer|scan_elements)\//.test(p) && !/_en$/.test(p),
+        ([p]) => !/\/(dev|uevent)$/.test(p) && !/\/(buffer|scan_elements|power)\//.test(p) && !/_en$/.test(p),
       ),
     );
     expect(expected.size).toBe(50);

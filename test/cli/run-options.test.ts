@@ -197,7 +197,7 @@ processes:
     ]);
     expect(r.err).toEqual(['oops']);
     expect(r.out).toContain('[pid   100] 0.000000000 write(1, "hello, ", 7) = 7');
-    expect(r.out).toContain('[pid   100] 0.000004018 lseek(1, 0, 0)  = -1 ESPIPE (Illegal seek)');
+    expect(r.out).toContain('[pid   100] 0.000004018 lseek(1, 0, SEEK_SET) = -1 ESPIPE (Illegal seek)');
     expect(r.out).toContain('contract check: no findings');
     expect(r.out.filter((l) => l.includes('into /dev/null'))).toHaveLength(1);
     const quiet = await cli(['run', '-q', file]);

@@ -337,7 +337,7 @@ describe('control characters from the scenario are escaped in the report', () =>
     expect(r.out.slice(0, 4)).toEqual([
       `# ${f.split('/').pop()}: T\\ritle (profile mainline, seed 1)`,
       '0.000000000 openat(AT_FDCWD, "/dev/nu\\nll\\u001b[2J", O_RDONLY) = -1 ENOENT (No such file or directory)',
-      '0.000001000 memfd_create(a\\u009bb, 0)        = 3',
+      '0.000001000 memfd_create("a\\u009bb", 0)      = 3',
       '0.000002000 close(3)                    = 0',
     ]);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not be printed
