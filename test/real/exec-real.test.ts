@@ -79,7 +79,7 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
         buildSelftests(dir);
         programs.push(join(dir, 'dmabuf-heap'), join(dir, 'udmabuf'));
       }
-      if (HAVE_LIBIIO) for (const t of ['iio_info', 'iio_readdev']) programs.push(which(t));
+      if (HAVE_LIBIIO) for (const t of ['iio_info', 'iio_attr', 'iio_readdev']) programs.push(which(t));
       vm = await bootVm();
       vm.socket.on('error', () => {});
       const k = await createRealKernel({ channel: vm.socket });
@@ -187,6 +187,22 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
             .replace(/raw value: -?\d+\n/g, 'raw value: N\n');
         expect(uname(b.real.stdout)).toBe(uname(b.sim.stdout));
         expect(b.agree, b.report.join('\n')).toBe(true);
+      },
+      300_000,
+    );
+
+    it.skipIf(!HAVE_LIBIIO)(
+      'libiio 0.24 iio_attr -u local: -d sim-adc sampling_frequency (a read, then a write): same output, the strace logs agree',
+      async () => {
+        const attr = [which('iio_attr'), '-u', 'local:', '-d', 'sim-adc', 'sampling_frequency'];
+        const read = await both(attr);
+        expect([read.sim.status, read.sim.stdout.toString()]).toEqual([0, '1000000\n']);
+        expect([read.real.status, read.real.stdout.toString()]).toEqual([0, '1000000\n']);
+        expect(read.agree, read.report.join('\n')).toBe(true);
+        const write = await both([...attr, '500000']);
+        expect([write.sim.status, write.sim.stdout.toString()]).toEqual([0, '500000\n']);
+        expect([write.real.status, write.real.stdout.toString()]).toEqual([0, '500000\n']);
+        expect(write.agree, write.report.join('\n')).toBe(true);
       },
       300_000,
     );
