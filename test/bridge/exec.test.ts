@@ -4,33 +4,24 @@
  * Each runs as a real process under `iio-sim exec`; its output, its exit status and the samples are checked.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExecArgs } from '../../src/bridge/exec.ts';
 import { programModel } from '../../src/bridge/preload.ts';
 import { ORACLE } from '../helpers.ts';
+import {
+  BIN,
+  buildSelftests,
+  buildToolsIio,
+  HAVE_CC,
+  HAVE_LIBIIO,
+  HAVE_SELFTESTS,
+  HAVE_TOOLS_IIO,
+  ROOT,
+} from './clients.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(ROOT, 'bin', 'iio-sim.js');
-const has = (cmd: string, args: string[]) => !spawnSync(cmd, args, { stdio: 'ignore' }).error;
-const HAVE_CC = has(process.env.CC || 'cc', ['--version']);
-const HAVE_LIBIIO = has('iio_info', ['-V']) && has('iio_readdev', ['-V']);
-/** The kernel selftests and tools/iio that bridge/selftests/fetch-selftests.sh extracts from Debian's linux-source. */
-const SELFTESTS =
-  process.env.IIO_SIM_SELFTESTS ||
-  join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'iio-dmabuf-sim', 'selftests');
-const HAVE_SELFTESTS = existsSync(join(SELFTESTS, '.complete'));
-/** Where tools/iio is built from: $KERNEL_SRC, the fetched clients, or a source tree in ~/.cache/kernel-src. */
-const KERNEL_SRC =
-  process.env.KERNEL_SRC ||
-  [SELFTESTS, join(homedir(), '.cache', 'kernel-src')].find((d) =>
-    existsSync(join(d, 'tools', 'iio', 'lsiio.c')),
-  ) ||
-  SELFTESTS;
-const HAVE_TOOLS_IIO = existsSync(join(KERNEL_SRC, 'tools', 'iio', 'lsiio.c'));
 /**
  * Whether `cc -m32` links and this machine runs the result: natively (IA32 emulation) or, where the kernel
  * cannot (a PVM guest, `ia32_emulation=0`), under qemu-i386, as `iio-sim exec` then does.
@@ -99,35 +90,8 @@ beforeAll(() => {
       const r = spawnSync(process.env.CC || 'cc', args, { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`building ${sub || 'lp64'}/${name}: ${r.stderr}`);
     }
-  if (HAVE_TOOLS_IIO) {
-    // tools/iio includes the uapi headers as <linux/iio/...>, which Debian's headers may lack or predate.
-    cpSync(join(KERNEL_SRC, 'include', 'uapi', 'linux', 'iio'), join(dir, 'inc', 'linux', 'iio'), {
-      recursive: true,
-    });
-    for (const name of ['lsiio', 'iio_generic_buffer', 'iio_event_monitor']) {
-      const src = join(KERNEL_SRC, 'tools', 'iio');
-      const args = ['-O2', '-D_GNU_SOURCE', '-I', join(dir, 'inc'), '-o', join(dir, name)];
-      const r = spawnSync(
-        process.env.CC || 'cc',
-        [...args, join(src, `${name}.c`), join(src, 'iio_utils.c')],
-        {
-          encoding: 'utf8',
-        },
-      );
-      if (r.status !== 0) throw new Error(`building tools/iio/${name}: ${r.stderr}`);
-    }
-  }
-  if (HAVE_SELFTESTS) {
-    // Built as lib.mk would, but dynamically linked (a -static program would not load the preload library);
-    // -D__user= stands for headers_install, which strips the annotation from the raw uapi headers.
-    const st = join(SELFTESTS, 'tools', 'testing', 'selftests');
-    const tests = { 'dmabuf-heap': 'dmabuf-heaps/dmabuf-heap.c', udmabuf: 'drivers/dma-buf/udmabuf.c' };
-    for (const [name, source] of Object.entries(tests)) {
-      const args = ['-O2', '-D__user=', '-isystem', join(SELFTESTS, 'inc'), '-I', st, '-o', join(dir, name)];
-      const r = spawnSync(process.env.CC || 'cc', [...args, join(st, source)], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`building the ${name} selftest: ${r.stderr}`);
-    }
-  }
+  if (HAVE_TOOLS_IIO) buildToolsIio(dir);
+  if (HAVE_SELFTESTS) buildSelftests(dir);
 });
 
 afterAll(() => {
