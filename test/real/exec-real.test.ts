@@ -79,7 +79,7 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
         buildSelftests(dir);
         programs.push(join(dir, 'dmabuf-heap'), join(dir, 'udmabuf'));
       }
-      if (HAVE_LIBIIO) for (const t of ['iio_info', 'iio_attr', 'iio_readdev']) programs.push(which(t));
+      if (HAVE_LIBIIO) for (const t of ['iio_info', 'iio_attr', 'iio_readdev', 'iio_writedev']) programs.push(which(t));
       vm = await bootVm();
       vm.socket.on('error', () => {});
       const k = await createRealKernel({ channel: vm.socket });
@@ -234,6 +234,24 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
         expect(rampMismatches(b.sim.stdout)).toBe(0);
         expect(b.real.stdout.length).toBe(1024 * 8);
         expect(rampMismatches(b.real.stdout)).toBe(0);
+        expect(b.agree, b.report.join('\n')).toBe(true);
+      },
+      300_000,
+    );
+
+    it.skipIf(!HAVE_LIBIIO)(
+      'libiio 0.24 iio_writedev -u local: -b 1024 -s 16384 sim-dac (stdin: two sawtooths): same output, the strace logs agree',
+      async () => {
+        const input = Buffer.alloc(16384 * 4);
+        for (let i = 0; i < 16384; i++) {
+          input.writeInt16LE(((i * 7) % 30000) - 15000, i * 4);
+          input.writeInt16LE(15000 - ((i * 13) % 30000), i * 4 + 2);
+        }
+        const argv = [which('iio_writedev'), '-u', 'local:', '-b', '1024', '-s', '16384', 'sim-dac'];
+        const b = await both(argv, input);
+        const warning = 'WARNING: High-speed mode not enabled\n';
+        expect([b.sim.status, b.sim.stdout.toString(), b.sim.stderr]).toEqual([0, '', warning]);
+        expect([b.real.status, b.real.stdout.toString(), b.real.stderr]).toEqual([0, '', warning]);
         expect(b.agree, b.report.join('\n')).toBe(true);
       },
       300_000,
