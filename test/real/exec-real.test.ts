@@ -20,6 +20,8 @@ import { createRealKernel } from '../../src/real/runtime.ts';
 import { checkSetup, SETUP_SKIP_MESSAGE } from '../../src/real/setup.ts';
 import { compareStraceLogs, formatStraceComparison } from '../../src/real/strace-compare.ts';
 import { bootVm, type Vm } from '../../src/real/vm.ts';
+import { loadScenario } from '../../src/scenario/load.ts';
+import type { DeviceConfig } from '../../src/sim/devices.ts';
 import {
   BIN,
   buildExample,
@@ -67,7 +69,7 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'iio-sim-exec-real-'));
-      for (const name of ['read-capture', 'dmabuf-capture']) {
+      for (const name of ['read-capture', 'dmabuf-capture', 'cyclic-dac']) {
         buildExample(name, join(dir, name));
         programs.push(join(dir, name));
       }
@@ -79,7 +81,8 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
         buildSelftests(dir);
         programs.push(join(dir, 'dmabuf-heap'), join(dir, 'udmabuf'));
       }
-      if (HAVE_LIBIIO) for (const t of ['iio_info', 'iio_attr', 'iio_readdev', 'iio_writedev']) programs.push(which(t));
+      if (HAVE_LIBIIO)
+        for (const t of ['iio_info', 'iio_attr', 'iio_readdev', 'iio_writedev']) programs.push(which(t));
       vm = await bootVm();
       vm.socket.on('error', () => {});
       const k = await createRealKernel({ channel: vm.socket });
@@ -97,27 +100,44 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
+    /** The devices of a scenario file (its board). */
+    function boardOf(file: string): DeviceConfig[] {
+      const loaded = loadScenario(readFileSync(file, 'utf8'), file);
+      if (!loaded.ok) throw new Error(`${file}: ${loaded.errors.length} errors`);
+      const devices = loaded.scenario.devices;
+      if (!Array.isArray(devices)) throw new Error(`${file}: no devices`);
+      return devices;
+    }
+
     function which(tool: string): string {
       return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     }
 
     /** Runs argv under `iio-sim exec` and, with the module freshly loaded, in the guest; compares. */
-    async function both(argv: string[], stdin?: Buffer): Promise<Both> {
+    async function both(argv: string[], stdin?: Buffer, scenario?: string): Promise<Both> {
       const log = join(dir, 'sim.log');
-      const s = spawnSync(process.execPath, [BIN, 'exec', '--strace-compat', '--trace', log, '--', ...argv], {
-        cwd: ROOT,
-        timeout: 180_000,
-        maxBuffer: 64 << 20,
-        // Without input the program's stdin is /dev/null on both sides (the guest's RUN does the same).
-        ...(stdin ? { input: stdin } : { stdio: ['ignore', 'pipe', 'pipe'] }),
-      });
+      const board = scenario ? ['--scenario', scenario] : [];
+      const s = spawnSync(
+        process.execPath,
+        [BIN, 'exec', ...board, '--strace-compat', '--trace', log, '--', ...argv],
+        {
+          cwd: ROOT,
+          timeout: 180_000,
+          maxBuffer: 64 << 20,
+          // Without input the program's stdin is /dev/null on both sides (the guest's RUN does the same).
+          ...(stdin ? { input: stdin } : { stdio: ['ignore', 'pipe', 'pipe'] }),
+        },
+      );
       const sim = {
         status: s.status,
         stdout: s.stdout,
         stderr: s.stderr.toString(),
         log: readFileSync(log, 'utf8'),
       };
-      const k = await createRealKernel({ channel: vm.socket });
+      const k = await createRealKernel({
+        channel: vm.socket,
+        ...(scenario ? { devices: boardOf(scenario) } : {}),
+      });
       try {
         const r = await runTraced(k, argv, stdin ? { stdin } : {});
         const real = { status: r.status, stdout: r.stdout, stderr: r.stderr, log: r.strace };
@@ -157,6 +177,15 @@ describe.skipIf(!ready || !HAVE_CC || !HAVE_STRACE)(
       expect(b.report).toEqual([
         expect.stringMatching(/^dmabuf-capture 16384 1024 4: agree \(\d+ syscalls\)/),
       ]);
+    }, 300_000);
+
+    it("examples/c cyclic-dac (a cyclic DMABUF on sim-dac read back through scenario 04's loopback ADC): same output, the strace logs agree", async () => {
+      const scenario = join(ROOT, 'scenarios', '04-cyclic-dac.yaml');
+      const b = await both([join(dir, 'cyclic-dac'), '1024'], undefined, scenario);
+      const out = 'cyclic-dac: 1024 scans read back through the loopback, period 8: 0 mismatches\n';
+      expect([b.sim.status, b.sim.stdout.toString(), b.sim.stderr]).toEqual([0, out, '']);
+      expect([b.real.status, b.real.stdout.toString(), b.real.stderr]).toEqual([0, out, '']);
+      expect(b.report).toEqual([expect.stringMatching(/^cyclic-dac 1024: agree \(\d+ syscalls\)/)]);
     }, 300_000);
 
     it.skipIf(!HAVE_TOOLS_IIO)(
