@@ -161,6 +161,21 @@ describe('compareStraceLogs', () => {
     ]);
   });
 
+  it('compares the bytes a write to an IIO buffer passes as printed: the program’s own data, not real time’s', () => {
+    const open = 'openat(AT_FDCWD, "/dev/iio:device1", O_RDWR|O_NONBLOCK|O_CLOEXEC) = 4';
+    const dev = '4</dev/iio:device1>';
+    const same = compareStraceLogs(
+      sim(open, 'write(4, "h\\305\\230:"..., 4096) = 4096'),
+      real(`${open}${dev.slice(1)}`, `write(${dev}, "h\\305\\230:"..., 4096) = 4096`),
+    );
+    expect(formatStraceComparison('w', same)).toEqual(['w: agree (2 syscalls)']);
+    const other = compareStraceLogs(
+      sim(open, 'write(4, "h\\305\\230:"..., 4096) = 4096'),
+      real(`${open}${dev.slice(1)}`, `write(${dev}, "\\0\\0\\0\\0"..., 4096) = 4096`),
+    );
+    expect([other.first?.index, other.first?.what]).toEqual([1, 'different arguments']);
+  });
+
   it('reports the first disagreement with both calls, as iio-sim diff does', () => {
     const c = compareStraceLogs(
       sim(
