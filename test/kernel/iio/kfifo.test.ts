@@ -131,7 +131,9 @@ describe('KFIFO: defaults, length, reallocation', () => {
         const r = await readU16(sys, fd, 32);
         return { disabled, reenabled, r };
       },
-      { platform: 'ideal' },
+      // Half a scan period of margin around each disable: at timescale 100 a loaded host's program latency
+      // (50 ms real) took it, and a second scan came in.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     // Sample numbering restarts with the trigger at the second enable.
     expect(value).toEqual({ disabled: '3\n', reenabled: '0\n', r: { ret: 2, samples: [0] } });
