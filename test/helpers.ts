@@ -426,6 +426,8 @@ export type TestSimulatorOptions = SimulatorOptions & {
  *   validate_scan_mask accepts at most two channels (ATTR-23);
  * - `preenable`: a SOFTWARE kfifo device whose preenable fails with -EIO; `post2`: two SOFTWARE kfifos whose
  *   postenable fails with -EIO once two channels or more are captured (EN-8);
+ * - `kfifoout`: `sim-out-fifo`, one output channel out_voltage0 (u16) on one SOFTWARE output kfifo of length 2
+ *   (KFIFO-7);
  * - `intfmt`: `sampling_frequency` only, write_raw_get_fmt IIO_VAL_INT, reading back the last value written
  *   as IIO_VAL_INT_PLUS_MICRO (PARSE-6);
  * - `dmaengine`: two devices, `sim-dmaengine` and `sim-dmaengine-dac`, sim-adc's and sim-dac's twins on the real
@@ -445,6 +447,7 @@ export type ExtraDeviceKind =
   | 'validate'
   | 'preenable'
   | 'post2'
+  | 'kfifoout'
   | 'intfmt'
   | 'dmaengine';
 

@@ -4,7 +4,7 @@
  *
  * The simulator's rule tests register some devices of their own (`sim.kernel.iio.register()`) whose shape the
  * board grammar has no words for: no buffer at all, two HARDWARE buffers, a triggered-only kfifo without a
- * trigger, available_scan_masks, a driver callback that fails, a write_raw_get_fmt of IIO_VAL_INT. `extra` is a
+ * trigger, available_scan_masks, a driver callback that fails, a write_raw_get_fmt of IIO_VAL_INT, an output kfifo. `extra` is a
  * comma-separated list of such kinds; each becomes one IIO device registered after the board, in list order
  * (iio:device3, 4, ... after the default board), the same device the tests register on the simulator (same
  * name, channels and attributes; test/helpers.ts `realExtra`, README.md).
@@ -28,7 +28,7 @@
 
 static char *sim_extra_text;
 module_param_named(extra, sim_extra_text, charp, 0444);
-MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, trig2, trig2mask, hw2, hwmask, masks, validate, preenable, post2, intfmt, dmaengine (README.md)");
+MODULE_PARM_DESC(extra, "extra test devices after the board, comma-separated kinds: nobuf, notrig, swtrig, hwontrig, trig2, trig2mask, hw2, hwmask, masks, validate, preenable, post2, kfifoout, intfmt, dmaengine (README.md)");
 
 #define SIM_MAX_EXTRA 8
 
@@ -55,6 +55,16 @@ static struct iio_buffer_access_funcs sim_hw_access;
 
 static const struct iio_chan_spec sim_test_channels[] = {
 	SIM_TEST_CHAN(0), SIM_TEST_CHAN(1), SIM_TEST_CHAN(2),
+};
+
+/* kfifoout: the KFIFO-7 test's OUT_CHANNEL, out_voltage0, u16 scan element at index 0, no info attributes. */
+static const struct iio_chan_spec sim_out_channels[] = {
+	{
+		.type = IIO_VOLTAGE, .indexed = 1, .channel = 0, .output = 1,
+		.scan_index = 0,
+		.scan_type = { .sign = 'u', .realbits = 16, .storagebits = 16,
+			       .endianness = IIO_LE },
+	},
 };
 
 /* intfmt: only the device's sampling_frequency (shared by all; the channel itself has no attribute). */
@@ -144,14 +154,19 @@ static const struct iio_buffer_setup_ops sim_post2_ops = {
 	.postenable = sim_extra_postenable_two,
 };
 
-/* Attaches one kfifo buffer (length 2, as the simulator's IioBuffer(..., 2, 1)), HARDWARE-only if `hw`. */
-static int sim_extra_kfifo(struct iio_dev *indio, bool hw)
+/*
+ * Attaches one kfifo buffer (length 2, as the simulator's IioBuffer(..., 2, 1)), HARDWARE-only if `hw`, an
+ * output buffer (written by user space, iio_kfifo_write()) if `out`.
+ */
+static int sim_extra_kfifo_dir(struct iio_dev *indio, bool hw, bool out)
 {
 	struct iio_buffer *buf = iio_kfifo_allocate();
 	int ret;
 
 	if (!buf)
 		return -ENOMEM;
+	if (out)
+		buf->direction = IIO_BUFFER_DIRECTION_OUT;
 	if (hw) {
 		sim_hw_access = *buf->access;
 		sim_hw_access.modes = INDIO_BUFFER_HARDWARE;
@@ -161,6 +176,11 @@ static int sim_extra_kfifo(struct iio_dev *indio, bool hw)
 	/* the device holds its own reference now (dropped by iio_device_free) */
 	iio_kfifo_free(buf);
 	return ret;
+}
+
+static int sim_extra_kfifo(struct iio_dev *indio, bool hw)
+{
+	return sim_extra_kfifo_dir(indio, hw, false);
 }
 
 static irqreturn_t sim_extra_trigger_h(int irq, void *p)
@@ -256,6 +276,13 @@ static struct iio_dev *sim_extra_create(const char *kind, u32 slot, struct devic
 		indio->modes |= INDIO_BUFFER_SOFTWARE;
 		indio->setup_ops = &sim_preenable_ops;
 		ret = sim_extra_kfifo(indio, false);
+	} else if (!strcmp(kind, "kfifoout")) {
+		/* KFIFO-7: `sim-out-fifo`, one output channel on one SOFTWARE output kfifo */
+		indio->name = "sim-out-fifo";
+		indio->channels = sim_out_channels;
+		indio->num_channels = ARRAY_SIZE(sim_out_channels);
+		indio->modes |= INDIO_BUFFER_SOFTWARE;
+		ret = sim_extra_kfifo_dir(indio, false, true);
 	} else if (!strcmp(kind, "intfmt")) {
 		/* PARSE-6: sampling_frequency parsed as IIO_VAL_INT */
 		indio->name = "sim-info";

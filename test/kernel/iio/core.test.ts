@@ -692,14 +692,23 @@ describe('LEG-1..5: legacy read/write/poll on the chardev', () => {
   });
 
   it('LEG-2: a blocking chardev read waits for the first scan (1 ms at 1 kHz) and returns it', async () => {
-    const { value } = await runOne(async (sys) => {
-      const en = await enableDummy(sys);
-      const cd = await sys.open(DEV_DUMMY, O_RDONLY);
-      const t0 = sys.now();
-      const n = await readN(sys, cd, 4096);
-      return [...en, n, sys.now() - t0 >= 900_000];
-    });
-    expect(value).toEqual([1, 1, 2, true]);
+    const { value } = await runOne(
+      async (sys) => {
+        const chan = await writeAttr(sys, `${DUMMY}/buffer0/in_voltage0_en`, '1');
+        // Timed from before the enable, which starts the trigger: the first scan is due 1 ms after it. The
+        // program's own latency (enable, open: up to 0.4 ms of device time at timescale 100 on a loaded
+        // host) only moves the read's start, which must still come before that scan for the read to wait.
+        const tEnable = sys.now();
+        const enabled = await writeAttr(sys, `${DUMMY}/buffer0/enable`, '1');
+        const cd = await sys.open(DEV_DUMMY, O_RDONLY);
+        const t0 = sys.now();
+        const n = await readN(sys, cd, 4096);
+        const t1 = sys.now();
+        return [chan, enabled, n, t0 - tEnable < 1_000_000, t1 - tEnable >= 1_000_000];
+      },
+      { realTimescale: 1000 },
+    );
+    expect(value).toEqual([1, 1, 2, true, true]);
   });
 
   it("LEG-2: the chardev's own O_NONBLOCK counts (set later with FIONBIO)", async () => {

@@ -19,7 +19,7 @@ import {
   POLLOUT,
 } from '../../../src/uapi/index.ts';
 import { enableChannels, openBuffer, readAttr, setBufferEnabled, writeAttr } from '../../../src/user/iio.ts';
-import { realSkip, runOne, simOnly } from '../../helpers.ts';
+import { extraDevice, runOne, simOnly } from '../../helpers.ts';
 
 const DUMMY_BUF = '/sys/bus/iio/devices/iio:device2/buffer0';
 const MS = 1_000_000;
@@ -131,7 +131,9 @@ describe('KFIFO: defaults, length, reallocation', () => {
         const r = await readU16(sys, fd, 32);
         return { disabled, reenabled, r };
       },
-      { platform: 'ideal' },
+      // Half a scan period of margin around each disable: at timescale 100 a loaded host's program latency
+      // (50 ms real) took it, and a second scan came in.
+      { platform: 'ideal', realTimescale: 1000 },
     );
     // Sample numbering restarts with the trigger at the second enable.
     expect(value).toEqual({ disabled: '3\n', reenabled: '0\n', r: { ret: 2, samples: [0] } });
@@ -380,7 +382,10 @@ describe('KFIFO-7: write(n) on an output kfifo buffer (a test device: no simulat
     hwChannel: 0,
   };
 
-  /** Registers `sim-out-fifo` (iio:device3): a SOFTWARE device with one output kfifo buffer. */
+  /**
+   * Registers `sim-out-fifo` (iio:device3): a SOFTWARE device with one output kfifo buffer (on the real kernel
+   * the test module's `extra=kfifoout`).
+   */
   function addOutputFifo(sim: Simulator): void {
     sim.kernel.iio.register(
       {
@@ -409,10 +414,12 @@ describe('KFIFO-7: write(n) on an output kfifo buffer (a test device: no simulat
   }
 
   it('KFIFO-7: the KFIFO-5 checks (no fifo before the first enable, n < element size: -EINVAL), then min(n / esize, free) whole scans per pass of the write loop (BWRITE-3/4)', async () => {
-    realSkip('needs an output kfifo buffer, which neither the board nor the test module (real/module) has');
     const { value } = await runOne(
       async (sys, sim) => {
-        addOutputFifo(sim);
+        extraDevice(
+          () => addOutputFifo(sim),
+          () => undefined,
+        );
         const ob = await openBuffer(sys, 3);
         if (typeof ob === 'number') throw new Error(`openBuffer(3) failed: ${ob}`);
         const fd = ob.fd;
@@ -436,7 +443,7 @@ describe('KFIFO-7: write(n) on an output kfifo buffer (a test device: no simulat
         expect(await setBufferEnabled(sys, 3, false)).toBe(1);
         return { pollBefore, unallocated, short, first, full, odd, after };
       },
-      { platform: 'ideal' },
+      { platform: 'ideal', realExtra: ['kfifoout'] },
     );
     expect(value).toEqual({
       // KFIFO-8: a never-allocated fifo reports one free scan, so poll says writable while write is -EINVAL.
