@@ -744,10 +744,53 @@ int fstat64(int fd, struct stat64 *st) {
   if (is_sim(fd)) return sim_stat(NULL, fd, st);
   return (int)syscall(SYS_FSTAT, fd, st);
 }
+/* A path relative to a simulated directory fd: refused with a message, as openat() refuses it. */
+static int relative_to_sim(const char *call) {
+  char m[160];
+  snprintf(m, sizeof m, "%s() relative to a simulated directory fd is not bridged", call);
+  fail_msg(m);
+  errno = ENOTSUP;
+  return -1;
+}
+
 int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) {
   if (sim_path(path)) return bridge_state < 0 ? (int)unbridged("fstatat", path) : sim_stat(path, -1, st);
-  if ((flags & AT_EMPTY_PATH) && !*path && is_sim(dirfd)) return sim_stat(NULL, dirfd, st);
+  if (is_sim(dirfd) && path[0] != '/') {
+    if ((flags & AT_EMPTY_PATH) && !*path) return sim_stat(NULL, dirfd, st);
+    return relative_to_sim("fstatat");
+  }
   return (int)syscall(SYS_FSTATAT, dirfd, path, st, flags);
+}
+
+/* statx(2) (coreutils' ls and stat call it): the same answer as stat, in struct statx. */
+int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx) {
+  struct stat64 st;
+  int r;
+  if (sim_path(path)) {
+    if (bridge_state < 0) return (int)unbridged("statx", path);
+    r = sim_stat(path, -1, &st);
+  } else if (is_sim(dirfd) && path[0] != '/') {
+    if (!(flags & AT_EMPTY_PATH) || *path) return relative_to_sim("statx");
+    r = sim_stat(NULL, dirfd, &st);
+  } else {
+    return (int)syscall(SYS_statx, dirfd, path, flags, mask, stx);
+  }
+  if (r < 0) return r;
+  memset(stx, 0, sizeof *stx);
+  stx->stx_mask = STATX_BASIC_STATS;
+  stx->stx_blksize = (uint32_t)st.st_blksize;
+  stx->stx_nlink = (uint32_t)st.st_nlink;
+  stx->stx_uid = st.st_uid;
+  stx->stx_gid = st.st_gid;
+  stx->stx_mode = (uint16_t)st.st_mode;
+  stx->stx_ino = (uint64_t)st.st_ino;
+  stx->stx_size = (uint64_t)st.st_size;
+  stx->stx_blocks = (uint64_t)st.st_blocks;
+  stx->stx_rdev_major = major(st.st_rdev);
+  stx->stx_rdev_minor = minor(st.st_rdev);
+  stx->stx_dev_major = major(st.st_dev);
+  stx->stx_dev_minor = minor(st.st_dev);
+  return 0;
 }
 
 #if BRIDGE_ILP32

@@ -148,6 +148,41 @@ describe('parseExecArgs', () => {
 });
 
 describe.skipIf(!HAVE_CC || ORACLE)(
+  'coreutils through statx (needs a C compiler: apt-get install gcc libc6-dev)',
+  () => {
+    it(
+      'ls -a lists a device directory and stat describes the char device and an attribute (statx answered as stat)',
+      () => {
+        const ls = exec(['--no-ftrace', '--', '/bin/ls', '-a', '/sys/bus/iio/devices/iio:device1/']);
+        expect(ls.stderr).toBe('');
+        expect(ls.stdout.toString()).toBe(
+          '.\n..\nbuffer\nbuffer0\ndev\nname\npower\nsampling_frequency\nscan_elements\nsubsystem\nuevent\n',
+        );
+        expect(ls.status).toBe(0);
+        const st = exec([
+          '--no-ftrace',
+          '--',
+          '/usr/bin/stat',
+          '-c',
+          '%n %F %s',
+          '/dev/iio:device0',
+          '/sys/bus/iio/devices/iio:device0/name',
+          '/sys/bus/iio/devices/iio:device9',
+        ]);
+        expect(st.stdout.toString()).toBe(
+          '/dev/iio:device0 character special file 0\n/sys/bus/iio/devices/iio:device0/name regular file 4096\n',
+        );
+        expect(st.stderr).toBe(
+          "/usr/bin/stat: cannot statx '/sys/bus/iio/devices/iio:device9': No such file or directory\n",
+        );
+        expect(st.status).toBe(1);
+      },
+      TIMEOUT,
+    );
+  },
+);
+
+describe.skipIf(!HAVE_CC || ORACLE)(
   'our C programs (needs a C compiler: apt-get install gcc libc6-dev)',
   () => {
     it(
