@@ -99,7 +99,9 @@ describe('sizes', () => {
       },
       { stdio: false },
     );
-    sim.at(5_000_000, 'SIGUSR1', () => sim.kill(pid, SIGUSR1));
+    // 200 ms, not less: on the real kernel the time is real, and the signal must find the process inside the
+    // nanosleep (two host-guest round trips after the start; a CI run once took more than 5 ms for them).
+    sim.at(200_000_000, 'SIGUSR1', () => sim.kill(pid, SIGUSR1));
     const r = await sim.run();
     expect(r.processes[0]!.status).toBe('exited');
     expect(value).toBe(-EINTR);
