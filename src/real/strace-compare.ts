@@ -24,13 +24,15 @@ export interface StraceCall {
 
 const PREFIX = /^(?:\[pid\s+\d+\]\s+|\d+\s+)?(?:\d+\.\d+\s+)?/;
 
-/** Splits `s` at top-level `sep` characters (outside quotes, brackets, braces and parentheses). */
-function splitTop(s: string, sep: string): string[] {
-  const out: string[] = [];
+/**
+ * Walks `s` from `from`, skipping quoted strings, and calls `visit(i, depth)` for every character outside
+ * them with the bracket depth after it (`(`, `[`, `{` open; `)`, `]`, `}` close); stops at the first index
+ * `visit` returns true for and gives it, or -1.
+ */
+function scanTop(s: string, from: number, visit: (i: number, depth: number) => boolean): number {
   let depth = 0;
   let quote = false;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < s.length; i++) {
     const c = s[i]!;
     if (quote) {
       if (c === '\\') i++;
@@ -40,34 +42,29 @@ function splitTop(s: string, sep: string): string[] {
     if (c === '"') quote = true;
     else if (c === '(' || c === '[' || c === '{') depth++;
     else if (c === ')' || c === ']' || c === '}') depth--;
-    else if (c === sep && depth === 0) {
+    if (visit(i, depth)) return i;
+  }
+  return -1;
+}
+
+/** Splits `s` at top-level `sep` characters (outside quotes, brackets, braces and parentheses). */
+function splitTop(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  scanTop(s, 0, (i, depth) => {
+    if (s[i] === sep && depth === 0) {
       out.push(s.slice(start, i).trim());
       start = i + 1;
     }
-  }
+    return false;
+  });
   out.push(s.slice(start).trim());
   return out.filter((x, _i, a) => x !== '' || a.length > 1);
 }
 
 /** Index of the `)` closing the `(` at `open`, or -1. */
 function closing(s: string, open: number): number {
-  let depth = 0;
-  let quote = false;
-  for (let i = open; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === '"') quote = false;
-      continue;
-    }
-    if (c === '"') quote = true;
-    else if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
-      depth--;
-      if (depth === 0) return i;
-    }
-  }
-  return -1;
+  return scanTop(s, open, (i, depth) => depth === 0 && (s[i] === ')' || s[i] === ']' || s[i] === '}'));
 }
 
 function parseCall(text: string): StraceCall | null {
