@@ -12,6 +12,7 @@ import { EBUSY, EINTR, ENOMEM, IIO_BUFFER_DMABUF_CYCLIC } from '../../../src/uap
 import { enableChannels, openBuffer, readAttr, setBufferEnabled } from '../../../src/user/iio.ts';
 import { injectDmaError, runOne, withDmaengine } from '../../helpers.ts';
 import {
+  adcScans,
   attach,
   enqueue,
   exportSync,
@@ -33,16 +34,6 @@ const CHANNELS = ['in_voltage0', 'in_voltage1', 'in_voltage2', 'in_voltage3'];
 const BUF = `/sys/bus/iio/devices/iio:device${DEV}/buffer0`;
 const IRQ = 2_000;
 const BLOCK_NS = 2_048_000;
-
-function ramp(n: number, c: number): number {
-  return ((n + 1024 * c) % 4096) - 2048;
-}
-
-function adcScans(first: number, count: number): number[] {
-  const out: number[] = [];
-  for (let n = first; n < first + count; n++) for (let c = 0; c < 4; c++) out.push(ramp(n, c));
-  return out;
-}
 
 async function bufferFd(sys: Sys, dev = DEV, channels = CHANNELS): Promise<number> {
   const ob = await openBuffer(sys, dev);
