@@ -209,6 +209,16 @@ export function formatReturn(name: string, ret: number): string {
   return String(ret);
 }
 
+/**
+ * Results strace prints in hex (`RVAL_HEX` in its fcntl decoder): F_GETFL, F_GETFD and F_GET_SEALS when they
+ * succeed (`%#llx`, so 0 stays `0`).
+ */
+function hexResult(name: string, args: readonly unknown[], ret: number): boolean {
+  return (
+    name === 'fcntl' && ret >= 0 && (args[1] === F_GETFL || args[1] === F_GETFD || args[1] === F_GET_SEALS)
+  );
+}
+
 /** What strace prints of a call at its entry, and whether that is all (`RVAL_DECODED`). */
 interface Head {
   readonly text: string;
@@ -412,7 +422,8 @@ export class Strace {
     const head = p?.head ?? `${shown}(`;
     const tail = this.#argsAtExit(task, name, args, ret, p?.entry ?? null);
     const dur = this.#opts.durations ? ` <${formatDuration(returnTime - enterTime)}>` : '';
-    const result = `= ${formatReturn(shown, ret)}${this.#resultNote(task, name, args, ret)}${dur}`;
+    const value = hexResult(name, args, ret) ? rawHex(ret) : formatReturn(shown, ret);
+    const result = `= ${value}${this.#resultNote(task, name, args, ret)}${dur}`;
     this.onCall?.(task, `${head}${tail}) ${result}`);
     this.#flushUnfinished(task);
     if (p?.printedUnfinished) this.#resultLine(task, returnTime, `<... ${shown} resumed>${tail})`, result);

@@ -6,8 +6,17 @@ import {
   EBADF,
   EINVAL,
   encodeUdmabufCreateList,
+  F_ADD_SEALS,
+  F_GET_SEALS,
+  F_GETFD,
+  F_GETFL,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SETFD,
   FIOCLEX,
   FIONBIO,
+  MFD_ALLOW_SEALING,
+  MFD_CLOEXEC,
   O_NONBLOCK,
   O_RDWR,
   POLLIN,
@@ -31,6 +40,34 @@ describe('strace-style formatting', () => {
     expect(formatReturn('read', -EBADF)).toBe('-1 EBADF (Bad file descriptor)');
     expect(formatReturn('mmap', 0x7fc665f0a000)).toBe('0x7fc665f0a000');
     expect(formatTime(2_096_988)).toBe('0.002096988');
+  });
+
+  it('prints the results of F_GETFL, F_GETFD and F_GET_SEALS in hex with their decoding, as strace does (RVAL_HEX)', async () => {
+    const sim = createSimulator({ platform: 'ideal' });
+    const lines: string[] = [];
+    new Strace(sim.events, sim.abi, (l) => lines.push(l), { timestamps: false });
+    sim.spawn(
+      'prog',
+      async (sys) => {
+        const fd = await sys.memfd_create('m', MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        await sys.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
+        await sys.fcntl(fd, F_GET_SEALS);
+        await sys.fcntl(fd, F_GETFD);
+        await sys.fcntl(fd, F_GETFL);
+        await sys.fcntl(fd, F_SETFD, 0);
+        await sys.fcntl(fd, F_GETFD);
+      },
+      { stdio: false },
+    );
+    await sim.run();
+    expect(lines.slice(1, 7)).toEqual([
+      'fcntl(0, F_ADD_SEALS, F_SEAL_SEAL|F_SEAL_SHRINK) = 0',
+      'fcntl(0, F_GET_SEALS)                   = 0x3 (seals F_SEAL_SEAL|F_SEAL_SHRINK)',
+      'fcntl(0, F_GETFD)                       = 0x1 (flags FD_CLOEXEC)',
+      'fcntl(0, F_GETFL)                       = 0x8002 (flags O_RDWR|O_LARGEFILE)',
+      'fcntl(0, F_SETFD, 0)                    = 0',
+      'fcntl(0, F_GETFD)                       = 0',
+    ]);
   });
 
   it('prints a negative pointer as the unsigned 64-bit address C passes (never 0x-1) and cuts a path at PATH_MAX', async () => {
