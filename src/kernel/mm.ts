@@ -458,7 +458,7 @@ export class MM {
       vma.name === '[heap]' &&
       vma.backing.length === size
     ) {
-      // Shifted by hand: splice() allocates the array of removed elements (callIoctl frees a block per call).
+      // Shifted by hand: splice() allocates the array of removed elements (writeAttr and readAttr free a block per call).
       for (let i = lo; i < v.length - 1; i++) v[i] = v[i + 1]!;
       v.pop();
       this.#heapBlocks.delete(addr);
@@ -471,6 +471,23 @@ export class MM {
     }
     this.unmapRange(addr, size);
     return true;
+  }
+
+  /**
+   * Whether `[addr, addr + len)` lies in the block {@link MM.allocHeap} returned at `addr`, still mapped as it
+   * made it: not freed, unmapped, remapped or mprotect'ed since (a reused argument block is checked so).
+   */
+  heapBlockIntact(addr: number, len: number): boolean {
+    const size = this.#heapBlocks.get(addr);
+    if (size === undefined || len > size) return false;
+    const vma = this.findVma(addr);
+    return (
+      vma !== undefined &&
+      vma.start === addr &&
+      vma.end === addr + size &&
+      vma.name === '[heap]' &&
+      vma.prot === (PROT_READ | PROT_WRITE)
+    );
   }
 
   /** The lowest mapping that overlaps `[start, end)` (binary search: mappings are sorted and disjoint). */

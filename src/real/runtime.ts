@@ -484,7 +484,7 @@ class RealProcess implements ProcListener {
     return res.ret;
   }
 
-  /** A scratch block for pollfds() (reused, unlike the simulator's fresh heap block per call). */
+  /** A scratch block for pollfds(), reused (the simulator uses `mem.scratch`, which callIoctl shares). */
   #scratchFor(len: number): number {
     if (this.#scratchLen < len) {
       this.#scratchLen = Math.max(4096, Math.ceil(len / 4096) * 4096);

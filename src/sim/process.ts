@@ -5,6 +5,7 @@
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Task } from '../kernel/task.ts';
 import type { SysRet } from '../kernel/wait.ts';
+import { PAGE_SIZE } from '../uapi/mman.ts';
 import type { Abi, EncodeInput, StructCodec } from '../uapi/struct.ts';
 import {
   type ArgSpec,
@@ -51,6 +52,12 @@ export interface UserMemory {
   writeStruct<T>(addr: number, codec: StructCodec<T>, value: EncodeInput<T>): void;
   /** Allocates a NUL-terminated string and returns its address. */
   allocString(s: string): number;
+  /**
+   * A block of at least `len` bytes for marshalling one call's argument, as a C program keeps an ioctl's struct
+   * on its stack: the same block, at the same address, on every call (its bytes are whatever the last call
+   * left). A fresh one is allocated when `len` outgrows it or the program freed, unmapped or replaced it.
+   */
+  scratch(len: number): number;
 }
 
 /** One entry of {@link Sys.pollfds}: like `struct pollfd`; `revents` is filled in. */
@@ -227,6 +234,7 @@ interface SysParts {
   readonly task: Task;
   readonly k: Kernel['sys'];
   readonly mm: Task['mm'];
+  readonly mem: UserMemory;
   readonly call: (name: string, args: readonly unknown[], fn: () => SysRet) => Promise<number>;
 }
 
@@ -262,6 +270,8 @@ function allocChecked(mm: Task['mm'], call: string, len: number): number {
 
 /** The process's memory accessors, in its struct ABI. Caller errors throw as {@link checkArgs} does. */
 function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
+  let scratchAddr = 0;
+  let scratchLen = 0;
   return {
     abi,
     alloc: (len) => allocChecked(mm, 'mem.alloc', memLen('mem.alloc', len)),
@@ -302,6 +312,14 @@ function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
       const addr = allocChecked(mm, 'mem.allocString', bytes.length);
       mm.store(addr, bytes);
       return addr;
+    },
+    scratch: (len) => {
+      const n = memLen('mem.scratch', len);
+      if (n <= scratchLen && mm.heapBlockIntact(scratchAddr, n)) return scratchAddr;
+      if (scratchLen > 0 && mm.heapBlockIntact(scratchAddr, scratchLen)) mm.freeHeap(scratchAddr);
+      scratchAddr = allocChecked(mm, 'mem.scratch', n);
+      scratchLen = Math.max(PAGE_SIZE, Math.ceil(n / PAGE_SIZE) * PAGE_SIZE);
+      return scratchAddr;
     },
   };
 }
@@ -377,10 +395,10 @@ let pollBytes = new Uint8Array(64);
 let pollView = new DataView(pollBytes.buffer);
 
 /**
- * Mapping and poll syscalls. `pollfds` marshals its entries through a block of the program's memory that it
- * frees after the call: the program's later blocks land where they always did, and memory stays flat.
+ * Mapping and poll syscalls. `pollfds` marshals its entries through the process's argument block
+ * ({@link UserMemory.scratch}): the same address on every call, and memory stays flat.
  */
-function memoryAndPollSyscalls({ task, k, mm, call }: SysParts) {
+function memoryAndPollSyscalls({ task, k, mm, mem, call }: SysParts) {
   return {
     mmap: (addr: number, length: number, prot: number, flags: number, fd: number, offset: number) => {
       const v = checkArgs('mmap', [addr, length, prot, flags, fd, offset], task.compat) as number[];
@@ -402,16 +420,17 @@ function memoryAndPollSyscalls({ task, k, mm, call }: SysParts) {
       const n = fds.length;
       // Past RLIMIT_NOFILE the kernel refuses before it reads the array (POLL-1): nothing to marshal.
       if (n > task.files.limit) return call('poll', [0, n, timeout], () => k.poll(task, 0, n, timeout));
-      return pollThroughMemory(task, k, mm, call, entries, fds, timeout);
+      return pollThroughMemory(task, k, mm, mem, call, entries, fds, timeout);
     },
   } satisfies Partial<Sys>;
 }
 
-/** `pollfds`: the entries through a block of the program's memory, revents written back into them. */
+/** `pollfds`: the entries through the program's argument block, revents written back into them. */
 async function pollThroughMemory(
   task: Task,
   k: Kernel['sys'],
   mm: Task['mm'],
+  mem: UserMemory,
   call: SysParts['call'],
   entries: PollEntry[],
   fds: readonly CheckedPollfd[],
@@ -429,14 +448,13 @@ async function pollThroughMemory(
     pollView.setUint16(i * 8 + 4, e.events, true);
     pollView.setUint16(i * 8 + 6, 0, true);
   }
-  const addr = allocChecked(mm, 'pollfds', Math.max(1, len));
+  const addr = mem.scratch(Math.max(1, len));
   mm.store(addr, len === pollBytes.length ? pollBytes : pollBytes.subarray(0, len));
   const ret = await call('poll', [addr, n, timeout], () => k.poll(task, addr, n, timeout));
   if (ret >= 0) {
     const out = mm.view(addr, len);
     for (let i = 0; i < n; i++) entries[i]!.revents = out[i * 8 + 6]! | (out[i * 8 + 7]! << 8);
   }
-  mm.freeHeap(addr);
   return ret;
 }
 
@@ -507,6 +525,7 @@ export function makeSys(kernel: Kernel, rt: ProcessRuntime): Sys {
     task,
     k: kernel.sys,
     mm: task.mm,
+    mem,
     call: (name, args, fn) => rt.syscall(name, args, fn),
   };
   const sys: Sys = {

@@ -32,27 +32,34 @@ export interface IoctlResult<T> {
 type AnyStruct = Record<string, unknown>;
 
 /**
- * Places `value` in fresh memory of the program as an argument of kind `arg` and returns the third ioctl argument:
- * its address, or 0 when the request takes none.
+ * Places `value` as an argument of kind `arg` in the program's argument block (`sys.mem.scratch`: the
+ * same address on every call, as a C program's struct on its stack) and returns the third ioctl argument: its
+ * address, or 0 when the request takes none.
  */
 export function placeIoctlArg(sys: Sys, arg: IoctlArg, value: unknown): number {
+  const mem = sys.mem;
   switch (arg.kind) {
-    case 'struct':
-      return sys.mem.allocStruct(
-        arg.codec as StructCodec<AnyStruct>,
-        (value ?? {}) as EncodeInput<AnyStruct>,
-      );
+    case 'struct': {
+      const codec = arg.codec as StructCodec<AnyStruct>;
+      const addr = mem.scratch(codec.size(mem.abi));
+      mem.writeStruct(addr, codec, (value ?? {}) as EncodeInput<AnyStruct>);
+      return addr;
+    }
     case 'int': {
-      const addr = sys.mem.alloc(arg.bytes ?? 4);
+      const addr = mem.scratch(arg.bytes ?? 4);
       if (arg.bytes === 8) {
         const bytes = new Uint8Array(8);
         new DataView(bytes.buffer).setBigInt64(0, BigInt(Number(value ?? 0)), true);
-        sys.mem.write(addr, bytes);
-      } else sys.mem.writeInt(addr, Number(value ?? 0));
+        mem.write(addr, bytes);
+      } else mem.writeInt(addr, Number(value ?? 0));
       return addr;
     }
-    case 'string':
-      return sys.mem.allocString(String(value ?? ''));
+    case 'string': {
+      const bytes = new TextEncoder().encode(`${String(value ?? '')}\0`);
+      const addr = mem.scratch(bytes.length);
+      mem.write(addr, bytes);
+      return addr;
+    }
     case 'none':
       return 0;
   }
@@ -77,7 +84,8 @@ export function readIoctlArg(sys: Sys, arg: IoctlArg, addr: number): unknown {
  * `ioctl(fd, def.request, &value)`, marshalled as the table entry `def` says, e.g.
  * `callIoctl(sys, heapFd, ioctlDef('DMA_HEAP_IOCTL_ALLOC'), { len: 4096, fd_flags: O_RDWR })`. Resolves to the
  * raw result and, when the call succeeded and the kernel writes the argument back, its new value. The
- * argument's memory is freed after the call, so that a loop of calls keeps the program's memory flat.
+ * argument lives in the program's argument block, the same for every call: a loop of calls keeps the
+ * program's memory flat.
  */
 export async function callIoctl<D extends IoctlDef>(
   sys: Sys,
@@ -89,6 +97,5 @@ export async function callIoctl<D extends IoctlDef>(
   const ret = await sys.ioctl(fd, def.request, addr);
   const writesBack = 'dir' in def.arg && def.arg.dir !== 'in';
   const out = ret >= 0 && writesBack ? readIoctlArg(sys, def.arg, addr) : undefined;
-  if (addr !== 0) sys.mem.free(addr);
   return { ret, out: out as IoctlArgOut<D['arg']> | undefined };
 }

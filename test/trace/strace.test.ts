@@ -172,7 +172,7 @@ describe('strace-style formatting', () => {
       'ioctl(7, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, {fd=4, flags=0, bytes_used=64}) = -1 EINVAL (Invalid argument)',
     );
     expect((await ioctlLines('mainline'))[10]).toBe(
-      'ioctl(7, _IOC(_IOC_WRITE, 0x69, 0x93, 0x10), 0x555555559000) = -1 EINVAL (Invalid argument)',
+      'ioctl(7, _IOC(_IOC_WRITE, 0x69, 0x93, 0x10), 0x555555558000) = -1 EINVAL (Invalid argument)',
     );
   });
 });

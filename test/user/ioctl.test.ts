@@ -5,6 +5,7 @@ import { DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from '../../src/uapi/dma-buf.ts
 import { EBADF, ENODEV } from '../../src/uapi/errno.ts';
 import { O_CLOEXEC, O_RDWR } from '../../src/uapi/fcntl.ts';
 import { ioctlDef } from '../../src/uapi/ioctls.ts';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/uapi/mman.ts';
 import { POLLOUT } from '../../src/uapi/poll.ts';
 import { readAttr, writeAttr } from '../../src/user/iio.ts';
 import { callIoctl, placeIoctlArg, readIoctlArg } from '../../src/user/ioctl.ts';
@@ -108,7 +109,45 @@ describe('memory of the helpers', () => {
     });
     await sim.run();
     expect(counts).toEqual([counts[0], counts[0], counts[0]]);
-    // The argument blocks took their addresses as before (each call a fresh block), then went away.
-    expect(addrs[0]).toBe(0x555555554000 + (1 + 300 * 4) * 4096);
+    // callIoctl and pollfds share one argument block (the first page); writeAttr and readAttr take a fresh
+    // block per call and free it.
+    expect(addrs[0]).toBe(0x555555554000 + (1 + 300 * 2) * 4096);
+  });
+
+  it('the argument block is reused at one address, and replaced once freed, unmapped, remapped or outgrown', async () => {
+    const r = await inProcess(async (sys) => {
+      const a = [sys.mem.scratch(16), sys.mem.scratch(4096)];
+      sys.mem.free(a[1]!);
+      a.push(sys.mem.scratch(16));
+      await sys.munmap(a[2]!, 4096);
+      a.push(sys.mem.scratch(16));
+      const fixed = await sys.mmap(
+        a[3]!,
+        4096,
+        PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        -1,
+        0,
+      );
+      a.push(sys.mem.scratch(16));
+      a.push(sys.mem.scratch(5000));
+      let freed = '';
+      try {
+        sys.mem.free(a[4]!);
+      } catch (e) {
+        freed = (e as { code: string }).code;
+      }
+      // A placed argument lands in the block and reads back.
+      const arg = ioctlDef('IIO_BUFFER_GET_FD_IOCTL').arg;
+      const at = placeIoctlArg(sys, arg, 7);
+      return {
+        a: a.map((x) => (x - 0x555555554000) / 4096),
+        fixed: fixed === a[3],
+        freed,
+        at: at === a[5],
+        back: readIoctlArg(sys, arg, at),
+      };
+    });
+    expect(r).toEqual({ a: [0, 0, 1, 2, 3, 4], fixed: true, freed: 'ERR_SIM_BAD_FREE', at: true, back: 7 });
   });
 });
