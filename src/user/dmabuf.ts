@@ -9,7 +9,7 @@ import { DMA_BUF_SYNC_END, DMA_BUF_SYNC_START } from '../uapi/dma-buf.ts';
 import { O_CLOEXEC, O_RDWR } from '../uapi/fcntl.ts';
 import { type AbiProfile, ioctlDef } from '../uapi/ioctls.ts';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.ts';
-import { callIoctl } from './ioctl.ts';
+import { callIoctl, callIoctlIn } from './ioctl.ts';
 
 const HEAP_ALLOC = ioctlDef('DMA_HEAP_IOCTL_ALLOC');
 const V2_ALLOC = ioctlDef('IIO_BUFFER_DMABUF_ALLOC_IOCTL', 'v2');
@@ -52,17 +52,17 @@ export async function allocIioDmabufV2(
 }
 
 /** mainline: `IIO_BUFFER_DMABUF_ATTACH_IOCTL`. */
-export async function attachDmabuf(sys: Sys, bufferFd: number, dmabufFd: number): Promise<number> {
-  return (await callIoctl(sys, bufferFd, ATTACH, dmabufFd)).ret;
+export function attachDmabuf(sys: Sys, bufferFd: number, dmabufFd: number): Promise<number> {
+  return callIoctlIn(sys, bufferFd, ATTACH, dmabufFd);
 }
 
 /** mainline: `IIO_BUFFER_DMABUF_DETACH_IOCTL`. */
-export async function detachDmabuf(sys: Sys, bufferFd: number, dmabufFd: number): Promise<number> {
-  return (await callIoctl(sys, bufferFd, DETACH, dmabufFd)).ret;
+export function detachDmabuf(sys: Sys, bufferFd: number, dmabufFd: number): Promise<number> {
+  return callIoctlIn(sys, bufferFd, DETACH, dmabufFd);
 }
 
 /** `IIO_BUFFER_DMABUF_ENQUEUE_IOCTL` of the simulator's profile (`mainline` or `v2` request number). */
-export async function enqueueDmabuf(
+export function enqueueDmabuf(
   sys: Sys,
   profile: AbiProfile,
   bufferFd: number,
@@ -71,16 +71,11 @@ export async function enqueueDmabuf(
   flags = 0,
 ): Promise<number> {
   const arg = { fd: dmabufFd, flags, bytes_used: bytesUsed };
-  return (await callIoctl(sys, bufferFd, ENQUEUE[profile], arg)).ret;
+  return callIoctlIn(sys, bufferFd, ENQUEUE[profile], arg);
 }
 
 /** `DMA_BUF_IOCTL_SYNC` with START (or END) and the direction bits `dir` (DMA_BUF_SYNC_READ/WRITE/RW). */
-export async function syncDmabuf(
-  sys: Sys,
-  dmabufFd: number,
-  phase: 'start' | 'end',
-  dir: number,
-): Promise<number> {
+export function syncDmabuf(sys: Sys, dmabufFd: number, phase: 'start' | 'end', dir: number): Promise<number> {
   const flags = (phase === 'start' ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) | dir;
-  return (await callIoctl(sys, dmabufFd, SYNC, { flags })).ret;
+  return callIoctlIn(sys, dmabufFd, SYNC, { flags });
 }

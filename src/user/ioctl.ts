@@ -99,3 +99,21 @@ export async function callIoctl<D extends IoctlDef>(
   const out = ret >= 0 && writesBack ? readIoctlArg(sys, def.arg, addr) : undefined;
   return { ret, out: out as IoctlArgOut<D['arg']> | undefined };
 }
+
+/**
+ * `ioctl(fd, def.request, &value)` for a request whose argument the kernel only reads (or that takes none):
+ * resolves to the raw result. {@link callIoctl} without its result object and the await around the call, for
+ * the calls a capture loop makes per block (SYNC, ENQUEUE). A caller's type error rejects, as from callIoctl.
+ */
+export function callIoctlIn<D extends IoctlDef>(
+  sys: Sys,
+  fd: number,
+  def: D,
+  value: IoctlArgValue<D['arg']>,
+): Promise<number> {
+  try {
+    return sys.ioctl(fd, def.request, placeIoctlArg(sys, def.arg, value));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
