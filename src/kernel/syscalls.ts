@@ -669,9 +669,11 @@ class PollCall implements PollTable {
 
   /** Evaluates every entry (`do_pollfd()`, POLL-3..6), storing each revents; returns how many are ready. */
   pass(): number {
-    this.queues.length = 0;
-    this.locks.length = 0;
-    this.#whys.length = 0;
+    // Emptied only when they hold something: setting an array's length is a runtime call, and a ready fd
+    // registers nothing.
+    if (this.queues.length > 0) this.queues.length = 0;
+    if (this.locks.length > 0) this.locks.length = 0;
+    if (this.#whys.length > 0) this.#whys.length = 0;
     let count = 0;
     const b = this.#b;
     for (let i = 0; i < this.#nfds; i++) {

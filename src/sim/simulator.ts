@@ -154,6 +154,7 @@ export class Simulator {
   readonly devices: readonly SimDevice<DeviceConfig>[];
   readonly options: Readonly<SimulatorOptions>;
   readonly #procs: Proc[] = [];
+  readonly #procByTask = new Map<Task, Proc>();
   #fatal: unknown = null;
   #eventCount = 0;
   /** Sample bytes read()/write() moved between IIO buffers and user memory (the `iio:data` tracepoint). */
@@ -209,7 +210,8 @@ export class Simulator {
   }
 
   #proc(task: Task): Proc {
-    const p = this.#procs.find((x) => x.task === task);
+    // A map, not a find() with a closure: this runs every time a task returns to user space.
+    const p = this.#procByTask.get(task);
     if (!p) throw new Error(`no process for pid ${task.pid}`);
     return p;
   }
@@ -230,6 +232,7 @@ export class Simulator {
     });
     const proc: Proc = { task, rt, done: false };
     this.#procs.push(proc);
+    this.#procByTask.set(task, proc);
     const sys = makeSys(this.kernel, rt);
     const start = () => {
       let result: Promise<R>;

@@ -224,6 +224,12 @@ export interface CheckedPollfd {
   readonly events: number;
 }
 
+/** One int field of a pollfd entry, checked as {@link checkInteger} does; its name is built only for the error. */
+function pollfdField(call: string, name: string, i: number, field: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= INT_MIN && v <= UINT_MAX) return v === 0 ? 0 : v;
+  return checkInteger(call, `${name}[${i}].${field}`, v, INT_MIN, UINT_MAX);
+}
+
 function checkPollfds(call: string, name: string, v: unknown): CheckedPollfd[] {
   if (!Array.isArray(v)) throw invalidArgType(call, name, 'an array of { fd, events }', v);
   // Past RLIMIT_NOFILE the kernel refuses the call (POLL-1) without reading an entry: no need to look.
@@ -235,9 +241,9 @@ function checkPollfds(call: string, name: string, v: unknown): CheckedPollfd[] {
       throw invalidArgType(call, `${name}[${i}]`, 'an object { fd, events }', e);
     const { fd, events } = e as { fd?: unknown; events?: unknown };
     out.push({
-      fd: checkInteger(call, `${name}[${i}].fd`, fd, INT_MIN, UINT_MAX) | 0,
+      fd: pollfdField(call, name, i, 'fd', fd) | 0,
       // `short events`: the C struct keeps the low 16 bits.
-      events: checkInteger(call, `${name}[${i}].events`, events, INT_MIN, UINT_MAX) & 0xffff,
+      events: pollfdField(call, name, i, 'events', events) & 0xffff,
     });
   }
   return out;
