@@ -387,7 +387,7 @@ export function defineStruct<T>(
         throw new RangeError(`struct ${name}: need ${l.size} bytes, got ${bytes.length}`);
       }
       const small = l.size <= SCRATCH_BYTES && !scratchBusy;
-      if (small) scratch.set(bytes.subarray(0, l.size));
+      if (small) scratch.set(bytes.length === l.size ? bytes : bytes.subarray(0, l.size));
       const src = small ? scratch : bytes;
       const view = small ? scratchView : new DataView(bytes.buffer, bytes.byteOffset, l.size);
       const out: Record<string, unknown> = {};

@@ -59,6 +59,32 @@ export function traceEnqueue(
   });
 }
 
+/** `struct iio_dmabuf`: 16 bytes, the same layout in both ABIs (the u64 lies at offset 8 either way). */
+const IIO_DMABUF_SIZE = iio_dmabuf.size('lp64');
+const IIO_DMABUF_NAMES = ['fd', 'flags', 'bytes_used'] as const;
+const IIO_DMABUF_FIELDS = IIO_DMABUF_NAMES.map((f) => iio_dmabuf.offsetOf(f, 'lp64'));
+if (
+  iio_dmabuf.size('ilp32') !== IIO_DMABUF_SIZE ||
+  IIO_DMABUF_NAMES.some((f, i) => iio_dmabuf.offsetOf(f, 'ilp32') !== IIO_DMABUF_FIELDS[i])
+)
+  throw new Error('struct iio_dmabuf: the ABIs differ');
+
+/** A little-endian u32 of `b` at `o`. */
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/**
+ * `struct iio_dmabuf` as the kernel reads its fields once it is copied in: an object literal, not the
+ * codec's generic decode (whose stores by computed field name cost about 0.3 µs per ENQUEUE).
+ */
+function readIioDmabuf(raw: Uint8Array): iio_dmabuf {
+  const [fd, flags, used] = IIO_DMABUF_FIELDS as [number, number, number];
+  const hi = u32(raw, used + 4);
+  const lo = BigInt(u32(raw, used));
+  return { fd: u32(raw, fd), flags: u32(raw, flags), bytes_used: hi === 0 ? lo : (BigInt(hi) << 32n) | lo };
+}
+
 /** The request of a DMABUF ENQUEUE once copied in and checked: `struct iio_dmabuf` and its cyclic flag. */
 export interface EnqueueRequest {
   readonly req: iio_dmabuf;
@@ -77,10 +103,9 @@ export function copyEnqueueRequest(
   supportedFlags: number,
   cyclicFlag: number,
 ): EnqueueRequest | number {
-  const abi = task.compat ? 'ilp32' : 'lp64';
-  const raw = task.mm.copyFromUser(arg, iio_dmabuf.size(abi));
+  const raw = task.mm.copyFromUser(arg, IIO_DMABUF_SIZE);
   if (!raw) return -EFAULT;
-  const req = iio_dmabuf.decode(raw, abi);
+  const req = readIioDmabuf(raw);
   if (req.flags & ~supportedFlags) return -EINVAL;
   const cyclic = (req.flags & cyclicFlag) !== 0;
   if (cyclic && buffer.direction !== IIO_BUFFER_DIRECTION_OUT) return -EINVAL;
