@@ -207,31 +207,21 @@ export class MirrorMemory implements UserMemory {
     this.#remove(addr, size);
   }
 
-  /** The argument block of {@link MirrorMemory.scratch}: address and size, 0 before the first call. */
-  #scratchAddr = 0;
-  #scratchLen = 0;
+  /** The argument block of {@link MirrorMemory.scratch}: its region as `alloc` made it, null before the first call. */
+  #scratch: Region | null = null;
 
   /**
-   * `sys.mem.scratch`: one block for marshalling call arguments, reused while it is as `alloc` made it (the
-   * simulator's rule, so that both sides hand out the same addresses).
+   * `sys.mem.scratch`: one block for marshalling call arguments, reused while it is the region `alloc` made
+   * (not freed, unmapped or replaced: the simulator's rule, so that both sides hand out the same addresses).
    */
   scratch(len: number): number {
-    if (len <= this.#scratchLen && this.#blockIntact(this.#scratchAddr, this.#scratchLen))
-      return this.#scratchAddr;
-    if (this.#scratchLen > 0 && this.#blockIntact(this.#scratchAddr, this.#scratchLen))
-      this.free(this.#scratchAddr);
-    this.#scratchAddr = this.alloc(len);
-    this.#scratchLen = pageAlign(Math.max(1, len));
-    return this.#scratchAddr;
-  }
-
-  /** Whether the `alloc` block at `addr` is still one region of `size` bytes, read-write. */
-  #blockIntact(addr: number, size: number): boolean {
-    if (this.#blocks.get(addr) !== size) return false;
-    const r = this.#find(addr);
-    return (
-      r !== undefined && r.start === addr && r.end === addr + size && r.prot === (PROT_READ | PROT_WRITE)
-    );
+    const r = this.#scratch;
+    const intact = r !== null && this.#blocks.has(r.start) && this.#find(r.start) === r;
+    if (intact && len <= r.end - r.start) return r.start;
+    if (intact) this.free(r.start);
+    const addr = this.alloc(len);
+    this.#scratch = this.#find(addr) ?? null;
+    return addr;
   }
 
   /** Walks `[addr, addr + len)`; false at the first byte without `prot` or on an unreadable page. */

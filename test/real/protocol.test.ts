@@ -128,6 +128,22 @@ describe('MirrorMemory', () => {
     expect(new MirrorMemory('ilp32').alloc(8)).toBe(0x08050000);
   });
 
+  it('scratch() reuses one block, and replaces it once freed, unmapped, remapped or outgrown (as the simulator)', () => {
+    const m = new MirrorMemory('lp64');
+    const page = (a: number) => (a - ARENA.lp64.base) / PAGE_SIZE;
+    const a = [m.scratch(16), m.scratch(PAGE_SIZE)];
+    m.free(a[1]!);
+    a.push(m.scratch(16));
+    m.unmapped(a[2]!, PAGE_SIZE);
+    a.push(m.scratch(16));
+    m.unmapped(a[3]!, PAGE_SIZE);
+    m.mapped(a[3]!, PAGE_SIZE, RW);
+    a.push(m.scratch(16));
+    a.push(m.scratch(PAGE_SIZE + 1));
+    expect(a.map(page)).toEqual([0, 0, 1, 2, 3, 4]);
+    expect(() => m.free(a[4]!)).toThrow(/not a block that alloc returned/);
+  });
+
   it('alloc() steps over a mapping the program placed in its way', () => {
     const m = new MirrorMemory('ilp32');
     m.mapped(ARENA.ilp32.base + PAGE_SIZE, PAGE_SIZE, RW);
