@@ -395,6 +395,8 @@ export class Sched {
 
   /** Back in user space: handlers of the pending signals run now, so none stays pending. */
   #deliverPending(task: Task): void {
+    // Most returns have none: splice(0) would allocate an empty array on every return to user space.
+    if (task.pendingSignals.length === 0) return;
     for (const sig of task.pendingSignals.splice(0))
       this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'interrupt' });
   }
