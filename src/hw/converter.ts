@@ -110,14 +110,70 @@ const MAX_TILE_BYTES = 4 << 20;
 /** A tile holds whole periods and at least this much, so that copies from it are long. */
 const MIN_TILE_BYTES = 64 << 10;
 
+/** Encoded tiles kept for every converter of the process, by the key of their layout and signals. */
+const TILE_CACHE_BYTES = 16 << 20;
+
 /**
- * The stream of a run whose every enabled channel repeats: whole periods of scans, encoded as they are first
- * needed and then copied. `ready` bytes from the start are encoded.
+ * Whole periods of the stream of a run whose every enabled channel repeats, encoded as they are first needed
+ * and then copied. `ready` bytes from the start are encoded; beyond the first period they are copies of it.
  */
+interface TileBytes {
+  readonly bytes: Uint8Array;
+  /** Bytes of one period of scans. */
+  readonly periodBytes: number;
+  ready: number;
+}
+
+/** A converter's tile: the layout it was asked for, and the bytes it shares with identical converters. */
 interface Tile {
   readonly layout: ScanLayout;
-  readonly bytes: Uint8Array;
-  ready: number;
+  readonly data: TileBytes;
+}
+
+/**
+ * Tiles of the converters of this process, by {@link tileKey}: a simulator built again with the same board
+ * (every test, fuzz run and bench run does) copies its stream from the start instead of encoding it again.
+ * The bytes are a pure function of the key, so sharing them changes nothing a run produces.
+ */
+const tileCache = new Map<string, TileBytes>();
+let tileCacheBytes = 0;
+
+/** Keeps `t` under `key`, dropping the oldest tiles beyond {@link TILE_CACHE_BYTES}. */
+function cacheTile(key: string, t: TileBytes): void {
+  for (const [k, old] of tileCache) {
+    if (tileCacheBytes + t.bytes.length <= TILE_CACHE_BYTES) break;
+    tileCache.delete(k);
+    tileCacheBytes -= old.bytes.length;
+  }
+  if (tileCacheBytes + t.bytes.length > TILE_CACHE_BYTES) return;
+  tileCache.set(key, t);
+  tileCacheBytes += t.bytes.length;
+}
+
+/**
+ * What a channel's samples are a function of, for the signal kinds whose spec is a few numbers: the spec, the
+ * sample format, the rate and the seed the generator was built with. Null for other kinds (sample lists).
+ */
+function signalKey(spec: SignalSpec, type: ScanType, sampleRateHz: number, seed: number): string | null {
+  if (spec.kind === 'samples') return null;
+  return JSON.stringify([spec, type.sign, type.realbits, sampleRateHz, seed], exactNumbers);
+}
+
+/** JSON replacer keeping the numbers JSON cannot tell apart (NaN, the infinities, -0) distinct. */
+function exactNumbers(_key: string, v: unknown): unknown {
+  return typeof v === 'number' ? (Object.is(v, -0) ? 'n-0' : `n${v}`) : v;
+}
+
+/** The key of a layout's tile, or null when a field's signal has no {@link signalKey}. */
+function tileKey(layout: ScanLayout, signalKeys: readonly (string | null)[]): string | null {
+  let key = `${layout.bytesPerScan}`;
+  for (const f of layout.fields) {
+    const k = signalKeys[f.channel];
+    if (k == null) return null;
+    const t = f.type;
+    key += `|${f.channel},${f.offset},${t.sign},${t.realbits},${t.storagebits},${t.shift},${t.endianness},${t.repeat ?? 1},${k}`;
+  }
+  return key;
 }
 
 /** Least common multiple of the periods of a layout's fields, or null when one has none or it is too long. */
@@ -173,6 +229,8 @@ export class Adc extends Converter {
   /** Encoded scans of a chunk, for blocks that start or end inside a scan. */
   #scratch = new Uint8Array(0);
   #tile: Tile | null = null;
+  /** Per channel, what its signal's samples depend on ({@link signalKey}). */
+  readonly #signalKeys: (string | null)[];
 
   constructor(
     clock: VirtualClock,
@@ -191,6 +249,9 @@ export class Adc extends Converter {
       ),
     );
     this.#inputs = channels.map(() => null);
+    this.#signalKeys = channels.map((ch, i) =>
+      signalKey(ch.signal ?? { kind: 'constant', value: 0 }, ch.type, sampleRateHz, channelSeed(seed, i)),
+    );
   }
 
   /** Wires channel `index` to an external input (a DAC output); null restores its signal generator. */
@@ -270,33 +331,54 @@ export class Adc extends Converter {
     if (layout.fields.some((f) => this.#inputs[f.channel])) return null;
     const period = scanPeriod(layout, this.#signals);
     if (period === null || layout.bytesPerScan === 0) return null;
-    const periodBytes = period * layout.bytesPerScan;
-    const size = Math.max(1, Math.ceil(MIN_TILE_BYTES / periodBytes)) * periodBytes;
-    this.#tile = { layout, bytes: new Uint8Array(size), ready: 0 };
+    const key = tileKey(layout, this.#signalKeys);
+    let data = key === null ? undefined : tileCache.get(key);
+    if (!data) {
+      const periodBytes = period * layout.bytesPerScan;
+      const size = Math.max(1, Math.ceil(MIN_TILE_BYTES / periodBytes)) * periodBytes;
+      data = { bytes: new Uint8Array(size), periodBytes, ready: 0 };
+      if (key !== null) cacheTile(key, data);
+    }
+    this.#tile = { layout, data };
     return this.#tile;
   }
 
-  /** Copies stream bytes [streamByte, streamByte + length) from the tile, encoding what it lacks first. */
+  /**
+   * Copies stream bytes [streamByte, streamByte + length) from the tile, encoding what it lacks first: the
+   * first period scan by scan, the rest as copies of it.
+   */
   #copyTile(tile: Tile, dest: Uint8Array, destOffset: number, streamByte: number, length: number): void {
-    const size = tile.bytes.length;
-    const bpd = tile.layout.bytesPerScan;
+    const t = tile.data;
+    const size = t.bytes.length;
     let at = streamByte % size;
     let done = 0;
     while (done < length) {
       const n = Math.min(size - at, length - done);
-      if (at + n > tile.ready) {
-        const to = Math.ceil((at + n) / bpd) * bpd;
-        for (let b = tile.ready; b < to; ) {
-          const count = Math.min(CHUNK_SCANS, (to - b) / bpd);
-          this.#encode(tile.bytes, b, tile.layout, b / bpd, count);
-          b += count * bpd;
-        }
-        tile.ready = to;
-      }
-      dest.set(tile.bytes.subarray(at, at + n), destOffset + done);
+      if (at + n > t.ready) this.#extendTile(tile, at + n);
+      dest.set(t.bytes.subarray(at, at + n), destOffset + done);
       done += n;
       at = 0;
     }
+  }
+
+  /** Makes the tile's first `upTo` bytes (rounded up to a whole scan) ready. */
+  #extendTile(tile: Tile, upTo: number): void {
+    const t = tile.data;
+    const bpd = tile.layout.bytesPerScan;
+    const to = Math.ceil(upTo / bpd) * bpd;
+    let b = t.ready;
+    for (const end = Math.min(to, t.periodBytes); b < end; ) {
+      const count = Math.min(CHUNK_SCANS, (end - b) / bpd);
+      this.#encode(t.bytes, b, tile.layout, b / bpd, count);
+      b += count * bpd;
+    }
+    // Past the first period the stream repeats it: each copy's source lies before its destination.
+    for (; b < to; ) {
+      const k = Math.min(t.periodBytes, to - b);
+      t.bytes.copyWithin(b, b - t.periodBytes, b - t.periodBytes + k);
+      b += k;
+    }
+    t.ready = to;
   }
 }
 

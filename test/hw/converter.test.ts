@@ -241,6 +241,41 @@ describe('Adc block generation', () => {
     );
   });
 
+  it('converters built with the same signals share their encoded stream; any difference in signal, seed or rate gives its own', () => {
+    const square = (high: number): ChannelSpec[] => [
+      { id: 'voltage0', type: S12, signal: { kind: 'square', high, low: -100, periodSamples: 4096 } },
+      { id: 'voltage1', type: S12, signal: { kind: 'ramp', step: 1, offset: 0 } },
+    ];
+    const adcs = [
+      new Adc(new VirtualClock(), 'a', square(100), 1_000_000, 3),
+      new Adc(new VirtualClock(), 'b', square(100), 1_000_000, 3),
+      new Adc(new VirtualClock(), 'c', square(101), 1_000_000, 3),
+      new Adc(new VirtualClock(), 'd', square(100), 1_000_000, 4),
+      new Adc(new VirtualClock(), 'e', square(100), 2_000_000, 3),
+    ];
+    for (const adc of adcs) adc.start(LAYOUT);
+    // The period (4096 scans, 16,384 bytes) is filled in turns by converters sharing one tile (four periods),
+    // across the end of the first period and the tile's end.
+    const ranges = [
+      [0, 1000],
+      [15_000, 3_000],
+      [1000, 30_000],
+      [64_000, 4_000],
+      [4_000, 100_000],
+    ] as const;
+    for (const [i, [from, len]] of ranges.entries())
+      for (const adc of i % 2 ? [...adcs].reverse() : adcs) {
+        const first = Math.floor(from / 4);
+        const ref = new Uint8Array(Math.ceil((from + len) / 4) * 4 - first * 4);
+        writeScans(ref, 0, LAYOUT, first, ref.length / 4, adc.sampleOf);
+        const got = new Uint8Array(len);
+        adc.fill(got, 0, from, len);
+        expect(Buffer.compare(got, ref.subarray(from - first * 4, from - first * 4 + len))).toBe(0);
+      }
+    const at = (adc: Adc, n: number) => adc.sampleOf(0, n);
+    expect([at(adcs[0]!, 0), at(adcs[2]!, 0), at(adcs[0]!, 3000)]).toEqual([100, 101, -100]);
+  });
+
   it('a later run with another layout, and a loopback input, are generated afresh', () => {
     const clock = new VirtualClock();
     const adc = new Adc(clock, 'adc', RAMPS, 1_000_000, 7);
