@@ -110,7 +110,7 @@ const MAX_TILE_BYTES = 4 << 20;
 /** A tile holds whole periods and at least this much, so that copies from it are long. */
 const MIN_TILE_BYTES = 64 << 10;
 
-/** Encoded tiles kept for every converter of the process, by the key of their layout and signals. */
+/** Most bytes of encoded tiles the process keeps for converters built again ({@link tileCache}). */
 const TILE_CACHE_BYTES = 16 << 20;
 
 /**
@@ -132,8 +132,8 @@ interface Tile {
 
 /**
  * Tiles of the converters of this process, by {@link tileKey}: a simulator built again with the same board
- * (every test, fuzz run and bench run does) copies its stream from the start instead of encoding it again.
- * The bytes are a pure function of the key, so sharing them changes nothing a run produces.
+ * (every test, fuzz run and bench run does, whatever its seed) copies its stream from the start instead of
+ * encoding it again. The bytes are a pure function of the key, so sharing them changes nothing a run produces.
  */
 const tileCache = new Map<string, TileBytes>();
 let tileCacheBytes = 0;
@@ -152,11 +152,11 @@ function cacheTile(key: string, t: TileBytes): void {
 
 /**
  * What a channel's samples are a function of, for the signal kinds whose spec is a few numbers: the spec, the
- * sample format, the rate and the seed the generator was built with. Null for other kinds (sample lists).
+ * sample format and the rate (the seed only seeds noise, which never repeats). Null for other kinds.
  */
-function signalKey(spec: SignalSpec, type: ScanType, sampleRateHz: number, seed: number): string | null {
-  if (spec.kind === 'samples') return null;
-  return JSON.stringify([spec, type.sign, type.realbits, sampleRateHz, seed], exactNumbers);
+function signalKey(spec: SignalSpec, type: ScanType, sampleRateHz: number): string | null {
+  if (spec.kind === 'samples' || spec.kind === 'noise') return null;
+  return JSON.stringify([spec, type.sign, type.realbits, sampleRateHz], exactNumbers);
 }
 
 /** JSON replacer keeping the numbers JSON cannot tell apart (NaN, the infinities, -0) distinct. */
@@ -249,8 +249,8 @@ export class Adc extends Converter {
       ),
     );
     this.#inputs = channels.map(() => null);
-    this.#signalKeys = channels.map((ch, i) =>
-      signalKey(ch.signal ?? { kind: 'constant', value: 0 }, ch.type, sampleRateHz, channelSeed(seed, i)),
+    this.#signalKeys = channels.map((ch) =>
+      signalKey(ch.signal ?? { kind: 'constant', value: 0 }, ch.type, sampleRateHz),
     );
   }
 

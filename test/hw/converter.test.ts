@@ -241,7 +241,7 @@ describe('Adc block generation', () => {
     );
   });
 
-  it('converters built with the same signals share their encoded stream; any difference in signal, seed or rate gives its own', () => {
+  it('converters built with the same signals share their encoded stream, whatever their seed; another signal or rate gives its own', () => {
     const square = (high: number): ChannelSpec[] => [
       { id: 'voltage0', type: S12, signal: { kind: 'square', high, low: -100, periodSamples: 4096 } },
       { id: 'voltage1', type: S12, signal: { kind: 'ramp', step: 1, offset: 0 } },
