@@ -157,6 +157,16 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
       layoutOf = { mask, ts: dev.scanTimestamp, scan, scratch, view: new DataView(scratch.buffer) };
     }
     const { layout, bytes, timestampOffset } = layoutOf.scan;
+    produced++;
+    const b = dev.buffers[0]!;
+    if (kfifo.full) {
+      // The scan would be dropped (KFIFO-4): its samples, pure functions of n, need not be generated. Most
+      // scans of a run nobody reads end here (a fuzzed second at 1 kHz is a thousand of them).
+      kfifo.store(layoutOf.scratch);
+      if (trace.enabled('iio:discard'))
+        trace.emit('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });
+      return;
+    }
     const scan = layoutOf.scratch.fill(0);
     writeScans(scan, 0, layout, n, 1, sampleOf);
     // The s64 timestamp as two little-endian halves (virtual time is a non-negative safe integer): no BigInt per scan.
@@ -164,8 +174,6 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
       layoutOf.view.setUint32(timestampOffset, now % 0x100000000, true);
       layoutOf.view.setUint32(timestampOffset + 4, Math.floor(now / 0x100000000), true);
     }
-    produced++;
-    const b = dev.buffers[0]!;
     if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
     else if (trace.enabled('iio:discard'))
       trace.emit('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });

@@ -70,6 +70,11 @@ export class IioKfifo implements IioBufferAccess {
     return 0;
   }
 
+  /** Whether {@link IioKfifo.store} would drop a scan now (no fifo allocated, or every slot taken). */
+  get full(): boolean {
+    return !this.#ring || this.#count >= this.#capacity;
+  }
+
   /** `iio_store_to_kfifo()`: one scan in; dropped when full (KFIFO-4). Returns false when dropped. */
   store(scan: Uint8Array): boolean {
     if (!this.#ring || this.#count >= this.#capacity) {
