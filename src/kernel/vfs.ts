@@ -314,6 +314,11 @@ export class FdTable {
     return t;
   }
 
+  /** How many fds are open. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
   /** Open fds in ascending order. */
   openFds(): number[] {
     return [...this.#slots.keys()].sort((x, y) => x - y);

@@ -402,6 +402,25 @@ function requestLabel(def: IoctlEntry): string {
   return profiles.includes('mainline') ? def.name : `${def.name}(${profiles.join(',')})`;
 }
 
+/**
+ * Texts and values the commands compute again and again from a few inputs (every command of a campaign formats
+ * its events or resolves its flag names), each computed once.
+ */
+function memo<K, V>(f: (k: K) => V): (k: K) => V {
+  const known = new Map<K, V>();
+  return (k) => {
+    let v = known.get(k);
+    if (v === undefined) {
+      v = f(k);
+      known.set(k, v);
+    }
+    return v;
+  };
+}
+
+const pollEventsText = memo(formatPollEvents);
+const flagsValue = memo(flagValue);
+
 /** `[5]` for an int, `{len=4096, fd_flags=O_RDWR|O_CLOEXEC}` for struct fields. */
 function formatArg(arg: ScenarioArg): string {
   if (typeof arg === 'number') return `[${arg}]`;
@@ -419,9 +438,12 @@ function scenarioArg(def: IoctlEntry, arg: ScenarioArg): Record<string, unknown>
 /** The argument's values, its flag expressions resolved as a scenario resolves them. */
 function argValue(arg: ScenarioArg): number | Record<string, number> {
   if (typeof arg === 'number') return arg;
-  return Object.fromEntries(
-    Object.entries(arg).map(([k, v]) => [k, typeof v === 'string' ? flagValue(v) : v]),
-  );
+  const out: Record<string, number> = {};
+  for (const k in arg) {
+    const v = arg[k]!;
+    out[k] = typeof v === 'string' ? flagsValue(v) : v;
+  }
+  return out;
 }
 
 /** The fd a call reports through the argument the kernel wrote back: the int itself, or the struct's `fd`. */
@@ -546,7 +568,7 @@ export class PollCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
     const fd = this.fdOf(m);
     const want = m.poll(fd, this.events);
-    const ev = formatPollEvents(this.events);
+    const ev = pollEventsText(this.events);
     let revents = 0;
     const text = `poll([{fd=${fd}, events=${ev}}], 1, 0)`;
     const step = {
@@ -567,7 +589,7 @@ export class PollCommand extends FdCommand {
     const last = r.history[r.history.length - 1]!;
     r.history[r.history.length - 1] = {
       ...last,
-      text: `${last.text} ([{fd=${fd}, revents=${formatPollEvents(revents)}}])`,
+      text: `${last.text} ([{fd=${fd}, revents=${pollEventsText(revents)}}])`,
       step: { ...last.step, expect: { ret: want === 0 ? 0 : 1, revents: { [String(fd)]: want } } },
     };
     if (revents !== want)

@@ -446,15 +446,15 @@ const CALL: CallOptions = { interruptAfterNs: 1_000_000, limitNs: 100_000_000 };
 export async function runFuzzProgram(calls: readonly FuzzCall[], options: FuzzOptions = {}): Promise<number> {
   const driver = new Driver({ abi: options.abi ?? 'mainline' });
   options.prepare?.(driver.sim);
-  const log: string[] = [];
+  // The calls and their results, formatted only for a failure report.
+  const log: LogEntry[] = [];
   let proc: DrivenProcess = await driver.spawn('fuzz', options.compat ?? false);
   let maps: { addr: number; len: number }[] = [];
   for (const c of calls) {
-    const text = formatFuzzCall(c);
     try {
       if (c.sys === 'advance') {
         await driver.advance(c.ns);
-        log.push(text);
+        log.push(c);
       } else {
         if (!driver.alive(proc)) {
           proc = await driver.spawn('fuzz', options.compat ?? false);
@@ -464,29 +464,56 @@ export async function runFuzzProgram(calls: readonly FuzzCall[], options: FuzzOp
         const m = maps;
         const res = await driver.call(proc, (sys) => perform(sys, c, m), CALL);
         const ret = res.done ? res.value : null;
-        log.push(
-          `${text} = ${ret === null ? `? <${(res as { blocked: string }).blocked}>` : ret < 0 ? `-1 ${errnoName(-ret) ?? ret}` : ret}`,
-        );
+        log.push(res.done ? { call: c, ret: res.value } : { call: c, blocked: res.blocked });
         if (ret !== null && !(Number.isSafeInteger(ret) && ret >= -4095))
-          throw new FuzzFailure(`${text} returned ${ret}, not a value or an errno`, log);
+          throw new FuzzFailure(
+            `${formatFuzzCall(c)} returned ${ret}, not a value or an errno`,
+            logLines(log),
+          );
       }
     } catch (e) {
       if (e instanceof FuzzFailure) throw e;
+      const text = formatFuzzCall(c);
       log.push(`${text} threw`);
-      throw new FuzzFailure(`${text} threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, log);
+      throw new FuzzFailure(
+        `${text} threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+        logLines(log),
+      );
     }
     const broken = checkSystemInvariants(driver.sim);
-    if (broken.length > 0) throw new FuzzFailure(`after ${text}: ${broken.join('; ')}`, log);
+    if (broken.length > 0)
+      throw new FuzzFailure(`after ${formatFuzzCall(c)}: ${broken.join('; ')}`, logLines(log));
   }
   try {
     await driver.finish();
     await driver.advance(1_000_000_000);
   } catch (e) {
-    throw new FuzzFailure(`exit threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, log);
+    throw new FuzzFailure(
+      `exit threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      logLines(log),
+    );
   }
   const broken = checkQuiescentInvariants(driver.sim);
-  if (broken.length > 0) throw new FuzzFailure(`after exit: ${broken.join('; ')}`, log);
+  if (broken.length > 0) throw new FuzzFailure(`after exit: ${broken.join('; ')}`, logLines(log));
   return driver.opSyscalls;
+}
+
+/** One line of a fuzzed program's log: a note, time passing, or a call with its result or why it never returned. */
+type LogEntry =
+  | string
+  | FuzzCall
+  | { readonly call: FuzzCall; readonly ret: number }
+  | { readonly call: FuzzCall; readonly blocked: string };
+
+/** The log as a failure report shows it: `read(3, [4 bytes], 4) = -1 EBADF`. */
+function logLines(log: readonly LogEntry[]): string[] {
+  return log.map((e) => {
+    if (typeof e === 'string') return e;
+    if ('sys' in e) return formatFuzzCall(e);
+    const text = formatFuzzCall(e.call);
+    if ('blocked' in e) return `${text} = ? <${e.blocked}>`;
+    return `${text} = ${e.ret < 0 ? `-1 ${errnoName(-e.ret) ?? e.ret}` : e.ret}`;
+  });
 }
 
 /** Result of a fuzz campaign. */

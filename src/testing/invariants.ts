@@ -36,12 +36,13 @@ export function checkStepInvariants(sim: Simulator, pid: number, model: Contract
   const broken = checkSystemInvariants(sim);
   const task = sim.kernel.tasks.get(pid);
   if (task?.alive) {
-    // Compared number by number: the texts are built only for a report (this runs after every step).
-    const fds = task.files.openFds();
+    // The same set when as many fds are open and each of the model's is: no sorted list of the table's fds
+    // and no texts unless something differs (this runs after every step).
+    const files = task.files;
     const want = model.fdNumbers();
-    let same = fds.length === want.length;
-    for (let i = 0; same && i < fds.length; i++) same = fds[i] === want[i];
-    if (!same) broken.push(`open fds [${fds.join(',')}], the model has [${want.join(',')}]`);
+    let same = files.size === want.length;
+    for (let i = 0; same && i < want.length; i++) same = files.entry(want[i]!) !== undefined;
+    if (!same) broken.push(`open fds [${files.openFds().join(',')}], the model has [${want.join(',')}]`);
   }
   const dmabufs = sim.kernel.dmaBuf.live.size;
   if (dmabufs !== model.liveDmabufs())

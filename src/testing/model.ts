@@ -290,15 +290,16 @@ export class ContractModel {
     const f = this.#file(bufFd);
     if (f?.kind !== 'buffer') return [];
     const d = this.#devs[f.dev]!;
-    return this.openFds()
-      .filter((o) => {
-        const m = o.kind === 'dmabuf' ? this.#fds[o.fd]!.dmabuf! : null;
-        if (!m) return false;
-        return this.profile === 'v2'
-          ? m.v2block !== null
-          : d.blocks.some((b) => b.attached && b.dmabuf === m);
-      })
-      .map((o) => o.fd);
+    // A loop over the table, not a list of open files filtered: commands ask this several times per step.
+    const out: number[] = [];
+    for (let fd = 0; fd < this.#fds.length; fd++) {
+      const o = this.#fds[fd];
+      const m = o?.kind === 'dmabuf' ? o.dmabuf! : null;
+      if (!m) continue;
+      if (this.profile === 'v2' ? m.v2block !== null : d.blocks.some((b) => b.attached && b.dmabuf === m))
+        out.push(fd);
+    }
+    return out;
   }
 
   /** Size of the dma-buf behind `fd`, if it is one. */
@@ -327,7 +328,9 @@ export class ContractModel {
   /** DMABUF blocks alive: mainline attachments (attached or with a pending fence), v2 blocks of live dma-bufs. */
   liveBlocks(): number {
     if (this.profile === 'mainline') return this.#devs.reduce((n, d) => n + d.blocks.length, 0);
-    return this.#v2bufs.filter((m) => this.#v2Alive(m)).length;
+    let n = 0;
+    for (const m of this.#v2bufs) if (this.#v2Alive(m)) n++;
+    return n;
   }
 
   /** Writing `1` or `0` to `iio:deviceN/buffer0/enable` (EN-9, EN-10, DMAQ-3, DMAQ-7, DMAQ-10, V2-IO-1). */
