@@ -119,6 +119,8 @@ const kernfsFops: FileOperations = {
 export class SysfsGroup {
   readonly #paths: PathTree;
   readonly #files: string[] = [];
+  /** Files added with {@link SysfsGroup.addIn}: directory and name, one after the other. */
+  readonly #inDirs: string[] = [];
   #alive = true;
   /** Shared by every file of the group (one closure per group: a device registers a hundred attributes). */
   readonly #isAlive: () => boolean;
@@ -141,6 +143,20 @@ export class SysfsGroup {
     this.#files.push(path);
   }
 
+  /** {@link SysfsGroup.add} of `${dir}/${name}`, `name` being one component (see {@link PathTree.addIn}). */
+  addIn(dir: string, name: string, attr: Attribute): void {
+    const alive = this.#isAlive;
+    this.#paths.addIn(
+      dir,
+      name,
+      newInode(this.#paths.allocIno(), 'attr', attr.mode ?? (attr.store ? 0o644 : 0o444), kernfsFops, {
+        attr,
+        alive,
+      }),
+    );
+    this.#inDirs.push(dir, name);
+  }
+
   /** Creates the (empty) directory `path`, removed with the group's files. */
   addDir(path: string): void {
     this.#paths.mkdir(path);
@@ -151,6 +167,8 @@ export class SysfsGroup {
   removeAll(): void {
     this.#alive = false;
     for (const p of this.#files) this.#paths.remove(p);
+    for (let i = 0; i < this.#inDirs.length; i += 2)
+      this.#paths.remove(`${this.#inDirs[i]}/${this.#inDirs[i + 1]}`);
   }
 }
 
@@ -204,6 +222,7 @@ export function addDeviceCoreFiles(g: SysfsGroup, dir: string, uevent: { show():
       return UEVENT_ACTIONS.includes(text.replace(/\n$/, '').split(' ')[0]!) ? 0 : -EINVAL;
     },
   });
-  for (const [name, attr] of Object.entries(POWER_FILES)) g.add(`${dir}/power/${name}`, attr);
+  const power = `${dir}/power`;
+  for (const name in POWER_FILES) g.addIn(power, name, POWER_FILES[name]!);
   g.addDir(`${dir}/subsystem`);
 }

@@ -443,6 +443,21 @@ export class PathTree {
     dir.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
   }
 
+  /**
+   * {@link PathTree.add} of `name` (one component) in the directory `dir`, created with its parents when
+   * missing: for a driver registering a directory's files, the path is not built and split again per file,
+   * and the same `dir` string is found again without hashing it anew.
+   */
+  addIn(dir: string, name: string, inode: Inode): void {
+    let d = this.#dirs.get(dir);
+    if (!d) {
+      d = this.#mkdirs(PathTree.components(dir));
+      this.#dirs.set(dir, d);
+    }
+    if (d.children!.has(name)) throw new Error(`path exists: ${dir}/${name}`);
+    d.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
+  }
+
   /** Creates the directory `path` and its parents (those that exist are kept). */
   mkdir(path: string): void {
     this.#mkdirs(PathTree.components(path));

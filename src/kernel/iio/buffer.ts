@@ -661,10 +661,13 @@ export function scanElementAttributes(dev: IioDev, b: IioBuffer): Record<string,
 export function registerBufferSysfs(dev: IioDev, b: IioBuffer, group: SysfsGroup, base: string): void {
   const battrs = bufferAttributes(dev, b);
   const sattrs = scanElementAttributes(dev, b);
-  for (const [name, a] of Object.entries(battrs)) group.add(`${base}/buffer${b.index}/${name}`, a);
-  for (const [name, a] of Object.entries(sattrs)) group.add(`${base}/buffer${b.index}/${name}`, a);
+  const dir = `${base}/buffer${b.index}`;
+  for (const name in battrs) group.addIn(dir, name, battrs[name]!);
+  for (const name in sattrs) group.addIn(dir, name, sattrs[name]!);
   if (b.index === 0) {
-    for (const [name, a] of Object.entries(battrs)) group.add(`${base}/buffer/${name}`, a);
-    for (const [name, a] of Object.entries(sattrs)) group.add(`${base}/scan_elements/${name}`, a);
+    const legacy = `${base}/buffer`;
+    for (const name in battrs) group.addIn(legacy, name, battrs[name]!);
+    const scan = `${base}/scan_elements`;
+    for (const name in sattrs) group.addIn(scan, name, sattrs[name]!);
   }
 }

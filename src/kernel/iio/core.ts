@@ -79,8 +79,8 @@ function iioDeviceRegister(dev: IioDev, triggerId: number): void {
   });
   for (const chan of dev.channels)
     for (const attr of dev.info!.separateAttrs?.(chan) ?? [])
-      g.add(`${dir}/${channelName(chan)}_${attr}`, infoAttribute(dev, attr, chan));
-  for (const attr of dev.info!.sharedAttrs) g.add(`${dir}/${attr}`, infoAttribute(dev, attr));
+      g.addIn(dir, `${channelName(chan)}_${attr}`, infoAttribute(dev, attr, chan));
+  for (const attr of dev.info!.sharedAttrs) g.addIn(dir, attr, infoAttribute(dev, attr));
   for (const b of dev.buffers) registerBufferSysfs(dev, b, g, dir);
   if (dev.trigger) {
     g.add(`${dir}/trigger/current_trigger`, currentTriggerAttribute(dev));
