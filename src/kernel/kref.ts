@@ -42,6 +42,10 @@ export class Census {
   /** Kinds whose live count went below zero, sorted by kind, with their counts (checked after every step). */
   negative(): [string, number][] {
     const out: [string, number][] = [];
+    // By value first: nothing is allocated in the usual case of no negative count.
+    let any = false;
+    for (const n of this.#live.values()) any ||= n < 0;
+    if (!any) return out;
     for (const [kind, n] of this.#live) if (n < 0) out.push([kind, n]);
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }

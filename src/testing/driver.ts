@@ -19,6 +19,8 @@ interface Slot {
   op: ((sys: Sys) => Promise<unknown>) | 'exit' | null;
   result: { value: unknown } | { error: unknown } | null;
   ready: boolean;
+  /** The test of {@link Driver.call} for this process (one closure per process, not one per call). */
+  finished: () => boolean;
 }
 
 /** Longest virtual time one driven call may take before it counts as blocked (default 10 s). */
@@ -49,7 +51,7 @@ export class Driver {
 
   /** Adds a driven process (no stdio: its first fd is 0). */
   async spawn(name: string, compat = false): Promise<DrivenProcess> {
-    const slot: Slot = { op: null, result: null, ready: false };
+    const slot: Slot = { op: null, result: null, ready: false, finished: () => false };
     const pid = this.sim.spawn(
       name,
       async (sys) => {
@@ -73,6 +75,7 @@ export class Driver {
       },
       { compat, stdio: false },
     );
+    slot.finished = this.#finishedTest(slot, pid);
     this.#slots.set(pid, slot);
     await this.sim.advance({ stopWhen: () => slot.ready && this.#paused(pid) });
     const p = { name, pid, compat };
@@ -106,7 +109,7 @@ export class Driver {
     slot.result = null;
     this.sim.kill(p.pid, SIGUSR1);
     const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
-    const finished = this.#finishedTest(slot, p);
+    const finished = slot.finished;
     let interrupted = false;
     if (options.interruptAfterNs !== undefined) {
       await this.sim.advance({ until: this.sim.now + options.interruptAfterNs, stopWhen: finished });
@@ -137,8 +140,10 @@ export class Driver {
    * The test of {@link Driver.call}: the operation returned and the process is back in pause(), or it died.
    * Returned, not assigned to a name: tsx's keepNames would name a named closure with a defineProperty per call.
    */
-  #finishedTest(slot: Slot, p: DrivenProcess): () => boolean {
-    return () => (slot.result !== null && slot.ready && this.#paused(p.pid)) || !this.alive(p);
+  #finishedTest(slot: Slot, pid: number): () => boolean {
+    return () =>
+      (slot.result !== null && slot.ready && this.#paused(pid)) ||
+      !(this.sim.kernel.tasks.get(pid)?.alive ?? false);
   }
 
   /** Syscalls made by the operations themselves (the driver's own sigaction and pause calls left out). */

@@ -166,6 +166,51 @@ describe('VirtualClock.cancel', () => {
   });
 });
 
+describe('VirtualClock.rearm', () => {
+  it('schedules an event that ran again, in the order a new event from at() would take', () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    let runs = 0;
+    const tick: SimEvent = clock.at(10, 'tick', () => {
+      log.push(`tick@${clock.now}`);
+      if (++runs < 3) expect(clock.rearm(tick, clock.now + 10)).toBe(tick);
+    });
+    clock.at(20, 'other', () => {
+      log.push(`other@${clock.now}`);
+    });
+    clock.runUntil(100);
+    // tick's second run was scheduled at t=10, after 'other' (t=0): at t=20 it comes second.
+    expect(log).toEqual(['tick@10', 'other@20', 'tick@20', 'tick@30']);
+    expect(tick.done).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a rearmed event can be cancelled and keeps its label', () => {
+    const clock = new VirtualClock();
+    let runs = 0;
+    const ev = clock.at(5, 'periodic', () => {
+      runs++;
+    });
+    clock.runUntil(5);
+    clock.rearm(ev, 8);
+    expect([ev.time, ev.label, clock.pending]).toEqual([8, 'periodic', 1]);
+    clock.cancel(ev);
+    clock.runUntil(20);
+    expect([runs, clock.pending]).toEqual([1, 0]);
+  });
+
+  it('refuses an event still queued (pending or cancelled but not yet dropped) and a time in the past', () => {
+    const clock = new VirtualClock();
+    const pending = clock.at(5, 'pending', () => {});
+    expect(() => clock.rearm(pending, 6)).toThrow("rearm: 'pending' is not an event that has run");
+    clock.cancel(pending);
+    expect(() => clock.rearm(pending, 6)).toThrow(/rearm: 'pending'/);
+    const ran = clock.at(7, 'ran', () => {});
+    clock.runUntil(7);
+    expect(() => clock.rearm(ran, 6)).toThrow(RangeError);
+  });
+});
+
 describe('VirtualClock.take', () => {
   it('takes the next event, advances the clock to its time and leaves running it to the caller', () => {
     const clock = new VirtualClock();

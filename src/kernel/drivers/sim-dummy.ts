@@ -102,7 +102,10 @@ function dummyTrigger(
   const label = `${name}: trigger`;
   const fire = () => {
     pollFunc(n++);
-    schedule();
+    // The event that just ran (done, unless pollFunc detached the trigger) is scheduled again: no event
+    // object per scan.
+    const t = scanTime(times, n);
+    timer = timer?.done ? clock.rearm(timer, t) : clock.at(t, label, fire);
   };
   const schedule = () => {
     timer = clock.at(scanTime(times, n), label, fire);
