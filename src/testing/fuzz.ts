@@ -360,7 +360,7 @@ function place(sys: Sys, p: FuzzPointer, min = 0): number {
     }
   }
   const a = sys.mem.alloc(Math.max(1, min, p.bytes.length));
-  sys.mem.write(a, Uint8Array.from(p.bytes));
+  sys.mem.write(a, new Uint8Array(p.bytes));
   return a;
 }
 
