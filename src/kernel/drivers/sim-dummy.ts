@@ -124,6 +124,15 @@ function dummyTrigger(
   };
 }
 
+/** The scan layout of one channel configuration, with a scratch scan (and a view of it) in that layout. */
+interface ScanScratch {
+  readonly mask: ReadonlySet<number>;
+  readonly ts: boolean;
+  readonly scan: ReturnType<typeof computeScanLayout>;
+  readonly scratch: Uint8Array;
+  readonly view: DataView;
+}
+
 /** Probes sim-dummy and registers its IIO device. */
 export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
   const { clock, trace } = bus.services;
@@ -143,13 +152,7 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
   const sampleOf = (ch: number, k: number) => signals[ch]!.sample(k);
   // The layout of the active configuration, computed once per enable: each configuration has a Set of its own.
   // With it, the scan's scratch: the kfifo copies each scan, so one buffer serves every trigger.
-  let layoutOf: {
-    mask: ReadonlySet<number>;
-    ts: boolean;
-    scan: ReturnType<typeof computeScanLayout>;
-    scratch: Uint8Array;
-    view: DataView;
-  } | null = null;
+  let layoutOf: ScanScratch | null = null;
   /** The trigger handler (`iio_simple_dummy_trigger_h`): one scan of the enabled channels plus timestamp. */
   const pollFunc = (n: number) => {
     const now = clock.now;
@@ -177,9 +180,8 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
       layoutOf.view.setUint32(timestampOffset, now % 0x100000000, true);
       layoutOf.view.setUint32(timestampOffset + 4, Math.floor(now / 0x100000000), true);
     }
+    // Stored: the fifo was not full above, and nothing since has taken a slot.
     if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
-    else if (trace.enabled('iio:discard'))
-      trace.emit('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });
   };
   const trigger = dummyTrigger(bus, p.name, () => rate, pollFunc);
   bus.register(
