@@ -123,6 +123,11 @@ export interface RunOptions {
   until?: number;
   /** Stop as soon as this holds after an event (the clock stays where that event left it). */
   stopWhen?: () => boolean;
+  /**
+   * With `stopWhen`: once it holds, go on with the events left at that instant (work deferred to the end of a
+   * syscall), as a second run with `until` set to that time would, instead of stopping at once.
+   */
+  settle?: boolean;
 }
 
 interface Proc {
@@ -354,7 +359,8 @@ export class Simulator {
   }
 
   async #run(opts: RunOptions): Promise<void> {
-    const until = opts.until ?? Number.POSITIVE_INFINITY;
+    let until = opts.until ?? Number.POSITIVE_INFINITY;
+    let stopWhen = opts.stopWhen;
     for (;;) {
       if (this.#fatal) throw this.#fatal;
       if (!this.#anyAlive()) break;
@@ -363,9 +369,11 @@ export class Simulator {
       this.#eventCount++;
       const r = ev.fn();
       if (r) await r;
-      if (opts.stopWhen?.()) {
+      if (stopWhen?.()) {
         if (this.#fatal) throw this.#fatal;
-        return;
+        if (!opts.settle) return;
+        until = this.clock.now;
+        stopWhen = undefined;
       }
     }
     // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.

@@ -111,16 +111,19 @@ export class Driver {
     const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
     const finished = slot.finished;
     let interrupted = false;
+    // Work deferred to after the syscall (DMAQ-11, IFENCE-7) runs at the instant it finished (`settle`).
     if (options.interruptAfterNs !== undefined) {
-      await this.sim.advance({ until: this.sim.now + options.interruptAfterNs, stopWhen: finished });
+      await this.sim.advance({
+        until: this.sim.now + options.interruptAfterNs,
+        stopWhen: finished,
+        settle: true,
+      });
       if (!finished()) {
         this.sim.kill(p.pid, SIGUSR1);
         interrupted = true;
       }
     }
-    if (!finished()) await this.sim.advance({ until: deadline, stopWhen: finished });
-    // Work deferred to after the syscall (DMAQ-11, IFENCE-7) runs at this same instant.
-    if (finished()) await this.sim.advance({ until: this.sim.now });
+    if (!finished()) await this.sim.advance({ until: deadline, stopWhen: finished, settle: true });
     if (!this.alive(p))
       return { done: false, blocked: this.sim.kernel.tasks.get(p.pid)?.exit?.reason ?? 'dead' };
     if (slot.result === null) {

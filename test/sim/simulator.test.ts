@@ -50,3 +50,30 @@ describe('Simulator.kill', () => {
     expect(r.processes.map((p) => [p.status, p.signal])).toEqual([['killed', SIGKILL]]);
   });
 });
+
+describe('Simulator.advance with stopWhen', () => {
+  /** Events at 10 (a, b) and 20 (c) while a process sleeps for 1 ms; stops once `a` ran. */
+  async function stopAfterA(settle: boolean): Promise<[string[], number]> {
+    const sim = createSimulator();
+    sim.spawn('p', (sys) => sys.nanosleep(1_000_000));
+    const log: string[] = [];
+    for (const [t, name] of [
+      [10, 'a'],
+      [10, 'b'],
+      [20, 'c'],
+    ] as const)
+      sim.at(t, name, () => {
+        log.push(name);
+      });
+    await sim.advance({ until: 100, stopWhen: () => log.includes('a'), settle });
+    return [log, sim.now];
+  }
+
+  it('stops right after the event at which it holds', async () => {
+    expect(await stopAfterA(false)).toEqual([['a'], 10]);
+  });
+
+  it('with settle, also runs the rest of that instant, as a second advance to the same time would', async () => {
+    expect(await stopAfterA(true)).toEqual([['a', 'b'], 10]);
+  });
+});
