@@ -1,53 +1,90 @@
 /**
  * Before/after of the fuzz row alone: the campaign `iio-sim fuzz --runs 20 --seed 1` of another checkout
- * (BASE) and of this one, both warmed up, then timed alternately (BENCH_RUNS each, default 7, medians of wall
- * and process CPU time: on a shared machine the CPU time is the steadier one).
- * Also checks that both give the same report (parts, runs, syscall counts).
+ * (BASE) and of this one, each in a fresh child process, the two alternated BENCH_RUNS times (default 4). A
+ * child warms up with three campaigns, then times six and gives its best and median wall and CPU time; the
+ * figures are the medians of those over the children of each side. Separate processes, because in one
+ * process the same code measured up to 25% slower in second place (the first one's garbage is collected during
+ * the second). Also checks that both give the same report (parts, runs, syscall counts).
  * Run: npx tsx bench/fuzz-compare.ts BASE   (BASE needs its node_modules, a symlink to this one's will do)
  */
-
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import { isDeepStrictEqual } from 'node:util';
-import { runCampaign } from '../src/testing/campaign.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CampaignReport } from '../src/testing/campaign.ts';
 
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 7));
-const base = process.argv[2];
-if (!base) throw new Error('usage: npx tsx bench/fuzz-compare.ts BASE_CHECKOUT');
-const before = (
-  (await import(pathToFileURL(join(resolve(base), 'src/testing/campaign.ts')).href)) as {
-    runCampaign: typeof runCampaign;
-  }
-).runCampaign;
+/** What one child measured. */
+interface ChildResult {
+  readonly wallMin: number;
+  readonly wallMed: number;
+  readonly cpuMin: number;
+  readonly cpuMed: number;
+  readonly report: CampaignReport;
+}
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-for (let w = 0; w < 2; w++) {
-  await before({ runs: 5, seed: 1 });
-  await runCampaign({ runs: 5, seed: 1 });
+
+/** In a child: times the campaign of the checkout at `root` and prints a {@link ChildResult}. */
+async function child(root: string): Promise<void> {
+  const { runCampaign } = (await import(
+    pathToFileURL(join(root, 'src/testing/campaign.ts')).href
+  )) as typeof import('../src/testing/campaign.ts');
+  for (let i = 0; i < 3; i++) await runCampaign({ runs: 20, seed: 1 });
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let report: CampaignReport | undefined;
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    report = await runCampaign({ runs: 20, seed: 1 });
+    const c = process.cpuUsage(c0);
+    wall.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  const out: ChildResult = {
+    wallMin: Math.min(...wall),
+    wallMed: median(wall),
+    cpuMin: Math.min(...cpu),
+    cpuMed: median(cpu),
+    report: report!,
+  };
+  process.stdout.write(JSON.stringify(out));
 }
-const fa: number[] = [];
-const fb: number[] = [];
-const ca: number[] = [];
-const cb: number[] = [];
-const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
-let calls = 0;
-for (let i = 0; i < RUNS; i++) {
-  let t0 = performance.now();
-  let c0 = process.cpuUsage();
-  const a = await before({ runs: 20, seed: 1 });
-  fa.push(performance.now() - t0);
-  ca.push(cpuMs(process.cpuUsage(c0)));
-  t0 = performance.now();
-  c0 = process.cpuUsage();
-  const b = await runCampaign({ runs: 20, seed: 1 });
-  fb.push(performance.now() - t0);
-  cb.push(cpuMs(process.cpuUsage(c0)));
-  if (!isDeepStrictEqual(a, b))
-    throw new Error(`reports differ:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
-  calls = b.syscalls;
+
+/** Runs a child on `root` with this process's loader flags (tsx). */
+function measure(root: string): ChildResult {
+  const self = fileURLToPath(import.meta.url);
+  const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', root], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out) as ChildResult;
 }
-const rate = (ms: number) => `${(((calls / ms) * 1000) / 1000).toFixed(1)} k`;
-console.log(
-  `fuzz (iio-sim fuzz --runs 20 --seed 1, ${calls} syscalls): ${median(fa).toFixed(0)} ms, ${rate(median(fa))} -> ${median(fb).toFixed(0)} ms, ${rate(median(fb))} syscalls per wall second; CPU ms ${median(ca).toFixed(0)} -> ${median(cb).toFixed(0)} (${RUNS} runs each, medians)`,
-);
+
+if (process.argv[2] === '--child') await child(process.argv[3]!);
+else {
+  const base = process.argv[2];
+  if (!base) throw new Error('usage: npx tsx bench/fuzz-compare.ts BASE_CHECKOUT');
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 4));
+  const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const a: ChildResult[] = [];
+  const b: ChildResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    a.push(measure(resolve(base)));
+    b.push(measure(here));
+    if (JSON.stringify(a.at(-1)!.report) !== JSON.stringify(b.at(-1)!.report))
+      throw new Error(
+        `reports differ:\n${JSON.stringify(a.at(-1)!.report)}\n${JSON.stringify(b.at(-1)!.report)}`,
+      );
+  }
+  const calls = b[0]!.report.syscalls;
+  const show = (rs: ChildResult[]) => {
+    const wall = median(rs.map((r) => r.wallMin));
+    return `${wall.toFixed(0)} ms wall (${(((calls / wall) * 1000) / 1000).toFixed(1)} k syscalls/s; median ${median(rs.map((r) => r.wallMed)).toFixed(0)} ms), CPU ${median(rs.map((r) => r.cpuMin)).toFixed(0)} ms`;
+  };
+  console.log(
+    `fuzz (iio-sim fuzz --runs 20 --seed 1, ${calls} syscalls), best of 6 per process, median of ${runs} processes each:`,
+  );
+  console.log(`  before: ${show(a)}`);
+  console.log(`  after:  ${show(b)}`);
+}
