@@ -20,12 +20,23 @@ import {
   O_NONBLOCK,
   O_RDWR,
   POLLIN,
+  type Sys,
   UDMABUF_CREATE_LIST,
 } from '../../src/index.ts';
 import { formatReturn, formatTime, hexAddr, quoteBytes, Strace } from '../../src/trace/strace.ts';
 import * as v2 from '../../src/uapi/iio-v2.ts';
 import { allocHeapDmabuf } from '../../src/user/dmabuf.ts';
 import { openBuffer } from '../../src/user/iio.ts';
+
+/** The strace lines (no timestamps) of `program` run alone on an ideal platform without stdio. */
+async function straceOf(program: (sys: Sys) => Promise<void>): Promise<string[]> {
+  const sim = createSimulator({ platform: 'ideal' });
+  const lines: string[] = [];
+  new Strace(sim.events, sim.abi, (l) => lines.push(l), { timestamps: false });
+  sim.spawn('prog', program, { stdio: false });
+  await sim.run();
+  return lines;
+}
 
 describe('strace-style formatting', () => {
   it('quotes bytes as strace does: escapes, octal, 3 digits before a digit, ... past the limit', () => {
@@ -43,23 +54,15 @@ describe('strace-style formatting', () => {
   });
 
   it('prints the results of F_GETFL, F_GETFD and F_GET_SEALS in hex with their decoding, as strace does (RVAL_HEX)', async () => {
-    const sim = createSimulator({ platform: 'ideal' });
-    const lines: string[] = [];
-    new Strace(sim.events, sim.abi, (l) => lines.push(l), { timestamps: false });
-    sim.spawn(
-      'prog',
-      async (sys) => {
-        const fd = await sys.memfd_create('m', MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        await sys.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
-        await sys.fcntl(fd, F_GET_SEALS);
-        await sys.fcntl(fd, F_GETFD);
-        await sys.fcntl(fd, F_GETFL);
-        await sys.fcntl(fd, F_SETFD, 0);
-        await sys.fcntl(fd, F_GETFD);
-      },
-      { stdio: false },
-    );
-    await sim.run();
+    const lines = await straceOf(async (sys) => {
+      const fd = await sys.memfd_create('m', MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      await sys.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
+      await sys.fcntl(fd, F_GET_SEALS);
+      await sys.fcntl(fd, F_GETFD);
+      await sys.fcntl(fd, F_GETFL);
+      await sys.fcntl(fd, F_SETFD, 0);
+      await sys.fcntl(fd, F_GETFD);
+    });
     expect(lines.slice(1, 7)).toEqual([
       'fcntl(0, F_ADD_SEALS, F_SEAL_SEAL|F_SEAL_SHRINK) = 0',
       'fcntl(0, F_GET_SEALS)                   = 0x3 (seals F_SEAL_SEAL|F_SEAL_SHRINK)',
@@ -74,20 +77,12 @@ describe('strace-style formatting', () => {
     expect(hexAddr(-1)).toBe('0xffffffffffffffff');
     expect(hexAddr(-4096)).toBe('0xfffffffffffff000');
     expect(hexAddr(0)).toBe('NULL');
-    const sim = createSimulator({ platform: 'ideal' });
-    const lines: string[] = [];
-    new Strace(sim.events, sim.abi, (l) => lines.push(l), { timestamps: false });
-    sim.spawn(
-      'prog',
-      async (sys) => {
-        await sys.read(0, -1, 1);
-        await sys.munmap(-4096, 4096);
-        await sys.nanosleep(-1);
-        await sys.open(`/${'x'.repeat(1 << 20)}`, 0);
-      },
-      { stdio: false },
-    );
-    await sim.run();
+    const lines = await straceOf(async (sys) => {
+      await sys.read(0, -1, 1);
+      await sys.munmap(-4096, 4096);
+      await sys.nanosleep(-1);
+      await sys.open(`/${'x'.repeat(1 << 20)}`, 0);
+    });
     expect(lines.slice(0, 3)).toEqual([
       'read(0, 0xffffffffffffffff, 1)          = -1 EBADF (Bad file descriptor)',
       'munmap(0xfffffffffffff000, 4096)        = -1 EINVAL (Invalid argument)',
