@@ -7,13 +7,15 @@
  *    wall second over memcpy bytes per second;
  *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario;
- *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 20 --seed 1` runs (every part).
+ *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 20 --seed 1` runs (every part);
+ *  - start-up: `bin/iio-sim.js --version` over a bare `node -e 0` (fastest of 5 each; the launcher answers it
+ *    before loading anything).
  * Every path is warmed up first, then timed BENCH_RUNS times (default 5, the median is shown); every captured
  * byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
  * Run: npm run bench
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -156,6 +158,18 @@ async function fuzzRate(): Promise<{ syscalls: number; wallMs: number }> {
   return runs.find((r) => r.wallMs === ms)!;
 }
 
+/** Fastest wall ms of five runs of `node ARGS` (the first result checked against `want`). */
+function fastestNode(args: readonly string[], want: string): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const out = execFileSync(process.execPath, args, { encoding: 'utf8' });
+    best = Math.min(best, performance.now() - t0);
+    if (out !== want) throw new Error(`node ${args.join(' ')} printed ${JSON.stringify(out)}`);
+  }
+  return best;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'iio-bench-'));
 try {
   const nat = native(dir);
@@ -179,6 +193,11 @@ try {
   }
 
   const fz = await fuzzRate();
+  const bareNode = fastestNode(['-e', '0'], '');
+  const { version } = JSON.parse(readFileSync(join(HERE, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const versionMs = fastestNode([join(HERE, '..', 'bin', 'iio-sim.js'), '--version'], `iio-sim ${version}\n`);
 
   const file = join(dir, 'scenario.yaml');
   const mem = (kind: string) => {
@@ -209,6 +228,9 @@ try {
   for (const row of rows) console.log(row);
   console.log(
     `\nfuzz: \`iio-sim fuzz --runs 20 --seed 1\` (every part, after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${fmt((fz.syscalls / fz.wallMs) * 1000)} syscalls per wall second`,
+  );
+  console.log(
+    `\nstart-up: \`iio-sim --version\` ${versionMs.toFixed(0)} ms, bare \`node -e 0\` ${bareNode.toFixed(0)} ms: ${(versionMs / bareNode).toFixed(2)}x`,
   );
   console.log(
     `\nmemory, 16x the simulated duration over 1x (child processes; the heap is measured after a full GC):`,

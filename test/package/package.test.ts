@@ -309,7 +309,7 @@ console.log(result.processes[0]?.status, result.processes[0]?.value, JSON.parse(
     expect([r.stdout, r.stderr]).toEqual(['exited 1024 true true\n', '']);
   }, 180_000);
 
-  it('the iio-sim bin runs the compiled CLI and answers --version in well under half a second', () => {
+  it('the iio-sim bin runs the compiled CLI and answers --version (its start-up time is a row of npm run bench)', () => {
     const node = fastest(3, process.execPath, ['-e', '0'], app);
     const version = fastest(3, bin, ['--version'], app);
     const help = fastest(1, bin, ['--help'], app);
@@ -323,8 +323,6 @@ console.log(result.processes[0]?.status, result.processes[0]?.value, JSON.parse(
       /^iio-sim \d+\.\d+\.\d+: a deterministic simulator .*\n\nusage: iio-sim COMMAND/,
     );
     expect(help.result.stdout).toContain('\niio-sim capture ');
-    // Half a second on a machine where Node itself starts in well under that; a loaded one only adds its delay.
-    expect(version.ms).toBeLessThan(Math.max(500, node.ms + 250));
     const lesson = run(
       bin,
       ['run', '--quiet', join('node_modules', PKG.name, 'scenarios', '01-first-capture-read.yaml')],

@@ -176,7 +176,6 @@ describe('hostile values in every argument of every call', () => {
   test(`${RUNS} programs: an ERR_* throw or a number >= 0 / -errno; the simulator stays usable`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(call, { minLength: 1, maxLength: 4 }), async (calls) => {
-        const t0 = performance.now();
         const r = await runHostile(calls);
         for (const o of r.outcomes) {
           if ('threw' in o)
@@ -188,7 +187,6 @@ describe('hostile values in every argument of every call', () => {
         if (r.first.status === 'exited') expect(r.good).toBe(0);
         expect(r.after.status).toBe('exited');
         expect(r.after.value).toBe(0);
-        expect(performance.now() - t0).toBeLessThan(5000);
       }),
       { numRuns: RUNS, seed: SEED },
     );

@@ -595,9 +595,7 @@ describe('bad scenario input: one located line per problem, exit 2, no stack tra
   for (const c of BAD) {
     it.each(['validate', 'run'])(`${c.kind} (%s)`, async (command) => {
       const file = scenarioFile(c.text);
-      const started = performance.now();
       const r = await cli([command, file]);
-      expect(performance.now() - started, 'fails fast').toBeLessThan(5000);
       assertNoStackTrace([...r.err, ...r.out]);
       expect(r.out).toEqual([]);
       expect(r.code).toBe(2);
@@ -639,12 +637,14 @@ describe('bad scenario input: one located line per problem, exit 2, no stack tra
     expect(r.err[0]).toMatch(new RegExp(`^${escapeRe(sub)}:1:1: cannot read the file`));
   });
 
-  it('the alias bomb is refused quickly', async () => {
+  it('the alias bomb is refused by its alias count, before anything is expanded', async () => {
     const file = scenarioFile(`${bomb}\n${P}${SLEEP}`);
-    const started = performance.now();
     const r = await cli(['validate', file]);
     expect(r.code).toBe(2);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(r.out).toEqual([]);
+    expect(r.err).toEqual([
+      `${file}:1:1: YAML: Excessive alias count indicates a resource exhaustion attack`,
+    ]);
   });
 
   it('a __proto__ key does not pollute Object.prototype', async () => {

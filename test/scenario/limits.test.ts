@@ -66,14 +66,12 @@ describe('loops that spend no virtual time are stopped at the step, exit 2', () 
     ],
   ])('%s', async (_what, text, at, path, where, t) => {
     const f = file(text);
-    const t0 = performance.now();
     const r = await cli(['run', '--quiet', f]);
     expect(r.code).toBe(2);
     expect(r.out).toEqual([]);
     expect(r.err).toEqual([
       `${f}:${at}: ${path}: process p started 10000 steps without virtual time advancing (at t=${t} ns, in ${where}): a loop whose steps take no virtual time`,
     ]);
-    expect(performance.now() - t0).toBeLessThan(20_000);
   });
 
   it('the total of steps per run stops a loop that does spend time; --max-steps sets it', async () => {

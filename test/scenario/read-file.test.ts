@@ -50,7 +50,6 @@ describe('readScenarioFile', () => {
   it('a FIFO with no writer is refused at once (the open does not wait for a writer)', () => {
     const fifo = join(dir, 'fifo.yaml');
     execFileSync('mkfifo', [fifo]);
-    const t0 = performance.now();
     expect(readScenarioFile(fifo)).toEqual({
       ok: false,
       error: {
@@ -60,7 +59,6 @@ describe('readScenarioFile', () => {
         message: 'cannot read the file: it is a FIFO, not a regular file',
       },
     });
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('a directory is refused', () => {

@@ -97,9 +97,7 @@ describe('RLIMIT_NOFILE and the fd table', () => {
       },
       { stdio: true },
     );
-    const t0 = performance.now();
     const r = await sim.run();
     expect(r.processes[0]!.value).toEqual([NR_OPEN - 1, -EBADF, NR_OPEN - 2, -EMFILE, 3, 0]);
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
