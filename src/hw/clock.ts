@@ -179,6 +179,33 @@ export class VirtualClock {
     return ev;
   }
 
+  /**
+   * Whether no live event is due at or before `time`: a step ending then (a syscall returning to user space)
+   * may happen at once, with {@link VirtualClock.pass}, without an event of its own, in the same order.
+   */
+  nothingDueBy(time: number): boolean {
+    this.#dropDone();
+    const next = this.#heap[0];
+    return next === undefined || next.time > time;
+  }
+
+  /**
+   * Moves the clock to `time` (>= now, before any live event: see {@link VirtualClock.nothingDueBy}) for a
+   * step that needs no event, counted as an event taken at that time: steps that never let time advance
+   * still end in a {@link RunawayError}.
+   */
+  pass(time: number): void {
+    if (!Number.isSafeInteger(time) || time < this.#now)
+      throw new RangeError(`cannot pass to t=${time} (now ${this.#now}): need an integer ns >= now`);
+    if (time === this.#now) {
+      if (++this.#sameTimeCount > this.#loopLimit)
+        throw new RunawayError(this.#now, this.#loopLimit, this.#recentLabels());
+    } else {
+      this.#sameTimeCount = 1;
+      this.#now = time;
+    }
+  }
+
   /** Moves the clock forward to `time` without running anything (used when a run ends at a time limit). */
   advanceTo(time: number): void {
     if (time > this.#now) {

@@ -48,6 +48,11 @@ export interface UserRuntime {
   returnToUser(task: Task, ret: number): void | Promise<void>;
   /** The task exited while the kernel held it (killed): its user code will never run again. */
   taskGone(task: Task): void;
+  /**
+   * The latest virtual time up to which a syscall that does not sleep may return to user space at once
+   * (no event of its own, see {@link Sched.enter}): the end of the run in progress; -Infinity when none.
+   */
+  inlineLimit(): number;
 }
 
 /** The label of a worker's event for work labelled `label`. */
@@ -136,8 +141,18 @@ export class Sched {
     );
   }
 
-  /** Enters syscall `name`: runs `start` now and handles its result or sleep. */
-  enter(task: Task, name: string, args: readonly unknown[], start: () => SysRet): void {
+  /** The task whose syscall {@link Sched.enter} runs now (its return may happen at once). */
+  #entering: Task | null = null;
+  /** Set by a return that happened at once: the syscall's result. */
+  #inlineRet: number | undefined = undefined;
+
+  /**
+   * Enters syscall `name`: runs `start` now and handles its result or sleep. Returns the result when the
+   * syscall returned to user space at once: it did not sleep and nothing else is due before its return time
+   * (its CPU cost later), so the clock moves there directly, with what an event would do at that instant and
+   * in the same order. Otherwise undefined: the return (or the sleep) is an event of the clock.
+   */
+  enter(task: Task, name: string, args: readonly unknown[], start: () => SysRet): number | undefined {
     if (task.state !== 'user')
       throw new KernelBug(`${task.comm}[${task.pid}] entered ${name} while ${task.state}`);
     task.state = 'syscall';
@@ -145,7 +160,16 @@ export class Sched {
     task.frame = { name, args, enterTime: this.#clock.now, start, returnEvent: null };
     if (this.#events.listenerCount('syscall:enter') > 0)
       this.#events.emit('syscall:enter', { task, name, args, time: this.#clock.now });
-    this.#handle(task, this.#inTask(task, start));
+    this.#entering = task;
+    this.#inlineRet = undefined;
+    try {
+      this.#handle(task, this.#inTask(task, start));
+    } finally {
+      this.#entering = null;
+    }
+    const ret = this.#inlineRet;
+    this.#inlineRet = undefined;
+    return ret;
   }
 
   /** Runs kernel code on behalf of `task` (sets `current`). */
@@ -380,6 +404,20 @@ export class Sched {
         time: this.#clock.now,
         returnTime,
       });
+    if (
+      this.#entering === task &&
+      this.runtime !== null &&
+      returnTime <= this.runtime.inlineLimit() &&
+      this.#clock.nothingDueBy(returnTime)
+    ) {
+      this.#clock.pass(returnTime);
+      task.frame = null;
+      task.state = 'user';
+      this.#flushWork(task);
+      this.#deliverPending(task);
+      this.#inlineRet = ret;
+      return;
+    }
     frame.returnEvent = this.#clock.at(
       returnTime,
       () => `${task.comm}[${task.pid}] returns from ${frame.name}`,

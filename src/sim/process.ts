@@ -175,7 +175,11 @@ export class ProcessRuntime {
     p?.();
   }
 
-  /** Enters the kernel: the returned promise resolves with the syscall's result. */
+  /**
+   * Enters the kernel: the returned promise resolves with the syscall's result. A syscall that returned at
+   * once (see {@link Sched.enter}) resolves without parking: the program goes on in the same turn of the
+   * simulator, one promise per syscall.
+   */
   syscall(name: string, args: readonly unknown[], start: () => SysRet): Promise<number> {
     const task = this.task;
     if (!task.alive)
@@ -185,23 +189,36 @@ export class ProcessRuntime {
         ),
         'ERR_SIM_PROCESS_EXITED',
       );
-    if (this.#resolveSyscall || task.state !== 'user')
+    if (this.#resolveSyscall || this.#returned || task.state !== 'user')
       throw codedError(
         new Error(
           `${task.comm}[${task.pid}] made a syscall (${name}) while another was in progress: a simulated process is single-threaded; await each call`,
         ),
         'ERR_SIM_SYSCALL_IN_PROGRESS',
       );
+    let ret: number | undefined;
+    try {
+      ret = this.#kernel.sched.enter(task, name, args, start);
+    } catch (e) {
+      this.#fatal?.(e);
+    }
+    if (ret !== undefined) {
+      // Until the program has taken the result (a microtask later), another call is still one too many.
+      this.#returned = true;
+      queueMicrotask(this.#taken);
+      return Promise.resolve(ret);
+    }
     return new Promise<number>((resolve) => {
       this.#resolveSyscall = resolve;
-      try {
-        this.#kernel.sched.enter(task, name, args, start);
-      } catch (e) {
-        this.#fatal?.(e);
-      }
       this.park();
     });
   }
+
+  /** A syscall returned at once and the program has not yet been able to see its result. */
+  #returned = false;
+  readonly #taken = () => {
+    this.#returned = false;
+  };
 
   /**
    * Busy user-space time: `ns` is a checked integer; time past the end of virtual time (2^53-1 ns) is
@@ -214,7 +231,7 @@ export class ProcessRuntime {
         new Error(`${task.comm}[${task.pid}] has exited: it cannot compute`),
         'ERR_SIM_PROCESS_EXITED',
       );
-    if (this.#resolveSyscall || task.state !== 'user')
+    if (this.#resolveSyscall || this.#returned || task.state !== 'user')
       throw codedError(
         new Error(`${task.comm}[${task.pid}] computed while a syscall was in progress; await each call`),
         'ERR_SIM_SYSCALL_IN_PROGRESS',

@@ -185,6 +185,7 @@ export class Simulator {
     this.kernel.sched.runtime = {
       returnToUser: (task, ret) => this.#proc(task).rt.resume(ret),
       taskGone: (task) => this.#proc(task).rt.park(),
+      inlineLimit: () => this.#runUntil,
     };
     this.devices = buildDevices(this.kernel, this.clock, options.devices ?? defaultDevices(), seed);
     this.events.on('iio:data', (e) => {
@@ -359,7 +360,19 @@ export class Simulator {
   }
 
   async #run(opts: RunOptions): Promise<void> {
+    try {
+      await this.#runLoop(opts);
+    } finally {
+      this.#runUntil = Number.NEGATIVE_INFINITY;
+    }
+  }
+
+  /** The end of the run in progress: how far a syscall may return to user space without an event. */
+  #runUntil = Number.NEGATIVE_INFINITY;
+
+  async #runLoop(opts: RunOptions): Promise<void> {
     let until = opts.until ?? Number.POSITIVE_INFINITY;
+    this.#runUntil = until;
     let stopWhen = opts.stopWhen;
     for (;;) {
       if (this.#fatal) throw this.#fatal;
@@ -373,6 +386,7 @@ export class Simulator {
         if (this.#fatal) throw this.#fatal;
         if (!opts.settle) return;
         until = this.clock.now;
+        this.#runUntil = until;
         stopWhen = undefined;
       }
     }
