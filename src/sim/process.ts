@@ -322,7 +322,8 @@ function makeUserMemory(mm: Task['mm'], abi: Abi): UserMemory {
       return addr;
     },
     readStruct: (addr, codec) => codec.decode(mm.load(memAddr('mem.readStruct', addr), codec.size(abi)), abi),
-    writeStruct: (addr, codec, value) => mm.store(memAddr('mem.writeStruct', addr), codec.encode(value, abi)),
+    writeStruct: (addr, codec, value) =>
+      mm.store(memAddr('mem.writeStruct', addr), codec.encodeTransient(value, abi)),
     allocString: (s) => {
       if (typeof s !== 'string') throw invalidArgType('mem.allocString', 's', 'of type string', s);
       const bytes = new TextEncoder().encode(`${s}\0`);

@@ -110,6 +110,11 @@ export interface StructCodec<T> {
   decode(bytes: Uint8Array, abi: Abi): T;
   /** Builds the `size(abi)` bytes of a struct; missing fields are 0 and integers truncate like a C assignment. */
   encode(value: EncodeInput<T>, abi: Abi): Uint8Array;
+  /**
+   * {@link StructCodec.encode} into bytes the codecs share, valid until the next encode or decode: for a
+   * caller that copies them out at once (into a process's memory), without a new array per struct.
+   */
+  encodeTransient(value: EncodeInput<T>, abi: Abi): Uint8Array;
   /** strace-like rendering, e.g. `{fd=5, flags=0, bytes_used=32768}`. */
   format(value: T): string;
 }
@@ -300,6 +305,27 @@ function writeField(view: DataView, bytes: Uint8Array, f: FieldLayout, v: unknow
   }
 }
 
+/**
+ * Encodes `value` with layout `l`: into the shared scratch (returned whole) when it is free and large enough,
+ * else into a new array of the struct's size.
+ */
+function encodeInto(l: AbiLayout, value: Record<string, unknown>, abi: Abi): Uint8Array {
+  // A getter of `value` may encode another struct: that inner call uses arrays of its own.
+  const small = l.size <= SCRATCH_BYTES && !scratchBusy;
+  const bytes = small ? scratch.fill(0, 0, l.size) : new Uint8Array(l.size);
+  const view = small ? scratchView : new DataView(bytes.buffer);
+  if (small) scratchBusy = true;
+  try {
+    for (const f of l.fields) {
+      const v = value[f.name];
+      if (v !== undefined) writeField(view, bytes, f, v, abi);
+    }
+  } finally {
+    if (small) scratchBusy = false;
+  }
+  return bytes;
+}
+
 /** C-style quoting of a char array for strace-like output. */
 export function quoteCString(s: string): string {
   let out = '"';
@@ -395,21 +421,12 @@ export function defineStruct<T>(
       return out;
     },
     encode(value, abi) {
-      const l = layouts[abi];
-      // A getter of `value` may encode another struct: that inner call uses arrays of its own.
-      const small = l.size <= SCRATCH_BYTES && !scratchBusy;
-      const bytes = small ? scratch.fill(0, 0, l.size) : new Uint8Array(l.size);
-      const view = small ? scratchView : new DataView(bytes.buffer);
-      if (small) scratchBusy = true;
-      try {
-        for (const f of l.fields) {
-          const v = value[f.name];
-          if (v !== undefined) writeField(view, bytes, f, v, abi);
-        }
-      } finally {
-        if (small) scratchBusy = false;
-      }
-      return small ? bytes.slice(0, l.size) : bytes;
+      const bytes = encodeInto(layouts[abi], value, abi);
+      return bytes === scratch ? scratch.slice(0, layouts[abi].size) : bytes;
+    },
+    encodeTransient(value, abi) {
+      const bytes = encodeInto(layouts[abi], value, abi);
+      return bytes === scratch ? scratch.subarray(0, layouts[abi].size) : bytes;
     },
     format(value) {
       return `{${specs.map((s) => `${s.name}=${formatField(s, value[s.name])}`).join(', ')}}`;
