@@ -430,3 +430,36 @@ describe('VirtualClock runaway detection', () => {
     expect(ran).toBe(8);
   });
 });
+
+describe('VirtualClock.nothingDueBy and pass (a step without an event of its own)', () => {
+  it('nothingDueBy is true only when every live event lies strictly later; a cancelled one does not count', () => {
+    const clock = new VirtualClock();
+    expect(clock.nothingDueBy(0)).toBe(true);
+    const ev = clock.at(10, 'e', () => {});
+    expect([clock.nothingDueBy(9), clock.nothingDueBy(10), clock.nothingDueBy(11)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    clock.cancel(ev);
+    expect(clock.nothingDueBy(11)).toBe(true);
+  });
+
+  it('pass moves the clock and counts as an event taken at that time: loopLimit passes at one time, not one more', () => {
+    const clock = new VirtualClock({ loopLimit: 3 });
+    clock.pass(5);
+    clock.pass(5);
+    clock.pass(5);
+    expect(clock.now).toBe(5);
+    expect(() => clock.pass(5)).toThrow(RunawayError);
+    clock.pass(6);
+    expect(clock.now).toBe(6);
+  });
+
+  it('pass refuses a time in the past or not an integer', () => {
+    const clock = new VirtualClock();
+    clock.pass(10);
+    expect(() => clock.pass(9)).toThrow(RangeError);
+    expect(() => clock.pass(10.5)).toThrow(RangeError);
+  });
+});

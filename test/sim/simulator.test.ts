@@ -77,3 +77,77 @@ describe('Simulator.advance with stopWhen', () => {
     expect(await stopAfterA(true)).toEqual([['a', 'b'], 10]);
   });
 });
+
+describe('syscalls that return at once', () => {
+  it('a syscall that does not sleep, with nothing else due before its return, takes no event of the clock', async () => {
+    for (const platform of ['zcu102', 'ideal'] as const) {
+      const sim = createSimulator({ platform });
+      const times: number[] = [];
+      sim.spawn(
+        'g',
+        async (sys) => {
+          for (let i = 0; i < 1000; i++) await sys.getpid();
+          times.push(sys.now());
+          return 0;
+        },
+        { stdio: false },
+      );
+      const r = await sim.run();
+      // The one event is the process's start; each getpid costs the platform's syscall time.
+      expect([r.stats.events, r.stats.syscalls, r.processes[0]!.status]).toEqual([1, 1000, 'exited']);
+      expect(times).toEqual([platform === 'ideal' ? 0 : 1000 * sim.platform.syscallNs]);
+    }
+  });
+
+  it('an event due before the return still runs first, at its own time', async () => {
+    const sim = createSimulator();
+    const log: string[] = [];
+    sim.at(1, 'hw', () => {
+      log.push(`hw at ${sim.now}`);
+    });
+    sim.spawn(
+      'g',
+      async (sys) => {
+        await sys.getpid();
+        log.push(`user at ${sys.now()}`);
+        return 0;
+      },
+      { stdio: false },
+    );
+    await sim.run();
+    expect(log).toEqual(['hw at 1', `user at ${sim.platform.syscallNs}`]);
+  });
+
+  it('a program that makes syscalls forever without time passing ends in a runaway error, not a hang', async () => {
+    const sim = createSimulator({ platform: 'ideal', loopLimit: 1000 });
+    sim.spawn(
+      'spin',
+      async (sys) => {
+        for (;;) await sys.getpid();
+      },
+      { stdio: false },
+    );
+    await expect(sim.run()).rejects.toThrow(/runaway: 1000 events ran at t=0 ns/);
+  });
+
+  it('a second syscall before the first was awaited is refused, whether or not the first returned at once', async () => {
+    const sim = createSimulator({ platform: 'ideal' });
+    let code: unknown;
+    sim.spawn(
+      'g',
+      async (sys) => {
+        const first = sys.getpid();
+        try {
+          void sys.getpid();
+        } catch (e) {
+          code = (e as { code?: string }).code;
+        }
+        return first;
+      },
+      { stdio: false },
+    );
+    const r = await sim.run();
+    expect(code).toBe('ERR_SIM_SYSCALL_IN_PROGRESS');
+    expect(r.processes[0]!.status).toBe('exited');
+  });
+});

@@ -353,3 +353,25 @@ describe('properties', () => {
     );
   });
 });
+
+describe('encodeTransient', () => {
+  it('gives the bytes encode gives, in a buffer the next encode reuses (so a caller copies them at once)', () => {
+    const v = { a: 0x12345678, b: 0xffn } as const;
+    const s = defineStruct('pair', [
+      ['a', 'u32'],
+      ['b', 'u64'],
+    ]);
+    for (const abi of ['lp64', 'ilp32'] as const) {
+      const fresh = s.encode(v, abi);
+      const t = s.encodeTransient(v, abi);
+      expect([...t]).toEqual([...fresh]);
+      expect(t.length).toBe(s.size(abi));
+      const copy = t.slice();
+      s.encodeTransient({ a: 1, b: 2n }, abi);
+      expect([...t]).not.toEqual([...copy]);
+      expect([...t.subarray(0, 4)]).toEqual([1, 0, 0, 0]);
+      // encode's result is the caller's own: a later encode leaves it alone.
+      expect([...fresh]).toEqual([...copy]);
+    }
+  });
+});
