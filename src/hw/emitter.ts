@@ -2,7 +2,31 @@
  * The part of an eventemitter3 emitter that a model object needs to publish observation events. Typed per
  * layer, so one bus carrying every layer's events can be handed to each.
  */
-import type { EventEmitter } from 'eventemitter3';
+import { EventEmitter } from 'eventemitter3';
 
 /** Emit-only view of an {@link EventEmitter} with event map `E`. */
-export type Emitter<E extends object> = Pick<EventEmitter<E>, 'emit' | 'listenerCount'>;
+export type Emitter<E extends object> = Pick<EventEmitter<E>, 'emit' | 'listenerCount'> & {
+  /** Present on a {@link CountingEmitter}: changes whenever a listener is added or removed. */
+  readonly listenerGeneration?: number;
+};
+
+/**
+ * An eventemitter3 emitter that counts every change of its listeners, so that a hot path (a syscall's entry
+ * and return) can remember whether an event has listeners until the count moves, instead of asking per call.
+ */
+export class CountingEmitter<E extends object> extends EventEmitter<E> {
+  /** Bumped by every `on`, `addListener`, `once`, `off`, `removeListener` and `removeAllListeners`. */
+  listenerGeneration = 0;
+}
+
+for (const name of ['on', 'addListener', 'once', 'off', 'removeListener', 'removeAllListeners'] as const) {
+  const base = EventEmitter.prototype[name] as (...args: unknown[]) => unknown;
+  Object.defineProperty(CountingEmitter.prototype, name, {
+    value: function (this: CountingEmitter<object>, ...args: unknown[]) {
+      this.listenerGeneration++;
+      return base.apply(this, args);
+    },
+    writable: true,
+    configurable: true,
+  });
+}

@@ -141,6 +141,32 @@ export class Sched {
     );
   }
 
+  /** Which of the events a syscall emits have listeners, as of {@link Emitter.listenerGeneration} `generation`. */
+  readonly #listeners = {
+    generation: -1,
+    enter: false,
+    exit: false,
+    sleep: false,
+    wake: false,
+    compute: false,
+  };
+
+  /** {@link Sched.#listeners}, asked again of the bus only when its listeners changed (or it cannot say). */
+  #listening(): { enter: boolean; exit: boolean; sleep: boolean; wake: boolean; compute: boolean } {
+    const l = this.#listeners;
+    const g = this.#events.listenerGeneration;
+    if (g === undefined || g !== l.generation) {
+      const e = this.#events;
+      l.enter = e.listenerCount('syscall:enter') > 0;
+      l.exit = e.listenerCount('syscall:exit') > 0;
+      l.sleep = e.listenerCount('task:sleep') > 0;
+      l.wake = e.listenerCount('task:wake') > 0;
+      l.compute = e.listenerCount('task:compute') > 0;
+      l.generation = g ?? -1;
+    }
+    return l;
+  }
+
   /** The task whose syscall {@link Sched.enter} runs now (its return may happen at once). */
   #entering: Task | null = null;
   /** Set by a return that happened at once: the syscall's result. */
@@ -158,7 +184,7 @@ export class Sched {
     task.state = 'syscall';
     task.syscalls++;
     task.frame = { name, args, enterTime: this.#clock.now, start, returnEvent: null };
-    if (this.#events.listenerCount('syscall:enter') > 0)
+    if (this.#listening().enter)
       this.#events.emit('syscall:enter', { task, name, args, time: this.#clock.now });
     this.#entering = task;
     this.#inlineRet = undefined;
@@ -187,8 +213,7 @@ export class Sched {
   compute(task: Task, ns: number): void {
     if (task.state !== 'user') throw new KernelBug(`${task.comm}[${task.pid}] computed while ${task.state}`);
     task.cpuNs += ns;
-    if (this.#events.listenerCount('task:compute') > 0)
-      this.#events.emit('task:compute', { task, ns, time: this.#clock.now });
+    if (this.#listening().compute) this.#events.emit('task:compute', { task, ns, time: this.#clock.now });
     task.state = 'syscall';
     task.frame = {
       name: '(compute)',
@@ -277,7 +302,7 @@ export class Sched {
         () => this.#wake(task, true),
       );
     }
-    if (this.#events.listenerCount('task:sleep') > 0)
+    if (this.#listening().sleep)
       this.#events.emit('task:sleep', {
         task,
         name: task.frame!.name,
@@ -304,7 +329,7 @@ export class Sched {
     const s = task.sleeping;
     if (!s || s.wakeup) return;
     this.#unqueue(task);
-    if (this.#events.listenerCount('task:wake') > 0)
+    if (this.#listening().wake)
       this.#events.emit('task:wake', {
         task,
         name: task.frame!.name,
@@ -394,7 +419,7 @@ export class Sched {
     task.cpuNs += cost;
     const frame = task.frame!;
     const returnTime = this.#clock.now + cost;
-    if (this.#events.listenerCount('syscall:exit') > 0)
+    if (this.#listening().exit)
       this.#events.emit('syscall:exit', {
         task,
         name: frame.name,

@@ -3,9 +3,10 @@
  * `createSimulator()` builds it; `spawn()` adds processes; `run()` advances virtual time until they are
  * done, blocked for good, or a time limit is reached.
  */
-import { EventEmitter } from 'eventemitter3';
+import type { EventEmitter } from 'eventemitter3';
 import type { CheckEvents } from '../check/finding.ts';
 import { VirtualClock } from '../hw/clock.ts';
+import { CountingEmitter } from '../hw/emitter.ts';
 import { Rng } from '../hw/rng.ts';
 import type { KernelEvents } from '../kernel/events.ts';
 import { iioDeviceUnregister } from '../kernel/iio/core.ts';
@@ -172,7 +173,7 @@ export class Simulator {
     this.options = options;
     const seed = options.seed ?? 1;
     this.clock = new VirtualClock(options.loopLimit === undefined ? {} : { loopLimit: options.loopLimit });
-    this.events = new EventEmitter<SimEvents>();
+    this.events = new CountingEmitter<SimEvents>();
     const rng = new Rng(seed);
     this.kernel = new Kernel({
       clock: this.clock,
