@@ -345,12 +345,37 @@ export class Sched {
       () => {
         task.sleeping = null;
         task.state = 'syscall';
-        this.#handle(
-          task,
-          this.#inTask(task, () => s.sleep.resume(timedOut)),
+        return this.#resumeIn(task, () =>
+          this.#handle(
+            task,
+            this.#inTask(task, () => s.sleep.resume(timedOut)),
+          ),
         );
       },
     );
+  }
+
+  /** The task whose sleeping syscall the event running now resumed (its return may happen in that event). */
+  #resuming: Task | null = null;
+  /** Set by a return that happened in the resuming event: user code running again. */
+  #resumed: void | Promise<void> = undefined;
+
+  /**
+   * Runs `fn`, the rest of `task`'s syscall after a wake-up or a signal, in that event: when the syscall then
+   * returns with nothing else due before its return time, user code resumes in the same event (the promise
+   * returned) instead of in an event of its own, as {@link Sched.enter} does for a syscall that never slept.
+   */
+  #resumeIn(task: Task, fn: () => void): void | Promise<void> {
+    this.#resuming = task;
+    this.#resumed = undefined;
+    try {
+      fn();
+    } finally {
+      this.#resuming = null;
+    }
+    const r = this.#resumed;
+    this.#resumed = undefined;
+    return r;
   }
 
   /** Sends signal `sig` (`kill(2)` from another task or from the simulator). */
@@ -381,7 +406,7 @@ export class Sched {
       () => {
         task.sleeping = null;
         task.state = 'syscall';
-        this.#finish(task, s.sleep.signalRet);
+        return this.#resumeIn(task, () => this.#finish(task, s.sleep.signalRet));
       },
     );
   }
@@ -429,8 +454,9 @@ export class Sched {
         time: this.#clock.now,
         returnTime,
       });
+    const entering = this.#entering === task;
     if (
-      this.#entering === task &&
+      (entering || this.#resuming === task) &&
       this.runtime !== null &&
       returnTime <= this.runtime.inlineLimit() &&
       this.#clock.nothingDueBy(returnTime)
@@ -440,7 +466,8 @@ export class Sched {
       task.state = 'user';
       this.#flushWork(task);
       this.#deliverPending(task);
-      this.#inlineRet = ret;
+      if (entering) this.#inlineRet = ret;
+      else this.#resumed = this.runtime.returnToUser(task, ret);
       return;
     }
     frame.returnEvent = this.#clock.at(

@@ -99,6 +99,24 @@ describe('syscalls that return at once', () => {
     }
   });
 
+  it('a syscall woken from its sleep returns in the wake-up event: start, timer and wake-up are the only events', async () => {
+    const sim = createSimulator({ platform: 'zcu102' });
+    const times: number[] = [];
+    sim.spawn(
+      's',
+      async (sys) => {
+        times.push(await sys.nanosleep(1_000_000), sys.now());
+        return 0;
+      },
+      { stdio: false },
+    );
+    const r = await sim.run();
+    const p = sim.platform;
+    expect(r.stats.events).toBe(3);
+    // Asleep 1 ms, awake after the wake latency, back in user space after the syscall's cost.
+    expect(times).toEqual([0, 1_000_000 + p.wakeLatencyNs + p.syscallNs]);
+  });
+
   it('an event due before the return still runs first, at its own time', async () => {
     const sim = createSimulator();
     const log: string[] = [];
