@@ -66,6 +66,12 @@ export const COMPARISON_RULES = [
     why: 'Whether a block has completed (input) or been consumed (output) when the call looks depends on the converter’s progress in real time against the guest’s speed. Readiness itself is compared exactly wherever time cannot change it: in the contract histories, whose kernel runs on the manual clock.',
   },
   {
+    id: 'poll-timeout',
+    scope: 'syscall',
+    rule: 'In the strace logs of a whole program (`iio-sim exec` against the kernel), a poll()’s timeout is compared by what it asks for (to wait forever: negative; not to wait: 0; to wait a while: positive), not by its number of milliseconds.',
+    why: 'A program may compute the timeout from a deadline of its own on its own clock: libiio passes what is left of its one-second timeout, from clock_gettime() before the call, which the guest (slower, and without KVM here) reaches later than the host does (999 ms instead of 1000). In the contract histories and scenarios the timeout is the step’s own, compared exactly.',
+  },
+  {
     id: 'virtual-time',
     scope: 'expectation',
     rule: 'A step’s `minNs`/`maxNs`, and every duration and timestamp (when exactly a poll or a blocking read or SYNC woke), are not compared, only what the call returned; `sys.now()` and `until` are real time on the kernel.',

@@ -198,3 +198,22 @@ describe('compareStraceLogs', () => {
     expect(missing.first?.what).toBe('the kernel’s process made no such call');
   });
 });
+
+describe('rule poll-timeout', () => {
+  it('a poll timeout computed from the program’s clock (1000 here, 999 on the guest) agrees; forever against a while does not', () => {
+    const line = (t: number) => `poll([{fd=4, events=POLLIN}], 1, ${t}) = 1 ([{fd=4, revents=POLLIN}])`;
+    const realLine = (t: number) =>
+      `poll([{fd=4<anon_inode:iio:buffer>, events=POLLIN}], 1, ${t}) = 1 ([{fd=4, revents=POLLIN}])`;
+    expect(formatStraceComparison('p', compareStraceLogs(sim(line(1000)), real(realLine(999))))).toEqual([
+      'p: agree (1 syscalls); rules: poll-timeout ×1',
+    ]);
+    expect(formatStraceComparison('p', compareStraceLogs(sim(line(-1)), real(realLine(-1))))).toEqual([
+      'p: agree (1 syscalls)',
+    ]);
+    for (const [a, b] of [
+      [-1, 1000],
+      [0, 1],
+    ] as const)
+      expect(compareStraceLogs(sim(line(a)), real(realLine(b))).first?.what).toBe('different arguments');
+  });
+});
