@@ -327,12 +327,8 @@ export class Simulator {
         'ERR_SIM_RUN_IN_PROGRESS',
       );
     this.#running = true;
-    try {
-      await this.#run(opts);
-      return this.result();
-    } finally {
-      this.#running = false;
-    }
+    await this.#run(opts);
+    return this.result();
   }
 
   /**
@@ -340,18 +336,19 @@ export class Simulator {
    * operation at a time and reads what it needs itself (building every process's outcome per step would cost
    * more than the step).
    */
-  async advance(opts: RunOptions = {}): Promise<void> {
+  advance(opts: RunOptions = {}): Promise<void> {
     if (this.#running)
-      throw codedError(
-        new Error('advance(): this simulator is already running (await the run in progress before the next)'),
-        'ERR_SIM_RUN_IN_PROGRESS',
+      return Promise.reject(
+        codedError(
+          new Error(
+            'advance(): this simulator is already running (await the run in progress before the next)',
+          ),
+          'ERR_SIM_RUN_IN_PROGRESS',
+        ),
       );
     this.#running = true;
-    try {
-      await this.#run(opts);
-    } finally {
-      this.#running = false;
-    }
+    // Not async itself: a driver advances once per driven call, and each async layer is a promise more.
+    return this.#run(opts);
   }
 
   /** Whether a spawned process still lives (checked before every event: a loop, not a closure per event). */
@@ -360,45 +357,43 @@ export class Simulator {
     return false;
   }
 
-  async #run(opts: RunOptions): Promise<void> {
-    try {
-      await this.#runLoop(opts);
-    } finally {
-      this.#runUntil = Number.NEGATIVE_INFINITY;
-    }
-  }
-
   /** The end of the run in progress: how far a syscall may return to user space without an event. */
   #runUntil = Number.NEGATIVE_INFINITY;
 
-  async #runLoop(opts: RunOptions): Promise<void> {
-    let until = opts.until ?? Number.POSITIVE_INFINITY;
-    this.#runUntil = until;
-    let stopWhen = opts.stopWhen;
-    for (;;) {
-      if (this.#fatal) throw this.#fatal;
-      if (!this.#anyAlive()) break;
-      const ev = this.clock.take(until);
-      if (!ev) break;
-      this.#eventCount++;
-      const r = ev.fn();
-      if (r) await r;
-      if (stopWhen?.()) {
+  /** The run loop of {@link Simulator.run} and {@link Simulator.advance}, which set `#running` (cleared here). */
+  async #run(opts: RunOptions): Promise<void> {
+    try {
+      let until = opts.until ?? Number.POSITIVE_INFINITY;
+      this.#runUntil = until;
+      let stopWhen = opts.stopWhen;
+      for (;;) {
         if (this.#fatal) throw this.#fatal;
-        if (!opts.settle) return;
-        until = this.clock.now;
-        this.#runUntil = until;
-        stopWhen = undefined;
+        if (!this.#anyAlive()) break;
+        const ev = this.clock.take(until);
+        if (!ev) break;
+        this.#eventCount++;
+        const r = ev.fn();
+        if (r) await r;
+        if (stopWhen?.()) {
+          if (this.#fatal) throw this.#fatal;
+          if (!opts.settle) return;
+          until = this.clock.now;
+          this.#runUntil = until;
+          stopWhen = undefined;
+        }
       }
+      // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.
+      for (let ev = this.clock.take(this.clock.now); ev; ev = this.clock.take(this.clock.now)) {
+        this.#eventCount++;
+        const r = ev.fn();
+        if (r) await r;
+      }
+      if (this.#fatal) throw this.#fatal;
+      if (until !== Number.POSITIVE_INFINITY && this.#anyAlive()) this.clock.advanceTo(until);
+    } finally {
+      this.#runUntil = Number.NEGATIVE_INFINITY;
+      this.#running = false;
     }
-    // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.
-    for (let ev = this.clock.take(this.clock.now); ev; ev = this.clock.take(this.clock.now)) {
-      this.#eventCount++;
-      const r = ev.fn();
-      if (r) await r;
-    }
-    if (this.#fatal) throw this.#fatal;
-    if (until !== Number.POSITIVE_INFINITY && this.#anyAlive()) this.clock.advanceTo(until);
   }
 
   /** The outcome of every process and the statistics so far. */
