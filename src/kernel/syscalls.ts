@@ -812,7 +812,12 @@ function regularSize(file: File): number | null {
   return file.inode.kind === 'attr' ? PAGE_SIZE : null;
 }
 
+/** An empty, `.` or `..` component, or a trailing `/`. */
+const NOT_NORMAL = /\/(\.\.?)?(\/|$)/;
+
 function normalize(path: string): string {
+  // Most paths are already normal (absolute, no empty, `.` or `..` component): kept as they are.
+  if (path.charCodeAt(0) === 47 && !NOT_NORMAL.test(path)) return path;
   const parts: string[] = [];
   for (const p of path.split('/')) {
     if (p === '' || p === '.') continue;

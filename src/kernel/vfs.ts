@@ -486,7 +486,12 @@ export class PathTree {
    */
   resolve(path: string): Inode | number {
     const stack: Dentry[] = [this.#root];
-    for (const p of path.split('/').filter((c) => c !== '')) {
+    // Component by component without splitting the path into an array (every open and stat comes here).
+    for (let i = 0, end = 0; i < path.length; i = end + 1) {
+      end = path.indexOf('/', i);
+      if (end < 0) end = path.length;
+      if (end === i) continue;
+      const p = path.slice(i, end);
       const top = stack[stack.length - 1]!;
       if (!top.children) return -ENOTDIR;
       if (p === '.') continue;
