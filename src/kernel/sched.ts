@@ -149,10 +149,18 @@ export class Sched {
     sleep: false,
     wake: false,
     compute: false,
+    signal: false,
   };
 
   /** {@link Sched.#listeners}, asked again of the bus only when its listeners changed (or it cannot say). */
-  #listening(): { enter: boolean; exit: boolean; sleep: boolean; wake: boolean; compute: boolean } {
+  #listening(): {
+    enter: boolean;
+    exit: boolean;
+    sleep: boolean;
+    wake: boolean;
+    compute: boolean;
+    signal: boolean;
+  } {
     const l = this.#listeners;
     const g = this.#events.listenerGeneration;
     if (g === undefined || g !== l.generation) {
@@ -162,6 +170,7 @@ export class Sched {
       l.sleep = e.listenerCount('task:sleep') > 0;
       l.wake = e.listenerCount('task:wake') > 0;
       l.compute = e.listenerCount('task:compute') > 0;
+      l.signal = e.listenerCount('task:signal') > 0;
       l.generation = g ?? -1;
     }
     return l;
@@ -382,14 +391,16 @@ export class Sched {
   signal(task: Task, sig: number): void {
     if (!task.alive) return;
     if (sig === SIGKILL || !task.handlers.has(sig)) {
-      this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'kill' });
+      if (this.#listening().signal)
+        this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'kill' });
       this.kill(task, sig);
       return;
     }
     task.pendingSignals.push(sig);
     const s = task.sleeping;
     if (s?.sleep.interruptible && !s.wakeup) this.#interrupt(task);
-    else this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'pending' });
+    else if (this.#listening().signal)
+      this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'pending' });
   }
 
   /** An interruptible sleep ends because a signal is pending: the syscall returns -ERESTARTSYS (SIG-1). */
@@ -422,12 +433,13 @@ export class Sched {
         throw new KernelBug(`${task.frame!.name} returned -ERESTARTSYS with no signal pending`);
       const handler = task.handlers.get(sig)!;
       const restart = handler.restart && ret === -ERESTARTSYS;
-      this.#events.emit('task:signal', {
-        task,
-        signal: sig,
-        time: this.#clock.now,
-        action: restart ? 'restart' : 'interrupt',
-      });
+      if (this.#listening().signal)
+        this.#events.emit('task:signal', {
+          task,
+          signal: sig,
+          time: this.#clock.now,
+          action: restart ? 'restart' : 'interrupt',
+        });
       if (restart) {
         this.#handle(task, this.#inTask(task, task.frame!.start));
         return;
@@ -488,7 +500,8 @@ export class Sched {
     // Most returns have none: splice(0) would allocate an empty array on every return to user space.
     if (task.pendingSignals.length === 0) return;
     for (const sig of task.pendingSignals.splice(0))
-      this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'interrupt' });
+      if (this.#listening().signal)
+        this.#events.emit('task:signal', { task, signal: sig, time: this.#clock.now, action: 'interrupt' });
   }
 
   /** Kills a task now, wherever it is (as by SIGKILL or an oops): it exits and its user code never resumes. */
