@@ -6,7 +6,7 @@
 import { EACCES, EFAULT, EINVAL, EIO, ENODEV } from '../uapi/errno.ts';
 import { DEFAULT_POLLMASK, POLLERR, POLLPRI } from '../uapi/poll.ts';
 import type { PathTree } from './vfs.ts';
-import { type File, type FileOperations, genericFileLlseek, newInode } from './vfs.ts';
+import { type File, type FileOperations, genericFileLlseek, type Inode, newInode } from './vfs.ts';
 import type { Sleep } from './wait.ts';
 
 /** A device attribute (`struct device_attribute`). */
@@ -115,6 +115,11 @@ const kernfsFops: FileOperations = {
   },
 };
 
+/** The inode of attribute file `attr` (built when its directory is first looked into). */
+function attrInode(ino: number, attr: Attribute, alive: () => boolean): Inode {
+  return newInode(ino, 'attr', attr.mode ?? (attr.store ? 0o644 : 0o444), kernfsFops, { attr, alive });
+}
+
 /** A group of attribute files under one directory, removable together (device unregistration). */
 export class SysfsGroup {
   readonly #paths: PathTree;
@@ -145,15 +150,7 @@ export class SysfsGroup {
 
   /** {@link SysfsGroup.add} of `${dir}/${name}`, `name` being one component (see {@link PathTree.addIn}). */
   addIn(dir: string, name: string, attr: Attribute): void {
-    const alive = this.#isAlive;
-    this.#paths.addIn(
-      dir,
-      name,
-      newInode(this.#paths.allocIno(), 'attr', attr.mode ?? (attr.store ? 0o644 : 0o444), kernfsFops, {
-        attr,
-        alive,
-      }),
-    );
+    this.#paths.addInDeferred(dir, name, this.#paths.allocIno(), attrInode, attr, this.#isAlive);
     this.#inDirs.push(dir, name);
   }
 

@@ -329,6 +329,30 @@ export class FdTable {
 interface Dentry {
   readonly inode: Inode;
   readonly children: Map<string, Dentry> | null;
+  /**
+   * Children added with {@link PathTree.addInDeferred} whose inodes are not built yet, five slots each (name,
+   * ino, factory, two arguments): built, in the order they were added, when the directory is first looked into.
+   */
+  deferred?: unknown[] | undefined;
+}
+
+/** Builds a deferred child's inode from the inode number it was given when added, and its two arguments. */
+export type InodeFactory<A, B> = (ino: number, a: A, b: B) => Inode;
+
+/** The children of directory `d`, its deferred ones built first; null for a file. */
+function kids(d: Dentry): Map<string, Dentry> | null {
+  const q = d.deferred;
+  if (q !== undefined) {
+    d.deferred = undefined;
+    const children = d.children!;
+    for (let i = 0; i < q.length; i += 5) {
+      const name = q[i] as string;
+      if (children.has(name)) throw new Error(`path exists: ${name}`);
+      const inode = (q[i + 2] as InodeFactory<unknown, unknown>)(q[i + 1] as number, q[i + 3], q[i + 4]);
+      children.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
+    }
+  }
+  return d.children;
 }
 
 const SEEK_SET = 0;
@@ -439,8 +463,9 @@ export class PathTree {
       if (name === undefined) throw new Error('cannot add the root');
       dir = this.#mkdirs(parts);
     }
-    if (dir.children!.has(name)) throw new Error(`path exists: ${path}`);
-    dir.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
+    const children = dir.children!;
+    if (children.has(name)) throw new Error(`path exists: ${path}`);
+    children.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
   }
 
   /**
@@ -454,8 +479,25 @@ export class PathTree {
       d = this.#mkdirs(PathTree.components(dir));
       this.#dirs.set(dir, d);
     }
-    if (d.children!.has(name)) throw new Error(`path exists: ${dir}/${name}`);
-    d.children!.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
+    const children = d.children!;
+    if (children.has(name)) throw new Error(`path exists: ${dir}/${name}`);
+    children.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
+  }
+
+  /**
+   * {@link PathTree.addIn} of a file whose inode is built by `factory(ino, a, b)` only when its directory is
+   * first looked into (a lookup through it, a listing, a removal): a device registers a hundred sysfs
+   * attributes, and most simulators of a fuzz campaign open a few. The inode number is taken now, so that
+   * numbering does not depend on what is looked at first. A name added twice is found when the inodes are built.
+   */
+  addInDeferred<A, B>(dir: string, name: string, ino: number, factory: InodeFactory<A, B>, a: A, b: B): void {
+    let d = this.#dirs.get(dir);
+    if (!d) {
+      d = this.#mkdirs(PathTree.components(dir));
+      this.#dirs.set(dir, d);
+    }
+    if (d.deferred === undefined) d.deferred = [];
+    d.deferred.push(name, ino, factory, a, b);
   }
 
   /** Creates the directory `path` and its parents (those that exist are kept). */
@@ -469,7 +511,8 @@ export class PathTree {
     const parts = PathTree.components(path);
     const name = parts.pop();
     if (name === undefined) return;
-    this.#walk(parts)?.children?.delete(name);
+    const d = this.#walk(parts);
+    if (d) kids(d)?.delete(name);
   }
 
   /** The inode at `path`, following `..`, or undefined. */
@@ -493,13 +536,14 @@ export class PathTree {
       if (end === i) continue;
       const p = path.slice(i, end);
       const top = stack[stack.length - 1]!;
-      if (!top.children) return -ENOTDIR;
+      const children = kids(top);
+      if (!children) return -ENOTDIR;
       if (p === '.') continue;
       if (p === '..') {
         if (stack.length > 1) stack.pop();
         continue;
       }
-      const next = top.children.get(p);
+      const next = children.get(p);
       if (!next)
         return top.inode.fops !== sysfsDirFops && p.length * 3 > NAME_MAX && utf8Length(p) > NAME_MAX
           ? -ENAMETOOLONG
@@ -519,8 +563,9 @@ export class PathTree {
   readdirNames(path: string): string[] | undefined {
     const parts = PathTree.components(path);
     const d = this.#walk(parts);
-    if (!d?.children) return undefined;
-    const names = [...d.children.keys()].sort();
+    const children = d ? kids(d) : null;
+    if (!d || !children) return undefined;
+    const names = [...children.keys()].sort();
     if (d.inode.fops !== sysfsDirFops) return names;
     const hashes = new Map(names.map((n) => [n, kernfsNameHash(n)]));
     return names.sort((a, b) => hashes.get(a)! - hashes.get(b)!);
@@ -529,7 +574,8 @@ export class PathTree {
   /** Names in the directory at `path`, sorted, or undefined when it is not a directory. */
   list(path: string): string[] | undefined {
     const d = this.#walk(PathTree.components(path));
-    return d?.children ? [...d.children.keys()].sort() : undefined;
+    const children = d ? kids(d) : null;
+    return children ? [...children.keys()].sort() : undefined;
   }
 
   #walk(parts: string[]): Dentry | undefined {
@@ -539,7 +585,7 @@ export class PathTree {
         if (stack.length > 1) stack.pop();
         continue;
       }
-      const next = stack[stack.length - 1]!.children?.get(p);
+      const next = kids(stack[stack.length - 1]!)?.get(p);
       if (!next) return undefined;
       stack.push(next);
     }
@@ -551,10 +597,12 @@ export class PathTree {
     // /sys and everything below it is sysfs (kernfs); the rest is devtmpfs or the root filesystem.
     const fops = parts[0] === 'sys' ? sysfsDirFops : dirFops;
     for (const p of parts) {
-      let next = d.children!.get(p);
+      // Not kids(): a deferred child is a file, never the directory looked for (a clash shows when built).
+      const children = d.children!;
+      let next = children.get(p);
       if (!next) {
         next = { inode: newInode(this.allocIno(), 'dir', 0o755, fops, null), children: new Map() };
-        d.children!.set(p, next);
+        children.set(p, next);
       }
       if (!next.children) throw new Error(`not a directory: ${p}`);
       d = next;
