@@ -88,6 +88,10 @@ const SLAB_MAX_BYTES = 64 * 1024;
 /** Largest heap block cut from a slab; larger ones get an ArrayBuffer of their own. */
 const SLAB_MAX_BLOCK = 16 * 1024;
 
+/** Largest argument {@link MM.copyFromUserSmall} copies into its shared bytes. */
+export const SMALL_COPY = 64;
+const smallCopy = new Uint8Array(SMALL_COPY);
+
 /** A process's memory. */
 export class MM {
   readonly compat: boolean;
@@ -231,6 +235,24 @@ export class MM {
     if (!ok) return null;
     this.#copied += len;
     return out;
+  }
+
+  /**
+   * {@link MM.copyFromUser} of a small argument (at most {@link SMALL_COPY} bytes) into bytes shared by every
+   * address space, valid until the next such copy: for a syscall that decodes its struct at once (SYNC, ENQUEUE)
+   * without an array per call. Null when any byte is unreadable.
+   */
+  copyFromUserSmall(addr: number, len: number): Uint8Array | null {
+    if (len > SMALL_COPY) return this.copyFromUser(addr, len);
+    const v = this.#single(addr, len, PROT_READ);
+    if (v) {
+      v.onAccess?.(addr, len, false);
+      const from = v.offset + (addr - v.start);
+      this.#copied += len;
+      smallCopy.set(v.backing.subarray(from, from + len));
+      return smallCopy.subarray(0, len);
+    }
+    return this.copyFromUser(addr, len);
   }
 
   /**

@@ -162,3 +162,22 @@ describe.each(ABIS)('sys.mem.free: $name', ({ compat, heapBase }) => {
     expect(value).toEqual({ un: 0, faults: [true, true] });
   });
 });
+
+describe('MM.copyFromUserSmall', () => {
+  it('UACC-1: copies what copyFromUser copies, into shared bytes the next copy reuses; unreadable is null', async () => {
+    const { MM, SMALL_COPY } = await import('../../src/kernel/mm.ts');
+    const mm = new MM(false);
+    const a = mm.allocHeap(4096);
+    mm.store(a, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]));
+    const first = mm.copyFromUserSmall(a, 8)!;
+    expect([...first]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...first]).toEqual([...mm.copyFromUser(a, 8)!]);
+    const second = mm.copyFromUserSmall(a + 8, 8)!;
+    expect([...second]).toEqual([9, 10, 11, 12, 13, 14, 15, 16]);
+    expect(second.buffer).toBe(first.buffer);
+    expect(mm.copyFromUserSmall(0x10000, 8)).toBeNull();
+    // Larger than the shared bytes: a copy of its own.
+    expect(mm.copyFromUserSmall(a, SMALL_COPY + 1)!.buffer).not.toBe(first.buffer);
+    expect(mm.copyFromUserSmall(a, SMALL_COPY + 1)!.length).toBe(SMALL_COPY + 1);
+  });
+});

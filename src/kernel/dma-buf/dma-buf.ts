@@ -360,7 +360,7 @@ function syncDirection(flags: number): DmaDataDirection | null {
 
 /** `DMA_BUF_IOCTL_SYNC` (SYNC-1..8). */
 function dmaBufSync(dmabuf: DmaBuf, arg: number, task: Caller): SysRet {
-  const b = task.mm.copyFromUser(arg, 8);
+  const b = task.mm.copyFromUserSmall(arg, 8);
   if (!b) return -EFAULT;
   // The u64 as two halves (no BigInt per call): every valid flag lies in the low one.
   const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;

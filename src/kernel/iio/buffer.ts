@@ -103,7 +103,7 @@ export function copyEnqueueRequest(
   supportedFlags: number,
   cyclicFlag: number,
 ): EnqueueRequest | number {
-  const raw = task.mm.copyFromUser(arg, IIO_DMABUF_SIZE);
+  const raw = task.mm.copyFromUserSmall(arg, IIO_DMABUF_SIZE);
   if (!raw) return -EFAULT;
   const req = readIioDmabuf(raw);
   if (req.flags & ~supportedFlags) return -EINVAL;
