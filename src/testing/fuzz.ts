@@ -344,6 +344,17 @@ export function formatFuzzCall(c: FuzzCall): string {
   }
 }
 
+/** Above this many bytes, a buffer a fuzzed call needs is the process's one large buffer (see {@link place}). */
+const LARGE_BUFFER = 16 * 1024;
+/** Largest buffer a fuzzed read gets (its length is cut to this much user memory). */
+const MAX_BUFFER = 1 << 20;
+/**
+ * Where a fuzzed call's buffer is: a special address, or `p`'s bytes in a block of at least `min` bytes. A
+ * block larger than {@link LARGE_BUFFER} is the process's argument block grown to {@link MAX_BUFFER} bytes
+ * (`sys.mem.scratch`: the same one for every large read, as a C program reuses its read buffer, and a new one
+ * once a fuzzed munmap took it away); a fresh 1 MiB per call was most of the syscall fuzzer's time, zeroing
+ * memory. Smaller ones are new blocks.
+ */
 function place(sys: Sys, p: FuzzPointer, min = 0): number {
   if ('addr' in p) {
     switch (p.addr) {
@@ -359,7 +370,8 @@ function place(sys: Sys, p: FuzzPointer, min = 0): number {
       }
     }
   }
-  const a = sys.mem.alloc(Math.max(1, min, p.bytes.length));
+  const size = Math.max(1, min, p.bytes.length);
+  const a = size > LARGE_BUFFER ? sys.mem.scratch(MAX_BUFFER) : sys.mem.alloc(size);
   sys.mem.write(a, new Uint8Array(p.bytes));
   return a;
 }
@@ -379,11 +391,11 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
     case 'dup3':
       return sys.dup3(c.fd, c.to, c.flags);
     case 'read':
-      return sys.read(c.fd, place(sys, c.buf, Math.min(sz(c.len), 1 << 20)), sz(c.len));
+      return sys.read(c.fd, place(sys, c.buf, Math.min(sz(c.len), MAX_BUFFER)), sz(c.len));
     case 'write':
       return sys.write(c.fd, place(sys, c.buf), sz(c.len));
     case 'pread':
-      return sys.pread(c.fd, place(sys, c.buf, Math.min(sz(c.len), 1 << 20)), sz(c.len), c.off);
+      return sys.pread(c.fd, place(sys, c.buf, Math.min(sz(c.len), MAX_BUFFER)), sz(c.len), c.off);
     case 'pwrite':
       return sys.pwrite(c.fd, place(sys, c.buf), sz(c.len), c.off);
     case 'lseek':
