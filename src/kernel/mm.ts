@@ -223,13 +223,8 @@ export class MM {
 
   /** `copy_from_user`: the bytes, or null when any byte is unreadable (the caller returns -EFAULT). */
   copyFromUser(addr: number, len: number): Uint8Array | null {
-    const v = this.#single(addr, len, PROT_READ);
-    if (v) {
-      v.onAccess?.(addr, len, false);
-      const from = v.offset + (addr - v.start);
-      this.#copied += len;
-      return v.backing.slice(from, from + len);
-    }
+    const bytes = this.#readInOne(addr, len);
+    if (bytes) return bytes.slice();
     const out = new Uint8Array(len);
     const ok = this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done));
     if (!ok) return null;
@@ -243,16 +238,23 @@ export class MM {
    * without an array per call. Null when any byte is unreadable.
    */
   copyFromUserSmall(addr: number, len: number): Uint8Array | null {
-    if (len > SMALL_COPY) return this.copyFromUser(addr, len);
+    const bytes = len <= SMALL_COPY ? this.#readInOne(addr, len) : null;
+    if (!bytes) return this.copyFromUser(addr, len);
+    smallCopy.set(bytes);
+    return smallCopy.subarray(0, len);
+  }
+
+  /**
+   * The `len` bytes at `addr` as a view of their mapping's memory, counted as copied, when one readable
+   * mapping holds them all; null otherwise (nothing counted: the caller walks the mappings).
+   */
+  #readInOne(addr: number, len: number): Uint8Array | null {
     const v = this.#single(addr, len, PROT_READ);
-    if (v) {
-      v.onAccess?.(addr, len, false);
-      const from = v.offset + (addr - v.start);
-      this.#copied += len;
-      smallCopy.set(v.backing.subarray(from, from + len));
-      return smallCopy.subarray(0, len);
-    }
-    return this.copyFromUser(addr, len);
+    if (!v) return null;
+    v.onAccess?.(addr, len, false);
+    const from = v.offset + (addr - v.start);
+    this.#copied += len;
+    return v.backing.subarray(from, from + len);
   }
 
   /**

@@ -474,10 +474,7 @@ export class Sched {
       this.#clock.nothingDueBy(returnTime)
     ) {
       this.#clock.pass(returnTime);
-      task.frame = null;
-      task.state = 'user';
-      this.#flushWork(task);
-      this.#deliverPending(task);
+      this.#backInUser(task);
       if (entering) this.#inlineRet = ret;
       else this.#resumed = this.runtime.returnToUser(task, ret);
       return;
@@ -486,13 +483,18 @@ export class Sched {
       returnTime,
       () => `${task.comm}[${task.pid}] returns from ${frame.name}`,
       () => {
-        task.frame = null;
-        task.state = 'user';
-        this.#flushWork(task);
-        this.#deliverPending(task);
+        this.#backInUser(task);
         return this.runtime!.returnToUser(task, ret);
       },
     );
+  }
+
+  /** What a return to user space does before user code runs: deferred work queued, pending signals handled. */
+  #backInUser(task: Task): void {
+    task.frame = null;
+    task.state = 'user';
+    this.#flushWork(task);
+    this.#deliverPending(task);
   }
 
   /** Back in user space: handlers of the pending signals run now, so none stays pending. */
