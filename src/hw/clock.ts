@@ -167,13 +167,7 @@ export class VirtualClock {
     this.#pop();
     ev.done = true;
     this.#live--;
-    if (ev.time === this.#now) {
-      if (++this.#sameTimeCount > this.#loopLimit)
-        throw new RunawayError(this.#now, this.#loopLimit, this.#recentLabels());
-    } else {
-      this.#sameTimeCount = 1;
-      this.#now = ev.time;
-    }
+    this.#arrive(ev.time);
     this.#recent[this.#recentAt] = ev;
     this.#recentAt = (this.#recentAt + 1) % RECENT;
     return ev;
@@ -197,6 +191,11 @@ export class VirtualClock {
   pass(time: number): void {
     if (!Number.isSafeInteger(time) || time < this.#now)
       throw new RangeError(`cannot pass to t=${time} (now ${this.#now}): need an integer ns >= now`);
+    this.#arrive(time);
+  }
+
+  /** The clock reaches `time` for one step (an event or a pass): a runaway after loopLimit steps at one time. */
+  #arrive(time: number): void {
     if (time === this.#now) {
       if (++this.#sameTimeCount > this.#loopLimit)
         throw new RunawayError(this.#now, this.#loopLimit, this.#recentLabels());
