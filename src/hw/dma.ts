@@ -8,7 +8,7 @@
  * its last byte has been converted; a memory-to-device transfer once that scan has been played.
  */
 import type { SimEvent, VirtualClock } from './clock.ts';
-import type { Emitter } from './emitter.ts';
+import { type Emitter, hasListeners } from './emitter.ts';
 
 /** Transfer direction, as dmaengine spells it. */
 export type DmaDirection = 'dev-to-mem' | 'mem-to-dev';
@@ -192,7 +192,7 @@ export class DmaChannel {
 
   /** Whether anyone listens to `name`: tested before a payload is built. */
   #listens(name: keyof DmaEvents): boolean {
-    return this.#events !== null && this.#events.listenerCount(name) > 0;
+    return this.#events !== null && hasListeners(this.#events, name);
   }
 
   /** Connects the converter. */

@@ -91,6 +91,8 @@ const SLAB_MAX_BLOCK = 16 * 1024;
 /** Largest argument {@link MM.copyFromUserSmall} copies into its shared bytes. */
 export const SMALL_COPY = 64;
 const smallCopy = new Uint8Array(SMALL_COPY);
+/** `smallCopy.subarray(0, n)` for every n, made once. */
+const smallViews = Array.from({ length: SMALL_COPY + 1 }, (_, n) => smallCopy.subarray(0, n));
 
 /** A process's memory. */
 export class MM {
@@ -238,10 +240,15 @@ export class MM {
    * without an array per call. Null when any byte is unreadable.
    */
   copyFromUserSmall(addr: number, len: number): Uint8Array | null {
-    const bytes = len <= SMALL_COPY ? this.#readInOne(addr, len) : null;
-    if (!bytes) return this.copyFromUser(addr, len);
-    smallCopy.set(bytes);
-    return smallCopy.subarray(0, len);
+    const v = len <= SMALL_COPY ? this.#single(addr, len, PROT_READ) : null;
+    if (!v) return this.copyFromUser(addr, len);
+    v.onAccess?.(addr, len, false);
+    this.#copied += len;
+    // Byte by byte: a few bytes, and no view of the mapping made per call.
+    const src = v.backing;
+    const from = v.offset + (addr - v.start);
+    for (let i = 0; i < len; i++) smallCopy[i] = src[from + i]!;
+    return smallViews[len]!;
   }
 
   /**

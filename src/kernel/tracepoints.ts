@@ -3,7 +3,7 @@
  * contract checker listen to. Like `trace_dma_fence_signaled()`, a tracepoint nobody listens to costs one
  * test: callers build a payload only after {@link Tracepoints.enabled} said someone listens.
  */
-import type { Emitter } from '../hw/emitter.ts';
+import { type Emitter, hasListeners } from '../hw/emitter.ts';
 import type { KernelEvents } from './events.ts';
 
 /** Emits kernel observation events; never drives the model. */
@@ -18,7 +18,7 @@ export class Tracepoints {
 
   /** Whether anyone listens to `name`: test this before building a payload. */
   enabled(name: keyof KernelEvents): boolean {
-    return this.#bus.listenerCount(name) > 0;
+    return hasListeners(this.#bus, name);
   }
 
   /** Emits `name` (callers have checked {@link Tracepoints.enabled} when the payload costs anything). */

@@ -470,7 +470,9 @@ async function pollThroughMemory(
   mm.store(addr, len === pollBytes.length ? pollBytes : pollBytes.subarray(0, len));
   const ret = await call('poll', [addr, n, timeout], () => k.poll(task, addr, n, timeout));
   if (ret >= 0) {
-    const out = mm.view(addr, len);
+    let out: Uint8Array = pollBytes;
+    if (len === pollBytes.length) mm.loadInto(pollBytes, addr);
+    else out = mm.view(addr, len);
     for (let i = 0; i < n; i++) entries[i]!.revents = out[i * 8 + 6]! | (out[i * 8 + 7]! << 8);
   }
   return ret;

@@ -239,6 +239,8 @@ const SCRATCH_BYTES = 256;
 const scratch = new Uint8Array(SCRATCH_BYTES);
 const scratchView = new DataView(scratch.buffer);
 let scratchBusy = false;
+/** `scratch.subarray(0, n)` for every n, made once (see {@link StructCodec.encodeTransient}). */
+const scratchViews = Array.from({ length: SCRATCH_BYTES + 1 }, (_, n) => scratch.subarray(0, n));
 
 function toU32(v: unknown): number {
   if (typeof v === 'bigint') return Number(BigInt.asUintN(32, v));
@@ -426,7 +428,7 @@ export function defineStruct<T>(
     },
     encodeTransient(value, abi) {
       const bytes = encodeInto(layouts[abi], value, abi);
-      return bytes === scratch ? scratch.subarray(0, layouts[abi].size) : bytes;
+      return bytes === scratch ? scratchViews[layouts[abi].size]! : bytes;
     },
     format(value) {
       return `{${specs.map((s) => `${s.name}=${formatField(s, value[s.name])}`).join(', ')}}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CountingEmitter } from '../../src/hw/emitter.ts';
+import { CountingEmitter, hasListeners } from '../../src/hw/emitter.ts';
 import { createSimulator } from '../../src/sim/simulator.ts';
 
 describe('CountingEmitter', () => {
@@ -25,6 +25,31 @@ describe('CountingEmitter', () => {
     // The emit of `a` removed the once listener (one change); the emit of `b` changed nothing.
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect([e.listenerCount('a'), e.listenerCount('b')]).toEqual([0, 0]);
+  });
+
+  it('listens() answers as listenerCount() > 0 through adds, removals and a once listener that fired', () => {
+    const e = new CountingEmitter<{ a: () => void; b: () => void }>();
+    const f = () => {};
+    const both = () => [e.listens('a'), e.listens('b')];
+    const seen = [both()];
+    e.on('a', f);
+    seen.push(both());
+    e.once('b', f);
+    seen.push(both());
+    e.emit('b');
+    seen.push(both());
+    e.off('a', f);
+    seen.push(both());
+    expect(seen).toEqual([
+      [false, false],
+      [true, false],
+      [true, true],
+      [true, false],
+      [false, false],
+    ]);
+    // Any other emitter is asked every time.
+    const plain = { emit: () => false, listenerCount: (n: string) => (n === 'a' ? 1 : 0) };
+    expect([hasListeners(plain, 'a'), hasListeners(plain, 'b')]).toEqual([true, false]);
   });
 
   it("a listener added to a simulator's bus between syscalls hears the next ones, and none after it is removed", async () => {

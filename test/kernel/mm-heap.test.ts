@@ -175,6 +175,9 @@ describe('MM.copyFromUserSmall', () => {
     const second = mm.copyFromUserSmall(a + 8, 8)!;
     expect([...second]).toEqual([9, 10, 11, 12, 13, 14, 15, 16]);
     expect(second.buffer).toBe(first.buffer);
+    // An odd address and length inside one block, and a single byte.
+    expect([...mm.copyFromUserSmall(a + 3, 5)!]).toEqual([4, 5, 6, 7, 8]);
+    expect([...mm.copyFromUserSmall(a + 15, 1)!]).toEqual([16]);
     expect(mm.copyFromUserSmall(0x10000, 8)).toBeNull();
     // Larger than the shared bytes: a copy of its own.
     expect(mm.copyFromUserSmall(a, SMALL_COPY + 1)!.buffer).not.toBe(first.buffer);
