@@ -240,10 +240,8 @@ export class MM {
    * without an array per call. Null when any byte is unreadable.
    */
   copyFromUserSmall(addr: number, len: number): Uint8Array | null {
-    const v = len <= SMALL_COPY ? this.#single(addr, len, PROT_READ) : null;
+    const v = len <= SMALL_COPY ? this.#readable(addr, len) : null;
     if (!v) return this.copyFromUser(addr, len);
-    v.onAccess?.(addr, len, false);
-    this.#copied += len;
     // Byte by byte: a few bytes, and no view of the mapping made per call.
     const src = v.backing;
     const from = v.offset + (addr - v.start);
@@ -252,15 +250,22 @@ export class MM {
   }
 
   /**
-   * The `len` bytes at `addr` as a view of their mapping's memory, counted as copied, when one readable
-   * mapping holds them all; null otherwise (nothing counted: the caller walks the mappings).
+   * The one readable mapping that holds all `len` bytes at `addr`, with the read noted and the bytes counted as
+   * copied; null otherwise (nothing counted: the caller walks the mappings).
    */
-  #readInOne(addr: number, len: number): Uint8Array | null {
+  #readable(addr: number, len: number): Vma | null {
     const v = this.#single(addr, len, PROT_READ);
     if (!v) return null;
     v.onAccess?.(addr, len, false);
-    const from = v.offset + (addr - v.start);
     this.#copied += len;
+    return v;
+  }
+
+  /** {@link MM.#readable}'s bytes as a view of their mapping's memory, or null. */
+  #readInOne(addr: number, len: number): Uint8Array | null {
+    const v = this.#readable(addr, len);
+    if (!v) return null;
+    const from = v.offset + (addr - v.start);
     return v.backing.subarray(from, from + len);
   }
 
