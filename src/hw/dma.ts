@@ -164,7 +164,8 @@ export class DmaChannel {
   #port: StreamPort | null = null;
   #queue: DmaDescriptor[] = [];
   #active: Active | null = null;
-  #irqs = new Set<SimEvent>();
+  /** Completion interrupts not yet delivered (one or two at a time). */
+  #irqs: SimEvent[] = [];
   /** Stream byte where the next transfer continues without a gap; null while the port is stopped. */
   #pos: number | null = null;
   #nextId = 1;
@@ -262,7 +263,7 @@ export class DmaChannel {
   terminateAll(): void {
     this.#abortActive();
     for (const ev of this.#irqs) this.#clock.cancel(ev);
-    this.#irqs.clear();
+    this.#irqs = [];
     this.#queue = [];
   }
 
@@ -462,7 +463,13 @@ export class DmaChannel {
       irqAt,
       () => `${this.spec.name}: irq for transfer ${desc.id}`,
       () => {
-        this.#irqs.delete(irq);
+        // Their order does not matter (they are only ever cancelled all together): the last fills the gap.
+        const irqs = this.#irqs;
+        const at = irqs.indexOf(irq);
+        if (at >= 0) {
+          irqs[at] = irqs[irqs.length - 1]!;
+          irqs.length--;
+        }
         if (this.#listens('dma:irq'))
           this.#events!.emit('dma:irq', {
             channel: this.spec.name,
@@ -473,7 +480,7 @@ export class DmaChannel {
         desc.callback?.(result);
       },
     );
-    this.#irqs.add(irq);
+    this.#irqs.push(irq);
     this.#active = null;
     this.#pos = a.startByte + desc.length;
     this.#startNext(true);

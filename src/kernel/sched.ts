@@ -323,7 +323,8 @@ export class Sched {
 
   #unqueue(task: Task): void {
     const s = task.sleeping!;
-    for (const q of s.queues) q.remove(s.entry);
+    const queues = s.queues;
+    for (let i = 0; i < queues.length; i++) queues[i]!.remove(s.entry);
     this.#clock.cancel(s.timer);
     s.timer = null;
   }

@@ -613,7 +613,8 @@ class PollCall implements PollTable {
   readonly queues: WaitQueue[] = [];
   /** Locks a file must wait for before it can answer (DPOLL-6). */
   readonly locks: WaitQueue[] = [];
-  readonly #whys: string[] = [];
+  /** Why files of the last pass are not ready: fd, reason, fd, reason... (texts built only by {@link reason}). */
+  readonly #whys: (number | string)[] = [];
   key = 0;
   #fd = 0;
   readonly #ufds: number;
@@ -713,14 +714,16 @@ class PollCall implements PollTable {
   }
 
   why(reason: string): void {
-    this.#whys.push(`fd ${this.#fd}: ${reason}`);
+    this.#whys.push(this.#fd, reason);
   }
 
   /** Why the call sleeps, for traces and the blocked-forever report. */
   reason(): string {
     const fds: number[] = [];
     for (let i = 0; i < this.#nfds; i++) fds.push(this.#fdAt(i));
-    return `poll on fds ${fds.join(',')}${this.#whys.length ? `: ${this.#whys.join('; ')}` : ''}`;
+    const whys: string[] = [];
+    for (let i = 0; i < this.#whys.length; i += 2) whys.push(`fd ${this.#whys[i]}: ${this.#whys[i + 1]}`);
+    return `poll on fds ${fds.join(',')}${whys.length ? `: ${whys.join('; ')}` : ''}`;
   }
 }
 

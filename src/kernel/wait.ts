@@ -16,7 +16,8 @@ export interface WaitEntry {
 /** A wait queue head. Waking runs every entry's callback in the order they were added. */
 export class WaitQueue {
   readonly name: string;
-  readonly #entries = new Set<WaitEntry>();
+  /** In the order they were added, each once (an array: a queue holds one or two entries at a time). */
+  readonly #entries: WaitEntry[] = [];
 
   constructor(name: string) {
     this.name = name;
@@ -24,35 +25,36 @@ export class WaitQueue {
 
   /** Adds an entry (`add_wait_queue`). */
   add(entry: WaitEntry): void {
-    this.#entries.add(entry);
+    if (!this.#entries.includes(entry)) this.#entries.push(entry);
   }
 
   /** Removes an entry (`remove_wait_queue`); removing an absent entry is harmless. */
   remove(entry: WaitEntry): void {
-    this.#entries.delete(entry);
+    const e = this.#entries;
+    const i = e.indexOf(entry);
+    if (i < 0) return;
+    // In place, keeping the order (splice would return an array of the removed entry).
+    for (let j = i + 1; j < e.length; j++) e[j - 1] = e[j]!;
+    e.length--;
   }
 
   /** Number of entries. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.length;
   }
 
   /** Wakes every entry (`wake_up_poll` with `key`, or `wake_up` with 0). */
   wake(key = 0): void {
-    const n = this.#entries.size;
+    const n = this.#entries.length;
     if (n === 0) return;
     // Entries added by a callback are not woken this time, removed ones still are: a snapshot (of one
     // entry, the common case, without a copy).
     if (n === 1) {
-      let only: WaitEntry | undefined;
-      for (const entry of this.#entries) {
-        only = entry;
-        break;
-      }
-      only!.wake(key);
+      this.#entries[0]!.wake(key);
       return;
     }
-    for (const entry of [...this.#entries]) entry.wake(key);
+    const snapshot = this.#entries.slice();
+    for (let i = 0; i < n; i++) snapshot[i]!.wake(key);
   }
 }
 

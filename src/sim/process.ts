@@ -144,6 +144,12 @@ export interface Sys {
 }
 
 /** Glue between a running program and the kernel's task scheduler. */
+/**
+ * Settled once: `then` on it queues a microtask with one reaction (Node's `queueMicrotask` also builds an
+ * AsyncResource and a bound function per call).
+ */
+const RESOLVED = Promise.resolve();
+
 export class ProcessRuntime {
   readonly task: Task;
   readonly #kernel: Kernel;
@@ -205,7 +211,7 @@ export class ProcessRuntime {
     if (ret !== undefined) {
       // Until the program has taken the result (a microtask later), another call is still one too many.
       this.#returned = true;
-      queueMicrotask(this.#taken);
+      RESOLVED.then(this.#taken);
       return Promise.resolve(ret);
     }
     return new Promise<number>((resolve) => {

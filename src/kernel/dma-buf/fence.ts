@@ -129,7 +129,7 @@ export class DmaFence extends Refcounted {
   timestamp: number | null = null;
   /** Members of a fence array (`dma_fence_array`), each holding a reference; null for plain fences. */
   members: DmaFence[] | null = null;
-  readonly #callbacks: ((f: DmaFence) => void)[] = [];
+  #callbacks: ((f: DmaFence) => void)[] = [];
   #waitq: WaitQueue | null = null;
 
   /** `dma_fence_init()` (TRACE-2). */
@@ -188,7 +188,11 @@ export class DmaFence extends Refcounted {
     if (this.signaled) return false;
     this.timestamp = this.domain.now();
     this.domain.trace('dma_fence_signaled', this);
-    for (const cb of this.#callbacks.splice(0)) cb(this);
+    const cbs = this.#callbacks;
+    if (cbs.length > 0) {
+      this.#callbacks = [];
+      for (let i = 0; i < cbs.length; i++) cbs[i]!(this);
+    }
     this.#waitq?.wake();
     return true;
   }

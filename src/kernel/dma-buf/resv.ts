@@ -100,7 +100,9 @@ export class DmaResv {
 
   /** Whether a fence with usage <= `usage` is unsignalled (`pending(usage).length > 0` without the array). */
   hasPending(usage: number): boolean {
-    for (const s of this.slots) if (s.usage <= usage && !s.fence.signaled) return true;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++)
+      if (slots[i]!.usage <= usage && !slots[i]!.fence.signaled) return true;
     return false;
   }
 
