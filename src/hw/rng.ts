@@ -27,10 +27,12 @@ function mix64(x: bigint): bigint {
   return z ^ (z >> 31n);
 }
 
+const utf8 = new TextEncoder();
+
 /** 64-bit FNV-1a over the UTF-8 bytes of a label. */
 function fnv1a64(label: string): bigint {
   let h = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(label)) {
+  for (const byte of utf8.encode(label)) {
     h = ((h ^ BigInt(byte)) * 0x100000001b3n) & MASK64;
   }
   return h;

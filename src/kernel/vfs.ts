@@ -386,6 +386,7 @@ export function genericFileLlseek(file: File, offset: number, whence: number, eo
 /** kernfs directories (sysfs): `generic_file_llseek()` over their size, 0. */
 const GOLDEN_RATIO_64 = 0x61c8864680b583ebn;
 const U64 = (1n << 64n) - 1n;
+const utf8 = new TextEncoder();
 
 /**
  * `kernfs_name_hash(name, NULL)` (fs/kernfs/dir.c) on a 64-bit kernel: `partial_name_hash()` over the name's
@@ -393,7 +394,7 @@ const U64 = (1n << 64n) - 1n;
  */
 export function kernfsNameHash(name: string): number {
   let hash = 0n;
-  for (const b of new TextEncoder().encode(name)) {
+  for (const b of utf8.encode(name)) {
     const c = BigInt(b >= 0x80 ? b - 256 : b) & U64;
     hash = ((hash + ((c << 4n) & U64) + (c >> 4n)) * 11n) & U64;
   }
