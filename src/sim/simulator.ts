@@ -353,7 +353,9 @@ export class Simulator {
 
   /** Whether a spawned process still lives (checked before every event: a loop, not a closure per event). */
   #anyAlive(): boolean {
-    for (const p of this.#procs) if (p.task.alive) return true;
+    // By index: asked before every event, and a for-of made an iterator each time.
+    const procs = this.#procs;
+    for (let i = 0; i < procs.length; i++) if (procs[i]!.task.alive) return true;
     return false;
   }
 

@@ -83,7 +83,9 @@ export class DmaResv {
   /** `dma_resv_add_fence()` (RESV-3): the resv takes its own reference. */
   addFence(fence: DmaFence, usage: number): void {
     fence.get();
-    for (const slot of this.slots) {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
       const old = slot.fence;
       if (
         (old.context === fence.context && slot.usage >= usage && fence.seqno >= old.seqno) ||
