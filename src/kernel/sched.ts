@@ -152,7 +152,10 @@ export class Sched {
     signal: false,
   };
 
-  /** {@link Sched.#listeners}, asked again of the bus only when its listeners changed (or it cannot say). */
+  /**
+   * {@link Sched.#listeners}, asked again of the bus only when its listeners changed (or it cannot say): the
+   * same test as `CountingEmitter.listens`, kept as six fields because every syscall's entry and return asks it.
+   */
   #listening(): {
     enter: boolean;
     exit: boolean;

@@ -143,13 +143,13 @@ export interface Sys {
   compute(ns: number): Promise<void>;
 }
 
-/** Glue between a running program and the kernel's task scheduler. */
 /**
  * Settled once: `then` on it queues a microtask with one reaction (Node's `queueMicrotask` also builds an
  * AsyncResource and a bound function per call).
  */
 const RESOLVED = Promise.resolve();
 
+/** Glue between a running program and the kernel's task scheduler. */
 export class ProcessRuntime {
   readonly task: Task;
   readonly #kernel: Kernel;
@@ -184,7 +184,7 @@ export class ProcessRuntime {
   /**
    * Enters the kernel: the returned promise resolves with the syscall's result. A syscall that returned at
    * once (see {@link Sched.enter}) resolves without parking: the program goes on in the same turn of the
-   * simulator, one promise per syscall.
+   * simulator (its result's promise and one reaction that clears the in-progress guard).
    */
   syscall(name: string, args: readonly unknown[], start: () => SysRet): Promise<number> {
     const task = this.task;
