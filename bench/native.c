@@ -4,13 +4,17 @@
  *   read512 / read16k  read(2) of 512 B / 16 KiB from /dev/zero (the read() paths)
  *   dmabufLoop         per syscall of: poll(2) on a ready eventfd, then three ioctl(FIONREAD) on a pipe (the
  *                      DMABUF loop's poll, SYNC start, SYNC end, ENQUEUE: an ioctl that copies a word)
- * Prints one JSON object: nanoseconds per syscall, median of 5 rounds.
+ * Prints one JSON object: nanoseconds per syscall, median of 5 rounds. `native serve` instead reads lines
+ * "NAME N" from stdin and answers each with {"NAME": ns} for that one loop: `npm run bench` times a path's
+ * reference again after each of its rounds without forking a process each time (after a fork the parent
+ * takes a copy-on-write fault on each page it writes, which slowed the next simulated capture by up to 70%).
  * Build: cc -O2 -o native bench/native.c
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -62,15 +66,43 @@ static double dmabuf_adapter(int n, size_t len) {
   return dmabuf_loop(n);
 }
 
+/* One loop of `which` (a JSON key), n iterations, median of 5; negative for an unknown name. */
+static double one(const char *which, int n) {
+  if (!strcmp(which, "read512"))
+    return median(read_loop, n, 512);
+  if (!strcmp(which, "read16k"))
+    return median(read_loop, n / 4, 16384);
+  if (!strcmp(which, "dmabufLoop"))
+    return median(dmabuf_adapter, n / 4, 0);
+  return -1;
+}
+
+static int serve(void) {
+  char line[128], which[64];
+  int n;
+  while (fgets(line, sizeof line, stdin)) {
+    if (sscanf(line, "%63s %d", which, &n) != 2 || n < 40)
+      return 1;
+    double ns = one(which, n);
+    if (ns < 0)
+      return 1;
+    printf("{\"%s\":%.1f}\n", which, ns);
+    fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 100000;
+  int serving = argc > 1 && !strcmp(argv[1], "serve");
+  int n = argc > 1 && !serving ? atoi(argv[1]) : 100000;
   zero_fd = open("/dev/zero", O_RDONLY);
   event_fd = eventfd(1, 0);
-  if (zero_fd < 0 || event_fd < 0 || pipe(pipe_fd)) return 1;
+  if (n < 40 || zero_fd < 0 || event_fd < 0 || pipe(pipe_fd))
+    return 1;
   read_loop(n / 10, 512); /* warm-up */
-  double r512 = median(read_loop, n, 512);
-  double r16k = median(read_loop, n / 4, 16384);
-  double loop = median(dmabuf_adapter, n / 4, 0);
+  if (serving)
+    return serve();
+  double r512 = one("read512", n), r16k = one("read16k", n), loop = one("dmabufLoop", n);
   printf("{\"read512\":%.1f,\"read16k\":%.1f,\"dmabufLoop\":%.1f}\n", r512, r16k, loop);
   return 0;
 }

@@ -5,16 +5,21 @@
  *    skipped with a note when there is none): wall time per simulated syscall over the native one;
  *  - a Node memcpy (`Uint8Array.set`) of 64 MiB between two arrays larger than the caches: device bytes per
  *    wall second over memcpy bytes per second;
+ *    both references are timed again in every round, right after the path's captures (the native one by a
+ *    `native serve` child started before anything else: a fork per round slowed the captures after it), and
+ *    each ratio is the median of the rounds' own ratios, so a change in the machine's load between a path and
+ *    its reference no longer skews it;
  *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario;
  *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 20 --seed 1` runs (every part);
  *  - start-up: `bin/iio-sim.js --version` over a bare `node -e 0` (fastest of 5 each; the launcher answers it
  *    before loading anything).
- * Every path is warmed up first, then timed BENCH_RUNS times (default 5, the median is shown); every captured
- * byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
+ * Every path is warmed up first, then timed in BENCH_RUNS rounds (default 5; the median is shown): a round is
+ * one untimed capture (after the last round's references), then the capture repeated until it has run at
+ * least ROUND_MS; every captured byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
  * Run: npm run bench
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +32,8 @@ import { dmabufCapture, type PathRun, readCapture, timeCapture } from './paths.t
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const MiB = 1 << 20;
+/** Least wall time of one round of a path: the short rows (about 20 ms a capture) repeat their capture. */
+const ROUND_MS = 60;
 
 interface Native {
   readonly read512: number;
@@ -34,29 +41,85 @@ interface Native {
   readonly dmabufLoop: number;
 }
 
-/** Builds and runs bench/native.c; null (with the reason) when there is no C compiler or it fails. */
-function native(dir: string): { ns: Native | null; note: string } {
+/** The native reference: its first timing of all three loops, and a server timing one loop on request. */
+interface NativeRef {
+  readonly ns: Native | null;
+  readonly server: NativeServer | null;
+  readonly note: string;
+}
+
+/**
+ * Builds bench/native.c, times all three loops once and starts `native serve`; null figures (with the reason)
+ * when there is no C compiler or it fails.
+ */
+function native(dir: string): NativeRef {
   const exe = join(dir, 'native');
   try {
     execFileSync('cc', ['-O2', '-o', exe, join(HERE, 'native.c')], { stdio: 'pipe' });
   } catch (e) {
     return {
       ns: null,
+      server: null,
       note: `native reference skipped: cc failed or is absent (${(e as Error).message.split('\n')[0]})`,
     };
   }
   const ns = JSON.parse(execFileSync(exe, ['100000'], { encoding: 'utf8' })) as Native;
   return {
     ns,
+    server: new NativeServer(exe),
     note: 'native: read(2) from /dev/zero; DMABUF loop = poll(2) on a ready eventfd + 3 ioctl(FIONREAD)',
   };
 }
 
+/** A `native serve` child: one loop timed per request, answered as a JSON line. */
+class NativeServer {
+  readonly #child: ChildProcess;
+  #buffered = '';
+  #waiting: ((line: string) => void) | null = null;
+
+  constructor(exe: string) {
+    this.#child = spawn(exe, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#child.stdout!.setEncoding('utf8');
+    this.#child.stdout!.on('data', (chunk: string) => {
+      this.#buffered += chunk;
+      const nl = this.#buffered.indexOf('\n');
+      if (nl < 0 || !this.#waiting) return;
+      const line = this.#buffered.slice(0, nl);
+      this.#buffered = this.#buffered.slice(nl + 1);
+      const w = this.#waiting;
+      this.#waiting = null;
+      w(line);
+    });
+  }
+
+  /** ns per syscall of loop `which` (20,000 iterations, median of 5: about 0.1-0.2 s). */
+  time(which: keyof Native): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const failed = (code: number | null) => reject(new Error(`native serve exited (${code})`));
+      this.#child.once('exit', failed);
+      this.#waiting = (line) => {
+        this.#child.off('exit', failed);
+        const ns = (JSON.parse(line) as Partial<Native>)[which];
+        if (typeof ns === 'number') resolve(ns);
+        else reject(new Error(`native serve answered ${line}`));
+      };
+      this.#child.stdin!.write(`${which} 20000\n`);
+    });
+  }
+
+  close(): void {
+    this.#child.stdin!.end();
+  }
+}
+
+/** The memcpy reference's arrays, made (and faulted in) once: a new pair per round would be 128 MiB of garbage. */
+let copyArrays: { src: Uint8Array; dst: Uint8Array } | null = null;
+
 /** Bytes per second of `Uint8Array.set` of 64 MiB between two pre-faulted arrays (median of 5). */
 function memcpy(): number {
   const n = 64 * MiB;
-  const src = new Uint8Array(n).fill(1);
-  const dst = new Uint8Array(n).fill(2);
+  copyArrays ??= { src: new Uint8Array(n).fill(1), dst: new Uint8Array(n).fill(2) };
+  const { src, dst } = copyArrays;
   const rates: number[] = [];
   for (let i = 0; i < 6; i++) {
     const t0 = performance.now();
@@ -67,7 +130,7 @@ function memcpy(): number {
   return median(rates);
 }
 
-function median(xs: number[]): number {
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
@@ -170,10 +233,65 @@ function fastestNode(args: readonly string[], want: string): number {
   return best;
 }
 
+/** The captures of one round, added up. */
+interface RoundRun {
+  readonly wallMs: number;
+  readonly captures: number;
+  readonly syscalls: number;
+  readonly deviceBytes: number;
+  readonly dataCopiedBytes: number;
+}
+
+/** Captures with `p` until at least {@link ROUND_MS} of wall time has passed (at least once). */
+async function timeRound(p: PathSpec): Promise<RoundRun> {
+  let wallMs = 0;
+  let captures = 0;
+  let syscalls = 0;
+  let deviceBytes = 0;
+  let dataCopiedBytes = 0;
+  while (captures === 0 || wallMs < ROUND_MS) {
+    const r: PathRun = await timeCapture(p.body(1), p.abi);
+    wallMs += r.wallMs;
+    captures++;
+    syscalls += r.syscalls;
+    deviceBytes += r.deviceBytes;
+    dataCopiedBytes += r.dataCopiedBytes;
+  }
+  return { wallMs, captures, syscalls, deviceBytes, dataCopiedBytes };
+}
+
+/** A round's figures, and its ratios to the references timed just before it. */
+interface Round {
+  /** Wall ms of one capture. */
+  readonly wallMs: number;
+  readonly syscallsPerS: number;
+  readonly nsPerCall: number;
+  readonly vsNative: number | null;
+  readonly deviceRate: number;
+  readonly vsCopy: number;
+  readonly copiedPerByte: number;
+}
+
+function round(r: RoundRun, nativeNs: number | null, copyRate: number): Round {
+  const nsPerCall = (r.wallMs * 1e6) / r.syscalls;
+  const deviceRate = (r.deviceBytes / r.wallMs) * 1000;
+  return {
+    wallMs: r.wallMs / r.captures,
+    syscallsPerS: (r.syscalls / r.wallMs) * 1000,
+    nsPerCall,
+    vsNative: nativeNs === null ? null : nsPerCall / nativeNs,
+    deviceRate,
+    vsCopy: deviceRate / copyRate,
+    copiedPerByte: r.dataCopiedBytes / r.deviceBytes,
+  };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'iio-bench-'));
+let nat: NativeRef | undefined;
 try {
-  const nat = native(dir);
-  const copyRate = memcpy();
+  nat = native(dir);
+  const copyRates = [memcpy()];
+  const nativeNs: Record<keyof Native, number[]> = { read512: [], read16k: [], dmabufLoop: [] };
 
   // Warm-up: every path twice at full size, so no row pays for JIT compilation (V8 keeps optimizing the
   // syscall path over the first few hundred milliseconds; a quarter-size pass left rows 2-3x slow).
@@ -181,14 +299,21 @@ try {
 
   const rows: string[] = [];
   for (const p of PATHS) {
-    const runs: PathRun[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await timeCapture(p.body(1), p.abi));
-    const r = runs.find((x) => x.wallMs === median(runs.map((y) => y.wallMs)))!;
-    const nsPerCall = (r.wallMs * 1e6) / r.syscalls;
-    const devRate = (r.deviceBytes / r.wallMs) * 1000;
-    const vsNative = nat.ns ? ratio(nsPerCall / nat.ns[p.native]) : 'n/a';
+    const rounds: Round[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await timeCapture(p.body(1), p.abi);
+      const run = await timeRound(p);
+      const nativeRef = nat.server ? await nat.server.time(p.native) : null;
+      if (nativeRef !== null) nativeNs[p.native].push(nativeRef);
+      const copyRate = memcpy();
+      copyRates.push(copyRate);
+      rounds.push(round(run, nativeRef, copyRate));
+    }
+    const m = (f: (r: Round) => number) => median(rounds.map(f));
+    const vsNative = nat.server ? ratio(m((r) => r.vsNative!)) : 'n/a';
+    const copied = rounds[0]!.copiedPerByte.toFixed(3);
     rows.push(
-      `| ${p.name} | ${r.wallMs.toFixed(0)} | ${fmt((r.syscalls / r.wallMs) * 1000)} | ${nsPerCall.toFixed(0)} | ${vsNative} | ${fmt(devRate)} | ${ratio(devRate / copyRate)} | ${(r.dataCopiedBytes / r.deviceBytes).toFixed(3)} |`,
+      `| ${p.name} | ${m((r) => r.wallMs).toFixed(0)} | ${fmt(m((r) => r.syscallsPerS))} | ${m((r) => r.nsPerCall).toFixed(0)} | ${vsNative} | ${fmt(m((r) => r.deviceRate))} | ${ratio(m((r) => r.vsCopy))} | ${copied} |`,
     );
   }
 
@@ -215,12 +340,17 @@ try {
   const memApi = withMemory ? mem('api') : 'skipped (BENCH_MEMORY=0)';
   const memCli = withMemory ? mem('cli') : 'skipped (BENCH_MEMORY=0)';
 
-  console.log(`references: memcpy ${fmt(copyRate)}B/s; ${nat.note}`);
+  const spread = (xs: readonly number[]) => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
+  console.log(
+    `references: memcpy ${fmt(median(copyRates))}B/s (${fmt(Math.min(...copyRates))} to ${fmt(Math.max(...copyRates))} over the rounds); ${nat.note}`,
+  );
   if (nat.ns)
     console.log(
-      `native ns per syscall: read 512 B ${nat.ns.read512.toFixed(0)}, read 16 KiB ${nat.ns.read16k.toFixed(0)}, DMABUF loop ${nat.ns.dmabufLoop.toFixed(0)}`,
+      `native ns per syscall (first timing; range over the rounds): read 512 B ${nat.ns.read512.toFixed(0)} (${spread(nativeNs.read512)}), read 16 KiB ${nat.ns.read16k.toFixed(0)} (${spread(nativeNs.read16k)}), DMABUF loop ${nat.ns.dmabufLoop.toFixed(0)} (${spread(nativeNs.dmabufLoop)})`,
     );
-  console.log(`median of ${RUNS} runs per path, after a warm-up of every path\n`);
+  console.log(
+    `median of ${RUNS} rounds per path (each at least ${ROUND_MS} ms of captures, after a warm-up of every path); each ratio is the median of the rounds' own ratios to the references timed right after them\n`,
+  );
   console.log(
     '| Path | wall ms | syscalls/s | wall ns per syscall | per syscall vs native | device B/s | device B/s vs memcpy | data bytes copied per captured byte |',
   );
@@ -238,5 +368,6 @@ try {
   console.log(`  API helpers (DMABUF 4 x 4 KiB, 16 MiB at 1x): ${memApi}`);
   console.log(`  iio-sim run of a scenario (DMABUF 4 x 4 KiB, 1024 blocks at 1x): ${memCli}`);
 } finally {
+  nat?.server?.close();
   rmSync(dir, { recursive: true, force: true });
 }
