@@ -6,17 +6,16 @@
  * campaign of `npm run bench` the same way (3 runs each).
  * Run: npx tsx bench/compare.ts BASE   (BASE needs its node_modules, a symlink to this one's will do)
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { AbiProfile } from '../src/index.ts';
 import { runCampaign } from '../src/testing/campaign.ts';
+import { type Native, type NativeServer, native } from './native-ref.ts';
 import * as here from './paths.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const MiB = 1 << 20;
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 9));
 type Paths = typeof here;
@@ -69,18 +68,23 @@ const before = (await import(url('bench/paths.ts'))) as Paths;
 const beforeFuzz = ((await import(url('src/testing/campaign.ts'))) as { runCampaign: typeof runCampaign })
   .runCampaign;
 const dir = mkdtempSync(join(tmpdir(), 'iio-compare-'));
+let server: NativeServer | undefined;
 try {
-  const exe = join(dir, 'native');
-  execFileSync('cc', ['-O2', '-o', exe, join(HERE, 'native.c')], { stdio: 'pipe' });
-  const native = () =>
-    JSON.parse(execFileSync(exe, ['100000'], { encoding: 'utf8' })) as Record<string, number>;
+  const ref = native(dir);
+  if (!ref.ns || !ref.server) throw new Error(ref.note);
+  server = ref.server;
+  const three = async (): Promise<Native> => ({
+    read512: await server!.time('read512'),
+    read16k: await server!.time('read16k'),
+    dmabufLoop: await server!.time('dmabufLoop'),
+  });
   for (let w = 0; w < 2; w++)
     for (const [, abi, , body] of PATHS) {
       await before.timeCapture(body(before), abi);
       await here.timeCapture(body(here), abi);
     }
   const copies = [memcpy()];
-  const natives = [native()];
+  const natives: Native[] = [ref.ns];
   const timed: { name: string; ref: string; a: here.PathRun; b: here.PathRun }[] = [];
   for (const [name, abi, ref, body] of PATHS) {
     const a: here.PathRun[] = [];
@@ -92,10 +96,10 @@ try {
     const mid = (rs: here.PathRun[]) => rs.find((r) => r.wallMs === median(rs.map((x) => x.wallMs)))!;
     timed.push({ name, ref, a: mid(a), b: mid(b) });
     copies.push(memcpy());
-    natives.push(native());
+    natives.push(await three());
   }
   const copy = median(copies);
-  const nat = (k: string) => median(natives.map((n) => n[k]!));
+  const nat = (k: string) => median(natives.map((n) => n[k as keyof Native]));
   console.log(
     `references (medians over the run): memcpy ${(copy / 1e9).toFixed(2)} GB/s; native ns per syscall: read 512 B ${nat('read512').toFixed(0)}, read 16 KiB ${nat('read16k').toFixed(0)}, DMABUF loop ${nat('dmabufLoop').toFixed(0)}\n`,
   );
@@ -134,5 +138,6 @@ try {
     `\nfuzz (iio-sim fuzz --runs 20 --seed 1, ${calls} syscalls): ${rate(median(fa))} -> ${rate(median(fb))} syscalls per wall second`,
   );
 } finally {
+  server?.close();
   rmSync(dir, { recursive: true, force: true });
 }

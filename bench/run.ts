@@ -19,7 +19,7 @@
  * least ROUND_MS; every captured byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
  * Run: npm run bench
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AbiProfile, Sys } from '../src/index.ts';
 import { runCampaign } from '../src/testing/campaign.ts';
+import { type Native, type NativeRef, native } from './native-ref.ts';
 import { dmabufCapture, type PathRun, readCapture, timeCapture } from './paths.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -34,83 +35,6 @@ const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const MiB = 1 << 20;
 /** Least wall time of one round of a path: the short rows (about 20 ms a capture) repeat their capture. */
 const ROUND_MS = 60;
-
-interface Native {
-  readonly read512: number;
-  readonly read16k: number;
-  readonly dmabufLoop: number;
-}
-
-/** The native reference: its first timing of all three loops, and a server timing one loop on request. */
-interface NativeRef {
-  readonly ns: Native | null;
-  readonly server: NativeServer | null;
-  readonly note: string;
-}
-
-/**
- * Builds bench/native.c, times all three loops once and starts `native serve`; null figures (with the reason)
- * when there is no C compiler or it fails.
- */
-function native(dir: string): NativeRef {
-  const exe = join(dir, 'native');
-  try {
-    execFileSync('cc', ['-O2', '-o', exe, join(HERE, 'native.c')], { stdio: 'pipe' });
-  } catch (e) {
-    return {
-      ns: null,
-      server: null,
-      note: `native reference skipped: cc failed or is absent (${(e as Error).message.split('\n')[0]})`,
-    };
-  }
-  const ns = JSON.parse(execFileSync(exe, ['100000'], { encoding: 'utf8' })) as Native;
-  return {
-    ns,
-    server: new NativeServer(exe),
-    note: 'native: read(2) from /dev/zero; DMABUF loop = poll(2) on a ready eventfd + 3 ioctl(FIONREAD)',
-  };
-}
-
-/** A `native serve` child: one loop timed per request, answered as a JSON line. */
-class NativeServer {
-  readonly #child: ChildProcess;
-  #buffered = '';
-  #waiting: ((line: string) => void) | null = null;
-
-  constructor(exe: string) {
-    this.#child = spawn(exe, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.#child.stdout!.setEncoding('utf8');
-    this.#child.stdout!.on('data', (chunk: string) => {
-      this.#buffered += chunk;
-      const nl = this.#buffered.indexOf('\n');
-      if (nl < 0 || !this.#waiting) return;
-      const line = this.#buffered.slice(0, nl);
-      this.#buffered = this.#buffered.slice(nl + 1);
-      const w = this.#waiting;
-      this.#waiting = null;
-      w(line);
-    });
-  }
-
-  /** ns per syscall of loop `which` (20,000 iterations, median of 5: about 0.1-0.2 s). */
-  time(which: keyof Native): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const failed = (code: number | null) => reject(new Error(`native serve exited (${code})`));
-      this.#child.once('exit', failed);
-      this.#waiting = (line) => {
-        this.#child.off('exit', failed);
-        const ns = (JSON.parse(line) as Partial<Native>)[which];
-        if (typeof ns === 'number') resolve(ns);
-        else reject(new Error(`native serve answered ${line}`));
-      };
-      this.#child.stdin!.write(`${which} 20000\n`);
-    });
-  }
-
-  close(): void {
-    this.#child.stdin!.end();
-  }
-}
 
 /** The memcpy reference's arrays, made (and faulted in) once: a new pair per round would be 128 MiB of garbage. */
 let copyArrays: { src: Uint8Array; dst: Uint8Array } | null = null;
