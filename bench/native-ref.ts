@@ -25,10 +25,10 @@ export interface NativeRef {
 }
 
 /**
- * Builds bench/native.c, times all three loops once and starts `native serve`; null figures (with the reason)
- * when there is no C compiler or it fails.
+ * Builds bench/native.c into `dir`, times all three loops once (`iterations` each, 100,000 by default) and
+ * starts `native serve`; null figures (with the reason) when there is no C compiler or it fails.
  */
-export function native(dir: string): NativeRef {
+export function native(dir: string, iterations = 100_000): NativeRef {
   const exe = join(dir, 'native');
   try {
     execFileSync('cc', ['-O2', '-o', exe, join(HERE, 'native.c')], { stdio: 'pipe' });
@@ -39,7 +39,7 @@ export function native(dir: string): NativeRef {
       note: `native reference skipped: cc failed or is absent (${(e as Error).message.split('\n')[0]})`,
     };
   }
-  const ns = JSON.parse(execFileSync(exe, ['100000'], { encoding: 'utf8' })) as Native;
+  const ns = JSON.parse(execFileSync(exe, [String(iterations)], { encoding: 'utf8' })) as Native;
   return {
     ns,
     server: new NativeServer(exe),
@@ -47,11 +47,16 @@ export function native(dir: string): NativeRef {
   };
 }
 
-/** A `native serve` child: one loop timed per request, answered as a JSON line. */
+/** A `native serve` child: one loop timed per request (one request at a time), answered as a JSON line. */
 export class NativeServer {
   readonly #child: ChildProcess;
   #buffered = '';
   #waiting: ((line: string) => void) | null = null;
+
+  /** The child's process id (the same for every request). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
 
   constructor(exe: string) {
     this.#child = spawn(exe, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -68,8 +73,8 @@ export class NativeServer {
     });
   }
 
-  /** ns per syscall of loop `which` (20,000 iterations, median of 5: about 0.1-0.2 s). */
-  time(which: keyof Native): Promise<number> {
+  /** ns per syscall of loop `which` (`iterations`, by default 20,000, median of 5: about 0.1-0.2 s). */
+  time(which: keyof Native, iterations = 20_000): Promise<number> {
     return new Promise((resolve, reject) => {
       const failed = (code: number | null) => reject(new Error(`native serve exited (${code})`));
       this.#child.once('exit', failed);
@@ -79,7 +84,7 @@ export class NativeServer {
         if (typeof ns === 'number') resolve(ns);
         else reject(new Error(`native serve answered ${line}`));
       };
-      this.#child.stdin!.write(`${which} 20000\n`);
+      this.#child.stdin!.write(`${which} ${iterations}\n`);
     });
   }
 
