@@ -5,18 +5,18 @@
  *    skipped with a note when there is none): wall time per simulated syscall over the native one;
  *  - a Node memcpy (`Uint8Array.set`) of 64 MiB between two arrays larger than the caches: device bytes per
  *    wall second over memcpy bytes per second;
- *    both references are timed again in every round, right after the path's captures (the native one by a
- *    `native serve` child started before anything else: a fork per round slowed the captures after it), and
- *    each ratio is the median of the rounds' own ratios, so a change in the machine's load between a path and
- *    its reference no longer skews it;
+ *    both references are timed again in every round of a path (memcpy before its captures, the native loop
+ *    after them, by a `native serve` child started before anything else: a fork per round slowed the captures
+ *    after it), and each ratio is the median of the rounds' own ratios, so a change in the machine's load
+ *    between a path and its references does not skew it;
  *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario;
  *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 20 --seed 1` runs (every part);
  *  - start-up: `bin/iio-sim.js --version` over a bare `node -e 0` (fastest of 5 each; the launcher answers it
  *    before loading anything).
  * Every path is warmed up first, then timed in BENCH_RUNS rounds (default 5; the median is shown): a round is
- * one untimed capture (after the last round's references), then the capture repeated until it has run at
- * least ROUND_MS; every captured byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
+ * the memcpy reference, one untimed capture, the capture repeated until it has run at least ROUND_MS, and
+ * the native reference; every captured byte is checked against the ramp sim-adc generates. BENCH_MEMORY=0 skips the memory rows.
  * Run: npm run bench
  */
 import { execFileSync } from 'node:child_process';
@@ -214,7 +214,7 @@ const dir = mkdtempSync(join(tmpdir(), 'iio-bench-'));
 let nat: NativeRef | undefined;
 try {
   nat = native(dir);
-  const copyRates = [memcpy()];
+  const copyRates: number[] = [];
   const nativeNs: Record<keyof Native, number[]> = { read512: [], read16k: [], dmabufLoop: [] };
 
   // Warm-up: every path twice at full size, so no row pays for JIT compilation (V8 keeps optimizing the
@@ -225,12 +225,13 @@ try {
   for (const p of PATHS) {
     const rounds: Round[] = [];
     for (let i = 0; i < RUNS; i++) {
+      // memcpy first: the untimed capture after it takes the cache misses the 64 MiB copy leaves behind.
+      const copyRate = memcpy();
+      copyRates.push(copyRate);
       await timeCapture(p.body(1), p.abi);
       const run = await timeRound(p);
       const nativeRef = nat.server ? await nat.server.time(p.native) : null;
       if (nativeRef !== null) nativeNs[p.native].push(nativeRef);
-      const copyRate = memcpy();
-      copyRates.push(copyRate);
       rounds.push(round(run, nativeRef, copyRate));
     }
     const m = (f: (r: Round) => number) => median(rounds.map(f));
@@ -273,7 +274,7 @@ try {
       `native ns per syscall (first timing; range over the rounds): read 512 B ${nat.ns.read512.toFixed(0)} (${spread(nativeNs.read512)}), read 16 KiB ${nat.ns.read16k.toFixed(0)} (${spread(nativeNs.read16k)}), DMABUF loop ${nat.ns.dmabufLoop.toFixed(0)} (${spread(nativeNs.dmabufLoop)})`,
     );
   console.log(
-    `median of ${RUNS} rounds per path (each at least ${ROUND_MS} ms of captures, after a warm-up of every path); each ratio is the median of the rounds' own ratios to the references timed right after them\n`,
+    `median of ${RUNS} rounds per path (each at least ${ROUND_MS} ms of captures, after a warm-up of every path); each ratio is the median of the rounds' own ratios to the references timed in the round\n`,
   );
   console.log(
     '| Path | wall ms | syscalls/s | wall ns per syscall | per syscall vs native | device B/s | device B/s vs memcpy | data bytes copied per captured byte |',
