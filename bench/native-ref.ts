@@ -1,8 +1,8 @@
 /**
  * The native reference of the benchmarks: bench/native.c built with the system's `cc`, timed once for all three
  * loops, then kept running as `native serve` to time one loop again on request without a fork each time
- * (after a fork the parent takes a copy-on-write fault on each page it writes next, which slowed the simulated
- * capture after it by up to 70%).
+ * (a simulated capture right after a fork measured 15-18% slower, with about five times the page faults of
+ * the copy-on-write a fork leaves on the parent's pages).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';

@@ -6,8 +6,8 @@
  *                      DMABUF loop's poll, SYNC start, SYNC end, ENQUEUE: an ioctl that copies a word)
  * Prints one JSON object: nanoseconds per syscall, median of 5 rounds. `native serve` instead reads lines
  * "NAME N" from stdin and answers each with {"NAME": ns} for that one loop: `npm run bench` times a path's
- * reference again after each of its rounds without forking a process each time (after a fork the parent
- * takes a copy-on-write fault on each page it writes, which slowed the next simulated capture by up to 70%).
+ * reference again in each of its rounds without forking a process each time (a simulated capture right
+ * after a fork measured 15-18% slower: copy-on-write faults on the parent's pages).
  * Build: cc -O2 -o native bench/native.c
  */
 #include <fcntl.h>
