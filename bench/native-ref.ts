@@ -60,6 +60,8 @@ export class NativeServer {
 
   constructor(exe: string) {
     this.#child = spawn(exe, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // A write after the child ended fails with EPIPE; time() reports the exit instead.
+    this.#child.stdin!.on('error', () => {});
     this.#child.stdout!.setEncoding('utf8');
     this.#child.stdout!.on('data', (chunk: string) => {
       this.#buffered += chunk;
@@ -77,6 +79,7 @@ export class NativeServer {
   time(which: keyof Native, iterations = 20_000): Promise<number> {
     return new Promise((resolve, reject) => {
       const failed = (code: number | null) => reject(new Error(`native serve exited (${code})`));
+      if (this.#child.exitCode !== null) return failed(this.#child.exitCode);
       this.#child.once('exit', failed);
       this.#waiting = (line) => {
         this.#child.off('exit', failed);

@@ -184,7 +184,7 @@ async function timeRound(p: PathSpec): Promise<RoundRun> {
   return { wallMs, captures, syscalls, deviceBytes, dataCopiedBytes };
 }
 
-/** A round's figures, and its ratios to the references timed just before it. */
+/** A round's figures, and its ratios to the references timed in the same round. */
 interface Round {
   /** Wall ms of one capture. */
   readonly wallMs: number;

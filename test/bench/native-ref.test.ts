@@ -46,9 +46,10 @@ describe.skipIf(!HAVE_CC)('bench native reference', () => {
     expect(ref.server!.pid).toBe(pid);
   });
 
-  it('an unknown loop ends the child and rejects with its exit status', async () => {
+  it('an unknown loop ends the child: it and every later request reject with its exit status', async () => {
     const other = native(dir, 400);
     await expect(other.server!.time('nope' as keyof Native, 400)).rejects.toThrow('native serve exited (1)');
+    await expect(other.server!.time('read512', 400)).rejects.toThrow('native serve exited (1)');
     other.server!.close();
   });
 });
