@@ -1,14 +1,15 @@
 /**
  * Child process of `npm run bench`'s memory rows: runs one capture `scale` times as long as the 1x one and
- * prints its peak RSS ({@link peakRssKiB}) as JSON. Each measurement needs a process of its own (peak RSS
+ * prints its peak RSS (bench/peak-rss.ts) as JSON. Each measurement needs a process of its own (peak RSS
  * never goes down).
  *   tsx bench/memory.ts api SCALE          DMABUF 4 x 4 KiB through the API helpers (pollfds, syncDmabuf,
  *                                          enqueueDmabuf), 16 MiB per unit of scale
  *   tsx bench/memory.ts cli SCALE FILE     `iio-sim run FILE --quiet --no-ftrace` of a scenario written for SCALE
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { main } from '../src/cli.ts';
 import { dmabufCapture, timeCapture } from './paths.ts';
+import { peakRssKiB } from './peak-rss.ts';
 
 /** Blocks of the 1x runs: 4096 x 4 KiB = 16 MiB through the API helpers, 1024 x 4 KiB in the scenario. */
 const API_BLOCKS = 4096;
@@ -49,22 +50,6 @@ processes:
 expect:
   processes: { capture: exited }
 `;
-}
-
-/**
- * This process's peak RSS in KiB: the high-water mark of its own address space (`VmHWM` in /proc/self/status)
- * where Linux gives it. `process.resourceUsage().maxRSS` is the fallback only: Linux carries the address
- * space's high-water mark across exec into it, so a child forked by a large parent reads at least the
- * parent's RSS there (the bench's 128 MiB memcpy arrays made every row read the same 168.8 MiB).
- */
-export function peakRssKiB(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]);
-  } catch {
-    // not Linux: no /proc
-  }
-  return process.resourceUsage().maxRSS;
 }
 
 async function child(kind: string, scale: number, file: string | undefined): Promise<void> {
