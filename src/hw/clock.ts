@@ -137,6 +137,50 @@ export class VirtualClock {
     return ev;
   }
 
+  /**
+   * How far the run loop in progress takes events one after another with nothing in between (no test of its
+   * own after an event, no await after one that returns nothing): the limit of its takes while that holds,
+   * -Infinity otherwise. Set by that loop (the simulator's); read by {@link VirtualClock.inlineLimit}.
+   */
+  horizon = Number.NEGATIVE_INFINITY;
+
+  /** Steps made with {@link VirtualClock.stepInline}: each is an event taken that no run loop counted. */
+  inlineSteps = 0;
+
+  /**
+   * The latest time at which the event running now could still make a step of its own within its callback,
+   * exactly as if it were rearmed and taken next: within the {@link VirtualClock.horizon}, and before every
+   * live event (one at the same time was scheduled before the rearm would be, so it runs first).
+   */
+  inlineLimit(): number {
+    this.#dropDone();
+    const next = this.#heap[0];
+    return next === undefined ? this.horizon : Math.min(this.horizon, next.time - 1);
+  }
+
+  /**
+   * Makes `steps` steps of the event running now (`ev`: taken, not yet rearmed) within its own callback, the
+   * last at `time`, each at a later time than the one before, as `steps` rearms and takes of `ev` would: the
+   * clock at `time`, their sequence numbers used, the runaway count and recent events as after those takes.
+   * False (and nothing done) when `time` is past {@link VirtualClock.inlineLimit}. For periodic hardware whose
+   * steps nobody can see between two events (a trigger whose scans a full fifo drops).
+   */
+  stepInline(ev: SimEvent, time: number, steps = 1): boolean {
+    if (!Number.isSafeInteger(time) || time < this.#now || (steps > 1 && time === this.#now))
+      throw new RangeError(
+        `cannot step '${ev.label}' ${steps} times to t=${time} (now ${this.#now}): need an integer ns >= now, later with each step`,
+      );
+    if (time > this.inlineLimit()) return false;
+    this.#seq += steps;
+    this.#arrive(time);
+    for (let i = Math.min(steps, RECENT); i > 0; i--) {
+      this.#recent[this.#recentAt] = ev;
+      this.#recentAt = (this.#recentAt + 1) % RECENT;
+    }
+    this.inlineSteps += steps;
+    return true;
+  }
+
   /** Schedules `fn` after `delay` ns (integer >= 0). */
   after(delay: number, label: EventLabel, fn: () => void | Promise<void>): SimEvent {
     return this.at(this.#now + delay, label, fn);

@@ -3,7 +3,8 @@
  * (0-based) at `t0 + floor((k + 1) * 1e9 / rate)` ns. Numbers are exact beyond 2^53 intermediate products.
  */
 
-const NS_PER_S = 1_000_000_000;
+/** Nanoseconds per second. */
+export const NS_PER_S = 1_000_000_000;
 
 /** floor(a * b / c) for non-negative safe integers, exact even when a * b exceeds 2^53. */
 export function mulDivFloor(a: number, b: number, c: number): number {

@@ -368,6 +368,8 @@ export class Simulator {
       let until = opts.until ?? Number.POSITIVE_INFINITY;
       this.#runUntil = until;
       let stopWhen = opts.stopWhen;
+      // A test after every event may stop the run between any two: no event steps past the one running then.
+      this.clock.horizon = stopWhen ? Number.NEGATIVE_INFINITY : until;
       for (;;) {
         if (this.#fatal) throw this.#fatal;
         if (!this.#anyAlive()) break;
@@ -381,9 +383,11 @@ export class Simulator {
           if (!opts.settle) return;
           until = this.clock.now;
           this.#runUntil = until;
+          this.clock.horizon = until;
           stopWhen = undefined;
         }
       }
+      this.clock.horizon = Number.NEGATIVE_INFINITY;
       // Work the kernel deferred at this instant (workers after the last exit) finishes before the report.
       for (let ev = this.clock.take(this.clock.now); ev; ev = this.clock.take(this.clock.now)) {
         this.#eventCount++;
@@ -393,6 +397,7 @@ export class Simulator {
       if (this.#fatal) throw this.#fatal;
       if (until !== Number.POSITIVE_INFINITY && this.#anyAlive()) this.clock.advanceTo(until);
     } finally {
+      this.clock.horizon = Number.NEGATIVE_INFINITY;
       this.#runUntil = Number.NEGATIVE_INFINITY;
       this.#running = false;
     }
@@ -452,7 +457,7 @@ export class Simulator {
     }
     return {
       time: this.clock.now,
-      events: this.#eventCount,
+      events: this.#eventCount + this.clock.inlineSteps,
       syscalls,
       copiedBytes,
       dataCopiedBytes: this.#dataCopiedBytes,

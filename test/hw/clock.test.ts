@@ -463,3 +463,86 @@ describe('VirtualClock.nothingDueBy and pass (a step without an event of its own
     expect(() => clock.pass(10.5)).toThrow(RangeError);
   });
 });
+
+describe('VirtualClock.stepInline', () => {
+  /** A periodic event every 10 ns from t=10, stepping inline where it may (`inline`) or rearmed each time. */
+  function periodic(clock: VirtualClock, inline: boolean, log: string[]): void {
+    let n = 0;
+    const tick: SimEvent = clock.at(10, 'tick', () => {
+      log.push(`tick${n++}@${clock.now}`);
+      while (inline && n < 8 && clock.stepInline(tick, clock.now + 10)) log.push(`tick${n++}@${clock.now}`);
+      if (n < 8) clock.rearm(tick, clock.now + 10);
+    });
+  }
+
+  /** Runs the clock as the simulator's loop does: the horizon is the limit of its takes. */
+  function loop(clock: VirtualClock, limit: number): void {
+    clock.horizon = limit;
+    for (let ev = clock.take(limit); ev; ev = clock.take(limit)) ev.fn();
+    clock.horizon = Number.NEGATIVE_INFINITY;
+  }
+
+  it('gives the order, times and sequence numbers that rearm and take would, stopping before an event at the same time', () => {
+    const runs = [true, false].map((inline) => {
+      const clock = new VirtualClock();
+      const log: string[] = [];
+      periodic(clock, inline, log);
+      // 'other' at 40 was scheduled before any rearm of tick to 40: it runs first at that time.
+      clock.at(40, 'other', () => log.push(`other@${clock.now}`));
+      loop(clock, 65);
+      const next = clock.at(70, 'after', () => {});
+      return { log, now: clock.now, inlineSteps: clock.inlineSteps, seq: next.seq, pending: clock.pending };
+    });
+    const [inline, rearmed] = runs;
+    expect(inline!.log).toEqual([
+      'tick0@10',
+      'tick1@20',
+      'tick2@30',
+      'other@40',
+      'tick3@40',
+      'tick4@50',
+      'tick5@60',
+    ]);
+    expect(inline!.log).toEqual(rearmed!.log);
+    expect([inline!.inlineSteps, rearmed!.inlineSteps]).toEqual([4, 0]);
+    expect(inline!.seq).toBe(rearmed!.seq);
+    expect(inline!.now).toBe(60);
+    // tick6 at 70 waits in the queue in both runs, with 'after'.
+    expect([inline!.pending, rearmed!.pending]).toEqual([2, 2]);
+  });
+
+  it('inlineLimit: -Infinity outside a run loop, else the horizon or the next live event minus 1 ns', () => {
+    const clock = new VirtualClock();
+    expect(clock.inlineLimit()).toBe(Number.NEGATIVE_INFINITY);
+    clock.horizon = 100;
+    expect(clock.inlineLimit()).toBe(100);
+    const ev = clock.at(30, 'x', () => {});
+    expect(clock.inlineLimit()).toBe(29);
+    clock.cancel(ev);
+    expect(clock.inlineLimit()).toBe(100);
+  });
+
+  it('does nothing past the limit; refuses a time before now, and several steps that end now', () => {
+    const clock = new VirtualClock();
+    const ran = clock.at(5, 'ran', () => {});
+    clock.horizon = 20;
+    clock.take(20);
+    expect(clock.stepInline(ran, 21)).toBe(false);
+    expect([clock.now, clock.inlineSteps]).toEqual([5, 0]);
+    expect(() => clock.stepInline(ran, 4)).toThrow(RangeError);
+    expect(() => clock.stepInline(ran, 5, 2)).toThrow(RangeError);
+    expect(clock.stepInline(ran, 20, 15)).toBe(true);
+    expect([clock.now, clock.inlineSteps]).toEqual([20, 15]);
+  });
+
+  it('counts each step at one time towards the runaway limit, naming the event', () => {
+    const clock = new VirtualClock({ loopLimit: 3 });
+    const ev = clock.at(5, 'spin', () => {});
+    clock.horizon = 5;
+    clock.take(5);
+    expect(clock.stepInline(ev, 5)).toBe(true);
+    expect(clock.stepInline(ev, 5)).toBe(true);
+    expect(() => clock.stepInline(ev, 5)).toThrow(RunawayError);
+    expect(() => clock.stepInline(ev, 5)).toThrow(/last: spin, spin, spin/);
+  });
+});

@@ -4,16 +4,18 @@
  * periodic trigger through the kfifo buffer, plus an event interface. Its buffer has no DMABUF support, so
  * the DMABUF ioctls answer -EPERM on it (KFIFO-9).
  */
+
+import type { VirtualClock } from '../../hw/clock.ts';
 import type { ChannelSpec } from '../../hw/converter.ts';
 import { writeScans } from '../../hw/scan.ts';
 import { createSignal, type SignalGenerator } from '../../hw/signal.ts';
-import { scanTime } from '../../hw/timing.ts';
+import { NS_PER_S, scansBy, scanTime } from '../../hw/timing.ts';
 import { EBUSY, EINVAL } from '../../uapi/errno.ts';
 import { IIO_BUFFER_DIRECTION_IN } from '../../uapi/iio.ts';
 import { EPOLLIN, EPOLLRDNORM } from '../../uapi/poll.ts';
 import { computeScanLayout } from '../iio/buffer.ts';
 import type { IioBus } from '../iio/core.ts';
-import { IioBuffer, type IioDev } from '../iio/device.ts';
+import { IioBuffer, type IioDev, type IioServices } from '../iio/device.ts';
 import { IioKfifo } from '../iio/kfifo.ts';
 import {
   type IioChanSpec,
@@ -22,6 +24,7 @@ import {
   INDIO_DIRECT_MODE,
 } from '../iio/types.ts';
 import { IIO_VAL_INT } from '../lib/format.ts';
+import type { Tracepoints } from '../tracepoints.ts';
 
 /** The default channels of sim-dummy, as the hardware sees them. */
 export const SIM_DUMMY_CHANNELS: readonly (ChannelSpec & {
@@ -85,26 +88,44 @@ function dummyChannels(): IioChanSpec[] {
   ];
 }
 
+/** Most scans one trigger event drops at once: the clock still moves on in steps of this many. */
+const MAX_DROPS_AT_ONCE = 1 << 20;
+
 /**
- * The device's own trigger (an hrtimer trigger at the sampling rate): calls `pollFunc(n)` for scan n = 0, 1,
- * ... at the scan times counted from the attach.
+ * The device's own trigger (an hrtimer trigger at the sampling rate): `scans.scan(n)` for scan n = 0, 1, ...
+ * at the scan times counted from the attach. A scan the full kfifo drops changes nothing but counters, so
+ * the scans after it run in the same event while no other event comes first ({@link VirtualClock.stepInline}),
+ * in bulk when nobody traces the drops: a second nobody reads at 1 kHz is a thousand scans, nearly every
+ * event of a fuzz campaign.
  */
-function dummyTrigger(
-  bus: IioBus,
-  name: string,
-  rate: () => number,
-  pollFunc: (n: number) => void,
-): IioTrigger {
+function dummyTrigger(bus: IioBus, name: string, rate: () => number, scans: DummyScans): IioTrigger {
   const { clock } = bus.services;
   let timer: ReturnType<typeof clock.at> | null = null;
   let n = 0;
   let times = { t0: 0, rate: rate() };
   const label = `${name}: trigger`;
   const fire = () => {
-    pollFunc(n++);
-    // The event that just ran (done, unless pollFunc detached the trigger) is scheduled again: no event
+    let dropped = scans.scan(n++);
+    let t = scanTime(times, n);
+    while (dropped && timer !== null) {
+      const last = clock.inlineLimit();
+      if (t > last) break;
+      // At most one scan per ns (the rate is at most 1 GHz): the scans up to `last` are at distinct times.
+      const m =
+        times.rate <= NS_PER_S
+          ? Math.min(scansBy(times, Math.min(last, Number.MAX_SAFE_INTEGER)), n + MAX_DROPS_AT_ONCE)
+          : n + 1;
+      if (m - n > 1 && scans.dropMany(m - n)) {
+        clock.stepInline(timer, scanTime(times, m - 1), m - n);
+        n = m;
+      } else {
+        clock.stepInline(timer, t);
+        dropped = scans.scan(n++);
+      }
+      t = scanTime(times, n);
+    }
+    // The event that just ran (done, unless the scan detached the trigger) is scheduled again: no event
     // object per scan.
-    const t = scanTime(times, n);
     timer = timer?.done ? clock.rearm(timer, t) : clock.at(t, label, fire);
   };
   const schedule = () => {
@@ -133,9 +154,82 @@ interface ScanScratch {
   readonly view: DataView;
 }
 
+/** The trigger handler of sim-dummy (`iio_simple_dummy_trigger_h`) and what it counts. */
+class DummyScans {
+  /** The device, once registered. */
+  dev!: IioDev;
+  /** Scans the trigger produced in total. */
+  produced = 0;
+  readonly #kfifo: IioKfifo;
+  readonly #clock: VirtualClock;
+  readonly #trace: Tracepoints;
+  readonly #sampleOf: (ch: number, k: number) => number;
+  /**
+   * The layout of the active configuration, computed once per enable (each configuration has a Set of its
+   * own), with the scan's scratch: the kfifo copies each scan, so one buffer serves every trigger.
+   */
+  #layoutOf: ScanScratch | null = null;
+
+  constructor(kfifo: IioKfifo, signals: readonly SignalGenerator[], services: IioServices) {
+    this.#kfifo = kfifo;
+    this.#clock = services.clock;
+    this.#trace = services.trace;
+    this.#sampleOf = (ch, k) => signals[ch]!.sample(k);
+  }
+
+  /** Scan `n` of the enabled channels plus timestamp into the kfifo; true when the full kfifo dropped it. */
+  scan(n: number): boolean {
+    const now = this.#clock.now;
+    const dev = this.dev;
+    const mask = dev.activeScanMask!;
+    let l = this.#layoutOf;
+    if (l?.mask !== mask || l.ts !== dev.scanTimestamp) {
+      const scan = computeScanLayout(dev, mask, dev.scanTimestamp);
+      const scratch = new Uint8Array(new ArrayBuffer(scan.bytes));
+      l = { mask, ts: dev.scanTimestamp, scan, scratch, view: new DataView(scratch.buffer) };
+      this.#layoutOf = l;
+    }
+    const { layout, bytes, timestampOffset } = l.scan;
+    this.produced++;
+    const kfifo = this.#kfifo;
+    if (kfifo.full) {
+      // The scan is dropped (KFIFO-4): its samples, pure functions of n, need not be generated.
+      kfifo.store(l.scratch);
+      if (this.#trace.enabled('iio:discard'))
+        this.#trace.emit('iio:discard', {
+          device: dev.devName,
+          bytes,
+          why: 'kfifo full (overflow)',
+          time: now,
+        });
+      return true;
+    }
+    const scan = l.scratch.fill(0);
+    writeScans(scan, 0, layout, n, 1, this.#sampleOf);
+    // The s64 timestamp as two little-endian halves (virtual time is a non-negative safe integer): no BigInt per scan.
+    if (timestampOffset !== null) {
+      l.view.setUint32(timestampOffset, now % 0x100000000, true);
+      l.view.setUint32(timestampOffset + 4, Math.floor(now / 0x100000000), true);
+    }
+    // Stored: the fifo was not full above, and nothing since has taken a slot.
+    if (kfifo.store(scan)) dev.buffers[0]!.pollq.wake(EPOLLIN | EPOLLRDNORM);
+    return false;
+  }
+
+  /**
+   * The next `count` scans, dropped by the kfifo that dropped the last one and is still full, counted at once;
+   * false (nothing done) when drops are traced, each with its own time: then each must be scanned.
+   */
+  dropMany(count: number): boolean {
+    if (this.#trace.enabled('iio:discard')) return false;
+    this.produced += count;
+    this.#kfifo.dropMany(count);
+    return true;
+  }
+}
+
 /** Probes sim-dummy and registers its IIO device. */
 export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
-  const { clock, trace } = bus.services;
   let rate = p.sampleRateHz;
   const signals: SignalGenerator[] = SIM_DUMMY_CHANNELS.map((c, i) =>
     createSignal(
@@ -146,44 +240,9 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
     ),
   );
   const kfifo = new IioKfifo();
+  const scans = new DummyScans(kfifo, signals, bus.services);
   let dev!: IioDev;
-  let produced = 0;
-
-  const sampleOf = (ch: number, k: number) => signals[ch]!.sample(k);
-  // The layout of the active configuration, computed once per enable: each configuration has a Set of its own.
-  // With it, the scan's scratch: the kfifo copies each scan, so one buffer serves every trigger.
-  let layoutOf: ScanScratch | null = null;
-  /** The trigger handler (`iio_simple_dummy_trigger_h`): one scan of the enabled channels plus timestamp. */
-  const pollFunc = (n: number) => {
-    const now = clock.now;
-    const mask = dev.activeScanMask!;
-    if (layoutOf?.mask !== mask || layoutOf.ts !== dev.scanTimestamp) {
-      const scan = computeScanLayout(dev, mask, dev.scanTimestamp);
-      const scratch = new Uint8Array(new ArrayBuffer(scan.bytes));
-      layoutOf = { mask, ts: dev.scanTimestamp, scan, scratch, view: new DataView(scratch.buffer) };
-    }
-    const { layout, bytes, timestampOffset } = layoutOf.scan;
-    produced++;
-    const b = dev.buffers[0]!;
-    if (kfifo.full) {
-      // The scan would be dropped (KFIFO-4): its samples, pure functions of n, need not be generated. Most
-      // scans of a run nobody reads end here (a fuzzed second at 1 kHz is a thousand of them).
-      kfifo.store(layoutOf.scratch);
-      if (trace.enabled('iio:discard'))
-        trace.emit('iio:discard', { device: dev.devName, bytes, why: 'kfifo full (overflow)', time: now });
-      return;
-    }
-    const scan = layoutOf.scratch.fill(0);
-    writeScans(scan, 0, layout, n, 1, sampleOf);
-    // The s64 timestamp as two little-endian halves (virtual time is a non-negative safe integer): no BigInt per scan.
-    if (timestampOffset !== null) {
-      layoutOf.view.setUint32(timestampOffset, now % 0x100000000, true);
-      layoutOf.view.setUint32(timestampOffset + 4, Math.floor(now / 0x100000000), true);
-    }
-    // Stored: the fifo was not full above, and nothing since has taken a slot.
-    if (kfifo.store(scan)) b.pollq.wake(EPOLLIN | EPOLLRDNORM);
-  };
-  const trigger = dummyTrigger(bus, p.name, () => rate, pollFunc);
+  const trigger = dummyTrigger(bus, p.name, () => rate, scans);
   bus.register(
     {
       name: p.name,
@@ -205,11 +264,12 @@ export function probeSimDummy(bus: IioBus, p: SimDummyProbe): SimDummyDevice {
     },
     (d) => {
       dev = d;
+      scans.dev = d;
       d.trigger = trigger;
       const buffer = new IioBuffer(d, 0, IIO_BUFFER_DIRECTION_IN, kfifo, 2, 1);
       kfifo.init(buffer);
       d.attachBuffer(buffer);
     },
   );
-  return { dev, kfifo, produced: () => produced };
+  return { dev, kfifo, produced: () => scans.produced };
 }

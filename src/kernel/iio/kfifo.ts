@@ -75,6 +75,11 @@ export class IioKfifo implements IioBufferAccess {
     return !this.#ring || this.#count >= this.#capacity;
   }
 
+  /** `count` scans that {@link IioKfifo.store} would each drop now (the fifo is full), counted at once (KFIFO-4). */
+  dropMany(count: number): void {
+    this.overflow += count;
+  }
+
   /** `iio_store_to_kfifo()`: one scan in; dropped when full (KFIFO-4). Returns false when dropped. */
   store(scan: Uint8Array): boolean {
     if (!this.#ring || this.#count >= this.#capacity) {
