@@ -230,7 +230,9 @@ export class Adc extends Converter {
   #scratch = new Uint8Array(0);
   #tile: Tile | null = null;
   /** Per channel, what its signal's samples depend on ({@link signalKey}). */
-  readonly #signalKeys: (string | null)[];
+  #signalKeys: (string | null)[] | null = null;
+  /** The rate the signals were built for. */
+  readonly #signalRate: number;
 
   constructor(
     clock: VirtualClock,
@@ -249,9 +251,15 @@ export class Adc extends Converter {
       ),
     );
     this.#inputs = channels.map(() => null);
-    this.#signalKeys = channels.map((ch) =>
-      signalKey(ch.signal ?? { kind: 'constant', value: 0 }, ch.type, sampleRateHz),
+    this.#signalRate = sampleRateHz;
+  }
+
+  /** {@link Adc.#signalKeys}, built when a tile is first looked for (most converters built never capture). */
+  #keys(): readonly (string | null)[] {
+    this.#signalKeys ??= this.channels.map((ch) =>
+      signalKey(ch.signal ?? { kind: 'constant', value: 0 }, ch.type, this.#signalRate),
     );
+    return this.#signalKeys;
   }
 
   /** Wires channel `index` to an external input (a DAC output); null restores its signal generator. */
@@ -331,7 +339,7 @@ export class Adc extends Converter {
     if (layout.fields.some((f) => this.#inputs[f.channel])) return null;
     const period = scanPeriod(layout, this.#signals);
     if (period === null || layout.bytesPerScan === 0) return null;
-    const key = tileKey(layout, this.#signalKeys);
+    const key = tileKey(layout, this.#keys());
     let data = key === null ? undefined : tileCache.get(key);
     if (!data) {
       const periodBytes = period * layout.bytesPerScan;

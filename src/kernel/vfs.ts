@@ -451,13 +451,7 @@ export class PathTree {
     let name: string | undefined = path.slice(cut + 1);
     let dir: Dentry;
     if (cut > 0 && name !== '' && name !== '.') {
-      const dirPath = path.slice(0, cut);
-      let d = this.#dirs.get(dirPath);
-      if (!d) {
-        d = this.#mkdirs(PathTree.components(dirPath));
-        this.#dirs.set(dirPath, d);
-      }
-      dir = d;
+      dir = this.#dirAt(path.slice(0, cut));
     } else {
       const parts = PathTree.components(path);
       name = parts.pop();
@@ -475,12 +469,7 @@ export class PathTree {
    * and the same `dir` string is found again without hashing it anew.
    */
   addIn(dir: string, name: string, inode: Inode): void {
-    let d = this.#dirs.get(dir);
-    if (!d) {
-      d = this.#mkdirs(PathTree.components(dir));
-      this.#dirs.set(dir, d);
-    }
-    const children = d.children!;
+    const children = this.#dirAt(dir).children!;
     if (children.has(name)) throw new Error(`path exists: ${dir}/${name}`);
     children.set(name, { inode, children: inode.kind === 'dir' ? new Map() : null });
   }
@@ -492,11 +481,7 @@ export class PathTree {
    * numbering does not depend on what is looked at first. A name added twice is found when the inodes are built.
    */
   addInDeferred<A, B>(dir: string, name: string, ino: number, factory: InodeFactory<A, B>, a: A, b: B): void {
-    let d = this.#dirs.get(dir);
-    if (!d) {
-      d = this.#mkdirs(PathTree.components(dir));
-      this.#dirs.set(dir, d);
-    }
+    const d = this.#dirAt(dir);
     if (d.deferred === undefined) d.deferred = [];
     d.deferred.push(name, ino, factory, a, b);
   }
@@ -591,6 +576,31 @@ export class PathTree {
       stack.push(next);
     }
     return stack[stack.length - 1];
+  }
+
+  /**
+   * The directory `dir`, created with its parents when missing, remembered in {@link PathTree.#dirs}: a plain
+   * absolute path (`/a/b`: no empty, `.` or `..` component) is built from its parent's entry, the rest from
+   * its components.
+   */
+  #dirAt(dir: string): Dentry {
+    let d = this.#dirs.get(dir);
+    if (d) return d;
+    const cut = dir.lastIndexOf('/');
+    const name = dir.slice(cut + 1);
+    if (cut > 0 && dir.charCodeAt(0) === 0x2f && name !== '' && name !== '.' && name !== '..') {
+      const parent = this.#dirAt(dir.slice(0, cut));
+      const children = parent.children!;
+      d = children.get(name);
+      if (!d) {
+        const fops = parent.inode.fops === sysfsDirFops || dir.startsWith('/sys/') ? sysfsDirFops : dirFops;
+        d = { inode: newInode(this.allocIno(), 'dir', 0o755, fops, null), children: new Map() };
+        children.set(name, d);
+      }
+      if (!d.children) throw new Error(`not a directory: ${name}`);
+    } else d = this.#mkdirs(PathTree.components(dir));
+    this.#dirs.set(dir, d);
+    return d;
   }
 
   #mkdirs(parts: string[]): Dentry {

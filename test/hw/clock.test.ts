@@ -488,7 +488,9 @@ describe('VirtualClock.stepInline', () => {
       const log: string[] = [];
       periodic(clock, inline, log);
       // 'other' at 40 was scheduled before any rearm of tick to 40: it runs first at that time.
-      clock.at(40, 'other', () => log.push(`other@${clock.now}`));
+      clock.at(40, 'other', () => {
+        log.push(`other@${clock.now}`);
+      });
       loop(clock, 65);
       const next = clock.at(70, 'after', () => {});
       return { log, now: clock.now, inlineSteps: clock.inlineSteps, seq: next.seq, pending: clock.pending };

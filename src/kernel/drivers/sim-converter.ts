@@ -56,13 +56,11 @@ export interface SimConverterProbe {
 export function probeSimConverter(bus: IioBus, p: SimConverterProbe): IioDev {
   const conv = p.converter;
   const output = p.direction === 'out';
-  const channels: IioChanSpec[] = conv.channels.map((c, i) => ({
-    ...parseChannelId(c.id),
-    output,
-    scanIndex: i,
-    scanType: c.type,
-    hwChannel: i,
-  }));
+  const channels: IioChanSpec[] = conv.channels.map((c, i) => {
+    const { type, channel, modifier } = parseChannelId(c.id);
+    // Spelled out, not spread: every channel spec of every driver has the same fields in the same order.
+    return { type, channel, modifier, channel2: null, output, scanIndex: i, scanType: c.type, hwChannel: i };
+  });
   let dev!: IioDev;
   const isActive = () => dev.buffers[0]!.active;
   // The converter's stream shares DRAM with the CPU while it runs.

@@ -75,11 +75,21 @@ export interface SimDummyDevice {
 /** The IIO channels of sim-dummy: the hardware channels, then the timestamp. */
 function dummyChannels(): IioChanSpec[] {
   return [
-    ...SIM_DUMMY_CHANNELS.map((c, i) => ({ ...c.iio, scanType: c.type, hwChannel: i })),
+    ...SIM_DUMMY_CHANNELS.map(({ iio, type }, i) => ({
+      type: iio.type,
+      channel: iio.channel,
+      modifier: iio.modifier,
+      channel2: iio.channel2 ?? null,
+      output: iio.output,
+      scanIndex: iio.scanIndex,
+      scanType: type,
+      hwChannel: i,
+    })),
     {
       type: 'timestamp',
       channel: null,
       modifier: null,
+      channel2: null,
       output: false,
       scanIndex: 4,
       scanType: { sign: 's', realbits: 64, storagebits: 64, shift: 0, endianness: 'le' },
