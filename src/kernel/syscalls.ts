@@ -93,6 +93,9 @@ import {
 } from './vfs.ts';
 import { type SleepOptions, type SysRet, sleepOn, type WaitQueue } from './wait.ts';
 
+/** The sleep of every `pause()`: it holds nothing of the call (no queue, no state), so one serves all. */
+const PAUSE = sleepOn([], 'pause', () => -EINTR, { signalRet: -ERESTARTNOHAND });
+
 /** Largest count read/write pass to a driver (MAX_RW_COUNT, rule RW-5). */
 export const MAX_RW_COUNT = 0x7ffff000;
 
@@ -579,7 +582,7 @@ export class Syscalls {
 
   /** `pause()`: sleeps until a signal is delivered; returns -EINTR when a handler ran. */
   pause(_task: Task): SysRet {
-    return sleepOn([], 'pause', () => -EINTR, { signalRet: -ERESTARTNOHAND });
+    return PAUSE;
   }
 
   /** `kill(pid, sig)`: 0, or -ESRCH when no such live process. Signal 0 only checks. */

@@ -15,7 +15,7 @@ import { formatPollEvents } from '../uapi/names.ts';
 import { writeAttr } from '../user/iio.ts';
 import { callIoctl } from '../user/ioctl.ts';
 import type { KernelCallResult, KernelSide } from './against-real.ts';
-import type { CallResult, DrivenProcess, Driver } from './driver.ts';
+import type { CallOptions, CallResult, DrivenProcess, Driver } from './driver.ts';
 import { checkStepInvariants } from './invariants.ts';
 import type { ContractModel, FileKind, ModelRequest } from './model.ts';
 
@@ -25,6 +25,9 @@ import type { ContractModel, FileKind, ModelRequest } from './model.ts';
  * calls as taking no time, yet the signal comes strictly after the call started (scenario replays).
  */
 export const INTERRUPT_AFTER_NS = 1;
+
+/** How a command's call runs: interrupted after {@link INTERRUPT_AFTER_NS}, blocked for good after 1 s. */
+const COMMAND_CALL: CallOptions = { interruptAfterNs: INTERRUPT_AFTER_NS, limitNs: 1_000_000_000 };
 
 /** Virtual time one Advance command lets pass: long enough for every transfer the model allows to finish. */
 export const ADVANCE_NS = 1_000_000_000;
@@ -208,10 +211,7 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
   ): Promise<number> {
     const time = r.driver.sim.now;
     const kernel = r.kernel ? await r.kernel.call(op) : null;
-    const res = await r.driver.call(r.proc, r.kernel ? r.kernel.onSimulator(op) : op, {
-      interruptAfterNs: INTERRUPT_AFTER_NS,
-      limitNs: 1_000_000_000,
-    });
+    const res = await r.driver.call(r.proc, r.kernel ? r.kernel.onSimulator(op) : op, COMMAND_CALL);
     if (r.kernel && kernel) checkKernel(r, r.kernel, text, time, kernel, res);
     if (!res.done) {
       r.history.push({ time, text: `${text} = ? <${res.blocked}>`, step });

@@ -17,7 +17,9 @@ export interface DrivenProcess {
 
 interface Slot {
   op: ((sys: Sys) => Promise<unknown>) | 'exit' | null;
-  result: { value: unknown } | { error: unknown } | null;
+  /** Whether the operation ended, and how (fields, not an object per call). */
+  ended: 'no' | 'value' | 'error';
+  result: unknown;
   ready: boolean;
   /** The test of {@link Driver.call} for this process (one closure per process, not one per call). */
   finished: () => boolean;
@@ -51,7 +53,7 @@ export class Driver {
 
   /** Adds a driven process (no stdio: its first fd is 0). */
   async spawn(name: string, compat = false): Promise<DrivenProcess> {
-    const slot: Slot = { op: null, result: null, ready: false, finished: () => false };
+    const slot: Slot = { op: null, ended: 'no', result: undefined, ready: false, finished: () => false };
     const pid = this.sim.spawn(
       name,
       async (sys) => {
@@ -67,9 +69,11 @@ export class Driver {
           if (op === 'exit') return 0;
           if (op === null) continue;
           try {
-            slot.result = { value: await op(sys) };
+            slot.result = await op(sys);
+            slot.ended = 'value';
           } catch (error) {
-            slot.result = { error };
+            slot.result = error;
+            slot.ended = 'error';
           }
         }
       },
@@ -106,7 +110,8 @@ export class Driver {
     const slot = this.#slots.get(p.pid)!;
     if (!this.alive(p)) return { done: false, blocked: 'the process is dead' };
     slot.op = op as (sys: Sys) => Promise<unknown>;
-    slot.result = null;
+    slot.ended = 'no';
+    slot.result = undefined;
     this.sim.kill(p.pid, SIGUSR1);
     const deadline = this.sim.now + (options.limitNs ?? CALL_LIMIT_NS);
     const finished = slot.finished;
@@ -126,17 +131,19 @@ export class Driver {
     if (!finished()) await this.sim.advance({ until: deadline, stopWhen: finished, settle: true });
     if (!this.alive(p))
       return { done: false, blocked: this.sim.kernel.tasks.get(p.pid)?.exit?.reason ?? 'dead' };
-    if (slot.result === null) {
+    if (slot.ended === 'no') {
       const t = this.sim.kernel.tasks.get(p.pid);
       const why = t?.sleeping ? `${t.frame?.name}: ${t.sleeping.sleep.reason}` : 'running';
       this.sim.kill(p.pid, 9);
       await this.sim.advance({ until: this.sim.now });
       return { done: false, blocked: why };
     }
-    const r = slot.result as { value: unknown } | { error: unknown };
-    slot.result = null;
-    if ('error' in r) throw r.error;
-    return { done: true, value: r.value as T, interrupted };
+    const ended = slot.ended;
+    const r = slot.result;
+    slot.ended = 'no';
+    slot.result = undefined;
+    if (ended === 'error') throw r;
+    return { done: true, value: r as T, interrupted };
   }
 
   /**
@@ -145,7 +152,7 @@ export class Driver {
    */
   #finishedTest(slot: Slot, pid: number): () => boolean {
     return () =>
-      (slot.result !== null && slot.ready && this.#paused(pid)) ||
+      (slot.ended !== 'no' && slot.ready && this.#paused(pid)) ||
       !(this.sim.kernel.tasks.get(pid)?.alive ?? false);
   }
 

@@ -91,6 +91,16 @@ describe('an injected kernel bug is found and shrunk', () => {
     expect(broken.failures).toHaveLength(1);
     expect(broken.failures[0]).toMatchObject({ expected: '-EPERM', got: '0' });
     expect((await replay(f.scenario)).failures).toEqual([]);
+    // fast-check's path and replay path of the shrunk case run it again, and only it.
+    const again = await checkContract({
+      profile: 'mainline',
+      seed: SEED,
+      prepare: breakDet3,
+      path: f.path!,
+      replayPath: f.replayPath!,
+    });
+    expect(again.failure?.message).toBe(f.message);
+    expect(again.failure?.history.map((h) => h.text)).toEqual(f.history.map((h) => h.text));
   });
 
   test('DMAQ-7 broken (disable leaves the fences of aborted blocks pending): found and shrunk to at most 10 syscalls', async () => {
