@@ -11,7 +11,8 @@
  *    between a path and its references does not skew it;
  *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario;
- *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 20 --seed 1` runs (every part);
+ *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 100 --seed 1` runs (every part),
+ *    in a child process after a warm-up campaign of the same size, as a fuzzing session runs once compiled;
  *  - start-up: `bin/iio-sim.js --version` over a bare `node -e 0` (fastest of 5 each; the launcher answers it
  *    before loading anything).
  * Every path is warmed up first, then timed in BENCH_RUNS rounds (default 5; the median is shown): a round is
@@ -26,7 +27,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AbiProfile, Sys } from '../src/index.ts';
-import { runCampaign } from '../src/testing/campaign.ts';
+import type { FuzzRate } from './fuzz-rate.ts';
 import { type Native, type NativeRef, native } from './native-ref.ts';
 import { dmabufCapture, type PathRun, readCapture, timeCapture } from './paths.ts';
 
@@ -130,19 +131,23 @@ function ratio(x: number): string {
   return x >= 1 ? x.toFixed(2) : `1/${(1 / x).toFixed(1)}`;
 }
 
-/** The fuzz row's campaign, as `iio-sim fuzz --runs 20 --seed 1`: syscalls made and wall ms (median run). */
-async function fuzzRate(): Promise<{ syscalls: number; wallMs: number }> {
-  await runCampaign({ runs: 5, seed: 1 });
-  const runs: { syscalls: number; wallMs: number }[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    const r = await runCampaign({ runs: 20, seed: 1 });
-    const wallMs = performance.now() - t0;
-    if (!r.ok) throw new Error(`fuzz campaign failed: ${r.parts.find((p) => !p.ok)?.failure}`);
-    runs.push({ syscalls: r.syscalls, wallMs });
-  }
-  const ms = median(runs.map((r) => r.wallMs));
-  return runs.find((r) => r.wallMs === ms)!;
+/** Runs per part of the fuzz row's campaign: long enough that compiling its code is not what is timed. */
+const FUZZ_RUNS = 100;
+/** Timed campaigns of the fuzz row (about 0.6 s each here). */
+const FUZZ_ROUNDS = 3;
+
+/**
+ * The fuzz row: `iio-sim fuzz --runs 100 --seed 1` in a child process (bench/fuzz-rate.ts), after a warm-up
+ * campaign of the same size there (a campaign of 20 runs after a short warm-up still ran partly unoptimized
+ * code, 30-40% slower): syscalls made and wall ms of the median campaign.
+ */
+function fuzzRate(): FuzzRate {
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(HERE, 'fuzz-rate.ts'), String(FUZZ_RUNS), String(FUZZ_ROUNDS)],
+    { encoding: 'utf8', cwd: join(HERE, '..') },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as FuzzRate;
 }
 
 /** Fastest wall ms of five runs of `node ARGS` (the first result checked against `want`). */
@@ -242,7 +247,7 @@ try {
     );
   }
 
-  const fz = await fuzzRate();
+  const fz = fuzzRate();
   const bareNode = fastestNode(['-e', '0'], '');
   const { version } = JSON.parse(readFileSync(join(HERE, '..', 'package.json'), 'utf8')) as {
     version: string;
@@ -282,7 +287,7 @@ try {
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   console.log(
-    `\nfuzz: \`iio-sim fuzz --runs 20 --seed 1\` (every part, after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${fmt((fz.syscalls / fz.wallMs) * 1000)} syscalls per wall second`,
+    `\nfuzz: \`iio-sim fuzz --runs ${FUZZ_RUNS} --seed 1\` (every part, in a child process: median of ${FUZZ_ROUNDS} campaigns after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${fmt((fz.syscalls / fz.wallMs) * 1000)} syscalls per wall second`,
   );
   console.log(
     `\nstart-up: \`iio-sim --version\` ${versionMs.toFixed(0)} ms, bare \`node -e 0\` ${bareNode.toFixed(0)} ms: ${(versionMs / bareNode).toFixed(2)}x`,
