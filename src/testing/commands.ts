@@ -41,7 +41,60 @@ export interface HistoryEntry {
   /** The same step in scenario form (with `expect` set to what the model requires). */
   readonly step: Record<string, unknown>;
   /** Set when the call had to be interrupted by SIGUSR1 at this time. */
-  readonly interruptedAt?: number;
+  readonly interruptedAt?: number | undefined;
+}
+
+/** What a call of a command is, strace-like and as a scenario step: made only when the history is read. */
+type Describe = () => { readonly text: string; readonly step: Record<string, unknown> };
+
+/**
+ * The history entry of a call that returned: its text and step are made from the call's {@link Describe}
+ * when first read (a failure report, a replay scenario), not on every call of every run.
+ */
+class CallEntry implements HistoryEntry {
+  readonly time: number;
+  readonly interruptedAt: number | undefined;
+  readonly #describe: Describe;
+  readonly #ret: number;
+  readonly #expected: number;
+  #made: { text: string; step: Record<string, unknown> } | null = null;
+
+  constructor(time: number, describe: Describe, ret: number, expected: number, interrupted: boolean) {
+    this.time = time;
+    this.interruptedAt = interrupted ? time + INTERRUPT_AFTER_NS : undefined;
+    this.#describe = describe;
+    this.#ret = ret;
+    this.#expected = expected;
+  }
+
+  #make(): { text: string; step: Record<string, unknown> } {
+    if (this.#made === null) {
+      const d = this.#describe();
+      this.#made = {
+        text: `${d.text} = ${formatRet(this.#ret)}${this.interruptedAt !== undefined ? ' (interrupted by SIGUSR1)' : ''}`,
+        step: { ...d.step, expect: expectStep(this.#expected) },
+      };
+    }
+    return this.#made;
+  }
+
+  get text(): string {
+    return this.#make().text;
+  }
+
+  get step(): Record<string, unknown> {
+    return this.#make().step;
+  }
+
+  /** The entry as a plain object (what JSON.stringify writes). */
+  toJSON(): HistoryEntry {
+    return {
+      time: this.time,
+      text: this.text,
+      step: this.step,
+      ...(this.interruptedAt === undefined ? {} : { interruptedAt: this.interruptedAt }),
+    };
+  }
 }
 
 /** The real system of a contract run: a driver with one driven process. */
@@ -200,11 +253,13 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
 
   abstract toString(): string;
 
-  /** Runs `op` in the driven process, interrupting it if it waits; records `text` with the result. */
+  /**
+   * Runs `op` in the driven process, interrupting it if it waits; records the call (`describe`, made only
+   * when the history is read) with the result.
+   */
   protected async call(
     r: ContractSystem,
-    text: string,
-    step: Record<string, unknown>,
+    describe: Describe,
     op: (sys: Sys) => Promise<number>,
     expected: number,
     compare: (ret: number) => boolean = (ret) => ret === expected,
@@ -212,8 +267,9 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
     const time = r.driver.sim.now;
     const kernel = r.kernel ? await r.kernel.call(op) : null;
     const res = await r.driver.call(r.proc, r.kernel ? r.kernel.onSimulator(op) : op, COMMAND_CALL);
-    if (r.kernel && kernel) checkKernel(r, r.kernel, text, time, kernel, res);
+    if (r.kernel && kernel) checkKernel(r, r.kernel, describe().text, time, kernel, res);
     if (!res.done) {
+      const { text, step } = describe();
       r.history.push({ time, text: `${text} = ? <${res.blocked}>`, step });
       throw new ContractViolation(
         `${text} never returned (${res.blocked}); the model expects ${formatRet(expected)}`,
@@ -221,16 +277,10 @@ abstract class ContractCommand implements fc.AsyncCommand<ContractModel, Contrac
       );
     }
     const ret = res.value;
-    const entry: HistoryEntry = {
-      time,
-      text: `${text} = ${formatRet(ret)}${res.interrupted ? ' (interrupted by SIGUSR1)' : ''}`,
-      step: { ...step, expect: expectStep(expected) },
-      ...(res.interrupted ? { interruptedAt: time + INTERRUPT_AFTER_NS } : {}),
-    };
-    r.history.push(entry);
+    r.history.push(new CallEntry(time, describe, ret, expected, res.interrupted));
     if (!compare(ret))
       throw new ContractViolation(
-        `${text}: the simulator returned ${formatRet(ret)}, the model expects ${formatRet(expected)}`,
+        `${describe().text}: the simulator returned ${formatRet(ret)}, the model expects ${formatRet(expected)}`,
         r.history,
       );
     return ret;
@@ -256,8 +306,7 @@ export class OpenChardevCommand extends ContractCommand {
     const want = m.openChardev(this.dev);
     await this.call(
       r,
-      `open("${path}", O_RDWR)`,
-      { open: { path, flags: 'O_RDWR' } },
+      () => ({ text: `open("${path}", O_RDWR)`, step: { open: { path, flags: 'O_RDWR' } } }),
       (s) => s.open(path, O_RDWR),
       want,
     );
@@ -289,7 +338,12 @@ abstract class FdCommand extends ContractCommand {
 export class CloseCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
     const fd = this.fdOf(m);
-    await this.call(r, `close(${fd})`, { close: fd }, (s) => s.close(fd), m.close(fd));
+    await this.call(
+      r,
+      () => ({ text: `close(${fd})`, step: { close: fd } }),
+      (s) => s.close(fd),
+      m.close(fd),
+    );
     this.settle(m, r);
   }
   toString(): string {
@@ -301,7 +355,12 @@ export class CloseCommand extends FdCommand {
 export class DupCommand extends FdCommand {
   async run(m: ContractModel, r: ContractSystem): Promise<void> {
     const fd = this.fdOf(m);
-    await this.call(r, `dup(${fd})`, { dup: { fd } }, (s) => s.dup(fd), m.dup(fd));
+    await this.call(
+      r,
+      () => ({ text: `dup(${fd})`, step: { dup: { fd } } }),
+      (s) => s.dup(fd),
+      m.dup(fd),
+    );
     this.settle(m, r);
   }
   toString(): string {
@@ -322,8 +381,10 @@ export class NonblockCommand extends FdCommand {
     const flag = this.on ? 'O_NONBLOCK' : '0';
     await this.call(
       r,
-      `fcntl(${fd}, F_SETFL, ${flag})`,
-      { fcntl: { fd, cmd: 'F_SETFL', arg: this.on ? 'O_NONBLOCK' : 0 } },
+      () => ({
+        text: `fcntl(${fd}, F_SETFL, ${flag})`,
+        step: { fcntl: { fd, cmd: 'F_SETFL', arg: this.on ? 'O_NONBLOCK' : 0 } },
+      }),
       (s) => s.fcntl(fd, F_SETFL, this.on ? O_NONBLOCK : 0),
       m.setNonblock(fd, this.on),
     );
@@ -518,10 +579,14 @@ export class IoctlCommand extends ContractCommand {
     const spec = MODEL_IOCTLS[this.req];
     const { def } = spec;
     const arg = spec.arg(a);
-    const text = `ioctl(${a.fd}, ${requestLabel(def)}, ${formatArg(arg)})`;
-    // Scenario files name the requests of their own profile; the other profile's are given as numbers.
-    const request = (def.profiles as readonly AbiProfile[]).includes(r.profile) ? def.name : def.request;
-    const step = { ioctl: { fd: a.fd, request, arg: scenarioArg(def, arg) } };
+    const describe = () => {
+      // Scenario files name the requests of their own profile; the other profile's are given as numbers.
+      const request = (def.profiles as readonly AbiProfile[]).includes(r.profile) ? def.name : def.request;
+      return {
+        text: `ioctl(${a.fd}, ${requestLabel(def)}, ${formatArg(arg)})`,
+        step: { ioctl: { fd: a.fd, request, arg: scenarioArg(def, arg) } },
+      };
+    };
     const want = m.ioctl(a.fd, this.req, { value: a[spec.value], bytesUsed: a.size, flags: a.flags });
     let out: number | undefined;
     const op = async (s: Sys) => {
@@ -529,14 +594,17 @@ export class IoctlCommand extends ContractCommand {
       if (res.ret === 0) out = reportedFd(res.out);
       return res.ret;
     };
-    await this.call(r, text, step, op, want.ret);
+    await this.call(r, describe, op, want.ret);
     if (want.out !== out) {
       r.history.push({
         time: r.driver.sim.now,
         text: `  (fd written back: ${out}, the model expects ${want.out})`,
         step: {},
       });
-      throw new ContractViolation(`${text}: wrote back fd ${out}, the model expects ${want.out}`, r.history);
+      throw new ContractViolation(
+        `${describe().text}: wrote back fd ${out}, the model expects ${want.out}`,
+        r.history,
+      );
     }
     this.settle(m, r);
   }
@@ -576,8 +644,7 @@ export class PollCommand extends FdCommand {
     };
     await this.call(
       r,
-      text,
-      step,
+      () => ({ text, step }),
       async (s) => {
         const entries = [{ fd, events: this.events }] as { fd: number; events: number; revents?: number }[];
         const ret = await s.pollfds(entries, 0);
@@ -628,8 +695,10 @@ export class MmapCommand extends FdCommand {
     let addr = -1;
     await this.call(
       r,
-      `mmap(NULL, ${len}, PROT_READ|PROT_WRITE, MAP_SHARED, ${fd}, 0)`,
-      { mmap: { fd, length: len, prot: 'PROT_READ|PROT_WRITE', flags: 'MAP_SHARED', as: name } },
+      () => ({
+        text: `mmap(NULL, ${len}, PROT_READ|PROT_WRITE, MAP_SHARED, ${fd}, 0)`,
+        step: { mmap: { fd, length: len, prot: 'PROT_READ|PROT_WRITE', flags: 'MAP_SHARED', as: name } },
+      }),
       async (s) => {
         addr = await s.mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         return addr;
@@ -666,8 +735,7 @@ export class MunmapCommand extends ContractCommand {
     const want = m.munmap(index);
     await this.call(
       r,
-      `munmap(0x${addr.toString(16)}, ${len})`,
-      { munmap: { map: name } },
+      () => ({ text: `munmap(0x${addr.toString(16)}, ${len})`, step: { munmap: { map: name } } }),
       (s) => s.munmap(addr, len),
       want,
     );
@@ -694,8 +762,10 @@ export class EnableCommand extends ContractCommand {
     const want = m.setEnabled(this.dev, this.on);
     await this.call(
       r,
-      `write("${path}", "${this.on ? 1 : 0}")`,
-      { enable_buffer: { device: `iio:device${this.dev}`, on: this.on } },
+      () => ({
+        text: `write("${path}", "${this.on ? 1 : 0}")`,
+        step: { enable_buffer: { device: `iio:device${this.dev}`, on: this.on } },
+      }),
       (s) => writeAttr(s, path, this.on ? '1' : '0'),
       want,
     );

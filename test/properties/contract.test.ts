@@ -86,6 +86,16 @@ describe('an injected kernel bug is found and shrunk', () => {
     );
     expect(f.history.length).toBeLessThanOrEqual(10);
     expect(f.text).toContain(`seed ${SEED}`);
+    // Entries made when first read (CallEntry) serialize as the plain objects they stand for.
+    expect(JSON.parse(JSON.stringify(f.history))).toEqual(
+      f.history.map((h) => ({
+        time: h.time,
+        text: h.text,
+        step: h.step,
+        ...(h.interruptedAt === undefined ? {} : { interruptedAt: h.interruptedAt }),
+      })),
+    );
+    expect(f.history.at(-1)?.text).toMatch(/^ioctl\(\d+, IIO_BUFFER_DMABUF_DETACH_IOCTL, .*\) = 0$/);
     // The scenario stops at the DETACH on the broken kernel and passes on the real one.
     const broken = await replay(f.scenario, breakDet3);
     expect(broken.failures).toHaveLength(1);
