@@ -1,9 +1,9 @@
 /**
  * The fuzz row of `npm run bench`, in a process of its own as a fuzzing session is: the campaign
  * `iio-sim fuzz --runs RUNS --seed 1` (every part) once to warm up, then ROUNDS more timed; prints one JSON
- * line with the syscalls a campaign made and the median campaign's wall ms. A process of its own, because the
- * same campaign ran 10-25% slower in the bench process after the capture paths (and in second place in any
- * process) than in a fresh one.
+ * line with the syscalls a campaign made and the median campaign's wall ms. A process of its own, so that
+ * what ran before in the bench process does not count (a campaign in second place in one process once ran up
+ * to 25% slower).
  * Run: npx tsx bench/fuzz-rate.ts [RUNS] [ROUNDS]   (defaults 100 and 3)
  */
 import { performance } from 'node:perf_hooks';
