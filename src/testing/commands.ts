@@ -579,22 +579,20 @@ export class IoctlCommand extends ContractCommand {
     const spec = MODEL_IOCTLS[this.req];
     const { def } = spec;
     const arg = spec.arg(a);
-    const describe = () => {
-      // Scenario files name the requests of their own profile; the other profile's are given as numbers.
-      const request = (def.profiles as readonly AbiProfile[]).includes(r.profile) ? def.name : def.request;
-      return {
-        text: `ioctl(${a.fd}, ${requestLabel(def)}, ${formatArg(arg)})`,
-        step: { ioctl: { fd: a.fd, request, arg: scenarioArg(def, arg) } },
-      };
-    };
     const want = m.ioctl(a.fd, this.req, { value: a[spec.value], bytesUsed: a.size, flags: a.flags });
     let out: number | undefined;
-    const op = async (s: Sys) => {
-      const res = await callIoctl(s, a.fd, def, argValue(arg) as never);
-      if (res.ret === 0) out = reportedFd(res.out);
-      return res.ret;
-    };
-    await this.call(r, describe, op, want.ret);
+    // The closures are arguments, not named constants: tsx (esbuild's keepNames) names each named one with a
+    // defineProperty, per command here.
+    await this.call(
+      r,
+      () => ioctlCall(a.fd, def, arg, r.profile),
+      async (s: Sys) => {
+        const res = await callIoctl(s, a.fd, def, argValue(arg) as never);
+        if (res.ret === 0) out = reportedFd(res.out);
+        return res.ret;
+      },
+      want.ret,
+    );
     if (want.out !== out) {
       r.history.push({
         time: r.driver.sim.now,
@@ -602,7 +600,7 @@ export class IoctlCommand extends ContractCommand {
         step: {},
       });
       throw new ContractViolation(
-        `${describe().text}: wrote back fd ${out}, the model expects ${want.out}`,
+        `${ioctlCall(a.fd, def, arg, r.profile).text}: wrote back fd ${out}, the model expects ${want.out}`,
         r.history,
       );
     }
@@ -617,6 +615,21 @@ export class IoctlCommand extends ContractCommand {
     if (a.flags !== undefined) parts.push(`flags=${a.flags}`);
     return `ioctl(${requestLabel(MODEL_IOCTLS[this.req].def)}, ${parts.join(', ')})`;
   }
+}
+
+/** An ioctl call as the history shows it, and as a scenario step of `profile`. */
+function ioctlCall(
+  fd: number,
+  def: IoctlEntry,
+  arg: ScenarioArg,
+  profile: AbiProfile,
+): { text: string; step: Record<string, unknown> } {
+  // Scenario files name the requests of their own profile; the other profile's are given as numbers.
+  const request = (def.profiles as readonly AbiProfile[]).includes(profile) ? def.name : def.request;
+  return {
+    text: `ioctl(${fd}, ${requestLabel(def)}, ${formatArg(arg)})`,
+    step: { ioctl: { fd, request, arg: scenarioArg(def, arg) } },
+  };
 }
 
 /** `poll([{fd, events}], 1, 0)` on a dma-buf, the heap or a closed fd. */

@@ -376,9 +376,12 @@ function place(sys: Sys, p: FuzzPointer, min = 0): number {
   return a;
 }
 
+/** A size as a program of `sys`'s ABI passes it: a 32-bit program's size_t holds the low 32 bits. */
+function sizeT(sys: Sys, n: number): number {
+  return sys.compat ? n >>> 0 : n;
+}
+
 async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number }[]): Promise<number> {
-  // A 32-bit program's size_t holds the low 32 bits of whatever it computed.
-  const sz = (n: number) => (sys.compat ? n >>> 0 : n);
   switch (c.sys) {
     case 'open':
       return sys.open(c.path, c.flags);
@@ -391,13 +394,18 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
     case 'dup3':
       return sys.dup3(c.fd, c.to, c.flags);
     case 'read':
-      return sys.read(c.fd, place(sys, c.buf, Math.min(sz(c.len), MAX_BUFFER)), sz(c.len));
+      return sys.read(c.fd, place(sys, c.buf, Math.min(sizeT(sys, c.len), MAX_BUFFER)), sizeT(sys, c.len));
     case 'write':
-      return sys.write(c.fd, place(sys, c.buf), sz(c.len));
+      return sys.write(c.fd, place(sys, c.buf), sizeT(sys, c.len));
     case 'pread':
-      return sys.pread(c.fd, place(sys, c.buf, Math.min(sz(c.len), MAX_BUFFER)), sz(c.len), c.off);
+      return sys.pread(
+        c.fd,
+        place(sys, c.buf, Math.min(sizeT(sys, c.len), MAX_BUFFER)),
+        sizeT(sys, c.len),
+        c.off,
+      );
     case 'pwrite':
-      return sys.pwrite(c.fd, place(sys, c.buf), sz(c.len), c.off);
+      return sys.pwrite(c.fd, place(sys, c.buf), sizeT(sys, c.len), c.off);
     case 'lseek':
       return sys.lseek(c.fd, c.off, c.whence);
     case 'fcntl':
@@ -405,13 +413,13 @@ async function perform(sys: Sys, c: FuzzCall, maps: { addr: number; len: number 
     case 'ioctl':
       return sys.ioctl(c.fd, c.req, 'int' in c.arg ? c.arg.int : place(sys, c.arg, 64));
     case 'mmap': {
-      const ret = await sys.mmap(0, sz(c.len), c.prot, c.flags, c.fd, c.off);
-      if (ret >= 0) maps.push({ addr: ret, len: sz(c.len) });
+      const ret = await sys.mmap(0, sizeT(sys, c.len), c.prot, c.flags, c.fd, c.off);
+      if (ret >= 0) maps.push({ addr: ret, len: sizeT(sys, c.len) });
       return ret;
     }
     case 'munmap': {
       const m = maps.length === 0 ? { addr: 0x10000, len: 4096 } : maps.splice(c.which % maps.length, 1)[0]!;
-      return sys.munmap(m.addr, sz(c.len) || m.len);
+      return sys.munmap(m.addr, sizeT(sys, c.len) || m.len);
     }
     case 'poll': {
       if (c.ptr) return sys.poll(place(sys, c.ptr), c.nfds, c.timeout);

@@ -31,6 +31,7 @@ import type { Caller, File } from '../vfs.ts';
 import type { SysRet } from '../wait.ts';
 import { copyEnqueueRequest, traceEnqueue } from './buffer.ts';
 import {
+  type BlockFence,
   IIO_BLOCK_STATE_ACTIVE,
   IIO_BLOCK_STATE_DEAD,
   IIO_BLOCK_STATE_QUEUED,
@@ -185,7 +186,7 @@ function v2EnqueueDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
   dmabuf.resv.fini();
   dmabuf.resv.addFence(fence, DMA_RESV_USAGE_WRITE);
   fence.put();
-  block.fence = v2BlockFence(dmabuf, exp, fence);
+  block.fence = new V2BlockFence(dmabuf, exp, fence);
   queue.enqueue(block);
   traceEnqueue(task, buffer, dmabuf.ino, Number(req.bytes_used), block.size);
   return 0;
@@ -194,29 +195,38 @@ function v2EnqueueDmabuf(buffer: IioBuffer, arg: number, task: Caller): SysRet {
 /**
  * The completion hooks of a v2 block (V2-SUB-1, V2-SUB-4, V2-FENCE-1, V2-FENCE-2): the reservation lock is
  * held from submit to completion or abort; only completion signals the fence; the dma-buf reference the
- * enqueue took is dropped at either.
+ * enqueue took is dropped at either. A class, not an object of closures: one per ENQUEUE.
  */
-function v2BlockFence(dmabuf: DmaBuf, exp: V2Export, fence: DmaFence) {
-  let released = false;
-  exp.queueRefs++;
-  const finish = () => {
-    if (dmabuf.resv.holder === 'kernel') dmabuf.resv.unlock();
-    if (!released) {
-      released = true;
-      exp.queueRefs--;
-      dmaBufPut(dmabuf);
+class V2BlockFence implements BlockFence {
+  readonly keepOnSubmitFailure = true;
+  readonly #dmabuf: DmaBuf;
+  readonly #exp: V2Export;
+  readonly #fence: DmaFence;
+  #released = false;
+
+  constructor(dmabuf: DmaBuf, exp: V2Export, fence: DmaFence) {
+    this.#dmabuf = dmabuf;
+    this.#exp = exp;
+    this.#fence = fence;
+    exp.queueRefs++;
+  }
+
+  submitted(): void {
+    this.#dmabuf.resv.tryLock('kernel');
+  }
+
+  done(error: number): void {
+    if (error) this.#fence.setError(error);
+    this.#fence.signal();
+    this.aborted();
+  }
+
+  aborted(): void {
+    if (this.#dmabuf.resv.holder === 'kernel') this.#dmabuf.resv.unlock();
+    if (!this.#released) {
+      this.#released = true;
+      this.#exp.queueRefs--;
+      dmaBufPut(this.#dmabuf);
     }
-  };
-  return {
-    keepOnSubmitFailure: true,
-    submitted: () => {
-      dmabuf.resv.tryLock('kernel');
-    },
-    done: (error: number) => {
-      if (error) fence.setError(error);
-      fence.signal();
-      finish();
-    },
-    aborted: finish,
-  };
+  }
 }
