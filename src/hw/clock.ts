@@ -166,6 +166,9 @@ export class VirtualClock {
    * steps nobody can see between two events (a trigger whose scans a full fifo drops).
    */
   stepInline(ev: SimEvent, time: number, steps = 1): boolean {
+    // A queued event stepping on its own would run twice: only one taken and not scheduled again may.
+    if (!(ev instanceof Ev) || !ev.done || ev.queued)
+      throw new Error(`stepInline: '${ev.label}' is not an event that has run`);
     if (!Number.isSafeInteger(time) || time < this.#now || (steps > 1 && time === this.#now))
       throw new RangeError(
         `cannot step '${ev.label}' ${steps} times to t=${time} (now ${this.#now}): need an integer ns >= now, later with each step`,

@@ -524,6 +524,18 @@ describe('VirtualClock.stepInline', () => {
     expect(clock.inlineLimit()).toBe(100);
   });
 
+  it('refuses an event that has not run, or was scheduled again', () => {
+    const clock = new VirtualClock();
+    clock.horizon = 100;
+    const pending = clock.at(50, 'pending', () => {});
+    expect(() => clock.stepInline(pending, 10)).toThrow("stepInline: 'pending' is not an event that has run");
+    const ran = clock.take(100)!;
+    expect(ran).toBe(pending);
+    clock.rearm(ran, 60);
+    expect(() => clock.stepInline(ran, 55)).toThrow("stepInline: 'pending' is not an event that has run");
+    expect([clock.now, clock.inlineSteps]).toEqual([50, 0]);
+  });
+
   it('does nothing past the limit; refuses a time before now, and several steps that end now', () => {
     const clock = new VirtualClock();
     const ran = clock.at(5, 'ran', () => {});
