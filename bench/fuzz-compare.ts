@@ -1,6 +1,6 @@
 /**
  * Before/after of fuzzing alone: the campaign `iio-sim fuzz --runs 20 --seed 1` (the fuzz row's campaign before
- * the eighth round; the row now times `--runs 100`, bench/fuzz-rate.ts) of another checkout
+ * the eighth round; the row now times `--runs 100`, bench/fuzz-rate.mjs) of another checkout
  * (BASE) and of this one, each in a fresh child process, the two alternated BENCH_RUNS times (default 4). A
  * child warms up with three campaigns, then times six and gives its best and median wall and CPU time; the
  * figures are the medians of those over the children of each side. Separate processes, because in one

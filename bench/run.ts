@@ -12,7 +12,9 @@
  *  - memory: peak RSS, and the heap left after a full GC, of a capture 16 times as long (in simulated time) over the 1x one, each in a child
  *    process, through the API helpers and through `iio-sim run` of a scenario;
  *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 100 --seed 1` runs (every part),
- *    in a child process after a warm-up campaign of the same size, as a fuzzing session runs once compiled;
+ *    in a child process after a warm-up campaign of the same size, as a fuzzing session runs once compiled:
+ *    the package as it ships (dist/, built first by this script, under a plain `node`, which is what `iio-sim`
+ *    runs), and for comparison the sources through tsx (what `iio-sim` runs in a clone whose dist/ is stale);
  *  - start-up: `bin/iio-sim.js --version` over a bare `node -e 0` (fastest of 5 each; the launcher answers it
  *    before loading anything).
  * Every path is warmed up first, then timed in BENCH_RUNS rounds (default 5; the median is shown): a round is
@@ -27,7 +29,6 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AbiProfile, Sys } from '../src/index.ts';
-import type { FuzzRate } from './fuzz-rate.ts';
 import { type Native, type NativeRef, native } from './native-ref.ts';
 import { dmabufCapture, type PathRun, readCapture, timeCapture } from './paths.ts';
 
@@ -136,18 +137,38 @@ const FUZZ_RUNS = 100;
 /** Timed campaigns of the fuzz row (about 0.6 s each here). */
 const FUZZ_ROUNDS = 3;
 
+/** What bench/fuzz-rate.mjs prints: where the code came from, a campaign's syscalls, the median wall ms. */
+interface FuzzRate {
+  readonly from: 'dist' | 'src';
+  readonly runs: number;
+  readonly syscalls: number;
+  readonly wallMs: number;
+}
+
 /**
- * The fuzz row: `iio-sim fuzz --runs 100 --seed 1` in a child process (bench/fuzz-rate.ts), after a warm-up
- * campaign of the same size there (a campaign of 20 runs after a short warm-up still ran partly unoptimized
- * code, 30-40% slower): syscalls made and wall ms of the median campaign.
+ * A fuzz row: `iio-sim fuzz --runs 100 --seed 1` in a child process (bench/fuzz-rate.mjs) loading the code
+ * `from` dist/ or the sources, after a warm-up campaign of the same size there (a campaign of 20 runs after a
+ * short warm-up still ran partly unoptimized code, 30-40% slower): syscalls made and wall ms of the median
+ * campaign.
  */
-function fuzzRate(): FuzzRate {
+function fuzzRate(from: 'dist' | 'src'): FuzzRate {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', join(HERE, 'fuzz-rate.ts'), String(FUZZ_RUNS), String(FUZZ_ROUNDS)],
+    [join(HERE, 'fuzz-rate.mjs'), String(FUZZ_RUNS), String(FUZZ_ROUNDS), '--from', from],
     { encoding: 'utf8', cwd: join(HERE, '..') },
   );
   return JSON.parse(out.trim().split('\n').pop()!) as FuzzRate;
+}
+
+/**
+ * `npm run build`, so that the fuzz row times the package as it ships (and `iio-sim` runs from it); before
+ * anything is timed, as its compiler would load the machine. Its progress line goes to stderr.
+ */
+function buildPackage(): void {
+  execFileSync(process.execPath, ['--import', 'tsx', join(HERE, '..', 'tools', 'build.ts')], {
+    cwd: join(HERE, '..'),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 /** Fastest wall ms of five runs of `node ARGS` (the first result checked against `want`). */
@@ -218,6 +239,7 @@ function round(r: RoundRun, nativeNs: number | null, copyRate: number): Round {
 const dir = mkdtempSync(join(tmpdir(), 'iio-bench-'));
 let nat: NativeRef | undefined;
 try {
+  buildPackage();
   nat = native(dir);
   const copyRates: number[] = [];
   const nativeNs: Record<keyof Native, number[]> = { read512: [], read16k: [], dmabufLoop: [] };
@@ -247,7 +269,12 @@ try {
     );
   }
 
-  const fz = fuzzRate();
+  const fz = fuzzRate('dist');
+  const fzSrc = fuzzRate('src');
+  if (fzSrc.syscalls !== fz.syscalls)
+    throw new Error(
+      `the fuzz campaign made ${fz.syscalls} syscalls from dist/ and ${fzSrc.syscalls} from the sources`,
+    );
   const bareNode = fastestNode(['-e', '0'], '');
   const { version } = JSON.parse(readFileSync(join(HERE, '..', 'package.json'), 'utf8')) as {
     version: string;
@@ -286,8 +313,9 @@ try {
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
+  const perS = (f: FuzzRate) => fmt((f.syscalls / f.wallMs) * 1000);
   console.log(
-    `\nfuzz: \`iio-sim fuzz --runs ${FUZZ_RUNS} --seed 1\` (every part, in a child process: median of ${FUZZ_ROUNDS} campaigns after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${fmt((fz.syscalls / fz.wallMs) * 1000)} syscalls per wall second`,
+    `\nfuzz: \`iio-sim fuzz --runs ${FUZZ_RUNS} --seed 1\` (every part, in a child process: median of ${FUZZ_ROUNDS} campaigns after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${perS(fz)} syscalls per wall second from the package (dist/, plain node); the sources through tsx: ${fzSrc.wallMs.toFixed(0)} ms, ${perS(fzSrc)}`,
   );
   console.log(
     `\nstart-up: \`iio-sim --version\` ${versionMs.toFixed(0)} ms, bare \`node -e 0\` ${bareNode.toFixed(0)} ms: ${(versionMs / bareNode).toFixed(2)}x`,
