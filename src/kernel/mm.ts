@@ -223,13 +223,19 @@ export class MM {
     return write ? vma.cache.forWrite(from, n) : vma.cache.forRead(from, n);
   }
 
-  /** `copy_from_user`: the bytes, or null when any byte is unreadable (the caller returns -EFAULT). */
+  /**
+   * `copy_from_user`: the bytes, or null when any byte is unreadable (the caller returns -EFAULT). A range that
+   * faults gets no buffer of its length: the walk makes the accesses before the fault and copies nothing.
+   */
   copyFromUser(addr: number, len: number): Uint8Array | null {
     const bytes = this.#readInOne(addr, len);
     if (bytes) return bytes.slice();
+    if (!this.#probe(addr, len, PROT_READ)) {
+      this.#walk(addr, len, PROT_READ, () => {});
+      return null;
+    }
     const out = new Uint8Array(len);
-    const ok = this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done));
-    if (!ok) return null;
+    this.#walk(addr, len, PROT_READ, (bytes, done) => out.set(bytes, done));
     this.#copied += len;
     return out;
   }
@@ -274,20 +280,32 @@ export class MM {
    * bytes before it.
    */
   copyFromUserPrefix(addr: number, len: number): Uint8Array {
+    // Sized to what is readable, not to `len`: a memfd write of 4 GiB from a 48-byte buffer allocated (and
+    // zeroed) up to 64 MiB for its 48 bytes.
+    const out = new Uint8Array(this.#prefix(addr, len, null));
+    this.#copied += this.#prefix(addr, out.length, out);
+    return out;
+  }
+
+  /**
+   * The readable bytes at `addr` before the first unreadable one, at most `len`: counted (`out` null), or copied
+   * into `out` with each mapping's access reported.
+   */
+  #prefix(addr: number, len: number, out: Uint8Array | null): number {
     let done = 0;
-    const out = new Uint8Array(len);
     while (done < len) {
       const vma = this.findVma(addr + done);
       if (!vma || (vma.prot & PROT_READ) === 0 || !this.accessOk(addr + done, 1)) break;
       const from = vma.offset + (addr + done - vma.start);
       const n = Math.min(len - done, vma.end - (addr + done), vma.backing.length - from);
       if (n <= 0) break;
-      vma.onAccess?.(addr + done, n, false);
-      out.set(this.#bytes(vma, from, n, false), done);
+      if (out) {
+        vma.onAccess?.(addr + done, n, false);
+        out.set(this.#bytes(vma, from, n, false), done);
+      }
       done += n;
     }
-    this.#copied += done;
-    return out.subarray(0, done);
+    return done;
   }
 
   /** Reads user memory for a tracer: no fault, no copy accounting; null when unreadable. */

@@ -184,3 +184,39 @@ describe('MM.copyFromUserSmall', () => {
     expect(mm.copyFromUserSmall(a, SMALL_COPY + 1)!.length).toBe(SMALL_COPY + 1);
   });
 });
+
+describe('MM.copyFromUserPrefix and copyFromUser: no buffer sized by the length asked for', () => {
+  it('UACC-2: a prefix copy of 2^31 bytes from a 48-byte readable block returns those 48 bytes in a buffer of 48', async () => {
+    const { MM } = await import('../../src/kernel/mm.ts');
+    const mm = new MM(false);
+    // Two pages readable, then nothing mapped: the copy stops at the end of the block.
+    const a = mm.allocHeap(2 * 4096);
+    const bytes = Uint8Array.from({ length: 48 }, (_, i) => i + 1);
+    mm.store(a + 2 * 4096 - 48, bytes);
+    const out = mm.copyFromUserPrefix(a + 2 * 4096 - 48, 2 ** 31);
+    expect([...out]).toEqual([...bytes]);
+    expect(out.buffer.byteLength).toBe(48);
+    // Across two mappings: both pieces, in order; the first byte unmapped: nothing.
+    const b = mm.allocHeap(4096);
+    expect(b).toBe(a + 2 * 4096);
+    mm.store(b, new Uint8Array([200, 201]));
+    expect([...mm.copyFromUserPrefix(a + 2 * 4096 - 2, 4)]).toEqual([47, 48, 200, 201]);
+    expect(mm.copyFromUserPrefix(0x10000, 2 ** 31).length).toBe(0);
+    // Longer than any typed array can be: the two bytes and b's whole page, where the mappings end.
+    const long = mm.copyFromUserPrefix(a + 2 * 4096 - 2, 2 ** 40);
+    expect([long.length, ...long.subarray(0, 4)]).toEqual([2 + 4096, 47, 48, 200, 201]);
+  });
+
+  it('UACC-1: a copy that faults is null without a buffer of its length; one that does not is the bytes', async () => {
+    const { MM } = await import('../../src/kernel/mm.ts');
+    const mm = new MM(false);
+    const a = mm.allocHeap(4096);
+    const b = mm.allocHeap(4096);
+    mm.store(a + 4094, new Uint8Array([1, 2]));
+    mm.store(b, new Uint8Array([3, 4]));
+    expect([...mm.copyFromUser(a + 4094, 4)!]).toEqual([1, 2, 3, 4]);
+    // 2^40 bytes: no typed array can be that long, so a buffer of the length asked for would throw.
+    expect(mm.copyFromUser(a, 2 ** 40)).toBeNull();
+    expect(mm.copyFromUser(0x10000, 2 ** 40)).toBeNull();
+  });
+});
