@@ -13,9 +13,10 @@
  *    the 1x one, each the median of three child processes, through the API helpers and through `iio-sim run` of
  *    a scenario;
  *  - fuzzing: syscalls per wall second of the campaign `iio-sim fuzz --runs 100 --seed 1` runs (every part),
- *    in a child process after a warm-up campaign of the same size, as a fuzzing session runs once compiled:
- *    the package as it ships (dist/, built first by this script, under a plain `node`, which is what `iio-sim`
- *    runs), and for comparison the sources through tsx (what `iio-sim` runs in a clone whose dist/ is stale);
+ *    in a child process once V8 has compiled it (the same campaign run for 3 s first), from the package as it
+ *    ships (dist/, built first by this script, under a plain `node`, which is what `iio-sim` runs), and for
+ *    comparison from the sources through tsx (what `iio-sim` runs in a clone whose dist/ is stale); and of a
+ *    whole session from a cold start, `iio-sim fuzz --runs 1000 --seed 1`, compiling included;
  *  - start-up: `bin/iio-sim.js --version` over a bare `node -e 0` (fastest of 5 each; the launcher answers it
  *    before loading anything).
  * Every path is warmed up first, then timed in BENCH_RUNS rounds (default 5; the median is shown): a round is
@@ -145,29 +146,35 @@ function ratio(x: number): string {
   return x >= 1 ? x.toFixed(2) : `1/${(1 / x).toFixed(1)}`;
 }
 
-/** Runs per part of the fuzz row's campaign: long enough that compiling its code is not what is timed. */
+/** Runs per part of the fuzz row's campaign (about 0.5 s a campaign here once compiled). */
 const FUZZ_RUNS = 100;
-/** Timed campaigns of the fuzz row (about 0.6 s each here). */
+/** Timed campaigns of the fuzz row. */
 const FUZZ_ROUNDS = 3;
+/**
+ * Wall time of campaigns run first so that what the fuzz row times is compiled: after a single warm-up
+ * campaign the next ones still ran 20-40% slower than the fifth and later ones.
+ */
+const FUZZ_WARM_MS = 3000;
+/** Runs per part of the whole-session row: one campaign from a cold start, compiling included (about 6 s). */
+const SESSION_RUNS = 1000;
 
-/** What bench/fuzz-rate.mjs prints: where the code came from, a campaign's syscalls, the median wall ms. */
+/** What bench/fuzz-rate.mjs prints: where the code came from, warm-up campaigns, a campaign's syscalls, the median wall ms. */
 interface FuzzRate {
   readonly from: 'dist' | 'src';
   readonly runs: number;
+  readonly warmups: number;
   readonly syscalls: number;
   readonly wallMs: number;
 }
 
 /**
- * A fuzz row: `iio-sim fuzz --runs 100 --seed 1` in a child process (bench/fuzz-rate.mjs) loading the code
- * `from` dist/ or the sources, after a warm-up campaign of the same size there (a campaign of 20 runs after a
- * short warm-up still ran partly unoptimized code, 30-40% slower): syscalls made and wall ms of the median
- * campaign.
+ * `iio-sim fuzz --runs RUNS --seed 1` in a child process (bench/fuzz-rate.mjs) loading the code `from` dist/ or
+ * the sources: campaigns for `warmMs` first, then the median of `rounds` (syscalls made and wall ms).
  */
-function fuzzRate(from: 'dist' | 'src'): FuzzRate {
+function fuzzRate(from: 'dist' | 'src', runs: number, rounds: number, warmMs: number): FuzzRate {
   const out = execFileSync(
     process.execPath,
-    [join(HERE, 'fuzz-rate.mjs'), String(FUZZ_RUNS), String(FUZZ_ROUNDS), '--from', from],
+    [join(HERE, 'fuzz-rate.mjs'), String(runs), String(rounds), '--from', from, '--warm-ms', String(warmMs)],
     { encoding: 'utf8', cwd: join(HERE, '..') },
   );
   return JSON.parse(out.trim().split('\n').pop()!) as FuzzRate;
@@ -282,8 +289,9 @@ try {
     );
   }
 
-  const fz = fuzzRate('dist');
-  const fzSrc = fuzzRate('src');
+  const fz = fuzzRate('dist', FUZZ_RUNS, FUZZ_ROUNDS, FUZZ_WARM_MS);
+  const fzSrc = fuzzRate('src', FUZZ_RUNS, FUZZ_ROUNDS, FUZZ_WARM_MS);
+  const session = fuzzRate('dist', SESSION_RUNS, 1, 0);
   if (fzSrc.syscalls !== fz.syscalls)
     throw new Error(
       `the fuzz campaign made ${fz.syscalls} syscalls from dist/ and ${fzSrc.syscalls} from the sources`,
@@ -328,7 +336,10 @@ try {
   for (const row of rows) console.log(row);
   const perS = (f: FuzzRate) => fmt((f.syscalls / f.wallMs) * 1000);
   console.log(
-    `\nfuzz: \`iio-sim fuzz --runs ${FUZZ_RUNS} --seed 1\` (every part, in a child process: median of ${FUZZ_ROUNDS} campaigns after a warm-up campaign): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${perS(fz)} syscalls per wall second from the package (dist/, plain node); the sources through tsx: ${fzSrc.wallMs.toFixed(0)} ms, ${perS(fzSrc)}`,
+    `\nfuzz: \`iio-sim fuzz --runs ${FUZZ_RUNS} --seed 1\` once compiled (every part, in a child process: campaigns for ${FUZZ_WARM_MS / 1000} s first, ${fz.warmups} here, then the median of ${FUZZ_ROUNDS}): ${fz.syscalls} syscalls in ${fz.wallMs.toFixed(0)} ms, ${perS(fz)} syscalls per wall second from the package (dist/, plain node); the sources through tsx: ${fzSrc.wallMs.toFixed(0)} ms, ${perS(fzSrc)}`,
+  );
+  console.log(
+    `fuzz, a whole session: \`iio-sim fuzz --runs ${SESSION_RUNS} --seed 1\` from a cold start, compiling included (the package, in a child process): ${session.syscalls} syscalls in ${(session.wallMs / 1000).toFixed(1)} s, ${perS(session)} syscalls per wall second`,
   );
   console.log(
     `\nstart-up: \`iio-sim --version\` ${versionMs.toFixed(0)} ms, bare \`node -e 0\` ${bareNode.toFixed(0)} ms: ${(versionMs / bareNode).toFixed(2)}x`,
